@@ -1,0 +1,12 @@
+// Subcommands of sensordb-bench. Each returns the process exit code (0 ok, 1 error) and prints
+// its own report and errors.
+#pragma once
+
+#include <string>
+
+// Runs the column codecs over a file of `value` or `timestamp,value` lines (optional header) and
+// prints bits/value, bytes/point and MB/s, also after a zstd stage; JSON with json = true.
+int RunCodecCommand(const std::string& path, bool json);
+
+// The engine end-to-end benchmark (bench/engine_command.cc).
+int RunEngineCommand(int argc, char** argv);

@@ -1,0 +1,36 @@
+// sensordb-bench: the benchmark tool. `engine` runs the embedded end-to-end benchmark, `codec`
+// the block codecs over a file. See docs/BENCHMARKS.md.
+#include <fmt/core.h>
+
+#include <cstring>
+#include <string>
+
+#include "bench_commands.h"
+
+int main(int argc, char** argv) {
+  const char* usage =
+      "usage: sensordb-bench engine [--devices D --channels C --points N --durability "
+      "sync|async --threads T --json ...]\n"
+      "       sensordb-bench codec FILE [--json]\n";
+  if (argc < 2) return fmt::print(stderr, "{}", usage), 2;
+  const std::string cmd = argv[1];
+  if (cmd == "engine") return RunEngineCommand(argc - 1, argv + 1);
+  if (cmd == "codec") {
+    std::string file;
+    bool json = false;
+    for (int i = 2; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--json") == 0) {
+        json = true;
+      } else if (file.empty() && argv[i][0] != '-') {
+        file = argv[i];
+      } else {
+        return fmt::print(stderr, "sensordb-bench codec: unexpected argument {}\n{}", argv[i],
+                          usage), 2;
+      }
+    }
+    if (file.empty()) return fmt::print(stderr, "{}", usage), 2;
+    return RunCodecCommand(file, json);
+  }
+  if (cmd == "-h" || cmd == "--help") return fmt::print("{}", usage), 0;
+  return fmt::print(stderr, "sensordb-bench: unknown command {}\n{}", cmd, usage), 2;
+}

@@ -1,0 +1,8 @@
+# Every third-party library comes from a Debian package (tools/bootstrap.sh installs them).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ROCKSDB REQUIRED IMPORTED_TARGET rocksdb)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+find_package(fmt REQUIRED)
+find_package(CLI11 CONFIG QUIET)

@@ -1,0 +1,88 @@
+// DB: the embedded sensordb engine. Open one per data directory (RocksDB holds a lock on it).
+// Thread-safe: any number of threads may write and query concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sensordb/options.h"
+#include "sensordb/query.h"
+#include "sensordb/status.h"
+#include "sensordb/types.h"
+#include "sensordb/write_batch.h"
+
+namespace sensordb {
+
+struct DBStats {
+  uint64_t projects = 0;
+  uint64_t series = 0;
+  uint64_t points = 0;        // in blocks and head (duplicates awaiting merge count twice)
+  uint64_t head_points = 0;   // not sealed yet
+  uint64_t blocks = 0;
+  uint64_t disk_bytes = 0;    // all files of the data directory
+  double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
+};
+
+class DB {
+ public:
+  // Opens (or with create_if_missing creates) the database in `dir`, replaying the head records
+  // of the last run.
+  static Result<std::unique_ptr<DB>> Open(const Options& options, std::string_view dir);
+
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+  // Closes without sealing: head chunks stay in the head records and are replayed on open.
+  virtual ~DB() = default;
+
+  // --- Catalog -------------------------------------------------------------------------------
+  // Project names: 1-64 characters of [a-z0-9_-], starting with a letter or digit.
+  virtual Result<ProjectInfo> CreateProject(std::string_view name,
+                                            const ProjectOptions& options = {}) = 0;
+  virtual Result<std::vector<ProjectInfo>> ListProjects() = 0;
+  virtual Result<ProjectInfo> GetProject(std::string_view name) = 0;
+  // Deletes the project with all its devices, channels and points.
+  virtual Status DropProject(std::string_view name) = 0;
+  virtual Status SetRetention(std::string_view project, uint32_t retention_days) = 0;
+
+  // Device and channel names: 1-255 bytes of printable UTF-8 (no control characters).
+  // Registering an existing device updates model and firmware version.
+  virtual Status RegisterDevice(std::string_view project, const DeviceInfo& device) = 0;
+  virtual Result<std::vector<DeviceInfo>> ListDevices(std::string_view project) = 0;
+  // Creates the channel (and its device if needed). Registering an existing channel with the
+  // same type updates its unit; a different type is an error.
+  virtual Result<ChannelInfo> RegisterChannel(std::string_view project, std::string_view device,
+                                              std::string_view channel, ValueType type,
+                                              std::string_view unit = {}) = 0;
+  // All channels of the project, or of one device when `device` is not empty.
+  virtual Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
+                                                        std::string_view device = {}) = 0;
+
+  // --- Writes --------------------------------------------------------------------------------
+  // Applies the batch whole or not at all. Points may arrive out of order; a timestamp written
+  // twice in a series keeps the value written last.
+  virtual Status Write(std::string_view project, const WriteBatch& batch) = 0;
+
+  // --- Queries -------------------------------------------------------------------------------
+  virtual Status QueryRaw(std::string_view project, const Selector& selector,
+                          const TimeRange& range, const RawCallback& callback) = 0;
+  // The newest point of each channel of a device (channels without points are left out).
+  virtual Result<std::vector<LatestPoint>> Latest(std::string_view project,
+                                                  std::string_view device) = 0;
+  virtual Status Aggregate(std::string_view project, const AggregateQuery& query,
+                           const AggregateCallback& callback) = 0;
+
+  // --- Maintenance ---------------------------------------------------------------------------
+  // Seals every head chunk into blocks and flushes RocksDB memtables.
+  virtual Status Flush() = 0;
+  // Flush, then compact all files (for benchmarks and after large deletions).
+  virtual Status Compact() = 0;
+  // Drops blocks past their project's retention as of `now_ns` (0 = the current time).
+  virtual Status EnforceRetention(int64_t now_ns = 0) = 0;
+  virtual Result<DBStats> Stats() = 0;
+};
+
+}  // namespace sensordb

@@ -1,0 +1,100 @@
+// Status and Result<T>: how every sensordb call reports success or a readable error.
+// No exception crosses the engine API. Thread-safe as values (immutable after construction).
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace sensordb {
+
+enum class StatusCode : uint8_t {
+  kOk = 0,
+  kInvalidArgument = 1,   // the caller's input is wrong; nothing was changed
+  kNotFound = 2,          // a named project, device or channel does not exist
+  kAlreadyExists = 3,
+  kCorruption = 4,        // stored data failed a check (checksum, authentication, format)
+  kIOError = 5,           // the filesystem or RocksDB failed
+  kPermissionDenied = 6,
+  kFailedPrecondition = 7,  // the call is valid but not in the current state (e.g. DB closed)
+  kResourceExhausted = 8,   // a size limit was exceeded
+  kNotSupported = 9,
+  kInternal = 10,
+};
+
+std::string_view StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
+  static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
+  static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
+  static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
+  static Status NotSupported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
+  static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "InvalidArgument: batch is empty", or "OK".
+  std::string ToString() const;
+
+  // Marks a deliberately ignored status (e.g. best-effort cleanup on an error path).
+  void IgnoreError() const {}
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+// A value or the Status saying why there is none.
+template <typename T>
+using Result = std::expected<T, Status>;
+
+inline std::unexpected<Status> Err(Status s) { return std::unexpected<Status>(std::move(s)); }
+
+}  // namespace sensordb
+
+#define SENSORDB_CONCAT_INNER_(a, b) a##b
+#define SENSORDB_CONCAT_(a, b) SENSORDB_CONCAT_INNER_(a, b)
+
+// Returns the Status from the enclosing function if `expr` (a Status) is not ok.
+#define SENSORDB_RETURN_IF_ERROR(expr)                       \
+  do {                                                       \
+    ::sensordb::Status sensordb_status_ = (expr);            \
+    if (!sensordb_status_.ok()) return sensordb_status_;     \
+  } while (0)
+
+// Same, for functions returning Result<T>.
+#define SENSORDB_RETURN_IF_ERROR_R(expr)                                      \
+  do {                                                                        \
+    ::sensordb::Status sensordb_status_ = (expr);                             \
+    if (!sensordb_status_.ok()) return ::sensordb::Err(std::move(sensordb_status_)); \
+  } while (0)
+
+#define SENSORDB_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ret) \
+  auto tmp = (expr);                                         \
+  if (!tmp.has_value()) return ret(std::move(tmp).error());  \
+  lhs = std::move(*tmp)
+
+// `lhs = value of expr` (a Result<T>), or return its error (as a Status).
+#define SENSORDB_ASSIGN_OR_RETURN(lhs, expr) \
+  SENSORDB_ASSIGN_OR_RETURN_IMPL_(SENSORDB_CONCAT_(sensordb_result_, __LINE__), lhs, expr, )
+// Same, inside a function that itself returns Result<U>.
+#define SENSORDB_ASSIGN_OR_RETURN_R(lhs, expr)                                       \
+  SENSORDB_ASSIGN_OR_RETURN_IMPL_(SENSORDB_CONCAT_(sensordb_result_, __LINE__), lhs, expr, \
+                                  ::sensordb::Err)

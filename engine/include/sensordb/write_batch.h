@@ -1,0 +1,58 @@
+// WriteBatch: a columnar batch of points for one project, applied atomically by DB::Write.
+// Not thread-safe; reuse it after Clear() to keep its buffers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sensordb/types.h"
+
+namespace sensordb {
+
+class WriteBatch {
+ public:
+  // One series' points: timestamps[i] pairs with the i-th value of the typed column.
+  struct Column {
+    std::string device;
+    std::string channel;
+    ValueType type = ValueType::kFloat64;
+    std::vector<int64_t> timestamps;
+    std::vector<double> f64;    // kFloat64
+    std::vector<int64_t> i64;   // kInt64
+    std::vector<uint8_t> b;     // kBool, 0 or 1
+    size_t size() const { return timestamps.size(); }
+  };
+
+  // Each Add copies the spans. A channel that does not exist yet is created with the column's
+  // type on the first successful Write. Length mismatches are reported by DB::Write, which then
+  // applies nothing.
+  void AddFloat64(std::string_view device, std::string_view channel,
+                  std::span<const int64_t> timestamps, std::span<const double> values);
+  void AddInt64(std::string_view device, std::string_view channel,
+                std::span<const int64_t> timestamps, std::span<const int64_t> values);
+  void AddBool(std::string_view device, std::string_view channel,
+               std::span<const int64_t> timestamps, std::span<const bool> values);
+  // Adds one point, appending to the previous column when it names the same series and type.
+  void Add(std::string_view device, std::string_view channel, int64_t timestamp, Value value);
+
+  void Clear();
+  bool empty() const { return used_ == 0; }
+  size_t points() const { return points_; }
+  std::span<const Column> columns() const { return {columns_.data(), used_}; }
+  // First length mismatch seen by an Add, or empty.
+  const std::string& error() const { return error_; }
+
+ private:
+  Column& NewColumn(std::string_view device, std::string_view channel, ValueType type,
+                    std::span<const int64_t> timestamps, size_t values);
+
+  std::vector<Column> columns_;
+  size_t used_ = 0;  // columns_[0, used_) are live; the rest keep their capacity for reuse
+  size_t points_ = 0;
+  std::string error_;
+};
+
+}  // namespace sensordb

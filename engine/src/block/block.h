@@ -1,0 +1,56 @@
+// Blocks: the sealed, immutable form of a series' points (engine/docs/format/block.md).
+// A block body is a sequence of vectors (each: count, timestamps, values, by the column codecs);
+// the block value in RocksDB carries a plaintext max timestamp (for retention), the sealed
+// summary and the sealed, optionally zstd-compressed body. Functions are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "block/point_column.h"
+#include "crypto/cipher.h"
+#include "sensordb/status.h"
+#include "store/keys.h"
+
+namespace sensordb::block {
+
+inline constexpr uint8_t kBlockFormatVersion = 1;
+
+// Appends one vector holding the points of `run` (at most kMaxVectorValues) to `out`.
+void AppendVector(const PointRun& run, std::string* out);
+// Appends `run` as vectors of at most `vector_points` points each.
+void AppendVectors(const PointRun& run, size_t vector_points, std::string* out);
+// Decodes every vector of `body`, appending the points to `out` (whose type must be set).
+Status DecodeVectors(std::string_view body, PointColumn* out);
+
+struct BlockOptions {
+  bool zstd = true;
+  int zstd_level = 3;
+};
+
+// Builds the RocksDB value of a block for `key`, whose points are `body` (vectors of a sorted,
+// duplicate-free run) summarised by `summary`.
+Result<std::string> EncodeBlockValue(const crypto::Cipher& cipher, const store::BlockKey& key,
+                                     std::string_view encoded_key, const Summary& summary,
+                                     std::string_view body, const BlockOptions& options);
+
+// The parts of a block value; views into the value.
+struct BlockView {
+  int64_t max_ts = 0;
+  std::string_view sealed_summary;
+  std::string_view sealed_data;
+};
+bool ParseBlockValue(std::string_view value, BlockView* view);
+
+Status OpenSummary(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
+                   const BlockView& view, Summary* summary);
+// Appends the block's points to `out` (type set by the caller from the series).
+Status OpenData(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
+                const BlockView& view, PointColumn* out);
+
+// zstd stage shared by blocks and head records: flags byte, then the raw or compressed body.
+void CompressBody(std::string_view body, const BlockOptions& options, std::string* out);
+Status DecompressBody(std::string_view in, std::string* scratch, std::string_view* body);
+
+}  // namespace sensordb::block

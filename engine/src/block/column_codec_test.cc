@@ -1,0 +1,237 @@
+#include "block/column_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "block/bit_stream.h"
+#include "block/codec_test_util.h"
+
+namespace sensordb::block {
+namespace {
+
+using testing::ExpectEveryPrefixIsCorruption;
+using testing::Hex;
+using testing::kTrailer;
+
+void ExpectIntRoundTrip(const std::vector<int64_t>& v, bool timestamps) {
+  std::string enc;
+  timestamps ? EncodeTimestamps(v, &enc) : EncodeInt64(v, &enc);
+  enc.append(kTrailer);
+  std::string_view in = enc;
+  std::vector<int64_t> out(v.size(), 7);
+  ASSERT_TRUE((timestamps ? DecodeTimestamps(&in, out) : DecodeInt64(&in, out)).ok());
+  EXPECT_EQ(in, kTrailer);
+  EXPECT_EQ(out, v);
+}
+
+std::vector<int64_t> Int64Extremes() {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  return {kMin, kMax, kMin + 1, kMax - 1, 0, -1, kMax, kMin, kMin, kMax - 2, 1, kMin + 2};
+}
+
+std::vector<int64_t> RegularTimestamps(size_t n, int64_t start_ns, int64_t step_ns) {
+  std::vector<int64_t> ts;
+  for (size_t i = 0; i < n; ++i) ts.push_back(start_ns + int64_t(i) * step_ns);
+  return ts;
+}
+
+std::string EncodeTs(const std::vector<int64_t>& ts) {
+  std::string s;
+  EncodeTimestamps(ts, &s);
+  return s;
+}
+
+std::string EncodeI(const std::vector<int64_t>& v) {
+  std::string s;
+  EncodeInt64(v, &s);
+  return s;
+}
+
+std::vector<int64_t> RandomInts(std::mt19937_64& rng) {
+  std::vector<int64_t> v(rng() % 400);
+  const int shift = int(rng() % 64);
+  int64_t acc = int64_t(rng());
+  for (int64_t& x : v) {
+    if (rng() % 2) acc = int64_t(uint64_t(acc) + (rng() >> shift));
+    x = rng() % 8 == 0 ? int64_t(rng()) : acc;
+  }
+  return v;
+}
+
+TEST(TimestampCodec, EmptyEncodesToNothing) {
+  EXPECT_TRUE(EncodeTs({}).empty());
+  std::string_view in;
+  EXPECT_TRUE(DecodeTimestamps(&in, {}).ok());
+}
+
+TEST(TimestampCodec, RoundTripsSingleTimestamp) { ExpectIntRoundTrip({1700000000123456789}, true); }
+
+TEST(TimestampCodec, RegularSamplingCostsNoBitsPerPoint) {
+  const int64_t start = 1700000000000000000;
+  EXPECT_EQ(EncodeTs(RegularTimestamps(10, start, 1000000000)).size(),
+            EncodeTs(RegularTimestamps(kMaxVectorValues, start, 1000000000)).size());
+  ExpectIntRoundTrip(RegularTimestamps(kMaxVectorValues, start, 1000000000), true);
+}
+
+TEST(TimestampCodec, RareJitterCostsUnderOneBitPerPoint) {
+  std::vector<int64_t> ts = RegularTimestamps(1024, 1700000000000000000, 10000000000);
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 10; ++i) ts[rng() % ts.size()] += int64_t(rng() % 2000000) - 1000000;
+  ExpectIntRoundTrip(ts, true);
+  EXPECT_LT(8.0 * EncodeTs(ts).size() / ts.size(), 1.0);
+}
+
+TEST(TimestampCodec, RoundTripsInt64Extremes) { ExpectIntRoundTrip(Int64Extremes(), true); }
+
+TEST(TimestampCodec, RoundTripsNegativeAndUnsorted) {
+  ExpectIntRoundTrip({-5, 1000, -3000000000000, 7, 7, 6, std::numeric_limits<int64_t>::min()},
+                     true);
+}
+
+TEST(TimestampCodec, RoundTripsRandomSequences) {
+  std::mt19937_64 rng(2);
+  for (int iter = 0; iter < 3000; ++iter) ExpectIntRoundTrip(RandomInts(rng), true);
+}
+
+TEST(TimestampCodec, TruncatedInputIsCorruption) {
+  std::vector<int64_t> ts = RegularTimestamps(200, 1700000000000000000, 1000);
+  ts[50] += 3;
+  ExpectEveryPrefixIsCorruption<int64_t>(EncodeTs(ts), ts.size(), DecodeTimestamps);
+  ExpectEveryPrefixIsCorruption<int64_t>(EncodeTs(Int64Extremes()), 12, DecodeTimestamps);
+}
+
+TEST(TimestampCodec, GoldenEncoding) {
+  EXPECT_EQ(Hex(EncodeTs({1000, 2000, 3000, 4001, 5000, 6000})), "01d00fce0f022501");
+}
+
+TEST(IntCodec, RoundTripsInt64Extremes) { ExpectIntRoundTrip(Int64Extremes(), false); }
+
+TEST(IntCodec, RoundTripsRandomSequences) {
+  std::mt19937_64 rng(3);
+  for (int iter = 0; iter < 3000; ++iter) ExpectIntRoundTrip(RandomInts(rng), false);
+}
+
+TEST(IntCodec, CounterPacksToFewBitsPerValue) {
+  std::vector<int64_t> v;
+  std::mt19937_64 rng(4);
+  for (int64_t c = 1 << 30; v.size() < 1024; c += int64_t(rng() % 16)) v.push_back(c);
+  ExpectIntRoundTrip(v, false);
+  EXPECT_LT(8.0 * EncodeI(v).size() / v.size(), 4.2);
+}
+
+TEST(IntCodec, TruncatedInputIsCorruption) {
+  std::mt19937_64 rng(5);
+  std::vector<int64_t> v(150);
+  for (int64_t& x : v) x = int64_t(rng() % 1000) - 500;
+  ExpectEveryPrefixIsCorruption<int64_t>(EncodeI(v), v.size(), DecodeInt64);
+}
+
+TEST(IntCodec, DecodesGarbageWithoutCrashing) {
+  std::mt19937_64 rng(6);
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string junk(rng() % 48, '\0');
+    for (char& c : junk) c = char(rng() % 3 == 0 ? rng() % 8 : rng());
+    std::string_view in = junk;
+    std::vector<int64_t> out(1 + rng() % 100);
+    DecodeInt64(&in, out).IgnoreError();
+  }
+}
+
+TEST(IntCodec, GoldenEncoding) { EXPECT_EQ(Hex(EncodeI({-3, 0, 5, 5, 5, 2})), "000504308858"); }
+
+std::string EncodeB(const std::vector<uint8_t>& v) {
+  std::string s;
+  EncodeBool(v, &s);
+  return s;
+}
+
+TEST(BoolCodec, RoundTripsRuns) {
+  const std::vector<uint8_t> v = {1, 1, 0, 0, 0, 1, 0, 1, 1, 1};
+  std::string enc = EncodeB(v);
+  enc.append(kTrailer);
+  std::string_view in = enc;
+  std::vector<uint8_t> out(v.size());
+  ASSERT_TRUE(DecodeBool(&in, out).ok());
+  EXPECT_EQ(in, kTrailer);
+  EXPECT_EQ(out, v);
+}
+
+TEST(BoolCodec, EmptyEncodesToNothing) { EXPECT_TRUE(EncodeB({}).empty()); }
+
+TEST(BoolCodec, ConstantColumnTakesFewBytes) {
+  EXPECT_EQ(EncodeB(std::vector<uint8_t>(kMaxVectorValues, 1)).size(), 4u);
+}
+
+TEST(BoolCodec, RejectsRunPastTheEnd) {
+  std::string_view in("\x00\x02\x05", 3);
+  std::vector<uint8_t> out(3);
+  EXPECT_EQ(DecodeBool(&in, out).code(), StatusCode::kCorruption);
+}
+
+TEST(BoolCodec, RejectsEmptyRun) {
+  std::string_view in("\x01\x00\x03", 3);
+  std::vector<uint8_t> out(3);
+  EXPECT_EQ(DecodeBool(&in, out).code(), StatusCode::kCorruption);
+}
+
+TEST(BoolCodec, TruncatedInputIsCorruption) {
+  ExpectEveryPrefixIsCorruption<uint8_t>(EncodeB({0, 1, 1, 0, 0, 0}), 6, DecodeBool);
+}
+
+TEST(BoolCodec, GoldenEncoding) { EXPECT_EQ(Hex(EncodeB({0, 0, 1, 1, 1, 0})), "00020301"); }
+
+TEST(BitStream, RoundTripsRandomWidths) {
+  std::mt19937_64 rng(1);
+  std::vector<std::pair<uint64_t, int>> items;
+  std::string buf;
+  BitWriter w(&buf);
+  for (int i = 0; i < 5000; ++i) {
+    const int width = int(rng() % 65);
+    const uint64_t v = rng() & LowMask(width);
+    items.emplace_back(v, width);
+    w.Write(v, width);
+  }
+  w.Finish();
+  BitReader r(buf);
+  for (auto [v, width] : items) {
+    uint64_t got;
+    ASSERT_TRUE(r.Read(width, &got));
+    ASSERT_EQ(got, v);
+  }
+  EXPECT_EQ(r.BytesConsumed(), buf.size());
+}
+
+TEST(BitStream, ReaderReportsTruncation) {
+  const std::string buf(3, '\xff');
+  BitReader r(buf);
+  uint64_t v;
+  EXPECT_TRUE(r.Read(20, &v));
+  EXPECT_FALSE(r.Read(5, &v));
+  EXPECT_TRUE(r.Read(4, &v));
+  EXPECT_FALSE(r.Read(1, &v));
+}
+
+TEST(BitStream, UnpackMatchesPackForEveryWidth) {
+  std::mt19937_64 rng(2);
+  for (int width = 0; width <= 64; ++width) {
+    std::vector<uint64_t> v(37);
+    for (uint64_t& x : v) x = rng() & LowMask(width);
+    std::string buf;
+    PackBits(v, width, &buf);
+    ASSERT_EQ(buf.size(), PackedBytes(v.size(), width));
+    std::string_view in = buf;
+    std::vector<uint64_t> out(v.size());
+    ASSERT_TRUE(UnpackBits(&in, width, out));
+    EXPECT_TRUE(in.empty());
+    EXPECT_EQ(out, v) << "width " << width;
+  }
+}
+
+}  // namespace
+}  // namespace sensordb::block

@@ -1,0 +1,474 @@
+#include "catalog/catalog.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "store/keys.h"
+#include "util/coding.h"
+
+namespace sensordb::catalog {
+namespace {
+
+using store::Cf;
+using store::MetaKey;
+using store::MetaTag;
+
+constexpr uint8_t kRecordVersion = 1;
+
+std::string DeviceRecord(const DeviceMeta& d) {
+  std::string v(1, char(kRecordVersion));
+  PutLengthPrefixed(&v, d.info.name);
+  PutLengthPrefixed(&v, d.info.model);
+  PutLengthPrefixed(&v, d.info.firmware_version);
+  return v;
+}
+
+std::string SeriesRecord(const SeriesMeta& s) {
+  std::string v(1, char(kRecordVersion));
+  PutVarint64(&v, s.device_id);
+  v.push_back(char(s.type));
+  PutLengthPrefixed(&v, s.channel);
+  PutLengthPrefixed(&v, s.unit);
+  return v;
+}
+
+std::string ProjectRecord(const ProjectMeta& p) {
+  std::string v(1, char(kRecordVersion));
+  PutLengthPrefixed(&v, p.name);
+  PutVarint64(&v, p.retention_days.load());
+  return v;
+}
+
+bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ValidateProjectName(std::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("project name must be 1-64 characters, got " +
+                                   std::to_string(name.size()));
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) {
+      return Status::InvalidArgument("project name '" + std::string(name) +
+                                     "' may only use a-z, 0-9, '-' and '_'");
+    }
+  }
+  if (name[0] == '-' || name[0] == '_') {
+    return Status::InvalidArgument("project name '" + std::string(name) +
+                                   "' must start with a letter or digit");
+  }
+  return Status::Ok();
+}
+
+Status ValidateObjectName(std::string_view what, std::string_view name) {
+  if (name.empty() || name.size() > 255) {
+    return Status::InvalidArgument(std::string(what) + " name must be 1-255 bytes, got " +
+                                   std::to_string(name.size()));
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(std::string(what) + " name contains a control character");
+    }
+  }
+  if (!IsUtf8(name)) return Status::InvalidArgument(std::string(what) + " name is not UTF-8");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto::Cipher& cipher) {
+  std::unique_ptr<Catalog> c(new Catalog(store, cipher));
+  auto it = store.NewIterator(Cf::kMeta);
+  // Projects first: device and series records need their project.
+  for (char tag : {'N', 'P', 'D', 'S'}) {
+    for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) {
+      SENSORDB_RETURN_IF_ERROR_R(c->LoadRecord(it->key(), it->value()));
+    }
+  }
+  SENSORDB_RETURN_IF_ERROR_R(it->status());
+  return c;
+}
+
+Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
+  const char tag = key[0];
+  std::string_view k = key.substr(1);
+  uint32_t pid = 0;
+  uint64_t id = 0;
+  if (tag == 'N') {
+    uint64_t p, o;
+    if (!GetVarint64(&value, &p) || !GetVarint64(&value, &o)) {
+      return Status::Corruption("catalog counters are malformed");
+    }
+    next_project_id_ = std::max<uint32_t>(next_project_id_, uint32_t(p));
+    next_object_id_ = std::max(next_object_id_.load(), o);
+    return Status::Ok();
+  }
+  if (!GetFixed32BE(&k, &pid) || (tag != 'P' && !GetFixed64BE(&k, &id))) {
+    return Status::Corruption("catalog key is malformed");
+  }
+  std::string plain;
+  SENSORDB_RETURN_IF_ERROR(cipher_.Open(pid, crypto::RecordKind::kCatalog, key, value, &plain));
+  std::string_view in = plain;
+  if (in.empty() || uint8_t(in[0]) != kRecordVersion) {
+    return Status::Corruption("catalog record has an unknown version");
+  }
+  in.remove_prefix(1);
+  const Status bad = Status::Corruption("catalog record is malformed (key tag " +
+                                        std::string(1, tag) + ")");
+  if (tag == 'P') {
+    auto p = std::make_shared<ProjectMeta>();
+    std::string_view name;
+    uint64_t days;
+    if (!GetLengthPrefixed(&in, &name) || !GetVarint64(&in, &days)) return bad;
+    p->id = pid;
+    p->name = name;
+    p->retention_days = uint32_t(days);
+    by_name_[p->name] = p;
+    by_id_[pid] = p;
+    next_project_id_ = std::max(next_project_id_.load(), pid + 1);
+    return Status::Ok();
+  }
+  auto pit = by_id_.find(pid);
+  if (pit == by_id_.end()) return Status::Ok();  // leftover of a dropped project
+  ProjectMeta& p = *pit->second;
+  next_object_id_ = std::max(next_object_id_.load(), id + 1);
+  if (tag == 'D') {
+    std::string_view name, model, fw;
+    if (!GetLengthPrefixed(&in, &name) || !GetLengthPrefixed(&in, &model) ||
+        !GetLengthPrefixed(&in, &fw)) {
+      return bad;
+    }
+    auto d = std::make_unique<DeviceMeta>();
+    d->id = id;
+    d->info = {std::string(name), std::string(model), std::string(fw)};
+    d->durable = true;
+    p.devices[d->info.name] = std::move(d);
+    return Status::Ok();
+  }
+  // 'S': devices are all loaded (tag order), find this series' device by id.
+  uint64_t device_id;
+  std::string_view channel, unit;
+  if (!GetVarint64(&in, &device_id) || in.empty()) return bad;
+  const uint8_t type = uint8_t(in[0]);
+  in.remove_prefix(1);
+  if (type < 1 || type > 3 || !GetLengthPrefixed(&in, &channel) || !GetLengthPrefixed(&in, &unit)) {
+    return bad;
+  }
+  DeviceMeta* dev = nullptr;
+  for (auto& [name, d] : p.devices) {
+    if (d->id == device_id) dev = d.get();
+  }
+  if (!dev) return Status::Corruption("series " + std::to_string(id) + " has no device");
+  auto s = std::make_unique<SeriesMeta>();
+  s->id = id;
+  s->device_id = device_id;
+  s->device = dev->info.name;
+  s->channel = channel;
+  s->unit = unit;
+  s->type = ValueType(type);
+  s->durable = true;
+  dev->channels[s->channel] = s.get();
+  p.series[id] = std::move(s);
+  return Status::Ok();
+}
+
+Result<std::string> Catalog::Seal(uint32_t project, std::string_view key,
+                                  std::string_view plain) const {
+  std::string out;
+  SENSORDB_RETURN_IF_ERROR_R(cipher_.Seal(project, crypto::RecordKind::kCatalog, key, plain, &out));
+  return out;
+}
+
+void Catalog::PutCounters(store::Store::Batch* b) const {
+  std::string v;
+  PutVarint64(&v, next_project_id_.load());
+  PutVarint64(&v, next_object_id_.load());
+  b->Put(Cf::kMeta, MetaKey(MetaTag::kCounters), v);
+}
+
+void Catalog::PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const {
+  const std::string key = MetaKey(MetaTag::kDevice, project, d.id);
+  auto sealed = Seal(project, key, DeviceRecord(d));
+  if (sealed) b->Put(Cf::kMeta, key, *sealed);
+}
+
+void Catalog::PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const {
+  const std::string key = MetaKey(MetaTag::kSeries, project, s.id);
+  auto sealed = Seal(project, key, SeriesRecord(s));
+  if (sealed) b->Put(Cf::kMeta, key, *sealed);
+}
+
+Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectOptions& options) {
+  SENSORDB_RETURN_IF_ERROR_R(ValidateProjectName(name));
+  std::unique_lock lock(mu_);
+  if (by_name_.count(name)) {
+    return Err(Status::AlreadyExists("project '" + std::string(name) + "' already exists"));
+  }
+  auto p = std::make_shared<ProjectMeta>();
+  p->id = next_project_id_++;
+  p->name = name;
+  p->retention_days = options.retention_days;
+  auto batch = store_.NewBatch();
+  const std::string key = MetaKey(MetaTag::kProject, p->id);
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string sealed, Seal(p->id, key, ProjectRecord(*p)));
+  batch.Put(Cf::kMeta, key, sealed);
+  PutCounters(&batch);
+  SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, /*sync=*/true));
+  by_name_[p->name] = p;
+  by_id_[p->id] = p;
+  return p->Info();
+}
+
+std::vector<ProjectInfo> Catalog::ListProjects() const {
+  std::shared_lock lock(mu_);
+  std::vector<ProjectInfo> out;
+  for (const auto& [name, p] : by_name_) out.push_back(p->Info());
+  return out;
+}
+
+std::vector<std::shared_ptr<ProjectMeta>> Catalog::Projects() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<ProjectMeta>> out;
+  for (const auto& [name, p] : by_name_) out.push_back(p);
+  return out;
+}
+
+Result<std::shared_ptr<ProjectMeta>> Catalog::FindProject(std::string_view name) const {
+  std::shared_lock lock(mu_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) {
+    return Err(Status::NotFound("project '" + std::string(name) + "' does not exist"));
+  }
+  return it->second;
+}
+
+std::shared_ptr<ProjectMeta> Catalog::FindProject(uint32_t id) const {
+  std::shared_lock lock(mu_);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+void Catalog::ForgetProject(const ProjectMeta& project) {
+  std::unique_lock lock(mu_);
+  by_name_.erase(project.name);
+  by_id_.erase(project.id);
+}
+
+Status Catalog::SetRetention(ProjectMeta& project, uint32_t days) {
+  std::unique_lock lock(mu_);
+  const uint32_t old = project.retention_days.exchange(days);
+  auto batch = store_.NewBatch();
+  const std::string key = MetaKey(MetaTag::kProject, project.id);
+  auto sealed = Seal(project.id, key, ProjectRecord(project));
+  Status s = sealed ? Status::Ok() : sealed.error();
+  if (s.ok()) {
+    batch.Put(Cf::kMeta, key, *sealed);
+    s = store_.Write(batch, true);
+  }
+  if (!s.ok()) project.retention_days = old;
+  return s;
+}
+
+DeviceMeta* Catalog::AddDevice(ProjectMeta& p, std::string_view name) {
+  auto it = p.devices.find(name);
+  if (it != p.devices.end()) return it->second.get();
+  auto d = std::make_unique<DeviceMeta>();
+  d->id = next_object_id_++;
+  d->info.name = name;
+  DeviceMeta* raw = d.get();
+  p.devices.emplace(std::string(name), std::move(d));
+  return raw;
+}
+
+Result<SeriesMeta*> Catalog::AddChannel(ProjectMeta& p, DeviceMeta& d, std::string_view channel,
+                                        ValueType type, std::string_view unit) {
+  auto it = d.channels.find(channel);
+  if (it != d.channels.end()) {
+    if (it->second->type != type) {
+      return Err(Status::InvalidArgument(
+          "channel " + d.info.name + "/" + std::string(channel) + " holds " +
+          std::string(ValueTypeName(it->second->type)) + " values, not " +
+          std::string(ValueTypeName(type))));
+    }
+    return it->second;
+  }
+  auto s = std::make_unique<SeriesMeta>();
+  s->id = next_object_id_++;
+  s->device_id = d.id;
+  s->device = d.info.name;
+  s->channel = channel;
+  s->unit = unit;
+  s->type = type;
+  SeriesMeta* raw = s.get();
+  d.channels.emplace(std::string(channel), raw);
+  p.series.emplace(raw->id, std::move(s));
+  return raw;
+}
+
+Status Catalog::RegisterDevice(ProjectMeta& project, const DeviceInfo& device) {
+  SENSORDB_RETURN_IF_ERROR(ValidateObjectName("device", device.name));
+  std::unique_lock lock(mu_);
+  DeviceMeta* d = AddDevice(project, device.name);
+  d->info = device;
+  auto batch = store_.NewBatch();
+  PutDevice(project.id, *d, &batch);
+  PutCounters(&batch);
+  SENSORDB_RETURN_IF_ERROR(store_.Write(batch, true));
+  d->durable = true;
+  return Status::Ok();
+}
+
+std::vector<DeviceInfo> Catalog::ListDevices(const ProjectMeta& project) const {
+  std::shared_lock lock(mu_);
+  std::vector<DeviceInfo> out;
+  for (const auto& [name, d] : project.devices) out.push_back(d->info);
+  return out;
+}
+
+Result<ChannelInfo> Catalog::RegisterChannel(ProjectMeta& project, std::string_view device,
+                                             std::string_view channel, ValueType type,
+                                             std::string_view unit) {
+  SENSORDB_RETURN_IF_ERROR_R(ValidateObjectName("device", device));
+  SENSORDB_RETURN_IF_ERROR_R(ValidateObjectName("channel", channel));
+  std::unique_lock lock(mu_);
+  DeviceMeta* d = AddDevice(project, device);
+  SENSORDB_ASSIGN_OR_RETURN_R(SeriesMeta * s, AddChannel(project, *d, channel, type, unit));
+  s->unit = unit;
+  auto batch = store_.NewBatch();
+  PutDevice(project.id, *d, &batch);
+  PutSeries(project.id, *s, &batch);
+  PutCounters(&batch);
+  SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, true));
+  d->durable = true;
+  s->durable = true;
+  return ChannelInfo{s->id, s->device, s->channel, s->unit, s->type};
+}
+
+std::vector<ChannelInfo> Catalog::ListChannels(const ProjectMeta& project,
+                                               std::string_view device) const {
+  std::vector<ChannelInfo> out;
+  for (const SeriesMeta* s : Select(project, {std::string(device), ""})) {
+    out.push_back({s->id, s->device, s->channel, s->unit, s->type});
+  }
+  return out;
+}
+
+Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch::Column> columns,
+                                std::vector<SeriesMeta*>* out, store::Store::Batch* batch) {
+  out->clear();
+  out->reserve(columns.size());
+  bool missing = false;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& c : columns) {
+      auto d = project.devices.find(c.device);
+      SeriesMeta* s = nullptr;
+      if (d != project.devices.end()) {
+        auto ch = d->second->channels.find(c.channel);
+        if (ch != d->second->channels.end()) s = ch->second;
+      }
+      if (s && s->type != c.type) {
+        return Status::InvalidArgument("channel " + c.device + "/" + c.channel + " holds " +
+                                       std::string(ValueTypeName(s->type)) + " values, not " +
+                                       std::string(ValueTypeName(c.type)));
+      }
+      missing |= !s;
+      out->push_back(s);
+    }
+  }
+  if (missing) {
+    // Check every new name and type first, so that a bad column creates nothing.
+    std::map<std::pair<std::string_view, std::string_view>, ValueType> fresh;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if ((*out)[i]) continue;
+      const auto& c = columns[i];
+      SENSORDB_RETURN_IF_ERROR(ValidateObjectName("device", c.device));
+      SENSORDB_RETURN_IF_ERROR(ValidateObjectName("channel", c.channel));
+      auto [it, inserted] = fresh.emplace(std::make_pair(c.device, c.channel), c.type);
+      if (!inserted && it->second != c.type) {
+        return Status::InvalidArgument("batch gives channel " + c.device + "/" + c.channel +
+                                       " both " + std::string(ValueTypeName(it->second)) +
+                                       " and " + std::string(ValueTypeName(c.type)) + " values");
+      }
+    }
+    std::unique_lock lock(mu_);
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if ((*out)[i]) continue;
+      const auto& c = columns[i];
+      DeviceMeta* d = AddDevice(project, c.device);
+      SENSORDB_ASSIGN_OR_RETURN((*out)[i], AddChannel(project, *d, c.channel, c.type, ""));
+    }
+  }
+  // Records of anything not yet on disk travel with this batch (idempotent if two writers race).
+  bool counters = false;
+  for (SeriesMeta* s : *out) {
+    if (s->durable.load(std::memory_order_acquire)) continue;
+    std::shared_lock lock(mu_);
+    auto d = project.devices.find(s->device);
+    if (d != project.devices.end() && !d->second->durable) PutDevice(project.id, *d->second, batch);
+    PutSeries(project.id, *s, batch);
+    counters = true;
+  }
+  if (counters) PutCounters(batch);
+  return Status::Ok();
+}
+
+void Catalog::MarkDurable(ProjectMeta& project, std::span<SeriesMeta* const> series) {
+  for (SeriesMeta* s : series) {
+    if (s->durable.load(std::memory_order_relaxed)) continue;
+    std::shared_lock lock(mu_);
+    auto d = project.devices.find(s->device);
+    if (d != project.devices.end()) d->second->durable = true;
+    s->durable.store(true, std::memory_order_release);
+  }
+}
+
+std::vector<const SeriesMeta*> Catalog::Select(const ProjectMeta& project,
+                                               const Selector& sel) const {
+  std::shared_lock lock(mu_);
+  std::vector<const SeriesMeta*> out;
+  // Series whose first write is still in flight (or failed) are not visible yet.
+  auto add_device = [&](const DeviceMeta& d) {
+    if (sel.channel.empty()) {
+      for (const auto& [name, s] : d.channels) {
+        if (s->durable) out.push_back(s);
+      }
+    } else if (auto it = d.channels.find(sel.channel); it != d.channels.end()) {
+      if (it->second->durable) out.push_back(it->second);
+    }
+  };
+  if (!sel.device.empty()) {
+    if (auto it = project.devices.find(sel.device); it != project.devices.end()) {
+      add_device(*it->second);
+    }
+  } else {
+    for (const auto& [name, d] : project.devices) add_device(*d);
+  }
+  return out;
+}
+
+const SeriesMeta* Catalog::FindSeries(const ProjectMeta& project, uint64_t id) const {
+  std::shared_lock lock(mu_);
+  auto it = project.series.find(id);
+  return it == project.series.end() ? nullptr : it->second.get();
+}
+
+size_t Catalog::SeriesCount() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, p] : by_id_) n += p->series.size();
+  return n;
+}
+
+}  // namespace sensordb::catalog

@@ -1,0 +1,119 @@
+// Catalog: projects, devices and channels (series), held in memory and persisted as sealed
+// records in the meta column family (engine/docs/format/catalog.md). Names live only in sealed
+// values; keys hold numeric ids. Thread-safe: a shared mutex guards the maps; ProjectMeta
+// objects are shared_ptr-owned so a query keeps a dropped project's metadata alive until done.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/cipher.h"
+#include "sensordb/query.h"
+#include "sensordb/status.h"
+#include "sensordb/types.h"
+#include "sensordb/write_batch.h"
+#include "store/store.h"
+
+namespace sensordb::catalog {
+
+struct SeriesMeta {
+  uint64_t id = 0;
+  uint64_t device_id = 0;
+  std::string device;
+  std::string channel;
+  std::string unit;
+  ValueType type = ValueType::kFloat64;
+  // False until the record is on disk; writes that use a non-durable series carry its record.
+  std::atomic<bool> durable{false};
+};
+
+struct DeviceMeta {
+  uint64_t id = 0;
+  DeviceInfo info;
+  std::atomic<bool> durable{false};
+  std::map<std::string, SeriesMeta*, std::less<>> channels;  // by channel name
+};
+
+struct ProjectMeta {
+  uint32_t id = 0;
+  std::string name;
+  std::atomic<uint32_t> retention_days{0};
+  // Writers hold it shared for the whole write; DropProject holds it exclusively.
+  std::shared_mutex write_mu;
+  bool dropped = false;  // guarded by write_mu
+
+  // Guarded by Catalog::mu_.
+  std::map<std::string, std::unique_ptr<DeviceMeta>, std::less<>> devices;  // by name
+  std::unordered_map<uint64_t, std::unique_ptr<SeriesMeta>> series;         // by id
+  ProjectInfo Info() const { return {id, name, retention_days.load()}; }
+};
+
+class Catalog {
+ public:
+  // Loads every record. `store` and `cipher` must outlive the catalog.
+  static Result<std::unique_ptr<Catalog>> Load(store::Store& store, const crypto::Cipher& cipher);
+
+  Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& options);
+  std::vector<ProjectInfo> ListProjects() const;
+  std::vector<std::shared_ptr<ProjectMeta>> Projects() const;
+  // NotFound when there is no such project.
+  Result<std::shared_ptr<ProjectMeta>> FindProject(std::string_view name) const;
+  std::shared_ptr<ProjectMeta> FindProject(uint32_t id) const;
+  // Forgets the project in memory; the caller deletes its data (and holds its write_mu).
+  void ForgetProject(const ProjectMeta& project);
+  Status SetRetention(ProjectMeta& project, uint32_t days);
+
+  Status RegisterDevice(ProjectMeta& project, const DeviceInfo& device);
+  std::vector<DeviceInfo> ListDevices(const ProjectMeta& project) const;
+  Result<ChannelInfo> RegisterChannel(ProjectMeta& project, std::string_view device,
+                                      std::string_view channel, ValueType type,
+                                      std::string_view unit);
+  std::vector<ChannelInfo> ListChannels(const ProjectMeta& project, std::string_view device) const;
+
+  // Maps each column of a batch to its series, creating missing devices and channels in memory.
+  // Records of series and devices not yet durable are added to `batch`; once the batch is
+  // written, call MarkDurable. Fails (creating nothing visible on disk) on a type mismatch.
+  Status ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch::Column> columns,
+                         std::vector<SeriesMeta*>* out, store::Store::Batch* batch);
+  void MarkDurable(ProjectMeta& project, std::span<SeriesMeta* const> series);
+
+  // Series matching the selector, ordered by device then channel name.
+  std::vector<const SeriesMeta*> Select(const ProjectMeta& project, const Selector& s) const;
+  const SeriesMeta* FindSeries(const ProjectMeta& project, uint64_t id) const;
+  size_t SeriesCount() const;
+  // Highest object id handed out so far (series sequence numbers must stay above stored ones).
+  uint64_t next_object_id() const { return next_object_id_.load(); }
+
+ private:
+  Catalog(store::Store& store, const crypto::Cipher& cipher) : store_(store), cipher_(cipher) {}
+  Status LoadRecord(std::string_view key, std::string_view value);
+  Result<std::string> Seal(uint32_t project, std::string_view key, std::string_view plain) const;
+  void PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const;
+  void PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const;
+  void PutCounters(store::Store::Batch* b) const;
+  // Creates device/channel in memory; caller holds mu_ exclusively.
+  DeviceMeta* AddDevice(ProjectMeta& p, std::string_view name);
+  Result<SeriesMeta*> AddChannel(ProjectMeta& p, DeviceMeta& d, std::string_view channel,
+                                 ValueType type, std::string_view unit);
+
+  store::Store& store_;
+  const crypto::Cipher& cipher_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::shared_ptr<ProjectMeta>, std::less<>> by_name_;  // GUARDED_BY(mu_)
+  std::unordered_map<uint32_t, std::shared_ptr<ProjectMeta>> by_id_;       // GUARDED_BY(mu_)
+  std::atomic<uint32_t> next_project_id_{1};
+  std::atomic<uint64_t> next_object_id_{1};
+};
+
+// Name rules, shared with the CLI. Each returns InvalidArgument with the reason.
+Status ValidateProjectName(std::string_view name);
+Status ValidateObjectName(std::string_view what, std::string_view name);
+
+}  // namespace sensordb::catalog

@@ -1,0 +1,458 @@
+#include "db/db_impl.h"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "block/block.h"
+#include "head/head_record.h"
+#include "query/querier.h"
+#include "store/keys.h"
+#include "util/coding.h"
+
+namespace sensordb {
+namespace {
+
+using store::Cf;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string SeriesState(uint64_t sealed_seq, int64_t max_span_ns) {
+  std::string v;
+  PutVarint64(&v, sealed_seq);
+  PutVarint64(&v, ZigZagEncode(max_span_ns));
+  return v;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DB>> DB::Open(const Options& options, std::string_view dir) {
+  auto db = std::make_unique<DBImpl>(options, std::string(dir));
+  SENSORDB_RETURN_IF_ERROR_R(db->Init());
+  return std::unique_ptr<DB>(std::move(db));
+}
+
+DBImpl::DBImpl(const Options& options, std::string dir)
+    : options_(options), dir_(std::move(dir)) {}
+
+Status DBImpl::Init() {
+  if (options_.chunk_max_points == 0 || options_.chunk_max_points > (1u << 20)) {
+    return Status::InvalidArgument("chunk_max_points must be between 1 and 1048576");
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(dir_, ec)) {
+    if (!options_.create_if_missing) return Status::NotFound("no database in " + dir_);
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) return Status::IOError("cannot create " + dir_ + ": " + ec.message());
+  }
+  cipher_ = crypto::NewPlainCipher();
+  store::StoreOptions so;
+  so.create_if_missing = options_.create_if_missing;
+  so.write_buffer_bytes = options_.write_buffer_bytes;
+  so.block_cache_bytes = options_.block_cache_bytes;
+  so.drop_block = [this](std::string_view k, std::string_view v) {
+    return cutoffs_.ShouldDrop(k, v);
+  };
+  SENSORDB_ASSIGN_OR_RETURN(store_, store::Store::Open(so, dir_));
+  SENSORDB_ASSIGN_OR_RETURN(catalog_, catalog::Catalog::Load(*store_, *cipher_));
+  head_ = std::make_unique<head::Head>(options_.chunk_max_points);
+  SENSORDB_RETURN_IF_ERROR(LoadSeriesStates());
+  SENSORDB_RETURN_IF_ERROR(ReplayHead());
+  if (options_.maintenance_interval_ms > 0) {
+    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  }
+  return Status::Ok();
+}
+
+DBImpl::~DBImpl() {
+  {
+    std::lock_guard lock(maintenance_mu_);
+    stopping_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  if (store_ && sequencer_) TruncateHead().IgnoreError();
+}
+
+Status DBImpl::LoadSeriesStates() {
+  uint64_t max_seq = 0;
+  auto it = store_->NewIterator(Cf::kMeta);
+  const std::string tag = store::MetaKey(store::MetaTag::kSeriesState);
+  for (it->Seek(tag); it->Valid() && it->key().starts_with(tag); it->Next()) {
+    std::string_view k = it->key().substr(1);
+    uint32_t pid;
+    uint64_t sid, sealed, span;
+    if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &sid)) {
+      return Status::Corruption("series state key is malformed");
+    }
+    auto project = catalog_->FindProject(pid);
+    const catalog::SeriesMeta* meta = project ? catalog_->FindSeries(*project, sid) : nullptr;
+    if (!meta) continue;  // leftover of a dropped project
+    std::string plain;
+    SENSORDB_RETURN_IF_ERROR(
+        cipher_->Open(pid, crypto::RecordKind::kCatalog, it->key(), it->value(), &plain));
+    std::string_view in = plain;
+    if (!GetVarint64(&in, &sealed) || !GetVarint64(&in, &span)) {
+      return Status::Corruption("series state is malformed");
+    }
+    head_->SetState(pid, sid, meta->type, sealed, ZigZagDecode(span));
+    max_seq = std::max(max_seq, sealed);
+  }
+  SENSORDB_RETURN_IF_ERROR(it->status());
+  sequencer_ = std::make_unique<Sequencer>(max_seq + 1);
+  return Status::Ok();
+}
+
+Status DBImpl::ReplayHead() {
+  uint64_t max_seq = sequencer_->applied();
+  std::vector<head::HeadRecordEntry> entries;
+  std::string plain;
+  auto it = store_->NewIterator(Cf::kHead);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    std::string_view k = it->key();
+    uint32_t pid;
+    uint64_t seq;
+    if (k.size() != store::kHeadKeySize || !GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
+      return Status::Corruption("head record key is malformed");
+    }
+    max_seq = std::max(max_seq, seq);
+    auto project = catalog_->FindProject(pid);
+    if (!project) continue;  // leftover of a dropped project
+    plain.clear();
+    SENSORDB_RETURN_IF_ERROR(
+        cipher_->Open(pid, crypto::RecordKind::kHeadRecord, it->key(), it->value(), &plain));
+    SENSORDB_RETURN_IF_ERROR(head::DecodeHeadRecord(plain, &entries));
+    for (const auto& e : entries) {
+      const catalog::SeriesMeta* meta = catalog_->FindSeries(*project, e.series);
+      if (!meta || meta->type != e.points.type) {
+        return Status::Corruption("head record " + std::to_string(seq) + " names series " +
+                                  std::to_string(e.series) + " that the catalog lacks");
+      }
+      head_->Append(pid, e.series, seq, e.points.Run());
+    }
+  }
+  SENSORDB_RETURN_IF_ERROR(it->status());
+  sequencer_ = std::make_unique<Sequencer>(max_seq + 1);
+  const size_t max_points = head_->chunk_max_points();
+  return SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; });
+}
+
+Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
+  if (batch.empty()) return Status::InvalidArgument("batch is empty");
+  if (!batch.error().empty()) return Status::InvalidArgument(batch.error());
+  if (batch.points() > options_.max_batch_points) {
+    return Status::ResourceExhausted("batch has " + std::to_string(batch.points()) +
+                                     " points; the limit is " +
+                                     std::to_string(options_.max_batch_points));
+  }
+  if (batch.columns().size() > options_.max_batch_series) {
+    return Status::ResourceExhausted("batch has " + std::to_string(batch.columns().size()) +
+                                     " columns; the limit is " +
+                                     std::to_string(options_.max_batch_series));
+  }
+  for (const auto& c : batch.columns()) {
+    const size_t values = c.type == ValueType::kFloat64 ? c.f64.size()
+                          : c.type == ValueType::kInt64 ? c.i64.size()
+                                                        : c.b.size();
+    if (c.timestamps.empty()) {
+      return Status::InvalidArgument("column " + c.device + "/" + c.channel + " has no points");
+    }
+    if (values != c.timestamps.size()) {
+      return Status::InvalidArgument("column " + c.device + "/" + c.channel + " has " +
+                                     std::to_string(c.timestamps.size()) + " timestamps but " +
+                                     std::to_string(values) + " values");
+    }
+    for (int64_t t : c.timestamps) {
+      if (t < kMinTimestamp || t > kMaxTimestamp) {
+        return Status::InvalidArgument(
+            "timestamp " + std::to_string(t) + " of " + c.device + "/" + c.channel +
+            " is outside the supported range [-2^62, 2^62) ns (years 1823 to 2116)");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
+  SENSORDB_RETURN_IF_ERROR(ValidateBatch(batch));
+  SENSORDB_ASSIGN_OR_RETURN(auto project, catalog_->FindProject(project_name));
+  std::shared_lock write_lock(project->write_mu);
+  if (project->dropped) {
+    return Status::NotFound("project '" + std::string(project_name) + "' does not exist");
+  }
+  const auto columns = batch.columns();
+  auto wb = store_->NewBatch();
+  std::vector<catalog::SeriesMeta*> series;
+  SENSORDB_RETURN_IF_ERROR(catalog_->ResolveForWrite(*project, columns, &series, &wb));
+  std::vector<uint64_t> ids(series.size());
+  for (size_t i = 0; i < series.size(); ++i) ids[i] = series[i]->id;
+
+  thread_local std::string payload, sealed;
+  payload.clear();
+  sealed.clear();
+  head::EncodeHeadRecord(columns, ids, &payload);
+  const uint64_t seq = sequencer_->Assign();
+  const std::string key = store::HeadKey(project->id, seq);
+  Status st = cipher_->Seal(project->id, crypto::RecordKind::kHeadRecord, key, payload, &sealed);
+  if (st.ok()) {
+    wb.Put(Cf::kHead, key, sealed);
+    st = store_->Write(wb, options_.durability == Durability::kSync);
+  }
+  std::vector<uint64_t> full;
+  sequencer_->WaitTurn(seq);
+  if (st.ok()) {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (head_->Append(project->id, ids[i], seq, head::ColumnRun(columns[i]))) {
+        full.push_back(ids[i]);
+      }
+    }
+  }
+  sequencer_->Done(seq);
+  SENSORDB_RETURN_IF_ERROR(st);
+  catalog_->MarkDurable(*project, series);
+  if (!full.empty()) {
+    const size_t max_points = head_->chunk_max_points();
+    return SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; },
+                      full);
+  }
+  return Status::Ok();
+}
+
+Status DBImpl::SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only) {
+  return head_->Seal(
+      due, [this](std::vector<head::CutChunk>& chunks) { return PersistBlocks(chunks); }, only);
+}
+
+Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
+  auto wb = store_->NewBatch();
+  const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
+  std::string sealed;
+  for (auto& c : chunks) {
+    const store::BlockKey bk{c.project, c.series, c.summary.min_ts, c.block_seq};
+    const std::string key = store::EncodeBlockKey(bk);
+    SENSORDB_ASSIGN_OR_RETURN(std::string value,
+                              block::EncodeBlockValue(*cipher_, bk, key, c.summary, c.body, bo));
+    wb.Put(Cf::kBlocks, key, value);
+    const std::string skey = store::MetaKey(store::MetaTag::kSeriesState, c.project, c.series);
+    sealed.clear();
+    SENSORDB_RETURN_IF_ERROR(cipher_->Seal(c.project, crypto::RecordKind::kCatalog, skey,
+                                           SeriesState(c.block_seq, c.max_span_ns), &sealed));
+    wb.Put(Cf::kMeta, skey, sealed);
+  }
+  // No sync needed: the head records these blocks replace are deleted only by a later write,
+  // and RocksDB recovers a prefix of its log, so a lost block means its records survive too.
+  return store_->Write(wb, /*sync=*/false);
+}
+
+Status DBImpl::TruncateHead() {
+  std::lock_guard lock(truncate_mu_);
+  const uint64_t applied = sequencer_->applied();
+  const auto open = head_->MinOpenSeq();
+  auto wb = store_->NewBatch();
+  for (const auto& p : catalog_->Projects()) {
+    auto it = open.find(p->id);
+    const uint64_t keep_from = it == open.end() ? applied + 1 : it->second;
+    wb.DeleteRange(Cf::kHead, store::HeadKey(p->id, 0), store::HeadKey(p->id, keep_from));
+  }
+  return wb.Count() ? store_->Write(wb, /*sync=*/false) : Status::Ok();
+}
+
+void DBImpl::MaintenanceLoop() {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
+  const auto max_age = std::chrono::seconds(options_.chunk_max_age_s);
+  auto next_retention = Clock::now();
+  std::unique_lock lock(maintenance_mu_);
+  while (!maintenance_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+    lock.unlock();
+    const auto now = Clock::now();
+    // Failures here are retried on the next round; writes report their own errors.
+    SealChunks([&](const head::MemSeries& s) { return now - s.opened >= max_age; }).IgnoreError();
+    TruncateHead().IgnoreError();
+    if (options_.retention_interval_s > 0 && now >= next_retention) {
+      EnforceRetention(0).IgnoreError();
+      next_retention = now + std::chrono::seconds(options_.retention_interval_s);
+    }
+    lock.lock();
+  }
+}
+
+// --- Catalog -------------------------------------------------------------------------------
+
+Result<ProjectInfo> DBImpl::CreateProject(std::string_view name, const ProjectOptions& o) {
+  return catalog_->CreateProject(name, o);
+}
+
+Result<std::vector<ProjectInfo>> DBImpl::ListProjects() { return catalog_->ListProjects(); }
+
+Result<ProjectInfo> DBImpl::GetProject(std::string_view name) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(name));
+  return p->Info();
+}
+
+Status DBImpl::DropProject(std::string_view name) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(name));
+  std::unique_lock lock(p->write_mu);
+  if (p->dropped) return Status::NotFound("project '" + std::string(name) + "' does not exist");
+  head_->DropProject(p->id);  // after this no seal can write a block of the project
+  auto wb = store_->NewBatch();
+  const std::string prefix = store::ProjectPrefix(p->id);
+  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
+                   store::MetaTag::kSeriesState}) {
+    const std::string k = store::MetaKey(tag, p->id);
+    wb.DeleteRange(Cf::kMeta, k, store::PrefixEnd(k));
+  }
+  wb.DeleteRange(Cf::kHead, prefix, store::PrefixEnd(prefix));
+  wb.DeleteRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix));
+  SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/true));
+  p->dropped = true;
+  catalog_->ForgetProject(*p);
+  return Status::Ok();
+}
+
+Status DBImpl::SetRetention(std::string_view project, uint32_t retention_days) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  return catalog_->SetRetention(*p, retention_days);
+}
+
+Status DBImpl::RegisterDevice(std::string_view project, const DeviceInfo& device) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  return catalog_->RegisterDevice(*p, device);
+}
+
+Result<std::vector<DeviceInfo>> DBImpl::ListDevices(std::string_view project) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  return catalog_->ListDevices(*p);
+}
+
+Result<ChannelInfo> DBImpl::RegisterChannel(std::string_view project, std::string_view device,
+                                            std::string_view channel, ValueType type,
+                                            std::string_view unit) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  return catalog_->RegisterChannel(*p, device, channel, type, unit);
+}
+
+Result<std::vector<ChannelInfo>> DBImpl::ListChannels(std::string_view project,
+                                                      std::string_view device) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  return catalog_->ListChannels(*p, device);
+}
+
+// --- Queries -------------------------------------------------------------------------------
+
+namespace {
+
+Status CheckSelection(const Selector& sel, size_t matched) {
+  if (matched > 0 || (sel.device.empty() && sel.channel.empty())) return Status::Ok();
+  if (!sel.device.empty() && !sel.channel.empty()) {
+    return Status::NotFound("channel " + sel.device + "/" + sel.channel + " does not exist");
+  }
+  if (!sel.device.empty()) return Status::NotFound("device '" + sel.device + "' does not exist");
+  return Status::NotFound("no device has a channel '" + sel.channel + "'");
+}
+
+Status CheckRange(const TimeRange& r) {
+  if (r.start_ns >= r.end_ns) {
+    return Status::InvalidArgument("time range is empty: start " + std::to_string(r.start_ns) +
+                                   " is not before end " + std::to_string(r.end_ns));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
+                        const TimeRange& range, const RawCallback& callback) {
+  SENSORDB_RETURN_IF_ERROR(CheckRange(range));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  const auto series = catalog_->Select(*p, selector);
+  SENSORDB_RETURN_IF_ERROR(CheckSelection(selector, series.size()));
+  query::Querier q(*store_, *cipher_, *head_, p->id);
+  return q.Raw(series, range, callback);
+}
+
+Result<std::vector<LatestPoint>> DBImpl::Latest(std::string_view project,
+                                                std::string_view device) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  const Selector sel{std::string(device), ""};
+  if (device.empty()) return Err(Status::InvalidArgument("latest needs a device name"));
+  const auto series = catalog_->Select(*p, sel);
+  SENSORDB_RETURN_IF_ERROR_R(CheckSelection(sel, series.size()));
+  std::vector<LatestPoint> out;
+  query::Querier q(*store_, *cipher_, *head_, p->id);
+  SENSORDB_RETURN_IF_ERROR_R(q.Latest(series, &out));
+  return out;
+}
+
+Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
+                         const AggregateCallback& callback) {
+  SENSORDB_RETURN_IF_ERROR(CheckRange(query.range));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  const auto series = catalog_->Select(*p, query.selector);
+  SENSORDB_RETURN_IF_ERROR(CheckSelection(query.selector, series.size()));
+  query::Querier q(*store_, *cipher_, *head_, p->id);
+  return q.Aggregate(series, query, callback);
+}
+
+// --- Maintenance ---------------------------------------------------------------------------
+
+Status DBImpl::Flush() {
+  SENSORDB_RETURN_IF_ERROR(SealChunks([](const head::MemSeries&) { return true; }));
+  SENSORDB_RETURN_IF_ERROR(TruncateHead());
+  return store_->Flush();
+}
+
+Status DBImpl::Compact() {
+  SENSORDB_RETURN_IF_ERROR(Flush());
+  return store_->CompactAll();
+}
+
+Status DBImpl::EnforceRetention(int64_t now_ns) {
+  if (now_ns == 0) now_ns = NowNs();
+  retention::Cutoffs::Map cutoffs;
+  for (const auto& p : catalog_->Projects()) {
+    const uint32_t days = p->retention_days.load();
+    if (days > 0) cutoffs[p->id] = now_ns - int64_t(days) * 86400 * kNanosPerSecond;
+  }
+  cutoffs_.Set(cutoffs);
+  for (const auto& [pid, cutoff] : cutoffs) {
+    const std::string prefix = store::ProjectPrefix(pid);
+    SENSORDB_RETURN_IF_ERROR(store_->CompactRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix)));
+  }
+  return Status::Ok();
+}
+
+Result<DBStats> DBImpl::Stats() {
+  DBStats st;
+  const auto projects = catalog_->Projects();
+  st.projects = projects.size();
+  st.series = catalog_->SeriesCount();
+  st.head_points = head_->Points();
+  auto it = store_->NewIterator(Cf::kBlocks);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    store::BlockKey key;
+    block::BlockView view;
+    block::Summary summary;
+    if (!store::DecodeBlockKey(it->key(), &key) || !block::ParseBlockValue(it->value(), &view)) {
+      return Err(Status::Corruption("malformed block in the blocks column family"));
+    }
+    if (!catalog_->FindProject(key.project)) continue;  // dropped, awaiting compaction
+    SENSORDB_RETURN_IF_ERROR_R(
+        block::OpenSummary(*cipher_, key.project, it->key(), view, &summary));
+    ++st.blocks;
+    st.points += summary.count;
+  }
+  SENSORDB_RETURN_IF_ERROR_R(it->status());
+  st.points += st.head_points;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_, ec)) {
+    if (e.is_regular_file(ec)) st.disk_bytes += e.file_size(ec);
+  }
+  return st;
+}
+
+}  // namespace sensordb

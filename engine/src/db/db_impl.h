@@ -1,0 +1,83 @@
+// DBImpl coordinates the parts: catalog, head, store, querier, retention and the maintenance
+// thread. It owns them and wires the write path (engine/docs/write_path.md); the parts do the
+// work. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "crypto/cipher.h"
+#include "db/sequencer.h"
+#include "head/head.h"
+#include "retention/retention.h"
+#include "sensordb/db.h"
+#include "store/store.h"
+
+namespace sensordb {
+
+class DBImpl final : public DB {
+ public:
+  DBImpl(const Options& options, std::string dir);
+  ~DBImpl() override;
+  Status Init();
+
+  Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& o) override;
+  Result<std::vector<ProjectInfo>> ListProjects() override;
+  Result<ProjectInfo> GetProject(std::string_view name) override;
+  Status DropProject(std::string_view name) override;
+  Status SetRetention(std::string_view project, uint32_t retention_days) override;
+  Status RegisterDevice(std::string_view project, const DeviceInfo& device) override;
+  Result<std::vector<DeviceInfo>> ListDevices(std::string_view project) override;
+  Result<ChannelInfo> RegisterChannel(std::string_view project, std::string_view device,
+                                      std::string_view channel, ValueType type,
+                                      std::string_view unit) override;
+  Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
+                                                std::string_view device) override;
+
+  Status Write(std::string_view project, const WriteBatch& batch) override;
+
+  Status QueryRaw(std::string_view project, const Selector& selector, const TimeRange& range,
+                  const RawCallback& callback) override;
+  Result<std::vector<LatestPoint>> Latest(std::string_view project,
+                                          std::string_view device) override;
+  Status Aggregate(std::string_view project, const AggregateQuery& query,
+                   const AggregateCallback& callback) override;
+
+  Status Flush() override;
+  Status Compact() override;
+  Status EnforceRetention(int64_t now_ns) override;
+  Result<DBStats> Stats() override;
+
+ private:
+  Status ValidateBatch(const WriteBatch& batch) const;
+  Status LoadSeriesStates();
+  Status ReplayHead();
+  // Seals the chunks `due` selects (all of `only`, if given) and persists them as blocks.
+  Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {});
+  Status PersistBlocks(std::vector<head::CutChunk>& chunks);
+  // Deletes head records every open chunk has moved past.
+  Status TruncateHead();
+  void MaintenanceLoop();
+
+  const Options options_;
+  const std::string dir_;
+  std::unique_ptr<crypto::Cipher> cipher_;
+  retention::Cutoffs cutoffs_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<head::Head> head_;
+  std::unique_ptr<Sequencer> sequencer_;
+
+  std::mutex truncate_mu_;  // serialises TruncateHead
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)
+  std::thread maintenance_;
+};
+
+}  // namespace sensordb

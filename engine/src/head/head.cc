@@ -1,0 +1,207 @@
+#include "head/head.h"
+
+#include <algorithm>
+
+#include "block/block.h"
+
+namespace sensordb::head {
+namespace {
+
+// Appends `run` to `tail` (same type).
+void AppendRun(const PointRun& run, block::PointColumn* tail) {
+  tail->ts.insert(tail->ts.end(), run.timestamps.begin(), run.timestamps.end());
+  switch (run.type) {
+    case ValueType::kFloat64: tail->f64.insert(tail->f64.end(), run.f64.begin(), run.f64.end()); break;
+    case ValueType::kInt64: tail->i64.insert(tail->i64.end(), run.i64.begin(), run.i64.end()); break;
+    case ValueType::kBool: tail->b.insert(tail->b.end(), run.b.begin(), run.b.end()); break;
+  }
+}
+
+void EraseFront(block::PointColumn* c, size_t n) {
+  c->ts.erase(c->ts.begin(), c->ts.begin() + n);
+  switch (c->type) {
+    case ValueType::kFloat64: c->f64.erase(c->f64.begin(), c->f64.begin() + n); break;
+    case ValueType::kInt64: c->i64.erase(c->i64.begin(), c->i64.begin() + n); break;
+    case ValueType::kBool: c->b.erase(c->b.begin(), c->b.begin() + n); break;
+  }
+}
+
+void ResetChunk(MemSeries* s) {
+  s->vectors.clear();
+  s->encoded_points = 0;
+  s->tail.clear();
+  s->sorted = true;
+  s->summary = block::Summary();
+  s->summary.type = s->type;
+  s->min_seq = s->max_seq = 0;
+}
+
+}  // namespace
+
+Status HeadCopy::Decode(block::PointColumn* out) const {
+  out->clear();
+  out->type = type;
+  SENSORDB_RETURN_IF_ERROR(block::DecodeVectors(vectors, out));
+  out->Append(tail, 0, tail.size());
+  if (!sorted) out->SortAndDedup();
+  return Status::Ok();
+}
+
+void Head::SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq,
+                    int64_t max_span_ns) {
+  Shard& sh = ShardOf(series);
+  std::lock_guard lock(sh.mu);
+  auto& s = sh.series[series];
+  if (!s) {
+    s = std::make_unique<MemSeries>();
+    s->project = project;
+    s->id = series;
+    s->type = type;
+    s->tail.type = type;
+    s->summary.type = type;
+  }
+  s->sealed_seq = std::max(s->sealed_seq, sealed_seq);
+  s->max_span_ns = std::max(s->max_span_ns, max_span_ns);
+}
+
+bool Head::Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run) {
+  Shard& sh = ShardOf(series);
+  std::lock_guard lock(sh.mu);
+  auto& s = sh.series[series];
+  if (!s) {
+    s = std::make_unique<MemSeries>();
+    s->project = project;
+    s->id = series;
+    s->type = run.type;
+    s->tail.type = run.type;
+    s->summary.type = run.type;
+  }
+  if (seq <= s->sealed_seq || run.size() == 0) return false;
+  if (s->empty()) {
+    s->min_seq = seq;
+    s->opened = std::chrono::steady_clock::now();
+  }
+  s->max_seq = seq;
+  for (size_t i = 0; i < run.size() && s->sorted; ++i) {
+    const int64_t t = run.timestamps[i];
+    if (s->summary.count > 0 && t <= s->summary.max_ts) {
+      s->sorted = false;
+    } else {
+      s->summary.Add(t, run.value(i).AsDouble());
+    }
+  }
+  AppendRun(run, &s->tail);
+  if (s->tail.size() >= kVectorPoints) {
+    const size_t full = s->tail.size() / kVectorPoints * kVectorPoints;
+    block::AppendVectors(s->tail.Run(0, full), kVectorPoints, &s->vectors);
+    s->encoded_points += full;
+    EraseFront(&s->tail, full);
+  }
+  return s->points() >= chunk_max_points_;
+}
+
+HeadCopy Head::Copy(uint64_t series) const {
+  HeadCopy c;
+  const Shard& sh = ShardOf(series);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.series.find(series);
+  if (it == sh.series.end()) return c;
+  const MemSeries& s = *it->second;
+  c.found = true;
+  c.type = s.type;
+  c.vectors = s.vectors;
+  c.tail = s.tail;
+  c.sorted = s.sorted;
+  c.summary = s.summary;
+  c.sealed_seq = s.sealed_seq;
+  c.max_span_ns = s.max_span_ns;
+  return c;
+}
+
+CutChunk Head::Cut(const MemSeries& s) {
+  CutChunk c;
+  c.project = s.project;
+  c.series = s.id;
+  c.block_seq = s.max_seq;
+  if (s.sorted) {
+    c.summary = s.summary;
+    c.body = s.vectors;
+    if (!s.tail.empty()) block::AppendVector(s.tail.Run(), &c.body);
+  } else {
+    // Late or duplicate points: sort, keep the last write of each timestamp, re-encode.
+    HeadCopy copy;
+    copy.type = s.type;
+    copy.vectors = s.vectors;
+    copy.tail = s.tail;
+    copy.sorted = false;
+    block::PointColumn all;
+    if (!copy.Decode(&all).ok()) all.clear();  // the head's own encoding; cannot fail
+    c.summary = block::Summary::Of(all);
+    block::AppendVectors(all.Run(), kVectorPoints, &c.body);
+  }
+  c.max_span_ns = std::max(s.max_span_ns, c.summary.max_ts - c.summary.min_ts);
+  return c;
+}
+
+Status Head::Seal(const DueFn& due, const PersistFn& persist, const std::vector<uint64_t>& only) {
+  std::vector<CutChunk> cut;
+  std::vector<MemSeries*> members;
+  for (Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    cut.clear();
+    members.clear();
+    auto consider = [&](MemSeries& s) {
+      if (!s.empty() && due(s)) {
+        cut.push_back(Cut(s));
+        members.push_back(&s);
+      }
+    };
+    if (only.empty()) {
+      for (auto& [id, s] : sh.series) consider(*s);
+    } else {
+      for (uint64_t id : only) {
+        if (&ShardOf(id) != &sh) continue;
+        if (auto it = sh.series.find(id); it != sh.series.end()) consider(*it->second);
+      }
+    }
+    if (cut.empty()) continue;
+    SENSORDB_RETURN_IF_ERROR(persist(cut));
+    for (size_t i = 0; i < members.size(); ++i) {
+      members[i]->sealed_seq = cut[i].block_seq;
+      members[i]->max_span_ns = cut[i].max_span_ns;
+      ResetChunk(members[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+std::map<uint32_t, uint64_t> Head::MinOpenSeq() const {
+  std::map<uint32_t, uint64_t> out;
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [id, s] : sh.series) {
+      if (s->empty()) continue;
+      auto [it, inserted] = out.emplace(s->project, s->min_seq);
+      if (!inserted) it->second = std::min(it->second, s->min_seq);
+    }
+  }
+  return out;
+}
+
+void Head::DropProject(uint32_t project) {
+  for (Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    std::erase_if(sh.series, [&](const auto& kv) { return kv.second->project == project; });
+  }
+}
+
+uint64_t Head::Points() const {
+  uint64_t n = 0;
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [id, s] : sh.series) n += s->points();
+  }
+  return n;
+}
+
+}  // namespace sensordb::head

@@ -1,0 +1,114 @@
+// Head: the in-memory open chunks of every series (engine/docs/format/head_record.md says how
+// they are made durable). A chunk keeps full vectors encoded by the block codecs and a raw tail
+// of fewer than kVectorPoints points, so the head costs about what the blocks will cost plus
+// 16 bytes per tail point. Thread-safe: series are spread over shards, each with its own mutex.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "block/point_column.h"
+#include "sensordb/query.h"
+#include "sensordb/status.h"
+
+namespace sensordb::head {
+
+// Points per encoded vector, in the head and in blocks.
+inline constexpr size_t kVectorPoints = 256;
+
+// The open chunk and sealing state of one series. Guarded by its shard's mutex.
+struct MemSeries {
+  uint32_t project = 0;
+  uint64_t id = 0;
+  ValueType type = ValueType::kFloat64;
+
+  std::string vectors;           // full vectors, block-encoded
+  size_t encoded_points = 0;
+  block::PointColumn tail;       // the rest, raw
+  bool sorted = true;            // every point later than the one before it
+  block::Summary summary;        // of the chunk; valid while sorted
+  uint64_t min_seq = 0;          // head records contributing to the chunk (0: chunk empty)
+  uint64_t max_seq = 0;
+  std::chrono::steady_clock::time_point opened;
+
+  uint64_t sealed_seq = 0;       // records up to here are in blocks
+  int64_t max_span_ns = 0;       // longest max_ts - min_ts of any block of the series
+
+  size_t points() const { return encoded_points + tail.size(); }
+  bool empty() const { return min_seq == 0; }
+};
+
+// A copy of a series' chunk taken for a query, decoded on demand.
+struct HeadCopy {
+  bool found = false;
+  ValueType type = ValueType::kFloat64;
+  std::string vectors;
+  block::PointColumn tail;
+  bool sorted = true;
+  block::Summary summary;
+  uint64_t sealed_seq = 0;
+  int64_t max_span_ns = 0;
+  bool empty() const { return tail.empty() && vectors.empty(); }
+  // The chunk's points, sorted and without duplicates.
+  Status Decode(block::PointColumn* out) const;
+};
+
+// A chunk cut from the head, ready to become a block.
+struct CutChunk {
+  uint32_t project = 0;
+  uint64_t series = 0;
+  uint64_t block_seq = 0;  // = the chunk's max_seq
+  block::Summary summary;
+  std::string body;        // vectors of a sorted, duplicate-free run
+  int64_t max_span_ns = 0;  // series' max span including this block
+};
+
+class Head {
+ public:
+  explicit Head(size_t chunk_max_points) : chunk_max_points_(chunk_max_points) {}
+
+  // Restores a series' sealing state at open (before any Append).
+  void SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq,
+                int64_t max_span_ns);
+  // Appends the run to the series' chunk as part of head record `seq`; points of records the
+  // series has already sealed are skipped (replay). Returns true when the chunk is full.
+  bool Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run);
+
+  HeadCopy Copy(uint64_t series) const;
+
+  // For each shard: cuts the chunks `due` selects, hands them to `persist` (which writes them
+  // durably), and only then empties them, all under the shard's lock, so a reader sees each
+  // point either in the head or in a block. `series` limits the work to those ids (empty: all).
+  using DueFn = std::function<bool(const MemSeries&)>;
+  using PersistFn = std::function<Status(std::vector<CutChunk>&)>;
+  Status Seal(const DueFn& due, const PersistFn& persist, const std::vector<uint64_t>& series = {});
+
+  // Lowest head record seq each project still needs (projects with open chunks only).
+  std::map<uint32_t, uint64_t> MinOpenSeq() const;
+  void DropProject(uint32_t project);
+  uint64_t Points() const;
+  size_t chunk_max_points() const { return chunk_max_points_; }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<uint64_t, std::unique_ptr<MemSeries>> series;  // GUARDED_BY(mu)
+  };
+  Shard& ShardOf(uint64_t series) { return shards_[series % kShards]; }
+  const Shard& ShardOf(uint64_t series) const { return shards_[series % kShards]; }
+  static CutChunk Cut(const MemSeries& s);
+
+  const size_t chunk_max_points_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace sensordb::head

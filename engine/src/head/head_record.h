@@ -1,0 +1,31 @@
+// Head records: one per written batch, the durable form of the head (format in
+// engine/docs/format/head_record.md). Stateless functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "block/point_column.h"
+#include "sensordb/status.h"
+#include "sensordb/write_batch.h"
+
+namespace sensordb::head {
+
+inline constexpr uint8_t kHeadRecordVersion = 1;
+
+// A batch column as a query-style run (a view into the column).
+PointRun ColumnRun(const WriteBatch::Column& c);
+
+// Encodes the batch's columns, column i belonging to series_ids[i].
+void EncodeHeadRecord(std::span<const WriteBatch::Column> columns,
+                      std::span<const uint64_t> series_ids, std::string* out);
+
+struct HeadRecordEntry {
+  uint64_t series = 0;
+  block::PointColumn points;
+};
+Status DecodeHeadRecord(std::string_view payload, std::vector<HeadRecordEntry>* out);
+
+}  // namespace sensordb::head

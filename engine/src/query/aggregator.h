@@ -1,0 +1,58 @@
+// Aggregator: per-bucket count/sum/min/max/first/last, fed with points or block summaries.
+// Not thread-safe.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+
+#include "block/point_column.h"
+#include "sensordb/query.h"
+
+namespace sensordb::query {
+
+struct BucketState {
+  uint64_t count = 0;
+  double sum = 0, min = 0, max = 0, first = 0, last = 0;
+  int64_t first_ns = 0, last_ns = 0;
+  bool has_min_max = false;
+
+  void Add(int64_t t, double v) {
+    if (count == 0 || t < first_ns) first_ns = t, first = v;
+    if (count == 0 || t >= last_ns) last_ns = t, last = v;
+    ++count;
+    sum += v;
+    if (!std::isnan(v)) {
+      if (!has_min_max) {
+        min = max = v;
+        has_min_max = true;
+      } else {
+        min = v < min ? v : min;
+        max = v > max ? v : max;
+      }
+    }
+  }
+  void AddSummary(const block::Summary& s);
+};
+
+class Aggregator {
+ public:
+  Aggregator(const TimeRange& range, int64_t bucket_ns) : range_(range), bucket_ns_(bucket_ns) {}
+
+  int64_t BucketOf(int64_t t) const;
+  // Exclusive end of the bucket starting at `start`.
+  int64_t BucketEnd(int64_t start) const;
+  // Adds points [begin, end) of a sorted column.
+  void AddRun(const block::PointColumn& c, size_t begin, size_t end);
+  // Adds a summary when it falls in one bucket and inside the range; false otherwise.
+  bool TryAddSummary(const block::Summary& s);
+  // Emits the buckets in order and clears them. Returns false if the callback stopped.
+  bool Emit(const SeriesRef* series, const AggregateCallback& cb);
+
+ private:
+  TimeRange range_;
+  int64_t bucket_ns_;
+  std::map<int64_t, BucketState> buckets_;
+};
+
+}  // namespace sensordb::query

@@ -1,0 +1,230 @@
+#include "query/querier.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "block/block.h"
+#include "store/keys.h"
+
+namespace sensordb::query {
+namespace {
+
+// Series whose heads are copied before one block iterator is made: bounds the memory a query
+// holds for head copies.
+constexpr size_t kSeriesPerGroup = 256;
+constexpr uint64_t kHeadPriority = std::numeric_limits<uint64_t>::max();
+
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  return a < std::numeric_limits<int64_t>::min() + b ? std::numeric_limits<int64_t>::min() : a - b;
+}
+
+SeriesRef RefOf(const SeriesMeta& s) { return {s.id, s.device, s.channel, s.type}; }
+
+}  // namespace
+
+Status Querier::ForEachSeries(
+    std::span<const SeriesMeta* const> series,
+    const std::function<Status(const SeriesMeta&, const head::HeadCopy&, store::Store::Iterator&)>&
+        fn) {
+  std::vector<head::HeadCopy> copies;
+  for (size_t g = 0; g < series.size(); g += kSeriesPerGroup) {
+    const size_t n = std::min(kSeriesPerGroup, series.size() - g);
+    copies.clear();
+    for (size_t i = 0; i < n; ++i) {
+      copies.push_back(head_.Copy(series[g + i]->id));
+      if (!copies.back().found) {
+        // Never in the head since open: no state was loaded, so no block can exist either,
+        // but read every block to be safe.
+        copies.back().sealed_seq = std::numeric_limits<uint64_t>::max();
+        copies.back().max_span_ns = std::numeric_limits<int64_t>::max();
+      }
+    }
+    auto it = store_.NewIterator(store::Cf::kBlocks);  // made after the copies: see header
+    for (size_t i = 0; i < n; ++i) {
+      Status s = fn(*series[g + i], copies[i], *it);
+      if (!s.ok()) return s;
+    }
+    SENSORDB_RETURN_IF_ERROR(it->status());
+  }
+  return Status::Ok();
+}
+
+Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
+                       store::Store::Iterator& it, const TimeRange& range,
+                       std::vector<Source>* out) {
+  out->clear();
+  const std::string prefix = store::SeriesPrefix(project_, s.id);
+  it.Seek(store::BlockSeekKey(project_, s.id, SaturatingSub(range.start_ns, head.max_span_ns)));
+  for (; it.Valid() && it.key().starts_with(prefix); it.Next()) {
+    store::BlockKey key;
+    if (!store::DecodeBlockKey(it.key(), &key)) return Status::Corruption("bad block key");
+    if (key.min_ts >= range.end_ns) break;
+    if (key.block_seq > head.sealed_seq) continue;  // sealed after the head copy: in the copy
+    block::BlockView view;
+    if (!block::ParseBlockValue(it.value(), &view)) {
+      return Status::Corruption("block of series " + std::to_string(s.id) + " is malformed");
+    }
+    if (view.max_ts < range.start_ns) continue;
+    Source src;
+    SENSORDB_RETURN_IF_ERROR(block::OpenSummary(cipher_, project_, it.key(), view, &src.summary));
+    src.min_ts = src.summary.min_ts;
+    src.max_ts = src.summary.max_ts;
+    src.priority = key.block_seq;
+    src.key = it.key();
+    src.value = it.value();
+    out->push_back(std::move(src));
+  }
+  SENSORDB_RETURN_IF_ERROR(it.status());
+  if (!head.empty()) {
+    Source src;
+    src.head = &head;
+    src.priority = kHeadPriority;
+    if (head.sorted) {
+      src.summary = head.summary;
+      src.min_ts = head.summary.min_ts;
+      src.max_ts = head.summary.max_ts;
+    } else {
+      // Unsorted chunk: its extent needs a decode (rare: late or duplicate points).
+      SENSORDB_RETURN_IF_ERROR(head.Decode(&scratch_));
+      src.summary = block::Summary::Of(scratch_);
+      src.min_ts = src.summary.min_ts;
+      src.max_ts = src.summary.max_ts;
+    }
+    if (src.max_ts >= range.start_ns && src.min_ts < range.end_ns) out->push_back(std::move(src));
+  }
+  std::sort(out->begin(), out->end(),
+            [](const Source& a, const Source& b) { return a.min_ts < b.min_ts; });
+  return Status::Ok();
+}
+
+Status Querier::Load(const Source& src, block::PointColumn* out) {
+  if (src.head) return src.head->Decode(out);
+  block::BlockView view;
+  if (!block::ParseBlockValue(src.value, &view)) return Status::Corruption("bad block value");
+  out->clear();
+  return block::OpenData(cipher_, project_, src.key, view, out);
+}
+
+Status Querier::Scan(const SeriesMeta& s, std::vector<Source>& sources, const TimeRange& range,
+                     const SummaryFn& use_summary, const RunFn& fn, bool* stopped) {
+  block::PointColumn merged, part;
+  merged.type = part.type = s.type;
+  for (size_t i = 0; i < sources.size();) {
+    // A component: sources whose time extents overlap one another transitively.
+    size_t j = i + 1;
+    int64_t end = sources[i].max_ts;
+    while (j < sources.size() && sources[j].min_ts <= end) end = std::max(end, sources[j++].max_ts);
+    if (j == i + 1 && use_summary && use_summary(sources[i])) {
+      i = j;
+      continue;
+    }
+    if (j == i + 1) {
+      SENSORDB_RETURN_IF_ERROR(Load(sources[i], &merged));
+    } else {
+      // Overlap: concatenate by ascending priority, then a stable sort keeps the last write.
+      std::vector<const Source*> order;
+      for (size_t k = i; k < j; ++k) order.push_back(&sources[k]);
+      std::sort(order.begin(), order.end(),
+                [](const Source* a, const Source* b) { return a->priority < b->priority; });
+      merged.clear();
+      for (const Source* src : order) {
+        SENSORDB_RETURN_IF_ERROR(Load(*src, &part));
+        merged.Append(part, 0, part.size());
+      }
+      merged.SortAndDedup();
+    }
+    auto lo = std::lower_bound(merged.ts.begin(), merged.ts.end(), range.start_ns);
+    auto hi = std::lower_bound(lo, merged.ts.end(), range.end_ns);
+    if (lo != hi && !fn(merged, lo - merged.ts.begin(), hi - merged.ts.begin())) {
+      *stopped = true;
+      return Status::Ok();
+    }
+    i = j;
+  }
+  return Status::Ok();
+}
+
+Status Querier::Raw(std::span<const SeriesMeta* const> series, const TimeRange& range,
+                    const RawCallback& callback) {
+  bool stopped = false;
+  std::vector<Source> sources;
+  return ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,
+                                   store::Store::Iterator& it) -> Status {
+    if (stopped) return Status::Ok();
+    SENSORDB_RETURN_IF_ERROR(Gather(s, head, it, range, &sources));
+    const SeriesRef ref = RefOf(s);
+    return Scan(s, sources, range, nullptr,
+                [&](const block::PointColumn& c, size_t b, size_t e) {
+                  return callback(ref, c.Run(b, e));
+                },
+                &stopped);
+  });
+}
+
+Status Querier::Aggregate(std::span<const SeriesMeta* const> series, const AggregateQuery& q,
+                          const AggregateCallback& callback) {
+  if (q.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
+  Aggregator agg(q.range, q.bucket_ns);
+  bool stopped = false;
+  std::vector<Source> sources;
+  auto summary = [&](const Source& src) { return src.summary_valid && agg.TryAddSummary(src.summary); };
+  auto run = [&](const block::PointColumn& c, size_t b, size_t e) {
+    agg.AddRun(c, b, e);
+    return true;
+  };
+  Status st = ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,
+                                        store::Store::Iterator& it) -> Status {
+    if (stopped) return Status::Ok();
+    SENSORDB_RETURN_IF_ERROR(Gather(s, head, it, q.range, &sources));
+    SENSORDB_RETURN_IF_ERROR(Scan(s, sources, q.range, summary, run, &stopped));
+    if (q.per_series) {
+      const SeriesRef ref = RefOf(s);
+      stopped = !agg.Emit(&ref, callback);
+    }
+    return Status::Ok();
+  });
+  SENSORDB_RETURN_IF_ERROR(st);
+  if (!q.per_series && !stopped) agg.Emit(nullptr, callback);
+  return Status::Ok();
+}
+
+Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out) {
+  block::PointColumn points;
+  return ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,
+                                   store::Store::Iterator& it) -> Status {
+    bool have = false;
+    LatestPoint best;
+    uint64_t best_priority = 0;
+    points.type = s.type;
+    if (!head.empty()) {
+      SENSORDB_RETURN_IF_ERROR(head.Decode(&points));
+      best = {s.channel, points.ts.back(), points.Run().value(points.size() - 1)};
+      best_priority = kHeadPriority;
+      have = true;
+    }
+    // Blocks by descending min_ts; one starting before best - max_span cannot end after best.
+    const std::string prefix = store::SeriesPrefix(project_, s.id);
+    for (it.SeekForPrev(store::PrefixEnd(prefix)); it.Valid() && it.key().starts_with(prefix);
+         it.Prev()) {
+      store::BlockKey key;
+      if (!store::DecodeBlockKey(it.key(), &key)) return Status::Corruption("bad block key");
+      if (have && key.min_ts < SaturatingSub(best.timestamp_ns, head.max_span_ns)) break;
+      if (key.block_seq > head.sealed_seq) continue;
+      block::BlockView view;
+      if (!block::ParseBlockValue(it.value(), &view)) return Status::Corruption("bad block value");
+      const bool newer = view.max_ts > best.timestamp_ns ||
+                         (view.max_ts == best.timestamp_ns && key.block_seq > best_priority);
+      if (have && !newer) continue;
+      points.clear();
+      SENSORDB_RETURN_IF_ERROR(block::OpenData(cipher_, project_, it.key(), view, &points));
+      if (points.empty()) continue;
+      best = {s.channel, points.ts.back(), points.Run().value(points.size() - 1)};
+      best_priority = key.block_seq;
+      have = true;
+    }
+    if (have) out->push_back(std::move(best));
+    return it.status();
+  });
+}
+
+}  // namespace sensordb::query

@@ -1,0 +1,26 @@
+// Retention: which blocks have outlived their project's policy. The compaction filter of the
+// blocks column family asks ShouldDrop for every block it meets, so expired blocks disappear as
+// RocksDB compacts, and EnforceRetention compacts the affected projects to make it happen now.
+// Thread-safe: cutoffs are replaced as a whole and read through an atomic shared_ptr.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+namespace sensordb::retention {
+
+class Cutoffs {
+ public:
+  using Map = std::unordered_map<uint32_t, int64_t>;  // project -> drop blocks ending before
+  void Set(Map cutoffs) { map_.store(std::make_shared<const Map>(std::move(cutoffs))); }
+  // True when the block (key and value of the blocks column family) ended before its cutoff.
+  bool ShouldDrop(std::string_view key, std::string_view value) const;
+
+ private:
+  std::atomic<std::shared_ptr<const Map>> map_{std::make_shared<const Map>()};
+};
+
+}  // namespace sensordb::retention

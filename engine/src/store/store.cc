@@ -1,0 +1,200 @@
+#include "store/store.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <vector>
+
+namespace sensordb::store {
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string m = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(m);
+  if (s.IsCorruption()) return Status::Corruption(m);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(m);
+  if (s.IsNoSpace()) return Status::ResourceExhausted(m);
+  if (s.IsNotSupported()) return Status::NotSupported(m);
+  return Status::IOError(m);
+}
+
+rocksdb::Slice S(std::string_view v) { return {v.data(), v.size()}; }
+std::string_view V(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+class BlockDropFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit BlockDropFilter(const StoreOptions& o) : options_(o) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    return options_.drop_block && options_.drop_block(V(key), V(value));
+  }
+  const char* Name() const override { return "sensordb.BlockDropFilter"; }
+
+ private:
+  const StoreOptions& options_;
+};
+
+class IteratorImpl final : public Store::Iterator {
+ public:
+  explicit IteratorImpl(rocksdb::Iterator* it) : it_(it) {}
+  void Seek(std::string_view k) override { it_->Seek(S(k)); }
+  void SeekForPrev(std::string_view k) override { it_->SeekForPrev(S(k)); }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override { return V(it_->key()); }
+  std::string_view value() const override { return V(it_->value()); }
+  Status status() const override { return FromRocks(it_->status(), "iterating"); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+const char* const kCfNames[] = {"default", "head", "blocks"};
+
+}  // namespace
+
+struct Store::Rep {
+  StoreOptions options;
+  std::unique_ptr<BlockDropFilter> filter;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
+  ~Rep() {
+    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    if (db) db->Close().PermitUncheckedError();
+  }
+};
+
+struct Store::Batch::Rep {
+  const Store::Rep& store;
+  rocksdb::WriteBatch wb;
+};
+
+Store::Batch::Batch(const Store& store) : rep_(new Rep{*store.rep_, rocksdb::WriteBatch()}) {}
+Store::Batch::~Batch() = default;
+Store::Batch::Batch(Batch&&) noexcept = default;
+void Store::Batch::Put(Cf cf, std::string_view k, std::string_view v) {
+  rep_->wb.Put(rep_->store.cf(cf), S(k), S(v)).PermitUncheckedError();
+}
+void Store::Batch::Delete(Cf cf, std::string_view k) {
+  rep_->wb.Delete(rep_->store.cf(cf), S(k)).PermitUncheckedError();
+}
+void Store::Batch::DeleteRange(Cf cf, std::string_view b, std::string_view e) {
+  rep_->wb.DeleteRange(rep_->store.cf(cf), S(b), S(e)).PermitUncheckedError();
+}
+size_t Store::Batch::Count() const { return rep_->wb.Count(); }
+size_t Store::Batch::ByteSize() const { return rep_->wb.GetDataSize(); }
+void Store::Batch::Clear() { rep_->wb.Clear(); }
+
+Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const std::string& dir) {
+  auto rep = std::make_unique<Rep>();
+  rep->options = options;
+  rep->filter = std::make_unique<BlockDropFilter>(rep->options);
+
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = options.create_if_missing;
+  db_opts.create_missing_column_families = true;
+  db_opts.max_background_jobs = 2;
+  db_opts.bytes_per_sync = 1 << 20;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_opts.keep_log_file_num = 2;
+  db_opts.max_total_wal_size = 64 << 20;
+  db_opts.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.block_size = 16 << 10;
+  table.format_version = 5;
+  auto table_factory =
+      std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
+
+  // Values are already compressed (codecs + zstd) and, with a key configured, encrypted:
+  // RocksDB compression could not shrink them, so it is off for head and blocks.
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (size_t i = 0; i < 3; ++i) {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory = table_factory;
+    cf.write_buffer_size = i == 0 ? (4 << 20) : options.write_buffer_bytes / 2;
+    cf.compression = i == 0 ? rocksdb::kZSTD : rocksdb::kNoCompression;
+    cf.level_compaction_dynamic_level_bytes = true;
+    if (i == static_cast<size_t>(Cf::kBlocks)) cf.compaction_filter = rep->filter.get();
+    descs.emplace_back(kCfNames[i], cf);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, dir, descs, &rep->cfs, &raw);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && !options.create_if_missing) {
+      return Err(Status::NotFound("no database in " + dir + " (" + s.ToString() + ")"));
+    }
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return Err(Status::FailedPrecondition(
+          "database " + dir + " is in use by another process (" + s.ToString() + ")"));
+    }
+    return Err(FromRocks(s, "opening " + dir));
+  }
+  rep->db.reset(raw);
+  return std::unique_ptr<Store>(new Store(std::move(rep)));
+}
+
+Status Store::Write(Batch& batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+}
+
+Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {
+  std::string v;
+  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->cf(cf), S(key), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return Err(FromRocks(s, "reading"));
+  return std::optional<std::string>(std::move(v));
+}
+
+std::unique_ptr<Store::Iterator> Store::NewIterator(Cf cf) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = true;
+  return std::make_unique<IteratorImpl>(rep_->db->NewIterator(ro, rep_->cf(cf)));
+}
+
+Status Store::Flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocks(rep_->db->Flush(fo, rep_->cfs), "flushing");
+}
+
+Status Store::CompactRange(Cf cf, std::string_view begin, std::string_view end) {
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  rocksdb::Slice b = S(begin), e = S(end);
+  return FromRocks(rep_->db->CompactRange(co, rep_->cf(cf), &b, &e), "compacting");
+}
+
+Status Store::CompactAll() {
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : rep_->cfs) {
+    SENSORDB_RETURN_IF_ERROR(FromRocks(rep_->db->CompactRange(co, h, nullptr, nullptr),
+                                       "compacting"));
+  }
+  return Status::Ok();
+}
+
+uint64_t Store::LiveBytes() {
+  uint64_t total = 0, v = 0;
+  for (auto* h : rep_->cfs) {
+    if (rep_->db->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
+  }
+  return total;
+}
+
+}  // namespace sensordb::store

@@ -1,0 +1,84 @@
+// Store: sensordb's only door to RocksDB. It owns the database with its three column families
+// (meta, head, blocks), translates rocksdb::Status into sensordb::Status, and hides every
+// RocksDB type behind small wrappers. Thread-safe (as RocksDB is); Batch and Iterator objects
+// are not shared between threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sensordb/status.h"
+
+namespace sensordb::store {
+
+enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2 };
+
+struct StoreOptions {
+  bool create_if_missing = true;
+  size_t write_buffer_bytes = 32 << 20;
+  size_t block_cache_bytes = 32 << 20;
+  // Called by compactions of the blocks column family; returning true drops the entry.
+  // Must be thread-safe and must outlive the Store.
+  std::function<bool(std::string_view key, std::string_view value)> drop_block;
+};
+
+class Store {
+ public:
+  // A write batch bound to one Store (its column families); applied atomically by Write.
+  class Batch {
+   public:
+    explicit Batch(const Store& store);
+    ~Batch();
+    Batch(Batch&&) noexcept;
+    void Put(Cf cf, std::string_view key, std::string_view value);
+    void Delete(Cf cf, std::string_view key);
+    void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
+    size_t Count() const;
+    size_t ByteSize() const;
+    void Clear();
+
+   private:
+    friend class Store;
+    struct Rep;
+    std::unique_ptr<Rep> rep_;
+  };
+  Batch NewBatch() const { return Batch(*this); }
+
+  class Iterator {
+   public:
+    virtual ~Iterator() = default;
+    virtual void Seek(std::string_view key) = 0;
+    virtual void SeekForPrev(std::string_view key) = 0;
+    virtual bool Valid() const = 0;
+    virtual void Next() = 0;
+    virtual void Prev() = 0;
+    virtual std::string_view key() const = 0;
+    virtual std::string_view value() const = 0;
+    virtual Status status() const = 0;
+  };
+
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options, const std::string& dir);
+  ~Store();
+
+  Status Write(Batch& batch, bool sync);
+  // Empty optional when the key does not exist.
+  Result<std::optional<std::string>> Get(Cf cf, std::string_view key);
+  // Iterates `cf` at the current state; keys of other prefixes are the caller's to skip.
+  std::unique_ptr<Iterator> NewIterator(Cf cf);
+  Status Flush();
+  Status CompactRange(Cf cf, std::string_view begin, std::string_view end);
+  Status CompactAll();
+  // Bytes of live SST files plus WAL, as RocksDB counts them.
+  uint64_t LiveBytes();
+
+ private:
+  struct Rep;
+  explicit Store(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace sensordb::store

@@ -1,0 +1,399 @@
+// The embedded engine through its public API: catalog, writes, queries, bad input, isolation,
+// recovery of the head, retention.
+#include <cmath>
+#include <limits>
+
+#include "test_util.h"
+
+namespace sensordb {
+namespace {
+
+using testing::Pt;
+using testing::ReadSeries;
+using testing::TempDir;
+using testing::TestOptions;
+
+constexpr int64_t kSec = kNanosPerSecond;
+constexpr int64_t kT0 = 1'767'225'600 * kSec;
+
+std::unique_ptr<DB> OpenDb(const std::string& dir, Options o = TestOptions()) {
+  auto db = DB::Open(o, dir);
+  EXPECT_TRUE(db.has_value()) << db.error().ToString();
+  return db ? std::move(*db) : nullptr;
+}
+
+Status WriteF(DB& db, const std::string& project, const std::string& dev, const std::string& ch,
+              std::vector<int64_t> ts, std::vector<double> v) {
+  WriteBatch b;
+  b.AddFloat64(dev, ch, ts, v);
+  return db.Write(project, b);
+}
+
+TEST(Catalog, CreateListDropProjects) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("alpha", {.retention_days = 30}));
+  ASSERT_TRUE(db->CreateProject("beta"));
+  auto again = db->CreateProject("alpha");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), StatusCode::kAlreadyExists);
+  auto list = db->ListProjects();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "alpha");
+  EXPECT_EQ((*list)[0].retention_days, 30u);
+  ASSERT_TRUE(db->DropProject("alpha").ok());
+  EXPECT_EQ(db->ListProjects()->size(), 1u);
+  EXPECT_EQ(db->DropProject("alpha").code(), StatusCode::kNotFound);
+}
+
+TEST(Catalog, RejectsBadProjectNames) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  for (const char* bad : {"", "Upper", "has space", "-lead", "x/y",
+                          "a-very-long-name-that-goes-past-sixty-four-characters-for-sure-yes"}) {
+    auto r = db->CreateProject(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Catalog, RegistersDevicesAndChannelsAndKeepsThemAcrossReopen) {
+  TempDir dir;
+  {
+    auto db = OpenDb(dir.path());
+    ASSERT_TRUE(db->CreateProject("p"));
+    ASSERT_TRUE(db->RegisterDevice("p", {"dev-1", "CR1000X", "1.2.3"}).ok());
+    auto ch = db->RegisterChannel("p", "dev-1", "tank1/level", ValueType::kInt64, "mm");
+    ASSERT_TRUE(ch) << ch.error().ToString();
+    auto clash = db->RegisterChannel("p", "dev-1", "tank1/level", ValueType::kFloat64);
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(clash.error().code(), StatusCode::kInvalidArgument);
+  }
+  auto db = OpenDb(dir.path());
+  auto devices = db->ListDevices("p");
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ((*devices)[0].model, "CR1000X");
+  EXPECT_EQ((*devices)[0].firmware_version, "1.2.3");
+  auto channels = db->ListChannels("p");
+  ASSERT_EQ(channels->size(), 1u);
+  EXPECT_EQ((*channels)[0].name, "tank1/level");
+  EXPECT_EQ((*channels)[0].unit, "mm");
+  EXPECT_EQ((*channels)[0].type, ValueType::kInt64);
+}
+
+TEST(Write, ImplicitlyCreatesChannelsOnFirstWrite) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteF(*db, "p", "d", "temp", {kT0}, {1.5}).ok());
+  auto channels = db->ListChannels("p", "d");
+  ASSERT_EQ(channels->size(), 1u);
+  EXPECT_EQ((*channels)[0].type, ValueType::kFloat64);
+}
+
+TEST(Write, RoundTripsAllThreeTypes) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  WriteBatch b;
+  std::vector<int64_t> ts = {kT0, kT0 + kSec, kT0 + 2 * kSec};
+  std::vector<int64_t> ints = {std::numeric_limits<int64_t>::min(), 0,
+                               std::numeric_limits<int64_t>::max()};
+  bool bools[] = {true, false, true};
+  b.AddInt64("d", "count", ts, ints);
+  b.AddBool("d", "door", ts, bools);
+  ASSERT_TRUE(db->Write("p", b).ok());
+  for (bool flush : {false, true}) {
+    if (flush) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+    std::vector<int64_t> got_i;
+    std::vector<bool> got_b;
+    ASSERT_TRUE(db->QueryRaw("p", {"d", ""}, {}, [&](const SeriesRef& s, const PointRun& r) {
+                    for (size_t i = 0; i < r.size(); ++i) {
+                      if (s.type == ValueType::kInt64) got_i.push_back(r.i64[i]);
+                      if (s.type == ValueType::kBool) got_b.push_back(r.b[i] != 0);
+                    }
+                    return true;
+                  }).ok());
+    EXPECT_EQ(got_i, ints);
+    EXPECT_EQ(got_b, std::vector<bool>({true, false, true}));
+  }
+}
+
+TEST(Write, StoresNaNInfinitiesAndNegativeZeroFaithfully) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> v = {nan, inf, -inf, -0.0, 5e-324, 1.7976931348623157e308};
+  std::vector<int64_t> ts;
+  for (size_t i = 0; i < v.size(); ++i) ts.push_back(kT0 + int64_t(i));
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", ts, v).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  std::vector<double> got;
+  ASSERT_TRUE(db->QueryRaw("p", {"d", "x"}, {}, [&](const SeriesRef&, const PointRun& r) {
+                  got.insert(got.end(), r.f64.begin(), r.f64.end());
+                  return true;
+                }).ok());
+  ASSERT_EQ(got.size(), v.size());
+  EXPECT_TRUE(std::isnan(got[0]));
+  for (size_t i = 1; i < v.size(); ++i) {
+    EXPECT_EQ(std::signbit(got[i]), std::signbit(v[i]));
+    EXPECT_EQ(got[i], v[i]);
+  }
+}
+
+TEST(Write, LastWriteWinsForDuplicateTimestamps) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0, kT0 + 1, kT0 + 2}, {1, 2, 3}).ok());
+  ASSERT_TRUE(db->Flush().ok());  // the first values are now in a block
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0 + 1}, {20}).ok());
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x"),
+            (std::vector<Pt>{{kT0, 1}, {kT0 + 1, 20}, {kT0 + 2, 3}}));
+  ASSERT_TRUE(db->Flush().ok());  // two overlapping blocks now
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0 + 2, kT0 + 2}, {30, 31}).ok());
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x"),
+            (std::vector<Pt>{{kT0, 1}, {kT0 + 1, 20}, {kT0 + 2, 31}}));
+}
+
+TEST(Write, AcceptsOutOfOrderAndLatePoints) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0 + 30, kT0 + 10, kT0 + 20}, {3, 1, 2}).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0 + 15, kT0 - 5}, {1.5, -0.5}).ok());
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x"),
+            (std::vector<Pt>{{kT0 - 5, -0.5}, {kT0 + 10, 1}, {kT0 + 15, 1.5}, {kT0 + 20, 2},
+                             {kT0 + 30, 3}}));
+}
+
+TEST(BadInput, MismatchedColumnLengthsApplyNothing) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  WriteBatch b;
+  std::vector<int64_t> ts = {kT0, kT0 + 1};
+  std::vector<double> good = {1, 2}, bad = {1};
+  b.AddFloat64("d", "ok", ts, good);
+  b.AddFloat64("d", "short", ts, bad);
+  Status s = db->Write("p", b);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("2 timestamps but 1 values"), std::string::npos) << s.message();
+  EXPECT_TRUE(db->ListChannels("p")->empty());
+}
+
+TEST(BadInput, TimestampOutOfRangeAppliesNothing) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  WriteBatch b;
+  std::vector<int64_t> ok = {kT0}, bad = {std::numeric_limits<int64_t>::max()};
+  std::vector<double> v = {1};
+  b.AddFloat64("d", "a", ok, v);
+  b.AddFloat64("d", "b", bad, v);
+  Status s = db->Write("p", b);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("outside the supported range"), std::string::npos);
+  EXPECT_TRUE(db->ListChannels("p")->empty());
+}
+
+TEST(BadInput, EmptyBatchUnknownProjectAndTypeClash) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  EXPECT_EQ(db->Write("p", WriteBatch()).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteF(*db, "nope", "d", "x", {kT0}, {1}).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0}, {1}).ok());
+  WriteBatch b;
+  std::vector<int64_t> ts = {kT0 + 1};
+  std::vector<int64_t> iv = {7};
+  b.AddFloat64("d", "y", ts, std::vector<double>{2});
+  b.AddInt64("d", "x", ts, iv);  // x holds floats
+  EXPECT_EQ(db->Write("p", b).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db->ListChannels("p")->size(), 1u);  // y was not created
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x").size(), 1u);
+}
+
+TEST(BadInput, OversizedBatchIsRefused) {
+  TempDir dir;
+  Options o = TestOptions();
+  o.max_batch_points = 10;
+  auto db = OpenDb(dir.path(), o);
+  ASSERT_TRUE(db->CreateProject("p"));
+  std::vector<int64_t> ts(11);
+  std::vector<double> v(11);
+  for (int i = 0; i < 11; ++i) ts[i] = kT0 + i;
+  EXPECT_EQ(WriteF(*db, "p", "d", "x", ts, v).code(), StatusCode::kResourceExhausted);
+}
+
+TEST(Isolation, ProjectsNeverSeeEachOthersData) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("a"));
+  ASSERT_TRUE(db->CreateProject("b"));
+  ASSERT_TRUE(WriteF(*db, "a", "d", "x", {kT0}, {1}).ok());
+  ASSERT_TRUE(WriteF(*db, "b", "d", "x", {kT0 + 1}, {2}).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(WriteF(*db, "a", "d", "x", {kT0 + 2}, {3}).ok());
+  EXPECT_EQ(ReadSeries(*db, "a", "d", "x"), (std::vector<Pt>{{kT0, 1}, {kT0 + 2, 3}}));
+  EXPECT_EQ(ReadSeries(*db, "b", "d", "x"), (std::vector<Pt>{{kT0 + 1, 2}}));
+  uint64_t count = 0;
+  ASSERT_TRUE(db->Aggregate("b", {}, [&](const AggregateRow& r) {
+                  count += r.count;
+                  return true;
+                }).ok());
+  EXPECT_EQ(count, 1u);
+  ASSERT_TRUE(db->DropProject("a").ok());
+  ASSERT_TRUE(db->CreateProject("a"));
+  EXPECT_EQ(db->QueryRaw("a", {"d", "x"}, {}, [](auto&, auto&) { return true; }).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(ReadSeries(*db, "b", "d", "x").size(), 1u);
+}
+
+TEST(Recovery, HeadIsReplayedAfterReopen) {
+  TempDir dir;
+  {
+    auto db = OpenDb(dir.path());
+    ASSERT_TRUE(db->CreateProject("p"));
+    ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0, kT0 + 1}, {1, 2}).ok());
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0 + 1, kT0 + 2}, {5, 6}).ok());
+  }
+  auto db = OpenDb(dir.path());
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x"),
+            (std::vector<Pt>{{kT0, 1}, {kT0 + 1, 5}, {kT0 + 2, 6}}));
+  auto stats = db->Stats();
+  EXPECT_EQ(stats->head_points, 2u);
+  EXPECT_EQ(stats->blocks, 1u);
+}
+
+TEST(Query, LatestPicksNewestPointPerChannel) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteF(*db, "p", "d", "a", {kT0, kT0 + 5}, {1, 2}).ok());
+  ASSERT_TRUE(WriteF(*db, "p", "d", "b", {kT0 + 9}, {9}).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(WriteF(*db, "p", "d", "a", {kT0 + 3}, {3}).ok());  // late: not the latest
+  auto latest = db->Latest("p", "d");
+  ASSERT_TRUE(latest);
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ((*latest)[0].channel, "a");
+  EXPECT_EQ((*latest)[0].timestamp_ns, kT0 + 5);
+  EXPECT_EQ((*latest)[0].value.f64, 2);
+  EXPECT_EQ((*latest)[1].value.f64, 9);
+  EXPECT_EQ(db->Latest("p", "ghost").error().code(), StatusCode::kNotFound);
+}
+
+TEST(Query, AggregatesBucketsAcrossDevices) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteF(*db, "p", "d1", "t", {kT0, kT0 + 30 * kSec, kT0 + 60 * kSec}, {1, 3, 10}).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(WriteF(*db, "p", "d2", "t", {kT0 + 10 * kSec, kT0 + 70 * kSec}, {5, 20}).ok());
+  AggregateQuery q;
+  q.selector = {"", "t"};
+  q.bucket_ns = 60 * kSec;
+  std::vector<AggregateRow> rows;
+  ASSERT_TRUE(db->Aggregate("p", q, [&](const AggregateRow& r) {
+                  rows.push_back(r);
+                  return true;
+                }).ok());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].bucket_start_ns, kT0);
+  EXPECT_EQ(rows[0].count, 3u);
+  EXPECT_DOUBLE_EQ(rows[0].Get(Aggregation::kMean), 3.0);
+  EXPECT_EQ(rows[0].min, 1);
+  EXPECT_EQ(rows[0].max, 5);
+  EXPECT_EQ(rows[0].first, 1);
+  EXPECT_EQ(rows[0].last, 3);
+  EXPECT_EQ(rows[1].count, 2u);
+  EXPECT_EQ(rows[1].sum, 30);
+  EXPECT_EQ(rows[1].last, 20);
+}
+
+TEST(Query, SummariesAnswerWholeBlocksInsideABucket) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  std::vector<int64_t> ts;
+  std::vector<double> v;
+  for (int i = 0; i < 1000; ++i) {
+    ts.push_back(kT0 + i * kSec);
+    v.push_back(i % 17 * 0.5);
+  }
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", ts, v).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  double sum = 0;
+  for (double x : v) sum += x;
+  for (int64_t bucket : {int64_t(0), 86400 * kSec, 100 * kSec}) {
+    AggregateQuery q;
+    q.bucket_ns = bucket;
+    uint64_t count = 0;
+    double got = 0;
+    ASSERT_TRUE(db->Aggregate("p", q, [&](const AggregateRow& r) {
+                    count += r.count;
+                    got += r.sum;
+                    return true;
+                  }).ok());
+    EXPECT_EQ(count, 1000u) << bucket;
+    EXPECT_DOUBLE_EQ(got, sum) << bucket;
+  }
+}
+
+TEST(Query, RejectsEmptyRangeAndUnknownSelections) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0}, {1}).ok());
+  auto cb = [](const SeriesRef&, const PointRun&) { return true; };
+  EXPECT_EQ(db->QueryRaw("p", {}, {kT0, kT0}, cb).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db->QueryRaw("p", {"d", "nope"}, {}, cb).code(), StatusCode::kNotFound);
+  EXPECT_EQ(db->QueryRaw("p", {"", "nope"}, {}, cb).code(), StatusCode::kNotFound);
+  EXPECT_EQ(db->QueryRaw("q", {}, {}, cb).code(), StatusCode::kNotFound);
+}
+
+TEST(Retention, DropsExpiredBlocksOnly) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p", {.retention_days = 10}));
+  ASSERT_TRUE(db->CreateProject("keep"));
+  const int64_t day = 86400 * kSec;
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0, kT0 + 1}, {1, 2}).ok());
+  ASSERT_TRUE(WriteF(*db, "keep", "d", "x", {kT0}, {1}).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(WriteF(*db, "p", "d", "x", {kT0 + 20 * day}, {3}).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->EnforceRetention(kT0 + 25 * day).ok());
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x"), (std::vector<Pt>{{kT0 + 20 * day, 3}}));
+  EXPECT_EQ(ReadSeries(*db, "keep", "d", "x").size(), 1u);
+  EXPECT_EQ(db->Stats()->blocks, 2u);
+}
+
+TEST(Open, RefusesMissingDirectoryWithoutCreate) {
+  TempDir dir;
+  Options o = TestOptions();
+  o.create_if_missing = false;
+  auto db = DB::Open(o, dir.Sub("absent"));
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("absent")));
+}
+
+TEST(Open, SecondOpenOfSameDirectoryFailsClearly) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  auto second = DB::Open(TestOptions(), dir.path());
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message().find("in use"), std::string::npos)
+      << second.error().ToString();
+}
+
+}  // namespace
+}  // namespace sensordb
