@@ -145,6 +145,28 @@ TEST(Write, StoresNaNInfinitiesAndNegativeZeroFaithfully) {
   }
 }
 
+TEST(Write, LargeColumnSurvivesSealAndReopen) {
+  TempDir dir;
+  std::vector<int64_t> ts;
+  std::vector<double> v;
+  for (int i = 0; i < 200'000; ++i) {
+    ts.push_back(kT0 + i * kSec);
+    v.push_back(i * 0.25);
+  }
+  {
+    auto db = OpenDb(dir.path());
+    ASSERT_TRUE(db->CreateProject("p"));
+    ASSERT_TRUE(WriteF(*db, "p", "d", "x", ts, v).ok());  // longer than one vector can hold
+  }
+  auto db = OpenDb(dir.path());  // replays the record
+  ASSERT_EQ(ReadSeries(*db, "p", "d", "x").size(), ts.size());
+  ASSERT_TRUE(db->Flush().ok());
+  auto got = ReadSeries(*db, "p", "d", "x");
+  ASSERT_EQ(got.size(), ts.size());
+  EXPECT_EQ(got[123'456].t, ts[123'456]);
+  EXPECT_EQ(got[123'456].v, v[123'456]);
+}
+
 TEST(Write, LastWriteWinsForDuplicateTimestamps) {
   TempDir dir;
   auto db = OpenDb(dir.path());

@@ -99,6 +99,12 @@ class BitReader {
     return true;
   }
 
+  // Fast path for decoders: when CanPeek(), Peek() returns the next 57 or more bits (bit 0 is
+  // the next bit) without consuming them, and Advance consumes bits the caller has decoded.
+  bool CanPeek() const { return (pos_ >> 3) + 8 <= size_; }
+  uint64_t Peek() const { return LoadLE64(data_ + (pos_ >> 3)) >> (pos_ & 7); }
+  void Advance(size_t bits) { pos_ += bits; }
+
   // Reads a unary code (zero bits up to a one bit); false past the end or if it exceeds `max`.
   bool ReadUnary(uint64_t max, uint64_t* q) {
     uint64_t count = 0;

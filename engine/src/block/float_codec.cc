@@ -93,9 +93,19 @@ ScaleChoice ChooseScale(std::span<const double> values) {
   }
   ScaleChoice best{.sample_size = m};
   uint64_t best_cost = ~uint64_t{0};
+  // Candidates: the distinct scales the sample needs (usually one or two).
+  std::array<int, kSampleSize + 1> candidates{};
+  size_t nc = 0;
   for (size_t c = 0; c < m; ++c) {
     const int s = need[c];
     if (s == kAnyScale || s == kNotDecimal) continue;
+    if (std::find(candidates.begin(), candidates.begin() + ptrdiff_t(nc), s) ==
+        candidates.begin() + ptrdiff_t(nc)) {
+      candidates[nc++] = s;
+    }
+  }
+  for (size_t c = 0; c < nc; ++c) {
+    const int s = candidates[c];
     size_t ok = 0;
     double lo = INFINITY, hi = -INFINITY;
     for (size_t j = 0; j < m; ++j) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <vector>
 
 #include "block/bit_stream.h"
@@ -37,56 +38,103 @@ void ComputeResiduals(std::span<const int64_t> x, int order, std::vector<uint64_
   }
 }
 
-Plan PlanFor(std::span<const uint64_t> r) {
-  int64_t lo = int64_t(r[0]);
-  int64_t hi = lo;
-  for (uint64_t v : r) {
-    lo = std::min(lo, int64_t(v));
-    hi = std::max(hi, int64_t(v));
+// What planning needs of one order's residuals, gathered for all orders in one branch-free
+// pass; the zero runs the sparse packing needs are counted only when it could win.
+struct ResidualStats {
+  size_t count = 0;
+  int64_t lo = 0, hi = 0;
+  size_t nonzeros = 0;
+  uint64_t max_value = 0;  // largest zigzag(r) - 1 over nonzero residuals
+
+  void Reset() {
+    count = nonzeros = 0;
+    lo = std::numeric_limits<int64_t>::max();
+    hi = std::numeric_limits<int64_t>::min();
+    max_value = 0;
   }
+  [[gnu::always_inline]] void Add(uint64_t v) {
+    const int64_t s = int64_t(v);
+    lo = std::min(lo, s);
+    hi = std::max(hi, s);
+    ++count;
+    nonzeros += v != 0;
+    max_value = std::max(max_value, ZigZagEncode(s) - (v != 0));  // zero adds 0: no effect
+  }
+};
+
+Plan PlanFor(const ResidualStats& st) {
   Plan p;
-  p.base = uint64_t(lo);
-  p.width = std::bit_width(uint64_t(hi) - uint64_t(lo));
-  p.bytes = size_t(VarintLength(ZigZagEncode(lo))) + 1 + PackedBytes(r.size(), p.width);
+  p.base = uint64_t(st.lo);
+  p.width = std::bit_width(uint64_t(st.hi) - uint64_t(st.lo));
+  p.bytes = size_t(VarintLength(ZigZagEncode(st.lo))) + 1 + PackedBytes(st.count, p.width);
   return p;
 }
 
-// Sum over nonzero residuals of (gap >> k): the unary part of the Rice-coded gaps.
-uint64_t UnaryBits(std::span<const uint64_t> r, int k) {
-  uint64_t bits = 0, gap = 0;
+// Sparse packing's size, or SIZE_MAX when even its lower bound cannot beat `to_beat` bytes.
+Plan PlanSparse(const ResidualStats& st, std::span<const int64_t> x, int order, size_t to_beat) {
+  Plan p;
+  p.packing = Packing::kSparse;
+  p.nonzeros = st.nonzeros;
+  p.width = std::bit_width(st.max_value);
+  const size_t fixed = size_t(VarintLength(p.nonzeros)) + 2;
+  if (fixed + (p.nonzeros * uint64_t(1 + p.width) + 7) / 8 >= to_beat) {
+    p.bytes = ~size_t{0};
+    return p;
+  }
+  const uint64_t mean_gap = p.nonzeros ? (st.count - p.nonzeros) / p.nonzeros : 0;
+  const int k0 = std::max(0, int(std::bit_width(mean_gap)) - 1);
+  const int k_lo = std::max(0, k0 - 1), k_hi = std::min(kMaxRiceK, k0 + 1);
+  // Unary part of the Rice-coded gaps: sum over nonzero residuals of (zeros before it) >> k.
+  thread_local std::vector<uint64_t> r;
+  ComputeResiduals(x, order, &r);
+  uint64_t unary[3] = {0, 0, 0}, gap = 0;
   for (uint64_t v : r) {
     if (v == 0) {
       ++gap;
       continue;
     }
-    bits += gap >> k;
+    for (int k = k_lo; k <= k_hi; ++k) unary[k - k_lo] += gap >> k;
     gap = 0;
   }
-  return bits;
-}
-
-Plan PlanSparse(std::span<const uint64_t> r) {
-  Plan p;
-  p.packing = Packing::kSparse;
-  uint64_t max_value = 0;
-  for (uint64_t v : r) {
-    if (v == 0) continue;
-    ++p.nonzeros;
-    max_value = std::max(max_value, ZigZagEncode(int64_t(v)) - 1);
-  }
-  p.width = std::bit_width(max_value);
-  const uint64_t mean_gap = p.nonzeros ? (r.size() - p.nonzeros) / p.nonzeros : 0;
-  const int k0 = std::max(0, int(std::bit_width(mean_gap)) - 1);
   uint64_t best_bits = ~uint64_t{0};
-  for (int k = std::max(0, k0 - 1); k <= std::min(kMaxRiceK, k0 + 1); ++k) {
-    const uint64_t bits = UnaryBits(r, k) + p.nonzeros * uint64_t(1 + k + p.width);
+  for (int k = k_lo; k <= k_hi; ++k) {
+    const uint64_t bits = unary[k - k_lo] + p.nonzeros * uint64_t(1 + k + p.width);
     if (bits < best_bits) {
       best_bits = bits;
       p.rice_k = k;
     }
   }
-  p.bytes = size_t(VarintLength(p.nonzeros)) + 2 + size_t((best_bits + 7) / 8);
+  p.bytes = fixed + size_t((best_bits + 7) / 8);
   return p;
+}
+
+// Fills stats[o] for difference orders 0..max_order in one pass over x. Locals, not the
+// caller's memory, so the compiler keeps the running values in registers.
+void GatherStats(std::span<const int64_t> x, int max_order, ResidualStats* stats) {
+  ResidualStats s0, s1, s2;
+  s0.Reset();
+  s1.Reset();
+  s2.Reset();
+  const size_t n = x.size();
+  if (n > 0) s0.Add(uint64_t(x[0]));
+  if (n > 1) {
+    s0.Add(uint64_t(x[1]));
+    s1.Add(uint64_t(x[1]) - uint64_t(x[0]));
+  }
+  uint64_t prev = n > 1 ? uint64_t(x[1]) : 0;
+  uint64_t prev_delta = n > 1 ? uint64_t(x[1]) - uint64_t(x[0]) : 0;
+  for (size_t i = 2; i < n; ++i) {
+    const uint64_t v = uint64_t(x[i]);
+    const uint64_t delta = v - prev;
+    s0.Add(v);
+    s1.Add(delta);
+    s2.Add(delta - prev_delta);
+    prev_delta = delta;
+    prev = v;
+  }
+  stats[0] = s0;
+  if (max_order >= 1) stats[1] = s1;
+  if (max_order >= 2) stats[2] = s2;
 }
 
 size_t HeadBytes(std::span<const int64_t> x, int order) {
@@ -129,14 +177,17 @@ Status Truncated(const char* what) {
   return Status::Corruption(std::string("integer sequence: truncated or malformed ") + what);
 }
 
-Status ReadFor(std::string_view* in, std::span<uint64_t> r) {
+// Reads a frame-of-reference payload into r, without adding the base (the caller folds it
+// into its reconstruction pass). *constant is set when every residual equals the base.
+Status ReadFor(std::string_view* in, std::span<uint64_t> r, uint64_t* base, bool* constant) {
   uint64_t zz_base;
   if (!GetVarint64(in, &zz_base) || in->empty()) return Truncated("frame of reference");
   const int width = static_cast<unsigned char>((*in)[0]);
   in->remove_prefix(1);
+  *base = uint64_t(ZigZagDecode(zz_base));
+  *constant = width == 0;
+  if (width == 0) return Status::Ok();
   if (width > 64 || !UnpackBits(in, width, r)) return Truncated("bit-packed residuals");
-  const uint64_t base = uint64_t(ZigZagDecode(zz_base));
-  for (uint64_t& v : r) v += base;
   return Status::Ok();
 }
 
@@ -152,7 +203,22 @@ Status ReadSparse(std::string_view* in, std::span<uint64_t> r) {
   std::fill(r.begin(), r.end(), 0);
   BitReader reader(*in);
   size_t pos = 0;
+  const uint64_t k_mask = LowMask(k), w_mask = LowMask(width);
   for (uint64_t i = 0; i < nonzeros; ++i) {
+    // Fast path: unary run, k low bits and the value all within one 57-bit window.
+    if (reader.CanPeek()) {
+      const uint64_t w = reader.Peek();
+      const int tz = w ? std::countr_zero(w) : 64;
+      const int need = tz + 1 + k + width;
+      if (need <= 57) {
+        const uint64_t gap = (uint64_t(tz) << k) | ((w >> (tz + 1)) & k_mask);
+        if (gap >= r.size() - pos) return Truncated("zero run");
+        pos += size_t(gap);
+        r[pos++] = uint64_t(ZigZagDecode(((w >> (tz + 1 + k)) & w_mask) + 1));
+        reader.Advance(size_t(need));
+        continue;
+      }
+    }
     uint64_t q, low, value;
     if (!reader.ReadUnary(r.size(), &q) || !reader.Read(k, &low)) return Truncated("zero run");
     const uint64_t gap = (q << k) | low;
@@ -169,18 +235,31 @@ Status ReadSparse(std::string_view* in, std::span<uint64_t> r) {
 void EncodeIntSequence(std::span<const int64_t> values, int max_order, std::string* out) {
   if (values.empty()) return;
   thread_local std::vector<uint64_t> residuals;
+  ResidualStats stats[kMaxOrder + 1];
+  const int orders = std::min(max_order, kMaxOrder);
+  GatherStats(values, orders, stats);
   Plan best;
   size_t best_bytes = ~size_t{0};
-  for (int order = 0; order <= std::min(max_order, kMaxOrder); ++order) {
-    ComputeResiduals(values, order, &residuals);
+  for (int order = 0; order <= orders; ++order) {
     const size_t head = HeadBytes(values, order);
-    Plan plans[2] = {Plan{}, Plan{}};
-    if (!residuals.empty()) {
-      plans[0] = PlanFor(residuals);
-      plans[1] = PlanSparse(residuals);
+    if (stats[order].count == 0) {  // every value is a head: no payload
+      if (head < best_bytes) {
+        best_bytes = head;
+        best = Plan{};
+        best.order = order;
+      }
+      continue;
     }
-    for (Plan& p : plans) {
-      if (head + p.bytes >= best_bytes) continue;
+    // Same order of consideration as a full search (FOR, then sparse), so ties resolve alike.
+    Plan p = PlanFor(stats[order]);
+    if (head + p.bytes < best_bytes) {
+      best_bytes = head + p.bytes;
+      best = p;
+      best.order = order;
+    }
+    if (head >= best_bytes) continue;
+    p = PlanSparse(stats[order], values, order, best_bytes - head);
+    if (p.bytes != ~size_t{0} && head + p.bytes < best_bytes) {
       best_bytes = head + p.bytes;
       best = p;
       best.order = order;
@@ -212,20 +291,35 @@ Status DecodeIntSequence(std::string_view* in, std::span<int64_t> out) {
     if (!GetVarint64(in, &zz)) return Truncated("head value");
     head[i] = uint64_t(ZigZagDecode(zz));
   }
+  // Residuals, then one pass that adds the frame base and undoes the differences.
+  uint64_t base = 0;
+  bool constant = false;
   if (heads < n) {
     std::span<uint64_t> r = u.subspan(heads);
-    SENSORDB_RETURN_IF_ERROR((mode >> 2) == 0 ? ReadFor(in, r) : ReadSparse(in, r));
+    SENSORDB_RETURN_IF_ERROR((mode >> 2) == 0 ? ReadFor(in, r, &base, &constant)
+                                              : ReadSparse(in, r));
   }
-  if (order == 0) return Status::Ok();
-  u[0] = head[0];
+  if (order >= 1) u[0] = head[0];
   uint64_t delta = head[1];
   if (order == 2 && n >= 2) u[1] = head[0] + delta;
-  for (size_t i = heads; i < n; ++i) {
-    if (order == 2) {
-      delta += u[i];
-      u[i] = u[i - 1] + delta;
-    } else {
-      u[i] += u[i - 1];
+  uint64_t prev = heads ? u[heads - 1] : 0;
+  if (constant) {  // every residual is `base`: closed forms, no dependency chain
+    for (size_t i = heads; i < n; ++i) {
+      const uint64_t j = i - heads + 1;
+      u[i] = order == 0   ? base
+             : order == 1 ? prev + j * base
+                          : prev + j * delta + j * (j + 1) / 2 * base;
+    }
+    return Status::Ok();
+  }
+  if (order == 0) {
+    for (size_t i = 0; i < n; ++i) u[i] += base;
+  } else if (order == 1) {
+    for (size_t i = heads; i < n; ++i) u[i] = prev += u[i] + base;
+  } else {
+    for (size_t i = heads; i < n; ++i) {
+      delta += u[i] + base;
+      u[i] = prev += delta;
     }
   }
   return Status::Ok();

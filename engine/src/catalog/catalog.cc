@@ -395,7 +395,8 @@ Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch
       const auto& c = columns[i];
       SENSORDB_RETURN_IF_ERROR(ValidateObjectName("device", c.device));
       SENSORDB_RETURN_IF_ERROR(ValidateObjectName("channel", c.channel));
-      auto [it, inserted] = fresh.emplace(std::make_pair(c.device, c.channel), c.type);
+      // Key views must point into the column, not into a temporary pair of string copies.
+      auto [it, inserted] = fresh.try_emplace({c.device, c.channel}, c.type);
       if (!inserted && it->second != c.type) {
         return Status::InvalidArgument("batch gives channel " + c.device + "/" + c.channel +
                                        " both " + std::string(ValueTypeName(it->second)) +

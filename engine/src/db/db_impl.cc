@@ -133,6 +133,8 @@ Status DBImpl::ReplayHead() {
                                   std::to_string(e.series) + " that the catalog lacks");
       }
       head_->Append(pid, e.series, seq, e.points.Run());
+      const uint64_t id = e.series;
+      head_->EncodeTails({&id, 1});  // full chunks are sealed below, all at once
     }
   }
   SENSORDB_RETURN_IF_ERROR(it->status());
@@ -202,18 +204,17 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
     wb.Put(Cf::kHead, key, sealed);
     st = store_->Write(wb, options_.durability == Durability::kSync);
   }
-  std::vector<uint64_t> full;
   sequencer_->WaitTurn(seq);
   if (st.ok()) {
     for (size_t i = 0; i < columns.size(); ++i) {
-      if (head_->Append(project->id, ids[i], seq, head::ColumnRun(columns[i]))) {
-        full.push_back(ids[i]);
-      }
+      head_->Append(project->id, ids[i], seq, head::ColumnRun(columns[i]));
     }
   }
   sequencer_->Done(seq);
   SENSORDB_RETURN_IF_ERROR(st);
   catalog_->MarkDurable(*project, series);
+  // Encoding the head's vectors needs no order: concurrent writers do it in parallel.
+  const std::vector<uint64_t> full = head_->EncodeTails(ids);
   if (!full.empty()) {
     const size_t max_points = head_->chunk_max_points();
     return SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; },

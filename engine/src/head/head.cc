@@ -64,7 +64,7 @@ void Head::SetState(uint32_t project, uint64_t series, ValueType type, uint64_t 
   s->max_span_ns = std::max(s->max_span_ns, max_span_ns);
 }
 
-bool Head::Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run) {
+void Head::Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run) {
   Shard& sh = ShardOf(series);
   std::lock_guard lock(sh.mu);
   auto& s = sh.series[series];
@@ -76,28 +76,48 @@ bool Head::Append(uint32_t project, uint64_t series, uint64_t seq, const PointRu
     s->tail.type = run.type;
     s->summary.type = run.type;
   }
-  if (seq <= s->sealed_seq || run.size() == 0) return false;
+  if (seq <= s->sealed_seq || run.size() == 0) return;
   if (s->empty()) {
     s->min_seq = seq;
     s->opened = std::chrono::steady_clock::now();
   }
   s->max_seq = seq;
-  for (size_t i = 0; i < run.size() && s->sorted; ++i) {
+  if (s->sorted) AddToSummary(run, s.get());
+  AppendRun(run, &s->tail);
+}
+
+void Head::AddToSummary(const PointRun& run, MemSeries* s) {
+  for (size_t i = 0; i < run.size(); ++i) {
     const int64_t t = run.timestamps[i];
     if (s->summary.count > 0 && t <= s->summary.max_ts) {
       s->sorted = false;
-    } else {
-      s->summary.Add(t, run.value(i).AsDouble());
+      return;
+    }
+    switch (run.type) {
+      case ValueType::kFloat64: s->summary.Add(t, run.f64[i]); break;
+      case ValueType::kInt64: s->summary.Add(t, double(run.i64[i])); break;
+      case ValueType::kBool: s->summary.Add(t, run.b[i]); break;
     }
   }
-  AppendRun(run, &s->tail);
-  if (s->tail.size() >= kVectorPoints) {
-    const size_t full = s->tail.size() / kVectorPoints * kVectorPoints;
-    block::AppendVectors(s->tail.Run(0, full), kVectorPoints, &s->vectors);
-    s->encoded_points += full;
-    EraseFront(&s->tail, full);
+}
+
+std::vector<uint64_t> Head::EncodeTails(std::span<const uint64_t> series) {
+  std::vector<uint64_t> full;
+  for (uint64_t id : series) {
+    Shard& sh = ShardOf(id);
+    std::lock_guard lock(sh.mu);
+    auto it = sh.series.find(id);
+    if (it == sh.series.end()) continue;
+    MemSeries& s = *it->second;
+    if (s.tail.size() >= kVectorPoints) {
+      const size_t whole = s.tail.size() / kVectorPoints * kVectorPoints;
+      block::AppendVectors(s.tail.Run(0, whole), kVectorPoints, &s.vectors);
+      s.encoded_points += whole;
+      EraseFront(&s.tail, whole);
+    }
+    if (s.points() >= chunk_max_points_) full.push_back(id);
   }
-  return s->points() >= chunk_max_points_;
+  return full;
 }
 
 HeadCopy Head::Copy(uint64_t series) const {
@@ -109,12 +129,13 @@ HeadCopy Head::Copy(uint64_t series) const {
   const MemSeries& s = *it->second;
   c.found = true;
   c.type = s.type;
+  c.sealed_seq = s.sealed_seq;
+  c.max_span_ns = s.max_span_ns;
+  if (s.empty()) return c;
   c.vectors = s.vectors;
   c.tail = s.tail;
   c.sorted = s.sorted;
   c.summary = s.summary;
-  c.sealed_seq = s.sealed_seq;
-  c.max_span_ns = s.max_span_ns;
   return c;
 }
 
@@ -126,7 +147,7 @@ CutChunk Head::Cut(const MemSeries& s) {
   if (s.sorted) {
     c.summary = s.summary;
     c.body = s.vectors;
-    if (!s.tail.empty()) block::AppendVector(s.tail.Run(), &c.body);
+    block::AppendVectors(s.tail.Run(), kVectorPoints, &c.body);  // the tail may be long
   } else {
     // Late or duplicate points: sort, keep the last write of each timestamp, re-encode.
     HeadCopy copy;

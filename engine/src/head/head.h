@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -79,8 +80,11 @@ class Head {
   void SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq,
                 int64_t max_span_ns);
   // Appends the run to the series' chunk as part of head record `seq`; points of records the
-  // series has already sealed are skipped (replay). Returns true when the chunk is full.
-  bool Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run);
+  // series has already sealed are skipped (replay). Cheap (a copy into the raw tail): callers
+  // apply batches in seq order and then call EncodeTails outside that order.
+  void Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run);
+  // Encodes full vectors of the series' raw tails. Returns the series whose chunks are full.
+  std::vector<uint64_t> EncodeTails(std::span<const uint64_t> series);
 
   HeadCopy Copy(uint64_t series) const;
 
@@ -106,6 +110,7 @@ class Head {
   Shard& ShardOf(uint64_t series) { return shards_[series % kShards]; }
   const Shard& ShardOf(uint64_t series) const { return shards_[series % kShards]; }
   static CutChunk Cut(const MemSeries& s);
+  static void AddToSummary(const PointRun& run, MemSeries* s);
 
   const size_t chunk_max_points_;
   std::array<Shard, kShards> shards_;

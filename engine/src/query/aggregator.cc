@@ -1,5 +1,6 @@
 #include "query/aggregator.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace sensordb::query {
@@ -34,25 +35,51 @@ int64_t Aggregator::BucketEnd(int64_t start) const {
   return start + bucket_ns_;
 }
 
+namespace {
+
+// Folds points [i, j) of a sorted column, all in one bucket, into `st`. first/last come from the
+// run's ends; the loop only sums and compares, and min/max skip NaN because a comparison with
+// NaN is false.
+template <typename Get>
+void FoldRun(const block::PointColumn& c, size_t i, size_t j, Get get, BucketState* st) {
+  double sum = 0;
+  double lo = std::numeric_limits<double>::infinity();
+  double hi = -std::numeric_limits<double>::infinity();
+  for (size_t k = i; k < j; ++k) {
+    const double v = get(k);
+    sum += v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  block::Summary s;
+  s.count = j - i;
+  s.min_ts = c.ts[i];
+  s.max_ts = c.ts[j - 1];
+  s.first = get(i);
+  s.last = get(j - 1);
+  s.sum = sum;
+  s.has_min_max = lo <= hi;  // false only when every value was NaN
+  s.min = lo;
+  s.max = hi;
+  st->AddSummary(s);
+}
+
+}  // namespace
+
 void Aggregator::AddRun(const block::PointColumn& c, size_t begin, size_t end) {
   size_t i = begin;
   while (i < end) {
     const int64_t b = BucketOf(c.ts[i]);
     const int64_t stop = BucketEnd(b);
+    const size_t j = size_t(std::lower_bound(c.ts.begin() + ptrdiff_t(i), c.ts.begin() + ptrdiff_t(end), stop) -
+                            c.ts.begin());
     BucketState& st = buckets_[b];
-    size_t j = i;
     switch (c.type) {
-      case ValueType::kFloat64:
-        for (; j < end && c.ts[j] < stop; ++j) st.Add(c.ts[j], c.f64[j]);
-        break;
-      case ValueType::kInt64:
-        for (; j < end && c.ts[j] < stop; ++j) st.Add(c.ts[j], double(c.i64[j]));
-        break;
-      case ValueType::kBool:
-        for (; j < end && c.ts[j] < stop; ++j) st.Add(c.ts[j], c.b[j]);
-        break;
+      case ValueType::kFloat64: FoldRun(c, i, j, [&](size_t k) { return c.f64[k]; }, &st); break;
+      case ValueType::kInt64: FoldRun(c, i, j, [&](size_t k) { return double(c.i64[k]); }, &st); break;
+      case ValueType::kBool: FoldRun(c, i, j, [&](size_t k) { return double(c.b[k]); }, &st); break;
     }
-    i = j == i ? i + 1 : j;  // stop == max with ts == max cannot loop forever
+    i = j;
   }
 }
 

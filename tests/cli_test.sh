@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# End-to-end test of the `sensordb` CLI: imports line protocol and CSV into a fresh data
+# directory, queries it in every mode and format, and checks exact output, exit codes, and that
+# a bad input line changes nothing. Usage: cli_test.sh /path/to/sensordb
+set -euo pipefail
+
+BIN=${1:?usage: cli_test.sh /path/to/sensordb}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+DB=$WORK/db
+FAILURES=0
+
+sdb() { "$BIN" --data-dir "$DB" "$@"; }
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILURES=$((FAILURES + 1))
+}
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+  if [[ "$2" != "$3" ]]; then
+    fail "$1"
+    diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") >&2 || true
+  fi
+}
+
+# expect_exit NAME CODE COMMAND... : runs COMMAND, checks its exit code, keeps stderr in $ERR.
+expect_exit() {
+  local name=$1 code=$2 rc=0
+  shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  ERR=$(cat "$WORK/err")
+  [[ $rc == "$code" ]] || fail "$name: exit $rc, expected $code (stderr: $ERR)"
+}
+
+json_get() {  # json_get EXPR < json : evaluates EXPR on the parsed document `d`
+  python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+points() { sdb stats --json | json_get 'd["points"]'; }
+
+# --- read commands never create a data directory ---------------------------------------------
+expect_exit "query on a missing dir" 1 sdb query -p x
+[[ $ERR == "sensordb: no database in"* ]] || fail "missing dir message: $ERR"
+[[ ! -e $DB ]] || fail "a read command created the data directory"
+expect_exit "usage error" 2 "$BIN" project list
+expect_exit "latest needs --device" 2 sdb query -p x --latest
+
+# --- projects ----------------------------------------------------------------------------------
+sdb project create greenhouse --retention-days 30 >/dev/null
+expect_eq "project list" "name,id,retention_days
+greenhouse,1,30" "$(sdb project list -f csv)"
+sdb project retention greenhouse 0 >/dev/null
+expect_eq "retention" "greenhouse,1,0" "$(sdb project list -f csv | tail -n1)"
+
+# --- line protocol: escapes, three value types in one line, precision -------------------------
+cat >"$WORK/in.lp" <<'LP'
+# greenhouse readings
+env,site=north,device=dev1 temp=21.5,hum=40i,door=true 1700000000
+env,device=dev1 temp=22.25,hum=41i,door=F 1700000060
+env,device=dev\ 2\,b temp=-3.5e-1 1700000010
+LP
+out=$(sdb import -p greenhouse --precision s "$WORK/in.lp")
+[[ $out == "imported 7 points into 4 series in "* ]] || fail "lp summary: $out"
+
+expect_eq "raw csv" "device,channel,timestamp_ns,time,value
+\"dev 2,b\",env.temp,1700000010000000000,2023-11-14T22:13:30Z,-0.35
+dev1,env.door,1700000000000000000,2023-11-14T22:13:20Z,true
+dev1,env.door,1700000060000000000,2023-11-14T22:14:20Z,false
+dev1,env.hum,1700000000000000000,2023-11-14T22:13:20Z,40
+dev1,env.hum,1700000060000000000,2023-11-14T22:14:20Z,41
+dev1,env.temp,1700000000000000000,2023-11-14T22:13:20Z,21.5
+dev1,env.temp,1700000060000000000,2023-11-14T22:14:20Z,22.25" "$(sdb query -p greenhouse -f csv)"
+
+expect_eq "raw range and limit" "dev1,env.temp,1700000060000000000,2023-11-14T22:14:20Z,22.25" \
+  "$(sdb query -p greenhouse -d dev1 -c env.temp --start 2023-11-14T22:14:00Z --end 1700000061000000000 -f csv | tail -n +2)"
+expect_eq "limit" "2" "$(sdb query -p greenhouse -f csv --limit 2 | tail -n +2 | wc -l)"
+
+latest=$(sdb query -p greenhouse -d dev1 --latest -f json)
+expect_eq "latest json" "env.door False 1700000060000000000|env.hum 41 1700000060000000000|env.temp 22.25 1700000060000000000" \
+  "$(json_get '"|".join(" ".join(str(r[k]) for k in ("channel", "value", "timestamp_ns")) for r in d)' <<<"$latest")"
+
+expect_eq "agg every 1m" "bucket_start_ns,time,count,sum,mean,min,max,first,last
+1699999980000000000,2023-11-14T22:13:00Z,2,21.15,10.575,-0.35,21.5,21.5,-0.35
+1700000040000000000,2023-11-14T22:14:00Z,1,22.25,22.25,22.25,22.25,22.25,22.25" \
+  "$(sdb query -p greenhouse -c env.temp --agg count,sum,mean --agg min,max,first,last --every 1m -f csv)"
+
+agg=$(sdb query -p greenhouse -d dev1 --agg count,mean --per-series --start 0 -f json)
+expect_eq "agg per series json" "env.door 2 0.5|env.hum 2 40.5|env.temp 2 21.875" \
+  "$(json_get '"|".join(" ".join(str(r[k]) for k in ("channel", "count", "mean")) for r in d)' <<<"$agg")"
+
+# --- CSV: long and wide layouts, RFC 3339 and integer timestamps, special floats --------------
+cat >"$WORK/long.csv" <<'CSV'
+timestamp,device,channel,value
+2024-01-01T00:00:00Z,dev3,power,1.5
+2024-01-01T00:00:00.25Z,dev3,power,NaN
+1704067201000000000,dev3,power,-Inf
+CSV
+cat >"$WORK/wide.csv" <<'CSV'
+timestamp,device,volts,env.hum
+2024-01-01T00:00:00Z,dev1,230.1,42
+2024-01-01T00:01:00Z,dev1,,43
+CSV
+sdb import -p greenhouse "$WORK/long.csv" >/dev/null
+sdb import -p greenhouse "$WORK/wide.csv" >/dev/null
+expect_eq "csv long" "dev3,power,1704067200000000000,2024-01-01T00:00:00Z,1.5
+dev3,power,1704067200250000000,2024-01-01T00:00:00.25Z,NaN
+dev3,power,1704067201000000000,2024-01-01T00:00:01Z,-Inf" \
+  "$(sdb query -p greenhouse -d dev3 -f csv | tail -n +2)"
+expect_eq "csv wide keeps int64 channel" "40 41 42 43" \
+  "$(sdb query -p greenhouse -d dev1 -c env.hum -f json | json_get '" ".join(str(r["value"]) for r in d)')"
+expect_eq "json special floats" '"NaN"' \
+  "$(sdb query -p greenhouse -d dev3 -f json | grep -o '"value": "NaN"' | cut -d' ' -f2)"
+expect_eq "points so far" "13" "$(points)"
+
+# --- bad input: exit 1, FILE:LINE message, nothing applied ------------------------------------
+printf 'env,device=dev9 temp=1 1\nenv,device=dev9 temp=2 2\nenv,site=x temp=3 3\n' >"$WORK/bad.lp"
+expect_exit "bad lp" 1 sdb import -p greenhouse --batch-points 1 "$WORK/bad.lp"
+expect_eq "bad lp message" "sensordb: $WORK/bad.lp:3: missing tag 'device' (each line needs device=NAME; expected measurement,device=NAME field=value [timestamp])" "$ERR"
+printf 'env,device=dev1 temp=1 5\nenv,device=dev1 temp="hot" 6\n' >"$WORK/str.lp"
+expect_exit "string field" 1 sdb import -p greenhouse "$WORK/str.lp"
+[[ $ERR == *"str.lp:2: field 'temp' is a string"* ]] || fail "string message: $ERR"
+printf 'env,device=dev1 hum=1.5 7\n' >"$WORK/type.lp"
+expect_exit "type conflict" 1 sdb import -p greenhouse "$WORK/type.lp"
+[[ $ERR == *"type.lp:1: channel dev1/env.hum holds int64 values, this one is float64"* ]] || fail "type message: $ERR"
+printf 'timestamp,device,channel,value\n1,dev9,x,1\n2,dev9,x,oops\n' >"$WORK/bad.csv"
+expect_exit "bad csv" 1 sdb import -p greenhouse "$WORK/bad.csv"
+[[ $ERR == *"bad.csv:3: bad float64 value 'oops' for channel dev9/x"* ]] || fail "csv message: $ERR"
+expect_eq "nothing applied" "13" "$(points)"
+expect_exit "no dev9" 1 sdb query -p greenhouse -d dev9
+
+# --- stdin: batches before the bad line stay applied ------------------------------------------
+printf 'env,device=dev4 t=1 1\nenv,device=dev4 t=2 2\n' | sdb import -p greenhouse - >/dev/null
+expect_eq "stdin import" "15" "$(points)"
+rc=0
+printf 'env,device=dev5 t=1 1\nenv,device=dev5 t=x 2\n' | sdb import -p greenhouse --batch-points 1 - \
+  >/dev/null 2>&1 || rc=$?
+expect_eq "stdin bad line exit" "1" "$rc"
+expect_eq "stdin earlier batch applied" "16" "$(points)"
+
+# --- devices, channels, stats, maintenance, drop -----------------------------------------------
+sdb device register -p greenhouse logger-1 --model X1 --firmware 1.2.3 >/dev/null
+sdb channel register -p greenhouse -d logger-1 temperature --type float64 --unit degC >/dev/null
+expect_eq "device list" "logger-1,X1,1.2.3" "$(sdb device list -p greenhouse -f csv | grep logger-1)"
+expect_eq "channel list" "logger-1,temperature,float64,degC" \
+  "$(sdb channel list -p greenhouse -d logger-1 -f csv | tail -n1 | cut -d, -f1-4)"
+sdb flush >/dev/null
+sdb compact >/dev/null
+stats=$(sdb stats --json)
+expect_eq "stats json" "1 16 0 True" \
+  "$(json_get 'd["projects"], d["points"], d["head_points"], d["blocks"] > 0' <<<"$stats" | tr -d '(),')"
+expect_eq "data survives reopen" "22.25" \
+  "$(sdb query -p greenhouse -d dev1 -c env.temp --latest -f csv | tail -n1 | cut -d, -f5)"
+sdb project drop greenhouse </dev/null >/dev/null
+expect_eq "dropped" "name,id,retention_days" "$(sdb project list -f csv)"
+
+if ((FAILURES > 0)); then
+  echo "$FAILURES check(s) failed" >&2
+  exit 1
+fi
+echo "cli_test: all checks passed"
