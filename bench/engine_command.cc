@@ -33,6 +33,8 @@ struct Config {
   int64_t batch_points = 60;  // per channel: 10 minutes at 10 s
   int threads = 1;
   std::string dir;
+  std::string key_file;
+  bool plaintext = false;
   bool keep = false;
   bool json = false;
   int query_runs = 5;
@@ -170,7 +172,11 @@ int RunEngineCommand(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--threads", cfg.threads, "writer threads")->check(CLI::Range(1, 64));
   app.add_option("--dir", cfg.dir, "data directory (default: a fresh temporary one)");
-  app.add_flag("--keep", cfg.keep, "keep the data directory");
+  app.add_flag("--keep", cfg.keep, "keep the data directory (and the key file made for it)");
+  app.add_option("--key-file", cfg.key_file,
+                 "master key file (default: a new one beside the data directory)");
+  app.add_flag("--plaintext", cfg.plaintext,
+               "no encryption at rest (test-only cipher, for measuring its cost)");
   app.add_option("--query-runs", cfg.query_runs, "runs per query (median reported)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", cfg.json, "machine-readable output");
@@ -191,6 +197,19 @@ int RunEngineCommand(int argc, char** argv) {
   const int64_t per_series = std::max<int64_t>(1, cfg.points / series);
 
   sensordb::Options opts;
+  bool made_key = false;
+  if (cfg.plaintext) {
+    opts.insecure_plaintext_for_testing = true;
+  } else {
+    if (cfg.key_file.empty()) {
+      cfg.key_file = cfg.dir + ".key";  // beside the data, never inside it
+      if (auto s = sensordb::CreateKeyFile(cfg.key_file); !s.ok()) {
+        return fmt::print(stderr, "sensordb-bench: {}\n", s.ToString()), 1;
+      }
+      made_key = true;
+    }
+    opts.key.key_file = cfg.key_file;
+  }
   opts.durability = cfg.durability == "sync" ? sensordb::Durability::kSync
                                              : sensordb::Durability::kAsync;
   auto db = sensordb::DB::Open(opts, cfg.dir);
@@ -214,6 +233,7 @@ int RunEngineCommand(int argc, char** argv) {
   const uint64_t counted = (*queries)[1].points;
   db->reset();
   if (temp_dir && !cfg.keep) std::filesystem::remove_all(cfg.dir);
+  if (made_key && !cfg.keep) std::filesystem::remove(cfg.key_file);
   if (counted != written) {
     fmt::print(stderr, "sensordb-bench: wrote {} points but count_all_points found {}\n", written,
                counted);
@@ -223,11 +243,12 @@ int RunEngineCommand(int argc, char** argv) {
   const double bpp = double(stats->disk_bytes) / double(written);
   if (cfg.json) {
     fmt::print("{{\"devices\": {}, \"channels\": {}, \"points\": {}, \"durability\": \"{}\", "
-               "\"threads\": {}, \"batch_points\": {}, \"write_s\": {:.3f}, "
+               "\"threads\": {}, \"batch_points\": {}, \"encrypted\": {}, \"write_s\": {:.3f}, "
                "\"points_per_s\": {:.0f}, \"seal_compact_s\": {:.3f}, \"disk_bytes\": {}, "
                "\"bytes_per_point\": {:.4f}, \"blocks\": {}, \"query_ms\": {{",
                cfg.devices, cfg.channels, written, cfg.durability, cfg.threads,
-               int64_t(cfg.batch_devices) * cfg.channels * cfg.batch_points, write_s, pps,
+               int64_t(cfg.batch_devices) * cfg.channels * cfg.batch_points,
+               cfg.plaintext ? "false" : "true", write_s, pps,
                Seconds(t1, t2), stats->disk_bytes, bpp, stats->blocks);
     for (size_t i = 0; i < queries->size(); ++i) {
       fmt::print("{}\"{}\": {:.3f}", i ? ", " : "", (*queries)[i].name, (*queries)[i].ms);
@@ -237,8 +258,9 @@ int RunEngineCommand(int argc, char** argv) {
   }
   fmt::print("fleet            {} devices x {} channels, {} points ({} per series)\n",
              cfg.devices, cfg.channels, written, per_series);
-  fmt::print("writes           {:.3f} s, {:.2f} M points/s ({}, {} thread(s))\n", write_s,
-             pps / 1e6, cfg.durability, cfg.threads);
+  fmt::print("writes           {:.3f} s, {:.2f} M points/s ({}, {} thread(s), {})\n", write_s,
+             pps / 1e6, cfg.durability, cfg.threads,
+             cfg.plaintext ? "plaintext" : "encrypted");
   fmt::print("seal + compact   {:.3f} s\n", Seconds(t1, t2));
   fmt::print("on disk          {} bytes, {:.3f} bytes/point, {} blocks\n", stats->disk_bytes, bpp,
              stats->blocks);

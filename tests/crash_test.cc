@@ -35,6 +35,7 @@ void FillBatch(uint64_t k, WriteBatch* b) {
 
 Options CrashOptions() {
   Options o;
+  o.key.key_file = testing::TestKeyFile();
   o.durability = Durability::kSync;
   o.chunk_max_points = 64;          // seal often
   o.maintenance_interval_ms = 2;    // truncate the head often

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -30,8 +31,28 @@ class TempDir {
   std::string path_;
 };
 
+// A master key file for this test process, created once (0600) and removed at exit.
+inline const std::string& TestKeyFile() {
+  static const std::string path = [] {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("sensordb-testkey-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string file = (dir / "master.key").string();
+    Status s = CreateKeyFile(file);
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) ADD_FAILURE() << s.ToString();
+    static const std::string to_remove = dir.string();
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(to_remove, ec);
+    });
+    return file;
+  }();
+  return path;
+}
+
 inline Options TestOptions() {
   Options o;
+  o.key.key_file = TestKeyFile();
   o.maintenance_interval_ms = 0;  // tests drive sealing explicitly
   return o;
 }

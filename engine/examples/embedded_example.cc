@@ -3,11 +3,19 @@
 #include <sensordb/db.h>
 
 #include <cstdio>
+#include <string>
 #include <vector>
 
 int main(int argc, char** argv) {
-  const char* dir = argc > 1 ? argv[1] : "/tmp/sensordb-example";
-  auto db = sensordb::DB::Open(sensordb::Options{}, dir);
+  const std::string dir = argc > 1 ? argv[1] : "/tmp/sensordb-example";
+  // Everything on disk is encrypted under a master key kept outside the data directory.
+  sensordb::Options options;
+  options.key.key_file = dir + ".key";
+  if (auto s = sensordb::CreateKeyFile(options.key.key_file);
+      !s.ok() && s.code() != sensordb::StatusCode::kAlreadyExists) {
+    return std::fprintf(stderr, "keygen: %s\n", s.ToString().c_str()), 1;
+  }
+  auto db = sensordb::DB::Open(options, dir);
   if (!db) return std::fprintf(stderr, "open: %s\n", db.error().ToString().c_str()), 1;
 
   if (auto p = (*db)->CreateProject("greenhouse"); !p && p.error().code() != sensordb::StatusCode::kAlreadyExists) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sensordb/keys.h"
 #include "sensordb/options.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
@@ -83,6 +84,19 @@ class DB {
   // Drops blocks past their project's retention as of `now_ns` (0 = the current time).
   virtual Status EnforceRetention(int64_t now_ns = 0) = 0;
   virtual Result<DBStats> Stats() = 0;
+
+  // --- Keys (docs/SECURITY.md) ---------------------------------------------------------------
+  // Re-wraps every data key under `new_key` and replaces the keyring atomically: afterwards only
+  // the new key opens the database; if the process dies midway, exactly one of the two does.
+  virtual Status RotateMasterKey(const KeySource& new_key) = 0;
+  // Starts a new data key version for the project's new writes; returns it. Older versions
+  // stay readable until ReencryptProject retires them.
+  virtual Result<uint32_t> RotateProjectKey(std::string_view project) = 0;
+  // Rewrites every value of the project still sealed with an older key version under the
+  // newest one, then destroys the older versions.
+  virtual Status ReencryptProject(std::string_view project,
+                                  const ProgressCallback& progress = {}) = 0;
+  virtual Result<KeyStatusReport> KeyStatus() = 0;
 };
 
 }  // namespace sensordb

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "sensordb/keys.h"
+
 namespace sensordb {
 
 class Clock;
@@ -17,6 +19,14 @@ enum class Durability : uint8_t {
 
 struct Options {
   bool create_if_missing = true;
+
+  // Master key of encryption at rest (required). Every value on disk is sealed with a
+  // per-project data key wrapped by this key; see docs/SECURITY.md.
+  KeySource key;
+  // Tests and benchmarks only: store values unencrypted. A database is created either
+  // encrypted or not and must always be opened the same way.
+  bool insecure_plaintext_for_testing = false;
+
   Durability durability = Durability::kSync;
 
   // A head chunk is sealed into a block when it holds this many points ...

@@ -116,57 +116,61 @@ Status DecompressBody(std::string_view in, std::string* scratch, std::string_vie
   return Status::Ok();
 }
 
+namespace {
+
+// The seal's associated data: the block's key and the plaintext header.
+std::string BlockAd(std::string_view encoded_key, std::string_view header) {
+  std::string ad(encoded_key);
+  ad.append(header);
+  return ad;
+}
+
+}  // namespace
+
 Result<std::string> EncodeBlockValue(const crypto::Cipher& cipher, const store::BlockKey& key,
                                      std::string_view encoded_key, const Summary& summary,
                                      std::string_view body, const BlockOptions& options) {
-  std::string summary_plain, data_plain, value;
-  EncodeSummary(summary, &summary_plain);
-  CompressBody(body, options, &data_plain);
+  std::string plain, summary_bytes, value;
+  EncodeSummary(summary, &summary_bytes);
+  PutLengthPrefixed(&plain, summary_bytes);
+  CompressBody(body, options, &plain);
   value.push_back(char(kBlockFormatVersion));
   PutFixed64BE(&value, OrderedFromSigned(summary.max_ts));
-  std::string sealed;
-  SENSORDB_RETURN_IF_ERROR_R(cipher.Seal(key.project, crypto::RecordKind::kBlockSummary,
-                                         encoded_key, summary_plain, &sealed));
-  PutLengthPrefixed(&value, sealed);
-  SENSORDB_RETURN_IF_ERROR_R(cipher.Seal(key.project, crypto::RecordKind::kBlockData, encoded_key,
-                                         data_plain, &value));
+  SENSORDB_RETURN_IF_ERROR_R(cipher.Seal(key.project, crypto::RecordKind::kBlock,
+                                         BlockAd(encoded_key, value), plain, &value));
   return value;
 }
 
 bool ParseBlockValue(std::string_view value, BlockView* view) {
-  if (value.empty() || uint8_t(value[0]) != kBlockFormatVersion) return false;
-  value.remove_prefix(1);
-  uint64_t max_ts;
-  if (!GetFixed64BE(&value, &max_ts)) return false;
-  view->max_ts = SignedFromOrdered(max_ts);
-  if (!GetLengthPrefixed(&value, &view->sealed_summary)) return false;
-  view->sealed_data = value;
+  if (value.size() < 9 || uint8_t(value[0]) != kBlockFormatVersion) return false;
+  view->header = value.substr(0, 9);
+  view->max_ts = SignedFromOrdered(DecodeFixed64BE(value.data() + 1));
+  view->sealed = value.substr(9);
   return true;
 }
 
-Status OpenSummary(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
-                   const BlockView& view, Summary* summary) {
-  std::string plain;
-  std::string_view in = view.sealed_summary;
+Status OpenBlock(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
+                 const BlockView& view, OpenedBlock* out) {
+  std::string_view in = view.sealed;
+  out->plain.clear();
   if (!cipher.IsPassthrough()) {
-    SENSORDB_RETURN_IF_ERROR(cipher.Open(project, crypto::RecordKind::kBlockSummary, encoded_key,
-                                         view.sealed_summary, &plain));
-    in = plain;
+    SENSORDB_RETURN_IF_ERROR(cipher.Open(project, crypto::RecordKind::kBlock,
+                                         BlockAd(encoded_key, view.header), view.sealed,
+                                         &out->plain));
+    in = out->plain;
   }
-  if (!DecodeSummary(in, summary)) return Status::Corruption("block summary is malformed");
+  std::string_view summary;
+  if (!GetLengthPrefixed(&in, &summary) || !DecodeSummary(summary, &out->summary)) {
+    return Status::Corruption("block summary is malformed");
+  }
+  out->data = in;
   return Status::Ok();
 }
 
-Status OpenData(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
-                const BlockView& view, PointColumn* out) {
-  std::string plain, scratch;
-  std::string_view in = view.sealed_data, body;
-  if (!cipher.IsPassthrough()) {
-    SENSORDB_RETURN_IF_ERROR(cipher.Open(project, crypto::RecordKind::kBlockData, encoded_key,
-                                         view.sealed_data, &plain));
-    in = plain;
-  }
-  SENSORDB_RETURN_IF_ERROR(DecompressBody(in, &scratch, &body));
+Status DecodeBlockData(std::string_view data, PointColumn* out) {
+  thread_local std::string scratch;
+  std::string_view body;
+  SENSORDB_RETURN_IF_ERROR(DecompressBody(data, &scratch, &body));
   return DecodeVectors(body, out);
 }
 

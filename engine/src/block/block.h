@@ -1,7 +1,7 @@
 // Blocks: the sealed, immutable form of a series' points (engine/docs/format/block.md).
 // A block body is a sequence of vectors (each: count, timestamps, values, by the column codecs);
-// the block value in RocksDB carries a plaintext max timestamp (for retention), the sealed
-// summary and the sealed, optionally zstd-compressed body. Functions are thread-safe.
+// the block value in RocksDB carries a plaintext max timestamp (for retention), then one sealed
+// part holding the summary and the optionally zstd-compressed body. Functions are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -35,19 +35,25 @@ Result<std::string> EncodeBlockValue(const crypto::Cipher& cipher, const store::
                                      std::string_view encoded_key, const Summary& summary,
                                      std::string_view body, const BlockOptions& options);
 
-// The parts of a block value; views into the value.
+// The plaintext header and the sealed part of a block value; views into the value.
 struct BlockView {
   int64_t max_ts = 0;
-  std::string_view sealed_summary;
-  std::string_view sealed_data;
+  std::string_view header;  // version and max_ts, bound to the seal as associated data
+  std::string_view sealed;
 };
 bool ParseBlockValue(std::string_view value, BlockView* view);
 
-Status OpenSummary(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
-                   const BlockView& view, Summary* summary);
-// Appends the block's points to `out` (type set by the caller from the series).
-Status OpenData(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
-                const BlockView& view, PointColumn* out);
+// An opened block: its summary, and its data (flags + body) still compressed. `data` points into
+// `plain` or, with a passthrough cipher, into the value itself.
+struct OpenedBlock {
+  Summary summary;
+  std::string_view data;
+  std::string plain;
+};
+Status OpenBlock(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
+                 const BlockView& view, OpenedBlock* out);
+// Decompresses and decodes an opened block's data, appending its points to `out`.
+Status DecodeBlockData(std::string_view data, PointColumn* out);
 
 // zstd stage shared by blocks and head records: flags byte, then the raw or compressed body.
 void CompressBody(std::string_view body, const BlockOptions& options, std::string* out);

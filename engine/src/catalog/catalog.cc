@@ -87,12 +87,21 @@ Status ValidateObjectName(std::string_view what, std::string_view name) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto::Cipher& cipher) {
+Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto::Cipher& cipher,
+                                                const std::function<bool(uint32_t)>& has_key,
+                                                std::vector<uint32_t>* unreadable) {
   std::unique_ptr<Catalog> c(new Catalog(store, cipher));
   auto it = store.NewIterator(Cf::kMeta);
   // Projects first: device and series records need their project.
   for (char tag : {'N', 'P', 'D', 'S'}) {
     for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) {
+      if (tag == 'P' && it->key().size() == 5) {
+        const uint32_t pid = DecodeFixed32BE(it->key().data() + 1);
+        if (!has_key(pid)) {
+          unreadable->push_back(pid);
+          continue;
+        }
+      }
       SENSORDB_RETURN_IF_ERROR_R(c->LoadRecord(it->key(), it->value()));
     }
   }
@@ -197,19 +206,22 @@ void Catalog::PutCounters(store::Store::Batch* b) const {
   b->Put(Cf::kMeta, MetaKey(MetaTag::kCounters), v);
 }
 
-void Catalog::PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const {
+Status Catalog::PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const {
   const std::string key = MetaKey(MetaTag::kDevice, project, d.id);
-  auto sealed = Seal(project, key, DeviceRecord(d));
-  if (sealed) b->Put(Cf::kMeta, key, *sealed);
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, DeviceRecord(d)));
+  b->Put(Cf::kMeta, key, sealed);
+  return Status::Ok();
 }
 
-void Catalog::PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const {
+Status Catalog::PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const {
   const std::string key = MetaKey(MetaTag::kSeries, project, s.id);
-  auto sealed = Seal(project, key, SeriesRecord(s));
-  if (sealed) b->Put(Cf::kMeta, key, *sealed);
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, SeriesRecord(s)));
+  b->Put(Cf::kMeta, key, sealed);
+  return Status::Ok();
 }
 
-Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectOptions& options) {
+Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectOptions& options,
+                                           const std::function<Status(uint32_t)>& make_key) {
   SENSORDB_RETURN_IF_ERROR_R(ValidateProjectName(name));
   std::unique_lock lock(mu_);
   if (by_name_.count(name)) {
@@ -219,6 +231,7 @@ Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectO
   p->id = next_project_id_++;
   p->name = name;
   p->retention_days = options.retention_days;
+  SENSORDB_RETURN_IF_ERROR_R(make_key(p->id));
   auto batch = store_.NewBatch();
   const std::string key = MetaKey(MetaTag::kProject, p->id);
   SENSORDB_ASSIGN_OR_RETURN_R(std::string sealed, Seal(p->id, key, ProjectRecord(*p)));
@@ -228,6 +241,21 @@ Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectO
   by_name_[p->name] = p;
   by_id_[p->id] = p;
   return p->Info();
+}
+
+Status Catalog::Reseal(const ProjectMeta& project) {
+  std::unique_lock lock(mu_);
+  auto batch = store_.NewBatch();
+  const std::string key = MetaKey(MetaTag::kProject, project.id);
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project.id, key, ProjectRecord(project)));
+  batch.Put(Cf::kMeta, key, sealed);
+  for (const auto& [name, d] : project.devices) {
+    if (d->durable) SENSORDB_RETURN_IF_ERROR(PutDevice(project.id, *d, &batch));
+  }
+  for (const auto& [id, s] : project.series) {
+    if (s->durable) SENSORDB_RETURN_IF_ERROR(PutSeries(project.id, *s, &batch));
+  }
+  return store_.Write(batch, /*sync=*/true);
 }
 
 std::vector<ProjectInfo> Catalog::ListProjects() const {
@@ -322,7 +350,7 @@ Status Catalog::RegisterDevice(ProjectMeta& project, const DeviceInfo& device) {
   DeviceMeta* d = AddDevice(project, device.name);
   d->info = device;
   auto batch = store_.NewBatch();
-  PutDevice(project.id, *d, &batch);
+  SENSORDB_RETURN_IF_ERROR(PutDevice(project.id, *d, &batch));
   PutCounters(&batch);
   SENSORDB_RETURN_IF_ERROR(store_.Write(batch, true));
   d->durable = true;
@@ -332,7 +360,9 @@ Status Catalog::RegisterDevice(ProjectMeta& project, const DeviceInfo& device) {
 std::vector<DeviceInfo> Catalog::ListDevices(const ProjectMeta& project) const {
   std::shared_lock lock(mu_);
   std::vector<DeviceInfo> out;
-  for (const auto& [name, d] : project.devices) out.push_back(d->info);
+  for (const auto& [name, d] : project.devices) {
+    if (d->durable) out.push_back(d->info);
+  }
   return out;
 }
 
@@ -346,8 +376,8 @@ Result<ChannelInfo> Catalog::RegisterChannel(ProjectMeta& project, std::string_v
   SENSORDB_ASSIGN_OR_RETURN_R(SeriesMeta * s, AddChannel(project, *d, channel, type, unit));
   s->unit = unit;
   auto batch = store_.NewBatch();
-  PutDevice(project.id, *d, &batch);
-  PutSeries(project.id, *s, &batch);
+  SENSORDB_RETURN_IF_ERROR_R(PutDevice(project.id, *d, &batch));
+  SENSORDB_RETURN_IF_ERROR_R(PutSeries(project.id, *s, &batch));
   PutCounters(&batch);
   SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, true));
   d->durable = true;
@@ -417,8 +447,10 @@ Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch
     if (s->durable.load(std::memory_order_acquire)) continue;
     std::shared_lock lock(mu_);
     auto d = project.devices.find(s->device);
-    if (d != project.devices.end() && !d->second->durable) PutDevice(project.id, *d->second, batch);
-    PutSeries(project.id, *s, batch);
+    if (d != project.devices.end() && !d->second->durable) {
+      SENSORDB_RETURN_IF_ERROR(PutDevice(project.id, *d->second, batch));
+    }
+    SENSORDB_RETURN_IF_ERROR(PutSeries(project.id, *s, batch));
     counters = true;
   }
   if (counters) PutCounters(batch);

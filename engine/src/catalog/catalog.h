@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -57,10 +58,18 @@ struct ProjectMeta {
 
 class Catalog {
  public:
-  // Loads every record. `store` and `cipher` must outlive the catalog.
-  static Result<std::unique_ptr<Catalog>> Load(store::Store& store, const crypto::Cipher& cipher);
+  // Loads every record. `store` and `cipher` must outlive the catalog. Projects for which
+  // `has_key` is false (their data key was destroyed by a drop that did not finish) are not
+  // loaded; their ids go to *unreadable so the caller can finish deleting them.
+  static Result<std::unique_ptr<Catalog>> Load(store::Store& store, const crypto::Cipher& cipher,
+                                               const std::function<bool(uint32_t)>& has_key,
+                                               std::vector<uint32_t>* unreadable);
 
-  Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& options);
+  // Creates the project; `make_key(id)` runs before anything is sealed with the new id.
+  Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& options,
+                                    const std::function<Status(uint32_t)>& make_key);
+  // Re-seals every record of the project (after a data key rotation).
+  Status Reseal(const ProjectMeta& project);
   std::vector<ProjectInfo> ListProjects() const;
   std::vector<std::shared_ptr<ProjectMeta>> Projects() const;
   // NotFound when there is no such project.
@@ -95,8 +104,8 @@ class Catalog {
   Catalog(store::Store& store, const crypto::Cipher& cipher) : store_(store), cipher_(cipher) {}
   Status LoadRecord(std::string_view key, std::string_view value);
   Result<std::string> Seal(uint32_t project, std::string_view key, std::string_view plain) const;
-  void PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const;
-  void PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const;
+  Status PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const;
+  Status PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const;
   void PutCounters(store::Store::Batch* b) const;
   // Creates device/channel in memory; caller holds mu_ exclusively.
   DeviceMeta* AddDevice(ProjectMeta& p, std::string_view name);

@@ -1,6 +1,6 @@
-// Cipher: the one seam that every value written to disk passes through (block summaries and
-// data, head records, catalog entries). Issue 3's envelope encryption implements it; until
-// then PlainCipher passes bytes through unchanged. The layout around a sealed value never
+// Cipher: the one seam that every value written to disk passes through (blocks, head records,
+// catalog entries). The envelope cipher seals with per-project data keys; the plain cipher
+// exists for tests and benchmarks. The layout around a sealed value never
 // depends on the cipher: callers store whatever Seal returns, length-prefixed where needed.
 // Implementations must be thread-safe.
 #pragma once
@@ -18,8 +18,7 @@ namespace sensordb::crypto {
 enum class RecordKind : uint8_t {
   kCatalog = 1,
   kHeadRecord = 2,
-  kBlockSummary = 3,
-  kBlockData = 4,
+  kBlock = 3,
 };
 
 class Cipher {
@@ -34,9 +33,17 @@ class Cipher {
                       std::string_view sealed, std::string* out) const = 0;
   // True when Seal returns its input unchanged (lets readers skip a copy).
   virtual bool IsPassthrough() const { return false; }
+  // The data key version a sealed value names, without opening it (0 for plaintext).
+  virtual uint32_t KeyVersionOf(std::string_view sealed) const = 0;
 };
 
-// No encryption: Seal and Open copy bytes. Used until a key is configured (issue 3).
+// No encryption: Seal and Open copy bytes. Tests and benchmarks only
+// (Options::insecure_plaintext_for_testing).
 std::unique_ptr<Cipher> NewPlainCipher();
+
+class Keyring;
+// XChaCha20-Poly1305 under each project's data key (engine/docs/format/envelope.md).
+// `keyring` must outlive the cipher.
+std::unique_ptr<Cipher> NewEnvelopeCipher(const Keyring& keyring);
 
 }  // namespace sensordb::crypto

@@ -16,6 +16,7 @@ class PlainCipher final : public Cipher {
     return Status::Ok();
   }
   bool IsPassthrough() const override { return true; }
+  uint32_t KeyVersionOf(std::string_view) const override { return 0; }
 };
 
 }  // namespace

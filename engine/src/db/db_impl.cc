@@ -10,6 +10,8 @@
 #include "store/keys.h"
 #include "util/coding.h"
 
+#include <sodium.h>
+
 namespace sensordb {
 namespace {
 
@@ -19,13 +21,6 @@ int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string SeriesState(uint64_t sealed_seq, int64_t max_span_ns) {
-  std::string v;
-  PutVarint64(&v, sealed_seq);
-  PutVarint64(&v, ZigZagEncode(max_span_ns));
-  return v;
 }
 
 }  // namespace
@@ -49,7 +44,7 @@ Status DBImpl::Init() {
     std::filesystem::create_directories(dir_, ec);
     if (ec) return Status::IOError("cannot create " + dir_ + ": " + ec.message());
   }
-  cipher_ = crypto::NewPlainCipher();
+  SENSORDB_RETURN_IF_ERROR(OpenKeys());
   store::StoreOptions so;
   so.create_if_missing = options_.create_if_missing;
   so.write_buffer_bytes = options_.write_buffer_bytes;
@@ -58,14 +53,74 @@ Status DBImpl::Init() {
     return cutoffs_.ShouldDrop(k, v);
   };
   SENSORDB_ASSIGN_OR_RETURN(store_, store::Store::Open(so, dir_));
-  SENSORDB_ASSIGN_OR_RETURN(catalog_, catalog::Catalog::Load(*store_, *cipher_));
+  std::vector<uint32_t> unreadable;
+  auto has_key = [this](uint32_t pid) { return !keyring_ || keyring_->Active(pid).has_value(); };
+  SENSORDB_ASSIGN_OR_RETURN(catalog_,
+                            catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable));
+  SENSORDB_RETURN_IF_ERROR(FinishInterruptedDrops(unreadable));
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
+  if (keyring_) {
+    key_manager_ = std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *head_);
+  }
   SENSORDB_RETURN_IF_ERROR(LoadSeriesStates());
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
   if (options_.maintenance_interval_ms > 0) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
   }
   return Status::Ok();
+}
+
+Status DBImpl::OpenKeys() {
+  const bool has_keyring = crypto::Keyring::Exists(dir_);
+  const bool has_data = std::filesystem::exists(dir_ + "/CURRENT");
+  if (options_.insecure_plaintext_for_testing) {
+    if (has_keyring) {
+      return Status::InvalidArgument("database " + dir_ +
+                                     " is encrypted: open it with its master key");
+    }
+    cipher_ = crypto::NewPlainCipher();
+    return Status::Ok();
+  }
+  if (has_data && !has_keyring) {
+    return Status::FailedPrecondition("database " + dir_ + " has no keyring (" +
+                                      crypto::kKeyringFile +
+                                      "): it was created unencrypted for testing, or the "
+                                      "keyring was removed");
+  }
+  if (options_.key.key_file.empty() && options_.key.passphrase.empty()) {
+    return Status::InvalidArgument(
+        "no master key: set Options::key.key_file (see sensordb::CreateKeyFile) or "
+        "Options::key.passphrase");
+  }
+  auto keyring = crypto::Keyring::Open(dir_, options_.key, options_.create_if_missing);
+  sodium_memzero(options_.key.passphrase.data(), options_.key.passphrase.size());
+  options_.key.passphrase.clear();
+  if (!keyring) return keyring.error();
+  keyring_ = std::move(*keyring);
+  cipher_ = crypto::NewEnvelopeCipher(*keyring_);
+  return Status::Ok();
+}
+
+Status DBImpl::FinishInterruptedDrops(const std::vector<uint32_t>& unreadable) {
+  for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
+  if (!keyring_) return Status::Ok();
+  for (uint32_t pid : keyring_->Projects()) {
+    if (!catalog_->FindProject(pid)) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(pid));
+  }
+  return Status::Ok();
+}
+
+Status DBImpl::DeleteProjectData(uint32_t pid) {
+  auto wb = store_->NewBatch();
+  const std::string prefix = store::ProjectPrefix(pid);
+  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
+                   store::MetaTag::kSeriesState}) {
+    const std::string k = store::MetaKey(tag, pid);
+    wb.DeleteRange(Cf::kMeta, k, store::PrefixEnd(k));
+  }
+  wb.DeleteRange(Cf::kHead, prefix, store::PrefixEnd(prefix));
+  wb.DeleteRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix));
+  return store_->Write(wb, /*sync=*/true);
 }
 
 DBImpl::~DBImpl() {
@@ -231,18 +286,16 @@ Status DBImpl::SealChunks(const head::Head::DueFn& due, const std::vector<uint64
 Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
   auto wb = store_->NewBatch();
   const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
-  std::string sealed;
   for (auto& c : chunks) {
     const store::BlockKey bk{c.project, c.series, c.summary.min_ts, c.block_seq};
     const std::string key = store::EncodeBlockKey(bk);
     SENSORDB_ASSIGN_OR_RETURN(std::string value,
                               block::EncodeBlockValue(*cipher_, bk, key, c.summary, c.body, bo));
     wb.Put(Cf::kBlocks, key, value);
-    const std::string skey = store::MetaKey(store::MetaTag::kSeriesState, c.project, c.series);
-    sealed.clear();
-    SENSORDB_RETURN_IF_ERROR(cipher_->Seal(c.project, crypto::RecordKind::kCatalog, skey,
-                                           SeriesState(c.block_seq, c.max_span_ns), &sealed));
-    wb.Put(Cf::kMeta, skey, sealed);
+    SENSORDB_ASSIGN_OR_RETURN(
+        std::string state,
+        SealSeriesState(*cipher_, c.project, c.series, c.block_seq, c.max_span_ns));
+    wb.Put(Cf::kMeta, store::MetaKey(store::MetaTag::kSeriesState, c.project, c.series), state);
   }
   // No sync needed: the head records these blocks replace are deleted only by a later write,
   // and RocksDB recovers a prefix of its log, so a lost block means its records survive too.
@@ -285,7 +338,11 @@ void DBImpl::MaintenanceLoop() {
 // --- Catalog -------------------------------------------------------------------------------
 
 Result<ProjectInfo> DBImpl::CreateProject(std::string_view name, const ProjectOptions& o) {
-  return catalog_->CreateProject(name, o);
+  return catalog_->CreateProject(name, o, [this](uint32_t pid) -> Status {
+    if (!keyring_) return Status::Ok();
+    auto v = keyring_->AddVersion(pid);
+    return v ? Status::Ok() : v.error();
+  });
 }
 
 Result<std::vector<ProjectInfo>> DBImpl::ListProjects() { return catalog_->ListProjects(); }
@@ -300,18 +357,17 @@ Status DBImpl::DropProject(std::string_view name) {
   std::unique_lock lock(p->write_mu);
   if (p->dropped) return Status::NotFound("project '" + std::string(name) + "' does not exist");
   head_->DropProject(p->id);  // after this no seal can write a block of the project
-  auto wb = store_->NewBatch();
-  const std::string prefix = store::ProjectPrefix(p->id);
-  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
-                   store::MetaTag::kSeriesState}) {
-    const std::string k = store::MetaKey(tag, p->id);
-    wb.DeleteRange(Cf::kMeta, k, store::PrefixEnd(k));
-  }
-  wb.DeleteRange(Cf::kHead, prefix, store::PrefixEnd(prefix));
-  wb.DeleteRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix));
-  SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/true));
+  // Crypto-shredding first: once the keys are gone the data is unreadable, wherever copies of
+  // it are. Deleting the data is then housekeeping, finished at the next open if interrupted.
+  if (keyring_) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(p->id));
   p->dropped = true;
   catalog_->ForgetProject(*p);
+  Status s = DeleteProjectData(p->id);
+  if (!s.ok()) {
+    return Status(s.code(), "project '" + std::string(name) +
+                                "' is dropped and unreadable, but deleting its data failed (the "
+                                "next open retries): " + s.message());
+  }
   return Status::Ok();
 }
 
@@ -434,18 +490,17 @@ Result<DBStats> DBImpl::Stats() {
   st.series = catalog_->SeriesCount();
   st.head_points = head_->Points();
   auto it = store_->NewIterator(Cf::kBlocks);
+  block::OpenedBlock opened;
   for (it->Seek(""); it->Valid(); it->Next()) {
     store::BlockKey key;
     block::BlockView view;
-    block::Summary summary;
     if (!store::DecodeBlockKey(it->key(), &key) || !block::ParseBlockValue(it->value(), &view)) {
       return Err(Status::Corruption("malformed block in the blocks column family"));
     }
     if (!catalog_->FindProject(key.project)) continue;  // dropped, awaiting compaction
-    SENSORDB_RETURN_IF_ERROR_R(
-        block::OpenSummary(*cipher_, key.project, it->key(), view, &summary));
+    SENSORDB_RETURN_IF_ERROR_R(block::OpenBlock(*cipher_, key.project, it->key(), view, &opened));
     ++st.blocks;
-    st.points += summary.count;
+    st.points += opened.summary.count;
   }
   SENSORDB_RETURN_IF_ERROR_R(it->status());
   st.points += st.head_points;
@@ -454,6 +509,42 @@ Result<DBStats> DBImpl::Stats() {
     if (e.is_regular_file(ec)) st.disk_bytes += e.file_size(ec);
   }
   return st;
+}
+
+// --- Keys ----------------------------------------------------------------------------------
+
+namespace {
+Status NeedKeys(bool encrypted) {
+  return encrypted ? Status::Ok()
+                   : Status::FailedPrecondition("this database is not encrypted (test mode)");
+}
+}  // namespace
+
+Status DBImpl::RotateMasterKey(const KeySource& new_key) {
+  SENSORDB_RETURN_IF_ERROR(NeedKeys(keyring_ != nullptr));
+  return keyring_->Rewrap(new_key);
+}
+
+Result<uint32_t> DBImpl::RotateProjectKey(std::string_view project) {
+  SENSORDB_RETURN_IF_ERROR_R(NeedKeys(keyring_ != nullptr));
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  std::shared_lock lock(p->write_mu);
+  if (p->dropped) return Err(Status::NotFound("project '" + std::string(project) + "' does not exist"));
+  return keyring_->AddVersion(p->id);
+}
+
+Status DBImpl::ReencryptProject(std::string_view project, const ProgressCallback& progress) {
+  SENSORDB_RETURN_IF_ERROR(NeedKeys(keyring_ != nullptr));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  std::lock_guard one_at_a_time(reencrypt_mu_);
+  std::shared_lock lock(p->write_mu);  // a drop waits for us
+  if (p->dropped) return Status::NotFound("project '" + std::string(project) + "' does not exist");
+  return key_manager_->Reencrypt(*p, [this] { return Flush(); }, progress);
+}
+
+Result<KeyStatusReport> DBImpl::KeyStatus() {
+  SENSORDB_RETURN_IF_ERROR_R(NeedKeys(keyring_ != nullptr));
+  return key_manager_->Report();
 }
 
 }  // namespace sensordb

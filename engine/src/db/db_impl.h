@@ -12,6 +12,8 @@
 
 #include "catalog/catalog.h"
 #include "crypto/cipher.h"
+#include "crypto/keyring.h"
+#include "db/key_manager.h"
 #include "db/sequencer.h"
 #include "head/head.h"
 #include "retention/retention.h"
@@ -53,7 +55,18 @@ class DBImpl final : public DB {
   Status EnforceRetention(int64_t now_ns) override;
   Result<DBStats> Stats() override;
 
+  Status RotateMasterKey(const KeySource& new_key) override;
+  Result<uint32_t> RotateProjectKey(std::string_view project) override;
+  Status ReencryptProject(std::string_view project, const ProgressCallback& progress) override;
+  Result<KeyStatusReport> KeyStatus() override;
+
  private:
+  // Opens the keyring (or notes plaintext mode) and picks the cipher.
+  Status OpenKeys();
+  // Finishes drops interrupted after their keys were destroyed, and destroys keys whose
+  // project creation never completed.
+  Status FinishInterruptedDrops(const std::vector<uint32_t>& unreadable);
+  Status DeleteProjectData(uint32_t project);
   Status ValidateBatch(const WriteBatch& batch) const;
   Status LoadSeriesStates();
   Status ReplayHead();
@@ -64,14 +77,17 @@ class DBImpl final : public DB {
   Status TruncateHead();
   void MaintenanceLoop();
 
-  const Options options_;
+  Options options_;  // the passphrase is wiped once the keyring is open
   const std::string dir_;
+  std::unique_ptr<crypto::Keyring> keyring_;  // null in plaintext (test) mode
   std::unique_ptr<crypto::Cipher> cipher_;
   retention::Cutoffs cutoffs_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<KeyManager> key_manager_;
+  std::mutex reencrypt_mu_;  // one re-encryption at a time
 
   std::mutex truncate_mu_;  // serialises TruncateHead
   std::mutex maintenance_mu_;

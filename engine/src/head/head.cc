@@ -216,6 +216,17 @@ void Head::DropProject(uint32_t project) {
   }
 }
 
+Status Head::ForEachInProject(uint32_t project,
+                              const std::function<Status(const MemSeries&)>& fn) {
+  for (Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [id, s] : sh.series) {
+      if (s->project == project) SENSORDB_RETURN_IF_ERROR(fn(*s));
+    }
+  }
+  return Status::Ok();
+}
+
 uint64_t Head::Points() const {
   uint64_t n = 0;
   for (const Shard& sh : shards_) {

@@ -98,6 +98,8 @@ class Head {
   // Lowest head record seq each project still needs (projects with open chunks only).
   std::map<uint32_t, uint64_t> MinOpenSeq() const;
   void DropProject(uint32_t project);
+  // Calls fn for every series of the project under its shard's lock (no seal runs meanwhile).
+  Status ForEachInProject(uint32_t project, const std::function<Status(const MemSeries&)>& fn);
   uint64_t Points() const;
   size_t chunk_max_points() const { return chunk_max_points_; }
 

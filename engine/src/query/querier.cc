@@ -66,12 +66,14 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
     }
     if (view.max_ts < range.start_ns) continue;
     Source src;
-    SENSORDB_RETURN_IF_ERROR(block::OpenSummary(cipher_, project_, it.key(), view, &src.summary));
+    SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
+    src.summary = opened_.summary;
     src.min_ts = src.summary.min_ts;
     src.max_ts = src.summary.max_ts;
     src.priority = key.block_seq;
-    src.key = it.key();
-    src.value = it.value();
+    src.data_offset = size_t(opened_.data.data() - (cipher_.IsPassthrough() ? view.sealed.data()
+                                                                            : opened_.plain.data()));
+    src.plain = cipher_.IsPassthrough() ? std::string(view.sealed) : std::move(opened_.plain);
     out->push_back(std::move(src));
   }
   SENSORDB_RETURN_IF_ERROR(it.status());
@@ -97,12 +99,20 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
   return Status::Ok();
 }
 
+Status Querier::Open(std::string_view key, const block::BlockView& view,
+                     block::OpenedBlock* out) {
+  Status s = block::OpenBlock(cipher_, project_, key, view, out);
+  if (s.ok()) return s;
+  store::BlockKey k;
+  store::DecodeBlockKey(key, &k);
+  return Status(s.code(), s.message() + " (block of series " + std::to_string(k.series) +
+                              " starting at " + std::to_string(k.min_ts) + ")");
+}
+
 Status Querier::Load(const Source& src, block::PointColumn* out) {
   if (src.head) return src.head->Decode(out);
-  block::BlockView view;
-  if (!block::ParseBlockValue(src.value, &view)) return Status::Corruption("bad block value");
   out->clear();
-  return block::OpenData(cipher_, project_, src.key, view, out);
+  return block::DecodeBlockData(std::string_view(src.plain).substr(src.data_offset), out);
 }
 
 Status Querier::Scan(const SeriesMeta& s, std::vector<Source>& sources, const TimeRange& range,
@@ -216,7 +226,8 @@ Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<La
                          (view.max_ts == best.timestamp_ns && key.block_seq > best_priority);
       if (have && !newer) continue;
       points.clear();
-      SENSORDB_RETURN_IF_ERROR(block::OpenData(cipher_, project_, it.key(), view, &points));
+      SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
+      SENSORDB_RETURN_IF_ERROR(block::DecodeBlockData(opened_.data, &points));
       if (points.empty()) continue;
       best = {s.channel, points.ts.back(), points.Run().value(points.size() - 1)};
       best_priority = key.block_seq;

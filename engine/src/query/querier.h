@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "block/block.h"
 #include "block/point_column.h"
 #include "catalog/catalog.h"
 #include "crypto/cipher.h"
@@ -45,7 +46,8 @@ class Querier {
     uint64_t priority = 0;  // block_seq; the head outranks every block
     block::Summary summary;
     bool summary_valid = true;
-    std::string key, value;              // a block
+    std::string plain;                     // a block's opened contents ...
+    size_t data_offset = 0;                // ... whose data (flags + body) starts here
     const head::HeadCopy* head = nullptr;  // or the head
   };
   // Called with runs of one series in time order; returns false to stop.
@@ -59,6 +61,8 @@ class Querier {
                                                   store::Store::Iterator&)>& fn);
   Status Gather(const SeriesMeta& s, const head::HeadCopy& head, store::Store::Iterator& it,
                 const TimeRange& range, std::vector<Source>* out);
+  // Opens a block, naming it in any error.
+  Status Open(std::string_view key, const block::BlockView& view, block::OpenedBlock* out);
   Status Load(const Source& src, block::PointColumn* out);
   // Streams the series' points in [range) in time order, merging overlapping sources; sources
   // that `use_summary` accepts are not decoded.
@@ -70,6 +74,7 @@ class Querier {
   const head::Head& head_;
   const uint32_t project_;
   block::PointColumn scratch_;
+  block::OpenedBlock opened_;
 };
 
 }  // namespace sensordb::query

@@ -1,0 +1,81 @@
+// Keyring: every project's data keys (DEKs), wrapped by the master key (KEK), in one file
+// DIR/KEYRING beside the RocksDB files but not among them, so backups of the data never carry
+// keys and destroying a key is one atomic file replacement (format: engine/docs/format/keyring.md).
+// Unwrapped keys live in SecretKey (locked, wiped memory). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "crypto/secret_key.h"
+#include "sensordb/keys.h"
+#include "sensordb/status.h"
+
+namespace sensordb::crypto {
+
+inline constexpr const char* kKeyringFile = "KEYRING";
+
+struct DataKey {
+  uint32_t version = 0;
+  int64_t created_unix_s = 0;
+  std::shared_ptr<const SecretKey> key;
+};
+
+class Keyring {
+ public:
+  // Opens DIR/KEYRING with the master key from `source`, or creates an empty keyring when
+  // there is none and `create` is set. A wrong key fails with PermissionDenied naming both
+  // fingerprints; a damaged file with Corruption.
+  static Result<std::unique_ptr<Keyring>> Open(const std::string& dir, const KeySource& source,
+                                               bool create);
+  // Fingerprint of the key `source` gives for the keyring in `dir` (reads its KDF salt).
+  static Result<std::string> FingerprintOf(const std::string& dir, const KeySource& source);
+  static bool Exists(const std::string& dir);
+
+  // The version new values of the project are sealed with; NotFound if it has no key.
+  Result<DataKey> Active(uint32_t project) const;
+  // A specific version, or null if it does not exist (never created, or destroyed).
+  std::shared_ptr<const SecretKey> Get(uint32_t project, uint32_t version) const;
+  std::vector<DataKey> Versions(uint32_t project) const;
+  std::vector<uint32_t> Projects() const;
+
+  // Adds a fresh random key version for the project (the first one creates its key) and
+  // persists the keyring before returning the new version.
+  Result<uint32_t> AddVersion(uint32_t project);
+  // Destroys every version of the project (crypto-shredding), persisted before returning.
+  Status DestroyProject(uint32_t project);
+  // Destroys the project's versions below `keep_from`.
+  Status DestroyVersionsBelow(uint32_t project, uint32_t keep_from);
+  // Re-wraps every key under the master key from `source` and replaces the file atomically.
+  Status Rewrap(const KeySource& source);
+
+  std::string fingerprint() const;
+  std::string kdf_name() const;
+
+ private:
+  struct Kdf {
+    uint8_t type = 1;  // 1: key file, 2: Argon2id
+    std::string salt;  // 16 bytes for Argon2id
+    uint64_t opslimit = 0;
+    uint64_t memlimit = 0;
+  };
+  Keyring(std::string dir) : dir_(std::move(dir)) {}
+  static Result<SecretKey> DeriveKek(const KeySource& source, const Kdf& kdf);
+  static Result<Kdf> NewKdf(const KeySource& source);
+  Status Load(const std::string& bytes, const KeySource& source);
+  // Serialises and atomically replaces DIR/KEYRING. Caller holds mu_ exclusively.
+  Status Persist(const SecretKey& kek, const Kdf& kdf, const std::string& fingerprint);
+
+  const std::string dir_;
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<SecretKey> kek_;   // GUARDED_BY(mu_)
+  Kdf kdf_;                          // GUARDED_BY(mu_)
+  std::string fingerprint_;          // GUARDED_BY(mu_)
+  std::map<uint32_t, std::map<uint32_t, DataKey>> keys_;  // project -> version -> key
+};
+
+}  // namespace sensordb::crypto

@@ -1,0 +1,51 @@
+#include "crypto/secret_key.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace sensordb::crypto {
+
+Status InitSodium() {
+  static const int rc = sodium_init();  // thread-safe; 0 first time, 1 afterwards
+  if (rc < 0) return Status::Internal("libsodium failed to initialise");
+  return Status::Ok();
+}
+
+Result<SecretKey> SecretKey::Empty() {
+  SENSORDB_RETURN_IF_ERROR_R(InitSodium());
+  auto* p = static_cast<uint8_t*>(sodium_malloc(kSize));
+  if (!p) return Err(Status::ResourceExhausted("cannot allocate locked memory for a key"));
+  sodium_memzero(p, kSize);
+  return SecretKey(p);
+}
+
+Result<SecretKey> SecretKey::Random() {
+  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey k, Empty());
+  randombytes_buf(k.p_, kSize);
+  return k;
+}
+
+Result<SecretKey> SecretKey::FromBytes(std::span<const uint8_t> bytes) {
+  if (bytes.size() != kSize) {
+    return Err(Status::InvalidArgument("a key is 32 bytes, got " + std::to_string(bytes.size())));
+  }
+  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey k, Empty());
+  std::memcpy(k.p_, bytes.data(), kSize);
+  return k;
+}
+
+SecretKey& SecretKey::operator=(SecretKey&& other) noexcept {
+  if (this != &other) {
+    if (p_) sodium_free(p_);
+    p_ = other.p_;
+    other.p_ = nullptr;
+  }
+  return *this;
+}
+
+SecretKey::~SecretKey() {
+  if (p_) sodium_free(p_);  // wipes before freeing
+}
+
+}  // namespace sensordb::crypto

@@ -1,0 +1,49 @@
+// KeyManager: the key operations that span parts — key status per project and version, and
+// re-encryption of a project's stored values after a data key rotation (docs/SECURITY.md).
+// Borrowed parts must outlive it. Thread-safe as far as its parts are; one re-encryption of a
+// project at a time is the caller's to ensure.
+#pragma once
+
+#include <functional>
+
+#include "catalog/catalog.h"
+#include "crypto/cipher.h"
+#include "crypto/keyring.h"
+#include "head/head.h"
+#include "sensordb/keys.h"
+#include "store/store.h"
+
+namespace sensordb {
+
+class KeyManager {
+ public:
+  KeyManager(store::Store& store, const crypto::Cipher& cipher, crypto::Keyring& keyring,
+             catalog::Catalog& catalog, head::Head& head)
+      : store_(store), cipher_(cipher), keyring_(keyring), catalog_(catalog), head_(head) {}
+
+  Result<KeyStatusReport> Report();
+  // Re-seals every value of the project under its newest key version, then destroys the older
+  // versions. `flush` seals the head and drops covered head records (DB::Flush).
+  Status Reencrypt(catalog::ProjectMeta& project, const std::function<Status()>& flush,
+                   const ProgressCallback& progress);
+
+ private:
+  // Counts the project's values by key version into `versions`.
+  Status Census(uint32_t project, std::vector<KeyVersionStatus>* versions);
+  // Re-seals blocks below `newest`; returns how many were rewritten.
+  Result<uint64_t> ResealBlocks(uint32_t project, uint32_t newest, uint64_t total,
+                                const ProgressCallback& progress);
+  Status ResealSeriesStates(uint32_t project);
+
+  store::Store& store_;
+  const crypto::Cipher& cipher_;
+  crypto::Keyring& keyring_;
+  catalog::Catalog& catalog_;
+  head::Head& head_;
+};
+
+// The sealed value of a series' state record (keys.md 'T').
+Result<std::string> SealSeriesState(const crypto::Cipher& cipher, uint32_t project,
+                                    uint64_t series, uint64_t sealed_seq, int64_t max_span_ns);
+
+}  // namespace sensordb
