@@ -10,7 +10,12 @@ trap 'rm -rf "$WORK"' EXIT
 DB=$WORK/db
 FAILURES=0
 
-sdb() { "$BIN" --data-dir "$DB" "$@"; }
+KEY=$WORK/master.key
+"$BIN" keygen "$KEY" >/dev/null
+[[ $(stat -c %a "$KEY") == 600 ]] || { echo "keygen made a key that is not 0600" >&2; exit 1; }
+unset SENSORDB_PASSPHRASE SENSORDB_DATA_DIR SENSORDB_KEY_FILE
+
+sdb() { "$BIN" --data-dir "$DB" --key-file "$KEY" "$@"; }
 
 fail() {
   echo "FAIL: $*" >&2
@@ -53,6 +58,16 @@ expect_eq "project list" "name,id,retention_days
 greenhouse,1,30" "$(sdb project list -f csv)"
 sdb project retention greenhouse 0 >/dev/null
 expect_eq "retention" "greenhouse,1,0" "$(sdb project list -f csv | tail -n1)"
+
+# --- the master key is required and checked ----------------------------------------------------
+expect_exit "no key" 1 "$BIN" --data-dir "$DB" project list
+[[ $ERR == "sensordb: no master key"* ]] || fail "no key message: $ERR"
+head -c 32 /dev/urandom >"$WORK/other.key"
+chmod 600 "$WORK/other.key"
+expect_exit "wrong key" 1 "$BIN" --data-dir "$DB" --key-file "$WORK/other.key" project list
+[[ -n $ERR && $ERR != *greenhouse* ]] || fail "wrong key message: $ERR"
+[[ $(SENSORDB_KEY_FILE=$KEY "$BIN" -D "$DB" project list -f csv | tail -n1) == greenhouse,1,0 ]] ||
+  fail "SENSORDB_KEY_FILE"
 
 # --- line protocol: escapes, three value types in one line, precision -------------------------
 cat >"$WORK/in.lp" <<'LP'
@@ -127,6 +142,9 @@ expect_exit "type conflict" 1 sdb import -p greenhouse "$WORK/type.lp"
 printf 'timestamp,device,channel,value\n1,dev9,x,1\n2,dev9,x,oops\n' >"$WORK/bad.csv"
 expect_exit "bad csv" 1 sdb import -p greenhouse "$WORK/bad.csv"
 [[ $ERR == *"bad.csv:3: bad float64 value 'oops' for channel dev9/x"* ]] || fail "csv message: $ERR"
+printf 'env,device=ok t=1 1\nenv,device=bad\xff t=1 1\n' >"$WORK/utf8.lp"
+expect_exit "bad utf-8 name" 1 sdb import -p greenhouse --batch-points 1 "$WORK/utf8.lp"
+[[ $ERR == *"utf8.lp:2: device name is not UTF-8"* ]] || fail "utf-8 message: $ERR"
 expect_eq "nothing applied" "13" "$(points)"
 expect_exit "no dev9" 1 sdb query -p greenhouse -d dev9
 
@@ -152,6 +170,20 @@ expect_eq "stats json" "1 16 0 True" \
   "$(json_get 'd["projects"], d["points"], d["head_points"], d["blocks"] > 0' <<<"$stats" | tr -d '(),')"
 expect_eq "data survives reopen" "22.25" \
   "$(sdb query -p greenhouse -d dev1 -c env.temp --latest -f csv | tail -n1 | cut -d, -f5)"
+# --- keys: status, project rotation with re-encryption, master rotation --------------------------
+expect_eq "key status versions" "1" "$(sdb key status --json | json_get 'len(d["projects"][0]["versions"])')"
+sdb key rotate-project -p greenhouse --reencrypt >/dev/null
+expect_eq "only v2 left" "[2]" \
+  "$(sdb key status --json | json_get '[v["version"] for v in d["projects"][0]["versions"]]')"
+"$BIN" keygen "$WORK/new.key" >/dev/null
+expect_exit "keygen never overwrites" 1 "$BIN" keygen "$WORK/new.key"
+sdb key rotate-master --new-key-file "$WORK/new.key" >/dev/null
+expect_exit "old master key refused" 1 sdb stats
+[[ $ERR == *"wrong master key"* ]] || fail "old key message: $ERR"
+KEY=$WORK/new.key
+expect_eq "data after rotations" "22.25" \
+  "$(sdb query -p greenhouse -d dev1 -c env.temp --latest -f csv | tail -n1 | cut -d, -f5)"
+
 sdb project drop greenhouse </dev/null >/dev/null
 expect_eq "dropped" "name,id,retention_days" "$(sdb project list -f csv)"
 

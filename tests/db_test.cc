@@ -121,6 +121,20 @@ TEST(Write, RoundTripsAllThreeTypes) {
   }
 }
 
+TEST(Write, CreatesSeveralNewChannelsOfDifferentTypesInOneBatch) {
+  // Regression: the batch's new-channel check once kept views into temporaries.
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  WriteBatch b;
+  b.Add("d", "temp", kT0, Value::Float64(1.5));
+  b.Add("d", "hum", kT0, Value::Int64(40));
+  b.Add("d", "door", kT0, Value::Bool(true));
+  b.Add("e", "temp", kT0, Value::Float64(2.5));
+  ASSERT_TRUE(db->Write("p", b).ok());
+  EXPECT_EQ(db->ListChannels("p")->size(), 4u);
+}
+
 TEST(Write, StoresNaNInfinitiesAndNegativeZeroFaithfully) {
   TempDir dir;
   auto db = OpenDb(dir.path());

@@ -1,0 +1,163 @@
+// Escaping follows InfluxDB: in the measurement a backslash escapes a comma or space; in tag
+// keys, tag values and field keys it also escapes `=`; `\\` is one backslash; any other
+// backslash is kept as is. A value starting with `"` is a string field, rejected at once: the
+// engine stores only numbers and booleans.
+#include "line_protocol.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "value_parse.h"
+
+namespace sensordb::cli {
+namespace {
+
+constexpr std::string_view kShape = "expected measurement,device=NAME field=value [timestamp]";
+
+bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+
+void SkipSpaces(std::string_view* rest) {
+  while (!rest->empty() && IsSpace(rest->front())) rest->remove_prefix(1);
+}
+
+}  // namespace
+
+bool LineProtocolParser::IsSkippable(std::string_view line) {
+  while (!line.empty() && IsSpace(line.front())) line.remove_prefix(1);
+  return line.empty() || line.front() == '#';
+}
+
+Status LineProtocolParser::ParseKey(std::string_view* rest, std::string_view stops,
+                                    std::string* out) {
+  out->clear();
+  size_t i = 0;
+  for (; i < rest->size(); ++i) {
+    const char c = (*rest)[i];
+    if (c == '\\' && i + 1 < rest->size()) {
+      const char next = (*rest)[i + 1];
+      if (next == ',' || next == ' ' || next == '=' || next == '\\') {
+        out->push_back(next);
+        ++i;
+        continue;
+      }
+    }
+    if (stops.find(c) != std::string_view::npos) break;
+    out->push_back(c);
+  }
+  rest->remove_prefix(i);
+  return Status::Ok();
+}
+
+Status LineProtocolParser::ParseTags(std::string_view* rest, LpLine* out) {
+  bool have_device = false;
+  while (!rest->empty() && rest->front() == ',') {
+    rest->remove_prefix(1);
+    SENSORDB_RETURN_IF_ERROR(ParseKey(rest, ",= ", &key_));
+    if (key_.empty()) return Status::InvalidArgument(fmt::format("empty tag key ({})", kShape));
+    if (rest->empty() || rest->front() != '=') {
+      return Status::InvalidArgument(
+          fmt::format("tag '{}' has no value (expected key=value)", key_));
+    }
+    rest->remove_prefix(1);
+    SENSORDB_RETURN_IF_ERROR(ParseKey(rest, ", ", &tag_value_));
+    if (tag_value_.empty()) {
+      return Status::InvalidArgument(fmt::format("tag '{}' has an empty value", key_));
+    }
+    if (key_ == "device") {
+      if (have_device) return Status::InvalidArgument("tag 'device' is given twice");
+      have_device = true;
+      out->device = tag_value_;
+    }
+  }
+  if (!have_device) {
+    return Status::InvalidArgument(
+        fmt::format("missing tag 'device' (each line needs device=NAME; {})", kShape));
+  }
+  return Status::Ok();
+}
+
+Status LineProtocolParser::ParseValue(std::string_view text, std::string_view field, Value* out) {
+  if (text.empty()) {
+    return Status::InvalidArgument(fmt::format("field '{}' has no value", field));
+  }
+  const char last = text.back();
+  if (last == 'i' || last == 'u') {
+    int64_t v = 0;
+    if (ParseInt64(text.substr(0, text.size() - 1), &v) && (last == 'i' || v >= 0)) {
+      *out = Value::Int64(v);
+      return Status::Ok();
+    }
+  } else if (ParseBool(text, out)) {
+    return Status::Ok();
+  } else {
+    double v = 0;
+    if (ParseFloat64(text, &v)) {
+      *out = Value::Float64(v);
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument(fmt::format(
+      "field '{}' has a bad value '{}' (expected a float like 1.5, an integer like 3i, or a "
+      "boolean true/false)",
+      field, text));
+}
+
+Status LineProtocolParser::ParseFields(std::string_view* rest, LpLine* out) {
+  out->field_count = 0;
+  do {
+    SENSORDB_RETURN_IF_ERROR(ParseKey(rest, ",= ", &key_));
+    if (key_.empty()) return Status::InvalidArgument(fmt::format("empty field key ({})", kShape));
+    if (rest->empty() || rest->front() != '=') {
+      return Status::InvalidArgument(fmt::format("field '{}' has no value ({})", key_, kShape));
+    }
+    rest->remove_prefix(1);
+    if (!rest->empty() && rest->front() == '"') {
+      return Status::InvalidArgument(fmt::format(
+          "field '{}' is a string; sensordb stores only float, integer (3i) and boolean values",
+          key_));
+    }
+    const size_t end = std::min(rest->find(','), rest->find_first_of(" \t"));
+    const std::string_view text = rest->substr(0, end);
+    rest->remove_prefix(text.size());
+    if (out->field_count == out->fields.size()) out->fields.emplace_back();
+    LpField& f = out->fields[out->field_count++];
+    SENSORDB_RETURN_IF_ERROR(ParseValue(text, key_, &f.value));
+    f.channel.assign(measurement_).append(".").append(key_);
+  } while (!rest->empty() && rest->front() == ',' && (rest->remove_prefix(1), true));
+  return Status::Ok();
+}
+
+Status LineProtocolParser::ParseTimestamp(std::string_view text, int64_t* out) {
+  int64_t v = 0;
+  if (!ParseInt64(text, &v)) {
+    return Status::InvalidArgument(
+        fmt::format("bad timestamp '{}' (expected an integer in the unit of --precision)", text));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(*out, ScaleTimestamp(v, precision_));
+  return Status::Ok();
+}
+
+Status LineProtocolParser::Parse(std::string_view line, LpLine* out) {
+  std::string_view rest = line;
+  SENSORDB_RETURN_IF_ERROR(ParseKey(&rest, ", ", &measurement_));
+  if (measurement_.empty()) {
+    return Status::InvalidArgument(fmt::format("missing measurement ({})", kShape));
+  }
+  SENSORDB_RETURN_IF_ERROR(ParseTags(&rest, out));
+  if (rest.empty() || !IsSpace(rest.front())) {
+    return Status::InvalidArgument(fmt::format("missing fields ({})", kShape));
+  }
+  SkipSpaces(&rest);
+  if (rest.empty()) return Status::InvalidArgument(fmt::format("missing fields ({})", kShape));
+  SENSORDB_RETURN_IF_ERROR(ParseFields(&rest, out));
+  SkipSpaces(&rest);
+  while (!rest.empty() && IsSpace(rest.back())) rest.remove_suffix(1);
+  if (rest.empty()) {
+    out->timestamp_ns = default_timestamp_ns_;
+    return Status::Ok();
+  }
+  return ParseTimestamp(rest, &out->timestamp_ns);
+}
+
+}  // namespace sensordb::cli
