@@ -10,3 +10,6 @@ int RunCodecCommand(const std::string& path, bool json);
 
 // The engine end-to-end benchmark (bench/engine_command.cc).
 int RunEngineCommand(int argc, char** argv);
+
+// Full and incremental backup of a simulated fleet (bench/backup_command.cc).
+int RunBackupCommand(int argc, char** argv);

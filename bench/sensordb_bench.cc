@@ -11,10 +11,12 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: sensordb-bench engine [--devices D --channels C --points N --durability "
       "sync|async --threads T --json ...]\n"
-      "       sensordb-bench codec FILE [--json]\n";
+      "       sensordb-bench codec FILE [--json]\n"
+      "       sensordb-bench backup [--points N --new-points M --json]\n";
   if (argc < 2) return fmt::print(stderr, "{}", usage), 2;
   const std::string cmd = argv[1];
   if (cmd == "engine") return RunEngineCommand(argc - 1, argv + 1);
+  if (cmd == "backup") return RunBackupCommand(argc - 1, argv + 1);
   if (cmd == "codec") {
     std::string file;
     bool json = false;

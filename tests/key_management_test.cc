@@ -151,6 +151,26 @@ TEST(MasterKey, CreateKeyFileMakesOwnerOnlyFileAndNeverOverwrites) {
   EXPECT_EQ(ReadFile(dir.Sub("k")), key);
 }
 
+// keyring.md: 81 bytes plus 88 per data key for a key-file keyring, 32 more with a passphrase.
+TEST(Keyring, SizeMatchesDocumentedLayout) {
+  testing::TempDir dir;
+  MakeDb(dir.Sub("a"), testing::TestOptions());
+  EXPECT_EQ(ReadFile(dir.Sub("a") + "/KEYRING").size(), 81u + 88u);
+  MakeDb(dir.Sub("b"), WithPassphrase("pw"));
+  EXPECT_EQ(ReadFile(dir.Sub("b") + "/KEYRING").size(), 81u + 32u + 88u);
+  EXPECT_EQ(ReadFile(dir.Sub("a") + "/KEYRING").substr(0, 8), "SDBKEYR1");
+}
+
+TEST(Keyring, KeyringFileIsOwnerOnly) {
+  testing::TempDir dir;
+  const mode_t old = umask(0);
+  MakeDb(dir.path(), testing::TestOptions());
+  umask(old);
+  struct stat st {};
+  ASSERT_EQ(stat(dir.Sub("KEYRING").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u);
+}
+
 TEST(Keyring, TruncatedKeyringIsCorruption) {
   testing::TempDir dir;
   MakeDb(dir.path(), testing::TestOptions());

@@ -50,6 +50,9 @@ inline const std::string& TestKeyFile() {
   return path;
 }
 
+// Made at program start, so a forked child (crash tests) uses the parent's key, not its own.
+inline const bool kTestKeyFileReady = !TestKeyFile().empty();
+
 inline Options TestOptions() {
   Options o;
   o.key.key_file = TestKeyFile();

@@ -37,6 +37,7 @@ int Run(int argc, char** argv) {
   sensordb::cli::AddQueryCommand(app, global, &action);
   sensordb::cli::AddMaintenanceCommands(app, global, &action);
   sensordb::cli::AddKeyCommands(app, global, &action);
+  sensordb::cli::AddBackupCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

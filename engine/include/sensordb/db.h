@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sensordb/backup.h"
 #include "sensordb/keys.h"
 #include "sensordb/options.h"
 #include "sensordb/query.h"
@@ -97,6 +98,14 @@ class DB {
   virtual Status ReencryptProject(std::string_view project,
                                   const ProgressCallback& progress = {}) = 0;
   virtual Result<KeyStatusReport> KeyStatus() = 0;
+
+  // --- Backups (docs/BACKUP.md) ---------------------------------------------------------------
+  // Takes a consistent, incremental backup into `backup_dir` while writes continue: it holds
+  // every point acknowledged before the call. The directory is created if its parent exists,
+  // and recorded in DIR/BACKUP_DESTINATIONS so that DropProject also destroys the project's
+  // keys in that directory's keyring. Backups are not concurrent with each other.
+  virtual Result<BackupInfo> CreateBackup(std::string_view backup_dir,
+                                          const BackupOptions& options = {}) = 0;
 };
 
 }  // namespace sensordb

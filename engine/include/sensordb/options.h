@@ -46,6 +46,9 @@ struct Options {
   size_t write_buffer_bytes = 32 * 1024 * 1024;
   // RocksDB block cache.
   size_t block_cache_bytes = 32 * 1024 * 1024;
+  // Opened block summaries kept in memory (about 150 bytes each), so aggregates answered from
+  // summaries do not decrypt whole blocks again.
+  size_t summary_cache_entries = 200'000;
 
   // Background maintenance (sealing aged chunks, dropping expired blocks). 0 disables the thread;
   // Flush() and EnforceRetention() still work on demand.

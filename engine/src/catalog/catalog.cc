@@ -23,12 +23,17 @@ std::string DeviceRecord(const DeviceMeta& d) {
   return v;
 }
 
-std::string SeriesRecord(const SeriesMeta& s) {
+// One record lists channels of one device created (or updated) together: a batch that brings
+// 10 new channels of a device costs one sealed record, not 10.
+std::string ChannelsRecord(std::span<const SeriesMeta* const> series) {
   std::string v(1, char(kRecordVersion));
-  PutVarint64(&v, s.device_id);
-  v.push_back(char(s.type));
-  PutLengthPrefixed(&v, s.channel);
-  PutLengthPrefixed(&v, s.unit);
+  PutVarint64(&v, series.size());
+  for (const SeriesMeta* s : series) {
+    PutVarint64(&v, s->id);
+    v.push_back(char(s->type));
+    PutLengthPrefixed(&v, s->channel);
+    PutLengthPrefixed(&v, s->unit);
+  }
   return v;
 }
 
@@ -36,6 +41,7 @@ std::string ProjectRecord(const ProjectMeta& p) {
   std::string v(1, char(kRecordVersion));
   PutLengthPrefixed(&v, p.name);
   PutVarint64(&v, p.retention_days.load());
+  PutVarint64(&v, uint64_t(p.max_span_ns.load()));
   return v;
 }
 
@@ -123,8 +129,19 @@ Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
     next_object_id_ = std::max(next_object_id_.load(), o);
     return Status::Ok();
   }
-  if (!GetFixed32BE(&k, &pid) || (tag != 'P' && !GetFixed64BE(&k, &id))) {
+  uint64_t record_id = 0;
+  if (!GetFixed32BE(&k, &pid) || (tag != 'P' && !GetFixed64BE(&k, &id)) ||
+      (tag == 'S' && !GetFixed64BE(&k, &record_id))) {
     return Status::Corruption("catalog key is malformed");
+  }
+  next_object_id_ = std::max(next_object_id_.load(), record_id + 1);
+  ProjectMeta* owner = nullptr;
+  if (tag != 'P') {
+    next_object_id_ = std::max(next_object_id_.load(), id + 1);
+    auto pit = by_id_.find(pid);
+    // A leftover of a dropped project: skipped before opening, as its data key may be gone.
+    if (pit == by_id_.end()) return Status::Ok();
+    owner = pit->second.get();
   }
   std::string plain;
   SENSORDB_RETURN_IF_ERROR(cipher_.Open(pid, crypto::RecordKind::kCatalog, key, value, &plain));
@@ -138,20 +155,20 @@ Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
   if (tag == 'P') {
     auto p = std::make_shared<ProjectMeta>();
     std::string_view name;
-    uint64_t days;
-    if (!GetLengthPrefixed(&in, &name) || !GetVarint64(&in, &days)) return bad;
+    uint64_t days, span;
+    if (!GetLengthPrefixed(&in, &name) || !GetVarint64(&in, &days) || !GetVarint64(&in, &span)) {
+      return bad;
+    }
     p->id = pid;
     p->name = name;
     p->retention_days = uint32_t(days);
+    p->max_span_ns = int64_t(span);
     by_name_[p->name] = p;
     by_id_[pid] = p;
     next_project_id_ = std::max(next_project_id_.load(), pid + 1);
     return Status::Ok();
   }
-  auto pit = by_id_.find(pid);
-  if (pit == by_id_.end()) return Status::Ok();  // leftover of a dropped project
-  ProjectMeta& p = *pit->second;
-  next_object_id_ = std::max(next_object_id_.load(), id + 1);
+  ProjectMeta& p = *owner;
   if (tag == 'D') {
     std::string_view name, model, fw;
     if (!GetLengthPrefixed(&in, &name) || !GetLengthPrefixed(&in, &model) ||
@@ -165,31 +182,39 @@ Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
     p.devices[d->info.name] = std::move(d);
     return Status::Ok();
   }
-  // 'S': devices are all loaded (tag order), find this series' device by id.
-  uint64_t device_id;
-  std::string_view channel, unit;
-  if (!GetVarint64(&in, &device_id) || in.empty()) return bad;
-  const uint8_t type = uint8_t(in[0]);
-  in.remove_prefix(1);
-  if (type < 1 || type > 3 || !GetLengthPrefixed(&in, &channel) || !GetLengthPrefixed(&in, &unit)) {
-    return bad;
-  }
+  // 'S': devices are all loaded (tag order); `id` is the device. Later records (higher record
+  // ids, same key prefix) update earlier ones.
   DeviceMeta* dev = nullptr;
   for (auto& [name, d] : p.devices) {
-    if (d->id == device_id) dev = d.get();
+    if (d->id == id) dev = d.get();
   }
-  if (!dev) return Status::Corruption("series " + std::to_string(id) + " has no device");
-  auto s = std::make_unique<SeriesMeta>();
-  s->id = id;
-  s->device_id = device_id;
-  s->device = dev->info.name;
-  s->channel = channel;
-  s->unit = unit;
-  s->type = ValueType(type);
-  s->durable = true;
-  dev->channels[s->channel] = s.get();
-  p.series[id] = std::move(s);
-  return Status::Ok();
+  if (!dev) return Status::Corruption("channels of device " + std::to_string(id) + " have no device");
+  uint64_t count;
+  if (!GetVarint64(&in, &count) || count > in.size()) return bad;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t sid;
+    std::string_view channel, unit;
+    if (!GetVarint64(&in, &sid) || in.empty()) return bad;
+    const uint8_t type = uint8_t(in[0]);
+    in.remove_prefix(1);
+    if (type < 1 || type > 3 || !GetLengthPrefixed(&in, &channel) ||
+        !GetLengthPrefixed(&in, &unit)) {
+      return bad;
+    }
+    next_object_id_ = std::max(next_object_id_.load(), sid + 1);
+    auto& slot = p.series[sid];
+    if (!slot) slot = std::make_unique<SeriesMeta>();
+    SeriesMeta& s = *slot;
+    s.id = sid;
+    s.device_id = id;
+    s.device = dev->info.name;
+    s.channel = channel;
+    s.unit = unit;
+    s.type = ValueType(type);
+    s.durable = true;
+    dev->channels[s.channel] = &s;
+  }
+  return in.empty() ? Status::Ok() : bad;
 }
 
 Result<std::string> Catalog::Seal(uint32_t project, std::string_view key,
@@ -213,9 +238,12 @@ Status Catalog::PutDevice(uint32_t project, const DeviceMeta& d, store::Store::B
   return Status::Ok();
 }
 
-Status Catalog::PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const {
-  const std::string key = MetaKey(MetaTag::kSeries, project, s.id);
-  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, SeriesRecord(s)));
+Status Catalog::PutChannels(uint32_t project, uint64_t device_id,
+                            std::span<const SeriesMeta* const> series,
+                            store::Store::Batch* b) {
+  std::string key = MetaKey(MetaTag::kSeries, project, device_id);
+  PutFixed64BE(&key, next_object_id_++);  // record id: later records win at load
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, ChannelsRecord(series)));
   b->Put(Cf::kMeta, key, sealed);
   return Status::Ok();
 }
@@ -244,17 +272,22 @@ Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectO
 }
 
 Status Catalog::Reseal(const ProjectMeta& project) {
+  // Every record of the project is opened and sealed again in place, under the newest key.
   std::unique_lock lock(mu_);
   auto batch = store_.NewBatch();
-  const std::string key = MetaKey(MetaTag::kProject, project.id);
-  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project.id, key, ProjectRecord(project)));
-  batch.Put(Cf::kMeta, key, sealed);
-  for (const auto& [name, d] : project.devices) {
-    if (d->durable) SENSORDB_RETURN_IF_ERROR(PutDevice(project.id, *d, &batch));
+  auto it = store_.NewIterator(Cf::kMeta);
+  std::string plain;
+  for (auto tag : {MetaTag::kProject, MetaTag::kDevice, MetaTag::kSeries}) {
+    const std::string prefix = MetaKey(tag, project.id);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      plain.clear();
+      SENSORDB_RETURN_IF_ERROR(
+          cipher_.Open(project.id, crypto::RecordKind::kCatalog, it->key(), it->value(), &plain));
+      SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project.id, it->key(), plain));
+      batch.Put(Cf::kMeta, it->key(), sealed);
+    }
   }
-  for (const auto& [id, s] : project.series) {
-    if (s->durable) SENSORDB_RETURN_IF_ERROR(PutSeries(project.id, *s, &batch));
-  }
+  SENSORDB_RETURN_IF_ERROR(it->status());
   return store_.Write(batch, /*sync=*/true);
 }
 
@@ -293,17 +326,28 @@ void Catalog::ForgetProject(const ProjectMeta& project) {
   by_id_.erase(project.id);
 }
 
+Status Catalog::WriteProjectRecord(const ProjectMeta& project) {
+  auto batch = store_.NewBatch();
+  const std::string key = MetaKey(MetaTag::kProject, project.id);
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project.id, key, ProjectRecord(project)));
+  batch.Put(Cf::kMeta, key, sealed);
+  return store_.Write(batch, /*sync=*/true);
+}
+
+Status Catalog::RaiseMaxSpan(ProjectMeta& project, int64_t span_ns) {
+  if (span_ns <= project.max_span_ns.load()) return Status::Ok();
+  std::unique_lock lock(mu_);  // orders this write with SetRetention's, which rewrites the record
+  if (span_ns <= project.max_span_ns.load()) return Status::Ok();
+  project.max_span_ns = span_ns;
+  // On failure keep the raised span in memory: queries then seek a little further than needed,
+  // which is safe; the block that needed it is not written (the caller fails too).
+  return WriteProjectRecord(project);
+}
+
 Status Catalog::SetRetention(ProjectMeta& project, uint32_t days) {
   std::unique_lock lock(mu_);
   const uint32_t old = project.retention_days.exchange(days);
-  auto batch = store_.NewBatch();
-  const std::string key = MetaKey(MetaTag::kProject, project.id);
-  auto sealed = Seal(project.id, key, ProjectRecord(project));
-  Status s = sealed ? Status::Ok() : sealed.error();
-  if (s.ok()) {
-    batch.Put(Cf::kMeta, key, *sealed);
-    s = store_.Write(batch, true);
-  }
+  Status s = WriteProjectRecord(project);
   if (!s.ok()) project.retention_days = old;
   return s;
 }
@@ -377,7 +421,8 @@ Result<ChannelInfo> Catalog::RegisterChannel(ProjectMeta& project, std::string_v
   s->unit = unit;
   auto batch = store_.NewBatch();
   SENSORDB_RETURN_IF_ERROR_R(PutDevice(project.id, *d, &batch));
-  SENSORDB_RETURN_IF_ERROR_R(PutSeries(project.id, *s, &batch));
+  const SeriesMeta* one[] = {s};
+  SENSORDB_RETURN_IF_ERROR_R(PutChannels(project.id, d->id, one, &batch));
   PutCounters(&batch);
   SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, true));
   d->durable = true;
@@ -441,19 +486,24 @@ Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch
       SENSORDB_ASSIGN_OR_RETURN((*out)[i], AddChannel(project, *d, c.channel, c.type, ""));
     }
   }
-  // Records of anything not yet on disk travel with this batch (idempotent if two writers race).
-  bool counters = false;
+  // Records of anything not yet on disk travel with this batch, one channel record per device
+  // (idempotent if two writers race to write the same new channel).
+  std::map<uint64_t, std::vector<const SeriesMeta*>> fresh_by_device;
   for (SeriesMeta* s : *out) {
-    if (s->durable.load(std::memory_order_acquire)) continue;
-    std::shared_lock lock(mu_);
-    auto d = project.devices.find(s->device);
+    if (!s->durable.load(std::memory_order_acquire)) fresh_by_device[s->device_id].push_back(s);
+  }
+  if (fresh_by_device.empty()) return Status::Ok();
+  std::shared_lock lock(mu_);
+  for (auto& [device_id, list] : fresh_by_device) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    auto d = project.devices.find(list.front()->device);
     if (d != project.devices.end() && !d->second->durable) {
       SENSORDB_RETURN_IF_ERROR(PutDevice(project.id, *d->second, batch));
     }
-    SENSORDB_RETURN_IF_ERROR(PutSeries(project.id, *s, batch));
-    counters = true;
+    SENSORDB_RETURN_IF_ERROR(PutChannels(project.id, device_id, list, batch));
   }
-  if (counters) PutCounters(batch);
+  PutCounters(batch);
   return Status::Ok();
 }
 

@@ -46,6 +46,8 @@ struct ProjectMeta {
   uint32_t id = 0;
   std::string name;
   std::atomic<uint32_t> retention_days{0};
+  // Longest max_ts - min_ts of any block of the project: a range query seeks this far back.
+  std::atomic<int64_t> max_span_ns{0};
   // Writers hold it shared for the whole write; DropProject holds it exclusively.
   std::shared_mutex write_mu;
   bool dropped = false;  // guarded by write_mu
@@ -78,6 +80,9 @@ class Catalog {
   // Forgets the project in memory; the caller deletes its data (and holds its write_mu).
   void ForgetProject(const ProjectMeta& project);
   Status SetRetention(ProjectMeta& project, uint32_t days);
+  // Raises the project's max block span to `span_ns` (persisted, synchronously) if it is larger.
+  // Called before a block with that span is written.
+  Status RaiseMaxSpan(ProjectMeta& project, int64_t span_ns);
 
   Status RegisterDevice(ProjectMeta& project, const DeviceInfo& device);
   std::vector<DeviceInfo> ListDevices(const ProjectMeta& project) const;
@@ -105,8 +110,12 @@ class Catalog {
   Status LoadRecord(std::string_view key, std::string_view value);
   Result<std::string> Seal(uint32_t project, std::string_view key, std::string_view plain) const;
   Status PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const;
-  Status PutSeries(uint32_t project, const SeriesMeta& s, store::Store::Batch* b) const;
+  // Adds a record of these channels of one device to `b`, under a fresh record id.
+  Status PutChannels(uint32_t project, uint64_t device_id,
+                     std::span<const SeriesMeta* const> series, store::Store::Batch* b);
   void PutCounters(store::Store::Batch* b) const;
+  // Seals and writes (synchronously) the project record. Caller holds mu_ exclusively.
+  Status WriteProjectRecord(const ProjectMeta& project);
   // Creates device/channel in memory; caller holds mu_ exclusively.
   DeviceMeta* AddDevice(ProjectMeta& p, std::string_view name);
   Result<SeriesMeta*> AddChannel(ProjectMeta& p, DeviceMeta& d, std::string_view channel,

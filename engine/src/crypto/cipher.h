@@ -19,6 +19,7 @@ enum class RecordKind : uint8_t {
   kCatalog = 1,
   kHeadRecord = 2,
   kBlock = 3,
+  kSealRecord = 4,
 };
 
 class Cipher {

@@ -23,6 +23,7 @@ const char* KindName(RecordKind kind) {
     case RecordKind::kCatalog: return "catalog record";
     case RecordKind::kHeadRecord: return "head record";
     case RecordKind::kBlock: return "block";
+    case RecordKind::kSealRecord: return "seal record";
   }
   return "value";
 }
@@ -74,9 +75,13 @@ class EnvelopeCipher final : public Cipher {
     }
     auto key = keyring_.Get(project, uint32_t(version));
     if (!key) {
-      return Status::NotFound(std::string(KindName(kind)) + " of project " +
-                              std::to_string(project) + " is sealed with data key version " +
-                              std::to_string(version) + ", which has been destroyed");
+      // Corruption, not NotFound: stored data names a key the keyring lacks (destroyed by a
+      // drop or re-encryption, or the envelope was altered).
+      return Status::Corruption(std::string(KindName(kind)) + " of project " +
+                                std::to_string(project) + " is sealed with data key version " +
+                                std::to_string(version) +
+                                ", which does not exist: it has been destroyed, or the value "
+                                "was altered");
     }
     const std::string& ad = Ad(kind, project, uint32_t(version), place);
     const auto* nonce = reinterpret_cast<const uint8_t*>(sealed.data());

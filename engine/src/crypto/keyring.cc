@@ -230,7 +230,7 @@ Status Keyring::Persist(const SecretKey& kek, const Kdf& kdf, const std::string&
   return WriteFileAtomically(dir_, kKeyringFile, out);
 }
 
-Status Keyring::Load(const std::string& bytes, const KeySource& source) {
+Status Keyring::Load(const std::string& bytes, const KeySource& source, const SecretKey* given) {
   const std::string path = dir_ + "/" + kKeyringFile;
   const Status damaged = Status::Corruption("keyring " + path + " is damaged or truncated");
   if (bytes.size() < sizeof(kMagic) + 4 + 1 + kChecksumBytes ||
@@ -260,11 +260,13 @@ Status Keyring::Load(const std::string& bytes, const KeySource& source) {
   if (in.size() < 2 * kFingerprintBytes) return damaged;
   const std::string stored(in.substr(0, 2 * kFingerprintBytes));
   in.remove_prefix(2 * kFingerprintBytes);
-  SENSORDB_ASSIGN_OR_RETURN(SecretKey kek, DeriveKek(source, kdf_));
-  const std::string given = Fingerprint(kek);
-  if (given != stored) {
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey kek,
+                            given ? SecretKey::FromBytes({given->data(), SecretKey::kSize})
+                                  : DeriveKek(source, kdf_));
+  const std::string given_fp = Fingerprint(kek);
+  if (given_fp != stored) {
     return Status::PermissionDenied("wrong master key: this database was sealed with key " +
-                                    stored + ", the given key is " + given);
+                                    stored + ", the given key is " + given_fp);
   }
   if (!GetFixed32BE(&in, &entries) || entries > kMaxEntries) return damaged;
   for (uint32_t i = 0; i < entries; ++i) {
@@ -413,6 +415,58 @@ Status Keyring::Rewrap(const KeySource& source) {
   kdf_ = kdf;
   fingerprint_ = fp;
   return Status::Ok();
+}
+
+// --- Backup keyrings ------------------------------------------------------------------------
+
+namespace {
+// Backup keyring files are read, merged and rewritten by backups and by drops, which may run at
+// once: one rewrite at a time in the process (they share KEYRING.tmp).
+std::mutex backup_keyring_mu;
+}  // namespace
+
+Result<std::unique_ptr<Keyring>> Keyring::ReadWithOurKek(const std::string& dir) const {
+  std::unique_ptr<Keyring> k(new Keyring(dir));
+  auto bytes = ReadSmallFile(dir + "/" + kKeyringFile, 64u << 20);
+  if (!bytes && bytes.error().code() == StatusCode::kNotFound) return std::unique_ptr<Keyring>();
+  if (!bytes) return Err(bytes.error());
+  const Status s = k->Load(*bytes, KeySource{}, kek_.get());
+  // Sealed under a master key rotated away since: unreadable to us, so it is replaced whole.
+  if (s.code() == StatusCode::kPermissionDenied) return std::unique_ptr<Keyring>();
+  if (!s.ok()) return Err(s);
+  return k;
+}
+
+Status Keyring::MergeInto(const std::string& dir) const {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    const std::string m = "cannot create " + dir + ": " + std::strerror(errno);
+    return errno == EACCES ? Status::PermissionDenied(m) : Status::IOError(m);
+  }
+  std::lock_guard file_lock(backup_keyring_mu);
+  std::shared_lock lock(mu_);
+  SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> out, ReadWithOurKek(dir));
+  if (!out) out.reset(new Keyring(dir));
+  std::erase_if(out->keys_, [&](const auto& kv) { return !keys_.contains(kv.first); });
+  for (const auto& [project, versions] : keys_) {
+    for (const auto& [v, dk] : versions) out->keys_[project][v] = dk;
+  }
+  return out->Persist(*kek_, kdf_, fingerprint_);
+}
+
+Status Keyring::PurgeDroppedFrom(const std::string& dir) const {
+  std::lock_guard file_lock(backup_keyring_mu);
+  if (!Exists(dir)) return Status::Ok();
+  std::shared_lock lock(mu_);
+  SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> out, ReadWithOurKek(dir));
+  if (!out) {
+    // Unreadable to us: keep nothing we cannot vouch for, only the keys we hold.
+    out.reset(new Keyring(dir));
+    out->keys_ = keys_;
+    return out->Persist(*kek_, kdf_, fingerprint_);
+  }
+  const size_t before = out->keys_.size();
+  std::erase_if(out->keys_, [&](const auto& kv) { return !keys_.contains(kv.first); });
+  return out->keys_.size() == before ? Status::Ok() : out->Persist(*kek_, kdf_, fingerprint_);
 }
 
 }  // namespace sensordb::crypto

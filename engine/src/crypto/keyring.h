@@ -56,6 +56,17 @@ class Keyring {
   std::string fingerprint() const;
   std::string kdf_name() const;
 
+  // --- Backup keyrings (docs/BACKUP.md): DIR/KEYRING files kept apart from copies of the data,
+  // written under this keyring's master key and KDF parameters.
+  // Rewrites `dir`/KEYRING (creating `dir` if needed) to hold every key of this keyring plus the
+  // versions the file already holds of projects this keyring still has; projects it no longer
+  // has (dropped) are left out. A file sealed under another master key (rotated since) cannot
+  // be read and is replaced by this keyring's keys. A damaged file is Corruption.
+  Status MergeInto(const std::string& dir) const;
+  // Removes from `dir`/KEYRING every project this keyring no longer has (crypto-shredding of
+  // dropped projects in backups). No file is fine.
+  Status PurgeDroppedFrom(const std::string& dir) const;
+
  private:
   struct Kdf {
     uint8_t type = 1;  // 1: key file, 2: Argon2id
@@ -66,7 +77,11 @@ class Keyring {
   Keyring(std::string dir) : dir_(std::move(dir)) {}
   static Result<SecretKey> DeriveKek(const KeySource& source, const Kdf& kdf);
   static Result<Kdf> NewKdf(const KeySource& source);
-  Status Load(const std::string& bytes, const KeySource& source);
+  // With `kek` set, uses that master key instead of deriving one from `source`.
+  Status Load(const std::string& bytes, const KeySource& source, const SecretKey* kek = nullptr);
+  // Reads `dir`/KEYRING with this keyring's master key into a new Keyring (not persisted).
+  // Null when there is no file or it is sealed under another master key. Caller holds mu_.
+  Result<std::unique_ptr<Keyring>> ReadWithOurKek(const std::string& dir) const;
   // Serialises and atomically replaces DIR/KEYRING. Caller holds mu_ exclusively.
   Status Persist(const SecretKey& kek, const Kdf& kdf, const std::string& fingerprint);
 

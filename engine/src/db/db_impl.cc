@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "block/block.h"
 #include "head/head_record.h"
@@ -32,7 +33,7 @@ Result<std::unique_ptr<DB>> DB::Open(const Options& options, std::string_view di
 }
 
 DBImpl::DBImpl(const Options& options, std::string dir)
-    : options_(options), dir_(std::move(dir)) {}
+    : options_(options), dir_(std::move(dir)), summaries_(options.summary_cache_entries) {}
 
 Status DBImpl::Init() {
   if (options_.chunk_max_points == 0 || options_.chunk_max_points > (1u << 20)) {
@@ -58,11 +59,13 @@ Status DBImpl::Init() {
   SENSORDB_ASSIGN_OR_RETURN(catalog_,
                             catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable));
   SENSORDB_RETURN_IF_ERROR(FinishInterruptedDrops(unreadable));
+  // Best effort: a backup disk may be offline; the next backup to it purges as well.
+  PurgeBackupKeyrings().IgnoreError();
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
   if (keyring_) {
-    key_manager_ = std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *head_);
+    key_manager_ = std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_);
   }
-  SENSORDB_RETURN_IF_ERROR(LoadSeriesStates());
+  SENSORDB_RETURN_IF_ERROR(LoadHeadFloor());
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
   if (options_.maintenance_interval_ms > 0) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
@@ -113,8 +116,7 @@ Status DBImpl::FinishInterruptedDrops(const std::vector<uint32_t>& unreadable) {
 Status DBImpl::DeleteProjectData(uint32_t pid) {
   auto wb = store_->NewBatch();
   const std::string prefix = store::ProjectPrefix(pid);
-  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
-                   store::MetaTag::kSeriesState}) {
+  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries}) {
     const std::string k = store::MetaKey(tag, pid);
     wb.DeleteRange(Cf::kMeta, k, store::PrefixEnd(k));
   }
@@ -133,33 +135,47 @@ DBImpl::~DBImpl() {
   if (store_ && sequencer_) TruncateHead().IgnoreError();
 }
 
-Status DBImpl::LoadSeriesStates() {
-  uint64_t max_seq = 0;
-  auto it = store_->NewIterator(Cf::kMeta);
-  const std::string tag = store::MetaKey(store::MetaTag::kSeriesState);
-  for (it->Seek(tag); it->Valid() && it->key().starts_with(tag); it->Next()) {
-    std::string_view k = it->key().substr(1);
-    uint32_t pid;
-    uint64_t sid, sealed, span;
-    if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &sid)) {
-      return Status::Corruption("series state key is malformed");
-    }
-    auto project = catalog_->FindProject(pid);
-    const catalog::SeriesMeta* meta = project ? catalog_->FindSeries(*project, sid) : nullptr;
-    if (!meta) continue;  // leftover of a dropped project
-    std::string plain;
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_->Open(pid, crypto::RecordKind::kCatalog, it->key(), it->value(), &plain));
-    std::string_view in = plain;
-    if (!GetVarint64(&in, &sealed) || !GetVarint64(&in, &span)) {
-      return Status::Corruption("series state is malformed");
-    }
-    head_->SetState(pid, sid, meta->type, sealed, ZigZagDecode(span));
-    max_seq = std::max(max_seq, sealed);
+Status DBImpl::LoadHeadFloor() {
+  uint64_t floor = 1;
+  SENSORDB_ASSIGN_OR_RETURN(auto q, store_->Get(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor)));
+  if (q) {
+    std::string_view in = *q;
+    if (!GetFixed64BE(&in, &floor) || floor == 0) return Status::Corruption("head floor is malformed");
   }
-  SENSORDB_RETURN_IF_ERROR(it->status());
-  sequencer_ = std::make_unique<Sequencer>(max_seq + 1);
+  sequencer_ = std::make_unique<Sequencer>(floor);
   return Status::Ok();
+}
+
+Status DBImpl::ReplaySealRecords(store::Store::Iterator& it, uint64_t* max_seq) {
+  std::string plain;
+  for (it.Seek(""); it.Valid(); it.Next()) {
+    if (it.key().size() != store::kSealRecordKeySize) continue;
+    std::string_view k = it.key();
+    uint32_t pid;
+    uint64_t seq, n, series, sealed;
+    if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
+      return Status::Corruption("seal record key is malformed");
+    }
+    *max_seq = std::max(*max_seq, seq);
+    auto project = catalog_->FindProject(pid);
+    if (!project) continue;  // leftover of a dropped project
+    plain.clear();
+    SENSORDB_RETURN_IF_ERROR(
+        cipher_->Open(pid, crypto::RecordKind::kSealRecord, it.key(), it.value(), &plain));
+    std::string_view in = plain;
+    if (in.empty() || uint8_t(in[0]) != 1) return Status::Corruption("seal record version");
+    in.remove_prefix(1);
+    if (!GetVarint64(&in, &n)) return Status::Corruption("seal record is malformed");
+    for (uint64_t i = 0; i < n; ++i) {
+      if (!GetVarint64(&in, &series) || !GetVarint64(&in, &sealed)) {
+        return Status::Corruption("seal record is malformed");
+      }
+      if (const auto* meta = catalog_->FindSeries(*project, series)) {
+        head_->SetState(pid, series, meta->type, sealed);
+      }
+    }
+  }
+  return it.status();
 }
 
 Status DBImpl::ReplayHead() {
@@ -167,10 +183,13 @@ Status DBImpl::ReplayHead() {
   std::vector<head::HeadRecordEntry> entries;
   std::string plain;
   auto it = store_->NewIterator(Cf::kHead);
+  // Pass 1: which points each series has sealed. Pass 2: the head records, skipping those.
+  SENSORDB_RETURN_IF_ERROR(ReplaySealRecords(*it, &max_seq));
   for (it->Seek(""); it->Valid(); it->Next()) {
     std::string_view k = it->key();
     uint32_t pid;
     uint64_t seq;
+    if (k.size() == store::kSealRecordKeySize) continue;
     if (k.size() != store::kHeadKeySize || !GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
       return Status::Corruption("head record key is malformed");
     }
@@ -244,6 +263,7 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
   const auto columns = batch.columns();
   auto wb = store_->NewBatch();
   std::vector<catalog::SeriesMeta*> series;
+  std::shared_lock sealing(seal_gate_);  // from the first seal to the write that stores it
   SENSORDB_RETURN_IF_ERROR(catalog_->ResolveForWrite(*project, columns, &series, &wb));
   std::vector<uint64_t> ids(series.size());
   for (size_t i = 0; i < series.size(); ++i) ids[i] = series[i]->id;
@@ -259,6 +279,7 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
     wb.Put(Cf::kHead, key, sealed);
     st = store_->Write(wb, options_.durability == Durability::kSync);
   }
+  sealing.unlock();
   sequencer_->WaitTurn(seq);
   if (st.ok()) {
     for (size_t i = 0; i < columns.size(); ++i) {
@@ -284,18 +305,38 @@ Status DBImpl::SealChunks(const head::Head::DueFn& due, const std::vector<uint64
 }
 
 Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
+  std::shared_lock sealing(seal_gate_);
   auto wb = store_->NewBatch();
   const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
-  for (auto& c : chunks) {
-    const store::BlockKey bk{c.project, c.series, c.summary.min_ts, c.block_seq};
-    const std::string key = store::EncodeBlockKey(bk);
-    SENSORDB_ASSIGN_OR_RETURN(std::string value,
-                              block::EncodeBlockValue(*cipher_, bk, key, c.summary, c.body, bo));
-    wb.Put(Cf::kBlocks, key, value);
-    SENSORDB_ASSIGN_OR_RETURN(
-        std::string state,
-        SealSeriesState(*cipher_, c.project, c.series, c.block_seq, c.max_span_ns));
-    wb.Put(Cf::kMeta, store::MetaKey(store::MetaTag::kSeriesState, c.project, c.series), state);
+  // Per project: raise the max block span first (queries must seek far enough back before
+  // any such block is visible), then one seal record listing what each series has sealed.
+  std::map<uint32_t, std::vector<const head::CutChunk*>> by_project;
+  for (const auto& c : chunks) by_project[c.project].push_back(&c);
+  thread_local std::mt19937_64 nonces(std::random_device{}());
+  for (const auto& [pid, list] : by_project) {
+    auto project = catalog_->FindProject(pid);
+    if (!project) continue;  // dropped meanwhile
+    int64_t span = 0;
+    uint64_t max_seq = 0;
+    std::string seal(1, char(1));
+    PutVarint64(&seal, list.size());
+    for (const head::CutChunk* c : list) {
+      span = std::max(span, c->summary.max_ts - c->summary.min_ts);
+      max_seq = std::max(max_seq, c->block_seq);
+      PutVarint64(&seal, c->series);
+      PutVarint64(&seal, c->block_seq);
+      const store::BlockKey bk{c->project, c->series, c->summary.min_ts, c->block_seq};
+      const std::string key = store::EncodeBlockKey(bk);
+      SENSORDB_ASSIGN_OR_RETURN(std::string value,
+                                block::EncodeBlockValue(*cipher_, bk, key, c->summary, c->body, bo));
+      wb.Put(Cf::kBlocks, key, value);
+    }
+    SENSORDB_RETURN_IF_ERROR(catalog_->RaiseMaxSpan(*project, span));
+    const std::string key = store::SealRecordKey(pid, max_seq, nonces());
+    std::string sealed;
+    SENSORDB_RETURN_IF_ERROR(
+        cipher_->Seal(pid, crypto::RecordKind::kSealRecord, key, seal, &sealed));
+    wb.Put(Cf::kHead, key, sealed);
   }
   // No sync needed: the head records these blocks replace are deleted only by a later write,
   // and RocksDB recovers a prefix of its log, so a lost block means its records survive too.
@@ -312,7 +353,11 @@ Status DBImpl::TruncateHead() {
     const uint64_t keep_from = it == open.end() ? applied + 1 : it->second;
     wb.DeleteRange(Cf::kHead, store::HeadKey(p->id, 0), store::HeadKey(p->id, keep_from));
   }
-  return wb.Count() ? store_->Write(wb, /*sync=*/false) : Status::Ok();
+  // Sequence numbers must keep growing across restarts even when no head record is left.
+  std::string floor;
+  PutFixed64BE(&floor, applied + 1);
+  wb.Put(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor), floor);
+  return store_->Write(wb, /*sync=*/false);
 }
 
 void DBImpl::MaintenanceLoop() {
@@ -360,24 +405,32 @@ Status DBImpl::DropProject(std::string_view name) {
   // Crypto-shredding first: once the keys are gone the data is unreadable, wherever copies of
   // it are. Deleting the data is then housekeeping, finished at the next open if interrupted.
   if (keyring_) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(p->id));
+  const Status backups = PurgeBackupKeyrings();
   p->dropped = true;
   catalog_->ForgetProject(*p);
+  summaries_.Clear();
   Status s = DeleteProjectData(p->id);
   if (!s.ok()) {
     return Status(s.code(), "project '" + std::string(name) +
                                 "' is dropped and unreadable, but deleting its data failed (the "
                                 "next open retries): " + s.message());
   }
+  if (!backups.ok()) {
+    return Status(backups.code(), "project '" + std::string(name) + "' is dropped, but " +
+                                      backups.message());
+  }
   return Status::Ok();
 }
 
 Status DBImpl::SetRetention(std::string_view project, uint32_t retention_days) {
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  std::shared_lock sealing(seal_gate_);
   return catalog_->SetRetention(*p, retention_days);
 }
 
 Status DBImpl::RegisterDevice(std::string_view project, const DeviceInfo& device) {
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  std::shared_lock sealing(seal_gate_);
   return catalog_->RegisterDevice(*p, device);
 }
 
@@ -390,6 +443,7 @@ Result<ChannelInfo> DBImpl::RegisterChannel(std::string_view project, std::strin
                                             std::string_view channel, ValueType type,
                                             std::string_view unit) {
   SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  std::shared_lock sealing(seal_gate_);
   return catalog_->RegisterChannel(*p, device, channel, type, unit);
 }
 
@@ -428,7 +482,7 @@ Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const auto series = catalog_->Select(*p, selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(selector, series.size()));
-  query::Querier q(*store_, *cipher_, *head_, p->id);
+  query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
   return q.Raw(series, range, callback);
 }
 
@@ -440,7 +494,7 @@ Result<std::vector<LatestPoint>> DBImpl::Latest(std::string_view project,
   const auto series = catalog_->Select(*p, sel);
   SENSORDB_RETURN_IF_ERROR_R(CheckSelection(sel, series.size()));
   std::vector<LatestPoint> out;
-  query::Querier q(*store_, *cipher_, *head_, p->id);
+  query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
   SENSORDB_RETURN_IF_ERROR_R(q.Latest(series, &out));
   return out;
 }
@@ -451,7 +505,7 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const auto series = catalog_->Select(*p, query.selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(query.selector, series.size()));
-  query::Querier q(*store_, *cipher_, *head_, p->id);
+  query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
   return q.Aggregate(series, query, callback);
 }
 
@@ -539,7 +593,16 @@ Status DBImpl::ReencryptProject(std::string_view project, const ProgressCallback
   std::lock_guard one_at_a_time(reencrypt_mu_);
   std::shared_lock lock(p->write_mu);  // a drop waits for us
   if (p->dropped) return Status::NotFound("project '" + std::string(project) + "' does not exist");
-  return key_manager_->Reencrypt(*p, [this] { return Flush(); }, progress);
+  // Writes racing with us may seal a few values under an older version; each round re-seals
+  // what is left, and the older versions go only when a check with no seal in flight is clean.
+  for (int round = 0; round < 5; ++round) {
+    SENSORDB_RETURN_IF_ERROR(key_manager_->Reencrypt(*p, [this] { return Flush(); }, progress));
+    std::unique_lock no_seals(seal_gate_);
+    SENSORDB_ASSIGN_OR_RETURN(bool destroyed, key_manager_->DestroyOlderIfUnused(*p));
+    if (destroyed) return Status::Ok();
+  }
+  return Status::FailedPrecondition("project '" + std::string(project) +
+                                    "' still had values under older keys after 5 rounds; retry");
 }
 
 Result<KeyStatusReport> DBImpl::KeyStatus() {

@@ -14,8 +14,10 @@
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
 #include "db/key_manager.h"
+#include "db/seal_gate.h"
 #include "db/sequencer.h"
 #include "head/head.h"
+#include "query/summary_cache.h"
 #include "retention/retention.h"
 #include "sensordb/db.h"
 #include "store/store.h"
@@ -60,6 +62,10 @@ class DBImpl final : public DB {
   Status ReencryptProject(std::string_view project, const ProgressCallback& progress) override;
   Result<KeyStatusReport> KeyStatus() override;
 
+  // Backups (db_backup.cc).
+  Result<BackupInfo> CreateBackup(std::string_view backup_dir,
+                                  const BackupOptions& options) override;
+
  private:
   // Opens the keyring (or notes plaintext mode) and picks the cipher.
   Status OpenKeys();
@@ -67,8 +73,11 @@ class DBImpl final : public DB {
   // project creation never completed.
   Status FinishInterruptedDrops(const std::vector<uint32_t>& unreadable);
   Status DeleteProjectData(uint32_t project);
+  // Destroys dropped projects' keys in every backup keyring this database wrote (db_backup.cc).
+  Status PurgeBackupKeyrings();
   Status ValidateBatch(const WriteBatch& batch) const;
-  Status LoadSeriesStates();
+  Status LoadHeadFloor();
+  Status ReplaySealRecords(store::Store::Iterator& it, uint64_t* max_seq);
   Status ReplayHead();
   // Seals the chunks `due` selects (all of `only`, if given) and persists them as blocks.
   Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {});
@@ -87,7 +96,10 @@ class DBImpl final : public DB {
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<KeyManager> key_manager_;
+  query::SummaryCache summaries_;
   std::mutex reencrypt_mu_;  // one re-encryption at a time
+  SealGate seal_gate_;       // see seal_gate.h
+  std::mutex backup_mu_;     // one backup at a time
 
   std::mutex truncate_mu_;  // serialises TruncateHead
   std::mutex maintenance_mu_;

@@ -32,17 +32,6 @@ Status Scan(store::Store& store, Cf cf, const std::string& prefix,
 
 }  // namespace
 
-Result<std::string> SealSeriesState(const crypto::Cipher& cipher, uint32_t project,
-                                    uint64_t series, uint64_t sealed_seq, int64_t max_span_ns) {
-  std::string plain, sealed;
-  PutVarint64(&plain, sealed_seq);
-  PutVarint64(&plain, ZigZagEncode(max_span_ns));
-  const std::string key = store::MetaKey(store::MetaTag::kSeriesState, project, series);
-  SENSORDB_RETURN_IF_ERROR_R(
-      cipher.Seal(project, crypto::RecordKind::kCatalog, key, plain, &sealed));
-  return sealed;
-}
-
 Status KeyManager::Census(uint32_t project, std::vector<KeyVersionStatus>* versions) {
   const std::string prefix = store::ProjectPrefix(project);
   SENSORDB_RETURN_IF_ERROR(Scan(store_, Cf::kBlocks, prefix, [&](auto, std::string_view v) {
@@ -59,8 +48,7 @@ Status KeyManager::Census(uint32_t project, std::vector<KeyVersionStatus>* versi
     e.bytes += v.size();
     return Status::Ok();
   }));
-  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
-                   store::MetaTag::kSeriesState}) {
+  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries}) {
     SENSORDB_RETURN_IF_ERROR(
         Scan(store_, Cf::kMeta, store::MetaKey(tag, project), [&](auto, std::string_view v) {
           auto& e = VersionEntry(versions, cipher_.KeyVersionOf(v));
@@ -134,44 +122,35 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
   return done;
 }
 
-Status KeyManager::ResealSeriesStates(uint32_t project) {
-  auto batch = store_.NewBatch();
-  SENSORDB_RETURN_IF_ERROR(head_.ForEachInProject(project, [&](const head::MemSeries& s) {
-    if (s.sealed_seq == 0) return Status::Ok();  // never sealed: no state record
-    SENSORDB_ASSIGN_OR_RETURN(std::string v, SealSeriesState(cipher_, project, s.id, s.sealed_seq,
-                                                             s.max_span_ns));
-    batch.Put(Cf::kMeta, store::MetaKey(store::MetaTag::kSeriesState, project, s.id), v);
-    return Status::Ok();
-  }));
-  return store_.Write(batch, true);
-}
-
 Status KeyManager::Reencrypt(catalog::ProjectMeta& project, const std::function<Status()>& flush,
                              const ProgressCallback& progress) {
   SENSORDB_ASSIGN_OR_RETURN(crypto::DataKey active, keyring_.Active(project.id));
   const uint32_t newest = active.version;
-  // Writes racing with the rotation may still seal a head record with an older version, so
-  // check and repeat; each round only has the few values written meanwhile to do.
-  for (int round = 0; round < 5; ++round) {
-    std::vector<KeyVersionStatus> census;
-    SENSORDB_RETURN_IF_ERROR(Census(project.id, &census));
-    uint64_t old_blocks = 0, old_other = 0;
-    for (const auto& e : census) {
-      if (e.version >= newest) continue;
-      old_blocks += e.blocks;
-      old_other += e.head_records + e.catalog_records;
-    }
-    if (old_blocks == 0 && old_other == 0) {
-      return keyring_.DestroyVersionsBelow(project.id, newest);
-    }
-    SENSORDB_RETURN_IF_ERROR(flush());  // head records become blocks under the newest key
-    SENSORDB_RETURN_IF_ERROR(catalog_.Reseal(project));
-    SENSORDB_RETURN_IF_ERROR(ResealSeriesStates(project.id));
-    SENSORDB_ASSIGN_OR_RETURN(uint64_t n, ResealBlocks(project.id, newest, old_blocks, progress));
-    (void)n;
+  std::vector<KeyVersionStatus> census;
+  SENSORDB_RETURN_IF_ERROR(Census(project.id, &census));
+  uint64_t old_blocks = 0;
+  for (const auto& e : census) {
+    if (e.version < newest) old_blocks += e.blocks;
   }
-  return Status::FailedPrecondition("project '" + project.name +
-                                    "' still has values under old keys after 5 rounds; retry");
+  // Head and seal records become blocks under the newest key and are truncated.
+  SENSORDB_RETURN_IF_ERROR(flush());
+  SENSORDB_RETURN_IF_ERROR(catalog_.Reseal(project));
+  SENSORDB_ASSIGN_OR_RETURN(uint64_t n, ResealBlocks(project.id, newest, old_blocks, progress));
+  (void)n;
+  return Status::Ok();
+}
+
+Result<bool> KeyManager::DestroyOlderIfUnused(const catalog::ProjectMeta& project) {
+  SENSORDB_ASSIGN_OR_RETURN_R(crypto::DataKey active, keyring_.Active(project.id));
+  std::vector<KeyVersionStatus> census;
+  SENSORDB_RETURN_IF_ERROR_R(Census(project.id, &census));
+  for (const auto& e : census) {
+    if (e.version < active.version && e.blocks + e.head_records + e.catalog_records > 0) {
+      return false;
+    }
+  }
+  SENSORDB_RETURN_IF_ERROR_R(keyring_.DestroyVersionsBelow(project.id, active.version));
+  return true;
 }
 
 }  // namespace sensordb

@@ -9,7 +9,6 @@
 #include "catalog/catalog.h"
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
-#include "head/head.h"
 #include "sensordb/keys.h"
 #include "store/store.h"
 
@@ -18,14 +17,17 @@ namespace sensordb {
 class KeyManager {
  public:
   KeyManager(store::Store& store, const crypto::Cipher& cipher, crypto::Keyring& keyring,
-             catalog::Catalog& catalog, head::Head& head)
-      : store_(store), cipher_(cipher), keyring_(keyring), catalog_(catalog), head_(head) {}
+             catalog::Catalog& catalog)
+      : store_(store), cipher_(cipher), keyring_(keyring), catalog_(catalog) {}
 
   Result<KeyStatusReport> Report();
-  // Re-seals every value of the project under its newest key version, then destroys the older
-  // versions. `flush` seals the head and drops covered head records (DB::Flush).
+  // Re-seals every value of the project under its newest key version. `flush` seals the head
+  // and drops covered head records (DB::Flush). Destroys nothing: see DestroyOlderIfUnused.
   Status Reencrypt(catalog::ProjectMeta& project, const std::function<Status()>& flush,
                    const ProgressCallback& progress);
+  // Destroys the project's older key versions if no stored value uses them; returns whether it
+  // did. The caller holds the SealGate exclusively so no seal with an older version is in flight.
+  Result<bool> DestroyOlderIfUnused(const catalog::ProjectMeta& project);
 
  private:
   // Counts the project's values by key version into `versions`.
@@ -33,17 +35,12 @@ class KeyManager {
   // Re-seals blocks below `newest`; returns how many were rewritten.
   Result<uint64_t> ResealBlocks(uint32_t project, uint32_t newest, uint64_t total,
                                 const ProgressCallback& progress);
-  Status ResealSeriesStates(uint32_t project);
 
   store::Store& store_;
   const crypto::Cipher& cipher_;
   crypto::Keyring& keyring_;
   catalog::Catalog& catalog_;
-  head::Head& head_;
 };
 
-// The sealed value of a series' state record (keys.md 'T').
-Result<std::string> SealSeriesState(const crypto::Cipher& cipher, uint32_t project,
-                                    uint64_t series, uint64_t sealed_seq, int64_t max_span_ns);
 
 }  // namespace sensordb

@@ -47,8 +47,7 @@ Status HeadCopy::Decode(block::PointColumn* out) const {
   return Status::Ok();
 }
 
-void Head::SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq,
-                    int64_t max_span_ns) {
+void Head::SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq) {
   Shard& sh = ShardOf(series);
   std::lock_guard lock(sh.mu);
   auto& s = sh.series[series];
@@ -61,7 +60,6 @@ void Head::SetState(uint32_t project, uint64_t series, ValueType type, uint64_t 
     s->summary.type = type;
   }
   s->sealed_seq = std::max(s->sealed_seq, sealed_seq);
-  s->max_span_ns = std::max(s->max_span_ns, max_span_ns);
 }
 
 void Head::Append(uint32_t project, uint64_t series, uint64_t seq, const PointRun& run) {
@@ -129,9 +127,8 @@ HeadCopy Head::Copy(uint64_t series) const {
   const MemSeries& s = *it->second;
   c.found = true;
   c.type = s.type;
-  c.sealed_seq = s.sealed_seq;
-  c.max_span_ns = s.max_span_ns;
   if (s.empty()) return c;
+  c.min_seq = s.min_seq;
   c.vectors = s.vectors;
   c.tail = s.tail;
   c.sorted = s.sorted;
@@ -160,7 +157,6 @@ CutChunk Head::Cut(const MemSeries& s) {
     c.summary = block::Summary::Of(all);
     block::AppendVectors(all.Run(), kVectorPoints, &c.body);
   }
-  c.max_span_ns = std::max(s.max_span_ns, c.summary.max_ts - c.summary.min_ts);
   return c;
 }
 
@@ -189,7 +185,6 @@ Status Head::Seal(const DueFn& due, const PersistFn& persist, const std::vector<
     SENSORDB_RETURN_IF_ERROR(persist(cut));
     for (size_t i = 0; i < members.size(); ++i) {
       members[i]->sealed_seq = cut[i].block_seq;
-      members[i]->max_span_ns = cut[i].max_span_ns;
       ResetChunk(members[i]);
     }
   }

@@ -40,8 +40,7 @@ struct MemSeries {
   uint64_t max_seq = 0;
   std::chrono::steady_clock::time_point opened;
 
-  uint64_t sealed_seq = 0;       // records up to here are in blocks
-  int64_t max_span_ns = 0;       // longest max_ts - min_ts of any block of the series
+  uint64_t sealed_seq = 0;       // records up to here are in blocks (replay skips them)
 
   size_t points() const { return encoded_points + tail.size(); }
   bool empty() const { return min_seq == 0; }
@@ -55,8 +54,7 @@ struct HeadCopy {
   block::PointColumn tail;
   bool sorted = true;
   block::Summary summary;
-  uint64_t sealed_seq = 0;
-  int64_t max_span_ns = 0;
+  uint64_t min_seq = 0;  // first head record in the copied chunk; 0 when it was empty
   bool empty() const { return tail.empty() && vectors.empty(); }
   // The chunk's points, sorted and without duplicates.
   Status Decode(block::PointColumn* out) const;
@@ -69,16 +67,14 @@ struct CutChunk {
   uint64_t block_seq = 0;  // = the chunk's max_seq
   block::Summary summary;
   std::string body;        // vectors of a sorted, duplicate-free run
-  int64_t max_span_ns = 0;  // series' max span including this block
 };
 
 class Head {
  public:
   explicit Head(size_t chunk_max_points) : chunk_max_points_(chunk_max_points) {}
 
-  // Restores a series' sealing state at open (before any Append).
-  void SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq,
-                int64_t max_span_ns);
+  // Restores a series' sealing state at open, from the seal records (before any Append).
+  void SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq);
   // Appends the run to the series' chunk as part of head record `seq`; points of records the
   // series has already sealed are skipped (replay). Cheap (a copy into the raw tail): callers
   // apply batches in seq order and then call EncodeTails outside that order.

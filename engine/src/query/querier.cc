@@ -30,16 +30,10 @@ Status Querier::ForEachSeries(
   for (size_t g = 0; g < series.size(); g += kSeriesPerGroup) {
     const size_t n = std::min(kSeriesPerGroup, series.size() - g);
     copies.clear();
-    for (size_t i = 0; i < n; ++i) {
-      copies.push_back(head_.Copy(series[g + i]->id));
-      if (!copies.back().found) {
-        // Never in the head since open: no state was loaded, so no block can exist either,
-        // but read every block to be safe.
-        copies.back().sealed_seq = std::numeric_limits<uint64_t>::max();
-        copies.back().max_span_ns = std::numeric_limits<int64_t>::max();
-      }
-    }
-    auto it = store_.NewIterator(store::Cf::kBlocks);  // made after the copies: see header
+    for (size_t i = 0; i < n; ++i) copies.push_back(head_.Copy(series[g + i]->id));
+    applied_ = sequencer_.applied();                   // after the copies: see header
+    auto it = store_.NewIterator(store::Cf::kBlocks);  // after both
+    span_ns_ = max_span_ns_.load();  // raised before any block with a longer span is written
     for (size_t i = 0; i < n; ++i) {
       Status s = fn(*series[g + i], copies[i], *it);
       if (!s.ok()) return s;
@@ -54,26 +48,27 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
                        std::vector<Source>* out) {
   out->clear();
   const std::string prefix = store::SeriesPrefix(project_, s.id);
-  it.Seek(store::BlockSeekKey(project_, s.id, SaturatingSub(range.start_ns, head.max_span_ns)));
+  it.Seek(store::BlockSeekKey(project_, s.id, SaturatingSub(range.start_ns, span_ns_)));
   for (; it.Valid() && it.key().starts_with(prefix); it.Next()) {
     store::BlockKey key;
     if (!store::DecodeBlockKey(it.key(), &key)) return Status::Corruption("bad block key");
     if (key.min_ts >= range.end_ns) break;
-    if (key.block_seq > head.sealed_seq) continue;  // sealed after the head copy: in the copy
+    if (SealedAfterCopy(key.block_seq, head)) continue;  // its points are in the copy
     block::BlockView view;
     if (!block::ParseBlockValue(it.value(), &view)) {
       return Status::Corruption("block of series " + std::to_string(s.id) + " is malformed");
     }
     if (view.max_ts < range.start_ns) continue;
     Source src;
-    SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
-    src.summary = opened_.summary;
+    src.key = it.key();
+    src.value = it.value();
+    src.priority = key.block_seq;
+    if (!summaries_.Get(src.key, &src.summary)) {
+      SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
+      summaries_.Put(src.key, src.summary);
+    }
     src.min_ts = src.summary.min_ts;
     src.max_ts = src.summary.max_ts;
-    src.priority = key.block_seq;
-    src.data_offset = size_t(opened_.data.data() - (cipher_.IsPassthrough() ? view.sealed.data()
-                                                                            : opened_.plain.data()));
-    src.plain = cipher_.IsPassthrough() ? std::string(view.sealed) : std::move(opened_.plain);
     out->push_back(std::move(src));
   }
   SENSORDB_RETURN_IF_ERROR(it.status());
@@ -109,10 +104,28 @@ Status Querier::Open(std::string_view key, const block::BlockView& view,
                               " starting at " + std::to_string(k.min_ts) + ")");
 }
 
-Status Querier::Load(const Source& src, block::PointColumn* out) {
+Status Querier::OpenSource(Source* src) {
+  block::BlockView view;
+  if (!block::ParseBlockValue(src->value, &view)) return Status::Corruption("bad block value");
+  SENSORDB_RETURN_IF_ERROR(Open(src->key, view, &opened_));
+  src->summary = opened_.summary;
+  if (cipher_.IsPassthrough()) {  // data points into the value we keep
+    src->data_offset = size_t(opened_.data.data() - src->value.data());
+    src->plain.clear();
+  } else {
+    src->data_offset = size_t(opened_.data.data() - opened_.plain.data());
+    src->plain = std::move(opened_.plain);
+  }
+  src->opened = true;
+  return Status::Ok();
+}
+
+Status Querier::Load(Source& src, block::PointColumn* out) {
   if (src.head) return src.head->Decode(out);
+  if (!src.opened) SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
+  const std::string& buf = cipher_.IsPassthrough() ? src.value : src.plain;
   out->clear();
-  return block::DecodeBlockData(std::string_view(src.plain).substr(src.data_offset), out);
+  return block::DecodeBlockData(std::string_view(buf).substr(src.data_offset), out);
 }
 
 Status Querier::Scan(const SeriesMeta& s, std::vector<Source>& sources, const TimeRange& range,
@@ -132,12 +145,12 @@ Status Querier::Scan(const SeriesMeta& s, std::vector<Source>& sources, const Ti
       SENSORDB_RETURN_IF_ERROR(Load(sources[i], &merged));
     } else {
       // Overlap: concatenate by ascending priority, then a stable sort keeps the last write.
-      std::vector<const Source*> order;
+      std::vector<Source*> order;
       for (size_t k = i; k < j; ++k) order.push_back(&sources[k]);
       std::sort(order.begin(), order.end(),
                 [](const Source* a, const Source* b) { return a->priority < b->priority; });
       merged.clear();
-      for (const Source* src : order) {
+      for (Source* src : order) {
         SENSORDB_RETURN_IF_ERROR(Load(*src, &part));
         merged.Append(part, 0, part.size());
       }
@@ -218,8 +231,8 @@ Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<La
          it.Prev()) {
       store::BlockKey key;
       if (!store::DecodeBlockKey(it.key(), &key)) return Status::Corruption("bad block key");
-      if (have && key.min_ts < SaturatingSub(best.timestamp_ns, head.max_span_ns)) break;
-      if (key.block_seq > head.sealed_seq) continue;
+      if (have && key.min_ts < SaturatingSub(best.timestamp_ns, span_ns_)) break;
+      if (SealedAfterCopy(key.block_seq, head)) continue;
       block::BlockView view;
       if (!block::ParseBlockValue(it.value(), &view)) return Status::Corruption("bad block value");
       const bool newer = view.max_ts > best.timestamp_ns ||

@@ -1,8 +1,9 @@
 // Querier: answers one query over a project by merging, per series, the head chunk with the
-// sealed blocks that overlap the range (engine/docs/queries.md). Blocks and the head never
-// need a global lock: each series' head chunk is copied first (with the seq it has sealed up
-// to), then blocks are read from an iterator made after the copy, skipping blocks newer than
-// the copy, so every point is seen exactly once. One Querier per call; not thread-safe.
+// sealed blocks that overlap the range (docs/write_path.md "Queries and the head"). No global
+// lock: each series' head chunk is copied first, then the sequencer's applied seq is read, then
+// blocks are read from an iterator made after both, skipping blocks sealed after the copy
+// (block_seq >= the copied chunk's first seq, or > the applied seq), so every point is seen
+// exactly once. One Querier per call; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,10 +15,14 @@
 
 #include "block/block.h"
 #include "block/point_column.h"
+#include <atomic>
+
 #include "catalog/catalog.h"
+#include "db/sequencer.h"
 #include "crypto/cipher.h"
 #include "head/head.h"
 #include "query/aggregator.h"
+#include "query/summary_cache.h"
 #include "sensordb/query.h"
 #include "store/store.h"
 
@@ -28,9 +33,12 @@ using catalog::SeriesMeta;
 class Querier {
  public:
   // Every reference must outlive the Querier.
+  // `max_span_ns` is the project's longest block span, read when blocks are about to be read.
   Querier(store::Store& store, const crypto::Cipher& cipher, const head::Head& head,
-          uint32_t project)
-      : store_(store), cipher_(cipher), head_(head), project_(project) {}
+          const Sequencer& sequencer, SummaryCache& summaries, uint32_t project,
+          const std::atomic<int64_t>& max_span_ns)
+      : store_(store), cipher_(cipher), head_(head), sequencer_(sequencer),
+        summaries_(summaries), project_(project), max_span_ns_(max_span_ns) {}
 
   Status Raw(std::span<const SeriesMeta* const> series, const TimeRange& range,
              const RawCallback& callback);
@@ -46,8 +54,10 @@ class Querier {
     uint64_t priority = 0;  // block_seq; the head outranks every block
     block::Summary summary;
     bool summary_valid = true;
-    std::string plain;                     // a block's opened contents ...
-    size_t data_offset = 0;                // ... whose data (flags + body) starts here
+    std::string key, value;                // a block, as stored ...
+    bool opened = false;                   // ... and once opened (lazily: a cached summary
+    std::string plain;                     // may be all a query needs), its contents,
+    size_t data_offset = 0;                // whose data (flags + body) starts here
     const head::HeadCopy* head = nullptr;  // or the head
   };
   // Called with runs of one series in time order; returns false to stop.
@@ -63,7 +73,9 @@ class Querier {
                 const TimeRange& range, std::vector<Source>* out);
   // Opens a block, naming it in any error.
   Status Open(std::string_view key, const block::BlockView& view, block::OpenedBlock* out);
-  Status Load(const Source& src, block::PointColumn* out);
+  // Opens a block source if it is not open yet.
+  Status OpenSource(Source* src);
+  Status Load(Source& src, block::PointColumn* out);
   // Streams the series' points in [range) in time order, merging overlapping sources; sources
   // that `use_summary` accepts are not decoded.
   Status Scan(const SeriesMeta& s, std::vector<Source>& sources, const TimeRange& range,
@@ -71,8 +83,18 @@ class Querier {
 
   store::Store& store_;
   const crypto::Cipher& cipher_;
+  // True when a block was sealed after `head` was copied: its points are in the copy.
+  bool SealedAfterCopy(uint64_t block_seq, const head::HeadCopy& head) const {
+    return (head.min_seq != 0 && block_seq >= head.min_seq) || block_seq > applied_;
+  }
+
   const head::Head& head_;
+  const Sequencer& sequencer_;
+  SummaryCache& summaries_;
   const uint32_t project_;
+  const std::atomic<int64_t>& max_span_ns_;
+  uint64_t applied_ = 0;     // the sequencer's applied seq, read after the current group's copies
+  int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
   block::PointColumn scratch_;
   block::OpenedBlock opened_;
 };

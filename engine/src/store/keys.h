@@ -17,7 +17,7 @@ enum class MetaTag : char {
   kProject = 'P',   // 'P' project -> project record
   kDevice = 'D',    // 'D' project device_id -> device record
   kSeries = 'S',    // 'S' project series_id -> series (channel) record
-  kSeriesState = 'T',  // 'T' project series_id -> sealed_seq, max block span
+  kHeadFloor = 'Q',  // 'Q' -> the next head sequence number at the last head truncation
 };
 
 inline std::string MetaKey(MetaTag tag) { return std::string(1, char(tag)); }
@@ -39,6 +39,17 @@ inline std::string HeadKey(uint32_t project, uint64_t seq) {
   k.reserve(kHeadKeySize);
   PutFixed32BE(&k, project);
   PutFixed64BE(&k, seq);
+  return k;
+}
+
+// head column family, seal records: project ‖ seq ‖ 0x01 ‖ 8 random bytes, where seq is the
+// highest block_seq the record reports, so head truncation deletes it together with the records
+// it covers.
+inline constexpr size_t kSealRecordKeySize = kHeadKeySize + 9;
+inline std::string SealRecordKey(uint32_t project, uint64_t seq, uint64_t nonce) {
+  std::string k = HeadKey(project, seq);
+  k.push_back('\x01');
+  PutFixed64BE(&k, nonce);
   return k;
 }
 

@@ -93,6 +93,7 @@ size_t Store::Batch::ByteSize() const { return rep_->wb.GetDataSize(); }
 void Store::Batch::Clear() { rep_->wb.Clear(); }
 
 Store::Store(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+rocksdb::DB* Store::rocks() const { return rep_->db.get(); }
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const std::string& dir) {

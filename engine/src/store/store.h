@@ -13,7 +13,13 @@
 
 #include "sensordb/status.h"
 
+namespace rocksdb {
+class DB;
+}
+
 namespace sensordb::store {
+
+class BackupEngine;
 
 enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2 };
 
@@ -76,6 +82,8 @@ class Store {
   uint64_t LiveBytes();
 
  private:
+  friend class BackupEngine;  // backs up the open database (backup_engine.h)
+  rocksdb::DB* rocks() const;
   struct Rep;
   explicit Store(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;

@@ -1,0 +1,71 @@
+// The public functions of sensordb/backup.h that work on a backup directory alone.
+#include <chrono>
+
+#include "backup/backup_manager.h"
+#include "sensordb/backup.h"
+
+namespace sensordb {
+namespace {
+
+using backup::BackupManager;
+
+Result<std::unique_ptr<BackupManager>> OpenExisting(std::string_view backup_dir) {
+  return BackupManager::OpenLocal(std::string(backup_dir), /*create=*/false);
+}
+
+class SystemClock final : public Clock {
+ public:
+  int64_t NowUnixNs() const override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+}  // namespace
+
+Clock& Clock::System() {
+  static SystemClock clock;
+  return clock;
+}
+
+Result<std::vector<BackupInfo>> ListBackups(std::string_view backup_dir) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto m, OpenExisting(backup_dir));
+  return m->List();
+}
+
+Result<BackupInfo> FindBackupBefore(std::string_view backup_dir, int64_t unix_ns) {
+  SENSORDB_ASSIGN_OR_RETURN_R(const auto all, ListBackups(backup_dir));
+  const BackupInfo* best = nullptr;
+  for (const auto& b : all) {
+    if (b.problem.empty() && b.created_unix_ns <= unix_ns &&
+        (!best || b.created_unix_ns >= best->created_unix_ns)) {
+      best = &b;
+    }
+  }
+  if (!best) {
+    return Err(Status::NotFound("no good backup in " + std::string(backup_dir) +
+                                " was taken at or before the given time"));
+  }
+  return *best;
+}
+
+Result<BackupVerifyReport> VerifyBackup(std::string_view backup_dir, uint32_t id,
+                                        const KeySource& key, const ProgressCallback& progress) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto m, OpenExisting(backup_dir));
+  return m->Verify(id, key, progress);
+}
+
+Status RestoreBackup(std::string_view backup_dir, uint32_t id, std::string_view target_dir,
+                     const KeySource& key, const ProgressCallback& progress) {
+  SENSORDB_ASSIGN_OR_RETURN(auto m, OpenExisting(backup_dir));
+  return m->Restore(id, std::string(target_dir), key, progress);
+}
+
+Result<std::vector<uint32_t>> PruneBackups(std::string_view backup_dir,
+                                           const BackupRetention& policy, int64_t now_unix_ns) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto m, OpenExisting(backup_dir));
+  return m->Prune(policy, now_unix_ns);
+}
+
+}  // namespace sensordb

@@ -1,0 +1,25 @@
+// DBImpl's part in backups: it hands its Store and keyring to the backup manager and keeps the
+// list of destinations whose keyrings a drop must purge (docs/BACKUP.md).
+#include "backup/backup_manager.h"
+#include "backup/destinations_file.h"
+#include "db/db_impl.h"
+
+namespace sensordb {
+
+Result<BackupInfo> DBImpl::CreateBackup(std::string_view backup_dir,
+                                        const BackupOptions& options) {
+  std::lock_guard one_at_a_time(backup_mu_);
+  const std::string dir(backup_dir);
+  SENSORDB_ASSIGN_OR_RETURN_R(auto manager,
+                              backup::BackupManager::OpenLocal(dir, /*create=*/true));
+  // Recorded before any key reaches the destination, so a drop always knows to purge it.
+  SENSORDB_RETURN_IF_ERROR_R(backup::RegisterDestination(dir_, dir));
+  return manager->Create(*store_, keyring_.get(), options, store_->LiveBytes());
+}
+
+Status DBImpl::PurgeBackupKeyrings() {
+  if (!keyring_) return Status::Ok();
+  return backup::PurgeDroppedKeys(dir_, *keyring_);
+}
+
+}  // namespace sensordb

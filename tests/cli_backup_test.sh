@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# End-to-end test of `sensordb backup`: create, list, verify, restore (by id and by time),
+# prune, JSON output, and the refusals (non-empty target, wrong key, damaged backup).
+# Usage: cli_backup_test.sh /path/to/sensordb
+set -euo pipefail
+
+BIN=${1:?usage: cli_backup_test.sh /path/to/sensordb}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+DB=$WORK/db
+BK=$WORK/backups
+KEY=$WORK/master.key
+FAILURES=0
+unset SENSORDB_PASSPHRASE SENSORDB_DATA_DIR SENSORDB_KEY_FILE SENSORDB_BACKUP_DIR
+"$BIN" keygen "$KEY" >/dev/null
+
+sdb() { "$BIN" --data-dir "$DB" --key-file "$KEY" "$@"; }
+fail() { echo "FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
+expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected '$2', got '$3'"; }
+expect_exit() {
+  local name=$1 code=$2 rc=0
+  shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  ERR=$(cat "$WORK/err")
+  [[ $rc == "$code" ]] || fail "$name: exit $rc, expected $code (stderr: $ERR)"
+}
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+count() { "$BIN" --data-dir "$1" --key-file "$KEY" query -p farm --agg count -f csv | tail -n1 | awk -F, '{print $NF}'; }
+
+sdb project create farm >/dev/null
+for i in $(seq 0 199); do echo "weather,device=st1 temp=$i.5 $((1767225600 + i))000000000"; done \
+  | sdb import -p farm --format lp - >/dev/null
+first=$(sdb backup create --backup-dir "$BK" --label "before change" --json)
+expect_eq "create json id" 1 "$(echo "$first" | json_get 'd["id"]')"
+expect_eq "create json label" "before change" "$(echo "$first" | json_get 'd["label"]')"
+sleep 1.1  # distinct creation seconds for --before
+cutoff=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+for i in $(seq 200 299); do echo "weather,device=st1 temp=$i.5 $((1767225600 + i))000000000"; done \
+  | sdb import -p farm --format lp - >/dev/null
+sdb backup create --backup-dir "$BK" >/dev/null
+
+list=$(sdb backup list --backup-dir "$BK" --json)
+expect_eq "list count" 2 "$(echo "$list" | json_get 'len(d)')"
+expect_eq "list ok" "True True" "$(echo "$list" | json_get '" ".join(str(b["ok"]) for b in d)')"
+[[ $(echo "$list" | json_get 'd[1]["shared_bytes"] > 0') == True ]] || fail "second backup shares no files"
+sdb backup list --backup-dir "$BK" | grep -q "before change" || fail "table list lacks the label"
+
+v=$(sdb backup verify --backup-dir "$BK" --all --json)
+expect_eq "verify all" "True True" \
+  "$(echo "$v" | python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["ok"]) for l in sys.stdin))')"
+
+sdb backup restore --backup-dir "$BK" --id 1 --target "$WORK/r1" >/dev/null
+expect_eq "restore by id" 200 "$(count "$WORK/r1")"
+sdb backup restore --backup-dir "$BK" --before "$cutoff" --target "$WORK/r2" >/dev/null
+expect_eq "restore by time" 200 "$(count "$WORK/r2")"
+sdb backup restore --backup-dir "$BK" --target "$WORK/r3" >/dev/null
+expect_eq "restore latest" 300 "$(count "$WORK/r3")"
+
+# --- refusals ------------------------------------------------------------------------------
+expect_exit "restore over the live db" 1 sdb backup restore --backup-dir "$BK" --id 1
+[[ $ERR == *"not empty"* ]] || fail "non-empty target message: $ERR"
+expect_eq "live db untouched" 300 "$(count "$DB")"
+"$BIN" keygen "$WORK/other.key" >/dev/null
+expect_exit "wrong key" 1 "$BIN" --data-dir "$DB" --key-file "$WORK/other.key" \
+  backup restore --backup-dir "$BK" --id 1 --target "$WORK/r4"
+[[ $ERR == *"wrong master key"* ]] || fail "wrong key message: $ERR"
+[[ ! -e $WORK/r4 ]] || fail "a refused restore left $WORK/r4 behind"
+expect_exit "unknown id" 1 sdb backup restore --backup-dir "$BK" --id 42 --target "$WORK/r5"
+expect_exit "missing backup dir" 1 sdb backup list --backup-dir "$WORK/nope"
+expect_exit "missing parent" 1 sdb backup create --backup-dir "$WORK/no/such/dir"
+expect_exit "no backup dir" 2 sdb backup list
+
+sst=$(find "$BK/shared_checksum" -name '*.sst' | head -n1)
+printf 'garbage' | dd of="$sst" bs=1 seek=100 conv=notrunc status=none
+expect_exit "verify damaged" 1 sdb backup verify --backup-dir "$BK" --all
+grep -q FAILED "$WORK/out" || fail "verify of a damaged backup did not say FAILED"
+
+# --- prune ---------------------------------------------------------------------------------
+p=$(sdb backup prune --backup-dir "$BK" --keep-days 0 --dry-run --json)
+expect_eq "dry run" "[1]" "$(echo "$p" | json_get 'd["deleted"]')"
+expect_eq "dry run deleted nothing" 2 "$(sdb backup list --backup-dir "$BK" --json | json_get 'len(d)')"
+sdb backup prune --backup-dir "$BK" --keep-daily 1 >/dev/null
+expect_eq "prune" 1 "$(sdb backup list --backup-dir "$BK" --json | json_get 'len(d)')"
+
+if ((FAILURES > 0)); then
+  echo "$FAILURES check(s) failed" >&2
+  exit 1
+fi
+echo "cli backup test passed"

@@ -1,0 +1,23 @@
+suppressMessages({library(timeSeries)})
+out <- function(name, v, t=NULL) {
+  writeBin(as.double(v), file.path("bin", paste0(name, ".v")), size=8, endian="little")
+  if (!is.null(t)) writeBin(as.double(t), file.path("bin", paste0(name, ".t")), size=8, endian="little")
+  cat(name, length(v), "NA:", sum(is.na(v)), "\n")
+}
+data(USDCHF, package="timeSeries")
+tt <- as.POSIXct(time(USDCHF), tz="GMT"); cat("USDCHF range:", format(range(tt)), attr(tt,"tzone"), "\n")
+out("usdchf", as.numeric(series(USDCHF)), as.numeric(tt))
+data(EuStockMarkets, package="datasets")
+for (c in colnames(EuStockMarkets)) out(paste0("eustock_", tolower(c)), EuStockMarkets[, c])
+data(tcmd, package="tseries")
+for (c in colnames(tcmd)) out(paste0("tcmd_", c), tcmd[, c])
+data(ice.river, package="tseries")
+d <- as.numeric(as.POSIXct("1972-01-01", tz="UTC")) + 86400*(0:(nrow(ice.river)-1))
+for (c in colnames(ice.river)) out(paste0("iceriver_", gsub("\\.", "_", c)), ice.river[, c], d)
+cat("ice.river last date:", format(as.POSIXct(tail(d,1), origin="1970-01-01", tz="UTC")), "\n")
+out("gold", forecast::gold)
+data(treering, package="datasets"); out("treering", treering)
+data(sunspot.month, package="datasets")
+m <- 0:(length(sunspot.month)-1); yy <- 1749 + m %/% 12; mm <- m %% 12 + 1
+tm <- as.numeric(as.POSIXct(sprintf("%04d-%02d-01", yy, mm), tz="UTC"))
+out("sunspot_month", sunspot.month, tm)
