@@ -303,12 +303,19 @@ Status DecodeIntSequence(std::string_view* in, std::span<int64_t> out) {
   uint64_t delta = head[1];
   if (order == 2 && n >= 2) u[1] = head[0] + delta;
   uint64_t prev = heads ? u[heads - 1] : 0;
-  if (constant) {  // every residual is `base`: closed forms, no dependency chain
-    for (size_t i = heads; i < n; ++i) {
-      const uint64_t j = i - heads + 1;
-      u[i] = order == 0   ? base
-             : order == 1 ? prev + j * base
-                          : prev + j * delta + j * (j + 1) / 2 * base;
+  if (constant) {  // every residual is `base`: closed forms, no dependency chain, vectorisable
+    uint64_t* v = u.data() + heads;
+    const size_t m = n - heads;
+    if (order == 0) {
+      std::fill_n(v, m, base);
+    } else if (order == 1) {
+      for (size_t j = 0; j < m; ++j) v[j] = prev + (j + 1) * base;
+    } else if (base == 0) {  // regular sampling: an arithmetic progression
+      for (size_t j = 0; j < m; ++j) v[j] = prev + (j + 1) * delta;
+    } else {
+      for (size_t j = 0; j < m; ++j) {
+        v[j] = prev + (j + 1) * delta + (j + 1) * (j + 2) / 2 * base;
+      }
     }
     return Status::Ok();
   }
