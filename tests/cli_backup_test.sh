@@ -5,26 +5,9 @@
 set -euo pipefail
 
 BIN=${1:?usage: cli_backup_test.sh /path/to/sensordb}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-DB=$WORK/db
+source "$(dirname "$0")/cli_test_lib.sh"
 BK=$WORK/backups
-KEY=$WORK/master.key
-FAILURES=0
-unset SENSORDB_PASSPHRASE SENSORDB_DATA_DIR SENSORDB_KEY_FILE SENSORDB_BACKUP_DIR
-"$BIN" keygen "$KEY" >/dev/null
 
-sdb() { "$BIN" --data-dir "$DB" --key-file "$KEY" "$@"; }
-fail() { echo "FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
-expect_eq() { [[ "$2" == "$3" ]] || fail "$1: expected '$2', got '$3'"; }
-expect_exit() {
-  local name=$1 code=$2 rc=0
-  shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  ERR=$(cat "$WORK/err")
-  [[ $rc == "$code" ]] || fail "$name: exit $rc, expected $code (stderr: $ERR)"
-}
-json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 count() { "$BIN" --data-dir "$1" --key-file "$KEY" query -p farm --agg count -f csv | tail -n1 | awk -F, '{print $NF}'; }
 
 sdb project create farm >/dev/null
@@ -82,8 +65,4 @@ expect_eq "dry run deleted nothing" 2 "$(sdb backup list --backup-dir "$BK" --js
 sdb backup prune --backup-dir "$BK" --keep-daily 1 >/dev/null
 expect_eq "prune" 1 "$(sdb backup list --backup-dir "$BK" --json | json_get 'len(d)')"
 
-if ((FAILURES > 0)); then
-  echo "$FAILURES check(s) failed" >&2
-  exit 1
-fi
-echo "cli backup test passed"
+finish cli_backup_test

@@ -5,43 +5,8 @@
 set -euo pipefail
 
 BIN=${1:?usage: cli_test.sh /path/to/sensordb}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-DB=$WORK/db
-FAILURES=0
-
-KEY=$WORK/master.key
-"$BIN" keygen "$KEY" >/dev/null
+source "$(dirname "$0")/cli_test_lib.sh"
 [[ $(stat -c %a "$KEY") == 600 ]] || { echo "keygen made a key that is not 0600" >&2; exit 1; }
-unset SENSORDB_PASSPHRASE SENSORDB_DATA_DIR SENSORDB_KEY_FILE
-
-sdb() { "$BIN" --data-dir "$DB" --key-file "$KEY" "$@"; }
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILURES=$((FAILURES + 1))
-}
-
-# expect_eq NAME EXPECTED ACTUAL
-expect_eq() {
-  if [[ "$2" != "$3" ]]; then
-    fail "$1"
-    diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") >&2 || true
-  fi
-}
-
-# expect_exit NAME CODE COMMAND... : runs COMMAND, checks its exit code, keeps stderr in $ERR.
-expect_exit() {
-  local name=$1 code=$2 rc=0
-  shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-  ERR=$(cat "$WORK/err")
-  [[ $rc == "$code" ]] || fail "$name: exit $rc, expected $code (stderr: $ERR)"
-}
-
-json_get() {  # json_get EXPR < json : evaluates EXPR on the parsed document `d`
-  python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
-}
 
 points() { sdb stats --json | json_get 'd["points"]'; }
 
@@ -187,8 +152,4 @@ expect_eq "data after rotations" "22.25" \
 sdb project drop greenhouse </dev/null >/dev/null
 expect_eq "dropped" "name,id,retention_days" "$(sdb project list -f csv)"
 
-if ((FAILURES > 0)); then
-  echo "$FAILURES check(s) failed" >&2
-  exit 1
-fi
-echo "cli_test: all checks passed"
+finish cli_test

@@ -401,10 +401,12 @@ Status DBImpl::DropProject(std::string_view name) {
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(name));
   std::unique_lock lock(p->write_mu);
   if (p->dropped) return Status::NotFound("project '" + std::string(name) + "' does not exist");
-  head_->DropProject(p->id);  // after this no seal can write a block of the project
   // Crypto-shredding first: once the keys are gone the data is unreadable, wherever copies of
-  // it are. Deleting the data is then housekeeping, finished at the next open if interrupted.
+  // it are (and if destroying them fails, nothing has changed). Deleting the data is then
+  // housekeeping, finished at the next open if interrupted. Without its key no seal can write
+  // a block of the project any more; its head chunks go next.
   if (keyring_) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(p->id));
+  head_->DropProject(p->id);
   const Status backups = PurgeBackupKeyrings();
   p->dropped = true;
   catalog_->ForgetProject(*p);
@@ -552,9 +554,15 @@ Result<DBStats> DBImpl::Stats() {
       return Err(Status::Corruption("malformed block in the blocks column family"));
     }
     if (!catalog_->FindProject(key.project)) continue;  // dropped, awaiting compaction
-    SENSORDB_RETURN_IF_ERROR_R(block::OpenBlock(*cipher_, key.project, it->key(), view, &opened));
+    block::Summary summary;
+    if (!summaries_.Get(it->key(), &summary)) {
+      SENSORDB_RETURN_IF_ERROR_R(
+          block::OpenBlock(*cipher_, key.project, it->key(), view, &opened));
+      summary = opened.summary;
+      summaries_.Put(it->key(), summary);
+    }
     ++st.blocks;
-    st.points += opened.summary.count;
+    st.points += summary.count;
   }
   SENSORDB_RETURN_IF_ERROR_R(it->status());
   st.points += st.head_points;

@@ -22,7 +22,7 @@ class SummaryCache {
   bool Get(std::string_view key, block::Summary* out) const {
     const Shard& s = ShardOf(key);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(std::string(key));
+    auto it = s.map.find(key);  // heterogeneous: no string is built
     if (it == s.map.end()) return false;
     *out = it->second;
     return true;
@@ -42,9 +42,13 @@ class SummaryCache {
 
  private:
   static constexpr size_t kShards = 16;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, block::Summary> map;  // GUARDED_BY(mu)
+    std::unordered_map<std::string, block::Summary, Hash, std::equal_to<>> map;  // GUARDED_BY(mu)
   };
   Shard& ShardOf(std::string_view key) { return shards_[std::hash<std::string_view>()(key) % kShards]; }
   const Shard& ShardOf(std::string_view key) const {
