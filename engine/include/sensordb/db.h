@@ -13,6 +13,7 @@
 #include "sensordb/options.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
+#include "sensordb/system_store.h"
 #include "sensordb/types.h"
 #include "sensordb/write_batch.h"
 
@@ -98,6 +99,9 @@ class DB {
   virtual Status ReencryptProject(std::string_view project,
                                   const ProgressCallback& progress = {}) = 0;
   virtual Result<KeyStatusReport> KeyStatus() = 0;
+
+  // --- Server-wide records (accounts, tokens, grants, audit log) ------------------------------
+  virtual SystemStore& System() = 0;
 
   // --- Backups (docs/BACKUP.md) ---------------------------------------------------------------
   // Takes a consistent, incremental backup into `backup_dir` while writes continue: it holds

@@ -20,6 +20,7 @@ enum class RecordKind : uint8_t {
   kHeadRecord = 2,
   kBlock = 3,
   kSealRecord = 4,
+  kSystem = 5,
 };
 
 class Cipher {

@@ -24,6 +24,7 @@ const char* KindName(RecordKind kind) {
     case RecordKind::kHeadRecord: return "head record";
     case RecordKind::kBlock: return "block";
     case RecordKind::kSealRecord: return "seal record";
+    case RecordKind::kSystem: return "system record";
   }
   return "value";
 }

@@ -59,6 +59,11 @@ Status DBImpl::Init() {
   SENSORDB_ASSIGN_OR_RETURN(catalog_,
                             catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable));
   SENSORDB_RETURN_IF_ERROR(FinishInterruptedDrops(unreadable));
+  if (keyring_ && !keyring_->Active(system::kSystemProject)) {
+    auto v = keyring_->AddVersion(system::kSystemProject);  // the system records' data key
+    if (!v) return v.error();
+  }
+  system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_);
   // Best effort: a backup disk may be offline; the next backup to it purges as well.
   PurgeBackupKeyrings().IgnoreError();
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
@@ -108,6 +113,7 @@ Status DBImpl::FinishInterruptedDrops(const std::vector<uint32_t>& unreadable) {
   for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
   if (!keyring_) return Status::Ok();
   for (uint32_t pid : keyring_->Projects()) {
+    if (pid == system::kSystemProject) continue;  // not a project: the system records' key
     if (!catalog_->FindProject(pid)) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(pid));
   }
   return Status::Ok();

@@ -21,6 +21,7 @@
 #include "retention/retention.h"
 #include "sensordb/db.h"
 #include "store/store.h"
+#include "system/system_store_impl.h"
 
 namespace sensordb {
 
@@ -61,6 +62,7 @@ class DBImpl final : public DB {
   Result<uint32_t> RotateProjectKey(std::string_view project) override;
   Status ReencryptProject(std::string_view project, const ProgressCallback& progress) override;
   Result<KeyStatusReport> KeyStatus() override;
+  SystemStore& System() override { return *system_; }
 
   // Backups (db_backup.cc).
   Result<BackupInfo> CreateBackup(std::string_view backup_dir,
@@ -96,6 +98,7 @@ class DBImpl final : public DB {
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<KeyManager> key_manager_;
+  std::unique_ptr<system::SystemStoreImpl> system_;
   query::SummaryCache summaries_;
   std::mutex reencrypt_mu_;  // one re-encryption at a time
   SealGate seal_gate_;       // see seal_gate.h
