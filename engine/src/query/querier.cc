@@ -130,7 +130,11 @@ Status Querier::Load(Source& src, block::PointColumn* out) {
 
 Status Querier::Scan(const SeriesMeta& s, std::vector<Source>& sources, const TimeRange& range,
                      const SummaryFn& use_summary, const RunFn& fn, bool* stopped) {
-  block::PointColumn merged, part;
+  // Reused across series and calls: decoding into warm buffers avoids allocating per block.
+  block::PointColumn& merged = merged_;
+  block::PointColumn& part = part_;
+  merged.clear();
+  part.clear();
   merged.type = part.type = s.type;
   for (size_t i = 0; i < sources.size();) {
     // A component: sources whose time extents overlap one another transitively.

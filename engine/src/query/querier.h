@@ -96,6 +96,7 @@ class Querier {
   uint64_t applied_ = 0;     // the sequencer's applied seq, read after the current group's copies
   int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
   block::PointColumn scratch_;
+  block::PointColumn merged_, part_;  // Scan's buffers
   block::OpenedBlock opened_;
 };
 
