@@ -234,6 +234,28 @@ TEST(Backup, BackupKeyringFollowsAMasterKeyRotation) {
             StatusCode::kPermissionDenied);
 }
 
+TEST(Backup, OldBackupStillRestoresAfterReencryptionAndMasterRotation) {
+  // Backup 1 holds blocks under data key version 1; re-encryption retires that version in the
+  // live keyring, and the master key is then rotated: the backup keyring must keep version 1,
+  // re-wrapped under the new master key.
+  TempDir dir;
+  auto db = OpenTestDb(dir.Sub("db"));
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WritePoints(*db, "p", "d", "a", 0, 100).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  const BackupInfo first = MustBackup(*db, dir.Sub("b"));
+  ASSERT_TRUE(db->RotateProjectKey("p"));
+  ASSERT_TRUE(db->ReencryptProject("p").ok());
+  ASSERT_TRUE(CreateKeyFile(dir.Sub("new.key")).ok());
+  const KeySource next{dir.Sub("new.key"), {}};
+  ASSERT_TRUE(db->RotateMasterKey(next).ok());
+  (void)MustBackup(*db, dir.Sub("b"));
+  ASSERT_TRUE(RestoreBackup(dir.Sub("b"), first.id, dir.Sub("r"), next).ok());
+  Options o = TestOptions();
+  o.key = next;
+  EXPECT_EQ(CountPoints(*OpenTestDb(dir.Sub("r"), o), "p"), 100u);
+}
+
 TEST(BackupFaults, MissingParentDirectoryIsAClearErrorAndTheDatabaseWorks) {
   TempDir dir;
   auto db = OpenTestDb(dir.Sub("db"));

@@ -404,19 +404,6 @@ Status Keyring::DestroyVersionsBelow(uint32_t project, uint32_t keep_from) {
   return s;
 }
 
-Status Keyring::Rewrap(const KeySource& source) {
-  SENSORDB_ASSIGN_OR_RETURN(Kdf kdf, NewKdf(source));
-  SENSORDB_ASSIGN_OR_RETURN(SecretKey kek, DeriveKek(source, kdf));
-  const std::string fp = Fingerprint(kek);
-  std::unique_lock lock(mu_);
-  // One rename replaces the file: after a crash the old or the new keyring is in place whole.
-  SENSORDB_RETURN_IF_ERROR(Persist(kek, kdf, fp));
-  kek_ = std::make_unique<SecretKey>(std::move(kek));
-  kdf_ = kdf;
-  fingerprint_ = fp;
-  return Status::Ok();
-}
-
 // --- Backup keyrings ------------------------------------------------------------------------
 
 namespace {
@@ -431,10 +418,42 @@ Result<std::unique_ptr<Keyring>> Keyring::ReadWithOurKek(const std::string& dir)
   if (!bytes && bytes.error().code() == StatusCode::kNotFound) return std::unique_ptr<Keyring>();
   if (!bytes) return Err(bytes.error());
   const Status s = k->Load(*bytes, KeySource{}, kek_.get());
-  // Sealed under a master key rotated away since: unreadable to us, so it is replaced whole.
-  if (s.code() == StatusCode::kPermissionDenied) return std::unique_ptr<Keyring>();
+  if (s.code() == StatusCode::kPermissionDenied) {
+    // Sealed under another master key (the destination was away when the key was rotated).
+    // Never replaced silently: it may hold key versions older backups there still need.
+    return Err(Status::PermissionDenied(
+        "the keyring of backup destination " + dir + " is sealed under another master key (" +
+        s.message() + "); open its backups with that key, or move the destination aside"));
+  }
   if (!s.ok()) return Err(s);
   return k;
+}
+
+Status Keyring::Rewrap(const KeySource& source, const std::vector<std::string>& copies) {
+  SENSORDB_ASSIGN_OR_RETURN(Kdf kdf, NewKdf(source));
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey kek, DeriveKek(source, kdf));
+  const std::string fp = Fingerprint(kek);
+  std::lock_guard file_lock(backup_keyring_mu);
+  std::unique_lock lock(mu_);
+  // Backup keyrings first, each keeping every entry it has (older backups may need versions
+  // the live keyring has retired), under the same new key, salt and fingerprint.
+  std::string failed;
+  for (const std::string& dir : copies) {
+    auto copy = ReadWithOurKek(dir);
+    Status st = copy ? Status::Ok() : copy.error();
+    if (st.ok() && *copy) st = (*copy)->Persist(kek, kdf, fp);
+    if (!st.ok()) failed += (failed.empty() ? "" : "; ") + st.message();
+  }
+  // One rename replaces the file: after a crash the old or the new keyring is in place whole.
+  SENSORDB_RETURN_IF_ERROR(Persist(kek, kdf, fp));
+  kek_ = std::make_unique<SecretKey>(std::move(kek));
+  kdf_ = kdf;
+  fingerprint_ = fp;
+  if (!failed.empty()) {
+    return Status::IOError("the master key is rotated, but some backup keyrings were not "
+                           "re-wrapped: " + failed);
+  }
+  return Status::Ok();
 }
 
 Status Keyring::MergeInto(const std::string& dir) const {
@@ -459,10 +478,7 @@ Status Keyring::PurgeDroppedFrom(const std::string& dir) const {
   std::shared_lock lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> out, ReadWithOurKek(dir));
   if (!out) {
-    // Unreadable to us: keep nothing we cannot vouch for, only the keys we hold.
-    out.reset(new Keyring(dir));
-    out->keys_ = keys_;
-    return out->Persist(*kek_, kdf_, fingerprint_);
+    return Status::Ok();  // no keyring there
   }
   const size_t before = out->keys_.size();
   std::erase_if(out->keys_, [&](const auto& kv) { return !keys_.contains(kv.first); });

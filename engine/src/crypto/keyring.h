@@ -50,8 +50,10 @@ class Keyring {
   Status DestroyProject(uint32_t project);
   // Destroys the project's versions below `keep_from`.
   Status DestroyVersionsBelow(uint32_t project, uint32_t keep_from);
-  // Re-wraps every key under the master key from `source` and replaces the file atomically.
-  Status Rewrap(const KeySource& source);
+  // Re-wraps every key under the master key from `source` and replaces the file atomically;
+  // first re-wraps the backup keyrings in `copies` (sealed under the current master key) the
+  // same way, keeping all their entries. Returns an error naming any copy it could not do.
+  Status Rewrap(const KeySource& source, const std::vector<std::string>& copies = {});
 
   std::string fingerprint() const;
   std::string kdf_name() const;

@@ -5,6 +5,8 @@
 #include <map>
 #include <random>
 
+#include "backup/destination.h"
+#include "backup/destinations_file.h"
 #include "block/block.h"
 #include "head/head_record.h"
 #include "query/querier.h"
@@ -590,7 +592,10 @@ Status NeedKeys(bool encrypted) {
 
 Status DBImpl::RotateMasterKey(const KeySource& new_key) {
   SENSORDB_RETURN_IF_ERROR(NeedKeys(keyring_ != nullptr));
-  return keyring_->Rewrap(new_key);
+  SENSORDB_ASSIGN_OR_RETURN(auto destinations, backup::ReadDestinations(dir_));
+  std::vector<std::string> copies;
+  for (const auto& d : destinations) copies.push_back(backup::LocalDirDestination(d).KeyringDir());
+  return keyring_->Rewrap(new_key, copies);
 }
 
 Result<uint32_t> DBImpl::RotateProjectKey(std::string_view project) {
