@@ -1,0 +1,158 @@
+#include "sensordb/protocol/query_codec.h"
+
+#include <string>
+
+namespace sensordb::protocol {
+namespace {
+
+wire::QueryKind ToWire(QueryKind kind) {
+  switch (kind) {
+    case QueryKind::kRaw:
+      return wire::QueryKind::Raw;
+    case QueryKind::kLatest:
+      return wire::QueryKind::Latest;
+    case QueryKind::kAggregate:
+      return wire::QueryKind::Aggregate;
+  }
+  return wire::QueryKind::Raw;
+}
+
+Result<ValueType> FromWire(wire::ValueType type, const std::string& what) {
+  switch (type) {
+    case wire::ValueType::Float64:
+      return ValueType::kFloat64;
+    case wire::ValueType::Int64:
+      return ValueType::kInt64;
+    case wire::ValueType::Bool:
+      return ValueType::kBool;
+    default:
+      break;
+  }
+  return Err(Status::InvalidArgument(what + " has unknown value type " +
+                                     std::to_string(static_cast<unsigned>(type))));
+}
+
+}  // namespace
+
+OutFrame EncodeQuery(uint64_t request_id, const QueryRequest& q) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto project = fbb.CreateString(q.project);
+  auto device = fbb.CreateString(q.selector.device);
+  auto channel = fbb.CreateString(q.selector.channel);
+  const wire::TimeRange range(q.range.start_ns, q.range.end_ns);
+  auto msg = wire::CreateQuery(fbb, ToWire(q.kind), project, device, channel, &range, q.bucket_ns,
+                               q.per_series, q.limit);
+  return FinishEnvelope(fbb, request_id, wire::Message::Query, msg.Union());
+}
+
+Result<QueryRequest> DecodeQuery(const wire::Query& query) {
+  QueryRequest out;
+  switch (query.kind()) {
+    case wire::QueryKind::Raw:
+      out.kind = QueryKind::kRaw;
+      break;
+    case wire::QueryKind::Latest:
+      out.kind = QueryKind::kLatest;
+      break;
+    case wire::QueryKind::Aggregate:
+      out.kind = QueryKind::kAggregate;
+      break;
+    default:
+      return Err(Status::InvalidArgument("unknown query kind " +
+                                         std::to_string(static_cast<unsigned>(query.kind())) +
+                                         " (raw 0, latest 1, aggregate 2)"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view project,
+                              CheckString(query.project(), "project name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN_R(
+      std::string_view device,
+      CheckString(query.device(), "device name", kMaxNameBytes, out.kind == QueryKind::kLatest));
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view channel,
+                              CheckString(query.channel(), "channel name", kMaxNameBytes, false));
+  out.project.assign(project);
+  out.selector.device.assign(device);
+  out.selector.channel.assign(channel);
+  if (const wire::TimeRange* range = query.range()) {
+    out.range = {range->start_ns(), range->end_ns()};
+    if (out.range.start_ns > out.range.end_ns) {
+      return Err(Status::InvalidArgument("query range starts at " +
+                                         std::to_string(out.range.start_ns) + " after its end " +
+                                         std::to_string(out.range.end_ns)));
+    }
+  }
+  out.bucket_ns = query.bucket_ns();
+  if (out.bucket_ns < 0) {
+    return Err(
+        Status::InvalidArgument("bucket_ns " + std::to_string(out.bucket_ns) + " is negative"));
+  }
+  out.per_series = query.per_series();
+  out.limit = query.limit();
+  return out;
+}
+
+Result<LatestView> ViewLatest(const wire::LatestPoint& point, size_t index) {
+  const std::string what = "latest point " + std::to_string(index);
+  LatestView out;
+  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
+                              CheckString(point.device(), "device name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view channel,
+                              CheckString(point.channel(), "channel name", kMaxNameBytes, true));
+  out.point.channel.assign(channel);
+  out.point.timestamp_ns = point.timestamp_ns();
+  SENSORDB_ASSIGN_OR_RETURN_R(ValueType type, FromWire(point.type(), what));
+  switch (type) {
+    case ValueType::kFloat64:
+      out.point.value = Value::Float64(point.f64());
+      break;
+    case ValueType::kInt64:
+      out.point.value = Value::Int64(point.i64());
+      break;
+    case ValueType::kBool:
+      out.point.value = Value::Bool(point.b());
+      break;
+  }
+  return out;
+}
+
+Result<AggregateRunView> ViewAggregateRun(const wire::AggregateRun& run, size_t index) {
+  const std::string what = "aggregate run " + std::to_string(index);
+  AggregateRunView out;
+  out.series_id = run.series_id();
+  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
+                              CheckString(run.device(), "device name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN_R(out.channel,
+                              CheckString(run.channel(), "channel name", kMaxNameBytes, false));
+  if (!out.device.empty() || !out.channel.empty()) {
+    SENSORDB_ASSIGN_OR_RETURN_R(out.type, FromWire(run.type(), what));
+  }
+  if (const auto* rows = run.rows()) {
+    // As for value vectors, the Verifier does not check the 8-byte alignment of the rows.
+    if (reinterpret_cast<uintptr_t>(rows->Data()) % alignof(wire::AggregateRow) != 0) {
+      return Err(Status::InvalidArgument("malformed frame: " + what + " rows are misaligned"));
+    }
+    out.rows = {reinterpret_cast<const wire::AggregateRow*>(rows->Data()), rows->size()};
+  }
+  return out;
+}
+
+AggregateRow ToAggregateRow(const wire::AggregateRow& r) {
+  AggregateRow out;
+  out.bucket_start_ns = r.bucket_start_ns();
+  out.count = r.count();
+  out.sum = r.sum();
+  out.min = r.min();
+  out.max = r.max();
+  out.first = r.first();
+  out.first_ns = r.first_ns();
+  out.last = r.last();
+  out.last_ns = r.last_ns();
+  return out;
+}
+
+OutFrame EncodeQueryEnd(uint64_t request_id, uint64_t count, bool truncated) {
+  flatbuffers::FlatBufferBuilder fbb(64);
+  auto msg = wire::CreateQueryEnd(fbb, count, truncated);
+  return FinishEnvelope(fbb, request_id, wire::Message::QueryEnd, msg.Union());
+}
+
+}  // namespace sensordb::protocol

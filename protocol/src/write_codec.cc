@@ -1,0 +1,211 @@
+#include "sensordb/protocol/write_codec.h"
+
+#include <memory>
+#include <string>
+
+namespace sensordb::protocol {
+namespace {
+
+std::string ColumnName(size_t index, std::string_view device, std::string_view channel) {
+  std::string s = "column " + std::to_string(index);
+  if (!device.empty() || !channel.empty()) {
+    s += " (" + std::string(device) + "/" + std::string(channel) + ")";
+  }
+  return s;
+}
+
+// The vector as a span of T, checked for alignment: the Verifier checks the alignment of a
+// vector's length field (4) only, and a peer may misalign 8-byte elements on purpose.
+template <typename T>
+Result<std::span<const T>> ViewVector(const flatbuffers::Vector<T>* v, const std::string& what) {
+  if (v == nullptr) return std::span<const T>();
+  const uint8_t* data = v->Data();
+  if (reinterpret_cast<uintptr_t>(data) % alignof(T) != 0) {
+    return Err(Status::InvalidArgument("malformed frame: " + what + " vector is misaligned"));
+  }
+  return std::span<const T>(reinterpret_cast<const T*>(data), v->size());
+}
+
+Status CheckValues(const std::string& name, size_t timestamps, size_t values, std::string_view type,
+                   size_t other_values) {
+  if (values != timestamps) {
+    return Status::InvalidArgument(name + " has " + std::to_string(timestamps) +
+                                   " timestamps but " + std::to_string(values) + " " +
+                                   std::string(type) + " values");
+  }
+  if (other_values != 0) {
+    return Status::InvalidArgument(name + " is of type " + std::string(type) +
+                                   " but carries values of another type");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ColumnView> ViewColumn(const wire::SeriesColumn& column, size_t index) {
+  ColumnView out;
+  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
+                              CheckString(column.device(), "device name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN_R(out.channel,
+                              CheckString(column.channel(), "channel name", kMaxNameBytes, true));
+  out.series_id = column.series_id();
+  const std::string name = ColumnName(index, out.device, out.channel);
+  SENSORDB_ASSIGN_OR_RETURN_R(out.run.timestamps, ViewVector(column.timestamps(), name));
+  SENSORDB_ASSIGN_OR_RETURN_R(out.run.f64, ViewVector(column.f64(), name));
+  SENSORDB_ASSIGN_OR_RETURN_R(out.run.i64, ViewVector(column.i64(), name));
+  SENSORDB_ASSIGN_OR_RETURN_R(out.run.b, ViewVector(column.b(), name));
+  const size_t n = out.run.timestamps.size();
+  const size_t f = out.run.f64.size(), i = out.run.i64.size(), b = out.run.b.size();
+  switch (column.type()) {
+    case wire::ValueType::Float64:
+      out.run.type = ValueType::kFloat64;
+      SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, f, "float64", i + b));
+      break;
+    case wire::ValueType::Int64:
+      out.run.type = ValueType::kInt64;
+      SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, i, "int64", f + b));
+      break;
+    case wire::ValueType::Bool:
+      out.run.type = ValueType::kBool;
+      SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, b, "bool", f + i));
+      for (size_t k = 0; k < b; ++k) {
+        if (out.run.b[k] > 1) {
+          return Err(Status::InvalidArgument(name + ": bool value " + std::to_string(out.run.b[k]) +
+                                             " at position " + std::to_string(k) +
+                                             " is not 0 or 1"));
+        }
+      }
+      break;
+    default:
+      return Err(Status::InvalidArgument(name + " has unknown value type " +
+                                         std::to_string(static_cast<unsigned>(column.type())) +
+                                         " (float64 1, int64 2, bool 3)"));
+  }
+  return out;
+}
+
+flatbuffers::Offset<wire::SeriesColumn> BuildColumn(flatbuffers::FlatBufferBuilder& fbb,
+                                                    std::string_view device,
+                                                    std::string_view channel, uint64_t series_id,
+                                                    const PointRun& run) {
+  // Children first (FlatBuffers builds bottom-up); CreateVector of scalars is a memcpy here.
+  auto dev = fbb.CreateString(device.data(), device.size());
+  auto chan = fbb.CreateString(channel.data(), channel.size());
+  auto ts = fbb.CreateVector(run.timestamps.data(), run.timestamps.size());
+  flatbuffers::Offset<flatbuffers::Vector<double>> f64;
+  flatbuffers::Offset<flatbuffers::Vector<int64_t>> i64;
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> b;
+  wire::ValueType type = wire::ValueType::Float64;
+  switch (run.type) {
+    case ValueType::kFloat64:
+      f64 = fbb.CreateVector(run.f64.data(), run.f64.size());
+      break;
+    case ValueType::kInt64:
+      type = wire::ValueType::Int64;
+      i64 = fbb.CreateVector(run.i64.data(), run.i64.size());
+      break;
+    case ValueType::kBool:
+      type = wire::ValueType::Bool;
+      b = fbb.CreateVector(run.b.data(), run.b.size());
+      break;
+  }
+  return wire::CreateSeriesColumn(fbb, dev, chan, type, ts, f64, i64, b, series_id);
+}
+
+size_t ColumnWireBytes(ValueType type, size_t points, size_t name_bytes) {
+  const size_t value_bytes = type == ValueType::kBool ? 1 : 8;
+  // Table, vtable, two string headers and terminators, three vector headers, alignment.
+  return 96 + name_bytes + points * (8 + value_bytes);
+}
+
+Result<OutFrame> EncodeWrite(uint64_t request_id, std::string_view project, const WriteBatch& batch,
+                             Durability durability, uint32_t max_frame_bytes) {
+  if (!batch.error().empty()) return Err(Status::InvalidArgument(batch.error()));
+  if (batch.empty()) return Err(Status::InvalidArgument("write batch is empty"));
+  size_t bytes = 128 + project.size();
+  for (const WriteBatch::Column& c : batch.columns()) {
+    bytes += ColumnWireBytes(c.type, c.size(), c.device.size() + c.channel.size()) + 4;
+  }
+  if (bytes > max_frame_bytes) {
+    return Err(Status::ResourceExhausted("a write of " + std::to_string(batch.points()) +
+                                         " points needs about " + std::to_string(bytes) +
+                                         " bytes, more than the frame limit of " +
+                                         std::to_string(max_frame_bytes) + "; split the batch"));
+  }
+  // Sized up front so the builder never grows (a growth copies the whole buffer).
+  flatbuffers::FlatBufferBuilder fbb(bytes);
+  std::vector<flatbuffers::Offset<wire::SeriesColumn>> columns;
+  columns.reserve(batch.columns().size());
+  for (const WriteBatch::Column& c : batch.columns()) {
+    PointRun run{c.type, c.timestamps, c.f64, c.i64, c.b};
+    columns.push_back(BuildColumn(fbb, c.device, c.channel, 0, run));
+  }
+  auto vec = fbb.CreateVector(columns);
+  auto proj = fbb.CreateString(project.data(), project.size());
+  auto msg = wire::CreateWrite(fbb, proj, vec, ToWire(durability));
+  return FinishEnvelope(fbb, request_id, wire::Message::Write, msg.Union());
+}
+
+Result<WriteRequest> DecodeWrite(const wire::Write& write, const WriteLimits& limits,
+                                 WriteBatch& batch) {
+  batch.Clear();
+  WriteRequest out;
+  SENSORDB_ASSIGN_OR_RETURN_R(out.project,
+                              CheckString(write.project(), "project name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN_R(out.durability, FromWire(write.durability()));
+  const auto* columns = write.columns();
+  if (columns == nullptr || columns->size() == 0) {
+    return Err(Status::InvalidArgument("write carries no columns"));
+  }
+  if (columns->size() > limits.max_columns) {
+    return Err(Status::ResourceExhausted("write of " + std::to_string(columns->size()) +
+                                         " columns exceeds the maximum of " +
+                                         std::to_string(limits.max_columns)));
+  }
+  // First pass: check everything and count, so that nothing is copied from a bad Write (and a
+  // Write whose columns share one huge vector cannot make us copy it many times).
+  uint64_t points = 0;
+  for (size_t i = 0; i < columns->size(); ++i) {
+    SENSORDB_ASSIGN_OR_RETURN_R(ColumnView view, ViewColumn(*columns->Get(i), i));
+    points += view.run.size();
+    if (points > limits.max_points) {
+      return Err(
+          Status::ResourceExhausted("write of more than " + std::to_string(limits.max_points) +
+                                    " points exceeds the maximum per write; split the batch"));
+    }
+  }
+  std::unique_ptr<bool[]> bools;  // WriteBatch takes bools as bool, the wire has bytes
+  for (size_t i = 0; i < columns->size(); ++i) {
+    const ColumnView view = *ViewColumn(*columns->Get(i), i);
+    const PointRun& r = view.run;
+    switch (r.type) {
+      case ValueType::kFloat64:
+        batch.AddFloat64(view.device, view.channel, r.timestamps, r.f64);
+        break;
+      case ValueType::kInt64:
+        batch.AddInt64(view.device, view.channel, r.timestamps, r.i64);
+        break;
+      case ValueType::kBool:
+        bools = std::make_unique_for_overwrite<bool[]>(r.size());
+        for (size_t k = 0; k < r.size(); ++k) bools[k] = r.b[k] != 0;
+        batch.AddBool(view.device, view.channel, r.timestamps, {bools.get(), r.size()});
+        break;
+    }
+  }
+  return out;
+}
+
+OutFrame EncodeWriteReply(uint64_t request_id, uint64_t points, Durability ack) {
+  flatbuffers::FlatBufferBuilder fbb(64);
+  auto msg = wire::CreateWriteReply(fbb, points, ToWire(ack));
+  return FinishEnvelope(fbb, request_id, wire::Message::WriteReply, msg.Union());
+}
+
+Result<WriteAck> DecodeWriteReply(const wire::WriteReply& reply) {
+  WriteAck out;
+  out.points = reply.points();
+  SENSORDB_ASSIGN_OR_RETURN_R(out.ack, FromWire(reply.ack()));
+  return out;
+}
+
+}  // namespace sensordb::protocol
