@@ -16,8 +16,8 @@ for i in $(seq 0 199); do echo "weather,device=st1 temp=$i.5 $((1767225600 + i))
 first=$(sdb backup create --backup-dir "$BK" --label "before change" --json)
 expect_eq "create json id" 1 "$(echo "$first" | json_get 'd["id"]')"
 expect_eq "create json label" "before change" "$(echo "$first" | json_get 'd["label"]')"
-sleep 1.1  # distinct creation seconds for --before
-cutoff=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+# Just after the first backup's own creation time: --before must pick it, not the second one.
+cutoff=$(($(echo "$first" | json_get 'd["created_unix_ns"]') + 1))
 for i in $(seq 200 299); do echo "weather,device=st1 temp=$i.5 $((1767225600 + i))000000000"; done \
   | sdb import -p farm --format lp - >/dev/null
 sdb backup create --backup-dir "$BK" >/dev/null

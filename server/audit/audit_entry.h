@@ -1,0 +1,94 @@
+// One audit log entry and its stored form (docs/AUTH.md "Audit log"). Entries are numbered from
+// 1 (their SystemSpace::kAudit id) and hash-chained:
+//   entry_hash = BLAKE2b-256(prev_hash ‖ body)
+// where body is the serialised entry (version, seq, time, principal, address, action, project,
+// outcome, detail) and prev_hash is the previous entry's entry_hash (32 zero bytes for entry 1).
+// Values; thread-safe as values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sensordb/status.h"
+
+namespace sensordb::server {
+
+using AuditHash = std::array<uint8_t, 32>;
+
+enum class AuditAction : uint8_t {
+  kLogin = 1,
+  kLoginFailed = 2,
+  kLockout = 3,  // the first refusal of a lockout period; later ones are only counted
+  kBootstrap = 4,
+  kUserCreated = 5,
+  kServiceAccountCreated = 6,
+  kAccountDisabled = 7,
+  kAccountEnabled = 8,
+  kAccountDeleted = 9,
+  kPasswordChanged = 10,
+  kTokenIssued = 11,
+  kTokenRevoked = 12,
+  kGrantSet = 13,
+  kGrantRemoved = 14,
+  kProjectCreated = 15,
+  kProjectDropped = 16,
+  kKeyRotated = 17,
+  kBackup = 18,
+  kRestore = 19,
+  kAccessDenied = 20,
+};
+inline constexpr uint8_t kMaxAuditAction = 20;
+
+enum class AuditOutcome : uint8_t { kSuccess = 1, kFailure = 2, kDenied = 3 };
+
+std::string_view AuditActionName(AuditAction action);  // "login", "grant-set", ...
+std::string_view AuditOutcomeName(AuditOutcome outcome);
+
+// What a caller records. `detail` is free text for people (never a secret: tokens in it are
+// redacted on append, and no API puts a password there).
+struct AuditEvent {
+  int64_t time_ns = 0;
+  std::string principal;  // the acting account, or the name tried in a failed login
+  std::string address;    // the peer address, or "local"
+  AuditAction action = AuditAction::kLogin;
+  std::optional<uint32_t> project;  // the project concerned, none for server-wide events
+  AuditOutcome outcome = AuditOutcome::kSuccess;
+  std::string detail;
+};
+
+struct AuditEntry {
+  uint64_t seq = 0;
+  AuditEvent event;
+  AuditHash prev_hash{};
+  AuditHash hash{};  // as stored; Verify recomputes it
+};
+
+// Longest detail kept; longer ones are cut (an entry is not a place for bulk data).
+inline constexpr size_t kMaxAuditDetailBytes = 1024;
+
+// The serialised body of an entry (what the hash covers after prev_hash).
+std::string EncodeAuditBody(uint64_t seq, const AuditEvent& e);
+// BLAKE2b-256(prev_hash ‖ body).
+AuditHash ChainHash(const AuditHash& prev_hash, std::string_view body);
+// The stored value: prev_hash ‖ entry_hash ‖ body.
+std::string EncodeAuditValue(const AuditHash& prev_hash, const AuditHash& hash,
+                             std::string_view body);
+// Parses a stored value; `body` (optional) receives the body bytes for re-hashing.
+Result<AuditEntry> DecodeAuditValue(std::string_view value, std::string* body = nullptr);
+
+// The audit head (SystemSpace::kServer, name kAuditHeadName): the number of entries and the
+// hash of the last one, rewritten in the same atomic Apply as every append.
+inline constexpr std::string_view kAuditHeadName = "audit.head";
+struct AuditAnchor {
+  uint64_t entries = 0;
+  AuditHash hash{};
+  bool operator==(const AuditAnchor&) const = default;
+};
+std::string EncodeAuditAnchor(const AuditAnchor& a);
+Result<AuditAnchor> DecodeAuditAnchor(std::string_view v);
+std::string HashToHex(const AuditHash& h);
+
+}  // namespace sensordb::server
