@@ -69,9 +69,13 @@ Status Grants::ChangeGrant(const Actor& actor, const ProjectRef& project, std::s
   std::lock_guard lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(auto actor_role, RoleOf(actor.principal.name, pid));
   SENSORDB_ASSIGN_OR_RETURN(auto current, RoleOf(account, pid));
+  // Re-checked under the lock: the actor's grant may have been removed since Authorize.
+  if (!actor.principal.superuser &&
+      (!actor_role || !RoleAllows(*actor_role, Operation::kManageGrants))) {
+    return Hidden(project);
+  }
   // A superuser acting without a grant counts as an owner (recovery of an orphaned project).
-  const Role effective =
-      actor.principal.superuser ? Role::kOwner : actor_role.value_or(Role::kOwner);
+  const Role effective = actor_role && !actor.principal.superuser ? *actor_role : Role::kOwner;
   const std::string what = std::string(account) + " in project " + std::string(project.name);
   if (!MayChangeGrant(effective, current, wanted)) {
     auto seq = audit_.Append({actor.now_ns, actor.principal.name, std::string(actor.address),

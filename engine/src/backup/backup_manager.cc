@@ -145,8 +145,12 @@ Status ValidateLabel(const std::string& label) {
 Result<std::unique_ptr<BackupManager>> BackupManager::Open(
     std::unique_ptr<BackupDestination> dest, bool create) {
   SENSORDB_RETURN_IF_ERROR_R(dest->Prepare(create));
+  // RocksDB's backup engine needs its callers serialised: a prune collecting garbage while a
+  // backup reuses shared files would leave the new backup pointing at deleted files.
+  SENSORDB_ASSIGN_OR_RETURN_R(DirLock lock, DirLock::Acquire(dest->DataDir(), "backup directory"));
   SENSORDB_ASSIGN_OR_RETURN_R(auto engine, store::BackupEngine::Open(dest->DataDir()));
-  return std::unique_ptr<BackupManager>(new BackupManager(std::move(dest), std::move(engine)));
+  return std::unique_ptr<BackupManager>(
+      new BackupManager(std::move(lock), std::move(dest), std::move(engine)));
 }
 
 Result<std::unique_ptr<BackupManager>> BackupManager::OpenLocal(const std::string& dir,

@@ -12,6 +12,7 @@
 #include "crypto/keyring.h"
 #include "sensordb/backup.h"
 #include "store/backup_engine.h"
+#include "util/dir_lock.h"
 #include "store/store.h"
 
 namespace sensordb::backup {
@@ -53,15 +54,16 @@ class BackupManager {
   BackupDestination& destination() { return *dest_; }
 
  private:
-  BackupManager(std::unique_ptr<BackupDestination> dest,
+  BackupManager(DirLock lock, std::unique_ptr<BackupDestination> dest,
                 std::unique_ptr<store::BackupEngine> engine)
-      : dest_(std::move(dest)), engine_(std::move(engine)) {}
+      : lock_(std::move(lock)), dest_(std::move(dest)), engine_(std::move(engine)) {}
   Status CheckKeyringOpens(const BackupInfo& info, const KeySource& key);
   Status RestoreFiles(const BackupInfo& info, const std::string& target_dir,
                       const KeySource& key);
   Result<BackupVerifyReport> SampleRestored(const std::string& dir, const BackupInfo& info,
                                             const KeySource& key);
 
+  DirLock lock_;  // one manager per backup directory at a time, across processes
   std::unique_ptr<BackupDestination> dest_;
   std::unique_ptr<store::BackupEngine> engine_;
 };

@@ -5,11 +5,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "backup/destination.h"
+
+#include <sodium.h>
+
+#include <optional>
 
 namespace sensordb::backup {
 namespace {
@@ -56,8 +61,75 @@ Status RegisterDestination(const std::string& data_dir, const std::string& backu
   return WriteAtomically(data_dir + "/" + kDestinationsFile, text);
 }
 
+namespace {
+
+Result<std::optional<std::string>> ReadLine(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::optional<std::string>();
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return Err(Status::IOError("cannot read " + path));
+  return std::optional<std::string>(line);
+}
+
+}  // namespace
+
+Result<std::string> DatabaseIdentity(const std::string& data_dir) {
+  const std::string path = data_dir + "/IDENTITY";
+  SENSORDB_ASSIGN_OR_RETURN_R(auto id, ReadLine(path));
+  if (id) return *id;
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof(raw));
+  std::string hex;
+  for (unsigned char c : raw) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
+  SENSORDB_RETURN_IF_ERROR_R(WriteAtomically(path, hex + "\n"));
+  return hex;
+}
+
+Status ClaimDestination(const std::string& keyring_dir, const std::string& identity) {
+  std::error_code ec;
+  std::filesystem::create_directories(keyring_dir, ec);
+  if (ec) return Status::IOError("cannot create " + keyring_dir + ": " + ec.message());
+  const std::string path = keyring_dir + "/OWNER";
+  SENSORDB_ASSIGN_OR_RETURN(auto owner, ReadLine(path));
+  if (!owner) return WriteAtomically(path, identity + "\n");
+  if (*owner == identity) return Status::Ok();
+  return Status::FailedPrecondition(
+      "backup directory " + std::filesystem::path(keyring_dir).parent_path().string() +
+      " belongs to another database (" + *owner + ", this one is " + identity +
+      "); a database restored from a backup must back up into a new directory");
+}
+
+Result<std::vector<uint32_t>> ReadDroppedProjects(const std::string& data_dir) {
+  const std::string path = data_dir + "/" + kDroppedFile;
+  std::vector<uint32_t> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return out;
+  std::ifstream in(path);
+  if (!in) return Err(Status::IOError("cannot read " + path));
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(line.c_str(), &end, 10);
+    if (*end != '\0' || v > UINT32_MAX) return Err(Status::Corruption(path + " is malformed"));
+    out.push_back(uint32_t(v));
+  }
+  return out;
+}
+
+Status RecordDroppedProject(const std::string& data_dir, uint32_t project) {
+  SENSORDB_ASSIGN_OR_RETURN(auto ids, ReadDroppedProjects(data_dir));
+  if (std::find(ids.begin(), ids.end(), project) != ids.end()) return Status::Ok();
+  ids.push_back(project);
+  std::string text;
+  for (uint32_t id : ids) text += std::to_string(id) + "\n";
+  return WriteAtomically(data_dir + "/" + kDroppedFile, text);
+}
+
 Status PurgeDroppedKeys(const std::string& data_dir, const crypto::Keyring& keyring) {
   SENSORDB_ASSIGN_OR_RETURN(const auto dests, ReadDestinations(data_dir));
+  SENSORDB_ASSIGN_OR_RETURN(const auto dropped, ReadDroppedProjects(data_dir));
+  if (dests.empty() || dropped.empty()) return Status::Ok();
   std::string failed;
   for (const auto& d : dests) {
     std::error_code ec;
@@ -65,7 +137,17 @@ Status PurgeDroppedKeys(const std::string& data_dir, const crypto::Keyring& keyr
       failed += (failed.empty() ? "" : "; ") + d + ": not reachable (is the disk mounted?)";
       continue;
     }
-    const Status s = keyring.PurgeDroppedFrom(LocalDirDestination(d).KeyringDir());
+    const LocalDirDestination dest(d);
+    // An empty mount point exists too: without its keyring the destination is not reachable,
+    // and a drop must not count it as purged.
+    if (!crypto::Keyring::Exists(dest.KeyringDir())) {
+      failed += (failed.empty() ? "" : "; ") + d + ": no keyring there (is the disk mounted?)";
+      continue;
+    }
+    Status s = keyring.PurgeDroppedFrom(dest.KeyringDir(), dropped);
+    // A verify interrupted midway may have left a restored copy with its own keyring.
+    std::filesystem::remove_all(dest.ScratchDir(), ec);
+    if (s.ok() && ec) s = Status::IOError("cannot remove " + dest.ScratchDir() + ": " + ec.message());
     if (!s.ok()) failed += (failed.empty() ? "" : "; ") + d + ": " + s.message();
   }
   if (failed.empty()) return Status::Ok();

@@ -435,17 +435,26 @@ Status Keyring::Rewrap(const KeySource& source, const std::vector<std::string>& 
   const std::string fp = Fingerprint(kek);
   std::lock_guard file_lock(backup_keyring_mu);
   std::unique_lock lock(mu_);
-  // Backup keyrings first, each keeping every entry it has (older backups may need versions
-  // the live keyring has retired), under the same new key, salt and fingerprint.
+  // The live keyring first: if that fails, nothing has changed. Then each backup keyring,
+  // keeping every entry it has (older backups may need versions the live keyring retired),
+  // under the same new key, salt and fingerprint; one that fails is named in the error and
+  // refuses later backups until it is dealt with (it is never silently replaced).
+  std::vector<std::unique_ptr<Keyring>> read;
   std::string failed;
   for (const std::string& dir : copies) {
-    auto copy = ReadWithOurKek(dir);
-    Status st = copy ? Status::Ok() : copy.error();
-    if (st.ok() && *copy) st = (*copy)->Persist(kek, kdf, fp);
-    if (!st.ok()) failed += (failed.empty() ? "" : "; ") + st.message();
+    auto copy = ReadWithOurKek(dir);  // with the old key, before it is replaced
+    if (!copy) {
+      failed += (failed.empty() ? "" : "; ") + copy.error().message();
+    } else if (*copy) {
+      read.push_back(std::move(*copy));
+    }
   }
   // One rename replaces the file: after a crash the old or the new keyring is in place whole.
   SENSORDB_RETURN_IF_ERROR(Persist(kek, kdf, fp));
+  for (auto& copy : read) {
+    const Status st = copy->Persist(kek, kdf, fp);
+    if (!st.ok()) failed += (failed.empty() ? "" : "; ") + st.message();
+  }
   kek_ = std::make_unique<SecretKey>(std::move(kek));
   kdf_ = kdf;
   fingerprint_ = fp;
@@ -465,24 +474,37 @@ Status Keyring::MergeInto(const std::string& dir) const {
   std::shared_lock lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> out, ReadWithOurKek(dir));
   if (!out) out.reset(new Keyring(dir));
-  std::erase_if(out->keys_, [&](const auto& kv) { return !keys_.contains(kv.first); });
+  bool changed = false;
   for (const auto& [project, versions] : keys_) {
-    for (const auto& [v, dk] : versions) out->keys_[project][v] = dk;
+    for (const auto& [v, dk] : versions) {
+      auto& slot = out->keys_[project][v];
+      if (slot.key) {
+        if (sodium_memcmp(slot.key->data(), dk.key->data(), SecretKey::kSize) != 0) {
+          return Status::FailedPrecondition(
+              "backup keyring " + dir + " holds another key for project " +
+              std::to_string(project) + " version " + std::to_string(v) +
+              ": that backup directory belongs to another database (for example the one this "
+              "database was restored from); back up into a new directory");
+        }
+        continue;
+      }
+      slot = dk;
+      changed = true;
+    }
   }
-  return out->Persist(*kek_, kdf_, fingerprint_);
+  return changed || !Exists(dir) ? out->Persist(*kek_, kdf_, fingerprint_) : Status::Ok();
 }
 
-Status Keyring::PurgeDroppedFrom(const std::string& dir) const {
+Status Keyring::PurgeDroppedFrom(const std::string& dir,
+                                 const std::vector<uint32_t>& dropped) const {
   std::lock_guard file_lock(backup_keyring_mu);
   if (!Exists(dir)) return Status::Ok();
   std::shared_lock lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> out, ReadWithOurKek(dir));
-  if (!out) {
-    return Status::Ok();  // no keyring there
-  }
-  const size_t before = out->keys_.size();
-  std::erase_if(out->keys_, [&](const auto& kv) { return !keys_.contains(kv.first); });
-  return out->keys_.size() == before ? Status::Ok() : out->Persist(*kek_, kdf_, fingerprint_);
+  if (!out) return Status::Ok();  // no keyring there
+  size_t erased = 0;
+  for (uint32_t p : dropped) erased += out->keys_.erase(p);
+  return erased == 0 ? Status::Ok() : out->Persist(*kek_, kdf_, fingerprint_);
 }
 
 }  // namespace sensordb::crypto

@@ -64,10 +64,13 @@ class Keyring {
   // versions the file already holds of projects this keyring still has; projects it no longer
   // has (dropped) are left out. A file sealed under another master key (rotated since) cannot
   // be read and is replaced by this keyring's keys. A damaged file is Corruption.
+  // Adds every key this keyring holds to `dir`/KEYRING (made if missing), keeping the keys it
+  // already has. Fails, changing nothing, if it holds a different key for the same project and
+  // version: the directory belongs to another database's lineage.
   Status MergeInto(const std::string& dir) const;
-  // Removes from `dir`/KEYRING every project this keyring no longer has (crypto-shredding of
-  // dropped projects in backups). No file is fine.
-  Status PurgeDroppedFrom(const std::string& dir) const;
+  // Removes the `dropped` projects' keys from `dir`/KEYRING (crypto-shredding of dropped
+  // projects in backups). No file is fine.
+  Status PurgeDroppedFrom(const std::string& dir, const std::vector<uint32_t>& dropped) const;
 
  private:
   struct Kdf {

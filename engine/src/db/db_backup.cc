@@ -12,8 +12,18 @@ Result<BackupInfo> DBImpl::CreateBackup(std::string_view backup_dir,
   const std::string dir(backup_dir);
   SENSORDB_ASSIGN_OR_RETURN_R(auto manager,
                               backup::BackupManager::OpenLocal(dir, /*create=*/true));
+  if (keyring_) {  // a backup directory serves one database lineage only
+    SENSORDB_ASSIGN_OR_RETURN_R(const std::string identity, backup::DatabaseIdentity(dir_));
+    SENSORDB_RETURN_IF_ERROR_R(
+        backup::ClaimDestination(manager->destination().KeyringDir(), identity));
+  }
   // Recorded before any key reaches the destination, so a drop always knows to purge it.
   SENSORDB_RETURN_IF_ERROR_R(backup::RegisterDestination(dir_, dir));
+  if (keyring_) {  // a purge that failed at drop time (destination away) happens now
+    SENSORDB_ASSIGN_OR_RETURN_R(const auto dropped, backup::ReadDroppedProjects(dir_));
+    SENSORDB_RETURN_IF_ERROR_R(
+        keyring_->PurgeDroppedFrom(manager->destination().KeyringDir(), dropped));
+  }
   return manager->Create(*store_, keyring_.get(), options, store_->LiveBytes());
 }
 

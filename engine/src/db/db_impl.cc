@@ -114,6 +114,15 @@ Status DBImpl::OpenKeys() {
 Status DBImpl::FinishInterruptedDrops(const std::vector<uint32_t>& unreadable) {
   for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
   if (!keyring_) return Status::Ok();
+  // A drop recorded but interrupted before its keys were destroyed is finished now.
+  SENSORDB_ASSIGN_OR_RETURN(const auto dropped, backup::ReadDroppedProjects(dir_));
+  for (uint32_t pid : dropped) {
+    auto p = catalog_->FindProject(pid);
+    if (!p) continue;
+    SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(pid));
+    catalog_->ForgetProject(*p);
+    SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
+  }
   for (uint32_t pid : keyring_->Projects()) {
     if (pid == system::kSystemProject) continue;  // not a project: the system records' key
     if (!catalog_->FindProject(pid)) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(pid));
@@ -413,7 +422,12 @@ Status DBImpl::DropProject(std::string_view name) {
   // it are (and if destroying them fails, nothing has changed). Deleting the data is then
   // housekeeping, finished at the next open if interrupted. Without its key no seal can write
   // a block of the project any more; its head chunks go next.
-  if (keyring_) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(p->id));
+  if (keyring_) {
+    // Listed first, so that the purge of backup keyrings (now, or retried at the next open)
+    // knows the project was dropped here, not merely absent.
+    SENSORDB_RETURN_IF_ERROR(backup::RecordDroppedProject(dir_, p->id));
+    SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(p->id));
+  }
   head_->DropProject(p->id);
   const Status backups = PurgeBackupKeyrings();
   p->dropped = true;
