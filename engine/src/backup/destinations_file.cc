@@ -19,17 +19,32 @@
 namespace sensordb::backup {
 namespace {
 
+// Replaces `path` with `bytes` durably: temp file, full write, fsync, rename, fsync of the
+// directory (a registration lost in a power cut would leave a backup keyring never purged).
 Status WriteAtomically(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool ok = ::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()) &&
-                  ::fsync(fd) == 0;
+  size_t done = 0;
+  bool ok = true;
+  while (ok && done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += size_t(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
   const std::string err = std::strerror(errno);
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
     return Status::IOError("cannot write " + path + ": " + err);
+  }
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
   return Status::Ok();
 }
