@@ -383,6 +383,37 @@ TEST(Query, SummariesAnswerWholeBlocksInsideABucket) {
   }
 }
 
+TEST(Query, ParallelAggregateEqualsSingleThreaded) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  WriteBatch b;
+  for (int d = 0; d < 400; ++d) {  // enough series for several query threads
+    for (int i = 0; i < 20; ++i) {
+      b.Add("dev" + std::to_string(d), "t", kT0 + (d % 7 + i * 50) * kSec,
+            Value::Float64(d * 0.5 - i));
+    }
+  }
+  ASSERT_TRUE(db->Write("p", b).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  auto rows = [&](DB& which) {
+    std::vector<std::tuple<int64_t, uint64_t, double, double, double, double, double>> out;
+    EXPECT_TRUE(which.Aggregate("p", {{"", "t"}, {}, 60 * kSec, false}, [&](const AggregateRow& r) {
+                       out.emplace_back(r.bucket_start_ns, r.count, r.sum, r.min, r.max, r.first,
+                                        r.last);
+                       return true;
+                     }).ok());
+    return out;
+  };
+  const auto parallel = rows(*db);
+  db.reset();
+  Options o = TestOptions();
+  o.query_threads = 1;
+  auto single = OpenDb(dir.path(), o);
+  EXPECT_EQ(parallel, rows(*single));
+  EXPECT_EQ(parallel.size(), 16u);  // 956 s of data in 60 s buckets
+}
+
 TEST(Query, RejectsEmptyRangeAndUnknownSelections) {
   TempDir dir;
   auto db = OpenDb(dir.path());

@@ -46,6 +46,8 @@ struct Options {
   size_t write_buffer_bytes = 32 * 1024 * 1024;
   // RocksDB block cache.
   size_t block_cache_bytes = 32 * 1024 * 1024;
+  // Threads one aggregate over many series (merged, not per series) may use.
+  uint32_t query_threads = 2;
   // Opened block summaries kept in memory (about 150 bytes each), so aggregates answered from
   // summaries do not decrypt whole blocks again.
   size_t summary_cache_entries = 200'000;

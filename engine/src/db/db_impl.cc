@@ -20,6 +20,9 @@ namespace {
 
 using store::Cf;
 
+// Below this many series per thread an aggregate runs on the calling thread alone.
+constexpr size_t kSeriesPerThread = 128;
+
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -529,8 +532,30 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const auto series = catalog_->Select(*p, query.selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(query.selector, series.size()));
-  query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
-  return q.Aggregate(series, query, callback);
+  if (query.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
+  const size_t threads = std::min<size_t>(options_.query_threads, series.size() / kSeriesPerThread);
+  if (query.per_series || threads < 2) {
+    query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
+    return q.Aggregate(series, query, callback);
+  }
+  // Merged aggregates over many series: each thread folds a share into its own buckets.
+  std::vector<query::Aggregator> parts(threads, query::Aggregator(query.range, query.bucket_ns));
+  std::vector<Status> results(threads);
+  std::vector<std::thread> workers;
+  const size_t share = (series.size() + threads - 1) / threads;
+  for (size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const size_t begin = t * share, end = std::min(series.size(), begin + share);
+      query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id,
+                       p->max_span_ns);
+      results[t] = q.AggregateInto(std::span(series).subspan(begin, end - begin), query, &parts[t]);
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (const Status& s : results) SENSORDB_RETURN_IF_ERROR(s);
+  for (size_t t = 1; t < threads; ++t) parts[0].MergeFrom(parts[t]);
+  parts[0].Emit(nullptr, callback);
+  return Status::Ok();
 }
 
 // --- Maintenance ---------------------------------------------------------------------------

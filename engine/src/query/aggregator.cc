@@ -21,6 +21,26 @@ void BucketState::AddSummary(const block::Summary& s) {
   }
 }
 
+void BucketState::Merge(const BucketState& o) {
+  if (o.count == 0) return;
+  if (count == 0 || o.first_ns < first_ns) first_ns = o.first_ns, first = o.first;
+  if (count == 0 || o.last_ns >= last_ns) last_ns = o.last_ns, last = o.last;
+  count += o.count;
+  sum += o.sum;
+  if (o.has_min_max) {
+    if (!has_min_max) {
+      min = o.min, max = o.max, has_min_max = true;
+    } else {
+      min = o.min < min ? o.min : min;
+      max = o.max > max ? o.max : max;
+    }
+  }
+}
+
+void Aggregator::MergeFrom(const Aggregator& other) {
+  for (const auto& [start, st] : other.buckets_) buckets_[start].Merge(st);
+}
+
 int64_t Aggregator::BucketOf(int64_t t) const {
   if (bucket_ns_ <= 0) return range_.start_ns;
   int64_t q = t / bucket_ns_;

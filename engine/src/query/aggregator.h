@@ -33,6 +33,7 @@ struct BucketState {
     }
   }
   void AddSummary(const block::Summary& s);
+  void Merge(const BucketState& o);
 };
 
 class Aggregator {
@@ -46,6 +47,8 @@ class Aggregator {
   void AddRun(const block::PointColumn& c, size_t begin, size_t end);
   // Adds a summary when it falls in one bucket and inside the range; false otherwise.
   bool TryAddSummary(const block::Summary& s);
+  // Adds another aggregator's buckets (same range and width) to this one.
+  void MergeFrom(const Aggregator& other);
   // Emits the buckets in order and clears them. Returns false if the callback stopped.
   bool Emit(const SeriesRef* series, const AggregateCallback& cb);
 

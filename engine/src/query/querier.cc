@@ -192,27 +192,37 @@ Status Querier::Aggregate(std::span<const SeriesMeta* const> series, const Aggre
                           const AggregateCallback& callback) {
   if (q.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
   Aggregator agg(q.range, q.bucket_ns);
-  bool stopped = false;
+  if (!q.per_series) {
+    SENSORDB_RETURN_IF_ERROR(AggregateInto(series, q, &agg));
+    agg.Emit(nullptr, callback);
+    return Status::Ok();
+  }
+  return AggregateInto(series, q, &agg, [&](const SeriesMeta& s) {
+    const SeriesRef ref = RefOf(s);
+    return agg.Emit(&ref, callback);
+  });
+}
+
+Status Querier::AggregateInto(std::span<const SeriesMeta* const> series, const AggregateQuery& q,
+                              Aggregator* agg,
+                              const std::function<bool(const SeriesMeta&)>& after_series) {
   std::vector<Source> sources;
-  auto summary = [&](const Source& src) { return src.summary_valid && agg.TryAddSummary(src.summary); };
+  bool stopped = false;
+  auto summary = [&](const Source& src) {
+    return src.summary_valid && agg->TryAddSummary(src.summary);
+  };
   auto run = [&](const block::PointColumn& c, size_t b, size_t e) {
-    agg.AddRun(c, b, e);
+    agg->AddRun(c, b, e);
     return true;
   };
-  Status st = ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,
-                                        store::Store::Iterator& it) -> Status {
+  return ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,
+                                   store::Store::Iterator& it) -> Status {
     if (stopped) return Status::Ok();
     SENSORDB_RETURN_IF_ERROR(Gather(s, head, it, q.range, &sources));
     SENSORDB_RETURN_IF_ERROR(Scan(s, sources, q.range, summary, run, &stopped));
-    if (q.per_series) {
-      const SeriesRef ref = RefOf(s);
-      stopped = !agg.Emit(&ref, callback);
-    }
+    if (after_series && !after_series(s)) stopped = true;
     return Status::Ok();
   });
-  SENSORDB_RETURN_IF_ERROR(st);
-  if (!q.per_series && !stopped) agg.Emit(nullptr, callback);
-  return Status::Ok();
 }
 
 Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out) {

@@ -45,6 +45,12 @@ class Querier {
   Status Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out);
   Status Aggregate(std::span<const SeriesMeta* const> series, const AggregateQuery& query,
                    const AggregateCallback& callback);
+  // Folds the series' points in the query's range into `agg` without emitting anything (so
+  // that several Queriers on several threads can each fold a share, then merge).
+  // `after_series`, if given, runs after each series; returning false stops.
+  Status AggregateInto(std::span<const SeriesMeta* const> series, const AggregateQuery& query,
+                       Aggregator* agg,
+                       const std::function<bool(const SeriesMeta&)>& after_series = {});
 
  private:
   // A stretch of one series' points: a sealed block or the head chunk.
