@@ -1,0 +1,202 @@
+// toml++ is wrapped here only: its exceptions stop at LoadConfig.
+#include "config/server_config.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace sensordb::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads typed keys of one table, collecting every problem instead of stopping at the first.
+class Reader {
+ public:
+  Reader(std::string file, std::string& errors) : file_(std::move(file)), errors_(errors) {}
+
+  void String(const toml::table& t, std::string_view prefix, std::string_view key,
+              std::string& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    if (auto v = n->value<std::string>()) {
+      out = *v;
+    } else {
+      Problem(*n, prefix, key, "must be a string");
+    }
+  }
+
+  template <typename Int>
+  void Integer(const toml::table& t, std::string_view prefix, std::string_view key, Int& out,
+               int64_t min, int64_t max) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    auto v = n->value<int64_t>();
+    if (!v || !n->is_integer()) {
+      Problem(*n, prefix, key, "must be an integer");
+    } else if (*v < min || *v > max) {
+      Problem(*n, prefix, key,
+              "is " + std::to_string(*v) + ", must be in [" + std::to_string(min) + ", " +
+                  std::to_string(max) + "]");
+    } else {
+      out = static_cast<Int>(*v);
+    }
+  }
+
+  void Known(const toml::table& t, std::string_view prefix,
+             std::initializer_list<std::string_view> keys) {
+    const std::set<std::string_view> known(keys);
+    for (const auto& [k, node] : t) {
+      if (!known.contains(k.str())) Problem(node, prefix, k.str(), "is not a known key");
+    }
+  }
+
+  void Problem(const toml::node& n, std::string_view prefix, std::string_view key,
+               std::string_view what) {
+    errors_ += "\n  " + file_ + ":" + std::to_string(n.source().begin.line) + ": " +
+               std::string(prefix) + std::string(key) + " " + std::string(what);
+  }
+
+ private:
+  std::string file_;
+  std::string& errors_;
+};
+
+std::string Resolve(const fs::path& base, const std::string& p) {
+  if (p.empty()) return p;
+  const fs::path path(p);
+  return path.is_absolute() ? p : (base / path).lexically_normal().string();
+}
+
+void CheckFile(std::string_view what, const std::string& path, bool secret, std::string& out) {
+  if (path.empty()) {
+    out += "\n  " + std::string(what) + " is not set";
+    return;
+  }
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    out += "\n  " + std::string(what) + " " + path + " does not exist";
+  } else if (!S_ISREG(st.st_mode)) {
+    out += "\n  " + std::string(what) + " " + path + " is not a regular file";
+  } else if (secret && (st.st_mode & 077) != 0) {
+    out += "\n  " + std::string(what) + " " + path +
+           " is readable by group or others (chmod 600 it)";
+  }
+}
+
+}  // namespace
+
+Result<ServerConfig> LoadConfig(std::string_view path) {
+  const std::string file(path);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    return Err(Status::NotFound("config file " + file +
+                                " does not exist (create one with `sensordbd init DIR`)"));
+  }
+  toml::table root;
+  try {
+    root = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    return Err(Status::InvalidArgument(
+        "config file " + file + ":" + std::to_string(e.source().begin.line) + ":" +
+        std::to_string(e.source().begin.column) + ": " + std::string(e.description())));
+  } catch (const std::exception& e) {
+    return Err(Status::IOError("cannot read config file " + file + ": " + e.what()));
+  }
+
+  ServerConfig c;
+  std::string errors;
+  Reader r(file, errors);
+  r.Known(root, "", {"data_dir", "key_file", "log_level", "io_threads", "client", "tls", "limits"});
+  r.String(root, "", "data_dir", c.data_dir);
+  r.String(root, "", "key_file", c.key_file);
+  r.String(root, "", "log_level", c.log_level);
+  r.Integer(root, "", "io_threads", c.io_threads, 0, 256);
+  if (const toml::table* t = root["client"].as_table()) {
+    r.Known(*t, "client.", {"address", "port"});
+    r.String(*t, "client.", "address", c.client.address);
+    r.Integer(*t, "client.", "port", c.client.port, 0, 65535);
+  }
+  if (const toml::table* t = root["tls"].as_table()) {
+    r.Known(*t, "tls.", {"cert_file", "key_file", "ca_file"});
+    r.String(*t, "tls.", "cert_file", c.tls.cert_file);
+    r.String(*t, "tls.", "key_file", c.tls.key_file);
+    r.String(*t, "tls.", "ca_file", c.tls.ca_file);
+  }
+  if (const toml::table* t = root["limits"].as_table()) {
+    LimitsConfig& l = c.limits;
+    constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
+    r.Known(*t, "limits.", {"max_connections", "max_connections_per_address", "max_frame_bytes",
+                            "max_write_points", "handshake_timeout_ms", "idle_timeout_ms"});
+    r.Integer(*t, "limits.", "max_connections", l.max_connections, 1, 1'000'000);
+    r.Integer(*t, "limits.", "max_connections_per_address", l.max_connections_per_address, 1,
+              1'000'000);
+    r.Integer(*t, "limits.", "max_frame_bytes", l.max_frame_bytes, 64 * 1024, 1 << 30);
+    r.Integer(*t, "limits.", "max_write_points", l.max_write_points, 1, kU32);
+    r.Integer(*t, "limits.", "handshake_timeout_ms", l.handshake_timeout_ms, 100, 3'600'000);
+    r.Integer(*t, "limits.", "idle_timeout_ms", l.idle_timeout_ms, 100, 86'400'000);
+  }
+  if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
+      c.log_level != "debug") {
+    errors += "\n  " + file + ": log_level '" + c.log_level +
+              "' must be one of error, warn, info, debug";
+  }
+  if (c.data_dir.empty()) errors += "\n  " + file + ": data_dir is missing";
+  if (c.key_file.empty()) errors += "\n  " + file + ": key_file is missing";
+  if (c.tls.cert_file.empty()) errors += "\n  " + file + ": tls.cert_file is missing";
+  if (c.tls.key_file.empty()) errors += "\n  " + file + ": tls.key_file is missing";
+  if (!errors.empty()) return Err(Status::InvalidArgument("bad config file:" + errors));
+
+  const fs::path base = fs::absolute(fs::path(file), ec).parent_path();
+  c.data_dir = Resolve(base, c.data_dir);
+  c.key_file = Resolve(base, c.key_file);
+  c.tls.cert_file = Resolve(base, c.tls.cert_file);
+  c.tls.key_file = Resolve(base, c.tls.key_file);
+  c.tls.ca_file = Resolve(base, c.tls.ca_file);
+  return c;
+}
+
+Status CheckStartable(const ServerConfig& config) {
+  std::string out;
+  CheckFile("key_file", config.key_file, /*secret=*/true, out);
+  CheckFile("tls.cert_file", config.tls.cert_file, /*secret=*/false, out);
+  CheckFile("tls.key_file", config.tls.key_file, /*secret=*/true, out);
+  std::error_code ec;
+  if (!fs::is_directory(config.data_dir, ec)) {
+    out += "\n  data_dir " + config.data_dir +
+           " does not exist (sensordbd init creates it; it is never created implicitly)";
+  }
+  if (!out.empty()) return Status::FailedPrecondition("cannot start:" + out);
+  return Status::Ok();
+}
+
+std::string RenderConfig(const ServerConfig& c) {
+  std::ostringstream o;
+  const auto q = [](const std::string& s) { return toml::value<std::string>(s); };
+  o << "# sensordbd configuration (docs/SERVER.md). Relative paths are relative to this file.\n"
+    << "data_dir = " << q(c.data_dir) << "\n"
+    << "key_file = " << q(c.key_file) << "   # master key, 32 bytes, mode 0600\n"
+    << "log_level = " << q(c.log_level) << "   # error, warn, info, debug\n"
+    << "io_threads = " << c.io_threads << "   # 0: one per core\n\n"
+    << "[client]   # the native protocol listener (TLS 1.3 only)\n"
+    << "address = " << q(c.client.address) << "\n"
+    << "port = " << c.client.port << "\n\n"
+    << "[tls]\n"
+    << "cert_file = " << q(c.tls.cert_file) << "\n"
+    << "key_file = " << q(c.tls.key_file) << "\n"
+    << "ca_file = " << q(c.tls.ca_file) << "   # the development CA clients verify against\n\n"
+    << "[limits]\n"
+    << "max_connections = " << c.limits.max_connections << "\n"
+    << "max_connections_per_address = " << c.limits.max_connections_per_address << "\n"
+    << "max_frame_bytes = " << c.limits.max_frame_bytes << "\n"
+    << "max_write_points = " << c.limits.max_write_points << "\n"
+    << "handshake_timeout_ms = " << c.limits.handshake_timeout_ms << "\n"
+    << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n";
+  return o.str();
+}
+
+}  // namespace sensordb::server

@@ -1,0 +1,197 @@
+#include "net/request_handler.h"
+
+#include <chrono>
+
+#include "sensordb/protocol/messages.h"
+#include "sensordb/protocol/query_codec.h"
+#include "sensordb/protocol/write_codec.h"
+
+namespace sensordb::server {
+
+using protocol::OutFrame;
+
+int64_t WallClockNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
+                                            std::vector<OutFrame>& out) {
+  const uint64_t id = frame.request_id();
+  const wire::Message type = frame.type();
+  if (type == wire::Message::Hello) return HandleHello(frame, out);
+  if (type == wire::Message::Auth) return HandleAuth(frame, out);
+  if (!principal_) {
+    out.push_back(protocol::EncodeError(
+        id, Status::PermissionDenied("not authenticated: send Hello, then Auth, before " +
+                                     protocol::MessageName(type))));
+    return Next::kClose;
+  }
+  Status s;
+  switch (type) {
+    case wire::Message::Ping:
+      out.push_back(protocol::EncodePong(id));
+      return Next::kContinue;
+    case wire::Message::Write:
+      s = HandleWrite(frame, out);
+      break;
+    case wire::Message::Query:
+      s = HandleQuery(frame, out);
+      break;
+    case wire::Message::CreateProject:
+      s = HandleCreateProject(frame, out);
+      break;
+    case wire::Message::ListProjects:
+      s = HandleListProjects(frame, out);
+      break;
+    case wire::Message::DropProject:
+      s = HandleDropProject(frame, out);
+      break;
+    default:
+      s = protocol::IsKnownMessage(type)
+              ? Status::InvalidArgument(protocol::MessageName(type) +
+                                        " is not a request a client may send")
+              : Status::NotSupported(protocol::MessageName(type) +
+                                     " is not supported by this server (protocol version 1)");
+  }
+  if (!s.ok()) out.push_back(protocol::EncodeError(id, s));
+  return Next::kContinue;
+}
+
+RequestHandler::Next RequestHandler::HandleHello(const protocol::Frame& frame,
+                                                 std::vector<OutFrame>& out) {
+  const uint64_t id = frame.request_id();
+  if (hello_done_) {
+    out.push_back(protocol::EncodeError(id, Status::InvalidArgument("Hello sent twice")));
+    return Next::kClose;
+  }
+  auto hello = protocol::DecodeHello(*frame.As<wire::Hello>());
+  Result<uint16_t> version = hello ? protocol::NegotiateVersion(*hello) : Err(hello.error());
+  if (!version) {
+    out.push_back(protocol::EncodeError(id, version.error()));
+    return Next::kClose;
+  }
+  hello_done_ = true;
+  protocol::HelloReplyInfo reply;
+  reply.version = *version;
+  reply.server_name = "sensordbd/0.1.0";
+  reply.max_frame_bytes = limits_.max_frame_bytes;
+  reply.max_write_points = limits_.max_write_points;
+  out.push_back(protocol::EncodeHelloReply(id, reply));
+  return Next::kContinue;
+}
+
+RequestHandler::Next RequestHandler::HandleAuth(const protocol::Frame& frame,
+                                                std::vector<OutFrame>& out) {
+  const uint64_t id = frame.request_id();
+  if (!hello_done_) {
+    out.push_back(protocol::EncodeError(
+        id, Status::PermissionDenied("Hello must be the first frame, before Auth")));
+    return Next::kClose;
+  }
+  if (principal_) {
+    out.push_back(protocol::EncodeError(id, Status::InvalidArgument("already authenticated")));
+    return Next::kContinue;
+  }
+  auto auth = protocol::DecodeAuth(*frame.As<wire::Auth>());
+  if (!auth) {
+    out.push_back(protocol::EncodeError(id, auth.error()));
+    return Next::kContinue;
+  }
+  const Credentials creds = auth->is_token() ? Credentials::Token(auth->token)
+                                             : Credentials::Password(auth->user, auth->password);
+  AuthResult result = auth_.Authenticate(creds, peer_, WallClockNs());
+  if (!result) {
+    out.push_back(protocol::EncodeError(id, result.error().ToStatus()));
+    return Next::kContinue;  // the client may retry; lockout bounds the attempts
+  }
+  principal_ = std::move(*result);
+  protocol::AuthReplyInfo reply;
+  reply.principal = principal_->name;
+  reply.kind = principal_->kind == PrincipalKind::kUser ? wire::PrincipalKind::User
+                                                        : wire::PrincipalKind::ServiceAccount;
+  reply.superuser = principal_->superuser;
+  out.push_back(protocol::EncodeAuthReply(id, reply));
+  return Next::kContinue;
+}
+
+Status RequestHandler::Admit() {
+  const int64_t now = WallClockNs();
+  SENSORDB_RETURN_IF_ERROR(auth_.Revalidate(*principal_, now));
+  const RateDecision d = auth_.AdmitRequest(*principal_, now);
+  if (!d.allowed) {
+    return Status::ResourceExhausted("request rate limit of account " + principal_->name +
+                                     " exceeded; retry in " +
+                                     std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+  }
+  return Status::Ok();
+}
+
+Result<ProjectInfo> RequestHandler::AuthorizeProject(std::string_view name, Operation op) {
+  auto project = db_.GetProject(name);
+  if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
+  ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt, name};
+  SENSORDB_RETURN_IF_ERROR_R(auth_.Authorize(*principal_, op, ref));
+  if (!project) return Err(project.error());
+  return *project;
+}
+
+Status RequestHandler::HandleWrite(const protocol::Frame& frame, std::vector<OutFrame>& out) {
+  SENSORDB_RETURN_IF_ERROR(Admit());
+  protocol::WriteLimits limits;
+  limits.max_points = limits_.max_write_points;
+  auto request = protocol::DecodeWrite(*frame.As<wire::Write>(), limits, batch_);
+  if (!request) return request.error();
+  auto project = AuthorizeProject(request->project, Operation::kWrite);
+  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(db_.Write(project->name, batch_));
+  out.push_back(protocol::EncodeWriteReply(frame.request_id(), batch_.points(), Durability::kSync));
+  batch_.Clear();
+  return Status::Ok();
+}
+
+Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
+                                           std::vector<OutFrame>& out) {
+  SENSORDB_RETURN_IF_ERROR(Admit());
+  auto request = protocol::DecodeCreateProject(*frame.As<wire::CreateProject>());
+  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(auth_.AuthorizeServer(*principal_, Operation::kCreateProject));
+  auto project = db_.CreateProject(request->name, request->options);
+  if (!project) return project.error();
+  const Actor actor{*principal_, peer_, WallClockNs()};
+  SENSORDB_RETURN_IF_ERROR(auth_.ProjectCreated(actor, project->id, project->name));
+  out.push_back(protocol::EncodeCreateProjectReply(frame.request_id(), *project));
+  return Status::Ok();
+}
+
+Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
+                                          std::vector<OutFrame>& out) {
+  SENSORDB_RETURN_IF_ERROR(Admit());
+  auto all = db_.ListProjects();
+  if (!all) return all.error();
+  std::vector<ProjectInfo> visible;
+  for (ProjectInfo& p : *all) {
+    auto role = auth_.grants().RoleOf(principal_->name, p.id);
+    if (!role) return role.error();
+    if (role->has_value()) visible.push_back(std::move(p));
+  }
+  out.push_back(protocol::EncodeListProjectsReply(frame.request_id(), visible));
+  return Status::Ok();
+}
+
+Status RequestHandler::HandleDropProject(const protocol::Frame& frame,
+                                         std::vector<OutFrame>& out) {
+  SENSORDB_RETURN_IF_ERROR(Admit());
+  auto name = protocol::DecodeDropProject(*frame.As<wire::DropProject>());
+  if (!name) return name.error();
+  auto project = AuthorizeProject(*name, Operation::kDropProject);
+  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(db_.DropProject(project->name));
+  const Actor actor{*principal_, peer_, WallClockNs()};
+  SENSORDB_RETURN_IF_ERROR(auth_.ProjectDropped(actor, project->id, project->name));
+  out.push_back(protocol::EncodeDropProjectReply(frame.request_id()));
+  return Status::Ok();
+}
+
+}  // namespace sensordb::server

@@ -1,0 +1,59 @@
+// RequestHandler: the native protocol's session state machine for one connection, independent
+// of sockets — Hello, then Auth, then authorised requests against the DB. Each Handle() call
+// takes one verified frame and appends the reply frames. Borrows the DB and the AuthService,
+// which must outlive it. Not thread-safe (one per session, called from the session's strand).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/auth_service.h"
+#include "sensordb/db.h"
+#include "sensordb/protocol/frame.h"
+#include "sensordb/write_batch.h"
+
+namespace sensordb::server {
+
+struct SessionLimits {
+  uint32_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
+  uint32_t max_write_points = 1024 * 1024;
+};
+
+class RequestHandler {
+ public:
+  RequestHandler(DB& db, AuthService& auth, std::string peer_address, SessionLimits limits)
+      : db_(db), auth_(auth), peer_(std::move(peer_address)), limits_(limits) {}
+
+  enum class Next : uint8_t { kContinue, kClose };
+  // Appends the replies to `frame` to `out`; kClose when the connection must close after
+  // they are sent (protocol violations).
+  Next Handle(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+
+  bool authenticated() const { return principal_.has_value(); }
+
+ private:
+  Next HandleHello(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Next HandleAuth(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Status HandleWrite(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Status HandleQuery(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Status HandleCreateProject(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Status HandleListProjects(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Status HandleDropProject(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  // Resolves `name` and checks the principal may do `op` in it; the project's id on success.
+  Result<ProjectInfo> AuthorizeProject(std::string_view name, Operation op);
+  Status Admit();
+
+  DB& db_;
+  AuthService& auth_;
+  const std::string peer_;
+  const SessionLimits limits_;
+  bool hello_done_ = false;
+  std::optional<Principal> principal_;
+  WriteBatch batch_;  // reused across writes
+};
+
+int64_t WallClockNs();
+
+}  // namespace sensordb::server

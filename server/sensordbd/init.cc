@@ -1,0 +1,115 @@
+#include "sensordbd/init.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "auth/auth_service.h"
+#include "auth/secret_string.h"
+#include "sensordb/db.h"
+#include "sensordb/keys.h"
+#include "tls/dev_ca.h"
+
+namespace sensordb::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status WriteExclusive(const std::string& path, std::string_view text, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, mode);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced ? Status::Ok() : Status::IOError("cannot sync " + path);
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& options) {
+  std::error_code ec;
+  const fs::path dir = fs::absolute(fs::path(dir_arg), ec);
+  if (ec) return Err(Status::InvalidArgument("bad directory " + std::string(dir_arg)));
+  InitReport report;
+  report.config_file = (dir / "sensordbd.toml").string();
+  if (fs::exists(report.config_file, ec)) {
+    return Err(Status::AlreadyExists(report.config_file +
+                                     " exists: init never overwrites a server directory"));
+  }
+  fs::create_directories(dir / "tls", ec);
+  if (ec) return Err(Status::IOError("cannot create " + (dir / "tls").string() + ": " + ec.message()));
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+
+  ServerConfig config;
+  config.data_dir = "data";
+  config.key_file = "master.key";
+  config.client.port = options.port;
+  config.tls = {"tls/server.crt", "tls/server.key", "tls/ca.crt"};
+
+  const std::string key_file = (dir / config.key_file).string();
+  SENSORDB_RETURN_IF_ERROR_R(CreateKeyFile(key_file));
+  report.made.push_back("master key (0600): " + key_file);
+
+  const DevCertificateFiles certs{(dir / "tls/ca.crt").string(), (dir / "tls/ca.key").string(),
+                                  (dir / "tls/server.crt").string(),
+                                  (dir / "tls/server.key").string()};
+  SENSORDB_RETURN_IF_ERROR_R(CreateDevCertificates(certs));
+  report.made.push_back("development CA certificate: " + certs.ca_cert);
+  report.made.push_back("development CA key (0600): " + certs.ca_key);
+  report.made.push_back("server certificate (localhost, 127.0.0.1): " + certs.server_cert);
+  report.made.push_back("server key (0600): " + certs.server_key);
+
+  Options db_options;
+  db_options.key.key_file = key_file;
+  db_options.create_if_missing = true;
+  db_options.maintenance_interval_ms = 0;
+  const std::string data_dir = (dir / config.data_dir).string();
+  auto db = DB::Open(db_options, data_dir);
+  if (!db) return Err(db.error());
+  report.made.push_back("data directory: " + data_dir);
+
+  auto auth = AuthService::Open((*db)->System(), options.auth);
+  if (!auth) return Err(auth.error());
+  auto token = (*auth)->EnsureBootstrapAdmin(NowNs());
+  if (!token) return Err(token.error());
+  if (!token->has_value()) {
+    return Err(Status::FailedPrecondition("the database in " + data_dir +
+                                          " already has a bootstrap account"));
+  }
+  report.token_file = (dir / "bootstrap-admin.token").string();
+  SecretString text;
+  text.Reserve(token->value().text.size() + 1);
+  text.Append(token->value().text.view());
+  text.Append("\n");
+  SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.token_file, text.view(), 0600));
+  report.made.push_back("bootstrap superuser token (0600, account " +
+                        options.auth.bootstrap_account + ", id " + token->value().id +
+                        "): " + report.token_file);
+
+  SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.config_file, RenderConfig(config), 0644));
+  report.made.push_back("config: " + report.config_file);
+  return report;
+}
+
+}  // namespace sensordb::server

@@ -1,0 +1,30 @@
+// `sensordbd init DIR`: everything a first run needs, in DIR — the config file, a master key,
+// a development CA with a server certificate for localhost, the data directory and the
+// bootstrap superuser's token. Refuses to touch a DIR that already holds a config.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/auth_options.h"
+#include "config/server_config.h"
+#include "sensordb/status.h"
+
+namespace sensordb::server {
+
+struct InitOptions {
+  uint16_t port = 7070;
+  AuthOptions auth;  // tests lower the password costs
+};
+
+struct InitReport {
+  std::string config_file;
+  std::string token_file;
+  std::vector<std::string> made;  // "what: path" lines, for the operator; never a secret
+};
+
+Result<InitReport> InitServerDir(std::string_view dir, const InitOptions& options = {});
+
+}  // namespace sensordb::server
