@@ -24,6 +24,7 @@ Result<BackupInfo> DBImpl::CreateBackup(std::string_view backup_dir,
     SENSORDB_RETURN_IF_ERROR_R(
         keyring_->PurgeDroppedFrom(manager->destination().KeyringDir(), dropped));
   }
+  std::unique_lock no_new_keys(key_creation_mu_);  // see db_impl.h
   return manager->Create(*store_, keyring_.get(), options, store_->LiveBytes());
 }
 

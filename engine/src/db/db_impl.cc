@@ -403,6 +403,7 @@ void DBImpl::MaintenanceLoop() {
 // --- Catalog -------------------------------------------------------------------------------
 
 Result<ProjectInfo> DBImpl::CreateProject(std::string_view name, const ProjectOptions& o) {
+  std::shared_lock no_backup_copying(key_creation_mu_);
   return catalog_->CreateProject(name, o, [this](uint32_t pid) -> Status {
     if (!keyring_) return Status::Ok();
     auto v = keyring_->AddVersion(pid);
@@ -642,6 +643,7 @@ Result<uint32_t> DBImpl::RotateProjectKey(std::string_view project) {
   SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
   std::shared_lock lock(p->write_mu);
   if (p->dropped) return Err(Status::NotFound("project '" + std::string(project) + "' does not exist"));
+  std::shared_lock no_backup_copying(key_creation_mu_);
   return keyring_->AddVersion(p->id);
 }
 

@@ -103,6 +103,10 @@ class DBImpl final : public DB {
   std::mutex reencrypt_mu_;  // one re-encryption at a time
   SealGate seal_gate_;       // see seal_gate.h
   std::mutex backup_mu_;     // one backup at a time
+  // New data keys (project creation, key rotation) hold it shared; a backup holds it exclusively
+  // while it copies, so the destination keyring merged before the copy has every key the copy
+  // can need, even if the process dies before the merge after it.
+  std::shared_mutex key_creation_mu_;
 
   std::mutex truncate_mu_;  // serialises TruncateHead
   std::mutex maintenance_mu_;
