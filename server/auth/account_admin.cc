@@ -122,6 +122,19 @@ Status AccountAdmin::ChangePassword(const Actor& actor, std::string_view name,
   }
   SENSORDB_RETURN_IF_ERROR(CheckPassword(new_password));
   SENSORDB_ASSIGN_OR_RETURN(std::string hash, HashPassword(new_password, options_.password_cost));
+  // The slow Argon2id check of the old password runs without the lock that token logins and
+  // other account changes need; the record is re-read under the lock and must be unchanged.
+  std::string checked_hash;
+  if (self) {
+    SENSORDB_ASSIGN_OR_RETURN(AccountRecord before, MustGetAccount(name));
+    if (before.kind == PrincipalKind::kUser && !VerifyPassword(before.password_hash, old_password)) {
+      AppendBestEffort(Event(actor, AuditAction::kPasswordChanged, AuditOutcome::kDenied,
+                             "current password did not match"));
+      return Status::PermissionDenied(
+          "the current password is wrong; the password was not changed");
+    }
+    checked_hash = before.password_hash;
+  }
   std::lock_guard lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(AccountRecord r, MustGetAccount(name));
   if (r.kind != PrincipalKind::kUser) {
@@ -129,10 +142,9 @@ Status AccountAdmin::ChangePassword(const Actor& actor, std::string_view name,
                                    "' is a service account: it has API tokens, "
                                    "not a password");
   }
-  if (self && !VerifyPassword(r.password_hash, old_password)) {
-    AppendBestEffort(Event(actor, AuditAction::kPasswordChanged, AuditOutcome::kDenied,
-                           "current password did not match"));
-    return Status::PermissionDenied("the current password is wrong; the password was not changed");
+  if (self && r.password_hash != checked_hash) {
+    return Status::FailedPrecondition("the password of '" + r.name +
+                                      "' changed meanwhile; the password was not changed");
   }
   r.password_hash = std::move(hash);
   r.updated_ns = actor.now_ns;

@@ -54,6 +54,11 @@ Status AuthService::Revalidate(const Principal& principal, int64_t now_ns) {
     return Status::PermissionDenied("account '" + principal.name +
                                     "' was disabled; ask an administrator to enable it");
   }
+  if (account->created_ns != principal.account_created_ns ||
+      account->superuser != principal.superuser) {
+    return Status::PermissionDenied("account '" + principal.name +
+                                    "' has changed since this session began; log in again");
+  }
   if (principal.token_id.empty()) return Status::Ok();
   SENSORDB_ASSIGN_OR_RETURN(auto token, accounts_->GetToken(principal.token_id));
   const std::string label = "API token sdb_" + principal.token_id + "_";

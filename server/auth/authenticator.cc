@@ -182,7 +182,7 @@ AuthResult Authenticator::WithPassword(std::string_view user, std::string_view p
                   "later",
                   who, peer, now_ns, {}, false);
   }
-  return Accept({r->name, PrincipalKind::kUser, r->superuser, {}});
+  return Accept({r->name, PrincipalKind::kUser, r->superuser, {}, r->created_ns});
 }
 
 AuthResult Authenticator::WithToken(std::string_view token, std::string_view peer, int64_t now_ns) {
@@ -239,13 +239,17 @@ AuthResult Authenticator::WithToken(std::string_view token, std::string_view pee
   Status touched = accounts_.TouchToken(t.id, now_ns,
                                         {now_ns, r.name, std::string(peer), AuditAction::kLogin,
                                          std::nullopt, AuditOutcome::kSuccess, "token " + label});
+  if (touched.code() == StatusCode::kPermissionDenied) {  // revoked since it was checked
+    return Refuse(RefusalReason::kRevoked, "API token " + label + " was revoked", r.name, peer,
+                  now_ns, "token " + label + " revoked during login", true);
+  }
   if (!touched.ok()) {
     return Refuse(RefusalReason::kUnavailable,
                   "authentication is unavailable (the audit log cannot be written); try again "
                   "later",
                   r.name, peer, now_ns, {}, false);
   }
-  return Accept({r.name, r.kind, r.superuser, t.id});
+  return Accept({r.name, r.kind, r.superuser, t.id, r.created_ns});
 }
 
 }  // namespace sensordb::server

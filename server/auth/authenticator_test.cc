@@ -174,6 +174,16 @@ TEST_P(Auth, RevalidateEndsSessionsOfDisabledAccountsAndRevokedTokens) {
   EXPECT_EQ(auth_->Revalidate(*svc, kT0).code(), StatusCode::kPermissionDenied);
 }
 
+TEST_P(Auth, RevalidateEndsSessionsOfAnAccountDeletedAndCreatedAgain) {
+  ASSERT_TRUE(auth_->accounts().CreateUser(Root(), "bob", "bobs password 12").ok());
+  auto bob = Login("bob", "bobs password 12");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(auth_->accounts().DeleteAccount(Root(), "bob").ok());
+  ASSERT_TRUE(auth_->accounts().CreateUser(Root(kT0 + 1), "bob", "new bobs pw 123").ok());
+  // Same name, another account: the old session must not carry over.
+  EXPECT_EQ(auth_->Revalidate(*bob, kT0).code(), StatusCode::kPermissionDenied);
+}
+
 TEST_P(Auth, AccountLockoutBacksOffExponentiallyAndResets) {
   // Default account policy: 5 free failures, then 1 s, 2 s, 4 s ... (the address allows 20).
   int64_t now = kT0;

@@ -15,6 +15,8 @@ struct Principal {
   PrincipalKind kind = PrincipalKind::kUser;
   bool superuser = false;
   std::string token_id;  // the token used, for service accounts; empty for a password login
+  // When the account was created: Revalidate tells a re-created account of the same name apart.
+  int64_t account_created_ns = 0;
 };
 
 // Borrowed views of what the client sent; the caller owns (and wipes) the secret's buffer.

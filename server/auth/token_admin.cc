@@ -70,12 +70,21 @@ Result<std::vector<TokenInfo>> AccountAdmin::ListTokens(const Actor& actor,
 }
 
 Status AccountAdmin::TouchToken(std::string_view id, int64_t now_ns, AuditEvent event) {
+  auto recent = [&](const TokenRecord& t) {
+    return t.last_used_ns != 0 && now_ns - t.last_used_ns < options_.token_last_used_resolution_ns;
+  };
+  auto gone = [&](const std::optional<TokenRecord>& t) { return !t || t->revoked_ns != 0; };
+  const Status revoked = Status::PermissionDenied("API token sdb_" + std::string(id) +
+                                                  "_ was revoked; ask an administrator");
+  {  // Most logins need no update: decide without the lock other account changes hold.
+    SENSORDB_ASSIGN_OR_RETURN(auto t, GetToken(id));
+    if (gone(t)) return revoked;
+    if (recent(*t)) return Status::Ok();
+  }
   std::lock_guard lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(auto t, GetToken(id));
-  if (!t || t->revoked_ns != 0) return Status::Ok();
-  if (t->last_used_ns != 0 && now_ns - t->last_used_ns < options_.token_last_used_resolution_ns) {
-    return Status::Ok();
-  }
+  if (gone(t)) return revoked;  // revoked or deleted since the token was checked
+  if (recent(*t)) return Status::Ok();
   t->last_used_ns = now_ns;
   auto seq =
       audit_.Append(std::move(event), {{PutOp(SystemSpace::kTokens, t->id, EncodeToken(*t))}});
