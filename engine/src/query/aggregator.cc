@@ -6,19 +6,17 @@
 namespace sensordb::query {
 
 void BucketState::AddSummary(const block::Summary& s) {
-  if (s.count == 0) return;
-  if (count == 0 || s.min_ts < first_ns) first_ns = s.min_ts, first = s.first;
-  if (count == 0 || s.max_ts >= last_ns) last_ns = s.max_ts, last = s.last;
-  count += s.count;
-  sum += s.sum;
-  if (s.has_min_max) {
-    if (!has_min_max) {
-      min = s.min, max = s.max, has_min_max = true;
-    } else {
-      min = s.min < min ? s.min : min;
-      max = s.max > max ? s.max : max;
-    }
-  }
+  BucketState o;
+  o.count = s.count;
+  o.sum = s.sum;
+  o.min = s.min;
+  o.max = s.max;
+  o.has_min_max = s.has_min_max;
+  o.first = s.first;
+  o.first_ns = s.min_ts;
+  o.last = s.last;
+  o.last_ns = s.max_ts;
+  Merge(o);
 }
 
 void BucketState::Merge(const BucketState& o) {
