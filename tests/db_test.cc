@@ -1,6 +1,8 @@
 // The embedded engine through its public API: catalog, writes, queries, bad input, isolation,
 // recovery of the head, retention.
+#include <atomic>
 #include <cmath>
+#include <thread>
 #include <limits>
 
 #include "test_util.h"
@@ -179,6 +181,41 @@ TEST(Write, LargeColumnSurvivesSealAndReopen) {
   ASSERT_EQ(got.size(), ts.size());
   EXPECT_EQ(got[123'456].t, ts[123'456]);
   EXPECT_EQ(got[123'456].v, v[123'456]);
+}
+
+TEST(Write, RepeatedSeriesInOneBatchSurvivesConcurrentSeals) {
+  // A batch naming a series twice is applied column by column; a seal running meanwhile must
+  // not cut the chunk between the two columns (the second would be taken for sealed).
+  TempDir dir;
+  Options o = TestOptions();
+  o.chunk_max_points = 8;
+  auto db = OpenDb(dir.path(), o);
+  ASSERT_TRUE(db->CreateProject("p"));
+  std::atomic<bool> done{false};
+  std::thread sealer([&] {
+    for (int i = 0; i < 2000 && !done; ++i) ASSERT_TRUE(db->Flush().ok());
+  });
+  constexpr int kBatches = 150;
+  for (int i = 0; i < kBatches; ++i) {
+    WriteBatch b;
+    std::vector<double> v(5, 1.0);
+    std::vector<int64_t> t1, t2, ty(5);
+    for (int k = 0; k < 5; ++k) {
+      t1.push_back(kT0 + i * 100 + k);
+      t2.push_back(kT0 + i * 100 + 50 + k);
+      ty[k] = kT0 + i * 100 + k;
+    }
+    b.AddFloat64("d", "x", t1, v);
+    for (int k = 0; k < 400; ++k) {  // keeps the writer between x's two columns a while
+      b.AddFloat64("d", "y" + std::to_string(k), ty, v);
+    }
+    b.AddFloat64("d", "x", t2, v);
+    ASSERT_TRUE(db->Write("p", b).ok());
+  }
+  done = true;
+  sealer.join();
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "x").size(), size_t(kBatches) * 10);
+  EXPECT_EQ(ReadSeries(*db, "p", "d", "y0").size(), size_t(kBatches) * 5);
 }
 
 TEST(Write, LastWriteWinsForDuplicateTimestamps) {

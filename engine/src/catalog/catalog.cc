@@ -432,10 +432,10 @@ Result<ChannelInfo> Catalog::RegisterChannel(ProjectMeta& project, std::string_v
 
 std::vector<ChannelInfo> Catalog::ListChannels(const ProjectMeta& project,
                                                std::string_view device) const {
+  const auto series = Select(project, {std::string(device), ""});
+  std::shared_lock lock(mu_);  // units change under mu_ (RegisterChannel)
   std::vector<ChannelInfo> out;
-  for (const SeriesMeta* s : Select(project, {std::string(device), ""})) {
-    out.push_back({s->id, s->device, s->channel, s->unit, s->type});
-  }
+  for (const SeriesMeta* s : series) out.push_back({s->id, s->device, s->channel, s->unit, s->type});
   return out;
 }
 

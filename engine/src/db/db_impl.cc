@@ -293,6 +293,7 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
   sealed.clear();
   head::EncodeHeadRecord(columns, ids, &payload);
   const uint64_t seq = sequencer_->Assign();
+  Sequencer::Turn turn(*sequencer_, seq);  // Done(seq) on every path, or later writers wait forever
   const std::string key = store::HeadKey(project->id, seq);
   Status st = cipher_->Seal(project->id, crypto::RecordKind::kHeadRecord, key, payload, &sealed);
   if (st.ok()) {
@@ -300,28 +301,35 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
     st = store_->Write(wb, options_.durability == Durability::kSync);
   }
   sealing.unlock();
-  sequencer_->WaitTurn(seq);
+  turn.Wait();
   if (st.ok()) {
     for (size_t i = 0; i < columns.size(); ++i) {
       head_->Append(project->id, ids[i], seq, head::ColumnRun(columns[i]));
     }
   }
-  sequencer_->Done(seq);
+  turn.Done();
   SENSORDB_RETURN_IF_ERROR(st);
   catalog_->MarkDurable(*project, series);
   // Encoding the head's vectors needs no order: concurrent writers do it in parallel.
   const std::vector<uint64_t> full = head_->EncodeTails(ids);
   if (!full.empty()) {
+    // The batch is committed and visible: a failed seal is not this write's failure (the chunk
+    // stays in the head, durable in its records, and the maintenance thread seals it later).
     const size_t max_points = head_->chunk_max_points();
-    return SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; },
-                      full);
+    SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; }, full)
+        .IgnoreError();
   }
   return Status::Ok();
 }
 
 Status DBImpl::SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only) {
+  // Only chunks whose every record is fully applied: a writer between its first and last
+  // column of a series must not see the chunk cut under it (its later columns would then be
+  // taken for sealed and dropped). It seals the chunk itself once it is done.
+  const uint64_t applied = sequencer_->applied();
   return head_->Seal(
-      due, [this](std::vector<head::CutChunk>& chunks) { return PersistBlocks(chunks); }, only);
+      [&](const head::MemSeries& m) { return m.max_seq <= applied && due(m); },
+      [this](std::vector<head::CutChunk>& chunks) { return PersistBlocks(chunks); }, only);
 }
 
 Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
@@ -351,6 +359,7 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
                                 block::EncodeBlockValue(*cipher_, bk, key, c->summary, c->body, bo));
       wb.Put(Cf::kBlocks, key, value);
     }
+    if (keyring_ && !keyring_->Active(pid)) continue;  // being dropped: its keys are gone
     SENSORDB_RETURN_IF_ERROR(catalog_->RaiseMaxSpan(*project, span));
     const std::string key = store::SealRecordKey(pid, max_seq, nonces());
     std::string sealed;
@@ -370,7 +379,9 @@ Status DBImpl::TruncateHead() {
   auto wb = store_->NewBatch();
   for (const auto& p : catalog_->Projects()) {
     auto it = open.find(p->id);
-    const uint64_t keep_from = it == open.end() ? applied + 1 : it->second;
+    // Capped: MinOpenSeq is no snapshot, and a record applied after `applied` was read may sit
+    // in a chunk the scan passed before it opened.
+    const uint64_t keep_from = it == open.end() ? applied + 1 : std::min(it->second, applied + 1);
     wb.DeleteRange(Cf::kHead, store::HeadKey(p->id, 0), store::HeadKey(p->id, keep_from));
   }
   // Sequence numbers must keep growing across restarts even when no head record is left.
@@ -510,7 +521,7 @@ Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const auto series = catalog_->Select(*p, selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(selector, series.size()));
-  query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
+  query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
   return q.Raw(series, range, callback);
 }
 
@@ -522,7 +533,7 @@ Result<std::vector<LatestPoint>> DBImpl::Latest(std::string_view project,
   const auto series = catalog_->Select(*p, sel);
   SENSORDB_RETURN_IF_ERROR_R(CheckSelection(sel, series.size()));
   std::vector<LatestPoint> out;
-  query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
+  query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
   SENSORDB_RETURN_IF_ERROR_R(q.Latest(series, &out));
   return out;
 }
@@ -536,7 +547,7 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   if (query.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
   const size_t threads = std::min<size_t>(options_.query_threads, series.size() / kSeriesPerThread);
   if (query.per_series || threads < 2) {
-    query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id, p->max_span_ns);
+    query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
     return q.Aggregate(series, query, callback);
   }
   // Merged aggregates over many series: each thread folds a share into its own buckets.
@@ -547,8 +558,7 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   for (size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       const size_t begin = t * share, end = std::min(series.size(), begin + share);
-      query::Querier q(*store_, *cipher_, *head_, *sequencer_, summaries_, p->id,
-                       p->max_span_ns);
+      query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
       results[t] = q.AggregateInto(std::span(series).subspan(begin, end - begin), query, &parts[t]);
     });
   }

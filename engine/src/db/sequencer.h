@@ -30,6 +30,32 @@ class Sequencer {
     }
     cv_.notify_all();
   }
+  // A writer's turn: Done(seq) runs exactly once, on every path (also when an exception
+  // unwinds), so one failed writer never blocks the ones after it.
+  class Turn {
+   public:
+    Turn(Sequencer& s, uint64_t seq) : s_(s), seq_(seq) {}
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+    ~Turn() { Done(); }
+    void Wait() {
+      s_.WaitTurn(seq_);
+      waited_ = true;
+    }
+    void Done() {
+      if (done_) return;
+      if (!waited_) Wait();
+      s_.Done(seq_);
+      done_ = true;
+    }
+
+   private:
+    Sequencer& s_;
+    const uint64_t seq_;
+    bool waited_ = false;
+    bool done_ = false;
+  };
+
   // Highest seq whose batch is in the head (or failed); every lower one is too.
   uint64_t applied() const {
     std::lock_guard lock(mu_);

@@ -31,8 +31,7 @@ Status Querier::ForEachSeries(
     const size_t n = std::min(kSeriesPerGroup, series.size() - g);
     copies.clear();
     for (size_t i = 0; i < n; ++i) copies.push_back(head_.Copy(series[g + i]->id));
-    applied_ = sequencer_.applied();                   // after the copies: see header
-    auto it = store_.NewIterator(store::Cf::kBlocks);  // after both
+    auto it = store_.NewIterator(store::Cf::kBlocks);  // after the copies: see header
     span_ns_ = max_span_ns_.load();  // raised before any block with a longer span is written
     for (size_t i = 0; i < n; ++i) {
       Status s = fn(*series[g + i], copies[i], *it);

@@ -1,9 +1,8 @@
 // Querier: answers one query over a project by merging, per series, the head chunk with the
 // sealed blocks that overlap the range (docs/write_path.md "Queries and the head"). No global
-// lock: each series' head chunk is copied first, then the sequencer's applied seq is read, then
-// blocks are read from an iterator made after both, skipping blocks sealed after the copy
-// (block_seq >= the copied chunk's first seq, or > the applied seq), so every point is seen
-// exactly once. One Querier per call; not thread-safe.
+// lock: each series' head chunk is copied first, then blocks are read from an iterator made
+// after the copy, skipping blocks sealed after it (block_seq >= the copied chunk's first seq),
+// so every point is seen exactly once. One Querier per call; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +17,6 @@
 #include <atomic>
 
 #include "catalog/catalog.h"
-#include "db/sequencer.h"
 #include "crypto/cipher.h"
 #include "head/head.h"
 #include "query/aggregator.h"
@@ -35,10 +33,9 @@ class Querier {
   // Every reference must outlive the Querier.
   // `max_span_ns` is the project's longest block span, read when blocks are about to be read.
   Querier(store::Store& store, const crypto::Cipher& cipher, const head::Head& head,
-          const Sequencer& sequencer, SummaryCache& summaries, uint32_t project,
-          const std::atomic<int64_t>& max_span_ns)
-      : store_(store), cipher_(cipher), head_(head), sequencer_(sequencer),
-        summaries_(summaries), project_(project), max_span_ns_(max_span_ns) {}
+          SummaryCache& summaries, uint32_t project, const std::atomic<int64_t>& max_span_ns)
+      : store_(store), cipher_(cipher), head_(head), summaries_(summaries), project_(project),
+        max_span_ns_(max_span_ns) {}
 
   Status Raw(std::span<const SeriesMeta* const> series, const TimeRange& range,
              const RawCallback& callback);
@@ -89,17 +86,17 @@ class Querier {
 
   store::Store& store_;
   const crypto::Cipher& cipher_;
-  // True when a block was sealed after `head` was copied: its points are in the copy.
-  bool SealedAfterCopy(uint64_t block_seq, const head::HeadCopy& head) const {
-    return (head.min_seq != 0 && block_seq >= head.min_seq) || block_seq > applied_;
+  // True when a block was sealed after `head` was copied: its points are in the copy. (Blocks
+  // sealed before the copy end before the copied chunk's first record; an empty copy has
+  // nothing a later block could repeat.)
+  static bool SealedAfterCopy(uint64_t block_seq, const head::HeadCopy& head) {
+    return head.min_seq != 0 && block_seq >= head.min_seq;
   }
 
   const head::Head& head_;
-  const Sequencer& sequencer_;
   SummaryCache& summaries_;
   const uint32_t project_;
   const std::atomic<int64_t>& max_span_ns_;
-  uint64_t applied_ = 0;     // the sequencer's applied seq, read after the current group's copies
   int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
   block::PointColumn scratch_;
   block::PointColumn merged_, part_;  // Scan's buffers
