@@ -80,9 +80,11 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
       src.min_ts = head.summary.min_ts;
       src.max_ts = head.summary.max_ts;
     } else {
-      // Unsorted chunk: its extent needs a decode (rare: late or duplicate points).
-      SENSORDB_RETURN_IF_ERROR(head.Decode(&scratch_));
-      src.summary = block::Summary::Of(scratch_);
+      // Unsorted chunk: its extent needs a decode (rare: late or duplicate points); the decoded,
+      // sorted points are kept so that Load does not decode them again.
+      SENSORDB_RETURN_IF_ERROR(head.Decode(&src.head_points));
+      src.head_decoded = true;
+      src.summary = block::Summary::Of(src.head_points);
       src.min_ts = src.summary.min_ts;
       src.max_ts = src.summary.max_ts;
     }
@@ -120,6 +122,10 @@ Status Querier::OpenSource(Source* src) {
 }
 
 Status Querier::Load(Source& src, block::PointColumn* out) {
+  if (src.head && src.head_decoded) {
+    *out = src.head_points;
+    return Status::Ok();
+  }
   if (src.head) return src.head->Decode(out);
   if (!src.opened) SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
   const std::string& buf = cipher_.IsPassthrough() ? src.value : src.plain;

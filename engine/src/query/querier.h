@@ -61,7 +61,9 @@ class Querier {
     bool opened = false;                   // ... and once opened (lazily: a cached summary
     std::string plain;                     // may be all a query needs), its contents,
     size_t data_offset = 0;                // whose data (flags + body) starts here
-    const head::HeadCopy* head = nullptr;  // or the head
+    const head::HeadCopy* head = nullptr;  // or the head ...
+    bool head_decoded = false;             // ... whose points, when Gather had to decode
+    block::PointColumn head_points;        // them, are kept here
   };
   // Called with runs of one series in time order; returns false to stop.
   using RunFn = std::function<bool(const block::PointColumn&, size_t begin, size_t end)>;
@@ -98,7 +100,6 @@ class Querier {
   const uint32_t project_;
   const std::atomic<int64_t>& max_span_ns_;
   int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
-  block::PointColumn scratch_;
   block::PointColumn merged_, part_;  // Scan's buffers
   block::OpenedBlock opened_;
 };
