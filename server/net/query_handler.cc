@@ -1,6 +1,5 @@
-// RequestHandler::HandleQuery: runs a Query against the DB and cuts its result into QueryChunk
-// frames, then a QueryEnd. The frames are collected for the session to send (results are not
-// yet streamed with back-pressure while the query runs: docs/SERVER.md).
+// RequestHandler::HandleQuery: runs a Query against the DB and streams its result as QueryChunk
+// frames while it runs (ReplySink::Stream waits while the client is behind), then a QueryEnd.
 #include "net/request_handler.h"
 #include "sensordb/protocol/query_codec.h"
 
@@ -22,7 +21,7 @@ PointRun Slice(const PointRun& run, size_t offset, size_t n) {
 
 }  // namespace
 
-Status RequestHandler::HandleQuery(const protocol::Frame& frame, std::vector<OutFrame>& out) {
+Status RequestHandler::HandleQuery(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_RETURN_IF_ERROR(Admit());
   auto q = protocol::DecodeQuery(*frame.As<wire::Query>());
   if (!q) return q.error();
@@ -34,12 +33,11 @@ Status RequestHandler::HandleQuery(const protocol::Frame& frame, std::vector<Out
   protocol::QueryChunkBuilder chunk(id, q->kind);
   uint64_t count = 0;
   bool truncated = false;
+  bool gone = false;  // the connection closed or the client stopped reading: stop the query
   const auto flush_if_full = [&] {
-    if (chunk.full()) out.push_back(chunk.Finish());
+    if (chunk.full() && !out.Stream(chunk.Finish())) gone = true;
+    return !gone;
   };
-  // Frames already collected for this query are dropped if it fails: an Error then replaces
-  // the whole result, which the protocol allows (chunks before an Error are incomplete).
-  const size_t first_frame = out.size();
 
   Status s;
   switch (q->kind) {
@@ -54,7 +52,7 @@ Status RequestHandler::HandleQuery(const protocol::Frame& frame, std::vector<Out
                          const PointRun part = Slice(run, 0, take);
                          for (size_t off = 0; off < part.size();) {
                            off += chunk.AddRaw(series, part, off);
-                           flush_if_full();
+                           if (!flush_if_full()) return false;
                          }
                          count += take;
                          return !truncated;
@@ -70,7 +68,7 @@ Status RequestHandler::HandleQuery(const protocol::Frame& frame, std::vector<Out
         if (!q->selector.channel.empty() && p.channel != q->selector.channel) continue;
         chunk.AddLatest(q->selector.device, p);
         ++count;
-        flush_if_full();
+        if (!flush_if_full()) break;
       }
       break;
     }
@@ -82,15 +80,13 @@ Status RequestHandler::HandleQuery(const protocol::Frame& frame, std::vector<Out
         }
         chunk.AddAggregate(row);
         ++count;
-        flush_if_full();
-        return true;
+        return flush_if_full();
       });
       break;
   }
-  if (!s.ok()) {
-    out.erase(out.begin() + static_cast<std::ptrdiff_t>(first_frame), out.end());
-    return s;
-  }
+  // An Error after some chunks tells the client the result is incomplete (protocol/README.md).
+  if (!s.ok()) return s;
+  if (gone) return Status::Ok();  // nobody to tell
   if (!chunk.empty()) out.push_back(chunk.Finish());
   out.push_back(protocol::EncodeQueryEnd(id, count, truncated));
   return Status::Ok();

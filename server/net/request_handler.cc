@@ -17,7 +17,7 @@ int64_t WallClockNs() {
 }
 
 RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
-                                            std::vector<OutFrame>& out) {
+                                            ReplySink& out) {
   const uint64_t id = frame.request_id();
   const wire::Message type = frame.type();
   if (type == wire::Message::Hello) return HandleHello(frame, out);
@@ -60,7 +60,7 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
 }
 
 RequestHandler::Next RequestHandler::HandleHello(const protocol::Frame& frame,
-                                                 std::vector<OutFrame>& out) {
+                                                 ReplySink& out) {
   const uint64_t id = frame.request_id();
   if (hello_done_) {
     out.push_back(protocol::EncodeError(id, Status::InvalidArgument("Hello sent twice")));
@@ -83,7 +83,7 @@ RequestHandler::Next RequestHandler::HandleHello(const protocol::Frame& frame,
 }
 
 RequestHandler::Next RequestHandler::HandleAuth(const protocol::Frame& frame,
-                                                std::vector<OutFrame>& out) {
+                                                ReplySink& out) {
   const uint64_t id = frame.request_id();
   if (!hello_done_) {
     out.push_back(protocol::EncodeError(
@@ -137,7 +137,7 @@ Result<ProjectInfo> RequestHandler::AuthorizeProject(std::string_view name, Oper
   return *project;
 }
 
-Status RequestHandler::HandleWrite(const protocol::Frame& frame, std::vector<OutFrame>& out) {
+Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_RETURN_IF_ERROR(Admit());
   protocol::WriteLimits limits;
   limits.max_points = limits_.max_write_points;
@@ -152,7 +152,7 @@ Status RequestHandler::HandleWrite(const protocol::Frame& frame, std::vector<Out
 }
 
 Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
-                                           std::vector<OutFrame>& out) {
+                                           ReplySink& out) {
   SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeCreateProject(*frame.As<wire::CreateProject>());
   if (!request) return request.error();
@@ -166,7 +166,7 @@ Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
 }
 
 Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
-                                          std::vector<OutFrame>& out) {
+                                          ReplySink& out) {
   SENSORDB_RETURN_IF_ERROR(Admit());
   auto all = db_.ListProjects();
   if (!all) return all.error();
@@ -181,7 +181,7 @@ Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
 }
 
 Status RequestHandler::HandleDropProject(const protocol::Frame& frame,
-                                         std::vector<OutFrame>& out) {
+                                         ReplySink& out) {
   SENSORDB_RETURN_IF_ERROR(Admit());
   auto name = protocol::DecodeDropProject(*frame.As<wire::DropProject>());
   if (!name) return name.error();

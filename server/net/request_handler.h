@@ -16,6 +16,27 @@
 
 namespace sensordb::server {
 
+// Where a handler puts its replies. push_back queues a frame, sent after the request is
+// handled; Stream sends it now (waiting while the connection's send queue is full) and returns
+// false when the connection is gone or the client stopped reading, so a long query can stop.
+// Implemented by the Session; a test may use VectorSink.
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  virtual void push_back(protocol::OutFrame frame) = 0;
+  virtual bool Stream(protocol::OutFrame frame) {
+    push_back(std::move(frame));
+    return true;
+  }
+};
+
+// Collects every reply (tests, and handlers whose replies are small).
+class VectorSink : public ReplySink {
+ public:
+  void push_back(protocol::OutFrame frame) override { frames.push_back(std::move(frame)); }
+  std::vector<protocol::OutFrame> frames;
+};
+
 struct SessionLimits {
   uint32_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
   uint32_t max_write_points = 1024 * 1024;
@@ -29,18 +50,18 @@ class RequestHandler {
   enum class Next : uint8_t { kContinue, kClose };
   // Appends the replies to `frame` to `out`; kClose when the connection must close after
   // they are sent (protocol violations).
-  Next Handle(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Next Handle(const protocol::Frame& frame, ReplySink& out);
 
   bool authenticated() const { return principal_.has_value(); }
 
  private:
-  Next HandleHello(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
-  Next HandleAuth(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
-  Status HandleWrite(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
-  Status HandleQuery(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
-  Status HandleCreateProject(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
-  Status HandleListProjects(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
-  Status HandleDropProject(const protocol::Frame& frame, std::vector<protocol::OutFrame>& out);
+  Next HandleHello(const protocol::Frame& frame, ReplySink& out);
+  Next HandleAuth(const protocol::Frame& frame, ReplySink& out);
+  Status HandleWrite(const protocol::Frame& frame, ReplySink& out);
+  Status HandleQuery(const protocol::Frame& frame, ReplySink& out);
+  Status HandleCreateProject(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListProjects(const protocol::Frame& frame, ReplySink& out);
+  Status HandleDropProject(const protocol::Frame& frame, ReplySink& out);
   // Resolves `name` and checks the principal may do `op` in it; the project's id on success.
   Result<ProjectInfo> AuthorizeProject(std::string_view name, Operation op);
   Status Admit();

@@ -68,7 +68,7 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
   }
   const Status fed = decoder_.Feed(std::span<const uint8_t>(read_buf_.data(), n));
   while (auto frame = decoder_.Next()) {
-    if (handler_.Handle(*frame, pending_) == RequestHandler::Next::kClose) {
+    if (handler_.Handle(*frame, replies_) == RequestHandler::Next::kClose) {
       close_after_write_ = true;
       break;
     }
@@ -80,6 +80,8 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
     pending_.push_back(protocol::EncodeError(0, fed));
     close_after_write_ = true;
   }
+  for (protocol::OutFrame& f : replies_.frames) pending_.push_back(std::move(f));
+  replies_.frames.clear();
   if (pending_.empty()) {
     Read();
   } else {

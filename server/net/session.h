@@ -57,6 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
   protocol::FrameDecoder decoder_;
   RequestHandler handler_;
   std::array<uint8_t, 64 * 1024> read_buf_{};
+  VectorSink replies_;
   std::vector<protocol::OutFrame> pending_;
   bool reading_ = false;
   bool close_after_write_ = false;
