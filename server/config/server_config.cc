@@ -3,7 +3,12 @@
 
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -44,6 +49,56 @@ class Reader {
                   std::to_string(max) + "]");
     } else {
       out = static_cast<Int>(*v);
+    }
+  }
+
+  void Bool(const toml::table& t, std::string_view prefix, std::string_view key, bool& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    if (auto v = n->value<bool>(); v && n->is_boolean()) {
+      out = *v;
+    } else {
+      Problem(*n, prefix, key, "must be true or false");
+    }
+  }
+
+  void Strings(const toml::table& t, std::string_view prefix, std::string_view key,
+               std::vector<std::string>& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    std::vector<std::string> values;
+    bool ok = a != nullptr;
+    if (ok) {
+      for (const toml::node& e : *a) {
+        auto v = e.value<std::string>();
+        if (!v || !e.is_string()) {
+          ok = false;
+          break;
+        }
+        values.push_back(*v);
+      }
+    }
+    if (ok) {
+      out = std::move(values);
+    } else {
+      Problem(*n, prefix, key, "must be an array of strings");
+    }
+  }
+
+  // "HH:MM" as seconds after midnight.
+  void TimeOfDay(const toml::table& t, std::string_view prefix, std::string_view key,
+                 int32_t& out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    auto v = n->value<std::string>();
+    int h = -1, m = -1;
+    char extra = 0;
+    if (v && std::sscanf(v->c_str(), "%2d:%2d%c", &h, &m, &extra) == 2 && h >= 0 && h < 24 &&
+        m >= 0 && m < 60) {
+      out = h * 3600 + m * 60;
+    } else {
+      Problem(*n, prefix, key, "must be a time of day \"HH:MM\" (UTC)");
     }
   }
 
@@ -88,6 +143,14 @@ void CheckFile(std::string_view what, const std::string& path, bool secret, std:
   }
 }
 
+// True for an IPv4 address in 127.0.0.0/8 or the IPv6 loopback.
+bool IsLoopback(const std::string& address) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 }  // namespace
 
 Result<ServerConfig> LoadConfig(std::string_view path) {
@@ -111,11 +174,39 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   ServerConfig c;
   std::string errors;
   Reader r(file, errors);
-  r.Known(root, "", {"data_dir", "key_file", "log_level", "io_threads", "client", "tls", "limits"});
+  r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level",
+                     "io_threads", "worker_threads", "client", "tls", "limits", "metrics",
+                     "backup"});
   r.String(root, "", "data_dir", c.data_dir);
   r.String(root, "", "key_file", c.key_file);
+  r.String(root, "", "passphrase_file", c.passphrase_file);
+  r.String(root, "", "passphrase_env", c.passphrase_env);
   r.String(root, "", "log_level", c.log_level);
   r.Integer(root, "", "io_threads", c.io_threads, 0, 256);
+  r.Integer(root, "", "worker_threads", c.worker_threads, 0, 1024);
+  if (const toml::table* t = root["metrics"].as_table()) {
+    r.Known(*t, "metrics.", {"enabled", "address", "port", "accounts"});
+    r.Bool(*t, "metrics.", "enabled", c.metrics.enabled);
+    r.String(*t, "metrics.", "address", c.metrics.address);
+    r.Integer(*t, "metrics.", "port", c.metrics.port, 0, 65535);
+    r.Strings(*t, "metrics.", "accounts", c.metrics.accounts);
+  }
+  if (const toml::table* t = root["backup"].as_table()) {
+    BackupConfig& b = c.backup;
+    r.Known(*t, "backup.", {"dir", "time_of_day", "keep_days", "keep_daily", "keep_weekly",
+                            "keep_monthly", "verify"});
+    r.String(*t, "backup.", "dir", b.dir);
+    r.TimeOfDay(*t, "backup.", "time_of_day", b.time_of_day_s);
+    r.Integer(*t, "backup.", "keep_days", b.keep_days, 0, 100'000);
+    r.Integer(*t, "backup.", "keep_daily", b.keep_daily, 0, 100'000);
+    r.Integer(*t, "backup.", "keep_weekly", b.keep_weekly, 0, 100'000);
+    r.Integer(*t, "backup.", "keep_monthly", b.keep_monthly, 0, 100'000);
+    r.Bool(*t, "backup.", "verify", b.verify);
+    if (!b.dir.empty() && b.keep_days == 0 && b.keep_daily == 0 && b.keep_weekly == 0 &&
+        b.keep_monthly == 0) {
+      errors += "\n  " + file + ": [backup] keeps nothing: set keep_days or keep_daily/weekly/monthly";
+    }
+  }
   if (const toml::table* t = root["client"].as_table()) {
     r.Known(*t, "client.", {"address", "port"});
     r.String(*t, "client.", "address", c.client.address);
@@ -146,7 +237,19 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
               "' must be one of error, warn, info, debug";
   }
   if (c.data_dir.empty()) errors += "\n  " + file + ": data_dir is missing";
-  if (c.key_file.empty()) errors += "\n  " + file + ": key_file is missing";
+  const int key_sources = int(!c.key_file.empty()) + int(!c.passphrase_file.empty()) +
+                          int(!c.passphrase_env.empty());
+  if (key_sources != 1) {
+    errors += "\n  " + file + ": set exactly one of key_file, passphrase_file, passphrase_env (" +
+              std::to_string(key_sources) + " set)";
+  }
+  if (c.metrics.enabled) {
+    if (!IsLoopback(c.metrics.address)) {
+      errors += "\n  " + file + ": metrics.address '" + c.metrics.address +
+                "' must be a loopback address (127.0.0.0/8 or ::1): the metrics listener "
+                "speaks plain HTTP";
+    }
+  }
   if (c.tls.cert_file.empty()) errors += "\n  " + file + ": tls.cert_file is missing";
   if (c.tls.key_file.empty()) errors += "\n  " + file + ": tls.key_file is missing";
   if (!errors.empty()) return Err(Status::InvalidArgument("bad config file:" + errors));
@@ -154,6 +257,8 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   const fs::path base = fs::absolute(fs::path(file), ec).parent_path();
   c.data_dir = Resolve(base, c.data_dir);
   c.key_file = Resolve(base, c.key_file);
+  c.passphrase_file = Resolve(base, c.passphrase_file);
+  c.backup.dir = Resolve(base, c.backup.dir);
   c.tls.cert_file = Resolve(base, c.tls.cert_file);
   c.tls.key_file = Resolve(base, c.tls.key_file);
   c.tls.ca_file = Resolve(base, c.tls.ca_file);
@@ -162,7 +267,13 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
 
 Status CheckStartable(const ServerConfig& config) {
   std::string out;
-  CheckFile("key_file", config.key_file, /*secret=*/true, out);
+  if (!config.key_file.empty()) CheckFile("key_file", config.key_file, /*secret=*/true, out);
+  if (!config.passphrase_file.empty()) {
+    CheckFile("passphrase_file", config.passphrase_file, /*secret=*/true, out);
+  }
+  if (!config.passphrase_env.empty() && std::getenv(config.passphrase_env.c_str()) == nullptr) {
+    out += "\n  passphrase_env names " + config.passphrase_env + ", which is not set";
+  }
   CheckFile("tls.cert_file", config.tls.cert_file, /*secret=*/false, out);
   CheckFile("tls.key_file", config.tls.key_file, /*secret=*/true, out);
   std::error_code ec;
@@ -174,6 +285,28 @@ Status CheckStartable(const ServerConfig& config) {
   return Status::Ok();
 }
 
+Result<std::string> ReadPassphrase(const ServerConfig& config) {
+  std::string phrase;
+  if (!config.passphrase_file.empty()) {
+    std::ifstream in(config.passphrase_file, std::ios::binary);
+    if (!in) return Err(Status::IOError("cannot read passphrase_file " + config.passphrase_file));
+    std::getline(in, phrase);  // the first line; a trailing newline is not part of it
+    if (!phrase.empty() && phrase.back() == '\r') phrase.pop_back();
+    if (phrase.empty()) {
+      return Err(Status::InvalidArgument("passphrase_file " + config.passphrase_file +
+                                         " has an empty first line"));
+    }
+  } else if (!config.passphrase_env.empty()) {
+    const char* v = std::getenv(config.passphrase_env.c_str());
+    if (v == nullptr || *v == 0) {
+      return Err(Status::InvalidArgument("environment variable " + config.passphrase_env +
+                                         " (passphrase_env) is not set or empty"));
+    }
+    phrase = v;
+  }
+  return phrase;
+}
+
 std::string RenderConfig(const ServerConfig& c) {
   std::ostringstream o;
   const auto q = [](const std::string& s) { return toml::value<std::string>(s); };
@@ -181,7 +314,8 @@ std::string RenderConfig(const ServerConfig& c) {
     << "data_dir = " << q(c.data_dir) << "\n"
     << "key_file = " << q(c.key_file) << "   # master key, 32 bytes, mode 0600\n"
     << "log_level = " << q(c.log_level) << "   # error, warn, info, debug\n"
-    << "io_threads = " << c.io_threads << "   # 0: one per core\n\n"
+    << "io_threads = " << c.io_threads << "   # 0: one per core\n"
+    << "worker_threads = " << c.worker_threads << "   # requests; 0: twice the cores, at least 4\n\n"
     << "[client]   # the native protocol listener (TLS 1.3 only)\n"
     << "address = " << q(c.client.address) << "\n"
     << "port = " << c.client.port << "\n\n"
@@ -195,7 +329,24 @@ std::string RenderConfig(const ServerConfig& c) {
     << "max_frame_bytes = " << c.limits.max_frame_bytes << "\n"
     << "max_write_points = " << c.limits.max_write_points << "\n"
     << "handshake_timeout_ms = " << c.limits.handshake_timeout_ms << "\n"
-    << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n";
+    << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n\n"
+    << "[metrics]   # Prometheus text on plain HTTP: loopback only; scrape with a Bearer token\n"
+    << "enabled = " << (c.metrics.enabled ? "true" : "false") << "\n"
+    << "address = " << q(c.metrics.address) << "\n"
+    << "port = " << c.metrics.port << "\n"
+    << "accounts = [";
+  for (size_t i = 0; i < c.metrics.accounts.size(); ++i) {
+    o << (i ? ", " : "") << q(c.metrics.accounts[i]);
+  }
+  char tod[16];
+  std::snprintf(tod, sizeof tod, "%02d:%02d", c.backup.time_of_day_s / 3600,
+                c.backup.time_of_day_s / 60 % 60);
+  o << "]   # accounts (besides superusers) whose tokens may scrape\n\n"
+    << "[backup]   # daily backup; remove dir to turn it off\n"
+    << "dir = " << q(c.backup.dir) << "\n"
+    << "time_of_day = " << q(tod) << "   # UTC\n"
+    << "keep_days = " << c.backup.keep_days << "\n"
+    << "verify = " << (c.backup.verify ? "true" : "false") << "\n";
   return o.str();
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sensordb/status.h"
 
@@ -30,14 +31,41 @@ struct LimitsConfig {
   uint32_t idle_timeout_ms = 300'000;
 };
 
+// The metrics listener: Prometheus text over plain HTTP, so loopback addresses only. Every
+// scrape needs `Authorization: Bearer <token>` of a superuser or of an account in `accounts`.
+struct MetricsConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1";
+  uint16_t port = 9470;  // 0: ephemeral (tests)
+  std::vector<std::string> accounts = {"metrics"};
+};
+
+// The daily backup (docs/BACKUP.md); off while `dir` is empty.
+struct BackupConfig {
+  std::string dir;
+  int32_t time_of_day_s = 2 * 3600;  // "HH:MM" UTC in the file
+  uint32_t keep_days = 35;
+  uint32_t keep_daily = 0;
+  uint32_t keep_weekly = 0;
+  uint32_t keep_monthly = 0;
+  bool verify = true;
+};
+
 struct ServerConfig {
   std::string data_dir;
+  // The master key: exactly one of a key file, a file holding a passphrase, or the name of an
+  // environment variable holding one (docs/SERVER.md "Master key").
   std::string key_file;
+  std::string passphrase_file;
+  std::string passphrase_env;
   ListenerConfig client;
   TlsConfig tls;
   LimitsConfig limits;
+  MetricsConfig metrics;
+  BackupConfig backup;
   std::string log_level = "info";  // error, warn, info, debug
   uint32_t io_threads = 0;         // 0: one per core
+  uint32_t worker_threads = 0;     // requests; 0: twice the cores, at least 4
 };
 
 // Parses `path`. Relative paths in the file are taken relative to the file's directory.
@@ -47,6 +75,10 @@ Result<ServerConfig> LoadConfig(std::string_view path);
 // Checks what a start needs: the data directory's parent, the key file, the TLS files exist and
 // the key files are not group- or world-readable. The message lists every problem found.
 Status CheckStartable(const ServerConfig& config);
+
+// The passphrase the config names (from its file, or its environment variable), or an error
+// saying what is missing; empty when the config uses a key file.
+Result<std::string> ReadPassphrase(const ServerConfig& config);
 
 // The TOML text of `config` (with comments), as `sensordbd init` writes it.
 std::string RenderConfig(const ServerConfig& config);

@@ -3,6 +3,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "net/session.h"
@@ -15,7 +16,47 @@ Status NetError(std::string what, const boost::system::error_code& ec) {
   return Status::IOError(std::move(what) + ": " + ec.message());
 }
 
+// A TLS 1.3-only server context with the configured certificate chain and key.
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const TlsConfig& tls) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  // TLS 1.3 only: nothing older is negotiated, whatever the client offers.
+  if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1) {
+    return Err(Status::Internal("this OpenSSL cannot restrict the listener to TLS 1.3"));
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) return Err(NetError("cannot load tls.cert_file " + tls.cert_file, ec));
+  ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+  if (ec) return Err(NetError("cannot load tls.key_file " + tls.key_file, ec));
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return Err(Status::InvalidArgument("tls.key_file " + tls.key_file +
+                                       " does not match tls.cert_file " + tls.cert_file));
+  }
+  return ctx;
+}
+
 }  // namespace
+
+std::shared_ptr<asio::ssl::context> ClientListener::TlsContext() {
+  std::lock_guard lock(io_->ssl_mu);
+  return io_->ssl;
+}
+
+Status ClientListener::ReloadCertificates() {
+  Result<std::shared_ptr<asio::ssl::context>> ctx = Err(Status::Internal("not loaded"));
+  try {
+    ctx = MakeTlsContext(config_.tls);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("reloading the certificate: ") + e.what());
+  }
+  if (!ctx) return ctx.error();
+  std::lock_guard lock(io_->ssl_mu);
+  io_->ssl = std::move(*ctx);
+  return Status::Ok();
+}
 
 ClientListener::ClientListener(const ServerConfig& config, DB& db, AuthService& auth)
     : config_(config), db_(db), auth_(auth) {}
@@ -34,24 +75,16 @@ Result<std::unique_ptr<ClientListener>> ClientListener::Start(const ServerConfig
 }
 
 Status ClientListener::Open() {
-  io_ = std::make_unique<ListenerIo>(asio::ssl::context::tls_server);
-  SSL_CTX* ctx = io_->ssl.native_handle();
-  // TLS 1.3 only: nothing older is negotiated, whatever the client offers.
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-    return Status::Internal("this OpenSSL cannot restrict the listener to TLS 1.3");
-  }
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  boost::system::error_code ec;
-  io_->ssl.use_certificate_chain_file(config_.tls.cert_file, ec);
-  if (ec) return NetError("cannot load tls.cert_file " + config_.tls.cert_file, ec);
-  io_->ssl.use_private_key_file(config_.tls.key_file, asio::ssl::context::pem, ec);
-  if (ec) return NetError("cannot load tls.key_file " + config_.tls.key_file, ec);
-  if (SSL_CTX_check_private_key(ctx) != 1) {
-    return Status::InvalidArgument("tls.key_file " + config_.tls.key_file +
-                                   " does not match tls.cert_file " + config_.tls.cert_file);
-  }
+  unsigned cores = std::thread::hardware_concurrency();
+  if (cores == 0) cores = 1;
+  const unsigned workers =
+      config_.worker_threads != 0 ? config_.worker_threads : std::max(4u, 2 * cores);
+  io_ = std::make_unique<ListenerIo>(workers);
+  auto ssl = MakeTlsContext(config_.tls);
+  if (!ssl) return ssl.error();
+  io_->ssl = std::move(*ssl);
 
+  boost::system::error_code ec;
   const asio::ip::address address = asio::ip::make_address(config_.client.address, ec);
   if (ec) return NetError("client.address '" + config_.client.address + "' is not an IP address", ec);
   const tcp::endpoint endpoint(address, config_.client.port);
@@ -66,8 +99,7 @@ Status ClientListener::Open() {
   if (ec) return NetError("listener address", ec);
 
   Accept();
-  unsigned n = config_.io_threads != 0 ? config_.io_threads : std::thread::hardware_concurrency();
-  if (n == 0) n = 1;
+  const unsigned n = config_.io_threads != 0 ? config_.io_threads : cores;
   for (unsigned i = 0; i < n; ++i) {
     threads_.emplace_back([this] {
       for (;;) {
@@ -91,6 +123,8 @@ void ClientListener::Accept() {
           boost::system::error_code ep_ec;
           const tcp::endpoint peer = socket.remote_endpoint(ep_ec);
           const std::string address = ep_ec ? "unknown" : peer.address().to_string();
+          // Replies are whole frames written at once: no Nagle delay behind the peer's ACKs.
+          socket.set_option(tcp::no_delay(true), ep_ec);
           if (stopping() || !Acquire(address)) {
             boost::system::error_code ignored;
             socket.close(ignored);
@@ -155,7 +189,9 @@ void ClientListener::Stop() {
   }
   for (auto& s : live) s->RequestStop();
   live.clear();
+  // Requests in flight finish on the workers (a streaming one stops when its session closes);
   // run() returns once every session has closed (each is bounded by its deadline).
+  io_->pool.join();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   io_.reset();

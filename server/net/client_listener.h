@@ -13,8 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "auth/auth_service.h"
 #include "config/server_config.h"
+#include "net/metrics.h"
 #include "net/request_handler.h"
 #include "sensordb/db.h"
 #include "sensordb/status.h"
@@ -46,11 +49,16 @@ class ClientListener {
   // replies, closes the connections and joins the io threads. Idempotent.
   void Stop();
   ListenerCounters Counters() const;
+  // Reads the certificate chain and key files again (SIGHUP): new connections use them, open
+  // ones keep theirs. On any error the old certificate stays and the error says why.
+  Status ReloadCertificates();
+  ServerMetrics& metrics() { return metrics_; }
 
  private:
   friend class Session;
   ClientListener(const ServerConfig& config, DB& db, AuthService& auth);
   Status Open();
+  std::shared_ptr<boost::asio::ssl::context> TlsContext();
   void Accept();
   // Takes a connection slot for `address`; false when a cap is hit.
   bool Acquire(const std::string& address);
@@ -70,6 +78,7 @@ class ClientListener {
   std::map<std::string, uint32_t> per_address_;  // GUARDED_BY(mu_)
   std::vector<std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
   ListenerCounters counters_;                     // GUARDED_BY(mu_)
+  ServerMetrics metrics_;
 };
 
 }  // namespace sensordb::server

@@ -1,97 +1,21 @@
 // The native protocol listener end to end: a fresh `init` directory, the server in-process on
 // an ephemeral 127.0.0.1 port, and a TLS 1.3 test client that verifies the development CA.
-#include "net/client_listener.h"
+#include <sys/stat.h>
 
-#include <gtest/gtest.h>
-
-#include <fstream>
+#include <cstdlib>
 #include <numeric>
 
-#include "auth/auth_service.h"
-#include "config/server_config.h"
-#include "net/test_client.h"
-#include "sensordb/protocol/messages.h"
+#include "net/server_fixture.h"
 #include "sensordb/protocol/query_codec.h"
 #include "sensordb/protocol/write_codec.h"
-#include "sensordbd/init.h"
-#include "test_util.h"
 
 namespace sensordb::server {
 namespace {
 
+using testing::ServerFixture;
 using testing::TestClient;
 
-AuthOptions FastAuth() {
-  AuthOptions o;
-  o.password_cost = PasswordCost::Minimum();
-  return o;
-}
-
-class ClientListenerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    InitOptions init;
-    init.auth = FastAuth();
-    auto report = InitServerDir(dir_.Sub("srv"), init);
-    ASSERT_TRUE(report.has_value()) << report.error().ToString();
-    auto config = LoadConfig(report->config_file);
-    ASSERT_TRUE(config.has_value()) << config.error().ToString();
-    ASSERT_TRUE(CheckStartable(*config).ok());
-    config->client.port = 0;
-    config->io_threads = 2;
-    config->limits.max_frame_bytes = 1 << 20;
-    config_ = *config;
-    std::ifstream(report->token_file) >> token_;
-    ASSERT_FALSE(token_.empty());
-
-    Options options;
-    options.create_if_missing = false;
-    options.key.key_file = config_.key_file;
-    options.maintenance_interval_ms = 0;
-    auto db = DB::Open(options, config_.data_dir);
-    ASSERT_TRUE(db.has_value()) << db.error().ToString();
-    db_ = std::move(*db);
-    auto auth = AuthService::Open(db_->System(), FastAuth());
-    ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
-    auth_ = std::move(*auth);
-    auto listener = ClientListener::Start(config_, *db_, *auth_);
-    ASSERT_TRUE(listener.has_value()) << listener.error().ToString();
-    listener_ = std::move(*listener);
-  }
-
-  void TearDown() override {
-    if (listener_) listener_->Stop();
-  }
-
-  std::unique_ptr<TestClient> Connect() {
-    auto c = std::make_unique<TestClient>(config_.tls.ca_file);
-    const auto ec = c->Connect(listener_->port());
-    EXPECT_FALSE(ec) << ec.message();
-    return c;
-  }
-
-  // Hello and Auth with `token`; the Auth reply frame.
-  std::optional<protocol::Frame> Login(TestClient& c, std::string_view token) {
-    EXPECT_TRUE(c.Send(protocol::EncodeHello(1, {})));
-    auto hello = c.Receive();
-    EXPECT_TRUE(hello && hello->type() == wire::Message::HelloReply);
-    EXPECT_TRUE(c.Send(protocol::EncodeAuth(2, {.token = token})));
-    return c.Receive();
-  }
-
-  static Status ErrorOf(const std::optional<protocol::Frame>& f) {
-    if (!f) return Status::Internal("no frame");
-    if (const auto* e = f->As<wire::Error>()) return protocol::DecodeError(*e);
-    return Status::Ok();
-  }
-
-  sensordb::testing::TempDir dir_;
-  ServerConfig config_;
-  std::string token_;
-  std::unique_ptr<DB> db_;
-  std::unique_ptr<AuthService> auth_;
-  std::unique_ptr<ClientListener> listener_;
-};
+class ClientListenerTest : public ServerFixture {};
 
 TEST_F(ClientListenerTest, WritesAndQueriesTenThousandPointsOverTls13) {
   auto c = Connect();
@@ -219,6 +143,64 @@ TEST(ServerConfig, RefusesToStartWithoutItsFiles) {
       << s.message();
   EXPECT_NE(s.message().find("tls.cert_file"), std::string::npos);
   EXPECT_NE(s.message().find("data_dir"), std::string::npos);
+}
+
+TEST(ServerConfig, KeySourcesMetricsAndBackupAreChecked) {
+  sensordb::testing::TempDir dir;
+  const std::string file = dir.Sub("c.toml");
+  const std::string tls = "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\n";
+  // Two key sources, a metrics listener off loopback, a bad time of day, a backup keeping nothing.
+  std::ofstream(file) << "data_dir = \"d\"\nkey_file = \"k\"\npassphrase_env = \"P\"\n" << tls
+                      << "[metrics]\naddress = \"0.0.0.0\"\n[backup]\ndir = \"b\"\n"
+                         "time_of_day = \"25:00\"\nkeep_days = 0\n";
+  auto config = LoadConfig(file);
+  ASSERT_FALSE(config.has_value());
+  const std::string m = config.error().message();
+  EXPECT_NE(m.find("set exactly one of key_file, passphrase_file, passphrase_env (2 set)"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("metrics.address '0.0.0.0' must be a loopback address"), std::string::npos) << m;
+  EXPECT_NE(m.find("backup.time_of_day must be a time of day"), std::string::npos) << m;
+  EXPECT_NE(m.find("keeps nothing"), std::string::npos) << m;
+
+  // A passphrase file: its first line, relative to the config's directory.
+  std::ofstream(file) << "data_dir = \"d\"\npassphrase_file = \"pass\"\n" << tls
+                      << "[metrics]\naddress = \"::1\"\n[backup]\ndir = \"b\"\n"
+                         "time_of_day = \"03:30\"\n";
+  std::ofstream(dir.Sub("pass")) << "correct horse battery staple\nignored\n";
+  config = LoadConfig(file);
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->backup.time_of_day_s, 3 * 3600 + 30 * 60);
+  EXPECT_EQ(config->backup.dir, dir.Sub("b"));
+  auto phrase = ReadPassphrase(*config);
+  ASSERT_TRUE(phrase.has_value()) << phrase.error().ToString();
+  EXPECT_EQ(*phrase, "correct horse battery staple");
+  // A passphrase file readable by others is refused at start.
+  ::chmod(dir.Sub("pass").c_str(), 0644);
+  EXPECT_NE(CheckStartable(*config).message().find("passphrase_file"), std::string::npos);
+
+  // From the environment.
+  config->passphrase_file.clear();
+  config->passphrase_env = "SENSORDB_TEST_PASSPHRASE_UNSET_X";
+  EXPECT_FALSE(ReadPassphrase(*config).has_value());
+  ::setenv("SENSORDB_TEST_PASSPHRASE_SET_X", "from env", 1);
+  config->passphrase_env = "SENSORDB_TEST_PASSPHRASE_SET_X";
+  EXPECT_EQ(ReadPassphrase(*config).value_or(""), "from env");
+}
+
+TEST(ServerConfig, InitWritesAConfigThatLoadsBack) {
+  sensordb::testing::TempDir dir;
+  InitOptions init;
+  init.auth = testing::FastAuth();
+  auto report = InitServerDir(dir.Sub("srv"), init);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  auto config = LoadConfig(report->config_file);
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_TRUE(CheckStartable(*config).ok());
+  EXPECT_EQ(config->backup.dir, dir.Sub("srv/backups"));
+  EXPECT_EQ(config->metrics.accounts, std::vector<std::string>{"metrics"});
+  struct stat st{};
+  ASSERT_EQ(::stat(report->metrics_token_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 }  // namespace

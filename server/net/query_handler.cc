@@ -84,6 +84,7 @@ Status RequestHandler::HandleQuery(const protocol::Frame& frame, ReplySink& out)
       });
       break;
   }
+  outcome_.rows_returned = count;
   // An Error after some chunks tells the client the result is incomplete (protocol/README.md).
   if (!s.ok()) return s;
   if (gone) return Status::Ok();  // nobody to tell

@@ -20,9 +20,11 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
                                             ReplySink& out) {
   const uint64_t id = frame.request_id();
   const wire::Message type = frame.type();
+  outcome_ = {};
   if (type == wire::Message::Hello) return HandleHello(frame, out);
   if (type == wire::Message::Auth) return HandleAuth(frame, out);
   if (!principal_) {
+    outcome_.code = StatusCode::kPermissionDenied;
     out.push_back(protocol::EncodeError(
         id, Status::PermissionDenied("not authenticated: send Hello, then Auth, before " +
                                      protocol::MessageName(type))));
@@ -48,6 +50,66 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
     case wire::Message::DropProject:
       s = HandleDropProject(frame, out);
       break;
+    case wire::Message::CreateAccount:
+      s = HandleCreateAccount(frame, out);
+      break;
+    case wire::Message::ChangePassword:
+      s = HandleChangePassword(frame, out);
+      break;
+    case wire::Message::SetAccountDisabled:
+      s = HandleSetAccountDisabled(frame, out);
+      break;
+    case wire::Message::DeleteAccount:
+      s = HandleDeleteAccount(frame, out);
+      break;
+    case wire::Message::ListAccounts:
+      s = HandleListAccounts(frame, out);
+      break;
+    case wire::Message::IssueToken:
+      s = HandleIssueToken(frame, out);
+      break;
+    case wire::Message::RevokeToken:
+      s = HandleRevokeToken(frame, out);
+      break;
+    case wire::Message::ListTokens:
+      s = HandleListTokens(frame, out);
+      break;
+    case wire::Message::SetGrant:
+      s = HandleSetGrant(frame, out);
+      break;
+    case wire::Message::RemoveGrant:
+      s = HandleRemoveGrant(frame, out);
+      break;
+    case wire::Message::ListGrants:
+      s = HandleListGrants(frame, out);
+      break;
+    case wire::Message::ReadAudit:
+      s = HandleReadAudit(frame, out);
+      break;
+    case wire::Message::VerifyAudit:
+      s = HandleVerifyAudit(frame, out);
+      break;
+    case wire::Message::RegisterDevice:
+      s = HandleRegisterDevice(frame, out);
+      break;
+    case wire::Message::ListDevices:
+      s = HandleListDevices(frame, out);
+      break;
+    case wire::Message::RegisterChannel:
+      s = HandleRegisterChannel(frame, out);
+      break;
+    case wire::Message::ListChannels:
+      s = HandleListChannels(frame, out);
+      break;
+    case wire::Message::SetRetention:
+      s = HandleSetRetention(frame, out);
+      break;
+    case wire::Message::RotateProjectKey:
+      s = HandleRotateProjectKey(frame, out);
+      break;
+    case wire::Message::KeyStatus:
+      s = HandleKeyStatus(frame, out);
+      break;
     default:
       s = protocol::IsKnownMessage(type)
               ? Status::InvalidArgument(protocol::MessageName(type) +
@@ -55,7 +117,10 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
               : Status::NotSupported(protocol::MessageName(type) +
                                      " is not supported by this server (protocol version 1)");
   }
-  if (!s.ok()) out.push_back(protocol::EncodeError(id, s));
+  if (!s.ok()) {
+    outcome_.code = s.code();
+    out.push_back(protocol::EncodeError(id, s));
+  }
   return Next::kContinue;
 }
 
@@ -103,6 +168,7 @@ RequestHandler::Next RequestHandler::HandleAuth(const protocol::Frame& frame,
                                              : Credentials::Password(auth->user, auth->password);
   AuthResult result = auth_.Authenticate(creds, peer_, WallClockNs());
   if (!result) {
+    outcome_.code = result.error().ToStatus().code();
     out.push_back(protocol::EncodeError(id, result.error().ToStatus()));
     return Next::kContinue;  // the client may retry; lockout bounds the attempts
   }
@@ -147,6 +213,7 @@ Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out)
   if (!project) return project.error();
   SENSORDB_RETURN_IF_ERROR(db_.Write(project->name, batch_));
   out.push_back(protocol::EncodeWriteReply(frame.request_id(), batch_.points(), Durability::kSync));
+  outcome_.points_written = batch_.points();
   batch_.Clear();
   return Status::Ok();
 }

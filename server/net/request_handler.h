@@ -42,6 +42,13 @@ struct SessionLimits {
   uint32_t max_write_points = 1024 * 1024;
 };
 
+// What the last Handle() did, for the server's metrics.
+struct RequestOutcome {
+  StatusCode code = StatusCode::kOk;  // of the Error sent, if any
+  uint64_t points_written = 0;
+  uint64_t rows_returned = 0;  // query points, latest values or aggregate rows
+};
+
 class RequestHandler {
  public:
   RequestHandler(DB& db, AuthService& auth, std::string peer_address, SessionLimits limits)
@@ -53,6 +60,7 @@ class RequestHandler {
   Next Handle(const protocol::Frame& frame, ReplySink& out);
 
   bool authenticated() const { return principal_.has_value(); }
+  const RequestOutcome& outcome() const { return outcome_; }
 
  private:
   Next HandleHello(const protocol::Frame& frame, ReplySink& out);
@@ -62,6 +70,27 @@ class RequestHandler {
   Status HandleCreateProject(const protocol::Frame& frame, ReplySink& out);
   Status HandleListProjects(const protocol::Frame& frame, ReplySink& out);
   Status HandleDropProject(const protocol::Frame& frame, ReplySink& out);
+  // Administration (admin_handler.cc).
+  Status HandleCreateAccount(const protocol::Frame& frame, ReplySink& out);
+  Status HandleChangePassword(const protocol::Frame& frame, ReplySink& out);
+  Status HandleSetAccountDisabled(const protocol::Frame& frame, ReplySink& out);
+  Status HandleDeleteAccount(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListAccounts(const protocol::Frame& frame, ReplySink& out);
+  Status HandleIssueToken(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRevokeToken(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListTokens(const protocol::Frame& frame, ReplySink& out);
+  Status HandleSetGrant(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRemoveGrant(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListGrants(const protocol::Frame& frame, ReplySink& out);
+  Status HandleReadAudit(const protocol::Frame& frame, ReplySink& out);
+  Status HandleVerifyAudit(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRegisterDevice(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListDevices(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRegisterChannel(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListChannels(const protocol::Frame& frame, ReplySink& out);
+  Status HandleSetRetention(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRotateProjectKey(const protocol::Frame& frame, ReplySink& out);
+  Status HandleKeyStatus(const protocol::Frame& frame, ReplySink& out);
   // Resolves `name` and checks the principal may do `op` in it; the project's id on success.
   Result<ProjectInfo> AuthorizeProject(std::string_view name, Operation op);
   Status Admit();
@@ -73,6 +102,7 @@ class RequestHandler {
   bool hello_done_ = false;
   std::optional<Principal> principal_;
   WriteBatch batch_;  // reused across writes
+  RequestOutcome outcome_;
 };
 
 int64_t WallClockNs();

@@ -6,11 +6,44 @@ namespace sensordb::server {
 
 namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
+// After our close_notify, how long to wait for the peer's before closing the socket anyway.
+constexpr auto kCloseNotifyWait = std::chrono::milliseconds(200);
 }  // namespace
+
+// The ReplySink a handler writes to on the worker: push_back collects replies sent when the
+// request is done; Stream hands a frame to the strand now and waits for room.
+class Session::Sink : public ReplySink {
+ public:
+  explicit Sink(Session& session) : session_(session) {}
+  void push_back(protocol::OutFrame frame) override { replies.push_back(std::move(frame)); }
+  bool Stream(protocol::OutFrame frame) override {
+    if (session_.gone_.load(std::memory_order_acquire)) return false;
+    // Replies collected so far go first, keeping the order the handler produced.
+    for (protocol::OutFrame& f : replies) Post(std::move(f));
+    replies.clear();
+    Post(std::move(frame));
+    return session_.WaitForRoom();
+  }
+  std::vector<protocol::OutFrame> replies;
+
+ private:
+  void Post(protocol::OutFrame frame) {
+    {
+      std::lock_guard lock(session_.room_mu_);
+      session_.unsent_bytes_ += frame.size();
+    }
+    asio::post(session_.stream_.get_executor(),
+               [self = session_.shared_from_this(), f = std::move(frame)]() mutable {
+                 self->Enqueue(std::move(f));
+               });
+  }
+  Session& session_;
+};
 
 Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_address)
     : listener_(listener),
-      stream_(std::move(socket), listener.io_->ssl),
+      ssl_(listener.TlsContext()),
+      stream_(std::move(socket), *ssl_),
       timer_(stream_.get_executor()),
       peer_(std::move(peer_address)),
       decoder_(listener.config_.limits.max_frame_bytes),
@@ -32,16 +65,25 @@ void Session::Start() {
 void Session::RequestStop() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->stop_requested_ = true;
-    if (self->reading_) {
-      self->Close();  // idle between requests: nothing in flight
+    self->inbox_.clear();
+    self->decode_error_.reset();
+    if (!self->busy_ && !self->writing_ && self->outbox_.empty()) {
+      self->Shutdown();  // idle between requests: nothing in flight
     } else {
-      self->SetDeadline(kShutdownGrace);  // the reply being written gets this long
+      self->SetDeadline(kShutdownGrace);  // the request being served gets this long
     }
   });
 }
 
+void Session::End(ConnectionEnd why) {
+  if (ended_) return;
+  ended_ = true;
+  listener_.metrics_.RecordConnectionEnd(why);
+}
+
 void Session::OnHandshake(const boost::system::error_code& ec) {
   if (ec) {
+    if (!closed_) End(ConnectionEnd::kTlsHandshakeFailed);
     Close();  // e.g. a TLS 1.2 client, plaintext, or the deadline passed
     return;
   }
@@ -49,11 +91,11 @@ void Session::OnHandshake(const boost::system::error_code& ec) {
 }
 
 void Session::Read() {
-  if (closed_) return;
-  if (stop_requested_) {
-    Shutdown();
+  if (closed_ || shutting_down_ || reading_ || stop_requested_ || close_after_write_ ||
+      decode_error_) {
     return;
   }
+  if (inbox_.size() >= kMaxQueuedRequests) return;  // resumed when a request is done
   reading_ = true;
   stream_.async_read_some(asio::buffer(read_buf_),
                           [self = shared_from_this()](const boost::system::error_code& ec,
@@ -62,60 +104,165 @@ void Session::Read() {
 
 void Session::OnRead(const boost::system::error_code& ec, size_t n) {
   reading_ = false;
+  if (shutting_down_) {
+    shutting_down_ = false;
+    Shutdown();
+    return;
+  }
+  if (ec) {
+    Close();  // the peer closed or reset; requests in flight finish, their replies are dropped
+    return;
+  }
+  const Status fed = decoder_.Feed(std::span<const uint8_t>(read_buf_.data(), n));
+  while (auto frame = decoder_.Next()) inbox_.push_back(std::move(*frame));
+  if (!fed.ok()) {
+    decode_error_ = protocol::EncodeError(0, fed);
+    End(ConnectionEnd::kBadFrame);
+  }
+  if (authenticated_ && !stop_requested_) SetDeadline(IdleTimeout());
+  Dispatch();
+  Read();
+}
+
+void Session::Dispatch() {
+  if (busy_ || closed_ || shutting_down_ || close_after_write_) return;
+  if (inbox_.empty()) {
+    if (decode_error_) {  // frames before the bad one were served; now say why and close
+      Enqueue(std::move(*decode_error_));
+      decode_error_.reset();
+      close_after_write_ = true;
+      Flush();
+    }
+    return;
+  }
+  busy_ = true;
+  asio::post(listener_.io_->pool, [self = shared_from_this(), f = std::move(inbox_.front())]() mutable {
+    self->Work(std::move(f));
+  });
+  inbox_.pop_front();
+}
+
+void Session::Work(protocol::Frame frame) {
+  Sink sink(*this);
+  RequestHandler::Next next;
+  const auto start = Clock::now();
+  try {
+    next = handler_.Handle(frame, sink);
+    listener_.metrics_.RecordRequest(
+        static_cast<uint8_t>(frame.type()), handler_.outcome(), frame.payload().size(),
+        std::chrono::duration<double>(Clock::now() - start).count());
+  } catch (const std::exception& e) {  // e.g. bad_alloc: this connection ends, the server lives
+    sink.replies.clear();
+    sink.push_back(protocol::EncodeError(
+        frame.request_id(), Status::Internal(std::string("request failed: ") + e.what())));
+    next = RequestHandler::Next::kClose;
+  }
+  const bool authenticated = handler_.authenticated();
+  asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(sink.replies), next,
+                                      authenticated]() mutable {
+    self->OnHandled(std::move(r), next, authenticated);
+  });
+}
+
+void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler::Next next,
+                        bool authenticated) {
+  busy_ = false;
+  if (authenticated && !authenticated_) {
+    authenticated_ = true;
+    if (!stop_requested_) SetDeadline(IdleTimeout());
+  }
+  for (protocol::OutFrame& f : replies) Enqueue(std::move(f));
+  if (next == RequestHandler::Next::kClose) {
+    End(ConnectionEnd::kProtocolViolation);
+    close_after_write_ = true;
+    inbox_.clear();
+  }
+  if (stop_requested_) close_after_write_ = true;
+  Flush();
+  Dispatch();
+  Read();
+}
+
+void Session::Enqueue(protocol::OutFrame frame) {
+  if (closed_ || shutting_down_) return;
+  outbox_.push_back(std::move(frame));
+  Flush();
+}
+
+void Session::Flush() {
+  if (closed_ || shutting_down_ || writing_) return;
+  if (outbox_.empty()) {
+    if (close_after_write_ && !busy_) Shutdown();
+    return;
+  }
+  writing_ = true;
+  in_flight_.clear();
+  while (!outbox_.empty() && in_flight_.size() < 64) {
+    in_flight_.push_back(std::move(outbox_.front()));
+    outbox_.pop_front();
+  }
+  // Buffers point into the frames (the header lives inside each OutFrame): take them only once
+  // in_flight_ stops growing.
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(in_flight_.size() * 2);
+  size_t bytes = 0;
+  for (const protocol::OutFrame& f : in_flight_) {
+    buffers.emplace_back(f.header().data(), f.header().size());
+    buffers.emplace_back(f.payload().data(), f.payload().size());
+    bytes += f.size();
+  }
+  asio::async_write(stream_, buffers,
+                    [self = shared_from_this(), bytes](const boost::system::error_code& ec, size_t) {
+                      self->OnWritten(ec, bytes);
+                    });
+}
+
+void Session::OnWritten(const boost::system::error_code& ec, size_t bytes) {
+  writing_ = false;
+  in_flight_.clear();
+  {
+    std::lock_guard lock(room_mu_);
+    unsent_bytes_ = unsent_bytes_ > bytes ? unsent_bytes_ - bytes : 0;
+  }
+  room_cv_.notify_all();
   if (ec) {
     Close();
     return;
   }
-  const Status fed = decoder_.Feed(std::span<const uint8_t>(read_buf_.data(), n));
-  while (auto frame = decoder_.Next()) {
-    if (handler_.Handle(*frame, replies_) == RequestHandler::Next::kClose) {
-      close_after_write_ = true;
-      break;
-    }
-  }
-  if (handler_.authenticated() && !stop_requested_) {
-    SetDeadline(std::chrono::milliseconds(listener_.config_.limits.idle_timeout_ms));
-  }
-  if (!fed.ok() && !close_after_write_) {
-    pending_.push_back(protocol::EncodeError(0, fed));
-    close_after_write_ = true;
-  }
-  for (protocol::OutFrame& f : replies_.frames) pending_.push_back(std::move(f));
-  replies_.frames.clear();
-  if (pending_.empty()) {
-    Read();
-  } else {
-    Write();
-  }
+  if (authenticated_ && !stop_requested_) SetDeadline(IdleTimeout());  // the client is reading
+  Flush();
 }
 
-void Session::Write() {
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(pending_.size() * 2);
-  for (const protocol::OutFrame& f : pending_) {
-    buffers.emplace_back(f.header().data(), f.header().size());
-    buffers.emplace_back(f.payload().data(), f.payload().size());
+bool Session::WaitForRoom() {
+  const auto timeout = IdleTimeout();
+  std::unique_lock lock(room_mu_);
+  const bool room = room_cv_.wait_for(lock, timeout, [this] {
+    return unsent_bytes_ <= kMaxUnsentBytes || gone_.load(std::memory_order_acquire);
+  });
+  if (!room) {  // the client has read nothing for the idle timeout: give up on it
+    lock.unlock();
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->End(ConnectionEnd::kSlowReader);
+      self->Close();
+    });
+    return false;
   }
-  asio::async_write(stream_, buffers,
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                      self->OnWritten(ec);
-                    });
+  return !gone_.load(std::memory_order_acquire);
 }
 
-void Session::OnWritten(const boost::system::error_code& ec) {
-  pending_.clear();
-  if (ec) {
-    Close();
-  } else if (close_after_write_) {
-    Shutdown();
-  } else {
-    Read();
-  }
-}
-
+// Graceful close: TLS close_notify, then the socket. Only when no write is in flight; a
+// pending read is cancelled first (a TLS stream takes one read and one write at a time).
 void Session::Shutdown() {
-  if (closed_) return;
-  SetDeadline(kShutdownGrace);
+  if (closed_ || shutting_down_) return;
+  shutting_down_ = true;
+  gone_.store(true, std::memory_order_release);
+  room_cv_.notify_all();
+  SetDeadline(kCloseNotifyWait);
+  if (reading_) {
+    boost::system::error_code ignored;
+    stream_.lowest_layer().cancel(ignored);  // OnRead continues the shutdown
+    return;
+  }
   stream_.async_shutdown(
       [self = shared_from_this()](const boost::system::error_code&) { self->Close(); });
 }
@@ -123,10 +270,16 @@ void Session::Shutdown() {
 void Session::Close() {
   if (closed_) return;
   closed_ = true;
+  gone_.store(true, std::memory_order_release);
+  room_cv_.notify_all();
   boost::system::error_code ignored;
   stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
   timer_.cancel();
+}
+
+Session::Clock::duration Session::IdleTimeout() const {
+  return std::chrono::milliseconds(listener_.config_.limits.idle_timeout_ms);
 }
 
 void Session::SetDeadline(Clock::duration d) {
@@ -135,16 +288,24 @@ void Session::SetDeadline(Clock::duration d) {
   if (armed_ && deadline_ < timer_.expiry()) WaitDeadline();
 }
 
-// One wait at a time: when it fires early (the deadline moved), it waits again.
+// One wait at a time: when it fires early (the deadline moved), it waits again. A request
+// being served is not cut by the idle deadline (only by a stop's grace period).
 void Session::WaitDeadline() {
   armed_ = true;
   timer_.expires_at(deadline_);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || self->closed_) return;
-    if (Clock::now() >= self->deadline_) {
-      self->Close();
-    } else {
+    if (Clock::now() < self->deadline_) {
       self->WaitDeadline();
+    } else if (self->busy_ && !self->stop_requested_ && self->authenticated_) {
+      self->SetDeadline(self->IdleTimeout());
+      self->WaitDeadline();
+    } else {
+      if (!self->stop_requested_) {
+        self->End(self->authenticated_ ? ConnectionEnd::kIdleTimeout
+                                       : ConnectionEnd::kHandshakeTimeout);
+      }
+      self->Close();
     }
   });
 }

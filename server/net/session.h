@@ -1,18 +1,28 @@
-// Session: one client connection — TLS handshake, frames through a FrameDecoder into a
-// RequestHandler, replies written back in order, handshake and idle deadlines. Lives in
-// shared_ptrs held by its pending Asio operations; all of its work runs on its strand.
-// Internal to server/net/ (the only includer of Asio headers besides client_listener.cc).
+// Session: one client connection. The TLS handshake, reads and writes run on the session's
+// strand on the io threads; every request runs on the listener's worker pool, one at a time per
+// connection and in the order received, so replies keep the request order while other
+// connections use the other workers (docs/SERVER.md "Threads"). A pipelining client may have
+// up to kMaxQueuedRequests requests waiting; beyond that the session stops reading (back-
+// pressure on the client's TCP window). A streaming reply waits while more than
+// kMaxUnsentBytes are queued for the client. Lives in shared_ptrs held by its pending
+// operations. Internal to server/net/ (with client_listener.cc the only includer of Asio).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "net/client_listener.h"
+#include "net/metrics.h"
 #include "net/request_handler.h"
 #include "sensordb/protocol/frame.h"
 
@@ -22,11 +32,16 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct ListenerIo {
-  explicit ListenerIo(asio::ssl::context::method method) : ssl(method), acceptor(io) {}
+  explicit ListenerIo(unsigned workers) : acceptor(io), pool(workers) {}
   asio::io_context io;
-  asio::ssl::context ssl;
+  std::mutex ssl_mu;
+  std::shared_ptr<asio::ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
   tcp::acceptor acceptor;
+  asio::thread_pool pool;  // runs the requests (engine work, Argon2id) off the io threads
 };
+
+inline constexpr size_t kMaxQueuedRequests = 16;
+inline constexpr size_t kMaxUnsentBytes = 8 * 1024 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -34,36 +49,68 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
 
   void Start();
-  // From any thread: finish the request being served, then close.
+  // From any thread: requests not yet started are dropped (never acknowledged), the one being
+  // served finishes and its replies are sent (within a grace period), then the session closes.
   void RequestStop();
 
  private:
   using Clock = std::chrono::steady_clock;
+  class Sink;
+
+  // On the strand.
   void OnHandshake(const boost::system::error_code& ec);
   void Read();
   void OnRead(const boost::system::error_code& ec, size_t n);
-  void Write();
-  void OnWritten(const boost::system::error_code& ec);
+  void Dispatch();
+  void OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler::Next next,
+                 bool authenticated);
+  void Enqueue(protocol::OutFrame frame);
+  void Flush();
+  void OnWritten(const boost::system::error_code& ec, size_t bytes);
   void Shutdown();
   void Close();
   void SetDeadline(Clock::duration d);
   void WaitDeadline();
+  Clock::duration IdleTimeout() const;
+  void End(ConnectionEnd why);  // counts the first reason the connection ends for
+
+  // On a worker.
+  void Work(protocol::Frame frame);
+  // Waits until the client has taken enough of the queued bytes; false when the connection is
+  // gone or the client read nothing for the idle timeout.
+  bool WaitForRoom();
 
   ClientListener& listener_;
+  std::shared_ptr<asio::ssl::context> ssl_;  // the certificate this connection started with
   asio::ssl::stream<tcp::socket> stream_;
   asio::steady_timer timer_;
   Clock::time_point deadline_;
   const std::string peer_;
   protocol::FrameDecoder decoder_;
-  RequestHandler handler_;
+  RequestHandler handler_;  // used by one worker at a time (busy_)
   std::array<uint8_t, 64 * 1024> read_buf_{};
-  VectorSink replies_;
-  std::vector<protocol::OutFrame> pending_;
+
+  // Strand state.
+  std::deque<protocol::Frame> inbox_;
+  std::optional<protocol::OutFrame> decode_error_;  // sent once the inbox is served
+  std::deque<protocol::OutFrame> outbox_;
+  std::vector<protocol::OutFrame> in_flight_;  // being written
+  bool busy_ = false;                           // a request runs on a worker
+  bool authenticated_ = false;
   bool reading_ = false;
+  bool writing_ = false;
   bool close_after_write_ = false;
   bool stop_requested_ = false;
+  bool shutting_down_ = false;  // close_notify under way
   bool closed_ = false;
   bool armed_ = false;  // a deadline wait is pending
+  bool ended_ = false;  // a reason was counted
+
+  // Shared between the strand and the worker streaming a reply.
+  std::mutex room_mu_;
+  std::condition_variable room_cv_;
+  size_t unsent_bytes_ = 0;  // GUARDED_BY(room_mu_)
+  std::atomic<bool> gone_{false};
 };
 
 }  // namespace sensordb::server

@@ -66,6 +66,8 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   config.key_file = "master.key";
   config.client.port = options.port;
   config.tls = {"tls/server.crt", "tls/server.key", "tls/ca.crt"};
+  config.metrics.port = options.metrics_port;
+  config.backup.dir = "backups";
 
   const std::string key_file = (dir / config.key_file).string();
   SENSORDB_RETURN_IF_ERROR_R(CreateKeyFile(key_file));
@@ -106,6 +108,29 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   report.made.push_back("bootstrap superuser token (0600, account " +
                         options.auth.bootstrap_account + ", id " + token->value().id +
                         "): " + report.token_file);
+
+  // The account Prometheus scrapes with (metrics.accounts), created by the bootstrap admin.
+  const int64_t now = NowNs();
+  AuthResult admin = (*auth)->Authenticate(Credentials::Token(token->value().text.view()),
+                                           "sensordbd-init", now);
+  if (!admin) return Err(admin.error().ToStatus());
+  const Actor actor{*admin, "sensordbd-init", now};
+  SENSORDB_RETURN_IF_ERROR_R((*auth)->accounts().CreateServiceAccount(actor, "metrics"));
+  auto metrics_token = (*auth)->accounts().IssueToken(actor, "metrics", 0);
+  if (!metrics_token) return Err(metrics_token.error());
+  report.metrics_token_file = (dir / "metrics.token").string();
+  SecretString mtext;
+  mtext.Reserve(metrics_token->text.size() + 1);
+  mtext.Append(metrics_token->text.view());
+  mtext.Append("\n");
+  SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.metrics_token_file, mtext.view(), 0600));
+  report.made.push_back("metrics scrape token (0600, service account metrics): " +
+                        report.metrics_token_file);
+  fs::create_directories(dir / config.backup.dir, ec);
+  if (ec) return Err(Status::IOError("cannot create " + (dir / config.backup.dir).string()));
+  fs::permissions(dir / config.backup.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  report.made.push_back("backup directory (daily at 02:00 UTC, 35 days kept): " +
+                        (dir / config.backup.dir).string());
 
   SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.config_file, RenderConfig(config), 0644));
   report.made.push_back("config: " + report.config_file);

@@ -1,6 +1,6 @@
 // `sensordbd init DIR`: everything a first run needs, in DIR — the config file, a master key,
 // a development CA with a server certificate for localhost, the data directory and the
-// bootstrap superuser's token. Refuses to touch a DIR that already holds a config.
+// bootstrap superuser's token, and a `metrics` service account with its token for scrapes. Refuses to touch a DIR that already holds a config.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +16,14 @@ namespace sensordb::server {
 
 struct InitOptions {
   uint16_t port = 7070;
+  uint16_t metrics_port = 9470;
   AuthOptions auth;  // tests lower the password costs
 };
 
 struct InitReport {
   std::string config_file;
   std::string token_file;
+  std::string metrics_token_file;
   std::vector<std::string> made;  // "what: path" lines, for the operator; never a secret
 };
 

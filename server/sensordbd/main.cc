@@ -1,7 +1,16 @@
 // sensordbd: `sensordbd init DIR [--port N]` prepares a server directory;
-// `sensordbd --config FILE` runs the server until SIGTERM or SIGINT (docs/SERVER.md).
+// `sensordbd --config FILE` runs the server — the native protocol listener, the metrics
+// listener and the daily backup — until SIGTERM or SIGINT; SIGHUP reloads the TLS certificate
+// (docs/SERVER.md).
+#include <openssl/crypto.h>
+
+#include <condition_variable>
 #include <csignal>
+#include <cstdarg>
 #include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -9,6 +18,9 @@
 #include "auth/auth_service.h"
 #include "config/server_config.h"
 #include "net/client_listener.h"
+#include "net/metrics_listener.h"
+#include "sensordb/backup.h"
+#include "sensordb/clock.h"
 #include "sensordb/db.h"
 #include "sensordbd/init.h"
 
@@ -39,39 +51,222 @@ int Init(std::string_view dir, uint16_t port) {
   return 0;
 }
 
+enum class Level : uint8_t { kError, kWarn, kInfo, kDebug };
+Level log_threshold = Level::kInfo;
+
+// Operator messages on stderr, by level. Never a secret or a sample value.
+[[gnu::format(printf, 2, 3)]] void Log(Level level, const char* format, ...) {
+  if (level > log_threshold) return;
+  static constexpr const char* kNames[] = {"error", "warn", "info", "debug"};
+  std::fprintf(stderr, "sensordbd: %s: ", kNames[static_cast<int>(level)]);
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
+}
+
+Level ParseLevel(std::string_view s) {
+  if (s == "error") return Level::kError;
+  if (s == "warn") return Level::kWarn;
+  if (s == "debug") return Level::kDebug;
+  return Level::kInfo;
+}
+
+// The whole-database scans behind some metrics (DB::Stats, DB::KeyStatus) run at most once a
+// minute, however often Prometheus scrapes.
+class ScanCache {
+ public:
+  explicit ScanCache(DB& db) : db_(db) {}
+  void Get(std::optional<DBStats>& stats, std::optional<KeyStatusReport>& keys) {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!taken_ || now - taken_at_ > std::chrono::seconds(60)) {
+      auto s = db_.Stats();
+      auto k = db_.KeyStatus();
+      stats_ = s ? std::optional<DBStats>(*s) : std::nullopt;
+      keys_ = k ? std::optional<KeyStatusReport>(std::move(*k)) : std::nullopt;
+      taken_ = true;
+      taken_at_ = now;
+    }
+    stats = stats_;
+    keys = keys_;
+  }
+
+ private:
+  DB& db_;
+  std::mutex mu_;
+  bool taken_ = false;
+  std::chrono::steady_clock::time_point taken_at_;
+  std::optional<DBStats> stats_;
+  std::optional<KeyStatusReport> keys_;
+};
+
+// Drives the daily backup (docs/BACKUP.md) on its own thread and audits every run.
+class BackupThread {
+ public:
+  BackupThread(BackupScheduler& scheduler, AuthService& auth) : scheduler_(scheduler), auth_(auth) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~BackupThread() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    const Principal server{"sensordbd", PrincipalKind::kServiceAccount, true, {}, 0};
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      const uint64_t runs_before = scheduler_.status().runs;
+      const Status s = scheduler_.RunIfDue();
+      const BackupScheduleStatus st = scheduler_.status();
+      if (st.runs != runs_before) {
+        Log(s.ok() ? Level::kInfo : Level::kError, "backup: %s", st.last_message.c_str());
+        const Actor actor{server, "local", WallClockNs()};
+        const Status audited =
+            auth_.Record(actor, AuditAction::kBackup, std::nullopt,
+                         s.ok() ? AuditOutcome::kSuccess : AuditOutcome::kFailure, st.last_message);
+        if (!audited.ok()) Log(Level::kError, "audit: %s", audited.ToString().c_str());
+      }
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(30), [this] { return stop_; });
+    }
+  }
+
+  BackupScheduler& scheduler_;
+  AuthService& auth_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 int Run(std::string_view config_file) {
   auto config = LoadConfig(config_file);
   if (!config) return Fail(config.error());
+  log_threshold = ParseLevel(config->log_level);
   if (Status s = CheckStartable(*config); !s.ok()) return Fail(s);
+  const auto started = std::chrono::steady_clock::now();
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Options options;
   options.create_if_missing = false;
   options.key.key_file = config->key_file;
+  {
+    auto phrase = ReadPassphrase(*config);
+    if (!phrase) return Fail(phrase.error());
+    options.key.passphrase = std::move(*phrase);
+  }
   auto db = DB::Open(options, config->data_dir);
+  const bool passphrase = !options.key.passphrase.empty();
+  // The engine keeps its own copy in locked memory; ours goes now.
+  OPENSSL_cleanse(options.key.passphrase.data(), options.key.passphrase.size());
+  options.key.passphrase.clear();
   if (!db) return Fail(db.error());
   auto auth = AuthService::Open((*db)->System(), AuthOptions{});
   if (!auth) return Fail(auth.error());
   auto listener = ClientListener::Start(*config, **db, **auth);
   if (!listener) return Fail(listener.error());
-  std::fprintf(stderr, "sensordbd: serving the native protocol (TLS 1.3) on %s:%u\n",
-               config->client.address.c_str(), unsigned((*listener)->port()));
+  Log(Level::kInfo, "serving the native protocol (TLS 1.3) on %s:%u",
+      config->client.address.c_str(), unsigned((*listener)->port()));
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  std::fprintf(stderr, "sensordbd: %s: stopping (finishing requests in flight)\n",
-               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  std::unique_ptr<BackupScheduler> scheduler;
+  std::unique_ptr<BackupThread> backups;
+  if (!config->backup.dir.empty()) {
+    BackupScheduleOptions b;
+    b.backup_dir = config->backup.dir;
+    b.time_of_day_s = config->backup.time_of_day_s;
+    b.retention = {config->backup.keep_days, config->backup.keep_daily, config->backup.keep_weekly,
+                   config->backup.keep_monthly};
+    // Verifying decrypts a restored copy, which needs the master key: with a key file the
+    // scheduler reads it; a passphrase is not kept around for it (checksums are still checked
+    // by `sensordb backup verify`, run by an operator with the passphrase).
+    b.verify = config->backup.verify && !passphrase;
+    b.key.key_file = config->key_file;
+    if (config->backup.verify && passphrase) {
+      Log(Level::kWarn, "backup: with a passphrase the daily backup is not verified by the server");
+    }
+    auto created = BackupScheduler::Create(**db, Clock::System(), std::move(b));
+    if (!created) return Fail(created.error());
+    scheduler = std::move(*created);
+    backups = std::make_unique<BackupThread>(*scheduler, **auth);
+    Log(Level::kInfo, "daily backup to %s at %02d:%02d UTC", config->backup.dir.c_str(),
+        config->backup.time_of_day_s / 3600, config->backup.time_of_day_s / 60 % 60);
+  } else {
+    Log(Level::kWarn, "no [backup] dir configured: no scheduled backups");
+  }
+
+  ScanCache scans(**db);
+  std::unique_ptr<MetricsListener> metrics;
+  if (config->metrics.enabled) {
+    ClientListener& client = **listener;
+    AuthService& a = **auth;
+    BackupScheduler* sched = scheduler.get();
+    auto m = MetricsListener::Start(
+        config->metrics, a, client.metrics(), [&client, &a, sched, &scans, started] {
+          const ListenerCounters lc = client.Counters();
+          const AuthCounters ac = a.Counters();
+          std::optional<DBStats> stats;
+          std::optional<KeyStatusReport> keys;
+          scans.Get(stats, keys);
+          ServerMetrics::Sources src;
+          src.listener = &lc;
+          src.auth = &ac;
+          if (sched != nullptr) src.backup = sched->status();
+          src.keys = keys ? &*keys : nullptr;
+          src.db = stats ? &*stats : nullptr;
+          src.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                             .count();
+          return client.metrics().Render(src);
+        });
+    if (!m) return Fail(m.error());
+    metrics = std::move(*m);
+    Log(Level::kInfo, "metrics (Prometheus, bearer token) on http://%s:%u/metrics",
+        config->metrics.address.c_str(), unsigned(metrics->port()));
+  }
+  // For tests and scripts that start on ephemeral ports: one parseable line.
+  std::printf("ready client_port=%u metrics_port=%u\n", unsigned((*listener)->port()),
+              metrics ? unsigned(metrics->port()) : 0u);
+  std::fflush(stdout);
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      const Status s = (*listener)->ReloadCertificates();
+      if (s.ok()) {
+        Log(Level::kInfo, "SIGHUP: reloaded %s; new connections use it",
+            config->tls.cert_file.c_str());
+      } else {
+        Log(Level::kError, "SIGHUP: kept the old certificate: %s", s.ToString().c_str());
+      }
+      continue;
+    }
+    Log(Level::kInfo, "%s: stopping (finishing requests in flight)",
+        sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  if (metrics) metrics->Stop();
+  backups.reset();  // waits for a backup in progress
   (*listener)->Stop();
   listener->reset();
+  scheduler.reset();
   auth->reset();
   db->reset();  // closes the database
-  std::fprintf(stderr, "sensordbd: stopped\n");
+  Log(Level::kInfo, "stopped");
   return 0;
 }
 

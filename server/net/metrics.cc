@@ -1,0 +1,236 @@
+#include "net/metrics.h"
+
+#include <cstdio>
+
+#include "net/client_listener.h"
+#include "sensordb/protocol/frame.h"
+
+namespace sensordb::server {
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+// Appends "# HELP" and "# TYPE" lines.
+void Header(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void Sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char buf[64];
+  // Integers print exactly up to 2^53; the rest with enough digits to round-trip.
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(buf).append("\n");
+}
+
+std::string Label(std::string_view key, std::string_view value) {
+  // Values here are fixed names or project names ([a-z0-9_-]); escape anyway.
+  std::string s(key);
+  s += "=\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') s += '\\';
+    if (c == '\n') {
+      s += "\\n";
+      continue;
+    }
+    s += c;
+  }
+  s += '"';
+  return s;
+}
+
+}  // namespace
+
+std::string_view ConnectionEndName(ConnectionEnd end) {
+  switch (end) {
+    case ConnectionEnd::kTlsHandshakeFailed: return "tls-handshake-failed";
+    case ConnectionEnd::kHandshakeTimeout: return "handshake-timeout";
+    case ConnectionEnd::kIdleTimeout: return "idle-timeout";
+    case ConnectionEnd::kBadFrame: return "bad-frame";
+    case ConnectionEnd::kProtocolViolation: return "protocol-violation";
+    case ConnectionEnd::kSlowReader: return "slow-reader";
+  }
+  return "unknown";
+}
+
+void ServerMetrics::RecordRequest(uint8_t type, const RequestOutcome& outcome, size_t frame_bytes,
+                                  double seconds) {
+  const size_t t = type < kTypes ? type : 0;
+  requests_[t].fetch_add(1, kRelaxed);
+  Histogram& h = latency_[t];
+  size_t b = 0;
+  while (b < kLatencyBuckets.size() && seconds > kLatencyBuckets[b]) ++b;
+  if (b < kLatencyBuckets.size()) h.buckets[b].fetch_add(1, kRelaxed);
+  h.count.fetch_add(1, kRelaxed);
+  h.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), kRelaxed);
+  const size_t code = static_cast<size_t>(outcome.code);
+  if (outcome.code != StatusCode::kOk && code < errors_.size()) errors_[code].fetch_add(1, kRelaxed);
+  if (outcome.points_written != 0) {
+    points_written_.fetch_add(outcome.points_written, kRelaxed);
+    write_bytes_.fetch_add(frame_bytes, kRelaxed);
+  }
+  rows_returned_.fetch_add(outcome.rows_returned, kRelaxed);
+}
+
+void ServerMetrics::RecordConnectionEnd(ConnectionEnd end) {
+  ends_[static_cast<size_t>(end)].fetch_add(1, kRelaxed);
+}
+
+std::string ServerMetrics::Render(const Sources& src) const {
+  std::string out;
+  out.reserve(16 * 1024);
+
+  Header(out, "sensordb_uptime_seconds", "gauge", "Seconds since the server started.");
+  Sample(out, "sensordb_uptime_seconds", "", src.uptime_s);
+
+  Header(out, "sensordb_ingest_points_total", "counter",
+         "Points acknowledged to native-protocol writes.");
+  Sample(out, "sensordb_ingest_points_total", "", double(points_written_.load(kRelaxed)));
+  Header(out, "sensordb_ingest_bytes_total", "counter",
+         "Frame bytes of the acknowledged writes.");
+  Sample(out, "sensordb_ingest_bytes_total", "", double(write_bytes_.load(kRelaxed)));
+  Header(out, "sensordb_query_rows_total", "counter",
+         "Points, latest values and aggregate rows returned by queries.");
+  Sample(out, "sensordb_query_rows_total", "", double(rows_returned_.load(kRelaxed)));
+
+  Header(out, "sensordb_requests_total", "counter", "Requests handled, by message type.");
+  for (size_t t = 0; t < kTypes; ++t) {
+    const uint64_t n = requests_[t].load(kRelaxed);
+    if (n == 0) continue;
+    const std::string type = protocol::MessageName(static_cast<wire::Message>(t));
+    Sample(out, "sensordb_requests_total", Label("type", type), double(n));
+  }
+  Header(out, "sensordb_request_duration_seconds", "histogram",
+         "Time from a request's start on a worker to its last reply frame handed to the "
+         "connection, by message type.");
+  for (size_t t = 0; t < kTypes; ++t) {
+    const Histogram& h = latency_[t];
+    const uint64_t count = h.count.load(kRelaxed);
+    if (count == 0) continue;
+    const std::string type = Label("type", protocol::MessageName(static_cast<wire::Message>(t)));
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < kLatencyBuckets.size(); ++b) {
+      cumulative += h.buckets[b].load(kRelaxed);
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", kLatencyBuckets[b]);
+      Sample(out, "sensordb_request_duration_seconds_bucket", type + "," + Label("le", le),
+             double(cumulative));
+    }
+    Sample(out, "sensordb_request_duration_seconds_bucket", type + "," + Label("le", "+Inf"),
+           double(count));
+    Sample(out, "sensordb_request_duration_seconds_sum", type, double(h.sum_ns.load(kRelaxed)) / 1e9);
+    Sample(out, "sensordb_request_duration_seconds_count", type, double(count));
+  }
+  Header(out, "sensordb_request_errors_total", "counter",
+         "Requests answered with an Error, by status code.");
+  for (size_t c = 1; c < errors_.size(); ++c) {
+    const uint64_t n = errors_[c].load(kRelaxed);
+    if (n == 0) continue;
+    Sample(out, "sensordb_request_errors_total",
+           Label("code", StatusCodeName(static_cast<StatusCode>(c))), double(n));
+  }
+
+  // Refusals: every way a peer is turned away, in one family.
+  Header(out, "sensordb_refusals_total", "counter",
+         "Connections and requests refused, by reason (authentication reasons come from the "
+         "authenticator, connection reasons from the listener).");
+  if (src.auth != nullptr) {
+    for (size_t r = 0; r < kRefusalReasonCount; ++r) {
+      Sample(out, "sensordb_refusals_total",
+             Label("reason", RefusalReasonName(static_cast<RefusalReason>(r))),
+             double(src.auth->refusals[r]));
+    }
+  }
+  for (size_t e = 0; e < kConnectionEndCount; ++e) {
+    Sample(out, "sensordb_refusals_total",
+           Label("reason", ConnectionEndName(static_cast<ConnectionEnd>(e))),
+           double(ends_[e].load(kRelaxed)));
+  }
+  Sample(out, "sensordb_refusals_total", Label("reason", "permission-denied"),
+         double(errors_[size_t(StatusCode::kPermissionDenied)].load(kRelaxed)));
+  Sample(out, "sensordb_refusals_total", Label("reason", "rate-limited"),
+         double(errors_[size_t(StatusCode::kResourceExhausted)].load(kRelaxed)));
+  Sample(out, "sensordb_refusals_total", Label("reason", "metrics-unauthenticated"),
+         double(metrics_refused_.load(kRelaxed)));
+  if (src.listener != nullptr) {
+    Sample(out, "sensordb_refusals_total", Label("reason", "connection-cap-total"),
+           double(src.listener->refused_total_cap));
+    Sample(out, "sensordb_refusals_total", Label("reason", "connection-cap-address"),
+           double(src.listener->refused_address_cap));
+    Header(out, "sensordb_connections_active", "gauge", "Open native-protocol connections.");
+    Sample(out, "sensordb_connections_active", "", double(src.listener->active));
+    Header(out, "sensordb_connections_accepted_total", "counter",
+           "Native-protocol connections accepted.");
+    Sample(out, "sensordb_connections_accepted_total", "", double(src.listener->accepted));
+  }
+  if (src.auth != nullptr) {
+    Header(out, "sensordb_logins_total", "counter", "Successful authentications.");
+    Sample(out, "sensordb_logins_total", "", double(src.auth->successes));
+  }
+
+  if (src.backup) {
+    const BackupScheduleStatus& b = *src.backup;
+    Header(out, "sensordb_backup_last_success_timestamp_seconds", "gauge",
+           "Unix time of the last successful scheduled backup (0: none yet).");
+    Sample(out, "sensordb_backup_last_success_timestamp_seconds", "",
+           double(b.last_success_unix_ns) / 1e9);
+    Header(out, "sensordb_backup_last_failure_timestamp_seconds", "gauge",
+           "Unix time of the last failed backup run (0: none).");
+    Sample(out, "sensordb_backup_last_failure_timestamp_seconds", "",
+           double(b.last_failure_unix_ns) / 1e9);
+    Header(out, "sensordb_backup_next_due_timestamp_seconds", "gauge",
+           "Unix time the next scheduled backup is due.");
+    Sample(out, "sensordb_backup_next_due_timestamp_seconds", "", double(b.next_due_unix_ns) / 1e9);
+    Header(out, "sensordb_backup_runs_total", "counter", "Backup runs.");
+    Sample(out, "sensordb_backup_runs_total", "", double(b.runs));
+    Header(out, "sensordb_backup_failures_total", "counter", "Failed backup runs.");
+    Sample(out, "sensordb_backup_failures_total", "", double(b.failures));
+    Header(out, "sensordb_backups_kept", "gauge", "Good backups in the backup directory.");
+    Sample(out, "sensordb_backups_kept", "", double(b.backups_kept));
+    Header(out, "sensordb_backup_bytes", "gauge", "Bytes of all distinct backup files.");
+    Sample(out, "sensordb_backup_bytes", "", double(b.backup_bytes));
+  }
+
+  if (src.keys != nullptr) {
+    Header(out, "sensordb_master_key_info", "gauge",
+           "The master key's public fingerprint and how it is derived (value 1).");
+    Sample(out, "sensordb_master_key_info", Label("fingerprint", src.keys->master_key_fingerprint) +
+                                                "," + Label("kdf", src.keys->kdf), 1);
+    Header(out, "sensordb_project_key_version", "gauge",
+           "The active data-key version of each project.");
+    Header(out, "sensordb_project_key_versions_in_use", "gauge",
+           "Data-key versions of a project still used by stored values (1 after a full "
+           "re-encryption).");
+    for (const ProjectKeyStatus& p : src.keys->projects) {
+      uint32_t active = 0;
+      size_t in_use = 0;
+      for (const KeyVersionStatus& v : p.versions) {
+        if (v.active) active = v.version;
+        if (v.blocks + v.head_records + v.catalog_records != 0) ++in_use;
+      }
+      Sample(out, "sensordb_project_key_version", Label("project", p.project), active);
+      Sample(out, "sensordb_project_key_versions_in_use", Label("project", p.project),
+             double(in_use));
+    }
+  }
+
+  if (src.db != nullptr) {
+    Header(out, "sensordb_projects", "gauge", "Projects.");
+    Sample(out, "sensordb_projects", "", double(src.db->projects));
+    Header(out, "sensordb_series", "gauge", "Series (device, channel) of all projects.");
+    Sample(out, "sensordb_series", "", double(src.db->series));
+    Header(out, "sensordb_stored_points", "gauge", "Points stored (blocks and head).");
+    Sample(out, "sensordb_stored_points", "", double(src.db->points));
+    Header(out, "sensordb_head_points", "gauge", "Points not sealed into blocks yet.");
+    Sample(out, "sensordb_head_points", "", double(src.db->head_points));
+    Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
+    Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
+  }
+  return out;
+}
+
+}  // namespace sensordb::server
