@@ -13,3 +13,7 @@ int RunEngineCommand(int argc, char** argv);
 
 // Full and incremental backup of a simulated fleet (bench/backup_command.cc).
 int RunBackupCommand(int argc, char** argv);
+
+// Ingest and queries over the native protocol against a running sensordbd
+// (bench/server_command.cc).
+int RunServerCommand(int argc, char** argv);

@@ -38,6 +38,7 @@ struct Config {
   bool keep = false;
   bool json = false;
   int query_runs = 5;
+  bool query_only = false;
 };
 
 // Writes rounds of `batch_points` points per series; thread t owns devices d with d % T == t.
@@ -156,6 +157,33 @@ uint64_t PeakRssBytes() {
   return uint64_t(ru.ru_maxrss) * 1024;
 }
 
+// The queries alone on an existing database: the embedded side of a comparison with `server`.
+int QueryOnly(const Config& cfg) {
+  if (cfg.dir.empty() || cfg.key_file.empty()) {
+    return fmt::print(stderr, "sensordb-bench: --query-only needs --dir and --key-file\n"), 2;
+  }
+  sensordb::Options opts;
+  opts.create_if_missing = false;
+  opts.key.key_file = cfg.key_file;
+  auto db = sensordb::DB::Open(opts, cfg.dir);
+  if (!db) return fmt::print(stderr, "sensordb-bench: {}\n", db.error().ToString()), 1;
+  auto queries = RunQueries(**db, cfg);
+  if (!queries) return fmt::print(stderr, "sensordb-bench: {}\n", queries.error().ToString()), 1;
+  if (cfg.json) {
+    fmt::print("{{\"query_ms\": {{");
+    for (size_t i = 0; i < queries->size(); ++i) {
+      fmt::print("{}\"{}\": {:.3f}", i ? ", " : "", (*queries)[i].name, (*queries)[i].ms);
+    }
+    fmt::print("}}}}\n");
+    return 0;
+  }
+  for (const auto& q : *queries) {
+    fmt::print("query            {:<40} {:9.3f} ms  ({} rows, {} points)\n", q.name, q.ms, q.rows,
+               q.points);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunEngineCommand(int argc, char** argv) {
@@ -180,11 +208,14 @@ int RunEngineCommand(int argc, char** argv) {
   app.add_option("--query-runs", cfg.query_runs, "runs per query (median reported)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", cfg.json, "machine-readable output");
+  app.add_flag("--query-only", cfg.query_only,
+               "only time the queries on the existing --dir (e.g. written by `server`)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (cfg.query_only) return QueryOnly(cfg);
   const bool temp_dir = cfg.dir.empty();
   if (temp_dir) {
     cfg.dir = (std::filesystem::temp_directory_path() /

@@ -1,5 +1,6 @@
 // sensordb-bench: the benchmark tool. `engine` runs the embedded end-to-end benchmark, `codec`
-// the block codecs over a file. See docs/BENCHMARKS.md.
+// the block codecs over a file, `backup` backups, `server` the native protocol against a running
+// sensordbd. See docs/BENCHMARKS.md.
 #include <fmt/core.h>
 
 #include <cstring>
@@ -12,11 +13,14 @@ int main(int argc, char** argv) {
       "usage: sensordb-bench engine [--devices D --channels C --points N --durability "
       "sync|async --threads T --json ...]\n"
       "       sensordb-bench codec FILE [--json]\n"
-      "       sensordb-bench backup [--points N --new-points M --json]\n";
+      "       sensordb-bench backup [--points N --new-points M --json]\n"
+      "       sensordb-bench server --server HOST:PORT --ca-file F --token-file F [--points N "
+      "--connections C --window W --server-pid P --json ...]\n";
   if (argc < 2) return fmt::print(stderr, "{}", usage), 2;
   const std::string cmd = argv[1];
   if (cmd == "engine") return RunEngineCommand(argc - 1, argv + 1);
   if (cmd == "backup") return RunBackupCommand(argc - 1, argv + 1);
+  if (cmd == "server") return RunServerCommand(argc - 1, argv + 1);
   if (cmd == "codec") {
     std::string file;
     bool json = false;

@@ -35,6 +35,7 @@ void AddQueryCommand(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddMaintenanceCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddKeyCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddBackupCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+void AddAuditCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 
 // Opens the data directory. Without `create_if_missing`, a missing directory is an error and
 // nothing is created. Background maintenance is off: the CLI is a short-lived process.

@@ -38,6 +38,7 @@ int Run(int argc, char** argv) {
   sensordb::cli::AddMaintenanceCommands(app, global, &action);
   sensordb::cli::AddKeyCommands(app, global, &action);
   sensordb::cli::AddBackupCommands(app, global, &action);
+  sensordb::cli::AddAuditCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,114 @@
+// AsyncClient: one TLS 1.3 connection to sensordbd speaking the native protocol
+// (protocol/README.md), with a background io thread. Requests are pipelined: every call sends
+// at once (or waits for a slot in the window of ClientOptions::max_in_flight requests) and
+// returns a future; replies are matched by request id. Query results stream through callbacks
+// that run on the io thread as chunks arrive; the library never collects a whole result.
+//
+// Every failure is a Status in the future: an Error frame from the server (its code and
+// message), a timeout, a lost connection (which fails every pending request and every later
+// call). No exception leaves this API.
+//
+// Thread-safe: any number of threads may call any method concurrently. Callbacks run on the io
+// thread, one at a time; while one runs no other reply is read. A callback must not block on
+// this client (no future.get(), no Client call, no destruction); it may start new async calls,
+// which fail at once rather than wait when the window is full. See docs/CLIENT.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sensordb/client/client_options.h"
+#include "sensordb/options.h"
+#include "sensordb/query.h"
+#include "sensordb/status.h"
+#include "sensordb/types.h"
+#include "sensordb/write_batch.h"
+
+namespace sensordb::client {
+
+// What Connect learnt from HelloReply and AuthReply.
+struct SessionInfo {
+  uint16_t protocol_version = 0;
+  std::string server_name;        // "sensordbd/0.1.0"
+  uint32_t max_frame_bytes = 0;   // largest frame the server accepts
+  uint32_t max_write_points = 0;  // most points in one Write
+  std::string principal;          // the account logged in
+  bool service_account = false;   // token login (else a user)
+  bool superuser = false;
+};
+
+struct WriteAck {
+  uint64_t points = 0;                 // points stored
+  Durability ack = Durability::kSync;  // the guarantee the acknowledgement gives
+};
+
+struct QueryStats {
+  // Points (raw, latest) or rows (aggregate) handed to the callback.
+  uint64_t count = 0;
+  // The query's `limit` cut the result short (reported by the server).
+  bool truncated = false;
+  // The callback returned false. The future completes then; the rest of the server's reply is
+  // read and discarded in the background (its request slot stays taken until it ends).
+  bool stopped = false;
+};
+
+// Raw runs: the engine's RawCallback (sensordb/query.h). Latest points of one device:
+using LatestCallback = std::function<bool(const LatestPoint&)>;
+
+class AsyncClient {
+ public:
+  // Resolves, connects, verifies the server's certificate, negotiates the protocol version
+  // (Hello) and logs in (Auth), all within options.connect_timeout_ms.
+  static Result<std::unique_ptr<AsyncClient>> Connect(const ClientOptions& options);
+  // Closes the connection: pending requests fail with kFailedPrecondition ("client closed").
+  // Must not run on the io thread (from a callback).
+  ~AsyncClient();
+  AsyncClient(const AsyncClient&) = delete;
+  AsyncClient& operator=(const AsyncClient&) = delete;
+
+  const SessionInfo& session() const;
+  // Ok while the connection is up; else why it closed.
+  Status status() const;
+  // Same as the destructor, earlier. Idempotent.
+  void Close();
+
+  // ---- Writes -----------------------------------------------------------------------------
+  // Encodes the batch on the calling thread, then sends it. A batch with more points than
+  // session().max_write_points, or whose frame exceeds session().max_frame_bytes, is refused
+  // with kInvalidArgument before anything is sent (a Write is atomic: split it yourself, each
+  // part is then atomic on its own). The batch may be reused once the call returns.
+  std::future<Result<WriteAck>> Write(std::string_view project, const WriteBatch& batch,
+                                      Durability durability = Durability::kSync);
+
+  // ---- Queries (callbacks on the io thread; return false to stop) ------------------------
+  // Raw points of the selected series in [range.start_ns, range.end_ns); limit 0: all.
+  std::future<Result<QueryStats>> QueryRaw(std::string_view project, const Selector& selector,
+                                           const TimeRange& range, uint64_t limit,
+                                           RawCallback on_run);
+  // The newest point of each channel of `device` (of `channel` only, when not empty).
+  std::future<Result<QueryStats>> Latest(std::string_view project, std::string_view device,
+                                         std::string_view channel, LatestCallback on_point);
+  // Aggregate rows; row.series is null for a merged (not per-series) query. limit 0: all rows.
+  std::future<Result<QueryStats>> Aggregate(std::string_view project, const AggregateQuery& query,
+                                            AggregateCallback on_row, uint64_t limit = 0);
+
+  // ---- Administration and liveness -------------------------------------------------------
+  std::future<Result<ProjectInfo>> CreateProject(std::string_view name,
+                                                 const ProjectOptions& options = {});
+  std::future<Result<std::vector<ProjectInfo>>> ListProjects();
+  std::future<Status> DropProject(std::string_view name);
+  // Round trip; also keeps an idle connection open past the server's idle timeout.
+  std::future<Status> Ping();
+
+ private:
+  class Impl;
+  explicit AsyncClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sensordb::client
