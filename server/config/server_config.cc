@@ -174,7 +174,7 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   ServerConfig c;
   std::string errors;
   Reader r(file, errors);
-  r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level",
+  r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level", "durability",
                      "io_threads", "worker_threads", "client", "tls", "limits", "metrics",
                      "backup"});
   r.String(root, "", "data_dir", c.data_dir);
@@ -182,6 +182,7 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   r.String(root, "", "passphrase_file", c.passphrase_file);
   r.String(root, "", "passphrase_env", c.passphrase_env);
   r.String(root, "", "log_level", c.log_level);
+  r.String(root, "", "durability", c.durability);
   r.Integer(root, "", "io_threads", c.io_threads, 0, 256);
   r.Integer(root, "", "worker_threads", c.worker_threads, 0, 1024);
   if (const toml::table* t = root["metrics"].as_table()) {
@@ -222,7 +223,8 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     LimitsConfig& l = c.limits;
     constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
     r.Known(*t, "limits.", {"max_connections", "max_connections_per_address", "max_frame_bytes",
-                            "max_write_points", "handshake_timeout_ms", "idle_timeout_ms"});
+                            "max_write_points", "handshake_timeout_ms", "idle_timeout_ms",
+                            "requests_per_second", "request_burst"});
     r.Integer(*t, "limits.", "max_connections", l.max_connections, 1, 1'000'000);
     r.Integer(*t, "limits.", "max_connections_per_address", l.max_connections_per_address, 1,
               1'000'000);
@@ -230,11 +232,16 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     r.Integer(*t, "limits.", "max_write_points", l.max_write_points, 1, kU32);
     r.Integer(*t, "limits.", "handshake_timeout_ms", l.handshake_timeout_ms, 100, 3'600'000);
     r.Integer(*t, "limits.", "idle_timeout_ms", l.idle_timeout_ms, 100, 86'400'000);
+    r.Integer(*t, "limits.", "requests_per_second", l.requests_per_second, 1, 10'000'000);
+    r.Integer(*t, "limits.", "request_burst", l.request_burst, 1, 10'000'000);
   }
   if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
       c.log_level != "debug") {
     errors += "\n  " + file + ": log_level '" + c.log_level +
               "' must be one of error, warn, info, debug";
+  }
+  if (c.durability != "sync" && c.durability != "async") {
+    errors += "\n  " + file + ": durability '" + c.durability + "' must be sync or async";
   }
   if (c.data_dir.empty()) errors += "\n  " + file + ": data_dir is missing";
   const int key_sources = int(!c.key_file.empty()) + int(!c.passphrase_file.empty()) +
@@ -314,6 +321,7 @@ std::string RenderConfig(const ServerConfig& c) {
     << "data_dir = " << q(c.data_dir) << "\n"
     << "key_file = " << q(c.key_file) << "   # master key, 32 bytes, mode 0600\n"
     << "log_level = " << q(c.log_level) << "   # error, warn, info, debug\n"
+    << "durability = " << q(c.durability) << "   # sync: acknowledged writes are on disk\n"
     << "io_threads = " << c.io_threads << "   # 0: one per core\n"
     << "worker_threads = " << c.worker_threads << "   # requests; 0: twice the cores, at least 4\n\n"
     << "[client]   # the native protocol listener (TLS 1.3 only)\n"
@@ -329,7 +337,9 @@ std::string RenderConfig(const ServerConfig& c) {
     << "max_frame_bytes = " << c.limits.max_frame_bytes << "\n"
     << "max_write_points = " << c.limits.max_write_points << "\n"
     << "handshake_timeout_ms = " << c.limits.handshake_timeout_ms << "\n"
-    << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n\n"
+    << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n"
+    << "requests_per_second = " << c.limits.requests_per_second << "   # per account\n"
+    << "request_burst = " << c.limits.request_burst << "\n\n"
     << "[metrics]   # Prometheus text on plain HTTP: loopback only; scrape with a Bearer token\n"
     << "enabled = " << (c.metrics.enabled ? "true" : "false") << "\n"
     << "address = " << q(c.metrics.address) << "\n"

@@ -29,6 +29,9 @@ struct LimitsConfig {
   uint32_t max_write_points = 1024 * 1024;
   uint32_t handshake_timeout_ms = 10'000;  // TLS handshake plus Hello and Auth
   uint32_t idle_timeout_ms = 300'000;
+  // Per principal (token bucket): requests per second and the burst above it.
+  uint32_t requests_per_second = 1000;
+  uint32_t request_burst = 2000;
 };
 
 // The metrics listener: Prometheus text over plain HTTP, so loopback addresses only. Every
@@ -64,6 +67,9 @@ struct ServerConfig {
   MetricsConfig metrics;
   BackupConfig backup;
   std::string log_level = "info";  // error, warn, info, debug
+  // "sync": a write is acknowledged once it is on disk (fsync); "async": once the OS has it
+  // (survives a crash of sensordbd, not of the machine).
+  std::string durability = "sync";
   uint32_t io_threads = 0;         // 0: one per core
   uint32_t worker_threads = 0;     // requests; 0: twice the cores, at least 4
 };

@@ -1,6 +1,5 @@
-// The fixture of the administration tests (admin_test.cc, role_matrix_test.cc): a fresh `init`
-// directory, the native protocol listener in-process on an ephemeral 127.0.0.1 port, TLS 1.3
-// test clients, and set-up helpers that call the AuthService directly as the bootstrap
+// The fixture of the administration tests (admin_test.cc, role_matrix_test.cc): the in-process
+// server of ServerFixture, request/reply helpers, and set-up helpers that call the AuthService directly as the bootstrap
 // superuser (fast, and outside the per-principal rate limit of the clients under test).
 #pragma once
 
@@ -12,70 +11,23 @@
 #include <string>
 #include <string_view>
 
-#include "auth/auth_service.h"
-#include "config/server_config.h"
-#include "net/client_listener.h"
-#include "net/test_client.h"
+#include "net/server_fixture.h"
 #include "sensordb/protocol/admin_codec.h"
-#include "sensordb/protocol/messages.h"
-#include "sensordbd/init.h"
-#include "test_util.h"
 
 namespace sensordb::server::testing {
 
-inline AuthOptions FastAuthOptions() {
-  AuthOptions o;
-  o.password_cost = PasswordCost::Minimum();
-  return o;
-}
-
-class AdminServerTest : public ::testing::Test {
+class AdminServerTest : public ServerFixture {
  protected:
   void SetUp() override {
-    InitOptions init;
-    init.auth = FastAuthOptions();
-    auto report = InitServerDir(dir_.Sub("srv"), init);
-    ASSERT_TRUE(report.has_value()) << report.error().ToString();
-    auto config = LoadConfig(report->config_file);
-    ASSERT_TRUE(config.has_value()) << config.error().ToString();
-    config->client.port = 0;
-    config->io_threads = 2;
-    config->limits.max_frame_bytes = 1 << 20;
-    config_ = *config;
-    std::ifstream(report->token_file) >> token_;
-    ASSERT_FALSE(token_.empty());
-
-    Options options;
-    options.create_if_missing = false;
-    options.key.key_file = config_.key_file;
-    options.maintenance_interval_ms = 0;
-    auto db = DB::Open(options, config_.data_dir);
-    ASSERT_TRUE(db.has_value()) << db.error().ToString();
-    db_ = std::move(*db);
-    auto auth = AuthService::Open(db_->System(), FastAuthOptions());
-    ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
-    auth_ = std::move(*auth);
+    ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
     auto admin = auth_->Authenticate(Credentials::Token(token_), "local", Now());
     ASSERT_TRUE(admin.has_value());
     admin_ = std::move(*admin);
-    auto listener = ClientListener::Start(config_, *db_, *auth_);
-    ASSERT_TRUE(listener.has_value()) << listener.error().ToString();
-    listener_ = std::move(*listener);
-  }
-
-  void TearDown() override {
-    if (listener_) listener_->Stop();
   }
 
   static int64_t Now() { return WallClockNs(); }
   uint64_t NextId() { return ++next_id_; }
-
-  std::unique_ptr<TestClient> Connect() {
-    auto c = std::make_unique<TestClient>(config_.tls.ca_file);
-    const auto ec = c->Connect(listener_->port());
-    EXPECT_FALSE(ec) << ec.message();
-    return c;
-  }
 
   // Hello, then Auth with `auth`; the Auth reply (AuthReply or Error).
   std::optional<protocol::Frame> TryLogin(TestClient& c, const protocol::AuthRequest& auth) {
@@ -129,12 +81,6 @@ class AdminServerTest : public ::testing::Test {
     return pong && pong->type() == wire::Message::Pong && pong->request_id() == id;
   }
 
-  static Status ErrorOf(const std::optional<protocol::Frame>& f) {
-    if (!f) return Status::Internal("no frame");
-    if (const auto* e = f->As<wire::Error>()) return protocol::DecodeError(*e);
-    return Status::Ok();
-  }
-
   // ---- Set-up as the bootstrap superuser, in-process -------------------------------------------
 
   Actor Local() { return Actor{admin_, "local", Now()}; }
@@ -163,13 +109,7 @@ class AdminServerTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
 
-  sensordb::testing::TempDir dir_;
-  ServerConfig config_;
-  std::string token_;  // the bootstrap superuser's
-  std::unique_ptr<DB> db_;
-  std::unique_ptr<AuthService> auth_;
-  Principal admin_;
-  std::unique_ptr<ClientListener> listener_;
+  Principal admin_;  // the bootstrap superuser (token_), for set-up in-process
   uint64_t next_id_ = 0;
 };
 

@@ -32,9 +32,10 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
   }
   Status s;
   switch (type) {
-    case wire::Message::Ping:
-      out.push_back(protocol::EncodePong(id));
-      return Next::kContinue;
+    case wire::Message::Ping:  // checked like any request: an expired token ends here too
+      s = Admit();
+      if (s.ok()) out.push_back(protocol::EncodePong(id));
+      break;
     case wire::Message::Write:
       s = HandleWrite(frame, out);
       break;
@@ -212,7 +213,7 @@ Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out)
   auto project = AuthorizeProject(request->project, Operation::kWrite);
   if (!project) return project.error();
   SENSORDB_RETURN_IF_ERROR(db_.Write(project->name, batch_));
-  out.push_back(protocol::EncodeWriteReply(frame.request_id(), batch_.points(), Durability::kSync));
+  out.push_back(protocol::EncodeWriteReply(frame.request_id(), batch_.points(), limits_.ack));
   outcome_.points_written = batch_.points();
   batch_.Clear();
   return Status::Ok();

@@ -40,6 +40,7 @@ class VectorSink : public ReplySink {
 struct SessionLimits {
   uint32_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
   uint32_t max_write_points = 1024 * 1024;
+  Durability ack = Durability::kSync;  // what a WriteReply promises (the database's durability)
 };
 
 // What the last Handle() did, for the server's metrics.

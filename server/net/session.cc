@@ -48,7 +48,9 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
       peer_(std::move(peer_address)),
       decoder_(listener.config_.limits.max_frame_bytes),
       handler_(listener.db_, listener.auth_, peer_,
-               {listener.config_.limits.max_frame_bytes, listener.config_.limits.max_write_points}) {}
+               {listener.config_.limits.max_frame_bytes, listener.config_.limits.max_write_points,
+                listener.config_.durability == "async" ? Durability::kAsync
+                                                       : Durability::kSync}) {}
 
 Session::~Session() { listener_.Release(peer_); }
 

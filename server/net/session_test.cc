@@ -243,6 +243,46 @@ TEST_F(SessionTest, RequestsBeforeAuthAndBadFramesAreCounted) {
   EXPECT_EQ(Refusals(*listener_, "bad-frame"), 1);
 }
 
+TEST_F(SessionTest, ExpiredTokensAndWrongPasswordsAreRefusedAndCounted) {
+  auto admin = auth_->Authenticate(Credentials::Token(token_), "local", WallClockNs());
+  ASSERT_TRUE(admin.has_value());
+  const Actor actor{*admin, "local", WallClockNs()};
+  ASSERT_TRUE(auth_->accounts().CreateServiceAccount(actor, "short-lived").ok());
+  auto token = auth_->accounts().IssueToken(actor, "short-lived", WallClockNs() + 400'000'000);
+  ASSERT_TRUE(token.has_value()) << token.error().ToString();
+  ASSERT_TRUE(auth_->accounts().CreateUser(actor, "alice", "a long enough password").ok());
+
+  auto live = Connect();
+  auto ok = Login(*live, token->text.view());
+  ASSERT_TRUE(ok && ok->type() == wire::Message::AuthReply) << ErrorOf(ok).ToString();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The live session's next request, and a new login, are both refused as expired.
+  ASSERT_TRUE(live->Send(protocol::EncodePing(90)));
+  const Status on_live = ErrorOf(live->Receive());
+  EXPECT_EQ(on_live.code(), StatusCode::kPermissionDenied) << on_live.ToString();
+  EXPECT_NE(on_live.message().find("expired"), std::string::npos) << on_live.ToString();
+  auto fresh = Connect();
+  const Status on_new = ErrorOf(Login(*fresh, token->text.view()));
+  EXPECT_EQ(on_new.code(), StatusCode::kPermissionDenied) << on_new.ToString();
+  EXPECT_NE(on_new.message().find("expired"), std::string::npos) << on_new.ToString();
+
+  auto user = Connect();
+  ASSERT_TRUE(user->Send(protocol::EncodeHello(1, {})));
+  ASSERT_TRUE(user->Receive().has_value());
+  ASSERT_TRUE(user->Send(protocol::EncodeAuth(2, {.user = "alice", .password = "not the password"})));
+  const Status wrong = ErrorOf(user->Receive());
+  EXPECT_EQ(wrong.code(), StatusCode::kPermissionDenied) << wrong.ToString();
+  EXPECT_EQ(wrong.message().find("not the password"), std::string::npos);
+  // The same connection may retry with the right password.
+  ASSERT_TRUE(user->Send(protocol::EncodeAuth(3, {.user = "alice", .password = "a long enough password"})));
+  auto right = user->Receive();
+  EXPECT_TRUE(right && right->type() == wire::Message::AuthReply) << ErrorOf(right).ToString();
+
+  const AuthCounters ac = auth_->Counters();
+  EXPECT_EQ(ac.refused(RefusalReason::kExpired), 1u);  // the login; the live refusal is a request error
+  EXPECT_EQ(ac.refused(RefusalReason::kBadCredentials), 1u);
+}
+
 TEST_F(SessionTest, ReloadedCertificatesServeNewConnections) {
   // A second CA and server certificate replace the files the config names.
   const std::string other = dir_.Sub("other");

@@ -164,6 +164,7 @@ int Run(std::string_view config_file) {
 
   Options options;
   options.create_if_missing = false;
+  options.durability = config->durability == "async" ? Durability::kAsync : Durability::kSync;
   options.key.key_file = config->key_file;
   {
     auto phrase = ReadPassphrase(*config);
@@ -176,7 +177,10 @@ int Run(std::string_view config_file) {
   OPENSSL_cleanse(options.key.passphrase.data(), options.key.passphrase.size());
   options.key.passphrase.clear();
   if (!db) return Fail(db.error());
-  auto auth = AuthService::Open((*db)->System(), AuthOptions{});
+  AuthOptions auth_options;
+  auth_options.request_rate.requests_per_s = config->limits.requests_per_second;
+  auth_options.request_rate.burst = config->limits.request_burst;
+  auto auth = AuthService::Open((*db)->System(), auth_options);
   if (!auth) return Fail(auth.error());
   auto listener = ClientListener::Start(*config, **db, **auth);
   if (!listener) return Fail(listener.error());
