@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
+
+#include "connect.h"
+#include "remote_db.h"
 
 namespace sensordb::cli {
 namespace {
@@ -16,6 +20,12 @@ constexpr const char* kPassphraseEnv = "SENSORDB_PASSPHRASE";
 }  // namespace
 
 Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_missing) {
+  const Durability durability =
+      global.durability == "async" ? Durability::kAsync : Durability::kSync;
+  if (global.remote()) {
+    SENSORDB_ASSIGN_OR_RETURN_R(auto client, ConnectServer(global));
+    return std::unique_ptr<DB>(std::make_unique<RemoteDB>(std::move(client), durability));
+  }
   if (global.data_dir.empty()) {
     return Err(Status::InvalidArgument("--data-dir DIR is required (or set SENSORDB_DATA_DIR)"));
   }
@@ -36,9 +46,18 @@ Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_miss
         fmt::format("no master key: pass --key-file FILE (or set SENSORDB_KEY_FILE), or set {}",
                     kPassphraseEnv)));
   }
-  options.durability = global.durability == "async" ? Durability::kAsync : Durability::kSync;
+  options.durability = durability;
   options.maintenance_interval_ms = 0;
   return DB::Open(options, global.data_dir);
+}
+
+void AddFormatOption(CLI::App* cmd, std::string* format) {
+  cmd->add_option("--format,-f", *format, "table, csv or json (default: table on a terminal)")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  cmd->add_flag_callback(
+      "--json", [format] { *format = "json"; }, "Same as --format json");
+  cmd->add_flag_callback(
+      "--csv", [format] { *format = "csv"; }, "Same as --format csv");
 }
 
 bool StdinIsTerminal() { return isatty(STDIN_FILENO) == 1; }

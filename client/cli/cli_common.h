@@ -19,6 +19,17 @@ struct GlobalArgs {
   std::string data_dir;
   std::string durability = "sync";
   std::string key_file;  // master key file; else the passphrase in $SENSORDB_PASSPHRASE
+
+  // Client mode (docs/CLI.md "Client mode"): HOST:PORT of a sensordbd instead of a data
+  // directory. Credentials: --user (password from $SENSORDB_PASSWORD or a prompt), else a token
+  // from --token-file, else from $SENSORDB_TOKEN. Never a secret itself.
+  std::string server;
+  std::string ca_file;       // PEM CA of the server's certificate; empty: the system store
+  std::string token_file;    // a file holding an API token
+  std::string user;          // log in as this user
+  uint32_t timeout_s = 600;  // longest wait for the server's next reply frame (0: none)
+
+  bool remote() const { return !server.empty(); }
 };
 
 // The work of the parsed command, run after parsing succeeded. Its Status message is printed as
@@ -36,9 +47,18 @@ void AddMaintenanceCommands(CLI::App& app, const GlobalArgs& global, Action* act
 void AddKeyCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddBackupCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddAuditCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+// Client mode only: accounts (`user`, `service-account`), API tokens, grants.
+void AddAccountCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+void AddTokenCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+void AddGrantCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+
+// `--format,-f table|csv|json` with the shorthands `--json` and `--csv`, into `*format`
+// (borrowed; empty: ParseOutputFormat's default).
+void AddFormatOption(CLI::App* cmd, std::string* format);
 
 // Opens the data directory. Without `create_if_missing`, a missing directory is an error and
 // nothing is created. Background maintenance is off: the CLI is a short-lived process.
+// With --server: connects and logs in, and returns a RemoteDB (remote_db.h) instead.
 Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_missing);
 
 bool StdinIsTerminal();

@@ -78,10 +78,7 @@ CLI::App* Command(CLI::App* parent, const char* name, const char* help, const Gl
   return cmd;
 }
 
-void AddFormat(CLI::App* cmd, DeviceArgs& args) {
-  cmd->add_option("--format,-f", args.format, "table, csv or json")
-      ->check(CLI::IsMember({"table", "csv", "json"}));
-}
+void AddFormat(CLI::App* cmd, DeviceArgs& args) { AddFormatOption(cmd, &args.format); }
 
 }  // namespace
 

@@ -2,9 +2,11 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 
 #include "cli_common.h"
 #include "importer.h"
+#include "remote_db.h"
 #include "value_parse.h"
 
 namespace sensordb::cli {
@@ -32,6 +34,10 @@ Status RunImport(const GlobalArgs& global, const ImportArgs& args) {
   options.progress = StderrIsTerminal();
 
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/true));
+  if (const auto* remote = dynamic_cast<const RemoteDB*>(db.get())) {
+    // Each batch must stay one Write, so that it is applied atomically as locally.
+    options.batch_points = std::min(options.batch_points, remote->max_write_points());
+  }
   Importer importer(*db, std::move(options));
   SENSORDB_ASSIGN_OR_RETURN(const ImportSummary s, importer.Run());
   if (s.created_project) fmt::print(stderr, "created project '{}'\n", args.project);

@@ -1,12 +1,15 @@
 // `sensordb keygen FILE` and `sensordb key status|rotate-master|rotate-project|reencrypt`
 // (docs/SECURITY.md). Secrets never reach the command line: passphrases come from the
-// environment, keys from files.
+// environment, keys from files. With --server, `key status` and `key rotate-project` go to the
+// server (KeyStatus, RotateProjectKey); the others need the data directory.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 
 #include "cli_common.h"
+#include "connect.h"
 #include "output.h"
 #include "progress.h"
 
@@ -74,18 +77,47 @@ Status RunRotateMaster(const GlobalArgs& global, const std::string& new_key_file
   return Status::Ok();
 }
 
+void PrintReencrypted(const std::string& project) {
+  fmt::print("project {}: every value is sealed with the newest key; older versions destroyed\n",
+             project);
+}
+
 Status RunReencrypt(DB& db, const std::string& project) {
   Progress bar(StderrIsTerminal(), "re-encrypting blocks", 0);
   SENSORDB_RETURN_IF_ERROR(db.ReencryptProject(project, [&](uint64_t done, uint64_t total) {
     bar.Update(done, done, total);  // lines = points = blocks here
   }));
   bar.Finish();
-  fmt::print("project {}: every value is sealed with the newest key; older versions destroyed\n",
-             project);
+  PrintReencrypted(project);
+  return Status::Ok();
+}
+
+// The server re-encrypts before it replies and reports no progress: on a terminal, show how
+// long it has been working.
+Status RunRotateProjectRemote(const GlobalArgs& global, const std::string& project,
+                              bool reencrypt) {
+  SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectServer(global));
+  auto reply = conn->async().RotateProjectKey(project, reencrypt);
+  const bool show = reencrypt && StderrIsTerminal();
+  const auto start = std::chrono::steady_clock::now();
+  bool drawn = false;
+  while (reply.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+    if (!show) continue;
+    const auto s =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+    fmt::print(stderr, "\rre-encrypting on the server: {} s\x1b[K", s.count());
+    std::fflush(stderr);
+    drawn = true;
+  }
+  if (drawn) fmt::print(stderr, "\r\x1b[K");
+  SENSORDB_ASSIGN_OR_RETURN(const client::RotatedProjectKey k, reply.get());
+  fmt::print("project {}: new writes use data key version {}\n", project, k.version);
+  if (k.reencrypted) PrintReencrypted(project);
   return Status::Ok();
 }
 
 Status RunRotateProject(const GlobalArgs& global, const std::string& project, bool reencrypt) {
+  if (global.remote()) return RunRotateProjectRemote(global, project, reencrypt);
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
   SENSORDB_ASSIGN_OR_RETURN(const uint32_t v, db->RotateProjectKey(project));
   fmt::print("project {}: new writes use data key version {}\n", project, v);

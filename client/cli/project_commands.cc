@@ -95,8 +95,7 @@ void AddProjectCommands(CLI::App& app, const GlobalArgs& global, Action* action)
   OnParsed(create, global, action, args, RunCreate);
 
   CLI::App* list = project->add_subcommand("list", "List projects");
-  list->add_option("--format,-f", args->format, "table, csv or json")
-      ->check(CLI::IsMember({"table", "csv", "json"}));
+  AddFormatOption(list, &args->format);
   OnParsed(list, global, action, args, RunList);
 
   CLI::App* drop = project->add_subcommand("drop", "Drop a project and all its data");

@@ -164,8 +164,7 @@ void AddQueryCommand(CLI::App& app, const GlobalArgs& global, Action* action) {
                   ->delimiter(',');
   auto* every = cmd->add_option("--every", args->every, "Bucket width: 30s, 5m, 1h, 1d or ns");
   auto* per_series = cmd->add_flag("--per-series", args->per_series, "One row per series");
-  cmd->add_option("--format,-f", args->format, "table, csv or json (default: table on a terminal)")
-      ->check(CLI::IsMember({"table", "csv", "json"}));
+  AddFormatOption(cmd, &args->format);
   cmd->add_option("--limit,-n", args->limit, "At most N rows");
   latest->needs(device)->excludes(agg)->excludes(start)->excludes(end);
   every->needs(agg);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <numeric>
 #include <thread>
 
@@ -494,6 +496,194 @@ TEST_F(ClientTest, RefusesABatchOverTheServerLimitsBeforeSendingIt) {
   auto fits = c->Write("p", Seconds("d", 0, 50'000));
   ASSERT_TRUE(fits.has_value()) << fits.error().ToString();
   EXPECT_EQ(fits->points, 50'000u);
+}
+
+// ---- Administration
+// -------------------------------------------------------------------------------
+
+TEST_F(ClientTest, IssuesATokenThatLogsInUntilItIsRevoked) {
+  auto c = Connect(Options());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->CreateServiceAccount("ingest").ok());
+  EXPECT_EQ(c->CreateServiceAccount("ingest").code(), StatusCode::kAlreadyExists);
+  auto issued = c->IssueToken("ingest");
+  ASSERT_TRUE(issued.has_value()) << issued.error().ToString();
+  EXPECT_EQ(issued->account, "ingest");
+  EXPECT_EQ(issued->id.size(), 8u);
+  EXPECT_TRUE(issued->token.starts_with(issued->prefix)) << issued->prefix;
+
+  auto tokens = c->ListTokens("ingest");
+  ASSERT_TRUE(tokens.has_value()) << tokens.error().ToString();
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_EQ((*tokens)[0].id, issued->id);
+  EXPECT_EQ((*tokens)[0].revoked_ns, 0);
+
+  ClientOptions o = Options();
+  o.credentials = Credentials::Token(issued->token);
+  auto ingest = Connect(o);
+  ASSERT_TRUE(ingest);
+  EXPECT_EQ(ingest->session().principal, "ingest");
+  EXPECT_TRUE(ingest->session().service_account);
+
+  ASSERT_TRUE(c->RevokeToken(issued->id).ok());
+  EXPECT_FALSE(ingest->Ping().ok());  // a live session is refused from its next request
+  auto again = Client::Connect(o);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(Contains(again.error().message(), issued->token));
+  issued->Wipe();
+  EXPECT_TRUE(issued->token.empty());
+}
+
+TEST_F(ClientTest, ManagesUsersAndTheirPasswords) {
+  auto c = Connect(Options());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->CreateUser("bob", "first password of bob", /*superuser=*/false).ok());
+  ASSERT_TRUE(c->CreateServiceAccount("robot").ok());
+  auto accounts = c->ListAccounts();
+  ASSERT_TRUE(accounts.has_value()) << accounts.error().ToString();
+  std::map<std::string, AccountInfo> by_name;
+  for (const AccountInfo& a : *accounts) by_name[a.name] = a;
+  ASSERT_TRUE(by_name.contains("bob") && by_name.contains("robot") && by_name.contains("alice"));
+  EXPECT_EQ(by_name["bob"].kind, AccountKind::kUser);
+  EXPECT_EQ(by_name["robot"].kind, AccountKind::kServiceAccount);
+  EXPECT_TRUE(by_name["bootstrap-admin"].superuser);
+  EXPECT_GT(by_name["bob"].created_ns, 0);
+
+  ClientOptions o = Options();
+  o.credentials = Credentials::Password("bob", "first password of bob");
+  auto bob = Connect(o);
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->ChangePassword("bob", "not the old one!", "second password of bob").code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_TRUE(bob->ChangePassword("bob", "first password of bob", "second password of bob").ok());
+  EXPECT_EQ(bob->ListAccounts().error().code(), StatusCode::kPermissionDenied);  // not superuser
+  bob.reset();
+  EXPECT_FALSE(Client::Connect(o).has_value());
+  o.credentials = Credentials::Password("bob", "second password of bob");
+  ASSERT_TRUE(Connect(o));
+
+  ASSERT_TRUE(c->SetAccountDisabled("bob", true).ok());
+  EXPECT_EQ(Client::Connect(o).error().code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(c->SetAccountDisabled("bob", false).ok());
+  ASSERT_TRUE(Connect(o));
+  ASSERT_TRUE(c->DeleteAccount("bob").ok());
+  EXPECT_EQ(c->DeleteAccount("bob").code(), StatusCode::kNotFound);
+}
+
+TEST_F(ClientTest, GrantsDecideWhoMayWrite) {
+  auto c = Connect(Options());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->CreateProject("p").has_value());
+  ASSERT_TRUE(c->SetGrant("p", "alice", Role::kReader).ok());
+  auto grants = c->ListGrants("p");
+  ASSERT_TRUE(grants.has_value()) << grants.error().ToString();
+  ASSERT_EQ(grants->size(), 2u);  // sorted by account: alice, then the creator (owner)
+  EXPECT_EQ((*grants)[0].account, "alice");
+  EXPECT_EQ((*grants)[0].role, Role::kReader);
+  EXPECT_EQ((*grants)[0].granted_by, "bootstrap-admin");
+  EXPECT_EQ((*grants)[1].role, Role::kOwner);
+
+  ClientOptions o = Options();
+  o.credentials = Credentials::Password("alice", std::string(kAlicePassword));
+  auto alice = Connect(o);
+  ASSERT_TRUE(alice);
+  auto refused = alice->Write("p", Seconds("d", 0, 3));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(c->SetGrant("p", "alice", Role::kWriter).ok());
+  EXPECT_TRUE(alice->Write("p", Seconds("d", 0, 3)).has_value());
+  ASSERT_TRUE(c->RemoveGrant("p", "alice").ok());
+  EXPECT_EQ(alice->Write("p", Seconds("d", 0, 3)).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(c->RemoveGrant("p", "alice").code(), StatusCode::kNotFound);
+  EXPECT_EQ(ParseRole("writer").value(), Role::kWriter);
+  EXPECT_FALSE(ParseRole("boss").has_value());
+  EXPECT_EQ(RoleName(Role::kAdmin), "admin");
+}
+
+TEST_F(ClientTest, StreamsTheAuditLogAndVerifiesItsChain) {
+  auto c = Connect(Options());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->CreateProject("p").has_value());
+  ASSERT_TRUE(c->SetGrant("p", "alice", Role::kReader).ok());
+  std::vector<AuditEntry> entries;
+  auto read = c->ReadAudit(1, "", 0, [&](const AuditEntry& e) {
+    entries.push_back(e);
+    return true;
+  });
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  EXPECT_EQ(read->count, entries.size());
+  ASSERT_GE(entries.size(), 3u);
+  EXPECT_EQ(read->next_seq, entries.back().seq + 1);
+  for (size_t i = 1; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, entries[i - 1].seq + 1);
+    EXPECT_EQ(entries[i].prev_hash, entries[i - 1].hash);
+  }
+  const auto grant = std::find_if(entries.begin(), entries.end(),
+                                  [](const AuditEntry& e) { return e.action == "grant-set"; });
+  ASSERT_NE(grant, entries.end());
+  EXPECT_EQ(grant->project, "p");
+  EXPECT_EQ(grant->outcome, "success");
+
+  size_t seen = 0;
+  auto stopped = c->ReadAudit(1, "p", 0, [&](const AuditEntry& e) {
+    EXPECT_EQ(e.project, "p");
+    return ++seen < 1;
+  });
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().ToString();
+  EXPECT_TRUE(stopped->stopped);
+  EXPECT_EQ(stopped->count, 1u);
+  EXPECT_TRUE(c->Ping().ok());  // the rest of the stream was drained
+
+  auto report = c->VerifyAudit();
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(report->ok);
+  EXPECT_TRUE(report->problems.empty());
+  EXPECT_GE(report->head.entries, entries.size());
+  auto anchored = c->VerifyAudit(&report->head);
+  ASSERT_TRUE(anchored.has_value()) << anchored.error().ToString();
+  EXPECT_TRUE(anchored->ok);
+}
+
+TEST_F(ClientTest, RegistersDevicesAndChannelsAndRotatesAProjectKey) {
+  auto c = Connect(Options());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->CreateProject("p").has_value());
+  ASSERT_TRUE(c->RegisterDevice("p", {"dl-1", "X1", "1.2.3"}).ok());
+  auto channel = c->RegisterChannel("p", "dl-1", "temp", ValueType::kFloat64, "degC");
+  ASSERT_TRUE(channel.has_value()) << channel.error().ToString();
+  EXPECT_EQ(channel->unit, "degC");
+  EXPECT_EQ(c->RegisterChannel("p", "dl-1", "temp", ValueType::kBool).error().code(),
+            StatusCode::kInvalidArgument);
+  auto devices = c->ListDevices("p");
+  ASSERT_TRUE(devices.has_value()) << devices.error().ToString();
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ((*devices)[0].model, "X1");
+  EXPECT_EQ((*devices)[0].firmware_version, "1.2.3");
+  auto channels = c->ListChannels("p", "dl-1");
+  ASSERT_TRUE(channels.has_value()) << channels.error().ToString();
+  ASSERT_EQ(channels->size(), 1u);
+  EXPECT_EQ((*channels)[0].series_id, channel->series_id);
+
+  ASSERT_TRUE(c->SetRetention("p", 30).ok());
+  auto projects = c->ListProjects();
+  ASSERT_TRUE(projects.has_value() && projects->size() == 1u);
+  EXPECT_EQ((*projects)[0].retention_days, 30u);
+
+  ASSERT_TRUE(c->Write("p", Seconds("dl-1", 0, 10)).has_value());
+  auto rotated = c->RotateProjectKey("p", /*reencrypt=*/true);
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().ToString();
+  EXPECT_EQ(rotated->version, 2u);
+  EXPECT_TRUE(rotated->reencrypted);
+  auto keys = c->KeyStatus();
+  ASSERT_TRUE(keys.has_value()) << keys.error().ToString();
+  EXPECT_FALSE(keys->master_key_fingerprint.empty());
+  const auto p = std::find_if(keys->projects.begin(), keys->projects.end(),
+                              [](const ProjectKeyStatus& k) { return k.project == "p"; });
+  ASSERT_NE(p, keys->projects.end());
+  ASSERT_FALSE(p->versions.empty());
+  EXPECT_EQ(p->versions.back().version, 2u);
+  EXPECT_TRUE(p->versions.back().active);
 }
 
 // ---- Connection loss

@@ -1,38 +1,22 @@
 // AsyncClient: the connection sequence (Transport, then Hello and Auth through the Pipeline)
 // and one short method per request type: an encoder and a decoder around Impl::CallOne, or a
-// QueryHandler for queries. A new request type (accounts, tokens, grants, audit) is one more
-// such method.
+// QueryHandler for queries. The administration requests (accounts, tokens, grants, audit,
+// devices, keys) are in admin_calls.cc.
 #include "sensordb/client/async_client.h"
 
 #include <algorithm>
 #include <chrono>
 
-#include "pipeline.h"
-#include "reply_handlers.h"
+#include "async_client_impl.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/query_codec.h"
 #include "sensordb/protocol/write_codec.h"
-#include "transport.h"
 
 namespace sensordb::client {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using protocol::Frame;
-using protocol::OutFrame;
-
-template <typename R>
-std::future<R> Ready(R value) {
-  std::promise<R> p;
-  p.set_value(std::move(value));
-  return p.get_future();
-}
-
-template <typename T>
-Status OkIf(const Result<T>& r) {
-  return r ? Status::Ok() : r.error();
-}
 
 // Milliseconds left until `deadline`, at least 1 (0 would mean "no limit").
 uint32_t MsLeft(Clock::time_point deadline) {
@@ -41,45 +25,6 @@ uint32_t MsLeft(Clock::time_point deadline) {
 }
 
 }  // namespace
-
-class AsyncClient::Impl {
- public:
-  explicit Impl(const ClientOptions& options)
-      : request_timeout_ms(options.request_timeout_ms),
-        pipeline(transport, options.host + ":" + std::to_string(options.port),
-                 options.max_in_flight),
-        transport(pipeline) {}
-  ~Impl() { transport.Close(); }
-
-  // Hello (version negotiation, limits) then Auth, before `deadline`.
-  Status Handshake(const ClientOptions& options, Clock::time_point deadline);
-
-  // A request answered by one frame; R is Status or Result<T>.
-  template <typename R>
-  std::future<R> CallOne(const CallOptions& call, const Encoder& encode,
-                         typename SingleReply<R>::Decode decode) {
-    auto handler = std::make_shared<SingleReply<R>>(std::move(decode));
-    std::future<R> future = handler->future();
-    pipeline.Call(call, encode, handler);
-    return future;
-  }
-  CallOptions Options(std::string_view what) const { return {what, request_timeout_ms, false}; }
-
-  std::future<Result<QueryStats>> CallQuery(const protocol::QueryRequest& query,
-                                            std::shared_ptr<QueryHandler> handler) {
-    std::future<Result<QueryStats>> future = handler->future();
-    pipeline.Call(
-        Options("Query"),
-        [&query](uint64_t id) -> Result<OutFrame> { return protocol::EncodeQuery(id, query); },
-        std::move(handler));
-    return future;
-  }
-
-  const uint32_t request_timeout_ms;
-  SessionInfo session;  // written by Handshake, then read-only
-  Pipeline pipeline;    // declared before transport: the transport (closed first) calls it
-  Transport transport;
-};
 
 Status AsyncClient::Impl::Handshake(const ClientOptions& options, Clock::time_point deadline) {
   const std::string where = options.host + ":" + std::to_string(options.port);

@@ -37,6 +37,89 @@ Result<std::vector<ProjectInfo>> Client::ListProjects() { return async_->ListPro
 
 Status Client::DropProject(std::string_view name) { return async_->DropProject(name).get(); }
 
+Status Client::SetRetention(std::string_view project, uint32_t retention_days) {
+  return async_->SetRetention(project, retention_days).get();
+}
+
 Status Client::Ping() { return async_->Ping().get(); }
+
+Status Client::CreateUser(std::string_view name, std::string_view password, bool superuser) {
+  return async_->CreateUser(name, password, superuser).get();
+}
+
+Status Client::CreateServiceAccount(std::string_view name, bool superuser) {
+  return async_->CreateServiceAccount(name, superuser).get();
+}
+
+Status Client::ChangePassword(std::string_view name, std::string_view old_password,
+                              std::string_view new_password) {
+  return async_->ChangePassword(name, old_password, new_password).get();
+}
+
+Status Client::SetAccountDisabled(std::string_view name, bool disabled) {
+  return async_->SetAccountDisabled(name, disabled).get();
+}
+
+Status Client::DeleteAccount(std::string_view name) { return async_->DeleteAccount(name).get(); }
+
+Result<std::vector<AccountInfo>> Client::ListAccounts() { return async_->ListAccounts().get(); }
+
+Result<IssuedToken> Client::IssueToken(std::string_view account, int64_t expires_ns) {
+  return async_->IssueToken(account, expires_ns).get();
+}
+
+Status Client::RevokeToken(std::string_view token_id) {
+  return async_->RevokeToken(token_id).get();
+}
+
+Result<std::vector<TokenInfo>> Client::ListTokens(std::string_view account) {
+  return async_->ListTokens(account).get();
+}
+
+Status Client::SetGrant(std::string_view project, std::string_view account, Role role) {
+  return async_->SetGrant(project, account, role).get();
+}
+
+Status Client::RemoveGrant(std::string_view project, std::string_view account) {
+  return async_->RemoveGrant(project, account).get();
+}
+
+Result<std::vector<GrantInfo>> Client::ListGrants(std::string_view project) {
+  return async_->ListGrants(project).get();
+}
+
+Result<AuditReadStats> Client::ReadAudit(uint64_t from_seq, std::string_view project,
+                                         uint64_t limit, AuditCallback on_entry) {
+  return async_->ReadAudit(from_seq, project, limit, std::move(on_entry)).get();
+}
+
+Result<AuditVerifyReport> Client::VerifyAudit(const AuditAnchor* anchor) {
+  return async_->VerifyAudit(anchor).get();
+}
+
+Status Client::RegisterDevice(std::string_view project, const DeviceInfo& device) {
+  return async_->RegisterDevice(project, device).get();
+}
+
+Result<std::vector<DeviceInfo>> Client::ListDevices(std::string_view project) {
+  return async_->ListDevices(project).get();
+}
+
+Result<ChannelInfo> Client::RegisterChannel(std::string_view project, std::string_view device,
+                                            std::string_view channel, ValueType type,
+                                            std::string_view unit) {
+  return async_->RegisterChannel(project, device, channel, type, unit).get();
+}
+
+Result<std::vector<ChannelInfo>> Client::ListChannels(std::string_view project,
+                                                      std::string_view device) {
+  return async_->ListChannels(project, device).get();
+}
+
+Result<RotatedProjectKey> Client::RotateProjectKey(std::string_view project, bool reencrypt) {
+  return async_->RotateProjectKey(project, reencrypt).get();
+}
+
+Result<KeyStatusReport> Client::KeyStatus() { return async_->KeyStatus().get(); }
 
 }  // namespace sensordb::client

@@ -1,6 +1,7 @@
 // The ReplyHandlers of the client's requests: SingleReply for every request answered by one
 // frame (Hello, Auth, Write, administration, Ping), QueryHandler for a query's stream of
-// QueryChunk frames ending in QueryEnd. Internal to client/lib/. Each handler is driven by the
+// QueryChunk frames ending in QueryEnd, AuditHandler for ReadAudit's AuditChunk frames ending in
+// AuditEnd. Internal to client/lib/. Each handler is driven by the
 // Pipeline (io thread); its future may be waited on from any thread.
 #pragma once
 
@@ -81,6 +82,27 @@ class QueryHandler final : public ReplyHandler {
   AggregateCallback on_row_;
   std::promise<Result<QueryStats>> promise_;
   QueryStats stats_;
+  bool completed_ = false;
+};
+
+// Streams ReadAudit's entries into the user's callback, as copies. After the callback stops, or
+// a chunk is bad, the future completes and the rest of the reply is read and dropped until its
+// AuditEnd or Error ends the request.
+class AuditHandler final : public ReplyHandler {
+ public:
+  explicit AuditHandler(AuditCallback on_entry) : on_entry_(std::move(on_entry)) {}
+
+  std::future<Result<AuditReadStats>> future() { return promise_.get_future(); }
+  bool OnFrame(const protocol::Frame& frame) override;
+  void OnError(const Status& status) override;
+
+ private:
+  Status Deliver(const wire::AuditChunk& chunk);
+  void Complete(Result<AuditReadStats> result);
+
+  AuditCallback on_entry_;
+  std::promise<Result<AuditReadStats>> promise_;
+  AuditReadStats stats_;
   bool completed_ = false;
 };
 

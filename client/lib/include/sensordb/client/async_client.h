@@ -22,7 +22,9 @@
 #include <string_view>
 #include <vector>
 
+#include "sensordb/client/admin_types.h"
 #include "sensordb/client/client_options.h"
+#include "sensordb/keys.h"
 #include "sensordb/options.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
@@ -98,12 +100,63 @@ class AsyncClient {
                                             AggregateCallback on_row, uint64_t limit = 0);
 
   // ---- Administration and liveness -------------------------------------------------------
+  // Who may send what: the operation matrix of docs/AUTH.md. Secrets (passwords) are wiped from
+  // the request frame once it is written; no secret is ever put in an error message.
   std::future<Result<ProjectInfo>> CreateProject(std::string_view name,
                                                  const ProjectOptions& options = {});
   std::future<Result<std::vector<ProjectInfo>>> ListProjects();
   std::future<Status> DropProject(std::string_view name);
+  std::future<Status> SetRetention(std::string_view project, uint32_t retention_days);
   // Round trip; also keeps an idle connection open past the server's idle timeout.
   std::future<Status> Ping();
+
+  // Accounts (superuser). A user logs in with a password; a service account with tokens.
+  std::future<Status> CreateUser(std::string_view name, std::string_view password,
+                                 bool superuser = false);
+  std::future<Status> CreateServiceAccount(std::string_view name, bool superuser = false);
+  // One's own password needs `old_password`; a superuser resets another user's without it.
+  std::future<Status> ChangePassword(std::string_view name, std::string_view old_password,
+                                     std::string_view new_password);
+  std::future<Status> SetAccountDisabled(std::string_view name, bool disabled);
+  // Also deletes the account's tokens and grants.
+  std::future<Status> DeleteAccount(std::string_view name);
+  std::future<Result<std::vector<AccountInfo>>> ListAccounts();
+
+  // API tokens of service accounts (superuser). expires_ns 0: never.
+  std::future<Result<IssuedToken>> IssueToken(std::string_view account, int64_t expires_ns = 0);
+  std::future<Status> RevokeToken(std::string_view token_id);
+  // `account` empty: every account's tokens.
+  std::future<Result<std::vector<TokenInfo>>> ListTokens(std::string_view account = {});
+
+  // Grants of roles in a project (owner, admin; a superuser anywhere).
+  std::future<Status> SetGrant(std::string_view project, std::string_view account, Role role);
+  std::future<Status> RemoveGrant(std::string_view project, std::string_view account);
+  std::future<Result<std::vector<GrantInfo>>> ListGrants(std::string_view project);
+
+  // Audit entries from `from_seq` (from 1) that the principal may read, of one project when
+  // `project` is not empty; limit 0: all. The callback runs on the io thread (same rules as a
+  // query callback); the entries stream, the library never collects them.
+  std::future<Result<AuditReadStats>> ReadAudit(uint64_t from_seq, std::string_view project,
+                                                uint64_t limit, AuditCallback on_entry);
+  // Walks the whole hash chain (superuser); with an anchor, also proves it is still there.
+  std::future<Result<AuditVerifyReport>> VerifyAudit(const AuditAnchor* anchor = nullptr);
+
+  // Devices and channels, as DB::RegisterDevice ... ListChannels (sensordb/db.h).
+  std::future<Status> RegisterDevice(std::string_view project, const DeviceInfo& device);
+  std::future<Result<std::vector<DeviceInfo>>> ListDevices(std::string_view project);
+  std::future<Result<ChannelInfo>> RegisterChannel(std::string_view project,
+                                                   std::string_view device,
+                                                   std::string_view channel, ValueType type,
+                                                   std::string_view unit = {});
+  std::future<Result<std::vector<ChannelInfo>>> ListChannels(std::string_view project,
+                                                             std::string_view device = {});
+
+  // Data keys (docs/SECURITY.md). With `reencrypt` the server re-seals older data before it
+  // replies: allow a long request_timeout_ms for a large project.
+  std::future<Result<RotatedProjectKey>> RotateProjectKey(std::string_view project,
+                                                          bool reencrypt = false);
+  // Master key fingerprint and data key versions per project (superuser); no key material.
+  std::future<Result<KeyStatusReport>> KeyStatus();
 
  private:
   class Impl;

@@ -33,7 +33,39 @@ class Client {
   Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& options = {});
   Result<std::vector<ProjectInfo>> ListProjects();
   Status DropProject(std::string_view name);
+  Status SetRetention(std::string_view project, uint32_t retention_days);
   Status Ping();
+
+  Status CreateUser(std::string_view name, std::string_view password, bool superuser = false);
+  Status CreateServiceAccount(std::string_view name, bool superuser = false);
+  Status ChangePassword(std::string_view name, std::string_view old_password,
+                        std::string_view new_password);
+  Status SetAccountDisabled(std::string_view name, bool disabled);
+  Status DeleteAccount(std::string_view name);
+  Result<std::vector<AccountInfo>> ListAccounts();
+
+  Result<IssuedToken> IssueToken(std::string_view account, int64_t expires_ns = 0);
+  Status RevokeToken(std::string_view token_id);
+  Result<std::vector<TokenInfo>> ListTokens(std::string_view account = {});
+
+  Status SetGrant(std::string_view project, std::string_view account, Role role);
+  Status RemoveGrant(std::string_view project, std::string_view account);
+  Result<std::vector<GrantInfo>> ListGrants(std::string_view project);
+
+  Result<AuditReadStats> ReadAudit(uint64_t from_seq, std::string_view project, uint64_t limit,
+                                   AuditCallback on_entry);
+  Result<AuditVerifyReport> VerifyAudit(const AuditAnchor* anchor = nullptr);
+
+  Status RegisterDevice(std::string_view project, const DeviceInfo& device);
+  Result<std::vector<DeviceInfo>> ListDevices(std::string_view project);
+  Result<ChannelInfo> RegisterChannel(std::string_view project, std::string_view device,
+                                      std::string_view channel, ValueType type,
+                                      std::string_view unit = {});
+  Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
+                                                std::string_view device = {});
+
+  Result<RotatedProjectKey> RotateProjectKey(std::string_view project, bool reencrypt = false);
+  Result<KeyStatusReport> KeyStatus();
 
  private:
   explicit Client(std::unique_ptr<AsyncClient> async) : async_(std::move(async)) {}
