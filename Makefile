@@ -1,5 +1,5 @@
 # The two commands of the README, and a few more for developers.
-#   make demo   installs what is missing, builds, runs the embedded fleet demo
+#   make demo   installs what is missing, builds, runs sensordbd and streams a fleet through it
 #   make test   installs what is missing, builds, runs every test
 BUILD ?= build
 JOBS ?= 2
@@ -31,6 +31,7 @@ test-sanitize:
 bench: build
 	./$(BUILD)/bench/sensordb-bench engine --devices 1000 --channels 10 --points 10000000 --durability async
 	./$(BUILD)/bench/sensordb-bench engine --devices 1000 --channels 10 --points 10000000 --durability sync
+	./bench/server_ingest.sh $(BUILD) 3 --points 10000000 --connections 4
 
 install: build
 	cmake --install $(BUILD)

@@ -5,7 +5,8 @@
 # server's CPU read from /proc), times the standard queries over the protocol, stops the server
 # and times the same queries embedded on the same data directory. Prints each run's JSON and a
 # table of medians. Usage: bench/server_ingest.sh [BUILD_DIR] [RUNS] [sensordb-bench server
-# options, e.g. --points 10000000 --connections 2 --window 8]
+# options, e.g. --points 10000000 --connections 2 --window 8]. DURABILITY=async in the
+# environment runs the server with async acknowledgements (default: sync).
 set -euo pipefail
 build=${1:-build}
 runs=${2:-3}
@@ -18,9 +19,12 @@ trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for ((i = 0; i < runs; i++)); do
+  # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
+  trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null' EXIT
   srv="$work/srv$i"
   "$sensordbd" init "$srv" --port "$(free_port)" >/dev/null
   sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$srv/sensordbd.toml"
+  [[ -n ${DURABILITY:-} ]] && sed -i "s/^durability = \"sync\"/durability = \"$DURABILITY\"/" "$srv/sensordbd.toml"
   "$sensordbd" --config "$srv/sensordbd.toml" >"$srv/out.log" 2>"$srv/err.log" &
   pid=$!
   for _ in $(seq 100); do grep -q '^ready' "$srv/out.log" 2>/dev/null && break; sleep 0.1; done
