@@ -14,27 +14,40 @@ std::string ColumnName(size_t index, std::string_view device, std::string_view c
   return s;
 }
 
+// A column's name for error messages, built only when one is needed (a write carries
+// thousands of columns).
+class LazyName {
+ public:
+  LazyName(size_t index, std::string_view device, std::string_view channel)
+      : index_(index), device_(device), channel_(channel) {}
+  std::string str() const { return ColumnName(index_, device_, channel_); }
+
+ private:
+  size_t index_;
+  std::string_view device_, channel_;
+};
+
 // The vector as a span of T, checked for alignment: the Verifier checks the alignment of a
 // vector's length field (4) only, and a peer may misalign 8-byte elements on purpose.
 template <typename T>
-Result<std::span<const T>> ViewVector(const flatbuffers::Vector<T>* v, const std::string& what) {
+Result<std::span<const T>> ViewVector(const flatbuffers::Vector<T>* v, const LazyName& what) {
   if (v == nullptr) return std::span<const T>();
   const uint8_t* data = v->Data();
   if (reinterpret_cast<uintptr_t>(data) % alignof(T) != 0) {
-    return Err(Status::InvalidArgument("malformed frame: " + what + " vector is misaligned"));
+    return Err(Status::InvalidArgument("malformed frame: " + what.str() + " vector is misaligned"));
   }
   return std::span<const T>(reinterpret_cast<const T*>(data), v->size());
 }
 
-Status CheckValues(const std::string& name, size_t timestamps, size_t values, std::string_view type,
+Status CheckValues(const LazyName& name, size_t timestamps, size_t values, std::string_view type,
                    size_t other_values) {
   if (values != timestamps) {
-    return Status::InvalidArgument(name + " has " + std::to_string(timestamps) +
+    return Status::InvalidArgument(name.str() + " has " + std::to_string(timestamps) +
                                    " timestamps but " + std::to_string(values) + " " +
                                    std::string(type) + " values");
   }
   if (other_values != 0) {
-    return Status::InvalidArgument(name + " is of type " + std::string(type) +
+    return Status::InvalidArgument(name.str() + " is of type " + std::string(type) +
                                    " but carries values of another type");
   }
   return Status::Ok();
@@ -49,7 +62,7 @@ Result<ColumnView> ViewColumn(const wire::SeriesColumn& column, size_t index) {
   SENSORDB_ASSIGN_OR_RETURN_R(out.channel,
                               CheckString(column.channel(), "channel name", kMaxNameBytes, true));
   out.series_id = column.series_id();
-  const std::string name = ColumnName(index, out.device, out.channel);
+  const LazyName name(index, out.device, out.channel);
   SENSORDB_ASSIGN_OR_RETURN_R(out.run.timestamps, ViewVector(column.timestamps(), name));
   SENSORDB_ASSIGN_OR_RETURN_R(out.run.f64, ViewVector(column.f64(), name));
   SENSORDB_ASSIGN_OR_RETURN_R(out.run.i64, ViewVector(column.i64(), name));
@@ -70,14 +83,14 @@ Result<ColumnView> ViewColumn(const wire::SeriesColumn& column, size_t index) {
       SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, b, "bool", f + i));
       for (size_t k = 0; k < b; ++k) {
         if (out.run.b[k] > 1) {
-          return Err(Status::InvalidArgument(name + ": bool value " + std::to_string(out.run.b[k]) +
+          return Err(Status::InvalidArgument(name.str() + ": bool value " + std::to_string(out.run.b[k]) +
                                              " at position " + std::to_string(k) +
                                              " is not 0 or 1"));
         }
       }
       break;
     default:
-      return Err(Status::InvalidArgument(name + " has unknown value type " +
+      return Err(Status::InvalidArgument(name.str() + " has unknown value type " +
                                          std::to_string(static_cast<unsigned>(column.type())) +
                                          " (float64 1, int64 2, bool 3)"));
   }
