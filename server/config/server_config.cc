@@ -224,7 +224,7 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
     r.Known(*t, "limits.", {"max_connections", "max_connections_per_address", "max_frame_bytes",
                             "max_write_points", "handshake_timeout_ms", "idle_timeout_ms",
-                            "requests_per_second", "request_burst"});
+                            "requests_per_second", "request_burst", "send_timeout_ms"});
     r.Integer(*t, "limits.", "max_connections", l.max_connections, 1, 1'000'000);
     r.Integer(*t, "limits.", "max_connections_per_address", l.max_connections_per_address, 1,
               1'000'000);
@@ -232,6 +232,7 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     r.Integer(*t, "limits.", "max_write_points", l.max_write_points, 1, kU32);
     r.Integer(*t, "limits.", "handshake_timeout_ms", l.handshake_timeout_ms, 100, 3'600'000);
     r.Integer(*t, "limits.", "idle_timeout_ms", l.idle_timeout_ms, 100, 86'400'000);
+    r.Integer(*t, "limits.", "send_timeout_ms", l.send_timeout_ms, 100, 3'600'000);
     r.Integer(*t, "limits.", "requests_per_second", l.requests_per_second, 1, 10'000'000);
     r.Integer(*t, "limits.", "request_burst", l.request_burst, 1, 10'000'000);
   }
@@ -338,6 +339,7 @@ std::string RenderConfig(const ServerConfig& c) {
     << "max_write_points = " << c.limits.max_write_points << "\n"
     << "handshake_timeout_ms = " << c.limits.handshake_timeout_ms << "\n"
     << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n"
+    << "send_timeout_ms = " << c.limits.send_timeout_ms << "   # a client that stops reading a reply\n"
     << "requests_per_second = " << c.limits.requests_per_second << "   # per account\n"
     << "request_burst = " << c.limits.request_burst << "\n\n"
     << "[metrics]   # Prometheus text on plain HTTP: loopback only; scrape with a Bearer token\n"

@@ -29,6 +29,9 @@ struct LimitsConfig {
   uint32_t max_write_points = 1024 * 1024;
   uint32_t handshake_timeout_ms = 10'000;  // TLS handshake plus Hello and Auth
   uint32_t idle_timeout_ms = 300'000;
+  // A streamed reply (a large query) waits this long for a client that stops reading, holding
+  // a worker thread, before the connection is closed.
+  uint32_t send_timeout_ms = 30'000;
   // Per principal (token bucket): requests per second and the burst above it.
   uint32_t requests_per_second = 1000;
   uint32_t request_burst = 2000;

@@ -115,6 +115,7 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
     Close();  // the peer closed or reset; requests in flight finish, their replies are dropped
     return;
   }
+  if (stop_requested_) return;  // stopping: nothing new is started
   const Status fed = decoder_.Feed(std::span<const uint8_t>(read_buf_.data(), n));
   while (auto frame = decoder_.Next()) inbox_.push_back(std::move(*frame));
   if (!fed.ok()) {
@@ -127,7 +128,7 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
 }
 
 void Session::Dispatch() {
-  if (busy_ || closed_ || shutting_down_ || close_after_write_) return;
+  if (busy_ || closed_ || shutting_down_ || close_after_write_ || stop_requested_) return;
   if (inbox_.empty()) {
     if (decode_error_) {  // frames before the bad one were served; now say why and close
       Enqueue(std::move(*decode_error_));
@@ -172,6 +173,10 @@ void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler:
   if (authenticated && !authenticated_) {
     authenticated_ = true;
     if (!stop_requested_) SetDeadline(IdleTimeout());
+  }
+  {
+    std::lock_guard lock(room_mu_);  // counted like streamed frames until written
+    for (const protocol::OutFrame& f : replies) unsent_bytes_ += f.size();
   }
   for (protocol::OutFrame& f : replies) Enqueue(std::move(f));
   if (next == RequestHandler::Next::kClose) {
@@ -236,12 +241,12 @@ void Session::OnWritten(const boost::system::error_code& ec, size_t bytes) {
 }
 
 bool Session::WaitForRoom() {
-  const auto timeout = IdleTimeout();
+  const auto timeout = std::chrono::milliseconds(listener_.config_.limits.send_timeout_ms);
   std::unique_lock lock(room_mu_);
   const bool room = room_cv_.wait_for(lock, timeout, [this] {
     return unsent_bytes_ <= kMaxUnsentBytes || gone_.load(std::memory_order_acquire);
   });
-  if (!room) {  // the client has read nothing for the idle timeout: give up on it
+  if (!room) {  // the client has not taken the reply for send_timeout_ms: give up on it
     lock.unlock();
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       self->End(ConnectionEnd::kSlowReader);

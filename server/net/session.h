@@ -77,7 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // On a worker.
   void Work(protocol::Frame frame);
   // Waits until the client has taken enough of the queued bytes; false when the connection is
-  // gone or the client read nothing for the idle timeout.
+  // gone or the client took nothing for limits.send_timeout_ms.
   bool WaitForRoom();
 
   ClientListener& listener_;

@@ -171,6 +171,39 @@ TEST_F(SessionTest, ALargeQueryStreamsToASlowReaderAndStopsWhenItLeaves) {
   ASSERT_TRUE(pong && pong->type() == wire::Message::Pong);
 }
 
+class ShortSendTimeout : public SessionTest {
+ protected:
+  void Configure(ServerConfig& c) override {
+    SessionTest::Configure(c);
+    c.limits.send_timeout_ms = 300;
+  }
+};
+
+TEST_F(ShortSendTimeout, AClientThatStopsReadingIsDisconnectedAndFreesItsWorker) {
+  auto c = Admin();
+  CreateProject(*c, "flood");
+  // 1.2 M points: about 19 MB of raw results, more than the 8 MiB the server queues plus what
+  // the sockets buffer.
+  for (int part = 0; part < 6; ++part) {
+    auto w = protocol::EncodeWrite(10 + part, "flood", Batch(200'000, kT0 + part * 200'000));
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE(c->Send(*w));
+    auto ack = c->Receive();
+    ASSERT_TRUE(ack && ack->type() == wire::Message::WriteReply) << ErrorOf(ack).ToString();
+  }
+  protocol::QueryRequest q;
+  q.project = "flood";
+  ASSERT_TRUE(c->Send(protocol::EncodeQuery(20, q)));  // and never read the answer
+  for (int i = 0; i < 500 && Refusals(*listener_, "slow-reader") < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Refusals(*listener_, "slow-reader"), 1);
+  auto other = Admin();
+  ASSERT_TRUE(other->Send(protocol::EncodePing(21)));
+  auto pong = other->Receive();
+  EXPECT_TRUE(pong && pong->type() == wire::Message::Pong);
+}
+
 TEST_F(SessionTest, StopFinishesTheWriteInFlight) {
   auto c = Admin();
   CreateProject(*c, "stop");
