@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,17 @@ class DB {
   // All channels of the project, or of one device when `device` is not empty.
   virtual Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
                                                         std::string_view device = {}) = 0;
+
+  // Project secrets: small named values (at most 64 KiB; names as device names) stored with the
+  // project's catalog, sealed under its data key, re-sealed by ReencryptProject and destroyed
+  // with the project by DropProject (crypto-shredding). For keys of the project's own services,
+  // e.g. its device CA (docs/DEVICES.md). Put creates or replaces; Get returns nullopt when the
+  // project has no secret of that name; Delete of a missing secret is Ok.
+  virtual Status PutProjectSecret(std::string_view project, std::string_view name,
+                                  std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> GetProjectSecret(std::string_view project,
+                                                              std::string_view name) = 0;
+  virtual Status DeleteProjectSecret(std::string_view project, std::string_view name) = 0;
 
   // --- Writes --------------------------------------------------------------------------------
   // Applies the batch whole or not at all. Points may arrive out of order; a timestamp written

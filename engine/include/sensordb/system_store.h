@@ -24,6 +24,7 @@ enum class SystemSpace : uint8_t {
   kGrants = 3,
   kAudit = 4,
   kServer = 5,  // server settings and state (e.g. the bootstrap status)
+  kDevices = 6,  // device certificates and device status (docs/DEVICES.md "Registry")
 };
 
 class SystemStore {

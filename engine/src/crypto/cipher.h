@@ -21,6 +21,7 @@ enum class RecordKind : uint8_t {
   kBlock = 3,
   kSealRecord = 4,
   kSystem = 5,
+  kProjectSecret = 6,
 };
 
 class Cipher {

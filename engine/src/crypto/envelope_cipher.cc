@@ -25,6 +25,7 @@ const char* KindName(RecordKind kind) {
     case RecordKind::kBlock: return "block";
     case RecordKind::kSealRecord: return "seal record";
     case RecordKind::kSystem: return "system record";
+    case RecordKind::kProjectSecret: return "project secret";
   }
   return "value";
 }

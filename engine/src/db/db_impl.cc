@@ -64,6 +64,7 @@ Status DBImpl::Init() {
   SENSORDB_ASSIGN_OR_RETURN(catalog_,
                             catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable));
   SENSORDB_RETURN_IF_ERROR(FinishInterruptedDrops(unreadable));
+  secrets_ = std::make_unique<catalog::ProjectSecrets>(*store_, *cipher_);
   if (keyring_ && !keyring_->Active(system::kSystemProject)) {
     auto v = keyring_->AddVersion(system::kSystemProject);  // the system records' data key
     if (!v) return v.error();
@@ -73,7 +74,8 @@ Status DBImpl::Init() {
   PurgeBackupKeyrings().IgnoreError();
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
   if (keyring_) {
-    key_manager_ = std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_);
+    key_manager_ =
+        std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *secrets_);
   }
   SENSORDB_RETURN_IF_ERROR(LoadHeadFloor());
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
@@ -136,7 +138,8 @@ Status DBImpl::FinishInterruptedDrops(const std::vector<uint32_t>& unreadable) {
 Status DBImpl::DeleteProjectData(uint32_t pid) {
   auto wb = store_->NewBatch();
   const std::string prefix = store::ProjectPrefix(pid);
-  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries}) {
+  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
+                   store::MetaTag::kSecret}) {
     const std::string k = store::MetaKey(tag, pid);
     wb.DeleteRange(Cf::kMeta, k, store::PrefixEnd(k));
   }
@@ -490,6 +493,34 @@ Result<std::vector<ChannelInfo>> DBImpl::ListChannels(std::string_view project,
                                                       std::string_view device) {
   SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
   return catalog_->ListChannels(*p, device);
+}
+
+// --- Project secrets -----------------------------------------------------------------------
+
+Status DBImpl::PutProjectSecret(std::string_view project, std::string_view name,
+                                std::string_view value) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  std::shared_lock lock(p->write_mu);  // a drop waits for us, and we see it
+  if (p->dropped) return Status::NotFound("project '" + std::string(project) + "' does not exist");
+  std::shared_lock sealing(seal_gate_);
+  return secrets_->Put(p->id, name, value);
+}
+
+Result<std::optional<std::string>> DBImpl::GetProjectSecret(std::string_view project,
+                                                            std::string_view name) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  std::shared_lock lock(p->write_mu);
+  if (p->dropped) {
+    return Err(Status::NotFound("project '" + std::string(project) + "' does not exist"));
+  }
+  return secrets_->Get(p->id, name);
+}
+
+Status DBImpl::DeleteProjectSecret(std::string_view project, std::string_view name) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  std::shared_lock lock(p->write_mu);
+  if (p->dropped) return Status::NotFound("project '" + std::string(project) + "' does not exist");
+  return secrets_->Delete(p->id, name);
 }
 
 // --- Queries -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "catalog/project_secrets.h"
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
 #include "db/key_manager.h"
@@ -43,6 +44,12 @@ class DBImpl final : public DB {
                                       std::string_view unit) override;
   Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
                                                 std::string_view device) override;
+
+  Status PutProjectSecret(std::string_view project, std::string_view name,
+                          std::string_view value) override;
+  Result<std::optional<std::string>> GetProjectSecret(std::string_view project,
+                                                      std::string_view name) override;
+  Status DeleteProjectSecret(std::string_view project, std::string_view name) override;
 
   Status Write(std::string_view project, const WriteBatch& batch) override;
 
@@ -95,6 +102,7 @@ class DBImpl final : public DB {
   retention::Cutoffs cutoffs_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<catalog::ProjectSecrets> secrets_;
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<KeyManager> key_manager_;

@@ -48,7 +48,9 @@ Status KeyManager::Census(uint32_t project, std::vector<KeyVersionStatus>* versi
     e.bytes += v.size();
     return Status::Ok();
   }));
-  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries}) {
+  // Project secrets count as catalog records: they live beside them and are re-sealed with them.
+  for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
+                   store::MetaTag::kSecret}) {
     SENSORDB_RETURN_IF_ERROR(
         Scan(store_, Cf::kMeta, store::MetaKey(tag, project), [&](auto, std::string_view v) {
           auto& e = VersionEntry(versions, cipher_.KeyVersionOf(v));
@@ -135,6 +137,7 @@ Status KeyManager::Reencrypt(catalog::ProjectMeta& project, const std::function<
   // Head and seal records become blocks under the newest key and are truncated.
   SENSORDB_RETURN_IF_ERROR(flush());
   SENSORDB_RETURN_IF_ERROR(catalog_.Reseal(project));
+  SENSORDB_RETURN_IF_ERROR(secrets_.Reseal(project.id));
   SENSORDB_ASSIGN_OR_RETURN(uint64_t n, ResealBlocks(project.id, newest, old_blocks, progress));
   (void)n;
   return Status::Ok();

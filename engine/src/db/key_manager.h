@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "catalog/catalog.h"
+#include "catalog/project_secrets.h"
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
 #include "sensordb/keys.h"
@@ -17,8 +18,8 @@ namespace sensordb {
 class KeyManager {
  public:
   KeyManager(store::Store& store, const crypto::Cipher& cipher, crypto::Keyring& keyring,
-             catalog::Catalog& catalog)
-      : store_(store), cipher_(cipher), keyring_(keyring), catalog_(catalog) {}
+             catalog::Catalog& catalog, catalog::ProjectSecrets& secrets)
+      : store_(store), cipher_(cipher), keyring_(keyring), catalog_(catalog), secrets_(secrets) {}
 
   Result<KeyStatusReport> Report();
   // Re-seals every value of the project under its newest key version. `flush` seals the head
@@ -40,6 +41,7 @@ class KeyManager {
   const crypto::Cipher& cipher_;
   crypto::Keyring& keyring_;
   catalog::Catalog& catalog_;
+  catalog::ProjectSecrets& secrets_;
 };
 
 

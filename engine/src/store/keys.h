@@ -18,6 +18,7 @@ enum class MetaTag : char {
   kDevice = 'D',    // 'D' project device_id -> device record
   kSeries = 'S',    // 'S' project series_id -> series (channel) record
   kHeadFloor = 'Q',  // 'Q' -> the next head sequence number at the last head truncation
+  kSecret = 'K',     // 'K' project record_id -> project secret (name and value, sealed)
 };
 
 inline std::string MetaKey(MetaTag tag) { return std::string(1, char(tag)); }
