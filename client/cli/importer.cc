@@ -151,7 +151,7 @@ Status Importer::HandleLine(std::string_view line, bool first_data_line) {
   }
   SENSORDB_RETURN_IF_ERROR(lp_.Parse(line, &lp_line_));
   for (size_t i = 0; i < lp_line_.field_count; ++i) {
-    const LpField& f = lp_line_.fields[i];
+    const formats::LpField& f = lp_line_.fields[i];
     SENSORDB_RETURN_IF_ERROR(AddPoint(lp_line_.device, f.channel, lp_line_.timestamp_ns, f.value));
   }
   return Status::Ok();
@@ -180,7 +180,7 @@ Status Importer::RunPass(std::FILE* in, bool apply, uint64_t total_bytes) {
   batch_first_line_ = 1;
   while (reader.Next(&line)) {
     ++line_no;
-    if (LineProtocolParser::IsSkippable(line)) continue;
+    if (formats::LineProtocolParser::IsSkippable(line)) continue;
     if (Status s = HandleLine(line, first); !s.ok()) {
       return Status(s.code(), fmt::format("{}:{}: {}", display_name_, line_no, s.message()));
     }

@@ -12,8 +12,8 @@
 
 #include "batch_builder.h"
 #include "csv_parser.h"
-#include "line_protocol.h"
 #include "sensordb/db.h"
+#include "sensordb/formats/line_protocol.h"
 #include "time_util.h"
 
 namespace sensordb::cli {
@@ -62,8 +62,8 @@ class Importer {
   int64_t now_ns_;
   std::unordered_map<std::string, ValueType> types_;  // key: device '\0' channel
   std::string key_;
-  LineProtocolParser lp_;
-  LpLine lp_line_;
+  formats::LineProtocolParser lp_;
+  formats::LpLine lp_line_;
   CsvParser::TypeOf csv_type_of_;
   CsvParser csv_;
   BatchBuilder builder_;

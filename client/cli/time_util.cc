@@ -15,15 +15,6 @@ namespace {
 
 constexpr int64_t kNanosPerDay = 86'400 * kNanosPerSecond;
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 struct Civil {
   int64_t year;
   unsigned month, day;
@@ -39,63 +30,6 @@ Civil CivilFromDays(int64_t z) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
-}
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned DaysInMonth(int64_t y, unsigned m) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// Reads exactly `width` digits at text[*pos].
-bool Digits(std::string_view text, size_t* pos, size_t width, int64_t* out) {
-  if (*pos + width > text.size()) return false;
-  int64_t v = 0;
-  for (size_t i = 0; i < width; ++i) {
-    const char c = text[*pos + i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *pos += width;
-  *out = v;
-  return true;
-}
-
-bool Expect(std::string_view text, size_t* pos, std::string_view chars) {
-  if (*pos >= text.size() || chars.find(text[*pos]) == std::string_view::npos) return false;
-  ++*pos;
-  return true;
-}
-
-// Parses ".123456789" at text[*pos] into nanoseconds (absent fraction = 0).
-bool Fraction(std::string_view text, size_t* pos, int64_t* nanos) {
-  *nanos = 0;
-  if (*pos >= text.size() || (text[*pos] != '.' && text[*pos] != ',')) return true;
-  ++*pos;
-  int digits = 0;
-  while (*pos < text.size() && text[*pos] >= '0' && text[*pos] <= '9') {
-    if (++digits > 9) return false;
-    *nanos = *nanos * 10 + (text[*pos] - '0');
-    ++*pos;
-  }
-  for (int i = digits; i < 9; ++i) *nanos *= 10;
-  return digits > 0;
-}
-
-// "Z" or "+HH:MM"/"-HH:MM" into an offset in seconds east of UTC.
-bool ZoneOffset(std::string_view text, size_t* pos, int64_t* offset_s) {
-  *offset_s = 0;
-  if (Expect(text, pos, "Zz")) return true;
-  if (*pos >= text.size()) return false;
-  const int64_t sign = text[*pos] == '-' ? -1 : 1;
-  int64_t hh = 0, mm = 0;
-  if (!Expect(text, pos, "+-") || !Digits(text, pos, 2, &hh) || !Expect(text, pos, ":") ||
-      !Digits(text, pos, 2, &mm) || hh > 23 || mm > 59) {
-    return false;
-  }
-  *offset_s = sign * (hh * 3600 + mm * 60);
-  return true;
 }
 
 Result<int64_t> UnitNanos(std::string_view unit) {
@@ -135,30 +69,6 @@ bool ParsePrecision(std::string_view text, Precision* out) {
   return true;
 }
 
-Result<int64_t> ScaleTimestamp(int64_t value, Precision precision) {
-  int64_t factor = 1;
-  switch (precision) {
-    case Precision::kNanoseconds:
-      factor = 1;
-      break;
-    case Precision::kMicroseconds:
-      factor = 1'000;
-      break;
-    case Precision::kMilliseconds:
-      factor = 1'000'000;
-      break;
-    case Precision::kSeconds:
-      factor = kNanosPerSecond;
-      break;
-  }
-  int64_t ns = 0;
-  if (__builtin_mul_overflow(value, factor, &ns) || ns < kMinTimestamp || ns > kMaxTimestamp) {
-    return Err(Status::InvalidArgument(fmt::format(
-        "timestamp {} is out of range (about years 1823 to 2116; is --precision right?)", value)));
-  }
-  return ns;
-}
-
 Result<int64_t> ParseDuration(std::string_view text) {
   const auto bad = [text] {
     return Err(Status::InvalidArgument(fmt::format(
@@ -189,38 +99,6 @@ Result<int64_t> ParseDuration(std::string_view text) {
     return Err(Status::InvalidArgument(fmt::format("duration '{}' must be positive", text)));
   }
   return total;
-}
-
-Result<int64_t> ParseRfc3339(std::string_view text) {
-  size_t pos = 0;
-  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, frac = 0, offset_s = 0;
-  const auto bad = [&] {
-    return Err(Status::InvalidArgument(fmt::format(
-        "bad time '{}' (expected RFC 3339 like 2024-01-01T00:00:00Z, or integer nanoseconds)",
-        text)));
-  };
-  if (!Digits(text, &pos, 4, &y) || !Expect(text, &pos, "-") || !Digits(text, &pos, 2, &mo) ||
-      !Expect(text, &pos, "-") || !Digits(text, &pos, 2, &d)) {
-    return bad();
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, static_cast<unsigned>(mo))) return bad();
-  if (pos < text.size()) {
-    if (!Expect(text, &pos, "Tt ") || !Digits(text, &pos, 2, &h) || !Expect(text, &pos, ":") ||
-        !Digits(text, &pos, 2, &mi) || !Expect(text, &pos, ":") || !Digits(text, &pos, 2, &s) ||
-        !Fraction(text, &pos, &frac) || !ZoneOffset(text, &pos, &offset_s) || pos != text.size()) {
-      return bad();
-    }
-    if (h > 23 || mi > 59 || s > 60) return bad();  // 60: a leap second, folded into the next
-  }
-  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  const int64_t seconds = days * 86'400 + h * 3600 + mi * 60 + s - offset_s;
-  int64_t ns = 0;
-  if (__builtin_mul_overflow(seconds, kNanosPerSecond, &ns) || ns > kMaxTimestamp ||
-      ns + frac < kMinTimestamp || ns + frac > kMaxTimestamp) {
-    return Err(Status::InvalidArgument(
-        fmt::format("time '{}' is out of range (about years 1823 to 2116)", text)));
-  }
-  return ns + frac;
 }
 
 Result<int64_t> ParseTimePoint(std::string_view text, int64_t now_ns) {

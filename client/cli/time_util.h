@@ -7,27 +7,24 @@
 #include <string>
 #include <string_view>
 
+#include "sensordb/formats/text_values.h"
 #include "sensordb/status.h"
 
 namespace sensordb::cli {
 
-// Unit of integer timestamps in import files.
-enum class Precision : uint8_t { kNanoseconds, kMicroseconds, kMilliseconds, kSeconds };
+// Unit of integer timestamps in import files; scaling and RFC 3339 are the ingest formats'.
+using formats::ParseRfc3339;
+using formats::Precision;
+using formats::ScaleTimestamp;
 
 // "ns", "us", "ms" or "s".
 bool ParsePrecision(std::string_view text, Precision* out);
 
-// Multiplies an integer timestamp in `precision` to nanoseconds; fails on overflow or when the
-// result is outside [kMinTimestamp, kMaxTimestamp].
-Result<int64_t> ScaleTimestamp(int64_t value, Precision precision);
 
 // A positive duration: a bare integer (nanoseconds) or one or more <integer><unit> terms with
 // units ns, us, µs, ms, s, m, h, d, w (`1h30m`).
 Result<int64_t> ParseDuration(std::string_view text);
 
-// `2024-01-01T00:00:00Z`, `2024-01-01T02:00:00.25+02:00`, `2024-01-01 00:00:00Z` or a date
-// `2024-01-01` (midnight UTC). Fractions up to nanoseconds.
-Result<int64_t> ParseRfc3339(std::string_view text);
 
 // A point in time for --start/--end: integer nanoseconds (also negative), RFC 3339, `now`, or
 // a duration relative to now: `-1h`, `+30m`, `now-1h`, `now+1d`.

@@ -5,19 +5,16 @@
 #include <cstdint>
 #include <string_view>
 
+#include "sensordb/formats/text_values.h"
 #include "sensordb/types.h"
 
 namespace sensordb::cli {
 
-// Decimal integer with optional sign.
-bool ParseInt64(std::string_view text, int64_t* out);
-
-// Decimal or exponent notation with optional sign; also NaN, Inf, +Inf, -Inf, Infinity
-// (any case), so that what `query` prints can be imported again.
-bool ParseFloat64(std::string_view text, double* out);
-
-// Line protocol booleans: t, T, true, True, TRUE, f, F, false, False, FALSE.
-bool ParseBool(std::string_view text, Value* out);
+// Integers, floats (also NaN and Inf, so that what `query` prints imports again) and line
+// protocol booleans, as the ingest formats read them.
+using formats::ParseBool;
+using formats::ParseFloat64;
+using formats::ParseInt64;
 
 // "float64", "int64" or "bool".
 bool ParseValueTypeName(std::string_view text, ValueType* out);

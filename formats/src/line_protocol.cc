@@ -2,15 +2,15 @@
 // keys, tag values and field keys it also escapes `=`; `\\` is one backslash; any other
 // backslash is kept as is. A value starting with `"` is a string field, rejected at once: the
 // engine stores only numbers and booleans.
-#include "line_protocol.h"
+#include "sensordb/formats/line_protocol.h"
 
 #include <fmt/format.h>
 
-#include <charconv>
+#include <algorithm>
 
-#include "value_parse.h"
+#include "point_stager.h"
 
-namespace sensordb::cli {
+namespace sensordb::formats {
 namespace {
 
 constexpr std::string_view kShape = "expected measurement,device=NAME field=value [timestamp]";
@@ -67,12 +67,25 @@ Status LineProtocolParser::ParseTags(std::string_view* rest, LpLine* out) {
     if (key_ == "device") {
       if (have_device) return Status::InvalidArgument("tag 'device' is given twice");
       have_device = true;
+      if (!options_.device.empty() && tag_value_ != options_.device) {
+        return Status::PermissionDenied(
+            fmt::format("tag 'device' names '{}', but this payload is for device '{}' (omit the "
+                        "tag or name that device)",
+                        tag_value_, options_.device));
+      }
+      if (tag_value_.size() > options_.max_name_bytes) {
+        return Status::InvalidArgument(fmt::format("device name of {} bytes is longer than {}",
+                                                   tag_value_.size(), options_.max_name_bytes));
+      }
       out->device = tag_value_;
     }
   }
   if (!have_device) {
-    return Status::InvalidArgument(
-        fmt::format("missing tag 'device' (each line needs device=NAME; {})", kShape));
+    if (options_.device.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("missing tag 'device' (each line needs device=NAME; {})", kShape));
+    }
+    out->device = options_.device;
   }
   return Status::Ok();
 }
@@ -117,6 +130,11 @@ Status LineProtocolParser::ParseFields(std::string_view* rest, LpLine* out) {
           "field '{}' is a string; sensordb stores only float, integer (3i) and boolean values",
           key_));
     }
+    if (measurement_.size() + 1 + key_.size() > options_.max_name_bytes) {
+      return Status::InvalidArgument(fmt::format("channel name '{}.{}' is longer than {} bytes",
+                                                 measurement_.substr(0, 32), key_.substr(0, 32),
+                                                 options_.max_name_bytes));
+    }
     const size_t end = std::min(rest->find(','), rest->find_first_of(" \t"));
     const std::string_view text = rest->substr(0, end);
     rest->remove_prefix(text.size());
@@ -132,9 +150,9 @@ Status LineProtocolParser::ParseTimestamp(std::string_view text, int64_t* out) {
   int64_t v = 0;
   if (!ParseInt64(text, &v)) {
     return Status::InvalidArgument(
-        fmt::format("bad timestamp '{}' (expected an integer in the unit of --precision)", text));
+        fmt::format("bad timestamp '{}' (expected an integer in the unit of the precision)", text));
   }
-  SENSORDB_ASSIGN_OR_RETURN(*out, ScaleTimestamp(v, precision_));
+  SENSORDB_ASSIGN_OR_RETURN(*out, ScaleTimestamp(v, options_.precision));
   return Status::Ok();
 }
 
@@ -154,10 +172,56 @@ Status LineProtocolParser::Parse(std::string_view line, LpLine* out) {
   SkipSpaces(&rest);
   while (!rest.empty() && IsSpace(rest.back())) rest.remove_suffix(1);
   if (rest.empty()) {
-    out->timestamp_ns = default_timestamp_ns_;
+    out->timestamp_ns = options_.default_timestamp_ns;
     return Status::Ok();
   }
   return ParseTimestamp(rest, &out->timestamp_ns);
 }
 
-}  // namespace sensordb::cli
+Status ParseLineProtocolPayload(std::string_view payload, const PayloadOptions& options,
+                                WriteBatch& batch) {
+  const PayloadLimits& limits = options.limits;
+  if (payload.size() > limits.max_payload_bytes) {
+    return Status::ResourceExhausted(fmt::format("payload of {} bytes exceeds the limit of {}",
+                                                 payload.size(), limits.max_payload_bytes));
+  }
+  LineProtocolParser parser(LineProtocolOptions{options.precision, options.default_timestamp_ns,
+                                                std::string(options.device),
+                                                limits.max_name_bytes});
+  PointStager stager(limits.max_points);
+  LpLine line;
+  std::string where;
+  size_t line_number = 0;
+  size_t data_lines = 0;
+  while (!payload.empty()) {
+    const size_t eol = payload.find('\n');
+    std::string_view text = payload.substr(0, eol);
+    payload.remove_prefix(eol == std::string_view::npos ? payload.size() : eol + 1);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    ++line_number;
+    if (LineProtocolParser::IsSkippable(text)) continue;
+    if (++data_lines > limits.max_lines) {
+      return Status::ResourceExhausted(fmt::format(
+          "the payload has more than {} lines (send it in smaller parts)", limits.max_lines));
+    }
+    where = fmt::format("line {}", line_number);
+    const auto located = [&where](const Status& s) {
+      return Status(s.code(), fmt::format("{}: {}", where, s.message()));
+    };
+    if (Status s = parser.Parse(text, &line); !s.ok()) return located(s);
+    for (size_t i = 0; i < line.field_count; ++i) {
+      const LpField& f = line.fields[i];
+      if (Status s = stager.Add(line.device, f.channel, line.timestamp_ns, f.value, where);
+          !s.ok()) {
+        return located(s);
+      }
+    }
+  }
+  if (data_lines == 0) {
+    return Status::InvalidArgument("the payload has no line protocol lines");
+  }
+  stager.AppendTo(batch);
+  return Status::Ok();
+}
+
+}  // namespace sensordb::formats

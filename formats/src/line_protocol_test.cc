@@ -1,10 +1,10 @@
-#include "line_protocol.h"
+#include "sensordb/formats/line_protocol.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace sensordb::cli {
+namespace sensordb::formats {
 namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
@@ -117,4 +117,4 @@ TEST(LineProtocol, SkipsBlankAndCommentLines) {
 }
 
 }  // namespace
-}  // namespace sensordb::cli
+}  // namespace sensordb::formats

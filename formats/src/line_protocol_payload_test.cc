@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sensordb/formats/line_protocol.h"
+
+namespace sensordb::formats {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000'000'000;
+
+PayloadOptions ForDevice(std::string_view device) {
+  PayloadOptions o;
+  o.device = device;
+  o.default_timestamp_ns = kNow;
+  return o;
+}
+
+TEST(LineProtocolPayload, AppendsEveryPointOneColumnPerSeries) {
+  WriteBatch batch;
+  const Status s = ParseLineProtocolPayload("env temp=21.5,hum=40i 1\nenv temp=21.7,hum=41i 2\n",
+                                            ForDevice("dev1"), batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(batch.points(), 4u);
+  ASSERT_EQ(batch.columns().size(), 2u);
+  const auto& temp = batch.columns()[0];
+  EXPECT_EQ(temp.device, "dev1");
+  EXPECT_EQ(temp.channel, "env.temp");
+  EXPECT_EQ(temp.type, ValueType::kFloat64);
+  EXPECT_EQ(temp.timestamps, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(temp.f64, (std::vector<double>{21.5, 21.7}));
+  const auto& hum = batch.columns()[1];
+  EXPECT_EQ(hum.channel, "env.hum");
+  EXPECT_EQ(hum.i64, (std::vector<int64_t>{40, 41}));
+}
+
+TEST(LineProtocolPayload, DeviceTagMayBeOmittedOrEqualToTheGivenDevice) {
+  WriteBatch batch;
+  const Status s =
+      ParseLineProtocolPayload("m f=1 1\nm,device=dev1 f=2 2", ForDevice("dev1"), batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(batch.columns().size(), 1u);
+  EXPECT_EQ(batch.columns()[0].device, "dev1");
+  EXPECT_EQ(batch.columns()[0].size(), 2u);
+}
+
+TEST(LineProtocolPayload, DeviceTagNamingAnotherDeviceIsRefusedWithItsLine) {
+  WriteBatch batch;
+  const Status s =
+      ParseLineProtocolPayload("m f=1 1\nm,device=dev2 f=2 2\n", ForDevice("dev1"), batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message().rfind("line 2: tag 'device' names 'dev2'", 0), 0u) << s.message();
+  EXPECT_TRUE(batch.empty());
+}
+
+TEST(LineProtocolPayload, WithoutAGivenDeviceEachLineNeedsItsTag) {
+  PayloadOptions o;
+  WriteBatch batch;
+  ASSERT_TRUE(ParseLineProtocolPayload("m,device=a f=1 1\nm,device=b f=1 1", o, batch).ok());
+  EXPECT_EQ(batch.columns().size(), 2u);
+  WriteBatch other;
+  const Status s = ParseLineProtocolPayload("m,device=a f=1 1\nm f=1 1", o, other);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("line 2: missing tag 'device'"), std::string::npos) << s.message();
+}
+
+TEST(LineProtocolPayload, NumbersLinesCountingBlankCommentAndCrlfLines) {
+  WriteBatch batch;
+  const Status s =
+      ParseLineProtocolPayload("# header\r\n\r\nm f=1 1\r\nm f=oops 2\r\n", ForDevice("d"), batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("line 4: field 'f' has a bad value 'oops'", 0), 0u) << s.message();
+}
+
+TEST(LineProtocolPayload, BadLineLeavesTheBatchAsItWas) {
+  WriteBatch batch;
+  batch.Add("other", "c", 5, Value::Float64(1));
+  const Status s = ParseLineProtocolPayload("m f=1 1\nm g=2 2\nm h=\"s\" 3", ForDevice("d"), batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(batch.points(), 1u);
+  ASSERT_EQ(batch.columns().size(), 1u);
+  EXPECT_EQ(batch.columns()[0].device, "other");
+}
+
+TEST(LineProtocolPayload, MissingTimestampTakesTheDefaultAndPrecisionScales) {
+  PayloadOptions o = ForDevice("d");
+  o.precision = Precision::kSeconds;
+  WriteBatch batch;
+  ASSERT_TRUE(ParseLineProtocolPayload("m f=1\nm f=2 1700000001", o, batch).ok());
+  EXPECT_EQ(batch.columns()[0].timestamps, (std::vector<int64_t>{kNow, 1'700'000'001'000'000'000}));
+}
+
+TEST(LineProtocolPayload, RejectsAPayloadWithoutDataLines) {
+  WriteBatch batch;
+  for (std::string_view p : {"", "\n\n", "# only a comment\n"}) {
+    const Status s = ParseLineProtocolPayload(p, ForDevice("d"), batch);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << p;
+  }
+}
+
+TEST(LineProtocolPayload, RejectsAChannelGivenTwoTypes) {
+  WriteBatch batch;
+  const Status s = ParseLineProtocolPayload("m f=1 1\nm f=2i 2", ForDevice("d"), batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "line 2: channel 'm.f' of device 'd' is int64 here but float64 at line 1 (a channel "
+            "keeps one type)");
+  EXPECT_TRUE(batch.empty());
+}
+
+TEST(LineProtocolPayload, EnforcesPayloadBytesLinesAndPoints) {
+  PayloadOptions o = ForDevice("d");
+  o.limits.max_payload_bytes = 10;
+  WriteBatch batch;
+  EXPECT_EQ(ParseLineProtocolPayload("m f=1 1\nm f=2 2", o, batch).code(),
+            StatusCode::kResourceExhausted);
+  o = ForDevice("d");
+  o.limits.max_lines = 2;
+  EXPECT_TRUE(ParseLineProtocolPayload("m f=1 1\n# c\nm f=2 2", o, batch).ok());
+  EXPECT_EQ(ParseLineProtocolPayload("m f=1 1\nm f=2 2\nm f=3 3", o, batch).code(),
+            StatusCode::kResourceExhausted);
+  o = ForDevice("d");
+  o.limits.max_points = 3;
+  EXPECT_TRUE(ParseLineProtocolPayload("m f=1,g=2,h=3 1", o, batch).ok());
+  EXPECT_EQ(ParseLineProtocolPayload("m f=1,g=2 1\nm f=1,g=2 2", o, batch).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(batch.points(), 5u);  // the two payloads that passed
+}
+
+TEST(LineProtocolPayload, EnforcesNameBytes) {
+  PayloadOptions o;
+  o.limits.max_name_bytes = 8;
+  WriteBatch batch;
+  EXPECT_TRUE(ParseLineProtocolPayload("abc,device=12345678 de=1 1", o, batch).ok());
+  Status s = ParseLineProtocolPayload("abc,device=123456789 de=1 1", o, batch);
+  EXPECT_NE(s.message().find("device name of 9 bytes is longer than 8"), std::string::npos)
+      << s.message();
+  s = ParseLineProtocolPayload("abc,device=d defgh=1 1", o, batch);
+  EXPECT_NE(s.message().find("channel name 'abc.defgh' is longer than 8 bytes"), std::string::npos)
+      << s.message();
+}
+
+}  // namespace
+}  // namespace sensordb::formats
