@@ -1,10 +1,20 @@
-// `sensordb device list|register` and `sensordb channel list|register`.
+// `sensordb device list|register`, `sensordb channel list|register`, and device identity
+// (docs/DEVICES.md): `sensordb device keygen` (local), `enroll|certs|revoke|ca` (--server).
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli_common.h"
+#include "connect.h"
+#include "devices/device_ca.h"
 #include "output.h"
+#include "time_util.h"
 #include "value_parse.h"
 
 namespace sensordb::cli {
@@ -19,6 +29,12 @@ struct DeviceArgs {
   std::string type;
   std::string unit;
   std::string format;
+  // Device identity.
+  std::string csr_file;
+  std::string key_file;
+  std::string out_file;
+  std::string serial;
+  uint32_t days = 0;
 };
 
 Status RunDeviceList(const GlobalArgs& global, const DeviceArgs& args) {
@@ -66,6 +82,141 @@ Status RunChannelRegister(const GlobalArgs& global, const DeviceArgs& args) {
   return Status::Ok();
 }
 
+// ---- Device identity ---------------------------------------------------------------------------
+
+// The file's text; refuses one over `max_bytes` (a CSR is small) before reading it all.
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Err(Status::NotFound(fmt::format("cannot read '{}': {}", path, std::strerror(errno))));
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(in.gcount()));
+  if (text.size() > max_bytes) {
+    return Err(Status::InvalidArgument(
+        fmt::format("'{}' is over {} bytes; is it really a CSR?", path, max_bytes)));
+  }
+  return text;
+}
+
+// A new file for public PEM text (0644), created before the request so that an existing file
+// is refused before the server does anything; never overwrites one.
+Result<int> CreateNewFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Err(Status::IOError(fmt::format("cannot create '{}': {}{}", path, std::strerror(errno),
+                                           errno == EEXIST ? " (it is never overwritten)" : "")));
+  }
+  return fd;
+}
+
+// Writes `text` to `fd` (from CreateNewFile, or -1 for stdout) and closes it; on failure the
+// file is removed.
+Status Emit(int fd, const std::string& path, std::string_view text) {
+  if (fd < 0) {
+    fmt::print("{}", text);
+    return Status::Ok();
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  const bool ok = done == text.size() && ::fsync(fd) == 0;
+  if (::close(fd) != 0 || !ok) {
+    ::unlink(path.c_str());
+    return Status::IOError(fmt::format("cannot write '{}'", path));
+  }
+  return Status::Ok();
+}
+
+// Closes and removes a file CreateNewFile made for a request that failed.
+template <typename T>
+Result<T> Abandon(int fd, const std::string& path, Result<T> r) {
+  if (!r && fd >= 0) {
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+  return r;
+}
+
+Status RunKeygen(const GlobalArgs&, const DeviceArgs& args) {
+  SENSORDB_RETURN_IF_ERROR(
+      server::WriteDeviceKeyAndCsr(args.project, args.device, args.key_file, args.csr_file));
+  fmt::print("wrote key {} (0600, ECDSA P-256) and CSR {} for device '{}' of project '{}'\n",
+             args.key_file, args.csr_file, args.device, args.project);
+  return Status::Ok();
+}
+
+Status RunEnroll(const GlobalArgs& global, const DeviceArgs& args) {
+  SENSORDB_ASSIGN_OR_RETURN(const std::string csr, ReadSmallFile(args.csr_file, server::kMaxCsrBytes));
+  SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectForServerCommand(global, "device enroll"));
+  int fd = -1;
+  if (!args.out_file.empty()) {
+    SENSORDB_ASSIGN_OR_RETURN(fd, CreateNewFile(args.out_file));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(
+      const auto cert,
+      Abandon(fd, args.out_file, conn->Enroll(args.project, args.device, csr, args.days)));
+  SENSORDB_RETURN_IF_ERROR(Emit(fd, args.out_file, cert.certificate_pem + cert.chain_pem));
+  if (fd < 0) return Status::Ok();
+  fmt::print("enrolled device '{}' of project '{}': certificate {} (SHA-256 {}), valid until {}; "
+             "chain written to {}\n",
+             args.device, args.project, cert.serial, cert.fingerprint,
+             FormatRfc3339(cert.not_after_ns), args.out_file);
+  return Status::Ok();
+}
+
+Status RunCerts(const GlobalArgs& global, const DeviceArgs& args) {
+  SENSORDB_ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(args.format));
+  SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectForServerCommand(global, "device certs"));
+  SENSORDB_ASSIGN_OR_RETURN(const auto certs, conn->ListDeviceCerts(args.project, args.device));
+  auto out = RowWriter::Make(format, stdout,
+                             {"device", "serial", "fingerprint", "not_before", "not_after",
+                              "issued", "revoked", "last_seen", "status", "model",
+                              "firmware_version"});
+  auto time = [](int64_t ns) { return ns == 0 ? std::string() : FormatRfc3339(ns); };
+  for (const client::DeviceCertificate& c : certs) {
+    const std::string times[] = {time(c.not_before_ns), time(c.not_after_ns), time(c.issued_ns),
+                                 time(c.revoked_ns), time(c.last_seen_ns)};
+    const char* status = c.device_revoked ? "device-revoked" : c.revoked_ns ? "revoked" : "active";
+    const Cell cells[] = {Cell::Text(c.device),  Cell::Text(c.serial),   Cell::Text(c.fingerprint),
+                          Cell::Text(times[0]),  Cell::Text(times[1]),   Cell::Text(times[2]),
+                          Cell::Text(times[3]),  Cell::Text(times[4]),   Cell::Text(status),
+                          Cell::Text(c.model),   Cell::Text(c.firmware_version)};
+    out->Row(cells);
+  }
+  return out->Finish();
+}
+
+Status RunRevoke(const GlobalArgs& global, const DeviceArgs& args) {
+  SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectForServerCommand(global, "device revoke"));
+  if (args.serial.empty()) {
+    SENSORDB_RETURN_IF_ERROR(conn->RevokeDevice(args.project, args.device));
+    fmt::print("revoked device '{}' of project '{}' and all its certificates\n", args.device,
+               args.project);
+  } else {
+    SENSORDB_RETURN_IF_ERROR(conn->RevokeDeviceCert(args.project, args.device, args.serial));
+    fmt::print("revoked certificate {} of device '{}' of project '{}'\n", args.serial,
+               args.device, args.project);
+  }
+  return Status::Ok();
+}
+
+Status RunCa(const GlobalArgs& global, const DeviceArgs& args) {
+  SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectForServerCommand(global, "device ca"));
+  int fd = -1;
+  if (!args.out_file.empty()) {
+    SENSORDB_ASSIGN_OR_RETURN(fd, CreateNewFile(args.out_file));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const std::string pem,
+                            Abandon(fd, args.out_file, conn->GetDeviceCa(args.project)));
+  SENSORDB_RETURN_IF_ERROR(Emit(fd, args.out_file, pem));
+  if (fd >= 0) fmt::print("device CA of project '{}' written to {}\n", args.project, args.out_file);
+  return Status::Ok();
+}
+
 using RunFn = Status (*)(const GlobalArgs&, const DeviceArgs&);
 
 CLI::App* Command(CLI::App* parent, const char* name, const char* help, const GlobalArgs& global,
@@ -84,7 +235,8 @@ void AddFormat(CLI::App* cmd, DeviceArgs& args) { AddFormatOption(cmd, &args.for
 
 void AddDeviceCommands(CLI::App& app, const GlobalArgs& global, Action* action) {
   auto args = std::make_shared<DeviceArgs>();
-  CLI::App* device = app.add_subcommand("device", "List and register devices");
+  CLI::App* device =
+      app.add_subcommand("device", "List and register devices; enrol and revoke their certificates");
   device->require_subcommand(1);
   AddFormat(
       Command(device, "list", "List the devices of a project", global, action, args, RunDeviceList),
@@ -94,6 +246,37 @@ void AddDeviceCommands(CLI::App& app, const GlobalArgs& global, Action* action) 
   reg->add_option("name", args->name, "Device name")->required();
   reg->add_option("--model", args->model, "Model");
   reg->add_option("--firmware", args->firmware, "Firmware version");
+
+  CLI::App* keygen = Command(device, "keygen",
+                             "Make a device key (0600) and a CSR for it, locally", global, action,
+                             args, RunKeygen);
+  keygen->add_option("--device,-d", args->device, "Device")->required();
+  keygen->add_option("--key", args->key_file, "Key file to create (never overwritten)")
+      ->required();
+  keygen->add_option("--csr", args->csr_file, "CSR file to create")->required();
+  CLI::App* enroll = Command(device, "enroll",
+                             "Sign a device's CSR with the project's device CA (needs --server)",
+                             global, action, args, RunEnroll);
+  enroll->add_option("--device,-d", args->device, "Device")->required();
+  enroll->add_option("--csr", args->csr_file, "PEM CSR file")->required();
+  enroll->add_option("--days", args->days, "Certificate lifetime (default: the server's)")
+      ->check(CLI::Range(1u, server::kMaxDeviceCertDays));
+  enroll->add_option("--out,-o", args->out_file, "Write the chain (certificate, CA) here");
+  CLI::App* certs = Command(device, "certs",
+                            "List device certificates with expiry and last seen (needs --server)",
+                            global, action, args, RunCerts);
+  certs->add_option("--device,-d", args->device, "Only this device");
+  AddFormat(certs, *args);
+  CLI::App* revoke = Command(device, "revoke",
+                             "Revoke a device, or with --serial one certificate (needs --server)",
+                             global, action, args, RunRevoke);
+  revoke->add_option("--device,-d", args->device, "Device")->required();
+  revoke->add_option("--serial", args->serial, "Only this certificate (hex serial)");
+  CLI::App* ca = Command(device, "ca",
+                         "Print the project's device CA certificate, making it if needed "
+                         "(needs --server)",
+                         global, action, args, RunCa);
+  ca->add_option("--out,-o", args->out_file, "Write it to this file");
 
   CLI::App* channel = app.add_subcommand("channel", "List and register channels");
   channel->require_subcommand(1);

@@ -124,6 +124,7 @@ int CheckMode(const CLI::App& app, const sensordb::cli::GlobalArgs& global,
       return kExitFailure;
     }
   }
+  if (path == "device keygen") return 0;  // local files only: no data directory needed
   if (global.data_dir.empty() && path != "keygen") {
     fmt::print(stderr,
                "sensordb: --data-dir DIR is required (or set SENSORDB_DATA_DIR), or --server "

@@ -199,6 +199,19 @@ Status RemoteDB::Aggregate(std::string_view project, const AggregateQuery& query
   return OkIf(client_->Aggregate(project, query, callback, /*limit=*/0));
 }
 
+Status RemoteDB::PutProjectSecret(std::string_view, std::string_view, std::string_view) {
+  return Status::NotSupported("project secrets are not available over the network");
+}
+
+Result<std::optional<std::string>> RemoteDB::GetProjectSecret(std::string_view,
+                                                              std::string_view) {
+  return Err(Status::NotSupported("project secrets are not available over the network"));
+}
+
+Status RemoteDB::DeleteProjectSecret(std::string_view, std::string_view) {
+  return Status::NotSupported("project secrets are not available over the network");
+}
+
 Status RemoteDB::Flush() {
   return LocalOnlyError("flush", "the server seals head chunks on its own schedule");
 }

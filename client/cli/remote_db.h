@@ -46,6 +46,13 @@ class RemoteDB final : public DB {
   Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
                                                 std::string_view device) override;
 
+  // Project secrets never leave the server: kNotSupported.
+  Status PutProjectSecret(std::string_view project, std::string_view name,
+                          std::string_view value) override;
+  Result<std::optional<std::string>> GetProjectSecret(std::string_view project,
+                                                      std::string_view name) override;
+  Status DeleteProjectSecret(std::string_view project, std::string_view name) override;
+
   Status Write(std::string_view project, const WriteBatch& batch) override;
 
   Status QueryRaw(std::string_view project, const Selector& selector, const TimeRange& range,

@@ -37,7 +37,11 @@ std::string_view AuditActionName(AuditAction action) {
                                                 "key-rotated",
                                                 "backup",
                                                 "restore",
-                                                "access-denied"};
+                                                "access-denied",
+                                                "device-ca-created",
+                                                "device-enrolled",
+                                                "device-cert-revoked",
+                                                "device-revoked"};
   const auto i = static_cast<uint8_t>(action);
   return i <= kMaxAuditAction ? kNames[i] : kNames[0];
 }

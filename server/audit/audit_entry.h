@@ -39,8 +39,13 @@ enum class AuditAction : uint8_t {
   kBackup = 18,
   kRestore = 19,
   kAccessDenied = 20,
+  // Devices (docs/DEVICES.md).
+  kDeviceCaCreated = 21,
+  kDeviceEnrolled = 22,
+  kDeviceCertRevoked = 23,
+  kDeviceRevoked = 24,
 };
-inline constexpr uint8_t kMaxAuditAction = 20;
+inline constexpr uint8_t kMaxAuditAction = 24;
 
 enum class AuditOutcome : uint8_t { kSuccess = 1, kFailure = 2, kDenied = 3 };
 

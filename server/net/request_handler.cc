@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "devices/device_registry.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/query_codec.h"
 #include "sensordb/protocol/write_codec.h"
@@ -110,6 +111,21 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
       break;
     case wire::Message::KeyStatus:
       s = HandleKeyStatus(frame, out);
+      break;
+    case wire::Message::EnrollDevice:
+      s = HandleEnrollDevice(frame, out);
+      break;
+    case wire::Message::ListDeviceCerts:
+      s = HandleListDeviceCerts(frame, out);
+      break;
+    case wire::Message::RevokeDeviceCert:
+      s = HandleRevokeDeviceCert(frame, out);
+      break;
+    case wire::Message::RevokeDevice:
+      s = HandleRevokeDevice(frame, out);
+      break;
+    case wire::Message::GetDeviceCa:
+      s = HandleGetDeviceCa(frame, out);
       break;
     default:
       s = protocol::IsKnownMessage(type)
@@ -258,6 +274,9 @@ Status RequestHandler::HandleDropProject(const protocol::Frame& frame,
   SENSORDB_RETURN_IF_ERROR(db_.DropProject(project->name));
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.ProjectDropped(actor, project->id, project->name));
+  // The CA key went with the project's data key; a failure here leaves records the registry
+  // ignores at its next load (their project id no longer exists).
+  if (limits_.devices) limits_.devices->ProjectDropped(project->id).IgnoreError();
   out.push_back(protocol::EncodeDropProjectReply(frame.request_id()));
   return Status::Ok();
 }

@@ -16,6 +16,8 @@
 
 namespace sensordb::server {
 
+class DeviceRegistry;
+
 // Where a handler puts its replies. push_back queues a frame, sent after the request is
 // handled; Stream sends it now (waiting while the connection's send queue is full) and returns
 // false when the connection is gone or the client stopped reading, so a long query can stop.
@@ -41,6 +43,9 @@ struct SessionLimits {
   uint32_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
   uint32_t max_write_points = 1024 * 1024;
   Durability ack = Durability::kSync;  // what a WriteReply promises (the database's durability)
+  // Device identity (docs/DEVICES.md); null: the device requests answer FailedPrecondition.
+  // Borrowed; must outlive the handler.
+  DeviceRegistry* devices = nullptr;
 };
 
 // What the last Handle() did, for the server's metrics.
@@ -50,18 +55,29 @@ struct RequestOutcome {
   uint64_t rows_returned = 0;  // query points, latest values or aggregate rows
 };
 
-class RequestHandler {
+// One connection's requests, whoever the peer is: RequestHandler for people and programs,
+// DeviceHandler for devices (device_handler.h). Called by one thread at a time.
+class FrameHandler {
+ public:
+  enum class Next : uint8_t { kContinue, kClose };
+  virtual ~FrameHandler() = default;
+  // Appends the replies to `frame` to `out`; kClose when the connection must close after
+  // they are sent (protocol violations).
+  virtual Next Handle(const protocol::Frame& frame, ReplySink& out) = 0;
+  // The peer may send requests beyond the connection set-up (idle, not handshake, deadline).
+  virtual bool authenticated() const = 0;
+  virtual const RequestOutcome& outcome() const = 0;
+};
+
+class RequestHandler : public FrameHandler {
  public:
   RequestHandler(DB& db, AuthService& auth, std::string peer_address, SessionLimits limits)
       : db_(db), auth_(auth), peer_(std::move(peer_address)), limits_(limits) {}
 
-  enum class Next : uint8_t { kContinue, kClose };
-  // Appends the replies to `frame` to `out`; kClose when the connection must close after
-  // they are sent (protocol violations).
-  Next Handle(const protocol::Frame& frame, ReplySink& out);
+  Next Handle(const protocol::Frame& frame, ReplySink& out) override;
 
-  bool authenticated() const { return principal_.has_value(); }
-  const RequestOutcome& outcome() const { return outcome_; }
+  bool authenticated() const override { return principal_.has_value(); }
+  const RequestOutcome& outcome() const override { return outcome_; }
 
  private:
   Next HandleHello(const protocol::Frame& frame, ReplySink& out);
@@ -92,6 +108,13 @@ class RequestHandler {
   Status HandleSetRetention(const protocol::Frame& frame, ReplySink& out);
   Status HandleRotateProjectKey(const protocol::Frame& frame, ReplySink& out);
   Status HandleKeyStatus(const protocol::Frame& frame, ReplySink& out);
+  // Device identity (device_admin_handler.cc).
+  Status HandleEnrollDevice(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListDeviceCerts(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRevokeDeviceCert(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRevokeDevice(const protocol::Frame& frame, ReplySink& out);
+  Status HandleGetDeviceCa(const protocol::Frame& frame, ReplySink& out);
+  Result<DeviceRegistry*> Devices();
   // Resolves `name` and checks the principal may do `op` in it; the project's id on success.
   Result<ProjectInfo> AuthorizeProject(std::string_view name, Operation op);
   Status Admit();

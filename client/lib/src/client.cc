@@ -116,6 +116,29 @@ Result<std::vector<ChannelInfo>> Client::ListChannels(std::string_view project,
   return async_->ListChannels(project, device).get();
 }
 
+Result<EnrolledCertificate> Client::Enroll(std::string_view project, std::string_view device,
+                                           std::string_view csr_pem, uint32_t days) {
+  return async_->Enroll(project, device, csr_pem, days).get();
+}
+
+Result<std::vector<DeviceCertificate>> Client::ListDeviceCerts(std::string_view project,
+                                                               std::string_view device) {
+  return async_->ListDeviceCerts(project, device).get();
+}
+
+Status Client::RevokeDeviceCert(std::string_view project, std::string_view device,
+                                std::string_view serial) {
+  return async_->RevokeDeviceCert(project, device, serial).get();
+}
+
+Status Client::RevokeDevice(std::string_view project, std::string_view device) {
+  return async_->RevokeDevice(project, device).get();
+}
+
+Result<std::string> Client::GetDeviceCa(std::string_view project) {
+  return async_->GetDeviceCa(project).get();
+}
+
 Result<RotatedProjectKey> Client::RotateProjectKey(std::string_view project, bool reencrypt) {
   return async_->RotateProjectKey(project, reencrypt).get();
 }

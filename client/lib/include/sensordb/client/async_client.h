@@ -24,6 +24,7 @@
 
 #include "sensordb/client/admin_types.h"
 #include "sensordb/client/client_options.h"
+#include "sensordb/client/device_types.h"
 #include "sensordb/keys.h"
 #include "sensordb/options.h"
 #include "sensordb/query.h"
@@ -150,6 +151,19 @@ class AsyncClient {
                                                    std::string_view unit = {});
   std::future<Result<std::vector<ChannelInfo>>> ListChannels(std::string_view project,
                                                              std::string_view device = {});
+
+  // Device identity (docs/DEVICES.md): enrolment from a PEM CSR (`days` 0: the server's
+  // default), the certificates of a project or one device, revocation of one certificate or a
+  // whole device (owner, admin), and the project's device CA (made by an owner or admin's first
+  // call or enrolment; readable by every role once it exists).
+  std::future<Result<EnrolledCertificate>> Enroll(std::string_view project, std::string_view device,
+                                                  std::string_view csr_pem, uint32_t days = 0);
+  std::future<Result<std::vector<DeviceCertificate>>> ListDeviceCerts(
+      std::string_view project, std::string_view device = {});
+  std::future<Status> RevokeDeviceCert(std::string_view project, std::string_view device,
+                                       std::string_view serial);
+  std::future<Status> RevokeDevice(std::string_view project, std::string_view device);
+  std::future<Result<std::string>> GetDeviceCa(std::string_view project);
 
   // Data keys (docs/SECURITY.md). With `reencrypt` the server re-seals older data before it
   // replies: allow a long request_timeout_ms for a large project.

@@ -64,6 +64,15 @@ class Client {
   Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
                                                 std::string_view device = {});
 
+  Result<EnrolledCertificate> Enroll(std::string_view project, std::string_view device,
+                                     std::string_view csr_pem, uint32_t days = 0);
+  Result<std::vector<DeviceCertificate>> ListDeviceCerts(std::string_view project,
+                                                         std::string_view device = {});
+  Status RevokeDeviceCert(std::string_view project, std::string_view device,
+                          std::string_view serial);
+  Status RevokeDevice(std::string_view project, std::string_view device);
+  Result<std::string> GetDeviceCa(std::string_view project);
+
   Result<RotatedProjectKey> RotateProjectKey(std::string_view project, bool reencrypt = false);
   Result<KeyStatusReport> KeyStatus();
 
