@@ -33,9 +33,17 @@ OutFrame::OutFrame(flatbuffers::DetachedBuffer payload) : payload_(std::move(pay
   header_ = {uint8_t(n >> 24), uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)};
 }
 
+OutFrame OutFrame::Raw(std::vector<uint8_t> bytes) {
+  OutFrame f;
+  f.raw_ = true;
+  f.raw_bytes_ = std::move(bytes);
+  return f;
+}
+
 void OutFrame::AppendTo(std::vector<uint8_t>& out) const {
-  out.insert(out.end(), header_.begin(), header_.end());
-  out.insert(out.end(), payload_.data(), payload_.data() + payload_.size());
+  const auto h = header(), p = payload();
+  out.insert(out.end(), h.begin(), h.end());
+  out.insert(out.end(), p.begin(), p.end());
 }
 
 std::vector<uint8_t> OutFrame::ToBytes() const {

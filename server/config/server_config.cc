@@ -176,7 +176,7 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   Reader r(file, errors);
   r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level", "durability",
                      "io_threads", "worker_threads", "client", "tls", "limits", "metrics",
-                     "backup"});
+                     "devices", "backup"});
   r.String(root, "", "data_dir", c.data_dir);
   r.String(root, "", "key_file", c.key_file);
   r.String(root, "", "passphrase_file", c.passphrase_file);
@@ -191,6 +191,20 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     r.String(*t, "metrics.", "address", c.metrics.address);
     r.Integer(*t, "metrics.", "port", c.metrics.port, 0, 65535);
     r.Strings(*t, "metrics.", "accounts", c.metrics.accounts);
+  }
+  if (const toml::table* t = root["devices"].as_table()) {
+    DevicesConfig& d = c.devices;
+    r.Known(*t, "devices.", {"enabled", "address", "port", "mqtt", "mqtt_port", "max_sessions_per_device",
+                             "points_per_second", "points_burst", "cert_days"});
+    r.Bool(*t, "devices.", "enabled", d.enabled);
+    r.String(*t, "devices.", "address", d.address);
+    r.Integer(*t, "devices.", "port", d.port, 0, 65535);
+    r.Bool(*t, "devices.", "mqtt", d.mqtt);
+    r.Integer(*t, "devices.", "mqtt_port", d.mqtt_port, 0, 65535);
+    r.Integer(*t, "devices.", "max_sessions_per_device", d.max_sessions_per_device, 1, 1000);
+    r.Integer(*t, "devices.", "points_per_second", d.points_per_second, 1, 1'000'000'000);
+    r.Integer(*t, "devices.", "points_burst", d.points_burst, 1, 1'000'000'000);
+    r.Integer(*t, "devices.", "cert_days", d.cert_days, 1, 3650);
   }
   if (const toml::table* t = root["backup"].as_table()) {
     BackupConfig& b = c.backup;
@@ -354,6 +368,16 @@ std::string RenderConfig(const ServerConfig& c) {
   std::snprintf(tod, sizeof tod, "%02d:%02d", c.backup.time_of_day_s / 3600,
                 c.backup.time_of_day_s / 60 % 60);
   o << "]   # accounts (besides superusers) whose tokens may scrape\n\n"
+    << "[devices]   # dataloggers: TLS 1.3 with their own certificates (docs/DEVICES.md)\n"
+    << "enabled = " << (c.devices.enabled ? "true" : "false") << "\n"
+    << "address = " << q(c.devices.address) << "   # 0.0.0.0 for devices on the network\n"
+    << "port = " << c.devices.port << "   # native device stream\n"
+    << "mqtt = " << (c.devices.mqtt ? "true" : "false") << "   # MQTT 3.1.1 over TLS\n"
+    << "mqtt_port = " << c.devices.mqtt_port << "\n"
+    << "max_sessions_per_device = " << c.devices.max_sessions_per_device << "\n"
+    << "points_per_second = " << c.devices.points_per_second << "   # per device\n"
+    << "points_burst = " << c.devices.points_burst << "\n"
+    << "cert_days = " << c.devices.cert_days << "   # lifetime of enrolled certificates\n\n"
     << "[backup]   # daily backup; remove dir to turn it off\n"
     << "dir = " << q(c.backup.dir) << "\n"
     << "time_of_day = " << q(tod) << "   # UTC\n"

@@ -46,6 +46,20 @@ struct MetricsConfig {
   std::vector<std::string> accounts = {"metrics"};
 };
 
+// The device listeners (docs/DEVICES.md): TLS 1.3 with a client certificate from a project's
+// device CA; the native device stream on `port`, MQTT 3.1.1 on `mqtt_port` (0: ephemeral).
+struct DevicesConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1";  // dataloggers on a network need 0.0.0.0 or an interface
+  uint16_t port = 7071;
+  bool mqtt = true;
+  uint16_t mqtt_port = 8883;
+  uint32_t max_sessions_per_device = 2;
+  uint32_t points_per_second = 100'000;  // per device (token bucket)
+  uint32_t points_burst = 1'000'000;
+  uint32_t cert_days = 365;              // lifetime of a certificate issued at enrolment
+};
+
 // The daily backup (docs/BACKUP.md); off while `dir` is empty.
 struct BackupConfig {
   std::string dir;
@@ -68,6 +82,7 @@ struct ServerConfig {
   TlsConfig tls;
   LimitsConfig limits;
   MetricsConfig metrics;
+  DevicesConfig devices;
   BackupConfig backup;
   std::string log_level = "info";  // error, warn, info, debug
   // "sync": a write is acknowledged once it is on disk (fsync); "async": once the OS has it

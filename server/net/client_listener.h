@@ -1,7 +1,10 @@
-// ClientListener: the native protocol's TLS 1.3 listener. Accepts on one address, caps
+// ClientListener: a TLS 1.3 listener of the native protocol. Accepts on one address, caps
 // connections in total and per peer address, runs one Session per connection on a pool of io
-// threads, and stops gracefully. Boost.Asio and OpenSSL stay inside server/net/: errors come
-// out as Status. Borrows the DB and the AuthService, which must outlive it. Thread-safe.
+// threads, and stops gracefully. Two roles: the client listener (people and programs, who log
+// in with Auth) and the device listener (StartDevices: a client certificate is required and
+// DeviceAuthority admits it; docs/DEVICES.md). Boost.Asio and OpenSSL stay inside server/net/:
+// errors come out as Status. Borrows the DB, the AuthService, the DeviceAuthority and a shared
+// ServerMetrics, which must outlive it. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -16,7 +19,9 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "auth/auth_service.h"
+#include "auth/rate_limiter.h"
 #include "config/server_config.h"
+#include "devices/device_authority.h"
 #include "net/metrics.h"
 #include "net/request_handler.h"
 #include "sensordb/db.h"
@@ -25,6 +30,7 @@
 namespace sensordb::server {
 
 class Session;
+class DeviceRegistry;
 struct ListenerIo;  // Asio objects, kept out of this header
 
 struct ListenerCounters {
@@ -38,8 +44,19 @@ class ClientListener {
  public:
   // Loads the certificate and key, binds and starts accepting on `io_threads` threads (0: one
   // per core). The bound port is port() (config.client.port 0 picks an ephemeral one).
+  // `metrics`: where to count (the server's one object); null: the listener's own.
+  // `registry`: for the device administration requests (enrol, revoke, ...); null: they fail.
   static Result<std::unique_ptr<ClientListener>> Start(const ServerConfig& config, DB& db,
-                                                       AuthService& auth);
+                                                       AuthService& auth,
+                                                       ServerMetrics* metrics = nullptr,
+                                                       DeviceRegistry* registry = nullptr);
+  // The device listener on config.devices.address: the native device stream on devices.port,
+  // or with `mqtt` MQTT 3.1.1 on devices.mqtt_port.
+  static Result<std::unique_ptr<ClientListener>> StartDevices(const ServerConfig& config, DB& db,
+                                                              AuthService& auth,
+                                                              DeviceAuthority& authority,
+                                                              bool mqtt,
+                                                              ServerMetrics* metrics = nullptr);
   ~ClientListener();
   ClientListener(const ClientListener&) = delete;
   ClientListener& operator=(const ClientListener&) = delete;
@@ -52,13 +69,27 @@ class ClientListener {
   // Reads the certificate chain and key files again (SIGHUP): new connections use them, open
   // ones keep theirs. On any error the old certificate stays and the error says why.
   Status ReloadCertificates();
-  ServerMetrics& metrics() { return metrics_; }
+  ServerMetrics& metrics() { return *metrics_; }
+  // Live device sessions (device listener).
+  size_t DeviceSessions() const;
 
  private:
   friend class Session;
-  ClientListener(const ServerConfig& config, DB& db, AuthService& auth);
-  Status Open();
+  ClientListener(const ServerConfig& config, DB& db, AuthService& auth, DeviceAuthority* authority,
+                 bool mqtt, ServerMetrics* metrics);
+  Status Open(const ListenerConfig& where);
   std::shared_ptr<boost::asio::ssl::context> TlsContext();
+  // Device role: a context whose trust store holds the device CAs of every project, rebuilt
+  // when their generation changes.
+  Result<std::shared_ptr<boost::asio::ssl::context>> MakeDeviceContext();
+  SessionLimits SessionLimitsOf() const;
+  // An admitted device session: false (refused, counted, audited) when the device already has
+  // devices.max_sessions_per_device sessions.
+  bool RegisterDevice(const DeviceIdentity& device, const std::shared_ptr<Session>& session);
+  void UnregisterDevice(const std::string& key, const Session* session);
+  void DeviceRefused(const std::string& peer, const Status& why);
+  void OnRevoked(uint32_t project_id, std::string_view device, std::string_view serial);
+  void CheckExpiry();  // every second: sessions whose certificate has expired are closed
   void Accept();
   // Takes a connection slot for `address`; false when a cap is hit.
   bool Acquire(const std::string& address);
@@ -68,6 +99,14 @@ class ClientListener {
   const ServerConfig config_;
   DB& db_;
   AuthService& auth_;
+  DeviceAuthority* const authority_;  // null for the client listener
+  const bool mqtt_;                   // the MQTT device listener
+  DeviceRegistry* registry_ = nullptr;  // client listener: for device administration
+  std::unique_ptr<ServerMetrics> own_metrics_;
+  ServerMetrics* metrics_;
+  RateLimiter device_points_;
+  uint64_t watch_ = 0;
+  uint64_t ca_generation_ = 0;  // GUARDED_BY(io_->ssl_mu)
   std::unique_ptr<ListenerIo> io_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
@@ -78,7 +117,16 @@ class ClientListener {
   std::map<std::string, uint32_t> per_address_;  // GUARDED_BY(mu_)
   std::vector<std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
   ListenerCounters counters_;                     // GUARDED_BY(mu_)
-  ServerMetrics metrics_;
+  struct DeviceSession {
+    std::weak_ptr<Session> session;
+    const Session* raw = nullptr;
+    std::string serial;
+    int64_t not_after_ns = 0;
+  };
+  // "project_id/device" -> its live sessions.
+  std::map<std::string, std::vector<DeviceSession>> devices_;  // GUARDED_BY(mu_)
+  // At most one audit entry per peer and reason a minute for refused devices.
+  std::map<std::string, int64_t> refusal_audited_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace sensordb::server

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "mqtt/packet.h"
 #include "net/client_listener.h"
 #include "sensordb/protocol/frame.h"
 
@@ -53,6 +54,8 @@ std::string_view ConnectionEndName(ConnectionEnd end) {
     case ConnectionEnd::kBadFrame: return "bad-frame";
     case ConnectionEnd::kProtocolViolation: return "protocol-violation";
     case ConnectionEnd::kSlowReader: return "slow-reader";
+    case ConnectionEnd::kDeviceRefused: return "device-refused";
+    case ConnectionEnd::kDeviceRevoked: return "device-revoked";
   }
   return "unknown";
 }
@@ -76,6 +79,18 @@ void ServerMetrics::RecordRequest(uint8_t type, const RequestOutcome& outcome, s
   rows_returned_.fetch_add(outcome.rows_returned, kRelaxed);
 }
 
+void ServerMetrics::RecordMqtt(uint8_t type, const RequestOutcome& outcome, size_t packet_bytes,
+                               double seconds) {
+  mqtt_packets_[type & 15].fetch_add(1, kRelaxed);
+  (void)seconds;
+  const size_t code = static_cast<size_t>(outcome.code);
+  if (outcome.code != StatusCode::kOk && code < errors_.size()) errors_[code].fetch_add(1, kRelaxed);
+  if (outcome.points_written != 0) {
+    points_written_.fetch_add(outcome.points_written, kRelaxed);
+    write_bytes_.fetch_add(packet_bytes, kRelaxed);
+  }
+}
+
 void ServerMetrics::RecordConnectionEnd(ConnectionEnd end) {
   ends_[static_cast<size_t>(end)].fetch_add(1, kRelaxed);
 }
@@ -88,7 +103,7 @@ std::string ServerMetrics::Render(const Sources& src) const {
   Sample(out, "sensordb_uptime_seconds", "", src.uptime_s);
 
   Header(out, "sensordb_ingest_points_total", "counter",
-         "Points acknowledged to native-protocol writes.");
+         "Points acknowledged to writes (native protocol, device streams, MQTT).");
   Sample(out, "sensordb_ingest_points_total", "", double(points_written_.load(kRelaxed)));
   Header(out, "sensordb_ingest_bytes_total", "counter",
          "Frame bytes of the acknowledged writes.");
@@ -103,6 +118,13 @@ std::string ServerMetrics::Render(const Sources& src) const {
     if (n == 0) continue;
     const std::string type = protocol::MessageName(static_cast<wire::Message>(t));
     Sample(out, "sensordb_requests_total", Label("type", type), double(n));
+  }
+  Header(out, "sensordb_mqtt_packets_total", "counter", "MQTT packets from devices, by type.");
+  for (size_t t = 1; t < mqtt_packets_.size(); ++t) {
+    const uint64_t n = mqtt_packets_[t].load(kRelaxed);
+    if (n == 0) continue;
+    Sample(out, "sensordb_mqtt_packets_total", Label("type", mqtt::PacketTypeName(uint8_t(t))),
+           double(n));
   }
   Header(out, "sensordb_request_duration_seconds", "histogram",
          "Time from a request's start on a worker to its last reply frame handed to the "

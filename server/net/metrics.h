@@ -29,9 +29,12 @@ enum class ConnectionEnd : uint8_t {
   kIdleTimeout,
   kBadFrame,            // too large, not a FlatBuffer, wrong identifier
   kProtocolViolation,   // a request before Auth, a second Hello, ...
-  kSlowReader,          // a streaming reply found no room for the idle timeout
+  kSlowReader,          // a streaming reply found no room for the send timeout
+  kDeviceRefused,       // a verified certificate that DeviceAuthority::Admit refused, or a
+                        // device over its session cap
+  kDeviceRevoked,       // a live device session closed: certificate revoked or expired
 };
-inline constexpr size_t kConnectionEndCount = 6;
+inline constexpr size_t kConnectionEndCount = 8;
 std::string_view ConnectionEndName(ConnectionEnd end);
 
 // Latency histogram bucket bounds, in seconds.
@@ -44,6 +47,8 @@ class ServerMetrics {
   // size and how long the handler took.
   void RecordRequest(uint8_t type, const RequestOutcome& outcome, size_t frame_bytes,
                      double seconds);
+  // One MQTT packet from a device (`type` the packet type, 1-14).
+  void RecordMqtt(uint8_t type, const RequestOutcome& outcome, size_t packet_bytes, double seconds);
   void RecordConnectionEnd(ConnectionEnd end);
   void RecordMetricsRefusal() { metrics_refused_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -68,6 +73,7 @@ class ServerMetrics {
   std::array<std::atomic<uint64_t>, kTypes> requests_{};
   std::array<Histogram, kTypes> latency_{};
   std::array<std::atomic<uint64_t>, 16> errors_{};  // by StatusCode
+  std::array<std::atomic<uint64_t>, 16> mqtt_packets_{};  // by MQTT packet type
   std::array<std::atomic<uint64_t>, kConnectionEndCount> ends_{};
   std::atomic<uint64_t> points_written_{0};
   std::atomic<uint64_t> write_bytes_{0};

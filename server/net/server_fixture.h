@@ -20,6 +20,13 @@
 
 namespace sensordb::server::testing {
 
+// The value of one sample line `series` (name{labels}) of a metrics exposition; -1 when absent.
+inline double MetricValue(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
 inline AuthOptions FastAuth() {
   AuthOptions o;
   o.password_cost = PasswordCost::Minimum();

@@ -1,5 +1,9 @@
 #include "net/session.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "net/device_handler.h"
 #include "sensordb/protocol/messages.h"
 
 namespace sensordb::server {
@@ -46,13 +50,23 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
       stream_(std::move(socket), *ssl_),
       timer_(stream_.get_executor()),
       peer_(std::move(peer_address)),
-      decoder_(listener.config_.limits.max_frame_bytes),
-      handler_(listener.db_, listener.auth_, peer_,
-               {listener.config_.limits.max_frame_bytes, listener.config_.limits.max_write_points,
-                listener.config_.durability == "async" ? Durability::kAsync
-                                                       : Durability::kSync}) {}
+      decoder_(listener.config_.limits.max_frame_bytes) {
+  // A device's handler is made once its certificate is admitted (OnHandshake).
+  if (listener.mqtt_) {
+    mqtt::DecodeLimits limits;
+    limits.max_packet_bytes = listener.config_.limits.max_frame_bytes;
+    mqtt_decoder_ = std::make_unique<mqtt::PacketDecoder>(mqtt::Sender::kClient, limits);
+  }
+  if (listener.authority_ == nullptr) {
+    handler_ = std::make_unique<RequestHandler>(listener.db_, listener.auth_, peer_,
+                                                listener.SessionLimitsOf());
+  }
+}
 
-Session::~Session() { listener_.Release(peer_); }
+Session::~Session() {
+  if (!device_key_.empty()) listener_.UnregisterDevice(device_key_, this);
+  listener_.Release(peer_);
+}
 
 void Session::Start() {
   // The handshake deadline covers the TLS handshake, Hello and Auth.
@@ -80,16 +94,54 @@ void Session::RequestStop() {
 void Session::End(ConnectionEnd why) {
   if (ended_) return;
   ended_ = true;
-  listener_.metrics_.RecordConnectionEnd(why);
+  listener_.metrics_->RecordConnectionEnd(why);
 }
 
 void Session::OnHandshake(const boost::system::error_code& ec) {
   if (ec) {
     if (!closed_) End(ConnectionEnd::kTlsHandshakeFailed);
-    Close();  // e.g. a TLS 1.2 client, plaintext, or the deadline passed
+    Close();  // e.g. a TLS 1.2 client, plaintext, no or a bad client certificate, the deadline
+    return;
+  }
+  if (listener_.authority_ != nullptr && !AdmitDevice()) {
+    End(ConnectionEnd::kDeviceRefused);
+    Shutdown();
     return;
   }
   Read();
+}
+
+// The device listener: the verified leaf certificate decides who this is.
+bool Session::AdmitDevice() {
+  X509* leaf = SSL_get0_peer_certificate(stream_.native_handle());
+  if (leaf == nullptr) return false;  // the context requires one; defensive
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(leaf, &der);
+  if (len <= 0) return false;
+  const std::span<const uint8_t> bytes(der, size_t(len));
+  Result<DeviceIdentity> who = listener_.authority_->Admit(bytes, WallClockNs());
+  OPENSSL_free(der);
+  if (!who) {
+    listener_.DeviceRefused(peer_, who.error());
+    return false;
+  }
+  if (!listener_.RegisterDevice(*who, shared_from_this())) return false;
+  listener_.authority_->Seen(*who, WallClockNs());
+  if (listener_.mqtt_) {
+    mqtt_ = std::make_unique<MqttHandler>(listener_.db_, *who, listener_.SessionLimitsOf(),
+                                          listener_.device_points_);
+  } else {
+    handler_ = std::make_unique<DeviceHandler>(listener_.db_, *who, listener_.SessionLimitsOf(),
+                                               listener_.device_points_);
+  }
+  return true;
+}
+
+void Session::Kill(ConnectionEnd why) {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), why] {
+    self->End(why);
+    self->Close();
+  });
 }
 
 void Session::Read() {
@@ -116,11 +168,23 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
     return;
   }
   if (stop_requested_) return;  // stopping: nothing new is started
-  const Status fed = decoder_.Feed(std::span<const uint8_t>(read_buf_.data(), n));
-  while (auto frame = decoder_.Next()) inbox_.push_back(std::move(*frame));
-  if (!fed.ok()) {
-    decode_error_ = protocol::EncodeError(0, fed);
-    End(ConnectionEnd::kBadFrame);
+  const std::span<const uint8_t> bytes(read_buf_.data(), n);
+  if (mqtt_decoder_) {
+    const Status fed = mqtt_decoder_->Feed(bytes);
+    while (auto packet = mqtt_decoder_->Next()) inbox_.emplace_back(std::move(*packet));
+    if (!fed.ok()) {
+      // MQTT has no error packet: what came before is served, then the connection closes.
+      decode_error_ = protocol::OutFrame::Raw({});
+      End(ConnectionEnd::kBadFrame);
+      listener_.DeviceRefused(peer_, fed);
+    }
+  } else {
+    const Status fed = decoder_.Feed(bytes);
+    while (auto frame = decoder_.Next()) inbox_.emplace_back(std::move(*frame));
+    if (!fed.ok()) {
+      decode_error_ = protocol::EncodeError(0, fed);
+      End(ConnectionEnd::kBadFrame);
+    }
   }
   if (authenticated_ && !stop_requested_) SetDeadline(IdleTimeout());
   Dispatch();
@@ -145,31 +209,49 @@ void Session::Dispatch() {
   inbox_.pop_front();
 }
 
-void Session::Work(protocol::Frame frame) {
+void Session::Work(Inbound request) {
   Sink sink(*this);
   RequestHandler::Next next;
   const auto start = Clock::now();
+  const auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  Handled state;
   try {
-    next = handler_.Handle(frame, sink);
-    listener_.metrics_.RecordRequest(
-        static_cast<uint8_t>(frame.type()), handler_.outcome(), frame.payload().size(),
-        std::chrono::duration<double>(Clock::now() - start).count());
+    if (auto* frame = std::get_if<protocol::Frame>(&request)) {
+      next = handler_->Handle(*frame, sink);
+      listener_.metrics_->RecordRequest(static_cast<uint8_t>(frame->type()), handler_->outcome(),
+                                        frame->payload().size(), seconds());
+      state.authenticated = handler_->authenticated();
+    } else {
+      const auto& packet = std::get<mqtt::Packet>(request);
+      next = mqtt_->Handle(packet, sink);
+      const auto* publish = std::get_if<mqtt::Publish>(&packet);
+      listener_.metrics_->RecordMqtt(uint8_t(mqtt::TypeOf(packet)), mqtt_->outcome(),
+                                     publish ? publish->payload.size() : 0, seconds());
+      if (!mqtt_->refusal().empty()) {
+        listener_.DeviceRefused(peer_, Status(mqtt_->outcome().code, mqtt_->refusal()));
+      }
+      state.authenticated = mqtt_->connected();
+      state.keep_alive_ms = mqtt_->keep_alive_ms();
+    }
   } catch (const std::exception& e) {  // e.g. bad_alloc: this connection ends, the server lives
     sink.replies.clear();
-    sink.push_back(protocol::EncodeError(
-        frame.request_id(), Status::Internal(std::string("request failed: ") + e.what())));
+    if (const auto* frame = std::get_if<protocol::Frame>(&request)) {
+      sink.push_back(protocol::EncodeError(
+          frame->request_id(), Status::Internal(std::string("request failed: ") + e.what())));
+    }
     next = RequestHandler::Next::kClose;
   }
-  const bool authenticated = handler_.authenticated();
   asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(sink.replies), next,
-                                      authenticated]() mutable {
-    self->OnHandled(std::move(r), next, authenticated);
+                                      state]() mutable {
+    self->OnHandled(std::move(r), next, state);
   });
 }
 
 void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler::Next next,
-                        bool authenticated) {
+                        Handled state) {
   busy_ = false;
+  const bool authenticated = state.authenticated;
+  keep_alive_ms_ = state.keep_alive_ms;
   if (authenticated && !authenticated_) {
     authenticated_ = true;
     if (!stop_requested_) SetDeadline(IdleTimeout());
@@ -286,6 +368,8 @@ void Session::Close() {
 }
 
 Session::Clock::duration Session::IdleTimeout() const {
+  // MQTT: one and a half times the keep-alive the client announced (spec 3.1.2.10).
+  if (keep_alive_ms_ != 0) return std::chrono::milliseconds(keep_alive_ms_ * 3 / 2);
   return std::chrono::milliseconds(listener_.config_.limits.idle_timeout_ms);
 }
 

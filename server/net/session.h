@@ -21,8 +21,12 @@
 #include <string>
 #include <vector>
 
+#include <variant>
+
+#include "mqtt/packet_decoder.h"
 #include "net/client_listener.h"
 #include "net/metrics.h"
+#include "net/mqtt_handler.h"
 #include "net/request_handler.h"
 #include "sensordb/protocol/frame.h"
 
@@ -32,11 +36,12 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct ListenerIo {
-  explicit ListenerIo(unsigned workers) : acceptor(io), pool(workers) {}
+  explicit ListenerIo(unsigned workers) : acceptor(io), expiry(io), pool(workers) {}
   asio::io_context io;
   std::mutex ssl_mu;
   std::shared_ptr<asio::ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
   tcp::acceptor acceptor;
+  asio::steady_timer expiry;  // device listener: closes sessions whose certificate expired
   asio::thread_pool pool;  // runs the requests (engine work, Argon2id) off the io threads
 };
 
@@ -44,6 +49,7 @@ inline constexpr size_t kMaxQueuedRequests = 16;
 inline constexpr size_t kMaxUnsentBytes = 8 * 1024 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
+  friend class ClientListener;
  public:
   Session(ClientListener& listener, tcp::socket socket, std::string peer_address);
   ~Session();
@@ -52,18 +58,29 @@ class Session : public std::enable_shared_from_this<Session> {
   // From any thread: requests not yet started are dropped (never acknowledged), the one being
   // served finishes and its replies are sent (within a grace period), then the session closes.
   void RequestStop();
+  // From any thread: closes now (a revoked or expired device certificate).
+  void Kill(ConnectionEnd why);
 
  private:
   using Clock = std::chrono::steady_clock;
   class Sink;
+  // A request as read: a native-protocol frame, or an MQTT packet (the MQTT device listener).
+  using Inbound = std::variant<protocol::Frame, mqtt::Packet>;
+  // What the worker learnt about the connection's state, for the strand.
+  struct Handled {
+    bool authenticated = false;
+    uint32_t keep_alive_ms = 0;  // MQTT: the client's keep-alive; 0: none
+  };
+
 
   // On the strand.
   void OnHandshake(const boost::system::error_code& ec);
+  bool AdmitDevice();
   void Read();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void Dispatch();
   void OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler::Next next,
-                 bool authenticated);
+                 Handled state);
   void Enqueue(protocol::OutFrame frame);
   void Flush();
   void OnWritten(const boost::system::error_code& ec, size_t bytes);
@@ -75,7 +92,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void End(ConnectionEnd why);  // counts the first reason the connection ends for
 
   // On a worker.
-  void Work(protocol::Frame frame);
+  void Work(Inbound request);
   // Waits until the client has taken enough of the queued bytes; false when the connection is
   // gone or the client took nothing for limits.send_timeout_ms.
   bool WaitForRoom();
@@ -86,12 +103,16 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;
   Clock::time_point deadline_;
   const std::string peer_;
+  std::string device_key_;  // device listener: set once admitted (ClientListener::RegisterDevice)
   protocol::FrameDecoder decoder_;
-  RequestHandler handler_;  // used by one worker at a time (busy_)
+  std::unique_ptr<mqtt::PacketDecoder> mqtt_decoder_;  // the MQTT listener's, instead
+  std::unique_ptr<FrameHandler> handler_;  // used by one worker at a time (busy_)
+  std::unique_ptr<MqttHandler> mqtt_;      // the MQTT listener's, instead
   std::array<uint8_t, 64 * 1024> read_buf_{};
 
   // Strand state.
-  std::deque<protocol::Frame> inbox_;
+  std::deque<Inbound> inbox_;
+  uint32_t keep_alive_ms_ = 0;  // MQTT
   std::optional<protocol::OutFrame> decode_error_;  // sent once the inbox is served
   std::deque<protocol::OutFrame> outbox_;
   std::vector<protocol::OutFrame> in_flight_;  // being written

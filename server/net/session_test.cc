@@ -16,19 +16,13 @@
 namespace sensordb::server {
 namespace {
 
+using testing::MetricValue;
 using testing::ServerFixture;
 using testing::TestClient;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 constexpr int64_t kT0 = 1'767'225'600'000'000'000;
-
-// The value of one metrics sample line `name{labels}`, or -1 when absent.
-double MetricValue(const std::string& text, const std::string& series) {
-  const size_t at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + series.size() + 2));
-}
 
 double Refusals(ClientListener& l, const std::string& reason) {
   const ListenerCounters lc = l.Counters();

@@ -22,9 +22,11 @@ using tcp = asio::ip::tcp;
 
 class TestClient {
  public:
-  // max_tls: TLS1_3_VERSION, or TLS1_2_VERSION to play an old client.
-  TestClient(const std::string& ca_file, int max_tls = TLS1_3_VERSION)
-      : ssl_(asio::ssl::context::tls_client), stream_(io_, ssl_) {
+  // max_tls: TLS1_3_VERSION, or TLS1_2_VERSION to play an old client. `cert_file` and
+  // `key_file`: a client certificate (a device) presented in the handshake.
+  TestClient(const std::string& ca_file, int max_tls = TLS1_3_VERSION,
+             const std::string& cert_file = {}, const std::string& key_file = {})
+      : ssl_(MakeContext(cert_file, key_file)), stream_(io_, ssl_) {
     // On the SSL object: it was made from the context before this line.
     SSL_set_max_proto_version(stream_.native_handle(), max_tls);
     boost::system::error_code ec;
@@ -73,6 +75,14 @@ class TestClient {
   bool Closed() { return !Receive().has_value(); }
 
  private:
+  static asio::ssl::context MakeContext(const std::string& cert_file, const std::string& key_file) {
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    boost::system::error_code ec;
+    if (!cert_file.empty()) ctx.use_certificate_chain_file(cert_file, ec);
+    if (!key_file.empty()) ctx.use_private_key_file(key_file, asio::ssl::context::pem, ec);
+    return ctx;
+  }
+
   asio::io_context io_;
   asio::ssl::context ssl_;
   asio::ssl::stream<tcp::socket> stream_;

@@ -18,6 +18,7 @@
 #include "auth/auth_service.h"
 #include "config/server_config.h"
 #include "net/client_listener.h"
+#include "devices/device_registry.h"
 #include "net/metrics_listener.h"
 #include "sensordb/backup.h"
 #include "sensordb/clock.h"
@@ -182,10 +183,28 @@ int Run(std::string_view config_file) {
   auth_options.request_rate.burst = config->limits.request_burst;
   auto auth = AuthService::Open((*db)->System(), auth_options);
   if (!auth) return Fail(auth.error());
-  auto listener = ClientListener::Start(*config, **db, **auth);
+  auto registry = DeviceRegistry::Open(**db, **auth, {config->devices.cert_days});
+  if (!registry) return Fail(registry.error());
+  ServerMetrics metrics;
+  auto listener = ClientListener::Start(*config, **db, **auth, &metrics, registry->get());
   if (!listener) return Fail(listener.error());
   Log(Level::kInfo, "serving the native protocol (TLS 1.3) on %s:%u",
       config->client.address.c_str(), unsigned((*listener)->port()));
+  std::unique_ptr<ClientListener> devices, mqtt;
+  if (config->devices.enabled) {
+    auto d = ClientListener::StartDevices(*config, **db, **auth, **registry, false, &metrics);
+    if (!d) return Fail(d.error());
+    devices = std::move(*d);
+    Log(Level::kInfo, "serving devices (TLS 1.3, client certificates) on %s:%u",
+        config->devices.address.c_str(), unsigned(devices->port()));
+    if (config->devices.mqtt) {
+      auto m = ClientListener::StartDevices(*config, **db, **auth, **registry, true, &metrics);
+      if (!m) return Fail(m.error());
+      mqtt = std::move(*m);
+      Log(Level::kInfo, "serving MQTT 3.1.1 to devices (TLS 1.3, client certificates) on %s:%u",
+          config->devices.address.c_str(), unsigned(mqtt->port()));
+    }
+  }
 
   std::unique_ptr<BackupScheduler> scheduler;
   std::unique_ptr<BackupThread> backups;
@@ -214,14 +233,25 @@ int Run(std::string_view config_file) {
   }
 
   ScanCache scans(**db);
-  std::unique_ptr<MetricsListener> metrics;
+  std::unique_ptr<MetricsListener> metrics_listener;
   if (config->metrics.enabled) {
     ClientListener& client = **listener;
     AuthService& a = **auth;
     BackupScheduler* sched = scheduler.get();
+    ClientListener* devices_ptr = devices.get();
+    ClientListener* mqtt_ptr = mqtt.get();
     auto m = MetricsListener::Start(
-        config->metrics, a, client.metrics(), [&client, &a, sched, &scans, started] {
-          const ListenerCounters lc = client.Counters();
+        config->metrics, a, metrics,
+        [&client, &a, sched, &scans, started, devices_ptr, mqtt_ptr] {
+          ListenerCounters lc = client.Counters();
+          for (ClientListener* l : {devices_ptr, mqtt_ptr}) {
+            if (l == nullptr) continue;
+            const ListenerCounters d = l->Counters();
+            lc.accepted += d.accepted;
+            lc.active += d.active;
+            lc.refused_total_cap += d.refused_total_cap;
+            lc.refused_address_cap += d.refused_address_cap;
+          }
           const AuthCounters ac = a.Counters();
           std::optional<DBStats> stats;
           std::optional<KeyStatusReport> keys;
@@ -234,23 +264,27 @@ int Run(std::string_view config_file) {
           src.db = stats ? &*stats : nullptr;
           src.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                              .count();
-          return client.metrics().Render(src);
+          return client.metrics().Render(src);  // the server's one ServerMetrics
         });
     if (!m) return Fail(m.error());
-    metrics = std::move(*m);
+    metrics_listener = std::move(*m);
     Log(Level::kInfo, "metrics (Prometheus, bearer token) on http://%s:%u/metrics",
-        config->metrics.address.c_str(), unsigned(metrics->port()));
+        config->metrics.address.c_str(), unsigned(metrics_listener->port()));
   }
   // For tests and scripts that start on ephemeral ports: one parseable line.
-  std::printf("ready client_port=%u metrics_port=%u\n", unsigned((*listener)->port()),
-              metrics ? unsigned(metrics->port()) : 0u);
+  std::printf("ready client_port=%u metrics_port=%u device_port=%u mqtt_port=%u\n",
+              unsigned((*listener)->port()), metrics_listener ? unsigned(metrics_listener->port()) : 0u,
+              devices ? unsigned(devices->port()) : 0u, mqtt ? unsigned(mqtt->port()) : 0u);
   std::fflush(stdout);
 
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      const Status s = (*listener)->ReloadCertificates();
+      Status s = (*listener)->ReloadCertificates();
+      for (ClientListener* l : {devices.get(), mqtt.get()}) {
+        if (s.ok() && l != nullptr) s = l->ReloadCertificates();
+      }
       if (s.ok()) {
         Log(Level::kInfo, "SIGHUP: reloaded %s; new connections use it",
             config->tls.cert_file.c_str());
@@ -263,10 +297,15 @@ int Run(std::string_view config_file) {
         sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
-  if (metrics) metrics->Stop();
+  if (metrics_listener) metrics_listener->Stop();
   backups.reset();  // waits for a backup in progress
-  (*listener)->Stop();
+  for (ClientListener* l : {devices.get(), mqtt.get(), listener->get()}) {
+    if (l != nullptr) l->Stop();
+  }
+  devices.reset();
+  mqtt.reset();
   listener->reset();
+  registry->reset();
   scheduler.reset();
   auth->reset();
   db->reset();  // closes the database

@@ -36,17 +36,28 @@ inline constexpr uint32_t kMinMaxFrameBytes = 64 * 1024;
 class OutFrame {
  public:
   explicit OutFrame(flatbuffers::DetachedBuffer payload);
+  // Bytes of another protocol, sent as they are, without a header (the MQTT listener shares
+  // the server's connection code).
+  static OutFrame Raw(std::vector<uint8_t> bytes);
 
-  std::span<const uint8_t> header() const { return header_; }
-  std::span<const uint8_t> payload() const { return {payload_.data(), payload_.size()}; }
-  size_t size() const { return kFrameHeaderBytes + payload_.size(); }
+  std::span<const uint8_t> header() const {
+    return raw_ ? std::span<const uint8_t>() : std::span<const uint8_t>(header_);
+  }
+  std::span<const uint8_t> payload() const {
+    return raw_ ? std::span<const uint8_t>(raw_bytes_)
+                : std::span<const uint8_t>(payload_.data(), payload_.size());
+  }
+  size_t size() const { return header().size() + payload().size(); }
   // Header and payload appended to `out` (tests, simple blocking clients).
   void AppendTo(std::vector<uint8_t>& out) const;
   std::vector<uint8_t> ToBytes() const;
 
  private:
+  OutFrame() = default;
   std::array<uint8_t, kFrameHeaderBytes> header_{};
   flatbuffers::DetachedBuffer payload_;
+  bool raw_ = false;
+  std::vector<uint8_t> raw_bytes_;
 };
 
 // Finishes `fbb` with an Envelope around `message` (of union type `type`) and makes it a frame.

@@ -1,0 +1,139 @@
+#include "net/device_handler.h"
+
+#include "sensordb/protocol/admin_codec.h"
+#include "sensordb/protocol/messages.h"
+#include "sensordb/protocol/write_codec.h"
+
+namespace sensordb::server {
+
+FrameHandler::Next DeviceHandler::Handle(const protocol::Frame& frame, ReplySink& out) {
+  const uint64_t id = frame.request_id();
+  const wire::Message type = frame.type();
+  outcome_ = {};
+  Status s;
+  if (type == wire::Message::Hello) {
+    if (hello_done_) {
+      outcome_.code = StatusCode::kInvalidArgument;
+      out.push_back(protocol::EncodeError(id, Status::InvalidArgument("Hello sent twice")));
+      return Next::kClose;
+    }
+    auto hello = protocol::DecodeHello(*frame.As<wire::Hello>());
+    Result<uint16_t> version = hello ? protocol::NegotiateVersion(*hello) : Err(hello.error());
+    if (!version) {
+      outcome_.code = version.error().code();
+      out.push_back(protocol::EncodeError(id, version.error()));
+      return Next::kClose;
+    }
+    hello_done_ = true;
+    protocol::HelloReplyInfo reply;
+    reply.version = *version;
+    reply.server_name = "sensordbd/0.1.0";
+    reply.max_frame_bytes = limits_.max_frame_bytes;
+    reply.max_write_points = limits_.max_write_points;
+    out.push_back(protocol::EncodeHelloReply(id, reply));
+    return Next::kContinue;
+  }
+  if (!hello_done_) {
+    outcome_.code = StatusCode::kPermissionDenied;
+    out.push_back(protocol::EncodeError(
+        id, Status::PermissionDenied("Hello must be the first frame, before " +
+                                     protocol::MessageName(type))));
+    return Next::kClose;
+  }
+  switch (type) {
+    case wire::Message::Ping:
+      out.push_back(protocol::EncodePong(id));
+      return Next::kContinue;
+    case wire::Message::Write:
+      s = HandleWrite(frame, out);
+      break;
+    case wire::Message::ListDevices:
+      s = HandleListDevices(frame, out);
+      break;
+    case wire::Message::ListChannels:
+      s = HandleListChannels(frame, out);
+      break;
+    case wire::Message::Auth:
+      s = Status::InvalidArgument(
+          "a device is identified by its certificate; Auth is not used on the device port");
+      break;
+    default:
+      s = Status::PermissionDenied(protocol::MessageName(type) +
+                                   " is not available to devices (Write, Ping, ListDevices, "
+                                   "ListChannels only)");
+  }
+  if (!s.ok()) {
+    outcome_.code = s.code();
+    out.push_back(protocol::EncodeError(id, s));
+  }
+  return Next::kContinue;
+}
+
+Status DeviceHandler::OwnProject(std::string_view project) const {
+  if (project == identity_.project) return Status::Ok();
+  return Status::NotFound("project '" + std::string(project) + "' does not exist");
+}
+
+Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) {
+  protocol::WriteLimits limits;
+  limits.max_points = limits_.max_write_points;
+  auto request = protocol::DecodeWrite(*frame.As<wire::Write>(), limits, batch_);
+  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  // Whatever a column says, it must be this device's: one foreign column refuses the batch.
+  const auto columns = batch_.columns();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].device != identity_.device) {
+      batch_.Clear();
+      return Status::PermissionDenied("column " + std::to_string(i) + " names device '" +
+                                      columns[i].device + "': device '" + identity_.device +
+                                      "' may write only its own series; nothing was written");
+    }
+  }
+  const RateDecision d =
+      points_limit_.Admit(identity_.project + "/" + identity_.device, WallClockNs(),
+                          double(batch_.points()));
+  if (!d.allowed) {
+    batch_.Clear();
+    return Status::ResourceExhausted("points-per-second limit of device '" + identity_.device +
+                                     "' exceeded; retry in " +
+                                     std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+  }
+  const Status s = db_.Write(identity_.project, batch_);
+  const uint64_t points = batch_.points();
+  batch_.Clear();
+  SENSORDB_RETURN_IF_ERROR(s);
+  out.push_back(protocol::EncodeWriteReply(frame.request_id(), points, limits_.ack));
+  outcome_.points_written = points;
+  return Status::Ok();
+}
+
+Status DeviceHandler::HandleListDevices(const protocol::Frame& frame, ReplySink& out) {
+  auto project = protocol::DecodeListDevices(*frame.As<wire::ListDevices>());
+  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(OwnProject(*project));
+  auto all = db_.ListDevices(identity_.project);
+  if (!all) return all.error();
+  std::vector<DeviceInfo> mine;
+  for (DeviceInfo& d : *all) {
+    if (d.name == identity_.device) mine.push_back(std::move(d));
+  }
+  out.push_back(protocol::EncodeListDevicesReply(frame.request_id(), mine));
+  return Status::Ok();
+}
+
+Status DeviceHandler::HandleListChannels(const protocol::Frame& frame, ReplySink& out) {
+  auto request = protocol::DecodeListChannels(*frame.As<wire::ListChannels>());
+  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  if (!request->device.empty() && request->device != identity_.device) {
+    return Status::PermissionDenied("device '" + identity_.device +
+                                    "' may read only its own configuration");
+  }
+  auto channels = db_.ListChannels(identity_.project, identity_.device);
+  if (!channels) return channels.error();
+  out.push_back(protocol::EncodeListChannelsReply(frame.request_id(), *channels));
+  return Status::Ok();
+}
+
+}  // namespace sensordb::server
