@@ -176,7 +176,7 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   Reader r(file, errors);
   r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level", "durability",
                      "io_threads", "worker_threads", "client", "tls", "limits", "metrics",
-                     "devices", "backup"});
+                     "devices", "rest", "backup"});
   r.String(root, "", "data_dir", c.data_dir);
   r.String(root, "", "key_file", c.key_file);
   r.String(root, "", "passphrase_file", c.passphrase_file);
@@ -205,6 +205,17 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     r.Integer(*t, "devices.", "points_per_second", d.points_per_second, 1, 1'000'000'000);
     r.Integer(*t, "devices.", "points_burst", d.points_burst, 1, 1'000'000'000);
     r.Integer(*t, "devices.", "cert_days", d.cert_days, 1, 3650);
+  }
+  if (const toml::table* t = root["rest"].as_table()) {
+    RestConfig& w = c.rest;
+    r.Known(*t, "rest.", {"enabled", "address", "port", "max_body_bytes", "header_limit_bytes",
+                          "timeout_ms"});
+    r.Bool(*t, "rest.", "enabled", w.enabled);
+    r.String(*t, "rest.", "address", w.address);
+    r.Integer(*t, "rest.", "port", w.port, 0, 65535);
+    r.Integer(*t, "rest.", "max_body_bytes", w.max_body_bytes, 1024, 1 << 30);
+    r.Integer(*t, "rest.", "header_limit_bytes", w.header_limit_bytes, 1024, 1 << 20);
+    r.Integer(*t, "rest.", "timeout_ms", w.timeout_ms, 100, 3'600'000);
   }
   if (const toml::table* t = root["backup"].as_table()) {
     BackupConfig& b = c.backup;
@@ -378,6 +389,13 @@ std::string RenderConfig(const ServerConfig& c) {
     << "points_per_second = " << c.devices.points_per_second << "   # per device\n"
     << "points_burst = " << c.devices.points_burst << "\n"
     << "cert_days = " << c.devices.cert_days << "   # lifetime of enrolled certificates\n\n"
+    << "[rest]   # HTTPS: JSON API under /api/v1/ and InfluxDB writes (docs/REST.md)\n"
+    << "enabled = " << (c.rest.enabled ? "true" : "false") << "\n"
+    << "address = " << q(c.rest.address) << "\n"
+    << "port = " << c.rest.port << "\n"
+    << "max_body_bytes = " << c.rest.max_body_bytes << "\n"
+    << "header_limit_bytes = " << c.rest.header_limit_bytes << "\n"
+    << "timeout_ms = " << c.rest.timeout_ms << "\n\n"
     << "[backup]   # daily backup; remove dir to turn it off\n"
     << "dir = " << q(c.backup.dir) << "\n"
     << "time_of_day = " << q(tod) << "   # UTC\n"

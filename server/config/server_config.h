@@ -60,6 +60,16 @@ struct DevicesConfig {
   uint32_t cert_days = 365;              // lifetime of a certificate issued at enrolment
 };
 
+// The REST API over HTTPS (docs/REST.md): JSON under /api/v1/ and InfluxDB-compatible writes.
+struct RestConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1";
+  uint16_t port = 8086;  // InfluxDB's; 0: ephemeral
+  uint32_t max_body_bytes = 32 * 1024 * 1024;  // also after gzip decompression
+  uint32_t header_limit_bytes = 16 * 1024;
+  uint32_t timeout_ms = 30'000;  // to receive one request's headers and body
+};
+
 // The daily backup (docs/BACKUP.md); off while `dir` is empty.
 struct BackupConfig {
   std::string dir;
@@ -83,6 +93,7 @@ struct ServerConfig {
   LimitsConfig limits;
   MetricsConfig metrics;
   DevicesConfig devices;
+  RestConfig rest;
   BackupConfig backup;
   std::string log_level = "info";  // error, warn, info, debug
   // "sync": a write is acknowledged once it is on disk (fsync); "async": once the OS has it

@@ -220,6 +220,13 @@ void Session::Work(Inbound request) {
       next = handler_->Handle(*frame, sink);
       listener_.metrics_->RecordRequest(static_cast<uint8_t>(frame->type()), handler_->outcome(),
                                         frame->payload().size(), seconds());
+      // A device that tries what it may not (another device's series, a query) is audited.
+      if (listener_.authority_ != nullptr &&
+          handler_->outcome().code == StatusCode::kPermissionDenied) {
+        listener_.DeviceRefused(
+            peer_, Status::PermissionDenied(protocol::MessageName(frame->type()) +
+                                            " refused on the device stream"));
+      }
       state.authenticated = handler_->authenticated();
     } else {
       const auto& packet = std::get<mqtt::Packet>(request);
