@@ -27,7 +27,7 @@ MPORT=$(free_port)
 timeout 60 "$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || { fail "init"; exit 1; }
 # Small limits, so that imports take several Writes: the importer keeps each batch within
 # max_write_points, and a batch whose frame would be too big is split.
-sed -i "s/^port = 9470/port = $MPORT/; s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/; s/^max_frame_bytes = .*/max_frame_bytes = 65536/;
+sed -i "s/^port = 9470/port = $MPORT/; s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/; s/^max_frame_bytes = .*/max_frame_bytes = 65536/;
         s/^max_write_points = .*/max_write_points = 1000/" "$WORK/srv/sensordbd.toml"
 "$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/server.out" 2>"$WORK/server.err" &
 PID=$!

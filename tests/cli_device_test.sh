@@ -28,7 +28,7 @@ DPORT=$(free_port)
 QPORT=$(free_port)
 timeout 60 "$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || { fail "init"; exit 1; }
 sed -i "s/^port = 9470/port = $MPORT/; s/^port = 7071/port = $DPORT/;
-        s/^mqtt_port = 8883/mqtt_port = $QPORT/" "$WORK/srv/sensordbd.toml"
+        s/^mqtt_port = 8883/mqtt_port = $QPORT/; s/^port = 8086/port = 0/" "$WORK/srv/sensordbd.toml"
 "$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/server.out" 2>"$WORK/server.err" &
 PID=$!
 for _ in $(seq 100); do

@@ -26,7 +26,7 @@ MPORT=$(free_port)
 # --- init and a refused start ------------------------------------------------------------------
 "$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || fail "init failed"
 sed -i "s/^port = 9470/port = $MPORT/" "$WORK/srv/sensordbd.toml"
-sed -i "s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$WORK/srv/sensordbd.toml"  # device listeners: ephemeral ports
+sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$WORK/srv/sensordbd.toml"  # device listeners: ephemeral ports
 for f in master.key bootstrap-admin.token metrics.token tls/server.key tls/ca.key; do
   mode=$(stat -c %a "$WORK/srv/$f")
   [[ $mode == 600 ]] || fail "$f has mode $mode, expected 600"

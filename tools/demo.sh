@@ -19,7 +19,7 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 step "1. sensordbd init: config, master key, development CA, bootstrap token ($srv)"
 "$build/server/sensordbd" init "$srv" --port "$(free_port)"
 sed -i "s/^port = 9470/port = $(free_port)/" "$srv/sensordbd.toml"
-sed -i "s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$srv/sensordbd.toml"  # device listeners: ephemeral ports
+sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$srv/sensordbd.toml"  # device listeners: ephemeral ports
 
 step "2. start sensordbd"
 "$build/server/sensordbd" --config "$srv/sensordbd.toml" >"$work/out.log" 2>"$work/err.log" &

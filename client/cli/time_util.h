@@ -13,17 +13,12 @@
 namespace sensordb::cli {
 
 // Unit of integer timestamps in import files; scaling and RFC 3339 are the ingest formats'.
+using formats::ParseDuration;
+using formats::ParsePrecision;
 using formats::ParseRfc3339;
 using formats::Precision;
 using formats::ScaleTimestamp;
 
-// "ns", "us", "ms" or "s".
-bool ParsePrecision(std::string_view text, Precision* out);
-
-
-// A positive duration: a bare integer (nanoseconds) or one or more <integer><unit> terms with
-// units ns, us, µs, ms, s, m, h, d, w (`1h30m`).
-Result<int64_t> ParseDuration(std::string_view text);
 
 
 // A point in time for --start/--end: integer nanoseconds (also negative), RFC 3339, `now`, or

@@ -86,6 +86,27 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+Result<int64_t> UnitNanos(std::string_view unit) {
+  if (unit == "ns") return 1;
+  if (unit == "us" || unit == "µs") return 1'000;
+  if (unit == "ms") return 1'000'000;
+  if (unit == "s") return kNanosPerSecond;
+  if (unit == "m") return 60 * kNanosPerSecond;
+  if (unit == "h") return 3600 * kNanosPerSecond;
+  if (unit == "d") return (86'400 * kNanosPerSecond);
+  if (unit == "w") return 7 * (86'400 * kNanosPerSecond);
+  return Err(Status::InvalidArgument(
+      fmt::format("unknown duration unit '{}' (use ns, us, ms, s, m, h, d or w)", unit)));
+}
+
+bool IsAllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<int64_t> ScaleTimestamp(int64_t value, Precision precision) {
@@ -188,6 +209,52 @@ bool ParseBool(std::string_view text, Value* out) {
     if (text == f) return *out = Value::Bool(false), true;
   }
   return false;
+}
+
+bool ParsePrecision(std::string_view text, Precision* out) {
+  if (text == "ns")
+    *out = Precision::kNanoseconds;
+  else if (text == "us")
+    *out = Precision::kMicroseconds;
+  else if (text == "ms")
+    *out = Precision::kMilliseconds;
+  else if (text == "s")
+    *out = Precision::kSeconds;
+  else
+    return false;
+  return true;
+}
+
+Result<int64_t> ParseDuration(std::string_view text) {
+  const auto bad = [text] {
+    return Err(Status::InvalidArgument(fmt::format(
+        "bad duration '{}' (expected e.g. 30s, 5m, 1h30m, 1d or integer nanoseconds)", text)));
+  };
+  if (text.empty()) return bad();
+  const bool bare_nanos = IsAllDigits(text);
+  std::string_view rest = text;
+  int64_t total = 0;
+  while (!rest.empty()) {
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+    if (ec != std::errc() || n < 0 || rest[0] == '-') return bad();
+    const size_t digits = static_cast<size_t>(p - rest.data());
+    size_t unit_end = digits;
+    while (unit_end < rest.size() && (rest[unit_end] < '0' || rest[unit_end] > '9')) ++unit_end;
+    int64_t factor = 1;
+    if (!bare_nanos) {
+      SENSORDB_ASSIGN_OR_RETURN_R(factor, UnitNanos(rest.substr(digits, unit_end - digits)));
+    }
+    int64_t term = 0;
+    if (__builtin_mul_overflow(n, factor, &term) || __builtin_add_overflow(total, term, &total)) {
+      return Err(Status::InvalidArgument(fmt::format("duration '{}' is too long", text)));
+    }
+    rest.remove_prefix(unit_end);
+  }
+  if (total <= 0) {
+    return Err(Status::InvalidArgument(fmt::format("duration '{}' must be positive", text)));
+  }
+  return total;
 }
 
 }  // namespace sensordb::formats

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "net/session.h"
+#include "net/tls_context.h"
 
 namespace sensordb::server {
 
@@ -18,8 +19,9 @@ Status NetError(std::string what, const boost::system::error_code& ec) {
   return Status::IOError(std::move(what) + ": " + ec.message());
 }
 
-// A TLS 1.3-only server context with the configured certificate chain and key.
-Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const TlsConfig& tls) {
+}  // namespace
+
+Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsConfig& tls) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   // TLS 1.3 only: nothing older is negotiated, whatever the client offers.
@@ -40,8 +42,6 @@ Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const TlsConfig& tls)
   return ctx;
 }
 
-}  // namespace
-
 std::shared_ptr<asio::ssl::context> ClientListener::TlsContext() {
   std::lock_guard lock(io_->ssl_mu);
   if (authority_ != nullptr && authority_->CaGeneration() != ca_generation_) {
@@ -53,7 +53,7 @@ std::shared_ptr<asio::ssl::context> ClientListener::TlsContext() {
 
 Result<std::shared_ptr<asio::ssl::context>> ClientListener::MakeDeviceContext() {
   const uint64_t generation = authority_->CaGeneration();
-  SENSORDB_ASSIGN_OR_RETURN_R(auto ctx, MakeTlsContext(config_.tls));
+  SENSORDB_ASSIGN_OR_RETURN_R(auto ctx, MakeServerTlsContext(config_.tls));
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_verify_depth(native, 2);  // leaf, project CA
@@ -177,7 +177,7 @@ void ClientListener::CheckExpiry() {
 Status ClientListener::ReloadCertificates() {
   Result<std::shared_ptr<asio::ssl::context>> ctx = Err(Status::Internal("not loaded"));
   try {
-    ctx = MakeTlsContext(config_.tls);
+    ctx = MakeServerTlsContext(config_.tls);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("reloading the certificate: ") + e.what());
   }
@@ -242,7 +242,7 @@ Status ClientListener::Open(const ListenerConfig& where_config) {
   const unsigned workers =
       config_.worker_threads != 0 ? config_.worker_threads : std::max(4u, 2 * cores);
   io_ = std::make_unique<ListenerIo>(workers);
-  auto ssl = authority_ != nullptr ? MakeDeviceContext() : MakeTlsContext(config_.tls);
+  auto ssl = authority_ != nullptr ? MakeDeviceContext() : MakeServerTlsContext(config_.tls);
   if (!ssl) return ssl.error();
   io_->ssl = std::move(*ssl);
 

@@ -91,6 +91,16 @@ void ServerMetrics::RecordMqtt(uint8_t type, const RequestOutcome& outcome, size
   }
 }
 
+void ServerMetrics::RecordRestResponse(unsigned http_status, double seconds) {
+  const size_t cls = http_status >= 100 && http_status < 600 ? http_status / 100 : 0;
+  rest_responses_[cls].fetch_add(1, kRelaxed);
+  size_t b = 0;
+  while (b < kLatencyBuckets.size() && seconds > kLatencyBuckets[b]) ++b;
+  if (b < kLatencyBuckets.size()) rest_latency_.buckets[b].fetch_add(1, kRelaxed);
+  rest_latency_.count.fetch_add(1, kRelaxed);
+  rest_latency_.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), kRelaxed);
+}
+
 void ServerMetrics::RecordConnectionEnd(ConnectionEnd end) {
   ends_[static_cast<size_t>(end)].fetch_add(1, kRelaxed);
 }
@@ -178,6 +188,13 @@ std::string ServerMetrics::Render(const Sources& src) const {
          double(errors_[size_t(StatusCode::kResourceExhausted)].load(kRelaxed)));
   Sample(out, "sensordb_refusals_total", Label("reason", "metrics-unauthenticated"),
          double(metrics_refused_.load(kRelaxed)));
+  static constexpr std::array<std::string_view, kRestRefusalCount> kRestRefusalNames = {
+      "rest-unauthenticated", "rest-rate-limited", "rest-too-large",
+      "rest-malformed",       "rest-timeout",      "rest-connection-cap"};
+  for (size_t r = 0; r < kRestRefusalCount; ++r) {
+    Sample(out, "sensordb_refusals_total", Label("reason", kRestRefusalNames[r]),
+           double(rest_refused_[r].load(kRelaxed)));
+  }
   if (src.listener != nullptr) {
     Sample(out, "sensordb_refusals_total", Label("reason", "connection-cap-total"),
            double(src.listener->refused_total_cap));
@@ -239,6 +256,19 @@ std::string ServerMetrics::Render(const Sources& src) const {
              double(in_use));
     }
   }
+
+  Header(out, "sensordb_rest_responses_total", "counter",
+         "REST responses by HTTP status class (refusals before the work included).");
+  static constexpr std::array<std::string_view, 6> kClasses = {"other", "1xx", "2xx",
+                                                               "3xx",   "4xx", "5xx"};
+  for (size_t c = 0; c < kClasses.size(); ++c) {
+    Sample(out, "sensordb_rest_responses_total", Label("class", kClasses[c]),
+           double(rest_responses_[c].load(kRelaxed)));
+  }
+  Header(out, "sensordb_rest_request_seconds_sum", "counter",
+         "Total time spent answering REST requests (handler plus streaming).");
+  Sample(out, "sensordb_rest_request_seconds_sum", "",
+         double(rest_latency_.sum_ns.load(kRelaxed)) / 1e9);
 
   if (src.db != nullptr) {
     Header(out, "sensordb_projects", "gauge", "Projects.");

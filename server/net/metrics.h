@@ -37,6 +37,17 @@ enum class ConnectionEnd : uint8_t {
 inline constexpr size_t kConnectionEndCount = 8;
 std::string_view ConnectionEndName(ConnectionEnd end);
 
+// Why the REST listener refused a request before doing its work.
+enum class RestRefusal : uint8_t {
+  kUnauthenticated,  // no, malformed, unknown, revoked or expired token
+  kRateLimited,
+  kTooLarge,         // headers, body or inflated body over the limits
+  kMalformed,        // not HTTP, bad gzip, invalid UTF-8
+  kTimeout,          // headers and body not received within rest.timeout_ms
+  kConnectionCap,
+};
+inline constexpr size_t kRestRefusalCount = 6;
+
 // Latency histogram bucket bounds, in seconds.
 inline constexpr std::array<double, 14> kLatencyBuckets = {
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -51,6 +62,12 @@ class ServerMetrics {
   void RecordMqtt(uint8_t type, const RequestOutcome& outcome, size_t packet_bytes, double seconds);
   void RecordConnectionEnd(ConnectionEnd end);
   void RecordMetricsRefusal() { metrics_refused_.fetch_add(1, std::memory_order_relaxed); }
+  // The REST listener (server/rest/): one answered request by HTTP status, and refusals before
+  // any work (no or bad token, rate limit, too large, malformed or too slow).
+  void RecordRestResponse(unsigned http_status, double seconds);
+  void RecordRestRefusal(RestRefusal why) {
+    rest_refused_[size_t(why)].fetch_add(1, std::memory_order_relaxed);
+  }
 
   // Everything else the exposition shows, gathered by the caller at scrape time.
   struct Sources {
@@ -79,6 +96,9 @@ class ServerMetrics {
   std::atomic<uint64_t> write_bytes_{0};
   std::atomic<uint64_t> rows_returned_{0};
   std::atomic<uint64_t> metrics_refused_{0};
+  std::array<std::atomic<uint64_t>, 6> rest_responses_{};  // by status class 1xx..5xx, [0] other
+  std::array<std::atomic<uint64_t>, kRestRefusalCount> rest_refused_{};
+  Histogram rest_latency_;
 };
 
 }  // namespace sensordb::server

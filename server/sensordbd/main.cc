@@ -20,6 +20,7 @@
 #include "net/client_listener.h"
 #include "devices/device_registry.h"
 #include "net/metrics_listener.h"
+#include "rest/rest_listener.h"
 #include "sensordb/backup.h"
 #include "sensordb/clock.h"
 #include "sensordb/db.h"
@@ -206,6 +207,15 @@ int Run(std::string_view config_file) {
     }
   }
 
+  std::unique_ptr<rest::RestListener> rest_listener;
+  if (config->rest.enabled) {
+    auto r = rest::RestListener::Start(*config, **db, **auth, &metrics);
+    if (!r) return Fail(r.error());
+    rest_listener = std::move(*r);
+    Log(Level::kInfo, "serving the REST API and InfluxDB writes (HTTPS, TLS 1.3) on %s:%u",
+        config->rest.address.c_str(), unsigned(rest_listener->port()));
+  }
+
   std::unique_ptr<BackupScheduler> scheduler;
   std::unique_ptr<BackupThread> backups;
   if (!config->backup.dir.empty()) {
@@ -272,9 +282,10 @@ int Run(std::string_view config_file) {
         config->metrics.address.c_str(), unsigned(metrics_listener->port()));
   }
   // For tests and scripts that start on ephemeral ports: one parseable line.
-  std::printf("ready client_port=%u metrics_port=%u device_port=%u mqtt_port=%u\n",
+  std::printf("ready client_port=%u metrics_port=%u device_port=%u mqtt_port=%u rest_port=%u\n",
               unsigned((*listener)->port()), metrics_listener ? unsigned(metrics_listener->port()) : 0u,
-              devices ? unsigned(devices->port()) : 0u, mqtt ? unsigned(mqtt->port()) : 0u);
+              devices ? unsigned(devices->port()) : 0u, mqtt ? unsigned(mqtt->port()) : 0u,
+              rest_listener ? unsigned(rest_listener->port()) : 0u);
   std::fflush(stdout);
 
   for (;;) {
@@ -285,6 +296,7 @@ int Run(std::string_view config_file) {
       for (ClientListener* l : {devices.get(), mqtt.get()}) {
         if (s.ok() && l != nullptr) s = l->ReloadCertificates();
       }
+      if (s.ok() && rest_listener) s = rest_listener->ReloadCertificates();
       if (s.ok()) {
         Log(Level::kInfo, "SIGHUP: reloaded %s; new connections use it",
             config->tls.cert_file.c_str());
@@ -298,12 +310,14 @@ int Run(std::string_view config_file) {
     break;
   }
   if (metrics_listener) metrics_listener->Stop();
+  if (rest_listener) rest_listener->Stop();
   backups.reset();  // waits for a backup in progress
   for (ClientListener* l : {devices.get(), mqtt.get(), listener->get()}) {
     if (l != nullptr) l->Stop();
   }
   devices.reset();
   mqtt.reset();
+  rest_listener.reset();
   listener->reset();
   registry->reset();
   scheduler.reset();

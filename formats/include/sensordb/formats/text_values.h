@@ -21,6 +21,13 @@ Result<int64_t> ScaleTimestamp(int64_t value, Precision precision);
 // `2024-01-01` (midnight UTC). Fractions up to nanoseconds.
 Result<int64_t> ParseRfc3339(std::string_view text);
 
+// "ns", "us", "ms" or "s".
+bool ParsePrecision(std::string_view text, Precision* out);
+
+// A positive duration: a bare integer (nanoseconds) or one or more <integer><unit> terms with
+// units ns, us, µs, ms, s, m, h, d, w (`1h30m`).
+Result<int64_t> ParseDuration(std::string_view text);
+
 // Decimal integer with optional sign.
 bool ParseInt64(std::string_view text, int64_t* out);
 

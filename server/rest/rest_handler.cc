@@ -1,0 +1,615 @@
+// Every JSON value is produced by Boost.JSON; streamed responses only add the punctuation
+// between serialized values, so that a result of any size is never held whole.
+#include "rest/rest_handler.h"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <map>
+
+#include "rest/gzip.h"
+#include "sensordb/formats/line_protocol.h"
+#include "sensordb/formats/text_values.h"
+
+namespace sensordb::server::rest {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kChunkBytes = 64 * 1024;
+
+std::string_view CodeName(unsigned status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
+    case 429: return "too_many_requests";
+    default: return "internal_error";
+  }
+}
+
+RestResponse Json(const json::value& v) {
+  RestResponse r;
+  r.body = json::serialize(v);
+  r.body += '\n';
+  return r;
+}
+
+json::value ValueJson(const Value& v) {
+  switch (v.type) {
+    case ValueType::kInt64: return v.i64;
+    case ValueType::kBool: return v.b;
+    case ValueType::kFloat64:
+      if (!std::isfinite(v.f64)) return nullptr;  // JSON has no NaN or infinities
+      return v.f64;
+  }
+  return nullptr;
+}
+
+json::value NumberJson(double d) {
+  if (!std::isfinite(d)) return nullptr;
+  return d;
+}
+
+Status BadParam(std::string_view name, std::string_view why) {
+  return Status::InvalidArgument("parameter '" + std::string(name) + "': " + std::string(why));
+}
+
+// The query parameters a route takes; any other one is a mistake worth a 400.
+Status CheckParams(const Target& t, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : t.params) {
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || key == a;
+    if (!ok) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return Status::InvalidArgument("unknown parameter '" + key + "' (this route takes: " +
+                                     (list.empty() ? "none" : list) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string_view Param(const Target& t, std::string_view name) {
+  auto it = t.params.find(name);
+  return it == t.params.end() ? std::string_view() : std::string_view(it->second);
+}
+
+// Integer nanoseconds or RFC 3339.
+Status TimeParam(const Target& t, std::string_view name, int64_t* out) {
+  const std::string_view text = Param(t, name);
+  if (text.empty()) return Status::Ok();
+  int64_t ns = 0;
+  if (formats::ParseInt64(text, &ns)) {
+    if (ns < kMinTimestamp || ns > kMaxTimestamp + 1) return BadParam(name, "out of range");
+    *out = ns;
+    return Status::Ok();
+  }
+  auto parsed = formats::ParseRfc3339(text);
+  if (!parsed) {
+    return BadParam(name, "expected integer nanoseconds or RFC 3339 (2024-01-01T00:00:00Z), got '" +
+                              std::string(text) + "'");
+  }
+  *out = *parsed;
+  return Status::Ok();
+}
+
+Result<TimeRange> RangeParams(const Target& t) {
+  TimeRange range;
+  SENSORDB_RETURN_IF_ERROR_R(TimeParam(t, "start", &range.start_ns));
+  SENSORDB_RETURN_IF_ERROR_R(TimeParam(t, "end", &range.end_ns));
+  if (range.start_ns >= range.end_ns) return Err(BadParam("end", "must be after start"));
+  return range;
+}
+
+Result<bool> BoolParam(const Target& t, std::string_view name) {
+  const std::string_view v = Param(t, name);
+  if (v.empty() || v == "false" || v == "0") return false;
+  if (v == "true" || v == "1") return true;
+  return Err(BadParam(name, "expected true or false, got '" + std::string(v) + "'"));
+}
+
+// Buffers JSON text and sends it as chunks of about kChunkBytes; the chunked response starts
+// with the first chunk, so that an error before any data still gets its own status.
+class JsonStream {
+ public:
+  explicit JsonStream(ResponseWriter& out) : out_(out) { buf_.reserve(kChunkBytes + 1024); }
+  void Raw(std::string_view s) { buf_ += s; }
+  void Add(const json::value& v) { buf_ += json::serialize(v); }
+  bool MaybeFlush() { return buf_.size() < kChunkBytes ? ok_ : Flush(); }
+  bool Flush() {
+    if (!ok_ || buf_.empty()) return ok_;
+    if (!started_) {
+      started_ = true;
+      ok_ = out_.BeginChunked(200, "application/json");
+    }
+    if (ok_) ok_ = out_.Chunk(buf_);
+    buf_.clear();
+    return ok_;
+  }
+  // Ends the response: `closing` closes every open structure but the outermost object. On an
+  // error before anything was sent, the error response replaces the body; after data, the
+  // error goes into the body ("error" beside the partial result) and the status stays 200.
+  void Finish(const Status& s, std::string_view closing) {
+    if (!ok_) return;
+    if (!s.ok() && !started_) {
+      out_.Send(ErrorResponse(HttpStatusOf(s), s.message()));
+      return;
+    }
+    buf_ += closing;
+    if (!s.ok()) {
+      json::object e{{"code", CodeName(HttpStatusOf(s))}, {"message", s.message()}};
+      buf_ += ",\"error\":" + json::serialize(e);
+    }
+    buf_ += "}\n";
+    if (!started_) {
+      RestResponse r;
+      r.body = std::move(buf_);
+      out_.Send(std::move(r));
+      return;
+    }
+    if (Flush()) out_.EndChunked();
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  ResponseWriter& out_;
+  std::string buf_;
+  bool started_ = false;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+RestResponse ErrorResponse(unsigned status, std::string_view message) {
+  json::object e{{"code", CodeName(status)}, {"message", message}};
+  RestResponse r = Json(json::object{{"error", std::move(e)}});
+  r.status = status;
+  return r;
+}
+
+unsigned HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kNotSupported: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kResourceExhausted: return 413;
+    default: return 500;
+  }
+}
+
+std::optional<size_t> InvalidUtf8At(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // no overlong forms
+      if (c == 0xED) hi = 0x9F;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head) {
+  const auto refuse = [&](unsigned status, std::string_view message, RestRefusal why) {
+    metrics_.RecordRestRefusal(why);
+    RestResponse r = ErrorResponse(status, message);
+    r.close = true;
+    return std::unexpected(std::move(r));
+  };
+  const auto fail = [&](unsigned status, std::string_view message) {
+    RestResponse r = ErrorResponse(status, message);
+    r.close = true;
+    return std::unexpected(std::move(r));
+  };
+
+  // 1. Who: a token, before anything about the request is looked at.
+  std::string_view auth = head.authorization;
+  std::string_view token;
+  for (std::string_view scheme : {"Bearer ", "Token "}) {
+    if (auth.size() > scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), auth.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      token = auth.substr(scheme.size());
+    }
+  }
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) {
+    return refuse(401, "an API token is required: Authorization: Bearer <token> (or Token <token>)",
+                  RestRefusal::kUnauthenticated);
+  }
+  const int64_t now = WallClockNs();
+  AuthResult who = auth_.Authenticate(Credentials::Token(token), head.peer, now);
+  if (!who) {
+    if (who.error().reason == RefusalReason::kLockedOut) {
+      auto r = refuse(429, who.error().message, RestRefusal::kRateLimited);
+      r.error().retry_after_s = (who.error().retry_after_ns + 999'999'999) / 1'000'000'000;
+      return r;
+    }
+    if (who.error().reason == RefusalReason::kUnavailable) return fail(500, who.error().message);
+    return refuse(401, who.error().message, RestRefusal::kUnauthenticated);
+  }
+  if (Status s = auth_.Revalidate(*who, now); !s.ok()) {
+    return refuse(401, s.message(), RestRefusal::kUnauthenticated);
+  }
+  const RateDecision rate = auth_.AdmitRequest(*who, now);
+  if (!rate.allowed) {
+    auto r = refuse(429,
+                    "request rate limit of account " + who->name + " exceeded; retry in " +
+                        std::to_string(rate.retry_after_ns / 1'000'000) + " ms",
+                    RestRefusal::kRateLimited);
+    r.error().retry_after_s = std::max<int64_t>(1, (rate.retry_after_ns + 999'999'999) / 1'000'000'000);
+    return r;
+  }
+
+  // 2. What: the route.
+  Admitted a;
+  a.principal = std::move(*who);
+  auto target = ParseTarget(head.target);
+  if (!target) return refuse(400, "malformed request target", RestRefusal::kMalformed);
+  a.target = std::move(*target);
+  RouteMatch m = MatchRoute(head.method, a.target.path);
+  if (m.kind == RouteMatch::Kind::kNoSuchPath) {
+    return fail(404, "no such route: " + a.target.path + " (docs/REST.md lists the routes)");
+  }
+  if (m.kind == RouteMatch::Kind::kWrongMethod) {
+    auto r = fail(405, std::string(head.method) + " is not allowed on " + a.target.path +
+                           "; use " + m.allowed);
+    r.error().allow = m.allowed;
+    return r;
+  }
+  a.route = m.route;
+  const bool write = a.route->id == RouteId::kWriteV1 || a.route->id == RouteId::kWriteV2;
+
+  // 3. The body's declared size and encoding.
+  if (head.content_length && *head.content_length > limits_.max_body_bytes) {
+    return refuse(413, "the body of " + std::to_string(*head.content_length) +
+                           " bytes exceeds rest.max_body_bytes (" +
+                           std::to_string(limits_.max_body_bytes) + ")",
+                  RestRefusal::kTooLarge);
+  }
+  if (write) {
+    if (head.content_encoding == "gzip" || head.content_encoding == "x-gzip") {
+      a.gzip = true;
+    } else if (!head.content_encoding.empty() && head.content_encoding != "identity") {
+      return fail(415, "Content-Encoding '" + std::string(head.content_encoding) +
+                           "' is not supported (use gzip or none)");
+    }
+    const std::string_view type = head.content_type.substr(0, head.content_type.find(';'));
+    if (!type.empty() && type != "text/plain" && type != "application/octet-stream" &&
+        type != "application/x-www-form-urlencoded") {  // curl --data-binary's default
+      return fail(415, "Content-Type '" + std::string(type) +
+                           "' is not supported (line protocol: text/plain)");
+    }
+    const std::string_view precision = Param(a.target, "precision");
+    if (!precision.empty() && !formats::ParsePrecision(precision, &a.precision)) {
+      return fail(400, "parameter 'precision': '" + std::string(precision) +
+                           "' is not one of ns, us, ms, s");
+    }
+  }
+
+  // 4. Where: the project, and the caller's right in it. No grant and no project are one 404.
+  Operation op = Operation::kQuery;
+  if (write) {
+    op = Operation::kWrite;
+    const std::string_view key = a.route->id == RouteId::kWriteV1 ? "db" : "bucket";
+    a.project = std::string(Param(a.target, key));
+    if (a.project.empty()) {
+      return fail(400, "parameter '" + std::string(key) + "' is required (the project)");
+    }
+  } else {
+    a.project = std::move(m.project);
+  }
+  if (!a.project.empty()) {
+    auto project = db_.GetProject(a.project);
+    if (!project && project.error().code() != StatusCode::kNotFound) {
+      return fail(500, project.error().message());
+    }
+    const ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt,
+                         a.project};
+    if (Status s = auth_.Authorize(a.principal, op, ref); !s.ok()) {
+      return fail(HttpStatusOf(s), s.message());
+    }
+    if (!project) return fail(404, project.error().message());
+  }
+  return a;
+}
+
+void RestHandler::Handle(const Admitted& r, std::string body, ResponseWriter& out) {
+  switch (r.route->id) {
+    case RouteId::kHealth: out.Send(Health()); return;
+    case RouteId::kProjects: out.Send(Projects(r)); return;
+    case RouteId::kDevices: out.Send(Devices(r)); return;
+    case RouteId::kChannels: out.Send(Channels(r)); return;
+    case RouteId::kQueryRaw: QueryRaw(r, out); return;
+    case RouteId::kQueryLatest: out.Send(QueryLatest(r)); return;
+    case RouteId::kQueryAggregate: QueryAggregate(r, out); return;
+    case RouteId::kWriteV1:
+    case RouteId::kWriteV2: out.Send(Write(r, std::move(body))); return;
+  }
+  out.Send(ErrorResponse(500, "unhandled route"));
+}
+
+RestResponse RestHandler::Health() {
+  return Json(json::object{{"status", "ok"}, {"version", SENSORDB_VERSION_STRING}});
+}
+
+RestResponse RestHandler::Projects(const Admitted& r) {
+  if (Status s = CheckParams(r.target, {}); !s.ok()) return ErrorResponse(400, s.message());
+  auto all = db_.ListProjects();
+  if (!all) return ErrorResponse(HttpStatusOf(all.error()), all.error().message());
+  json::array list;
+  for (const ProjectInfo& p : *all) {
+    auto role = auth_.grants().RoleOf(r.principal.name, p.id);
+    if (!role) return ErrorResponse(500, role.error().message());
+    if (!role->has_value()) continue;  // only projects the caller has a grant in
+    list.push_back(json::object{{"name", p.name},
+                                {"id", p.id},
+                                {"role", RoleName(**role)},
+                                {"retention_days", p.retention_days}});
+  }
+  return Json(json::object{{"projects", std::move(list)}});
+}
+
+RestResponse RestHandler::Devices(const Admitted& r) {
+  if (Status s = CheckParams(r.target, {}); !s.ok()) return ErrorResponse(400, s.message());
+  auto devices = db_.ListDevices(r.project);
+  if (!devices) return ErrorResponse(HttpStatusOf(devices.error()), devices.error().message());
+  json::array list;
+  for (const DeviceInfo& d : *devices) {
+    list.push_back(json::object{
+        {"name", d.name}, {"model", d.model}, {"firmware_version", d.firmware_version}});
+  }
+  return Json(json::object{{"project", r.project}, {"devices", std::move(list)}});
+}
+
+RestResponse RestHandler::Channels(const Admitted& r) {
+  if (Status s = CheckParams(r.target, {"device"}); !s.ok()) return ErrorResponse(400, s.message());
+  auto channels = db_.ListChannels(r.project, Param(r.target, "device"));
+  if (!channels) return ErrorResponse(HttpStatusOf(channels.error()), channels.error().message());
+  json::array list;
+  for (const ChannelInfo& c : *channels) {
+    list.push_back(json::object{{"device", c.device},
+                                {"name", c.name},
+                                {"unit", c.unit},
+                                {"type", ValueTypeName(c.type)}});
+  }
+  return Json(json::object{{"project", r.project}, {"channels", std::move(list)}});
+}
+
+void RestHandler::QueryRaw(const Admitted& r, ResponseWriter& out) {
+  Status s = CheckParams(r.target, {"device", "channel", "start", "end", "limit"});
+  auto range = s.ok() ? RangeParams(r.target) : Result<TimeRange>(Err(s));
+  if (!range) {
+    out.Send(ErrorResponse(HttpStatusOf(range.error()), range.error().message()));
+    return;
+  }
+  uint64_t limit = 0;
+  if (const std::string_view l = Param(r.target, "limit"); !l.empty()) {
+    int64_t v = 0;
+    if (!formats::ParseInt64(l, &v) || v < 0) {
+      out.Send(ErrorResponse(400, "parameter 'limit': expected a non-negative integer"));
+      return;
+    }
+    limit = static_cast<uint64_t>(v);
+  }
+  const Selector selector{std::string(Param(r.target, "device")),
+                          std::string(Param(r.target, "channel"))};
+  // {"project":P,"series":[{"device":D,"channel":C,"type":T,"points":[[t,v],...]},...],
+  //  "count":N,"truncated":B}
+  JsonStream js(out);
+  js.Raw("{\"project\":");
+  js.Add(json::value(r.project));
+  js.Raw(",\"series\":[");
+  uint64_t count = 0;
+  bool truncated = false;
+  bool in_series = false;
+  bool first_point = true;
+  uint64_t current = 0;
+  s = db_.QueryRaw(r.project, selector, *range, [&](const SeriesRef& series, const PointRun& run) {
+    if (!in_series || series.series_id != current) {
+      js.Raw(in_series ? "]},{\"device\":" : "{\"device\":");
+      in_series = true;
+      first_point = true;
+      current = series.series_id;
+      js.Add(json::value(series.device));
+      js.Raw(",\"channel\":");
+      js.Add(json::value(series.channel));
+      js.Raw(",\"type\":");
+      js.Add(json::value(ValueTypeName(series.type)));
+      js.Raw(",\"points\":[");
+    }
+    for (size_t i = 0; i < run.size(); ++i) {
+      if (limit != 0 && count >= limit) {
+        truncated = true;
+        return false;
+      }
+      js.Raw(first_point ? "[" : ",[");
+      first_point = false;
+      js.Add(json::value(run.timestamps[i]));
+      js.Raw(",");
+      js.Add(ValueJson(run.value(i)));
+      js.Raw("]");
+      ++count;
+      if (!js.MaybeFlush()) return false;
+    }
+    return true;
+  });
+  std::string closing = in_series ? "]}]" : "]";
+  closing += ",\"count\":" + json::serialize(json::value(count));
+  closing += ",\"truncated\":" + json::serialize(json::value(truncated));
+  js.Finish(s, closing);
+}
+
+RestResponse RestHandler::QueryLatest(const Admitted& r) {
+  if (Status s = CheckParams(r.target, {"device", "channel"}); !s.ok()) {
+    return ErrorResponse(400, s.message());
+  }
+  std::vector<std::string> devices;
+  if (const std::string_view d = Param(r.target, "device"); !d.empty()) {
+    devices.emplace_back(d);
+  } else {
+    auto all = db_.ListDevices(r.project);
+    if (!all) return ErrorResponse(HttpStatusOf(all.error()), all.error().message());
+    for (DeviceInfo& info : *all) devices.push_back(std::move(info.name));
+  }
+  const std::string_view channel = Param(r.target, "channel");
+  json::array points;
+  for (const std::string& device : devices) {
+    auto latest = db_.Latest(r.project, device);
+    if (!latest) return ErrorResponse(HttpStatusOf(latest.error()), latest.error().message());
+    for (const LatestPoint& p : *latest) {
+      if (!channel.empty() && p.channel != channel) continue;
+      points.push_back(json::object{{"device", device},
+                                    {"channel", p.channel},
+                                    {"type", ValueTypeName(p.value.type)},
+                                    {"time", p.timestamp_ns},
+                                    {"value", ValueJson(p.value)}});
+    }
+  }
+  return Json(json::object{{"project", r.project}, {"points", std::move(points)}});
+}
+
+void RestHandler::QueryAggregate(const Admitted& r, ResponseWriter& out) {
+  Status s = CheckParams(r.target,
+                         {"device", "channel", "start", "end", "every", "fn", "per_series"});
+  auto range = s.ok() ? RangeParams(r.target) : Result<TimeRange>(Err(s));
+  if (!range) {
+    out.Send(ErrorResponse(HttpStatusOf(range.error()), range.error().message()));
+    return;
+  }
+  AggregateQuery q;
+  q.selector = {std::string(Param(r.target, "device")), std::string(Param(r.target, "channel"))};
+  q.range = *range;
+  if (const std::string_view every = Param(r.target, "every"); !every.empty()) {
+    auto ns = formats::ParseDuration(every);
+    if (!ns) {
+      out.Send(ErrorResponse(400, "parameter 'every': " + ns.error().message()));
+      return;
+    }
+    q.bucket_ns = *ns;
+  }
+  auto per_series = BoolParam(r.target, "per_series");
+  if (!per_series) {
+    out.Send(ErrorResponse(400, per_series.error().message()));
+    return;
+  }
+  q.per_series = *per_series;
+  std::vector<Aggregation> fns;
+  std::string_view list = Param(r.target, "fn");
+  if (list.empty()) list = "mean";
+  for (size_t start = 0; start <= list.size();) {
+    size_t end = list.find(',', start);
+    if (end == std::string_view::npos) end = list.size();
+    const std::string_view name = list.substr(start, end - start);
+    Aggregation a{};
+    if (!ParseAggregation(name, &a)) {
+      out.Send(ErrorResponse(400, "parameter 'fn': unknown function '" + std::string(name) +
+                                      "' (use count, sum, mean, min, max, first, last)"));
+      return;
+    }
+    fns.push_back(a);
+    start = end + 1;
+  }
+  // {"project":P,"every":ns,"fn":[...],"rows":[{"start":t,["device","channel",]"count":n,
+  //  "<fn>":x,...},...],"count":N}
+  JsonStream js(out);
+  json::array fn_names;
+  for (Aggregation a : fns) fn_names.push_back(json::value(AggregationName(a)));
+  js.Raw("{\"project\":");
+  js.Add(json::value(r.project));
+  js.Raw(",\"every\":");
+  js.Add(json::value(q.bucket_ns));
+  js.Raw(",\"fn\":");
+  js.Add(fn_names);
+  js.Raw(",\"rows\":[");
+  uint64_t rows = 0;
+  s = db_.Aggregate(r.project, q, [&](const AggregateRow& row) {
+    json::object o;
+    o["start"] = row.bucket_start_ns;
+    if (row.series != nullptr) {
+      o["device"] = row.series->device;
+      o["channel"] = row.series->channel;
+    }
+    o["count"] = row.count;
+    for (Aggregation a : fns) {
+      if (a == Aggregation::kCount) continue;
+      o[AggregationName(a)] = NumberJson(row.Get(a));
+    }
+    if (rows++ != 0) js.Raw(",");
+    js.Add(o);
+    return js.MaybeFlush();
+  });
+  js.Finish(s, "],\"count\":" + json::serialize(json::value(rows)));
+}
+
+RestResponse RestHandler::Write(const Admitted& r, std::string body) {
+  if (r.gzip) {
+    auto inflated = Gunzip(body, limits_.max_body_bytes);
+    if (!inflated) {
+      const bool big = inflated.error().code() == StatusCode::kResourceExhausted;
+      metrics_.RecordRestRefusal(big ? RestRefusal::kTooLarge : RestRefusal::kMalformed);
+      return ErrorResponse(big ? 413 : 400, inflated.error().message());
+    }
+    body = std::move(*inflated);
+  }
+  if (auto bad = InvalidUtf8At(body)) {
+    size_t line = 1;
+    for (size_t i = 0; i < *bad; ++i) line += body[i] == '\n';
+    metrics_.RecordRestRefusal(RestRefusal::kMalformed);
+    return ErrorResponse(400, "line " + std::to_string(line) + ": not valid UTF-8 (byte " +
+                                  std::to_string(*bad) + " of the body)");
+  }
+  formats::PayloadOptions options;
+  options.default_timestamp_ns = WallClockNs();
+  options.precision = r.precision;
+  options.limits.max_payload_bytes = limits_.max_body_bytes;
+  options.limits.max_points = limits_.max_write_points;
+  options.limits.max_lines = limits_.max_write_points;
+  WriteBatch batch;
+  if (Status s = formats::ParseLineProtocolPayload(body, options, batch); !s.ok()) {
+    if (s.code() == StatusCode::kResourceExhausted) {
+      metrics_.RecordRestRefusal(RestRefusal::kTooLarge);
+    }
+    return ErrorResponse(HttpStatusOf(s), s.message());
+  }
+  if (Status s = db_.Write(r.project, batch); !s.ok()) {
+    return ErrorResponse(HttpStatusOf(s), s.message());
+  }
+  RestResponse ok;
+  ok.status = 204;
+  ok.content_type.clear();
+  return ok;
+}
+
+}  // namespace sensordb::server::rest

@@ -1,0 +1,501 @@
+// Threads: the io threads run the acceptor and every connection's reads and writes, each
+// connection on its own strand; the workers run RestHandler. A worker writes a response by
+// posting the write to the connection's strand and waiting for it (ResponseWriter), so a
+// streamed query has at most one chunk in flight and memory stays bounded whatever its size.
+#include "rest/rest_listener.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "net/tls_context.h"
+#include "rest/rest_handler.h"
+
+namespace sensordb::server::rest {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kShutdownTimeout = std::chrono::seconds(2);
+
+Status NetError(const std::string& what, const boost::system::error_code& ec) {
+  return Status::IOError(what + ": " + ec.message());
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+class Connection;
+
+}  // namespace
+
+struct RestListener::Rep {
+  Rep(const ServerConfig& c, DB& d, AuthService& a, ServerMetrics* m, unsigned workers)
+      : config(c),
+        own_metrics(m == nullptr ? std::make_unique<ServerMetrics>() : nullptr),
+        metrics(m == nullptr ? *own_metrics : *m),
+        handler(d, a, metrics, RestLimits{c.rest.max_body_bytes, c.limits.max_write_points}),
+        acceptor(io),
+        pool(workers) {}
+
+  const ServerConfig config;
+  std::unique_ptr<ServerMetrics> own_metrics;
+  ServerMetrics& metrics;
+  RestHandler handler;
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mu;  // serialises Stop()
+
+  std::mutex ssl_mu;
+  std::shared_ptr<ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
+
+  // Declared before io: connections destroyed with io's pending handlers still release here.
+  std::mutex mu;
+  uint32_t active = 0;                                   // GUARDED_BY(mu)
+  std::map<std::string, uint32_t> per_address;           // GUARDED_BY(mu)
+  std::vector<std::weak_ptr<Connection>> connections;    // GUARDED_BY(mu)
+
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::thread_pool pool;
+  std::vector<std::thread> threads;
+
+  std::shared_ptr<ssl::context> TlsContext() {
+    std::lock_guard lock(ssl_mu);
+    return ssl;
+  }
+  bool Acquire(const std::string& address) {
+    std::lock_guard lock(mu);
+    uint32_t& n = per_address[address];
+    if (active >= config.limits.max_connections || n >= config.limits.max_connections_per_address) {
+      if (n == 0) per_address.erase(address);
+      return false;
+    }
+    ++n;
+    ++active;
+    return true;
+  }
+  void Release(const std::string& address) {
+    std::lock_guard lock(mu);
+    --active;
+    if (--per_address[address] == 0) per_address.erase(address);
+  }
+  void Accept();
+};
+
+namespace {
+
+// One HTTPS connection: handshake, then requests one at a time until the client closes, a
+// response says Connection: close, a deadline passes or the listener stops.
+class Connection : public std::enable_shared_from_this<Connection>, public ResponseWriter {
+ public:
+  Connection(RestListener::Rep& rep, tcp::socket socket, std::string peer,
+             std::shared_ptr<ssl::context> ctx)
+      : rep_(rep),
+        ctx_(std::move(ctx)),
+        stream_(beast::tcp_stream(std::move(socket)), *ctx_),
+        peer_(std::move(peer)) {}
+  ~Connection() override { rep_.Release(peer_); }
+
+  void Start() {
+    Timeout(rep_.config.limits.handshake_timeout_ms);
+    stream_.async_handshake(ssl::stream_base::server,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              if (ec) {
+                                if (ec == beast::error::timeout)
+                                  self->rep_.metrics.RecordRestRefusal(RestRefusal::kTimeout);
+                                return self->CloseNow();
+                              }
+                              self->ReadHeader();
+                            });
+  }
+
+  // On the strand: closes a connection that is waiting for a request (Stop).
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->working_) self->CloseNow();
+    });
+  }
+
+  // --- ResponseWriter (on a worker) ------------------------------------------------------------
+  bool Send(RestResponse r) override {
+    status_ = r.status;
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "sensordbd");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    if (r.status == 401) res->set(http::field::www_authenticate, "Bearer");
+    if (r.retry_after_s > 0) res->set(http::field::retry_after, std::to_string(r.retry_after_s));
+    if (!r.allow.empty()) res->set(http::field::allow, r.allow);
+    if (r.close) close_after_ = true;
+    res->keep_alive(keep_alive_ && !close_after_);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    return OnIo([res](Connection& c, auto done) { http::async_write(c.stream_, *res, done); });
+  }
+  bool BeginChunked(unsigned status, std::string_view content_type) override {
+    status_ = status;
+    struct Head {
+      http::response<http::empty_body> res;
+      std::optional<http::response_serializer<http::empty_body>> sr;
+    };
+    auto head = std::make_shared<Head>();
+    head->res = http::response<http::empty_body>(static_cast<http::status>(status), 11);
+    head->res.set(http::field::server, "sensordbd");
+    head->res.set(http::field::content_type, content_type);
+    head->res.keep_alive(keep_alive_);
+    head->res.chunked(true);
+    head->sr.emplace(head->res);
+    return OnIo([head](Connection& c, auto done) { http::async_write_header(c.stream_, *head->sr, done); });
+  }
+  bool Chunk(std::string_view data) override {
+    if (data.empty()) return true;
+    auto copy = std::make_shared<std::string>(data);
+    return OnIo([copy](Connection& c, auto done) {
+      asio::async_write(c.stream_, http::make_chunk(asio::buffer(*copy)), done);
+    });
+  }
+  bool EndChunked() override {
+    return OnIo([](Connection& c, auto done) {
+      asio::async_write(c.stream_, http::make_chunk_last(), done);
+    });
+  }
+
+ private:
+  void Timeout(uint32_t ms) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(ms));
+  }
+
+  void ReadHeader() {
+    working_ = false;
+    if (rep_.stopping.load(std::memory_order_acquire)) return Shutdown();
+    head_.emplace();
+    head_->header_limit(rep_.config.rest.header_limit_bytes);
+    head_->body_limit(boost::none);  // the body is judged after authentication
+    body_.reset();
+    close_after_ = false;
+    Timeout(rep_.config.rest.timeout_ms);  // for the headers and the body together
+    http::async_read_header(stream_, buffer_, *head_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+          ec == asio::ssl::error::stream_truncated || ec == asio::error::eof) {
+        return CloseNow();
+      }
+      if (ec == beast::error::timeout) {
+        // An idle keep-alive connection ends here too; only a started request is a refusal.
+        if (buffer_.size() != 0) rep_.metrics.RecordRestRefusal(RestRefusal::kTimeout);
+        return CloseNow();
+      }
+      const bool big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
+      rep_.metrics.RecordRestRefusal(big ? RestRefusal::kTooLarge : RestRefusal::kMalformed);
+      keep_alive_ = false;
+      return Work([big, msg = ec.message()](Connection& c) {
+        RestResponse r = ErrorResponse(big ? 413 : 400,
+                                       big ? "the request headers exceed rest.header_limit_bytes"
+                                           : "malformed HTTP request: " + msg);
+        r.close = true;
+        c.Send(std::move(r));
+        return false;
+      });
+    }
+    started_ = std::chrono::steady_clock::now();
+    keep_alive_ = head_->get().keep_alive();
+    Work([](Connection& c) {
+      const auto& req = c.head_->get();
+      RequestHead head;
+      head.method = req.method_string();
+      head.target = req.target();
+      head.authorization = req[http::field::authorization];
+      head.content_encoding = req[http::field::content_encoding];
+      head.content_type = req[http::field::content_type];
+      if (auto n = c.head_->content_length()) head.content_length = *n;
+      head.peer = c.peer_;
+      auto admitted = c.rep_.handler.Admit(head);
+      if (!admitted) {
+        c.Send(std::move(admitted.error()));
+        return false;
+      }
+      // Back on the strand: the body, within the same deadline as the headers.
+      auto request = std::make_shared<Admitted>(std::move(*admitted));
+      asio::post(c.stream_.get_executor(), [self = c.shared_from_this(), request] {
+        self->ReadBody(std::move(request));
+      });
+      return true;
+    });
+  }
+
+  void ReadBody(std::shared_ptr<Admitted> request) {
+    working_ = false;
+    body_.emplace(std::move(*head_));
+    body_->body_limit(rep_.config.rest.max_body_bytes);
+    http::async_read(stream_, buffer_, *body_,
+                     [self = shared_from_this(), request](beast::error_code ec, size_t) {
+                       self->OnBody(ec, request);
+                     });
+  }
+
+  void OnBody(beast::error_code ec, std::shared_ptr<Admitted> request) {
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        // A client that does not finish its body in time (slowloris): cut, no answer.
+        rep_.metrics.RecordRestRefusal(RestRefusal::kTimeout);
+        return CloseNow();
+      }
+      if (ec == http::error::body_limit) {
+        rep_.metrics.RecordRestRefusal(RestRefusal::kTooLarge);
+        return Work([](Connection& c) {
+          RestResponse r = ErrorResponse(413, "the body exceeds rest.max_body_bytes (" +
+                                                  std::to_string(c.rep_.config.rest.max_body_bytes) +
+                                                  ")");
+          r.close = true;
+          c.Send(std::move(r));
+          return false;
+        });
+      }
+      return CloseNow();
+    }
+    Work([request](Connection& c) {
+      c.rep_.handler.Handle(*request, std::move(c.body_->get().body()), c);
+      return false;
+    });
+  }
+
+  // Runs `fn` on a worker, then continues with the next request or closes; unless `fn`
+  // returns true: it handed the request on (to the body read).
+  template <typename Fn>
+  void Work(Fn fn) {
+    working_ = true;
+    asio::post(rep_.pool, [self = shared_from_this(), fn = std::move(fn)]() mutable {
+      self->status_ = 0;
+      self->failed_ = false;
+      bool handed_off = false;
+      try {
+        handed_off = fn(*self);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "sensordbd: REST request failed: %s\n", e.what());
+        if (self->status_ == 0) {
+          RestResponse r = ErrorResponse(500, "internal error");
+          r.close = true;
+          self->Send(std::move(r));
+        } else {
+          self->failed_ = true;
+        }
+      }
+      if (handed_off) return;  // the body is being read
+      if (self->status_ != 0) {
+        self->rep_.metrics.RecordRestResponse(self->status_, SecondsSince(self->started_));
+      }
+      const bool next = !self->failed_ && self->keep_alive_ && !self->close_after_;
+      asio::post(self->stream_.get_executor(), [self, next] {
+        if (next) {
+          self->ReadHeader();
+        } else {
+          self->Shutdown();
+        }
+      });
+    });
+  }
+
+  // Runs `op(connection, done)` on the strand and waits for `done` (on a worker), bounded by
+  // the send timeout; false (and the connection closed) on an error or timeout.
+  template <typename Op>
+  bool OnIo(Op op) {
+    if (failed_) return false;
+    auto promise = std::make_shared<std::promise<beast::error_code>>();
+    auto result = promise->get_future();
+    const uint32_t timeout_ms = rep_.config.limits.send_timeout_ms;
+    asio::post(stream_.get_executor(), [self = shared_from_this(), op = std::move(op), promise,
+                                        timeout_ms]() mutable {
+      self->Timeout(timeout_ms);
+      op(*self, [promise](beast::error_code ec, size_t = 0) { promise->set_value(ec); });
+    });
+    const auto wait = std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(2);
+    if (result.wait_for(wait) != std::future_status::ready || result.get()) {
+      failed_ = true;
+      asio::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
+      return false;
+    }
+    return true;
+  }
+
+  void Shutdown() {
+    Timeout(std::chrono::duration_cast<std::chrono::milliseconds>(kShutdownTimeout).count());
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->CloseNow(); });
+  }
+
+  void CloseNow() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).socket().close(ignored);
+  }
+
+  RestListener::Rep& rep_;
+  std::shared_ptr<ssl::context> ctx_;  // outlives stream_, which borrows it
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> head_;
+  std::optional<http::request_parser<http::string_body>> body_;
+  const std::string peer_;
+  // Set on the strand before a worker runs and read by it afterwards (the post orders them).
+  bool working_ = false;
+  bool keep_alive_ = true;
+  std::atomic<bool> close_after_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<unsigned> status_{0};
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+void RestListener::Rep::Accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](const boost::system::error_code& ec,
+                                                      tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec && !stopping.load(std::memory_order_acquire)) {
+      boost::system::error_code pec;
+      const tcp::endpoint peer = socket.remote_endpoint(pec);
+      std::string address = pec ? "unknown" : peer.address().to_string();
+      if (!Acquire(address)) {
+        metrics.RecordRestRefusal(RestRefusal::kConnectionCap);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        auto c = std::make_shared<Connection>(*this, std::move(socket), std::move(address),
+                                              TlsContext());
+        {
+          std::lock_guard lock(mu);
+          std::erase_if(connections, [](const auto& w) { return w.expired(); });
+          connections.push_back(c);
+        }
+        c->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+RestListener::RestListener(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+
+RestListener::~RestListener() { Stop(); }
+
+Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& config, DB& db,
+                                                          AuthService& auth,
+                                                          ServerMetrics* metrics) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers =
+      config.worker_threads != 0 ? config.worker_threads : std::max(4u, 2 * cores);
+  const unsigned io_threads = config.io_threads != 0 ? config.io_threads : cores;
+  const std::string where = config.rest.address + ":" + std::to_string(config.rest.port);
+  std::unique_ptr<Rep> rep;
+  uint16_t port = 0;
+  try {
+    rep = std::make_unique<Rep>(config, db, auth, metrics, workers);
+    auto ctx = MakeServerTlsContext(config.tls);
+    if (!ctx) return Err(ctx.error());
+    rep->ssl = std::move(*ctx);
+    boost::system::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(config.rest.address, ec);
+    if (ec) {
+      return Err(Status::InvalidArgument("rest.address '" + config.rest.address + "': " +
+                                         ec.message()));
+    }
+    const tcp::endpoint endpoint(address, config.rest.port);
+    rep->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) rep->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) rep->acceptor.bind(endpoint, ec);
+    if (!ec) rep->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Err(NetError("cannot listen for REST on " + where, ec));
+    port = rep->acceptor.local_endpoint(ec).port();
+    rep->Accept();
+    Rep* r = rep.get();
+    for (unsigned i = 0; i < io_threads; ++i) {
+      rep->threads.emplace_back([r] {
+        for (;;) {
+          try {
+            r->io.run();
+            return;
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "sensordbd: error in a REST io thread: %s\n", e.what());
+          }
+        }
+      });
+    }
+  } catch (const std::exception& e) {  // Asio and OpenSSL constructors may throw
+    return Err(Status::Internal(std::string("starting the REST listener: ") + e.what()));
+  }
+  std::unique_ptr<RestListener> listener(new RestListener(std::move(rep)));
+  listener->port_ = port;
+  return listener;
+}
+
+void RestListener::Stop() {
+  std::lock_guard lock(rep_->stop_mu);
+  if (rep_->stopping.exchange(true)) return;
+  asio::post(rep_->io, [r = rep_.get()] {
+    boost::system::error_code ignored;
+    r->acceptor.close(ignored);
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard l(rep_->mu);
+    for (auto& w : rep_->connections) {
+      if (auto c = w.lock()) open.push_back(std::move(c));
+    }
+    rep_->connections.clear();
+  }
+  for (auto& c : open) c->CloseIfIdle();
+  open.clear();
+  // Requests being handled finish on the workers (their writes need the io threads).
+  rep_->pool.join();
+  // TLS shutdowns in progress get a moment, then everything left is dropped.
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard l(rep_->mu);
+      if (rep_->active == 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  rep_->io.stop();
+  for (auto& t : rep_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Status RestListener::ReloadCertificates() {
+  Result<std::shared_ptr<ssl::context>> ctx = Err(Status::Internal("not loaded"));
+  try {
+    ctx = MakeServerTlsContext(rep_->config.tls);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("reloading the REST certificate: ") + e.what());
+  }
+  if (!ctx) return ctx.error();
+  std::lock_guard lock(rep_->ssl_mu);
+  rep_->ssl = std::move(*ctx);
+  return Status::Ok();
+}
+
+}  // namespace sensordb::server::rest

@@ -1,0 +1,54 @@
+// The REST API's routes (docs/REST.md, docs/openapi.yaml): the route table, the parsing of a
+// request target into a path and its query parameters, and the match of a method and path to
+// a route. Pure functions over constants; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sensordb::server::rest {
+
+enum class RouteId : uint8_t {
+  kHealth,
+  kProjects,
+  kDevices,
+  kChannels,
+  kQueryRaw,
+  kQueryLatest,
+  kQueryAggregate,
+  kWriteV1,  // InfluxDB 1.x: POST /write?db=
+  kWriteV2,  // InfluxDB 2.x: POST /api/v2/write?bucket=
+};
+
+struct RestRoute {
+  RouteId id;
+  std::string_view method;  // "GET", "POST"
+  std::string_view path;    // a template: "/api/v1/projects/{project}/devices"
+};
+
+// Every route the listener serves; docs/openapi.yaml lists exactly these (rest_test.cc).
+std::span<const RestRoute> RestRoutes();
+
+// A request target split into its percent-decoded path and query parameters (the first value
+// of a repeated parameter wins). nullopt when the target is not an origin-form path or its
+// percent-encoding is broken.
+struct Target {
+  std::string path;
+  std::map<std::string, std::string, std::less<>> params;
+};
+std::optional<Target> ParseTarget(std::string_view target);
+
+struct RouteMatch {
+  enum class Kind : uint8_t { kFound, kNoSuchPath, kWrongMethod };
+  Kind kind = Kind::kNoSuchPath;
+  const RestRoute* route = nullptr;
+  std::string project;  // the {project} segment, when the template has one
+  std::string allowed;  // kWrongMethod: the Allow header ("GET")
+};
+RouteMatch MatchRoute(std::string_view method, std::string_view path);
+
+}  // namespace sensordb::server::rest

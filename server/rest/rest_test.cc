@@ -1,0 +1,274 @@
+// The REST listener end to end: real HTTPS on 127.0.0.1 against an in-process RestListener,
+// with a small Beast client (every read bounded by a socket receive timeout).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "net/server_fixture.h"
+#include "rest/rest_handler.h"
+#include "rest/rest_listener.h"
+#include "rest/rest_router.h"
+
+namespace sensordb::server::rest {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+struct Reply {
+  unsigned status = 0;
+  std::string body;
+  bool chunked = false;
+  std::string header(http::field f) const { return std::string(headers[f]); }
+  http::fields headers;
+};
+
+class RestTest : public server::testing::ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    config_.rest.port = 0;
+    config_.rest.timeout_ms = 2'000;
+    config_.rest.max_body_bytes = 1 << 20;
+    auto l = RestListener::Start(config_, *db_, *auth_, &metrics_);
+    ASSERT_TRUE(l.has_value()) << l.error().ToString();
+    rest_ = std::move(*l);
+    const Actor admin{Admin(), "test", WallClockNs()};
+    auto p = db_->CreateProject("plant");
+    ASSERT_TRUE(p.has_value());
+    ASSERT_TRUE(auth_->ProjectCreated(admin, p->id, "plant").ok());
+    auto q = db_->CreateProject("other");
+    ASSERT_TRUE(q.has_value());
+    ASSERT_TRUE(auth_->ProjectCreated(admin, q->id, "other").ok());
+    for (Role role : kAllRoles) {
+      const std::string name = "svc-" + std::string(RoleName(role));
+      ASSERT_TRUE(auth_->accounts().CreateServiceAccount(admin, name).ok());
+      ASSERT_TRUE(auth_->grants().SetGrant(admin, {p->id, "plant"}, name, role).ok());
+      auto t = auth_->accounts().IssueToken(admin, name, 0);
+      ASSERT_TRUE(t.has_value());
+      tokens_[role] = std::string(t->text.view());
+    }
+  }
+  void TearDown() override {
+    if (rest_) rest_->Stop();
+    ServerFixture::TearDown();
+  }
+  const Principal& Admin() {
+    static Principal p{"admin", PrincipalKind::kServiceAccount, true, {}, 0};
+    return p;
+  }
+
+  Reply Request(http::verb method, std::string target, std::string_view token,
+                std::string body = {}, std::vector<std::pair<http::field, std::string>> extra = {}) {
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(config_.tls.ca_file);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> s(io, ctx);
+    Reply r;
+    beast::error_code ec;
+    beast::get_lowest_layer(s).socket().connect(
+        {asio::ip::make_address("127.0.0.1"), rest_->port()}, ec);
+    if (ec) return r;
+    timeval tv{10, 0};
+    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+               sizeof tv);
+    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+    s.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return r;
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, "localhost");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + std::string(token));
+    for (auto& [f, v] : extra) req.set(f, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    http::write(s, req, ec);
+    if (ec) return r;
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> p;
+    p.body_limit(boost::none);
+    http::read(s, buf, p, ec);
+    if (ec) return r;
+    r.status = p.get().result_int();
+    r.chunked = p.get().chunked();
+    r.body = p.get().body();
+    r.headers = p.get().base();
+    return r;
+  }
+  Reply Get(std::string target, std::string_view token) {
+    return Request(http::verb::get, std::move(target), token);
+  }
+  static std::string ErrorCode(const Reply& r) {
+    auto v = json::parse(r.body);
+    return std::string(v.at("error").at("code").as_string());
+  }
+
+  ServerMetrics metrics_;
+  std::unique_ptr<RestListener> rest_;
+  std::map<Role, std::string> tokens_;
+};
+
+TEST_F(RestTest, HealthNeedsAToken) {
+  EXPECT_EQ(Get("/api/v1/health", "").status, 401u);
+  EXPECT_EQ(Get("/api/v1/health", "sdb_bogus").status, 401u);
+  const Reply ok = Get("/api/v1/health", tokens_[Role::kReader]);
+  EXPECT_EQ(ok.status, 200u);
+  EXPECT_EQ(json::parse(ok.body).at("status").as_string(), "ok");
+}
+
+TEST_F(RestTest, WritesLineProtocolAndReadsItBack) {
+  const std::string lp = "env,device=d1 temp=21.5 1000\nenv,device=d1 temp=22.5 2000\n";
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant&precision=ns", tokens_[Role::kWriter], lp)
+                .status,
+            204u);
+  EXPECT_EQ(Request(http::verb::post, "/api/v2/write?bucket=plant&org=x&precision=s",
+                    tokens_[Role::kWriter], "env,device=d2 hum=3i 5\n")
+                .status,
+            204u);
+  const Reply raw = Get("/api/v1/projects/plant/query/raw?device=d1", tokens_[Role::kReader]);
+  ASSERT_EQ(raw.status, 200u) << raw.body;
+  auto v = json::parse(raw.body);
+  EXPECT_EQ(v.at("count").as_int64(), 2);
+  EXPECT_EQ(v.at("series").at(0).at("channel").as_string(), "env.temp");
+  EXPECT_EQ(v.at("series").at(0).at("points").at(1).at(1).as_double(), 22.5);
+  const Reply latest = Get("/api/v1/projects/plant/query/latest?device=d2", tokens_[Role::kReader]);
+  ASSERT_EQ(latest.status, 200u) << latest.body;
+  EXPECT_EQ(json::parse(latest.body).at("points").at(0).at("time").as_int64(), 5'000'000'000);
+  const Reply agg = Get("/api/v1/projects/plant/query/aggregate?device=d1&fn=mean,max,count",
+                        tokens_[Role::kReader]);
+  ASSERT_EQ(agg.status, 200u) << agg.body;
+  auto row = json::parse(agg.body).at("rows").at(0);
+  EXPECT_EQ(row.at("mean").as_double(), 22.0);
+  EXPECT_EQ(row.at("count").as_int64(), 2);
+  const Reply devices = Get("/api/v1/projects/plant/devices", tokens_[Role::kReader]);
+  EXPECT_EQ(json::parse(devices.body).at("devices").as_array().size(), 2u);
+  const Reply channels = Get("/api/v1/projects/plant/channels?device=d1", tokens_[Role::kReader]);
+  EXPECT_EQ(json::parse(channels.body).at("channels").as_array().size(), 1u);
+}
+
+std::string Gzip(std::string_view in) {
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, in.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_F(RestTest, GzipBodiesAreInflatedAndBombsRefused) {
+  const auto gz = std::vector<std::pair<http::field, std::string>>{
+      {http::field::content_encoding, "gzip"}};
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", tokens_[Role::kWriter],
+                    Gzip("env,device=g temp=1 1\n"), gz)
+                .status,
+            204u);
+  std::string bomb(8 << 20, 'a');  // 8 MiB of one byte inflates past the 1 MiB limit
+  const Reply r = Request(http::verb::post, "/write?db=plant", tokens_[Role::kWriter], Gzip(bomb), gz);
+  EXPECT_EQ(r.status, 413u) << r.body;
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", tokens_[Role::kWriter], "x",
+                    {{http::field::content_encoding, "br"}})
+                .status,
+            415u);
+}
+
+TEST_F(RestTest, BadLineIsNamedAndNothingApplied) {
+  const Reply r = Request(http::verb::post, "/write?db=plant", tokens_[Role::kWriter],
+                          "env,device=b temp=1 1\nenv,device=b temp=oops 2\n");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body.find("line 2"), std::string::npos) << r.body;
+  // Nothing of the request was applied: device b does not even exist.
+  const Reply raw = Get("/api/v1/projects/plant/query/raw?device=b", tokens_[Role::kReader]);
+  EXPECT_EQ(raw.status, 404u) << raw.body;
+  EXPECT_NE(raw.body.find("device 'b'"), std::string::npos) << raw.body;
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", tokens_[Role::kWriter],
+                    "env,device=b temp=1 1\nenv,device=\xff temp=1 2\n")
+                .status,
+            400u);
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant&precision=h", tokens_[Role::kWriter],
+                    "env,device=b temp=1 1\n")
+                .status,
+            400u);
+}
+
+TEST_F(RestTest, RolesAndProjectsAreEnforcedWithoutLeaks) {
+  const Reply no_grant = Get("/api/v1/projects/other/devices", tokens_[Role::kReader]);
+  const Reply missing = Get("/api/v1/projects/nope/devices", tokens_[Role::kReader]);
+  EXPECT_EQ(no_grant.status, 404u);
+  EXPECT_EQ(missing.status, 404u);
+  auto strip = [](std::string s, std::string_view name) {
+    const size_t at = s.find(name);
+    if (at != std::string::npos) s.erase(at, name.size());
+    return s;
+  };
+  EXPECT_EQ(strip(no_grant.body, "other"), strip(missing.body, "nope"));
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", tokens_[Role::kReader], "env,device=r t=1 1\n")
+                .status,
+            403u);
+  EXPECT_EQ(Request(http::verb::post, "/write?db=other", tokens_[Role::kWriter], "env,device=r t=1 1\n")
+                .status,
+            404u);
+  const Reply projects = Get("/api/v1/projects", tokens_[Role::kWriter]);
+  ASSERT_EQ(projects.status, 200u);
+  EXPECT_EQ(json::parse(projects.body).at("projects").as_array().size(), 1u);
+  EXPECT_EQ(Get("/api/v1/nothing", tokens_[Role::kReader]).status, 404u);
+  EXPECT_EQ(Request(http::verb::delete_, "/api/v1/health", tokens_[Role::kReader]).status, 405u);
+  EXPECT_EQ(ErrorCode(Get("/api/v1/projects/plant/query/raw?start=x", tokens_[Role::kReader])),
+            "bad_request");
+}
+
+TEST_F(RestTest, LargeRawQueryIsStreamedChunked) {
+  WriteBatch batch;
+  constexpr int64_t kPoints = 1'000'000;
+  for (int64_t i = 0; i < kPoints; ++i) {
+    batch.Add("big", "v", i + 1, Value::Float64(double(i)));
+  }
+  ASSERT_TRUE(db_->Write("plant", batch).ok());
+  const Reply r = Get("/api/v1/projects/plant/query/raw?device=big", tokens_[Role::kReader]);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_TRUE(r.chunked);
+  EXPECT_EQ(json::parse(r.body).at("count").as_int64(), kPoints);
+}
+
+// docs/openapi.yaml lists exactly the routes the router serves.
+TEST(RestRoutes, MatchTheOpenApiDocument) {
+  std::ifstream in(std::string(SENSORDB_SOURCE_DIR) + "/docs/openapi.yaml");
+  ASSERT_TRUE(in.good());
+  std::set<std::string> documented;
+  std::string line, path;
+  bool in_paths = false;
+  while (std::getline(in, line)) {
+    if (line == "paths:") { in_paths = true; continue; }
+    if (in_paths && !line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
+    if (!in_paths) continue;
+    if (line.starts_with("  /") && line.back() == ':') path = line.substr(2, line.size() - 3);
+    for (std::string m : {"get", "post", "put", "delete", "patch"}) {
+      if (line == "    " + m + ":") {
+        for (char& c : m) c = char(std::toupper(c));
+        documented.insert(m + " " + path);
+      }
+    }
+  }
+  std::set<std::string> served;
+  for (const RestRoute& r : RestRoutes()) served.insert(std::string(r.method) + " " + std::string(r.path));
+  EXPECT_EQ(documented, served);
+}
+
+}  // namespace
+}  // namespace sensordb::server::rest
