@@ -126,7 +126,10 @@ bool Session::AdmitDevice() {
     return false;
   }
   if (!listener_.RegisterDevice(*who, shared_from_this())) return false;
-  listener_.authority_->Seen(*who, WallClockNs());
+  // Seen may write (and fsync) the last-seen record: never on an io thread.
+  asio::post(listener_.io_->pool, [authority = listener_.authority_, device = *who] {
+    authority->Seen(device, WallClockNs());
+  });
   if (listener_.mqtt_) {
     mqtt_ = std::make_unique<MqttHandler>(listener_.db_, *who, listener_.SessionLimitsOf(),
                                           listener_.device_points_);

@@ -108,7 +108,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<mqtt::PacketDecoder> mqtt_decoder_;  // the MQTT listener's, instead
   std::unique_ptr<FrameHandler> handler_;  // used by one worker at a time (busy_)
   std::unique_ptr<MqttHandler> mqtt_;      // the MQTT listener's, instead
-  std::array<uint8_t, 64 * 1024> read_buf_{};
+  // One TLS record's plaintext at most (16 KiB): a read never returns more, and an idle
+  // session should not hold more.
+  std::array<uint8_t, 16 * 1024> read_buf_{};
 
   // Strand state.
   std::deque<Inbound> inbox_;
