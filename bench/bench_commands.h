@@ -17,3 +17,11 @@ int RunBackupCommand(int argc, char** argv);
 // Ingest and queries over the native protocol against a running sensordbd
 // (bench/server_command.cc).
 int RunServerCommand(int argc, char** argv);
+
+// Simulated dataloggers on the device listeners, native stream or MQTT, each with its own
+// certificate (bench/fleet_command.cc).
+int RunFleetCommand(int argc, char** argv);
+
+// InfluxDB line protocol over HTTPS to the REST listener, keep-alive connections, durable acks
+// (bench/rest_command.cc).
+int RunRestCommand(int argc, char** argv);

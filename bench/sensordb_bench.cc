@@ -15,12 +15,20 @@ int main(int argc, char** argv) {
       "       sensordb-bench codec FILE [--json]\n"
       "       sensordb-bench backup [--points N --new-points M --json]\n"
       "       sensordb-bench server --server HOST:PORT --ca-file F --token-file F [--points N "
-      "--connections C --window W --server-pid P --json ...]\n";
+      "--connections C --window W --server-pid P --json ...]\n"
+      "       sensordb-bench fleet --server HOST:PORT --ca-file F --token-file F --protocol "
+      "native|mqtt --device-port P | --mqtt-port P [--devices N --channels C --rate R "
+      "--duration S --window W --idle --qos 0|1 --server-pid P --json ...]\n"
+      "       sensordb-bench rest --server HOST:PORT --ca-file F --token-file F [--native-server "
+      "HOST:PORT --points N --lines-per-request L --connections C --gzip --api v1|v2 "
+      "--server-pid P --json ...]\n";
   if (argc < 2) return fmt::print(stderr, "{}", usage), 2;
   const std::string cmd = argv[1];
   if (cmd == "engine") return RunEngineCommand(argc - 1, argv + 1);
   if (cmd == "backup") return RunBackupCommand(argc - 1, argv + 1);
   if (cmd == "server") return RunServerCommand(argc - 1, argv + 1);
+  if (cmd == "fleet") return RunFleetCommand(argc - 1, argv + 1);
+  if (cmd == "rest") return RunRestCommand(argc - 1, argv + 1);
   if (cmd == "codec") {
     std::string file;
     bool json = false;

@@ -24,7 +24,7 @@ for ((i = 0; i < runs; i++)); do
   srv="$work/srv$i"
   "$sensordbd" init "$srv" --port "$(free_port)" >/dev/null
   sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$srv/sensordbd.toml"
-  sed -i "s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$srv/sensordbd.toml"  # device listeners: ephemeral ports
+  sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$srv/sensordbd.toml"  # device listeners: ephemeral ports
   [[ -n ${DURABILITY:-} ]] && sed -i "s/^durability = \"sync\"/durability = \"$DURABILITY\"/" "$srv/sensordbd.toml"
   "$sensordbd" --config "$srv/sensordbd.toml" >"$srv/out.log" 2>"$srv/err.log" &
   pid=$!

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# InfluxDB line protocol over HTTPS on this machine, RUNS times: each run makes a fresh
+# `sensordbd init` directory, starts sensordbd on free loopback ports (the REST listener on an
+# ephemeral one, read from the ready line), writes the simulated fleet with `sensordb-bench rest`
+# (keep-alive connections, durable acks; the project created and the points counted back over the
+# native protocol; the server's CPU read from /proc), stops the server (SIGTERM), seals and
+# compacts the data directory with the `sensordb` CLI and divides its size by the points. Prints
+# each run's JSON and a table of medians. Usage: bench/rest_ingest.sh [BUILD_DIR] [RUNS]
+# [sensordb-bench rest options, e.g. --points 10000000 --connections 4 --lines-per-request 5000
+# --gzip]. DURABILITY=async in the environment runs the server with async acknowledgements;
+# PERF=FILE records the server of the first run with `perf record -g` into FILE (the recording
+# costs CPU: keep that run's figures out of the tables).
+set -euo pipefail
+build=${1:-build}
+runs=${2:-3}
+shift $(( $# > 2 ? 2 : $# ))
+sensordbd="$build/server/sensordbd"
+bench="$build/bench/sensordb-bench"
+cli="$build/client/sensordb"
+for b in "$sensordbd" "$bench" "$cli"; do [[ -x $b ]] || { echo "missing $b: build it first" >&2; exit 1; }; done
+work=$(mktemp -d)
+pid=
+trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+for ((i = 0; i < runs; i++)); do
+  # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
+  trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null' EXIT
+  srv="$work/srv$i"
+  "$sensordbd" init "$srv" --port "$(free_port)" >/dev/null
+  sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$srv/sensordbd.toml"
+  # Device listeners and the REST listener on ephemeral ports.
+  sed -i "s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/; s/^port = 8086/port = 0/" "$srv/sensordbd.toml"
+  [[ -n ${DURABILITY:-} ]] && sed -i "s/^durability = \"sync\"/durability = \"$DURABILITY\"/" "$srv/sensordbd.toml"
+  "$sensordbd" --config "$srv/sensordbd.toml" >"$srv/out.log" 2>"$srv/err.log" &
+  pid=$!
+  for _ in $(seq 100); do grep -q '^ready' "$srv/out.log" 2>/dev/null && break; sleep 0.1; done
+  ready=$(grep '^ready' "$srv/out.log") || { cat "$srv/err.log" >&2; exit 1; }
+  port=$(sed -n 's/^ready client_port=\([0-9]*\).*/\1/p' <<<"$ready")
+  rest_port=$(sed -n 's/.* rest_port=\([0-9]*\).*/\1/p' <<<"$ready")
+  [[ -n $rest_port && $rest_port != 0 ]] || { echo "sensordbd has no REST listener: $ready" >&2; exit 1; }
+  perf_pid=
+  if [[ -n ${PERF:-} && $i == 0 ]]; then
+    perf record -g -o "$PERF" -p "$pid" 2>"$srv/perf.log" &
+    perf_pid=$!
+    sleep 1
+  fi
+  net=$("$bench" rest --server "127.0.0.1:$rest_port" --native-server "127.0.0.1:$port" \
+        --ca-file "$srv/tls/ca.crt" --token-file "$srv/bootstrap-admin.token" \
+        --server-pid "$pid" --json "$@")
+  [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=
+  # Seal the head into blocks and compact, as the engine benchmark does before it measures.
+  "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" flush >/dev/null
+  "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" compact >/dev/null
+  stats=$("$cli" --data-dir "$srv/data" --key-file "$srv/master.key" stats --json)
+  echo "{\"rest\": $net, \"stats\": $stats}"
+  rm -rf "$srv"
+done | tee "$work/runs.jsonl" | python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+for r in rows:
+    print(json.dumps(r), file=sys.stderr)
+    if r["stats"]["points"] != r["rest"]["points"]:
+        sys.exit("stats counts %d points, %d were written" % (r["stats"]["points"], r["rest"]["points"]))
+med = lambda f: statistics.median(f(r) for r in rows)
+rng = lambda f: "%.3g–%.3g" % (min(f(r) for r in rows), max(f(r) for r in rows))
+r0 = rows[0]["rest"]
+print("%d points, %d connections, %d lines per request, API %s%s" % (r0["points"], r0["connections"],
+      r0["lines_per_request"], r0["api"], ", gzip" if r0["gzip"] else ""))
+print("| figure | median of %d runs | range |" % len(rows))
+print("| --- | --- | --- |")
+figures = [
+    ("M points/s over HTTPS, durable acks", lambda r: r["rest"]["points_per_s"] / 1e6),
+    ("requests/s", lambda r: r["rest"]["requests_per_s"]),
+    ("request latency p50 (ms)", lambda r: r["rest"]["latency_ms_p50"]),
+    ("request latency p99 (ms)", lambda r: r["rest"]["latency_ms_p99"]),
+    ("server CPU-s per million points", lambda r: r["rest"]["server_cpu_s_per_mpoints"]),
+    ("tool CPU-s per million points (TLS, HTTP)", lambda r: r["rest"]["client_cpu_s_per_mpoints"]),
+    ("tool CPU-s per million points (formatting, before the clock)", lambda r: r["rest"]["format_cpu_s_per_mpoints"]),
+    ("bytes/point stored (flushed, compacted)", lambda r: r["stats"]["disk_bytes"] / r["stats"]["points"]),
+]
+for name, f in figures:
+    print("| %s | %.3f | %s |" % (name, med(f), rng(f)))
+'
