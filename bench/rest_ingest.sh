@@ -8,7 +8,8 @@
 # each run's JSON and a table of medians. Usage: bench/rest_ingest.sh [BUILD_DIR] [RUNS]
 # [sensordb-bench rest options, e.g. --points 10000000 --connections 4 --lines-per-request 5000
 # --gzip]. DURABILITY=async in the environment runs the server with async acknowledgements;
-# PERF=FILE records the server of the first run with `perf record -g` into FILE (the recording
+# PERF=FILE records the server of the first run with `perf record -g` (or $PERF_ARGS, e.g.
+# `--call-graph dwarf`: sensordbd has no frame pointers) into FILE (the recording
 # costs CPU: keep that run's figures out of the tables).
 set -euo pipefail
 build=${1:-build}
@@ -41,7 +42,7 @@ for ((i = 0; i < runs; i++)); do
   [[ -n $rest_port && $rest_port != 0 ]] || { echo "sensordbd has no REST listener: $ready" >&2; exit 1; }
   perf_pid=
   if [[ -n ${PERF:-} && $i == 0 ]]; then
-    perf record -g -o "$PERF" -p "$pid" 2>"$srv/perf.log" &
+    perf record ${PERF_ARGS:--g} -o "$PERF" -p "$pid" 2>"$srv/perf.log" &
     perf_pid=$!
     sleep 1
   fi
