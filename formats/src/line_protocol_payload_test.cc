@@ -34,6 +34,53 @@ TEST(LineProtocolPayload, AppendsEveryPointOneColumnPerSeries) {
   EXPECT_EQ(hum.i64, (std::vector<int64_t>{40, 41}));
 }
 
+// The stager predicts each point's series from the field order it saw last for that device;
+// fields that change order, devices that interleave, and a field that appears late must still
+// land in their own series, points in the order they came.
+TEST(LineProtocolPayload, InterleavedDevicesAndChangingFieldOrderKeepEverySeriesApart) {
+  WriteBatch batch;
+  const Status s = ParseLineProtocolPayload(
+      "m,device=a x=1,y=2 10\n"
+      "m,device=b x=3,y=4 10\n"
+      "m,device=a y=5,x=6 20\n"      // other order
+      "m,device=b x=7,y=8,z=9i 20\n"  // a new field at the end
+      "m,device=a x=10 30\n"          // a field missing
+      "m,device=b z=11i,x=12,y=13 30\n"
+      "m,device=b x=14,y=15,z=16i 40\n",
+      PayloadOptions{}, batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(batch.points(), 16u);
+  ASSERT_EQ(batch.columns().size(), 5u);
+  const auto expect = [&](size_t i, std::string_view device, std::string_view channel,
+                          std::vector<int64_t> ts, std::vector<double> f64) {
+    const auto& c = batch.columns()[i];
+    EXPECT_EQ(c.device, device) << i;
+    EXPECT_EQ(c.channel, channel) << i;
+    EXPECT_EQ(c.timestamps, ts) << i;
+    EXPECT_EQ(c.f64, f64) << i;
+  };
+  expect(0, "a", "m.x", {10, 20, 30}, {1, 6, 10});
+  expect(1, "a", "m.y", {10, 20}, {2, 5});
+  expect(2, "b", "m.x", {10, 20, 30, 40}, {3, 7, 12, 14});
+  expect(3, "b", "m.y", {10, 20, 30, 40}, {4, 8, 13, 15});
+  const auto& z = batch.columns()[4];
+  EXPECT_EQ(z.channel, "m.z");
+  EXPECT_EQ(z.type, ValueType::kInt64);
+  EXPECT_EQ(z.timestamps, (std::vector<int64_t>{20, 30, 40}));
+  EXPECT_EQ(z.i64, (std::vector<int64_t>{9, 11, 16}));
+}
+
+TEST(LineProtocolPayload, TypeChangeOnTheExpectedFieldIsStillRefused) {
+  WriteBatch batch;
+  const Status s = ParseLineProtocolPayload("m,device=a x=1,y=t 1\nm,device=a x=2,y=3 2\n",
+                                            PayloadOptions{}, batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "line 2: channel 'm.y' of device 'a' is float64 here but bool at line 1 (a channel "
+            "keeps one type)");
+  EXPECT_TRUE(batch.empty());
+}
+
 TEST(LineProtocolPayload, DeviceTagMayBeOmittedOrEqualToTheGivenDevice) {
   WriteBatch batch;
   const Status s =

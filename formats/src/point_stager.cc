@@ -2,37 +2,98 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+#include <memory>
+
 namespace sensordb::formats {
+
+Status PointStager::FindSeries(std::string_view channel, ValueType type, std::string_view where,
+                               uint32_t* series) {
+  Device& d = devices_[device_];
+  // The channel that followed last time, else the map.
+  if (d.next < d.order.size() && series_[d.order[d.next]].channel == channel) {
+    *series = d.order[d.next++];
+  } else if (auto it = d.channels.find(channel); it != d.channels.end()) {
+    *series = d.order[it->second];
+    d.next = it->second + 1;
+  } else {
+    *series = static_cast<uint32_t>(series_.size());
+    series_.push_back({static_cast<uint32_t>(device_), std::string(channel), type,
+                       std::string(where)});
+    d.channels.emplace(channel, static_cast<uint32_t>(d.order.size()));
+    d.order.push_back(*series);
+    d.next = d.order.size();
+  }
+  if (d.next == d.order.size()) d.next = 0;  // a line's last field: the first comes next
+  const Series& s = series_[*series];
+  if (s.type != type) {
+    return Status::InvalidArgument(fmt::format(
+        "channel '{}' of device '{}' is {} here but {} at {} (a channel keeps one type)", channel,
+        d.name, ValueTypeName(type), ValueTypeName(s.type), s.first_where));
+  }
+  return Status::Ok();
+}
 
 Status PointStager::Add(std::string_view device, std::string_view channel, int64_t timestamp_ns,
                         const Value& value, std::string_view where) {
-  if (points_ == max_points_) {
+  if (points_.size() == max_points_) {
     return Status::ResourceExhausted(
         fmt::format("the payload has more than {} points (send it in smaller parts)", max_points_));
   }
-  key_.assign(device).push_back('\0');
-  key_.append(channel);
-  auto [it, inserted] = index_.try_emplace(key_, series_.size());
-  if (inserted) {
-    series_.push_back(
-        {std::string(device), std::string(channel), value.type, std::string(where), {}, {}});
+  if (devices_.empty() || devices_[device_].name != device) {
+    auto [it, inserted] = device_index_.try_emplace(std::string(device), devices_.size());
+    if (inserted) devices_.push_back({std::string(device), {}, {}, 0});
+    device_ = it->second;
   }
-  Series& s = series_[it->second];
-  if (s.type != value.type) {
-    return Status::InvalidArgument(fmt::format(
-        "channel '{}' of device '{}' is {} here but {} at {} (a channel keeps one type)", channel,
-        device, ValueTypeName(value.type), ValueTypeName(s.type), s.first_where));
+  uint32_t series = 0;
+  SENSORDB_RETURN_IF_ERROR(FindSeries(channel, value.type, where, &series));
+  uint64_t bits = 0;
+  switch (value.type) {
+    case ValueType::kFloat64: bits = std::bit_cast<uint64_t>(value.f64); break;
+    case ValueType::kInt64: bits = static_cast<uint64_t>(value.i64); break;
+    case ValueType::kBool: bits = value.b ? 1 : 0; break;
   }
-  s.timestamps.push_back(timestamp_ns);
-  s.values.push_back(value);
-  ++points_;
+  points_.push_back({series, timestamp_ns, bits});
   return Status::Ok();
 }
 
 void PointStager::AppendTo(WriteBatch& batch) const {
-  for (const Series& s : series_) {
-    for (size_t i = 0; i < s.timestamps.size(); ++i) {
-      batch.Add(s.device, s.channel, s.timestamps[i], s.values[i]);
+  // Counting sort of the points by series, keeping their order within a series.
+  std::vector<size_t> start(series_.size() + 1, 0);
+  for (const Point& p : points_) ++start[p.series + 1];
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  std::vector<size_t> fill(start.begin(), start.end() - 1);
+  std::vector<int64_t> timestamps(points_.size());
+  std::vector<uint64_t> bits(points_.size());
+  for (const Point& p : points_) {
+    const size_t at = fill[p.series]++;
+    timestamps[at] = p.timestamp;
+    bits[at] = p.bits;
+  }
+  std::vector<double> f64;
+  std::vector<int64_t> i64;
+  std::unique_ptr<bool[]> b;
+  for (size_t i = 0; i < series_.size(); ++i) {
+    const Series& s = series_[i];
+    const size_t from = start[i], n = start[i + 1] - from;
+    const std::span<const int64_t> ts(timestamps.data() + from, n);
+    const std::string& device = devices_[s.device].name;
+    switch (s.type) {
+      case ValueType::kFloat64:
+        f64.resize(n);
+        for (size_t k = 0; k < n; ++k) f64[k] = std::bit_cast<double>(bits[from + k]);
+        batch.AddFloat64(device, s.channel, ts, f64);
+        break;
+      case ValueType::kInt64:
+        i64.resize(n);
+        for (size_t k = 0; k < n; ++k) i64[k] = static_cast<int64_t>(bits[from + k]);
+        batch.AddInt64(device, s.channel, ts, i64);
+        break;
+      case ValueType::kBool:
+        b = std::make_unique<bool[]>(n);
+        for (size_t k = 0; k < n; ++k) b[k] = bits[from + k] != 0;
+        batch.AddBool(device, s.channel, ts, std::span<const bool>(b.get(), n));
+        break;
     }
   }
 }

@@ -2,6 +2,13 @@
 // only then AppendTo() copies them into the caller's WriteBatch, so that a bad payload leaves
 // the batch untouched. Also catches a series given two types in one payload. Internal to the
 // formats library. Not thread-safe.
+//
+// Cost per point is what matters on the ingest path (REST, MQTT, import): a payload repeats the
+// same devices with the same fields in the same order, line after line. So a device is looked
+// up once per run of points for it, and each device remembers the order its channels came in:
+// the next point is first compared with the channel that followed last time (one short string
+// compare), and only on a miss looked up in the device's channel map. Points go to one flat
+// array; AppendTo sorts them into series with a counting sort.
 #pragma once
 
 #include <cstddef>
@@ -25,25 +32,47 @@ class PointStager {
 
   Status Add(std::string_view device, std::string_view channel, int64_t timestamp_ns,
              const Value& value, std::string_view where);
-  size_t points() const { return points_; }
-  // Appends every series as one column, series in order of first appearance.
+  size_t points() const { return points_.size(); }
+  // Appends every series as one column, series in order of first appearance, points in the
+  // order they were added.
   void AppendTo(WriteBatch& batch) const;
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using NameMap = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
+
   struct Series {
-    std::string device;
+    uint32_t device;  // index into devices_
     std::string channel;
     ValueType type;
     std::string first_where;
-    std::vector<int64_t> timestamps;
-    std::vector<Value> values;
+  };
+  struct Device {
+    std::string name;
+    NameMap channels;             // channel -> its position in `order`
+    std::vector<uint32_t> order;  // series_ indices in the order the channels first came
+    size_t next = 0;              // position in `order` the next point is expected at
+  };
+  struct Point {
+    uint32_t series;
+    int64_t timestamp;
+    uint64_t bits;  // the value, as its series' type: a double's bits, an int64, or 0/1
   };
 
+  // Sets *series to the series of (the current device, channel), made if new; refuses a value
+  // of another type than the series has.
+  Status FindSeries(std::string_view channel, ValueType type, std::string_view where,
+                    uint32_t* series);
+
   const size_t max_points_;
-  size_t points_ = 0;
   std::vector<Series> series_;
-  std::unordered_map<std::string, size_t> index_;  // device '\0' channel -> series_ index
-  std::string key_;
+  std::vector<Device> devices_;
+  NameMap device_index_;  // device name -> devices_ index
+  size_t device_ = 0;     // devices_ index of the last point's device (when devices_ has one)
+  std::vector<Point> points_;
 };
 
 }  // namespace sensordb::formats

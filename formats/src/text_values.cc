@@ -180,20 +180,19 @@ bool ParseFloat64(std::string_view text, double* out) {
     negative = body.front() == '-';
     body.remove_prefix(1);
   }
-  if (EqualsIgnoreCase(body, "nan")) {
+  const bool numeral =
+      !body.empty() && (std::isdigit(static_cast<unsigned char>(body.front())) || body.front() == '.');
+  if (!numeral && EqualsIgnoreCase(body, "nan")) {
     *out = std::numeric_limits<double>::quiet_NaN();
     return true;
   }
-  if (EqualsIgnoreCase(body, "inf") || EqualsIgnoreCase(body, "infinity")) {
+  if (!numeral && (EqualsIgnoreCase(body, "inf") || EqualsIgnoreCase(body, "infinity"))) {
     *out = negative ? -std::numeric_limits<double>::infinity()
                     : std::numeric_limits<double>::infinity();
     return true;
   }
   // from_chars takes no leading '+', and must not see "inf"/"nan" spellings we did not accept.
-  if (body.empty() ||
-      !(std::isdigit(static_cast<unsigned char>(body.front())) || body.front() == '.')) {
-    return false;
-  }
+  if (!numeral) return false;
   double v = 0;
   auto [p, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
   if (ec != std::errc() || p != body.data() + body.size()) return false;

@@ -36,6 +36,8 @@ inline AuthOptions FastAuth() {
 class ServerFixture : public ::testing::Test {
  protected:
   virtual void Configure(ServerConfig&) {}
+  // The authentication options of auth_ (lockout, rate limits).
+  virtual AuthOptions AuthConfig() const { return FastAuth(); }
 
   void SetUp() override {
     InitOptions init;
@@ -61,7 +63,7 @@ class ServerFixture : public ::testing::Test {
     auto db = DB::Open(options, config_.data_dir);
     ASSERT_TRUE(db.has_value()) << db.error().ToString();
     db_ = std::move(*db);
-    auto auth = AuthService::Open(db_->System(), FastAuth());
+    auto auth = AuthService::Open(db_->System(), AuthConfig());
     ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
     auth_ = std::move(*auth);
     auto listener = ClientListener::Start(config_, *db_, *auth_);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "net/server_fixture.h"
 #include "rest/rest_handler.h"
@@ -244,6 +245,180 @@ TEST_F(RestTest, LargeRawQueryIsStreamedChunked) {
   ASSERT_EQ(r.status, 200u);
   EXPECT_TRUE(r.chunked);
   EXPECT_EQ(json::parse(r.body).at("count").as_int64(), kPoints);
+}
+
+// The access matrix of the issue: every route the router serves (RestRoutes(), so a new route
+// joins the matrix by itself) x no token / a wrong token / an expired token / a revoked token /
+// a principal of another project / each role. A refused request is refused before any work and
+// says nothing about the route or the project; a project the caller has no grant on answers
+// exactly like a project that does not exist.
+class RestAccessMatrixTest : public RestTest {
+ protected:
+  // Every wrong token counts against the address; the matrix sends many on purpose.
+  AuthOptions AuthConfig() const override {
+    AuthOptions o = RestTest::AuthConfig();
+    o.address_lockout.free_failures = 1'000;
+    return o;
+  }
+  // A request for `route` in project `project`: the {project} segment or the db=/bucket=
+  // parameter, a small valid body for the writes.
+  struct Call {
+    http::verb method;
+    std::string target;
+    std::string body;
+  };
+  Call For(const RestRoute& route, std::string_view project) {
+    Call c{route.method == "POST" ? http::verb::post : http::verb::get, std::string(route.path), {}};
+    if (const size_t at = c.target.find("{project}"); at != std::string::npos) {
+      c.target.replace(at, 9, project);
+    }
+    switch (route.id) {
+      case RouteId::kWriteV1: c.target += "?db=" + std::string(project); break;
+      case RouteId::kWriteV2: c.target += "?bucket=" + std::string(project) + "&org=o"; break;
+      case RouteId::kQueryRaw:
+      case RouteId::kQueryLatest:
+      case RouteId::kQueryAggregate:
+      case RouteId::kChannels: c.target += "?device=m1"; break;
+      default: break;
+    }
+    if (IsWrite(route)) c.body = "env,device=m1 temp=1 " + std::to_string(++stamp_) + "\n";
+    return c;
+  }
+  static bool IsWrite(const RestRoute& r) {
+    return r.id == RouteId::kWriteV1 || r.id == RouteId::kWriteV2;
+  }
+  static bool HasProject(const RestRoute& r) {
+    return r.path.find("{project}") != std::string_view::npos || IsWrite(r);
+  }
+  Reply Send(const Call& c, std::string_view token) {
+    return Request(c.method, c.target, token, c.body);
+  }
+  int64_t stamp_ = 1;
+};
+
+TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
+  const Actor admin{Admin(), "test", WallClockNs()};
+  WriteBatch seed;  // a point for the reads to find
+  seed.Add("m1", "env.temp", 1, Value::Float64(1));
+  ASSERT_TRUE(db_->Write("plant", seed).ok());
+  // An owner of "other" only.
+  auto other = db_->GetProject("other");
+  ASSERT_TRUE(other.has_value());
+  ASSERT_TRUE(auth_->accounts().CreateServiceAccount(admin, "svc-elsewhere").ok());
+  ASSERT_TRUE(
+      auth_->grants().SetGrant(admin, {other->id, "other"}, "svc-elsewhere", Role::kOwner).ok());
+  auto elsewhere = auth_->accounts().IssueToken(admin, "svc-elsewhere", 0);
+  ASSERT_TRUE(elsewhere.has_value());
+  // Tokens of the owner of "plant" that expire and that are revoked.
+  auto expiring = auth_->accounts().IssueToken(admin, "svc-owner", WallClockNs() + 300'000'000);
+  ASSERT_TRUE(expiring.has_value());
+  EXPECT_EQ(Get("/api/v1/health", expiring->text.view()).status, 200u);  // valid until then
+  auto revoked = auth_->accounts().IssueToken(admin, "svc-owner", 0);
+  ASSERT_TRUE(revoked.has_value());
+  ASSERT_TRUE(auth_->accounts().RevokeToken(admin, revoked->id).ok());
+  std::string wrong_secret = tokens_[Role::kOwner];
+  wrong_secret.back() = wrong_secret.back() == 'A' ? 'B' : 'A';
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+
+  const std::vector<std::pair<std::string, std::string>> refused_tokens = {
+      {"no token", ""},
+      {"a malformed token", "not-a-token"},
+      {"a wrong secret", wrong_secret},
+      {"an expired token", std::string(expiring->text.view())},
+      {"a revoked token", std::string(revoked->text.view())},
+  };
+  std::map<std::string, std::string> unauthorized_body;  // by credential: the same on every route
+  size_t cells = 0;
+  for (const RestRoute& route : RestRoutes()) {
+    const std::string name = std::string(route.method) + " " + std::string(route.path);
+    for (const auto& [what, token] : refused_tokens) {
+      const Reply r = Send(For(route, "plant"), token);
+      EXPECT_EQ(r.status, 401u) << name << " with " << what << ": " << r.body;
+      EXPECT_EQ(r.header(http::field::www_authenticate), "Bearer") << name << " with " << what;
+      EXPECT_EQ(r.header(http::field::connection), "close") << name << " with " << what;
+      auto [it, first] = unauthorized_body.try_emplace(what, r.body);
+      EXPECT_EQ(r.body, it->second) << name << " with " << what << " answers unlike other routes";
+      EXPECT_EQ(r.body.find("plant"), std::string::npos) << name << " with " << what;
+      ++cells;
+    }
+    for (Role role : kAllRoles) {
+      const Reply r = Send(For(route, "plant"), tokens_[role]);
+      const unsigned want = IsWrite(route) ? (role == Role::kReader ? 403u : 204u) : 200u;
+      EXPECT_EQ(r.status, want) << name << " as " << RoleName(role) << ": " << r.body;
+      ++cells;
+    }
+    // A principal of another project, on this project and on one that does not exist.
+    const Reply foreign = Send(For(route, "plant"), elsewhere->text.view());
+    const Reply missing = Send(For(route, "nope"), elsewhere->text.view());
+    if (HasProject(route)) {
+      EXPECT_EQ(foreign.status, 404u) << name << " from another project: " << foreign.body;
+      EXPECT_EQ(missing.status, 404u) << name << " on a missing project: " << missing.body;
+      std::string f = foreign.body, m = missing.body;
+      if (size_t at = f.find("plant"); at != std::string::npos) f.replace(at, 5, "X");
+      if (size_t at = m.find("nope"); at != std::string::npos) m.replace(at, 4, "X");
+      EXPECT_EQ(f, m) << name << ": a foreign project must answer like a missing one";
+    } else {
+      EXPECT_EQ(foreign.status, 200u) << name << " from another project: " << foreign.body;
+      EXPECT_EQ(foreign.body.find("plant"), std::string::npos)
+          << name << " shows a project without a grant: " << foreign.body;
+    }
+    cells += 2;
+  }
+  EXPECT_EQ(cells, RestRoutes().size() * (refused_tokens.size() + kAllRoles.size() + 2));
+  // Only the granted writes landed: the seed point and one per write route and writing role.
+  const Reply raw = Get("/api/v1/projects/plant/query/raw?device=m1", tokens_[Role::kReader]);
+  ASSERT_EQ(raw.status, 200u);
+  EXPECT_EQ(json::parse(raw.body).at("count").as_int64(), 1 + 2 * 3);
+  EXPECT_EQ(server::testing::MetricValue(metrics_.Render({}),
+                                         "sensordb_refusals_total{reason=\"rest-unauthenticated\"}"),
+            double(RestRoutes().size() * refused_tokens.size()));
+}
+
+// A request refused for its token is answered from its headers: the declared 64 MiB body is
+// never sent, and the answer still comes, with Connection: close.
+TEST_F(RestTest, UnauthenticatedRequestIsAnsweredWithoutReadingTheBody) {
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(config_.tls.ca_file);
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> s(io, ctx);
+  beast::get_lowest_layer(s).socket().connect(
+      {asio::ip::make_address("127.0.0.1"), rest_->port()});
+  timeval tv{10, 0};
+  setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+             sizeof tv);
+  SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+  s.handshake(asio::ssl::stream_base::client);
+  const std::string head =
+      "POST /write?db=plant HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sdb_wrong\r\n"
+      "Content-Length: 67108864\r\n\r\nenv,device=x t=1 1\n";
+  asio::write(s, asio::buffer(head));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  beast::error_code ec;
+  http::read(s, buf, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 401u);
+  EXPECT_FALSE(res.keep_alive());
+}
+
+// The UTF-8 check skips ASCII eight bytes at a time: a bad byte is found at every offset
+// relative to those words, and good multi-byte characters across a word boundary pass.
+TEST(InvalidUtf8At, FindsTheFirstBadByteAtAnyOffset) {
+  for (size_t at = 0; at < 24; ++at) {
+    std::string text(24, 'a');
+    for (std::string_view bad : {"\xff", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+      std::string t = text.substr(0, at) + std::string(bad);
+      if (bad != "\xe2\x82") t += text.substr(at);  // a cut sequence only at the end
+      EXPECT_EQ(InvalidUtf8At(t), std::optional<size_t>(at)) << at;
+    }
+    for (std::string_view good : {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x8c\xa1"}) {
+      EXPECT_EQ(InvalidUtf8At(text.substr(0, at) + std::string(good) + text.substr(at)),
+                std::nullopt)
+          << at;
+    }
+  }
+  EXPECT_EQ(InvalidUtf8At(""), std::nullopt);
 }
 
 // docs/openapi.yaml lists exactly the routes the router serves.

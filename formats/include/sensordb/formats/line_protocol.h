@@ -57,7 +57,8 @@ class LineProtocolParser {
   Status Parse(std::string_view line, LpLine* out);
 
  private:
-  Status ParseKey(std::string_view* rest, std::string_view stops, std::string* out);
+  // A key or tag value ends at an unescaped ',' or ' ', and also at '=' when `stop_at_equals`.
+  Status ParseKey(std::string_view* rest, bool stop_at_equals, std::string* out);
   Status ParseTags(std::string_view* rest, LpLine* out);
   Status ParseFields(std::string_view* rest, LpLine* out);
   Status ParseValue(std::string_view text, std::string_view field, Value* out);
