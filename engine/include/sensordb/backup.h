@@ -20,8 +20,9 @@ namespace sensordb {
 
 class DB;
 
-// The on-disk format version of sensordb data, recorded in every backup.
-inline constexpr uint32_t kStorageFormatVersion = 1;
+// The on-disk format version of sensordb data, recorded in every backup. 2: integer sequences
+// may use Rice packing (engine/docs/format/columns.md), which builds of version 1 cannot read.
+inline constexpr uint32_t kStorageFormatVersion = 2;
 
 struct BackupOptions {
   // Free text for people (at most 128 printable characters). Stored in plaintext: no secrets.

@@ -10,6 +10,7 @@
 
 #include "block/bit_stream.h"
 #include "block/codec_test_util.h"
+#include "util/coding.h"
 
 namespace sensordb::block {
 namespace {
@@ -141,6 +142,72 @@ TEST(IntCodec, DecodesGarbageWithoutCrashing) {
     std::vector<int64_t> out(1 + rng() % 100);
     DecodeInt64(&in, out).IgnoreError();
   }
+}
+
+// A random walk with Gaussian steps (sigma 1.5, as sensor readings at their resolution): its
+// deltas are small and peaked, so Rice codes of every residual (packing 2) beat packing them
+// all at the width of the largest.
+std::vector<int64_t> GaussianWalk(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> step(0, 1.5);
+  std::vector<int64_t> v;
+  int64_t x = 2150;
+  for (size_t i = 0; i < n; ++i) v.push_back(x += std::llround(step(rng)));
+  return v;
+}
+
+TEST(IntCodec, GaussianWalkIsRiceCoded) {
+  const std::vector<int64_t> v = GaussianWalk(1000, 11);
+  const std::string enc = EncodeI(v);
+  EXPECT_EQ(uint8_t(enc[0]) >> 2, 2) << "packing";
+  EXPECT_EQ(uint8_t(enc[0]) & 3, 1) << "order";
+  ExpectIntRoundTrip(v, false);
+  // Entropy of the steps is about 2.6 bits; frame of reference needs 4 or 5.
+  EXPECT_LT(8.0 * enc.size() / v.size(), 3.2);
+}
+
+// A few large jumps make codes longer than the decoder's 57-bit window (its slow path) while
+// Rice codes still beat a frame as wide as the largest jump.
+TEST(IntCodec, RiceCodesLongerThanAWindowRoundTrip) {
+  std::vector<int64_t> v = GaussianWalk(1000, 13);
+  for (size_t at : {100u, 101u, 517u, 998u}) {
+    for (size_t i = at; i < v.size(); ++i) v[i] += at == 101u ? -400 : 300;
+  }
+  const std::string enc = EncodeI(v);
+  EXPECT_EQ(uint8_t(enc[0]) >> 2, 2);
+  ExpectIntRoundTrip(v, false);
+}
+
+TEST(IntCodec, RiceTruncatedOrMalformedIsCorruption) {
+  const std::vector<int64_t> v = GaussianWalk(200, 12);
+  const std::string enc = EncodeI(v);
+  ASSERT_EQ(uint8_t(enc[0]) >> 2, 2);
+  ExpectEveryPrefixIsCorruption<int64_t>(enc, v.size(), DecodeInt64);
+  // The Rice parameter follows the head values (one per difference order); past 31 it is
+  // refused.
+  std::string bad = enc;
+  std::string_view heads = std::string_view(enc).substr(1);
+  for (int i = 0; i < (uint8_t(enc[0]) & 3); ++i) {
+    uint64_t ignored;
+    ASSERT_TRUE(GetVarint64(&heads, &ignored));
+  }
+  bad[enc.size() - heads.size()] = char(32);
+  std::string_view in = bad;
+  std::vector<int64_t> out(v.size());
+  EXPECT_EQ(DecodeInt64(&in, out).code(), StatusCode::kCorruption);
+  // A unary run that never ends (zero bits to the end of the input) is refused.
+  std::string run = "\x08";  // order 0, packing 2
+  run += char(0);             // k = 0
+  run += std::string(10, '\0');
+  in = run;
+  std::vector<int64_t> one(1);
+  EXPECT_EQ(DecodeInt64(&in, one).code(), StatusCode::kCorruption);
+}
+
+// Order 0, Rice k = 0: residuals 0 1 0 -1 0 0 1 0 0 -1 0 0 1 0 0 0 -> zigzag 0 2 0 1 0 0 2 0 0 1 0
+// 0 2 0 0 0, each as that many 0 bits and a 1 bit, LSB first.
+TEST(IntCodec, RiceGoldenEncoding) {
+  EXPECT_EQ(Hex(EncodeI({0, 1, 0, -1, 0, 0, 1, 0, 0, -1, 0, 0, 1, 0, 0, 0})), "0800d9b9f3");
 }
 
 TEST(IntCodec, GoldenEncoding) { EXPECT_EQ(Hex(EncodeI({-3, 0, 5, 5, 5, 2})), "000504308858"); }

@@ -11,7 +11,7 @@
 namespace sensordb::block {
 namespace {
 
-enum class Packing : uint8_t { kFor = 0, kSparse = 1 };
+enum class Packing : uint8_t { kFor = 0, kSparse = 1, kRice = 2 };
 constexpr int kMaxOrder = 2;
 constexpr int kMaxRiceK = 31;
 
@@ -19,7 +19,7 @@ struct Plan {
   int order = 0;
   Packing packing = Packing::kFor;
   int width = 0;       // bits per packed value
-  int rice_k = 0;      // sparse only
+  int rice_k = 0;      // sparse and Rice
   uint64_t base = 0;   // FOR only: minimum residual
   size_t nonzeros = 0; // sparse only
   size_t bytes = 0;    // payload size after the heads
@@ -108,6 +108,35 @@ Plan PlanSparse(const ResidualStats& st, std::span<const int64_t> x, int order, 
   return p;
 }
 
+// Rice packing of residuals `r`, sized exactly for three k around k_center (k_center-1 ..
+// k_center+1 moved into 0..31): each residual costs (zigzag(r) >> k) + 1 + k bits.
+Plan PlanRice(std::span<const uint64_t> r, int k_center) {
+  Plan p;
+  p.packing = Packing::kRice;
+  const int k_lo = std::clamp(k_center - 1, 0, kMaxRiceK - 2);
+  // A quotient this long never wins (FOR takes at most 64 bits a value); the cap keeps the sums
+  // of 2^16 values from overflowing. Three straight-line sums, no loop over k per value.
+  constexpr uint64_t kCap = uint64_t{1} << 40;
+  uint64_t u0 = 0, u1 = 0, u2 = 0;
+  for (uint64_t v : r) {
+    const uint64_t zz = ZigZagEncode(int64_t(v)) >> k_lo;
+    u0 += std::min(zz, kCap);
+    u1 += std::min(zz >> 1, kCap);
+    u2 += std::min(zz >> 2, kCap);
+  }
+  const uint64_t unary[3] = {u0, u1, u2};
+  uint64_t best_bits = ~uint64_t{0};
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t bits = unary[i] + r.size() * uint64_t(1 + k_lo + i);
+    if (bits < best_bits) {
+      best_bits = bits;
+      p.rice_k = k_lo + i;
+    }
+  }
+  p.bytes = 1 + size_t((best_bits + 7) / 8);
+  return p;
+}
+
 // Fills stats[o] for difference orders 0..max_order in one pass over x. Locals, not the
 // caller's memory, so the compiler keeps the running values in registers.
 void GatherStats(std::span<const int64_t> x, int max_order, ResidualStats* stats) {
@@ -146,7 +175,24 @@ size_t HeadBytes(std::span<const int64_t> x, int order) {
   return bytes;
 }
 
+void WriteRice(int k, std::span<const uint64_t> r, std::string* out) {
+  out->push_back(char(k));
+  BitWriter w(out);
+  for (uint64_t v : r) {
+    const uint64_t zz = ZigZagEncode(int64_t(v));
+    const uint64_t q = zz >> k;
+    if (q + 1 + uint64_t(k) <= 64) {  // q zero bits, a one bit, the k low bits: one write
+      w.Write((uint64_t{1} << q) | ((zz & LowMask(k)) << 1 << q), int(q) + 1 + k);
+    } else {
+      w.WriteUnary(q);
+      w.Write(zz, k);
+    }
+  }
+  w.Finish();
+}
+
 void WritePayload(const Plan& p, std::span<const uint64_t> r, std::string* out) {
+  if (p.packing == Packing::kRice) return WriteRice(p.rice_k, r, out);
   if (p.packing == Packing::kFor) {
     PutVarint64(out, ZigZagEncode(int64_t(p.base)));
     out->push_back(char(p.width));
@@ -230,6 +276,39 @@ Status ReadSparse(std::string_view* in, std::span<uint64_t> r) {
   return Status::Ok();
 }
 
+Status ReadRice(std::string_view* in, std::span<uint64_t> r) {
+  if (in->empty()) return Truncated("Rice parameter");
+  const int k = static_cast<unsigned char>((*in)[0]);
+  if (k > kMaxRiceK) return Truncated("Rice parameter");
+  in->remove_prefix(1);
+  BitReader reader(*in);
+  const uint64_t k_mask = LowMask(k);
+  const uint64_t max_q = LowMask(64 - k);  // (q << k) must fit in 64 bits
+  const size_t m = r.size();
+  for (size_t i = 0; i < m;) {
+    // Fast path: every code that lies wholly within one 57-bit window, without reloading.
+    if (reader.CanPeek()) {
+      uint64_t w = reader.Peek();
+      int used = 0;
+      while (i < m) {
+        const int tz = w ? std::countr_zero(w) : 64;
+        const int need = tz + 1 + k;
+        if (used + need > 57) break;
+        r[i++] = uint64_t(ZigZagDecode((uint64_t(tz) << k) | ((w >> (tz + 1)) & k_mask)));
+        w >>= need;  // need <= 57
+        used += need;
+      }
+      reader.Advance(size_t(used));
+      if (used > 0) continue;
+    }
+    uint64_t q, low;
+    if (!reader.ReadUnary(max_q, &q) || !reader.Read(k, &low)) return Truncated("Rice code");
+    r[i++] = uint64_t(ZigZagDecode((q << k) | low));
+  }
+  in->remove_prefix(reader.BytesConsumed());
+  return Status::Ok();
+}
+
 }  // namespace
 
 void EncodeIntSequence(std::span<const int64_t> values, int max_order, std::string* out) {
@@ -266,6 +345,22 @@ void EncodeIntSequence(std::span<const int64_t> values, int max_order, std::stri
     }
   }
   ComputeResiduals(values, best.order, &residuals);
+  // Rice codes of the chosen order's residuals, when they could take fewer bytes: they need at
+  // least a bit a value, and pay off when a few large residuals set the frame's width. For a
+  // peaked distribution whose range needs w bits the best k is near w - 3 (Gaussian: the range
+  // is about 6.5 sigma, the mean of zigzag(r) about 1.6 sigma).
+  const size_t head = HeadBytes(values, best.order);
+  const ResidualStats& chosen = stats[best.order];
+  const int range_width = std::bit_width(uint64_t(chosen.hi) - uint64_t(chosen.lo));
+  if (!residuals.empty() && range_width >= 2 &&
+      head + 1 + PackedBytes(residuals.size(), 1) < best_bytes) {
+    const Plan p = PlanRice(residuals, range_width - 3);
+    if (head + p.bytes < best_bytes) {
+      const int order = best.order;
+      best = p;
+      best.order = order;
+    }
+  }
   out->push_back(char(best.order | (int(best.packing) << 2)));
   if (best.order >= 1) PutVarint64(out, ZigZagEncode(values[0]));
   if (best.order >= 2 && values.size() >= 2) {
@@ -280,7 +375,7 @@ Status DecodeIntSequence(std::string_view* in, std::span<int64_t> out) {
   if (in->empty()) return Truncated("mode byte");
   const int mode = static_cast<unsigned char>((*in)[0]);
   const int order = mode & 3;
-  if (order > kMaxOrder || (mode >> 2) > 1) return Truncated("mode byte");
+  if (order > kMaxOrder || (mode >> 2) > 2) return Truncated("mode byte");
   in->remove_prefix(1);
   // int64 and uint64 may alias ([basic.lval]); the arithmetic below wraps.
   std::span<uint64_t> u(reinterpret_cast<uint64_t*>(out.data()), n);
@@ -296,8 +391,11 @@ Status DecodeIntSequence(std::string_view* in, std::span<int64_t> out) {
   bool constant = false;
   if (heads < n) {
     std::span<uint64_t> r = u.subspan(heads);
-    SENSORDB_RETURN_IF_ERROR((mode >> 2) == 0 ? ReadFor(in, r, &base, &constant)
-                                              : ReadSparse(in, r));
+    switch (Packing(mode >> 2)) {
+      case Packing::kFor: SENSORDB_RETURN_IF_ERROR(ReadFor(in, r, &base, &constant)); break;
+      case Packing::kSparse: SENSORDB_RETURN_IF_ERROR(ReadSparse(in, r)); break;
+      case Packing::kRice: SENSORDB_RETURN_IF_ERROR(ReadRice(in, r)); break;
+    }
   }
   if (order >= 1) u[0] = head[0];
   uint64_t delta = head[1];

@@ -1,7 +1,7 @@
 // Integer sequence packing shared by the column codecs (engine/docs/format/columns.md, "Integer
-// sequence"): differences of order 0, 1 or 2, then frame-of-reference bit-packing or a sparse
-// (Rice-coded zero runs) packing, whichever is smallest. Arithmetic wraps modulo 2^64, so any
-// int64 round-trips. Stateless and thread-safe.
+// sequence"): differences of order 0, 1 or 2, then frame-of-reference bit-packing, a sparse
+// (Rice-coded zero runs) packing or Rice codes of every residual, whichever is smallest.
+// Arithmetic wraps modulo 2^64, so any int64 round-trips. Stateless and thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -341,8 +341,8 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
   const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
   // Per project: raise the max block span first (queries must seek far enough back before
   // any such block is visible), then one seal record listing what each series has sealed.
-  std::map<uint32_t, std::vector<const head::CutChunk*>> by_project;
-  for (const auto& c : chunks) by_project[c.project].push_back(&c);
+  std::map<uint32_t, std::vector<head::CutChunk*>> by_project;
+  for (auto& c : chunks) by_project[c.project].push_back(&c);
   thread_local std::mt19937_64 nonces(std::random_device{}());
   for (const auto& [pid, list] : by_project) {
     auto project = catalog_->FindProject(pid);
@@ -351,11 +351,13 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
     uint64_t max_seq = 0;
     std::string seal(1, char(1));
     PutVarint64(&seal, list.size());
-    for (const head::CutChunk* c : list) {
+    for (head::CutChunk* c : list) {
       span = std::max(span, c->summary.max_ts - c->summary.min_ts);
       max_seq = std::max(max_seq, c->block_seq);
       PutVarint64(&seal, c->series);
       PutVarint64(&seal, c->block_seq);
+      // One vector per block, not the head's 256-point ones (format/block.md).
+      SENSORDB_RETURN_IF_ERROR(block::CoalesceVectors(c->summary.type, &c->body));
       const store::BlockKey bk{c->project, c->series, c->summary.min_ts, c->block_seq};
       const std::string key = store::EncodeBlockKey(bk);
       SENSORDB_ASSIGN_OR_RETURN(std::string value,
