@@ -319,23 +319,28 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
     // The batch is committed and visible: a failed seal is not this write's failure (the chunk
     // stays in the head, durable in its records, and the maintenance thread seals it later).
     const size_t max_points = head_->chunk_max_points();
-    SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; }, full)
+    SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; }, full,
+               /*one_vector=*/false)
         .IgnoreError();
   }
   return Status::Ok();
 }
 
-Status DBImpl::SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only) {
+Status DBImpl::SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only,
+                          bool one_vector) {
   // Only chunks whose every record is fully applied: a writer between its first and last
   // column of a series must not see the chunk cut under it (its later columns would then be
   // taken for sealed and dropped). It seals the chunk itself once it is done.
   const uint64_t applied = sequencer_->applied();
   return head_->Seal(
       [&](const head::MemSeries& m) { return m.max_seq <= applied && due(m); },
-      [this](std::vector<head::CutChunk>& chunks) { return PersistBlocks(chunks); }, only);
+      [this, one_vector](std::vector<head::CutChunk>& chunks) {
+        return PersistBlocks(chunks, one_vector);
+      },
+      only);
 }
 
-Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
+Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vector) {
   std::shared_lock sealing(seal_gate_);
   auto wb = store_->NewBatch();
   const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
@@ -356,8 +361,7 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks) {
       max_seq = std::max(max_seq, c->block_seq);
       PutVarint64(&seal, c->series);
       PutVarint64(&seal, c->block_seq);
-      // One vector per block, not the head's 256-point ones (format/block.md).
-      SENSORDB_RETURN_IF_ERROR(block::CoalesceVectors(c->summary.type, &c->body));
+      if (one_vector) SENSORDB_RETURN_IF_ERROR(block::CoalesceVectors(c->summary.type, &c->body));
       const store::BlockKey bk{c->project, c->series, c->summary.min_ts, c->block_seq};
       const std::string key = store::EncodeBlockKey(bk);
       SENSORDB_ASSIGN_OR_RETURN(std::string value,

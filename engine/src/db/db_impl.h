@@ -88,9 +88,15 @@ class DBImpl final : public DB {
   Status LoadHeadFloor();
   Status ReplaySealRecords(store::Store::Iterator& it, uint64_t* max_seq);
   Status ReplayHead();
-  // Seals the chunks `due` selects (all of `only`, if given) and persists them as blocks.
-  Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {});
-  Status PersistBlocks(std::vector<head::CutChunk>& chunks);
+  // Seals the chunks `due` selects (all of `only`, if given) and persists them as blocks, each
+  // re-encoded as one vector when `one_vector` (block::CoalesceVectors). Sealing holds the head
+  // shard's lock, which the writers applying the next batches wait for: a writer sealing its
+  // own full chunks keeps the head's vectors (re-encoding a fleet's chunks that fill together
+  // stalled acknowledgements for most of a second); Flush, replay and the maintenance thread
+  // re-encode.
+  Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {},
+                    bool one_vector = true);
+  Status PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vector);
   // Deletes head records every open chunk has moved past.
   Status TruncateHead();
   void MaintenanceLoop();
