@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+#include <sstream>
 #include <string>
 
 #include "sensordb/formats/line_protocol.h"
@@ -68,6 +72,60 @@ TEST(LineProtocolPayload, InterleavedDevicesAndChangingFieldOrderKeepEverySeries
   EXPECT_EQ(z.type, ValueType::kInt64);
   EXPECT_EQ(z.timestamps, (std::vector<int64_t>{20, 30, 40}));
   EXPECT_EQ(z.i64, (std::vector<int64_t>{9, 11, 16}));
+}
+
+// The stager against a plain grouping of the same lines (LineProtocolParser per line, a map
+// per series): random devices, random subsets and orders of fields, many payloads.
+TEST(LineProtocolPayload, StagerGroupsLikeAPlainMapOnRandomPayloads) {
+  std::mt19937 rng(21);
+  const std::vector<std::string> fields = {"a", "b", "c", "d", "e"};  // d and e are integers
+  for (int iter = 0; iter < 300; ++iter) {
+    std::string payload;
+    const int devices = 1 + int(rng() % 4), lines = 1 + int(rng() % 40);
+    for (int l = 0; l < lines; ++l) {
+      std::vector<std::string> f = fields;
+      std::shuffle(f.begin(), f.end(), rng);
+      f.resize(1 + rng() % f.size());
+      payload += "m,device=dev" + std::to_string(rng() % devices) + " ";
+      for (size_t i = 0; i < f.size(); ++i) {
+        const bool integer = f[i] == "d" || f[i] == "e";
+        payload += (i ? "," : "") + f[i] + "=" + std::to_string(rng() % 1000) + (integer ? "i" : "");
+      }
+      payload += " " + std::to_string(l) + "\n";
+    }
+    // The reference: series in order of first appearance, points in line order.
+    std::vector<std::pair<std::string, std::string>> order;
+    std::map<std::pair<std::string, std::string>, std::pair<std::vector<int64_t>, std::vector<double>>>
+        expected;
+    LineProtocolParser parser(Precision::kNanoseconds, 0);
+    LpLine line;
+    std::istringstream in(payload);
+    for (std::string text; std::getline(in, text);) {
+      ASSERT_TRUE(parser.Parse(text, &line).ok()) << text;
+      for (size_t i = 0; i < line.field_count; ++i) {
+        const auto key = std::make_pair(line.device, line.fields[i].channel);
+        auto [it, inserted] = expected.try_emplace(key);
+        if (inserted) order.push_back(key);
+        it->second.first.push_back(line.timestamp_ns);
+        it->second.second.push_back(line.fields[i].value.AsDouble());
+      }
+    }
+    WriteBatch batch;
+    const Status s = ParseLineProtocolPayload(payload, PayloadOptions{}, batch);
+    ASSERT_TRUE(s.ok()) << s.message() << "\n" << payload;
+    ASSERT_EQ(batch.columns().size(), order.size()) << payload;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const auto& c = batch.columns()[i];
+      ASSERT_EQ(std::make_pair(c.device, c.channel), order[i]) << payload;
+      const auto& [ts, values] = expected[order[i]];
+      EXPECT_EQ(c.timestamps, ts) << payload;
+      std::vector<double> got;
+      for (size_t k = 0; k < c.size(); ++k) {
+        got.push_back(c.type == ValueType::kInt64 ? double(c.i64[k]) : c.f64[k]);
+      }
+      EXPECT_EQ(got, values) << payload;
+    }
+  }
 }
 
 TEST(LineProtocolPayload, TypeChangeOnTheExpectedFieldIsStillRefused) {
