@@ -50,17 +50,17 @@ void AppendVectors(const PointRun& run, size_t vector_points, std::string* out) 
   }
 }
 
-Status CoalesceVectors(ValueType type, std::string* body) {
+Status CoalesceVectors(ValueType type, size_t points, std::string* body) {
   std::string_view in = *body;
   uint64_t first = 0;
   if (!GetVarint64(&in, &first)) return Status::Corruption("block vector has a bad point count");
-  PointColumn points;
-  points.type = type;
-  points.reserve(size_t(first) * 4);
-  SENSORDB_RETURN_IF_ERROR(DecodeVectors(*body, &points));
-  if (points.size() == first) return Status::Ok();  // one vector already
+  if (first == points || first == kMaxVectorValues) return Status::Ok();  // as coalesced as it gets
+  PointColumn all;
+  all.type = type;
+  all.reserve(points);
+  SENSORDB_RETURN_IF_ERROR(DecodeVectors(*body, &all));
   body->clear();
-  AppendVectors(points.Run(), kMaxVectorValues, body);
+  AppendVectors(all.Run(), kMaxVectorValues, body);
   return Status::Ok();
 }
 

@@ -23,11 +23,12 @@ void AppendVector(const PointRun& run, std::string* out);
 void AppendVectors(const PointRun& run, size_t vector_points, std::string* out);
 // Decodes every vector of `body`, appending the points to `out` (whose type must be set).
 Status DecodeVectors(std::string_view body, PointColumn* out);
-// Rewrites `body` (vectors of `type`) as vectors of kMaxVectorValues points: one vector for a
-// chunk, instead of the head's small ones. Each vector repeats its codecs' heads (first
-// timestamp and delta, value scale and parameters, ~20 bytes), and codecs adapt better to more
-// values. A body that is already one vector is left as it is.
-Status CoalesceVectors(ValueType type, std::string* body);
+// Rewrites `body` (vectors of `type` holding `points` points) as vectors of kMaxVectorValues
+// points: one vector for a chunk, instead of the head's small ones. Each vector repeats its
+// codecs' heads (first timestamp and delta, value scale and parameters, ~20 bytes), and codecs
+// adapt better to more values. A body that is already one vector is left as it is, undecoded;
+// on an error `body` is unchanged.
+Status CoalesceVectors(ValueType type, size_t points, std::string* body);
 
 struct BlockOptions {
   bool zstd = true;

@@ -31,7 +31,7 @@ TEST(CoalesceVectors, HeadVectorsBecomeOneSmallerVector) {
   std::string body;
   AppendVectors(points.Run(), 256, &body);
   const size_t before = body.size();
-  ASSERT_TRUE(CoalesceVectors(ValueType::kFloat64, &body).ok());
+  ASSERT_TRUE(CoalesceVectors(ValueType::kFloat64, 1000, &body).ok());
   EXPECT_EQ(FirstVectorPoints(body), 1000u);
   EXPECT_LT(body.size(), before);  // three vectors' heads fewer
   PointColumn back;
@@ -45,7 +45,7 @@ TEST(CoalesceVectors, OneVectorIsLeftAsItIs) {
   std::string body;
   AppendVectors(Walk(300).Run(), 1000, &body);
   const std::string before = body;
-  ASSERT_TRUE(CoalesceVectors(ValueType::kFloat64, &body).ok());
+  ASSERT_TRUE(CoalesceVectors(ValueType::kFloat64, 300, &body).ok());
   EXPECT_EQ(body, before);
 }
 
@@ -53,7 +53,7 @@ TEST(CoalesceVectors, MoreThanAVectorHoldsIsSplitAtTheLimit) {
   const PointColumn points = Walk(kMaxVectorValues + 100);
   std::string body;
   AppendVectors(points.Run(), 256, &body);
-  ASSERT_TRUE(CoalesceVectors(ValueType::kFloat64, &body).ok());
+  ASSERT_TRUE(CoalesceVectors(ValueType::kFloat64, points.size(), &body).ok());
   EXPECT_EQ(FirstVectorPoints(body), kMaxVectorValues);
   PointColumn back;
   back.type = ValueType::kFloat64;
@@ -65,9 +65,11 @@ TEST(CoalesceVectors, CorruptBodyIsCorruption) {
   std::string body;
   AppendVectors(Walk(600).Run(), 256, &body);
   body.resize(body.size() / 2);
-  EXPECT_EQ(CoalesceVectors(ValueType::kFloat64, &body).code(), StatusCode::kCorruption);
+  const std::string cut = body;
+  EXPECT_EQ(CoalesceVectors(ValueType::kFloat64, 600, &body).code(), StatusCode::kCorruption);
+  EXPECT_EQ(body, cut);  // unchanged on an error
   std::string empty;
-  EXPECT_EQ(CoalesceVectors(ValueType::kFloat64, &empty).code(), StatusCode::kCorruption);
+  EXPECT_EQ(CoalesceVectors(ValueType::kFloat64, 1, &empty).code(), StatusCode::kCorruption);
 }
 
 }  // namespace

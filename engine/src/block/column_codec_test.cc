@@ -166,9 +166,9 @@ TEST(IntCodec, GaussianWalkIsRiceCoded) {
   EXPECT_LT(8.0 * enc.size() / v.size(), 3.2);
 }
 
-// A few large jumps make codes longer than the decoder's 57-bit window (its slow path) while
-// Rice codes still beat a frame as wide as the largest jump.
-TEST(IntCodec, RiceCodesLongerThanAWindowRoundTrip) {
+// Large jumps in a walk whose jumps set the frame's width: Rice codes still win, with codes
+// of many lengths crossing the decoder's 57-bit windows.
+TEST(IntCodec, RiceCodesWithLargeJumpsRoundTrip) {
   std::vector<int64_t> v = GaussianWalk(1000, 13);
   for (size_t at : {100u, 101u, 517u, 998u}) {
     for (size_t i = at; i < v.size(); ++i) v[i] += at == 101u ? -400 : 300;
@@ -176,6 +176,31 @@ TEST(IntCodec, RiceCodesLongerThanAWindowRoundTrip) {
   const std::string enc = EncodeI(v);
   EXPECT_EQ(uint8_t(enc[0]) >> 2, 2);
   ExpectIntRoundTrip(v, false);
+}
+
+// Values of -1, 0 and 1 with two spikes, k = 0: the spikes' codes (121 and 181 bits) are longer
+// than the decoder's window and than one 64-bit write, so both slow paths run.
+TEST(IntCodec, RiceCodesLongerThanAWindowRoundTrip) {
+  std::mt19937_64 rng(14);
+  std::vector<int64_t> v(1000);
+  for (int64_t& x : v) x = int64_t(rng() % 3) - 1;
+  v[300] = 60;
+  v[700] = -91;
+  const std::string enc = EncodeI(v);
+  ASSERT_EQ(uint8_t(enc[0]), 0x08) << "order 0, Rice";
+  ASSERT_EQ(uint8_t(enc[1]), 0) << "k";
+  ExpectIntRoundTrip(v, false);
+}
+
+// A hand-made Rice column: order 0, k = 0, one code of 60 zero bits and a one bit (bit 60 of the
+// stream, bit 4 of its eighth byte): zigzag 60, the value 30.
+TEST(IntCodec, RiceDecodesAHandMadeLongCode) {
+  const std::string enc = std::string("\x08\x00", 2) + std::string(7, '\0') + "\x10";
+  std::string_view in = enc;
+  std::vector<int64_t> out(1);
+  ASSERT_TRUE(DecodeInt64(&in, out).ok());
+  EXPECT_EQ(out[0], 30);
+  EXPECT_TRUE(in.empty());
 }
 
 TEST(IntCodec, RiceTruncatedOrMalformedIsCorruption) {

@@ -108,15 +108,19 @@ Plan PlanSparse(const ResidualStats& st, std::span<const int64_t> x, int order, 
   return p;
 }
 
-// Rice packing of residuals `r`, sized exactly for three k around k_center (k_center-1 ..
-// k_center+1 moved into 0..31): each residual costs (zigzag(r) >> k) + 1 + k bits.
-Plan PlanRice(std::span<const uint64_t> r, int k_center) {
+// Rice packing of residuals `r`, sized exactly for the three k around bit_width(mean of
+// zigzag(r)) - 1 (moved into 0..31): each residual costs (zigzag(r) >> k) + 1 + k bits.
+Plan PlanRice(std::span<const uint64_t> r) {
   Plan p;
   p.packing = Packing::kRice;
-  const int k_lo = std::clamp(k_center - 1, 0, kMaxRiceK - 2);
   // A quotient this long never wins (FOR takes at most 64 bits a value); the cap keeps the sums
-  // of 2^16 values from overflowing. Three straight-line sums, no loop over k per value.
+  // of 2^16 values from overflowing.
   constexpr uint64_t kCap = uint64_t{1} << 40;
+  uint64_t sum = 0;
+  for (uint64_t v : r) sum += std::min(ZigZagEncode(int64_t(v)), kCap);
+  const int k_center = int(std::bit_width(sum / r.size())) - 1;
+  const int k_lo = std::clamp(k_center - 1, 0, kMaxRiceK - 2);
+  // Three straight-line sums, no loop over k per value.
   uint64_t u0 = 0, u1 = 0, u2 = 0;
   for (uint64_t v : r) {
     const uint64_t zz = ZigZagEncode(int64_t(v)) >> k_lo;
@@ -181,7 +185,7 @@ void WriteRice(int k, std::span<const uint64_t> r, std::string* out) {
   for (uint64_t v : r) {
     const uint64_t zz = ZigZagEncode(int64_t(v));
     const uint64_t q = zz >> k;
-    if (q + 1 + uint64_t(k) <= 64) {  // q zero bits, a one bit, the k low bits: one write
+    if (q < uint64_t(64 - k)) {  // q zero bits, a one bit, the k low bits: one write
       w.Write((uint64_t{1} << q) | ((zz & LowMask(k)) << 1 << q), int(q) + 1 + k);
     } else {
       w.WriteUnary(q);
@@ -346,15 +350,14 @@ void EncodeIntSequence(std::span<const int64_t> values, int max_order, std::stri
   }
   ComputeResiduals(values, best.order, &residuals);
   // Rice codes of the chosen order's residuals, when they could take fewer bytes: they need at
-  // least a bit a value, and pay off when a few large residuals set the frame's width. For a
-  // peaked distribution whose range needs w bits the best k is near w - 3 (Gaussian: the range
-  // is about 6.5 sigma, the mean of zigzag(r) about 1.6 sigma).
+  // least a bit a value, and pay off when residuals are peaked around zero, or a few large ones
+  // set the frame's width.
   const size_t head = HeadBytes(values, best.order);
   const ResidualStats& chosen = stats[best.order];
   const int range_width = std::bit_width(uint64_t(chosen.hi) - uint64_t(chosen.lo));
   if (!residuals.empty() && range_width >= 2 &&
       head + 1 + PackedBytes(residuals.size(), 1) < best_bytes) {
-    const Plan p = PlanRice(residuals, range_width - 3);
+    const Plan p = PlanRice(residuals);
     if (head + p.bytes < best_bytes) {
       const int order = best.order;
       best = p;

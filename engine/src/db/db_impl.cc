@@ -361,7 +361,11 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vecto
       max_seq = std::max(max_seq, c->block_seq);
       PutVarint64(&seal, c->series);
       PutVarint64(&seal, c->block_seq);
-      if (one_vector) SENSORDB_RETURN_IF_ERROR(block::CoalesceVectors(c->summary.type, &c->body));
+      if (one_vector) {
+        // The head's own encoding cannot fail to decode; if it ever did, the block keeps the
+        // head's vectors rather than sealing nothing.
+        block::CoalesceVectors(c->summary.type, c->summary.count, &c->body).IgnoreError();
+      }
       const store::BlockKey bk{c->project, c->series, c->summary.min_ts, c->block_seq};
       const std::string key = store::EncodeBlockKey(bk);
       SENSORDB_ASSIGN_OR_RETURN(std::string value,
