@@ -55,6 +55,16 @@ grep -q 'line 2' "$WORK/body" || fail "no line number: $(cat "$WORK/body")"
   fail "the malformed request applied its good line"
 [[ $(code "${A[@]}" --data-binary $'env,device=\xff t=1 1' "$U/write?db=plant") == 400 ]] ||
   fail "invalid UTF-8"
+# Huge lines within the body limit: a 600 KiB device name, a 600 KiB measurement; 400 naming
+# line 1 and the limit, nothing applied, and the server keeps serving.
+python3 -c 'import sys; sys.stdout.write("env,device=" + "d" * (600 << 10) + " t=1 1\n")' >"$WORK/longdev"
+[[ $(code "${A[@]}" --data-binary @"$WORK/longdev" "$U/write?db=plant") == 400 ]] || fail "huge device name"
+grep -q 'line 1: device name of 614400 bytes is longer than' "$WORK/body" || fail "huge device: $(head -c 300 "$WORK/body")"
+python3 -c 'import sys; sys.stdout.write("m" * (600 << 10) + ",device=d3 t=1 1\n")' >"$WORK/longm"
+[[ $(code "${A[@]}" --data-binary @"$WORK/longm" "$U/write?db=plant") == 400 ]] || fail "huge measurement"
+grep -q 'line 1: channel name' "$WORK/body" || fail "huge measurement: $(head -c 300 "$WORK/body")"
+[[ $(code "${A[@]}" "$U/api/v1/projects/plant/query/raw?device=d3") == 404 ]] ||
+  fail "a refused huge line applied something"
 # The reader may read, not write.
 R=(-H "Authorization: Bearer $(cat "$WORK/viewer.token")")
 [[ $(code "${R[@]}" "$U/api/v1/projects/plant/query/latest?device=d1") == 200 ]] || fail "reader read"
