@@ -13,16 +13,18 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
-#include <unistd.h>
 
 #include "bench_commands.h"
 #include "fleet.h"
+#include "proc_stats.h"
 #include "sensordb/client/client.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using sensordb::bench::Fleet;
+using sensordb::bench::ProcessCpuSeconds;
+using sensordb::bench::SelfCpuSeconds;
 using sensordb::client::AsyncClient;
 using sensordb::client::Client;
 using sensordb::client::ClientOptions;
@@ -48,26 +50,6 @@ struct Config {
   bool json = false;
 };
 
-// utime + stime of a process, in seconds; -1 when unreadable.
-double ProcessCpuSeconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return -1;
-  const size_t close = stat.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return -1;
-  std::vector<std::string> fields;
-  size_t at = close + 2;
-  while (at < stat.size()) {
-    const size_t end = std::min(stat.find(' ', at), stat.size());
-    fields.push_back(stat.substr(at, end - at));
-    at = end + 1;
-  }
-  if (fields.size() < 13) return -1;  // fields[11], [12]: utime, stime (fields 14, 15 of stat)
-  const double ticks = double(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-}
-
-double SelfCpuSeconds() { return ProcessCpuSeconds(getpid()); }
 
 sensordb::Result<ClientOptions> Options(const Config& cfg) {
   ClientOptions o;
