@@ -21,22 +21,15 @@ cleanup() {
 trap cleanup EXIT
 
 # --- init and start ------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-MPORT=$(free_port)
-timeout 60 "$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || { fail "init"; exit 1; }
+source "$(dirname "$0")/lib/sensordbd.sh"
+sensordbd_init "$WORK/srv" || { fail "init"; exit 1; }
 # Small limits, so that imports take several Writes: the importer keeps each batch within
 # max_write_points, and a batch whose frame would be too big is split.
-sed -i "s/^port = 9470/port = $MPORT/; s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/; s/^max_frame_bytes = .*/max_frame_bytes = 65536/;
+sed -i "s/^max_frame_bytes = .*/max_frame_bytes = 65536/;
         s/^max_write_points = .*/max_write_points = 1000/" "$WORK/srv/sensordbd.toml"
-"$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/server.out" 2>"$WORK/server.err" &
-PID=$!
-for _ in $(seq 100); do
-  grep -q '^ready' "$WORK/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "^ready client_port=$PORT metrics_port=$MPORT" "$WORK/server.out" ||
+sensordbd_start "$WORK/srv" "$WORK/server.out" "$WORK/server.err" ||
   { fail "server did not start: $(cat "$WORK/server.err")"; exit 1; }
+PID=$SENSORDBD_PID PORT=$CLIENT_PORT
 CA=$WORK/srv/tls/ca.crt
 ADMIN=$WORK/srv/bootstrap-admin.token
 ALICE_PW='alice: correct horse battery'

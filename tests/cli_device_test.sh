@@ -21,22 +21,11 @@ cleanup() {
 trap cleanup EXIT
 
 # --- init and start ------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-MPORT=$(free_port)
-DPORT=$(free_port)
-QPORT=$(free_port)
-timeout 60 "$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || { fail "init"; exit 1; }
-sed -i "s/^port = 9470/port = $MPORT/; s/^port = 7071/port = $DPORT/;
-        s/^mqtt_port = 8883/mqtt_port = $QPORT/; s/^port = 8086/port = 0/" "$WORK/srv/sensordbd.toml"
-"$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/server.out" 2>"$WORK/server.err" &
-PID=$!
-for _ in $(seq 100); do
-  grep -q '^ready' "$WORK/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "^ready client_port=$PORT" "$WORK/server.out" ||
+source "$(dirname "$0")/lib/sensordbd.sh"
+sensordbd_init "$WORK/srv" || { fail "init"; exit 1; }
+sensordbd_start "$WORK/srv" "$WORK/server.out" "$WORK/server.err" ||
   { fail "server did not start: $(cat "$WORK/server.err")"; exit 1; }
+PID=$SENSORDBD_PID PORT=$CLIENT_PORT
 CA=$WORK/srv/tls/ca.crt
 ADMIN=$WORK/srv/bootstrap-admin.token
 

@@ -19,25 +19,17 @@ fail() {
   echo "FAIL: $*" >&2
   FAILURES=$((FAILURES + 1))
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$SENSORDBD" init "$WORK/srv" --port "$(free_port)" >/dev/null || { echo "FAIL: init" >&2; exit 1; }
-sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$WORK/srv/sensordbd.toml"
-sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$WORK/srv/sensordbd.toml"
-"$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/out.log" 2>"$WORK/err.log" &
-PID=$!
-for _ in $(seq 100); do
-  grep -q '^ready' "$WORK/out.log" 2>/dev/null && break
-  sleep 0.1
-done
-READY=$(grep '^ready' "$WORK/out.log") || { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
-port() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$READY"; }
-CLIENT_PORT=$(sed -n 's/^ready client_port=\([0-9]*\).*/\1/p' <<<"$READY")
+source "$(dirname "$0")/lib/sensordbd.sh"
+sensordbd_init "$WORK/srv" || { echo "FAIL: init" >&2; exit 1; }
+sed -i "s/^dir = \"backups\"/dir = \"\"/" "$WORK/srv/sensordbd.toml"
+sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
+  { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
+PID=$SENSORDBD_PID
 
 for protocol in native mqtt; do
   out=$(timeout 120 "$BENCH" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt" \
-        --token-file "$WORK/srv/bootstrap-admin.token" --device-port "$(port device_port)" \
-        --mqtt-port "$(port mqtt_port)" --protocol "$protocol" --qos 1 --devices 20 --channels 4 \
+        --token-file "$WORK/srv/bootstrap-admin.token" --device-port "$DEVICE_PORT" \
+        --mqtt-port "$MQTT_PORT" --protocol "$protocol" --qos 1 --devices 20 --channels 4 \
         --duration 2 --rate 2000 --batch-points 10 --project "smoke_$protocol" \
         --server-pid "$PID" --json 2>"$WORK/fleet.err")
   rc=$?

@@ -3,7 +3,7 @@
 # InfluxDB line protocol over HTTPS, once through /api/v2/write and once gzipped through /write.
 # Asserts only that every point was acknowledged and counted back over the native protocol, that
 # nothing failed and that the token appears in no output — never a timing (those belong in
-# docs/BENCHMARKS.md). Skipped (77) while sensordbd's ready line has no rest_port.
+# docs/BENCHMARKS.md).
 # Usage: rest_bench_smoke_test.sh SENSORDBD SENSORDB_BENCH
 set -uo pipefail
 SENSORDBD=$1
@@ -20,25 +20,13 @@ fail() {
   echo "FAIL: $*" >&2
   FAILURES=$((FAILURES + 1))
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$SENSORDBD" init "$WORK/srv" --port "$(free_port)" >/dev/null || { echo "FAIL: init" >&2; exit 1; }
-sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$WORK/srv/sensordbd.toml"
-sed -i "s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/; s/^port = 8086/port = 0/" \
-  "$WORK/srv/sensordbd.toml"
-"$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/out.log" 2>"$WORK/err.log" &
-PID=$!
-for _ in $(seq 100); do
-  grep -q '^ready' "$WORK/out.log" 2>/dev/null && break
-  sleep 0.1
-done
-READY=$(grep '^ready' "$WORK/out.log") || { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
-CLIENT_PORT=$(sed -n 's/^ready client_port=\([0-9]*\).*/\1/p' <<<"$READY")
-REST_PORT=$(sed -n 's/.* rest_port=\([0-9]*\).*/\1/p' <<<"$READY")
-if [[ -z $REST_PORT || $REST_PORT == 0 ]]; then
-  echo "sensordbd does not report a rest_port in its ready line yet: skipped"
-  exit 77
-fi
+source "$(dirname "$0")/lib/sensordbd.sh"
+sensordbd_init "$WORK/srv" || { echo "FAIL: init" >&2; exit 1; }
+sed -i "s/^dir = \"backups\"/dir = \"\"/" "$WORK/srv/sensordbd.toml"
+sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
+  { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
+PID=$SENSORDBD_PID
+[[ -n $REST_PORT && $REST_PORT != 0 ]] || { echo "FAIL: no rest_port in the ready line" >&2; exit 1; }
 TOKEN=$(cat "$WORK/srv/bootstrap-admin.token")
 
 run() {  # NAME API [--gzip]

@@ -12,17 +12,13 @@ PID=
 cleanup() { [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port); MPORT=$(free_port); RPORT=$(free_port)
-"$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || fail "init failed"
-sed -i "s/^port = 9470/port = $MPORT/; s/^port = 8086/port = $RPORT/" "$WORK/srv/sensordbd.toml"
-sed -i "s/^port = 7071/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/;
-        s/^max_body_bytes = .*/max_body_bytes = 1048576/; s/^timeout_ms = .*/timeout_ms = 2000/" \
+source "$(dirname "$0")/lib/sensordbd.sh"
+sensordbd_init "$WORK/srv" || fail "init failed"
+sed -i "s/^max_body_bytes = .*/max_body_bytes = 1048576/; s/^timeout_ms = .*/timeout_ms = 2000/" \
   "$WORK/srv/sensordbd.toml"
-"$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/out.log" 2>"$WORK/err.log" &
-PID=$!
-for _ in $(seq 100); do grep -q '^ready' "$WORK/out.log" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$WORK/out.log" || fail "sensordbd did not start: $(cat "$WORK/err.log")"
+sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
+  fail "sensordbd did not start: $(cat "$WORK/err.log")"
+PID=$SENSORDBD_PID PORT=$CLIENT_PORT RPORT=$REST_PORT
 CA=$(find "$WORK/srv/tls" -name 'ca.crt' -o -name 'ca.pem' | head -1)
 TOKEN=$(cat "$WORK/srv/bootstrap-admin.token")
 U=https://127.0.0.1:$RPORT

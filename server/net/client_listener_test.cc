@@ -201,6 +201,19 @@ TEST(ServerConfig, InitWritesAConfigThatLoadsBack) {
   struct stat st{};
   ASSERT_EQ(::stat(report->metrics_token_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(config->client.port, 7070);
+  EXPECT_EQ(config->rest.port, 8086);
+
+  // --ephemeral-ports: every listener on port 0.
+  init.ephemeral_ports = true;
+  auto ephemeral = InitServerDir(dir.Sub("srv2"), init);
+  ASSERT_TRUE(ephemeral.has_value()) << ephemeral.error().ToString();
+  auto loaded = LoadConfig(ephemeral->config_file);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  for (uint16_t port : {loaded->client.port, loaded->metrics.port, loaded->devices.port,
+                        loaded->devices.mqtt_port, loaded->rest.port}) {
+    EXPECT_EQ(port, 0);
+  }
 }
 
 }  // namespace

@@ -68,6 +68,10 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   config.tls = {"tls/server.crt", "tls/server.key", "tls/ca.crt"};
   config.metrics.port = options.metrics_port;
   config.backup.dir = "backups";
+  if (options.ephemeral_ports) {
+    config.client.port = config.metrics.port = config.devices.port = config.devices.mqtt_port =
+        config.rest.port = 0;
+  }
 
   const std::string key_file = (dir / config.key_file).string();
   SENSORDB_RETURN_IF_ERROR_R(CreateKeyFile(key_file));

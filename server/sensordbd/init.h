@@ -17,6 +17,9 @@ namespace sensordb::server {
 struct InitOptions {
   uint16_t port = 7070;
   uint16_t metrics_port = 9470;
+  // Every listener (client, metrics, devices, MQTT, REST) on port 0: the kernel picks free
+  // ports and the `ready` line says which. For tests and benchmarks that run side by side.
+  bool ephemeral_ports = false;
   AuthOptions auth;  // tests lower the password costs
 };
 

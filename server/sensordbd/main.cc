@@ -32,7 +32,10 @@ using namespace sensordb;
 using namespace sensordb::server;
 
 constexpr const char* kUsage =
-    "usage: sensordbd init DIR [--port N]   write a config, keys, certificates and a token\n"
+    "usage: sensordbd init DIR [--port N] [--ephemeral-ports]\n"
+    "                                       write a config, keys, certificates and a token;\n"
+    "                                       --ephemeral-ports: every listener on port 0 (the\n"
+    "                                       `ready` line names the ports), for tests\n"
     "       sensordbd --config FILE         run the server\n";
 
 int Fail(const Status& s) {
@@ -40,9 +43,7 @@ int Fail(const Status& s) {
   return 1;
 }
 
-int Init(std::string_view dir, uint16_t port) {
-  InitOptions options;
-  options.port = port;
+int Init(std::string_view dir, const InitOptions& options) {
   auto report = InitServerDir(dir, options);
   if (!report) return Fail(report.error());
   std::printf("sensordbd init: created\n");
@@ -331,13 +332,25 @@ int Run(std::string_view config_file) {
 
 int main(int argc, char** argv) {
   const std::string_view cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "init" && (argc == 3 || (argc == 5 && std::string_view(argv[3]) == "--port"))) {
-    const long port = argc == 5 ? std::strtol(argv[4], nullptr, 10) : 7070;
-    if (port < 1 || port > 65535) {
-      std::fprintf(stderr, "sensordbd: --port must be in [1, 65535]\n");
-      return 2;
+  if (cmd == "init" && argc >= 3) {
+    InitOptions options;
+    bool ok = true;
+    for (int i = 3; i < argc && ok; ++i) {
+      const std::string_view arg = argv[i];
+      if (arg == "--ephemeral-ports") {
+        options.ephemeral_ports = true;
+      } else if (arg == "--port" && i + 1 < argc) {
+        const long port = std::strtol(argv[++i], nullptr, 10);
+        if (port < 1 || port > 65535) {
+          std::fprintf(stderr, "sensordbd: --port must be in [1, 65535]\n");
+          return 2;
+        }
+        options.port = static_cast<uint16_t>(port);
+      } else {
+        ok = false;
+      }
     }
-    return Init(argv[2], static_cast<uint16_t>(port));
+    if (ok) return Init(argv[2], options);
   }
   if (cmd == "--config" && argc == 3) return Run(argv[2]);
   std::fputs(argc == 1 ? "sensordbd: no configuration given (--config FILE); create one with "
