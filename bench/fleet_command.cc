@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "bench_client.h"
 #include "bench_commands.h"
 #include "device_fleet.h"
 #include "device_identity.h"
@@ -57,28 +58,9 @@ Percentiles Summarize(std::vector<float> v) {
 }
 
 sensordb::Result<sensordb::client::ClientOptions> AdminOptions(const Config& cfg) {
-  sensordb::client::ClientOptions o;
-  const size_t colon = cfg.server.rfind(':');
-  if (colon == std::string::npos) {
-    return sensordb::Err(sensordb::Status::InvalidArgument("--server must be HOST:PORT"));
-  }
-  o.host = cfg.server.substr(0, colon);
-  o.port = static_cast<uint16_t>(std::stoi(cfg.server.substr(colon + 1)));
-  o.server_name = cfg.server_name;
-  o.ca_file = cfg.ca_file;
-  o.client_name = "sensordb-bench/0.1.0";
-  std::string token;
-  if (!cfg.token_file.empty()) {
-    std::ifstream(cfg.token_file) >> token;
-  } else if (const char* env = std::getenv("SENSORDB_TOKEN")) {
-    token = env;
-  }
-  if (token.empty()) {
-    return sensordb::Err(sensordb::Status::InvalidArgument(
-        "no token: give --token-file FILE (an admin's token) or set SENSORDB_TOKEN"));
-  }
-  o.credentials = sensordb::client::Credentials::Token(std::move(token));
-  return o;
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string token, sensordb::bench::ReadToken(cfg.token_file));
+  return sensordb::bench::NativeClientOptions(cfg.server, "--server", cfg.server_name, cfg.ca_file,
+                                              std::move(token));
 }
 
 // Creates the project unless the token's account already sees it.
@@ -307,8 +289,7 @@ int RunFleetCommand(int argc, char** argv) {
   auto options = AdminOptions(cfg);
   if (!options)
     return fmt::print(stderr, "sensordb-bench fleet: {}\n", options.error().ToString()), 1;
-  const size_t colon = cfg.server.rfind(':');
-  plan.host = cfg.server.substr(0, colon);
+  plan.host = options->host;
   plan.server_name = cfg.server_name;
   {
     auto admin = sensordb::client::Client::Connect(*options);

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "bench_commands.h"
+#include "bench_client.h"
 #include "https_connection.h"
 #include "line_protocol_bodies.h"
 #include "proc_stats.h"
@@ -56,18 +57,6 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-sensordb::Result<std::pair<std::string, uint16_t>> HostPort(const std::string& s,
-                                                            const char* option) {
-  const size_t colon = s.rfind(':');
-  int port = 0;
-  if (colon != std::string::npos) port = std::atoi(s.c_str() + colon + 1);
-  if (colon == std::string::npos || port <= 0 || port > 65535) {
-    return sensordb::Err(sensordb::Status::InvalidArgument(
-        fmt::format("{} must be HOST:PORT, not '{}'", option, s)));
-  }
-  return std::pair{s.substr(0, colon), uint16_t(port)};
-}
-
 std::string PercentEncode(std::string_view s) {
   std::string out;
   for (const unsigned char c : s) {
@@ -84,14 +73,9 @@ std::string PercentEncode(std::string_view s) {
 // counts the points back after the run.
 sensordb::Result<std::unique_ptr<sensordb::client::Client>> NativeClient(const Config& cfg,
                                                                          const std::string& token) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto hp, HostPort(cfg.native_server, "--native-server"));
-  sensordb::client::ClientOptions o;
-  o.host = hp.first;
-  o.port = hp.second;
-  o.server_name = cfg.server_name;
-  o.ca_file = cfg.ca_file;
-  o.client_name = "sensordb-bench/0.1.0";
-  o.credentials = sensordb::client::Credentials::Token(token);
+  SENSORDB_ASSIGN_OR_RETURN_R(auto o, sensordb::bench::NativeClientOptions(
+                                           cfg.native_server, "--native-server", cfg.server_name,
+                                           cfg.ca_file, token));
   SENSORDB_ASSIGN_OR_RETURN_R(auto client, sensordb::client::Client::Connect(o));
   if (auto p = client->CreateProject(cfg.project); !p) return sensordb::Err(p.error());
   return client;
@@ -332,14 +316,10 @@ int RunRestCommand(int argc, char** argv) {
   auto fail = [](const std::string& m) {
     return fmt::print(stderr, "sensordb-bench rest: {}\n", m), 1;
   };
-  std::string token;
-  if (!cfg.token_file.empty()) {
-    std::ifstream(cfg.token_file) >> token;
-  } else if (const char* env = std::getenv("SENSORDB_TOKEN")) {
-    token = env;
-  }
-  if (token.empty()) return fail("no token: give --token-file FILE or set SENSORDB_TOKEN");
-  auto rest = HostPort(cfg.server, "--server");
+  auto read = sensordb::bench::ReadToken(cfg.token_file);
+  if (!read) return fail(read.error().ToString());
+  const std::string token = std::move(*read);
+  auto rest = sensordb::bench::ParseHostPort(cfg.server, "--server");
   if (!rest) return fail(rest.error().ToString());
   const HttpsTarget target{rest->first, rest->second, cfg.server_name, cfg.ca_file, cfg.timeout_ms};
   std::unique_ptr<sensordb::client::Client> native;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench_client.h"
 #include "bench_commands.h"
 #include "fleet.h"
 #include "proc_stats.h"
@@ -52,28 +53,11 @@ struct Config {
 
 
 sensordb::Result<ClientOptions> Options(const Config& cfg) {
-  ClientOptions o;
-  const size_t colon = cfg.server.rfind(':');
-  if (colon == std::string::npos) {
-    return sensordb::Err(sensordb::Status::InvalidArgument("--server must be HOST:PORT"));
-  }
-  o.host = cfg.server.substr(0, colon);
-  o.port = static_cast<uint16_t>(std::stoi(cfg.server.substr(colon + 1)));
-  o.server_name = "localhost";
-  o.ca_file = cfg.ca_file;
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string token, sensordb::bench::ReadToken(cfg.token_file));
+  SENSORDB_ASSIGN_OR_RETURN_R(ClientOptions o, sensordb::bench::NativeClientOptions(
+                                                   cfg.server, "--server", "localhost",
+                                                   cfg.ca_file, std::move(token)));
   o.max_in_flight = cfg.window;
-  o.client_name = "sensordb-bench/0.1.0";
-  std::string token;
-  if (!cfg.token_file.empty()) {
-    std::ifstream(cfg.token_file) >> token;
-  } else if (const char* env = std::getenv("SENSORDB_TOKEN")) {
-    token = env;
-  }
-  if (token.empty()) {
-    return sensordb::Err(sensordb::Status::InvalidArgument(
-        "no token: give --token-file FILE or set SENSORDB_TOKEN"));
-  }
-  o.credentials = sensordb::client::Credentials::Token(std::move(token));
   return o;
 }
 
