@@ -22,8 +22,15 @@
 #include <cstring>
 #include <ctime>
 
+#include "tls/openssl_files.h"
+
 namespace sensordb::server {
 namespace {
+
+using tls_files::CreateExclusive;
+using tls_files::FilePtr;
+using tls_files::OpenSslError;
+using tls_files::SyncFile;
 
 template <auto Free>
 struct Deleter {
@@ -39,7 +46,6 @@ using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
-using FilePtr = std::unique_ptr<FILE, Deleter<std::fclose>>;
 
 void FreeExtensions(STACK_OF(X509_EXTENSION) * exts) {
   sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -48,19 +54,6 @@ using ExtsPtr = std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<FreeExtensions
 
 constexpr int64_t kNanos = 1'000'000'000;
 constexpr long kClockSkewS = 300;  // certificates start 5 minutes early
-
-// The OpenSSL error queue as text, emptied.
-std::string OpenSslError(std::string_view what) {
-  std::string out(what);
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    out += ": ";
-    out += buf;
-  }
-  return out;
-}
 
 Status Invalid(std::string message) {
   ERR_clear_error();
@@ -321,28 +314,6 @@ Result<KeyPtr> ReadPrivateKey(const PrivateKeyPem& pem) {
 
 // ---- Files -----------------------------------------------------------------------------------
 
-Result<FilePtr> CreateExclusive(const std::string& path, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return Err(Status::AlreadyExists("cannot create " + path + ": " + std::strerror(errno) +
-                                     " (it is never overwritten)"));
-  }
-  ::fchmod(fd, mode);  // the umask may have narrowed it; never widen beyond `mode`
-  FILE* f = ::fdopen(fd, "w");
-  if (f == nullptr) {
-    ::close(fd);
-    return Err(Status::IOError("fdopen " + path));
-  }
-  return FilePtr(f);
-}
-
-Status Finish(FILE* f, const std::string& path) {
-  if (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) {
-    return Status::IOError("cannot write " + path);
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 // ---- Keys in memory ----------------------------------------------------------------------------
@@ -595,11 +566,11 @@ Status WriteDeviceKeyAndCsr(std::string_view project, std::string_view device,
   if (PEM_write_PrivateKey(key_file.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     s = Status::Internal(OpenSslError("writing " + key_path));
   }
-  if (s.ok()) s = Finish(key_file.get(), key_path);
+  if (s.ok()) s = SyncFile(key_file.get(), key_path);
   if (s.ok() && PEM_write_X509_REQ(csr_file->get(), req.get()) != 1) {
     s = Status::Internal(OpenSslError("writing " + csr_path));
   }
-  if (s.ok()) s = Finish(csr_file->get(), csr_path);
+  if (s.ok()) s = SyncFile(csr_file->get(), csr_path);
   if (!s.ok()) {
     key_file.reset();
     csr_file->reset();

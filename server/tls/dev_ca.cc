@@ -15,8 +15,15 @@
 #include <cstring>
 #include <memory>
 
+#include "tls/openssl_files.h"
+
 namespace sensordb::server {
 namespace {
+
+using tls_files::CreateExclusive;
+using tls_files::FilePtr;
+using tls_files::OpenSslError;
+using tls_files::SyncFile;
 
 struct KeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -24,47 +31,8 @@ struct KeyFree {
 struct CertFree {
   void operator()(X509* c) const { X509_free(c); }
 };
-struct FileClose {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
 using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
 using CertPtr = std::unique_ptr<X509, CertFree>;
-using FilePtr = std::unique_ptr<FILE, FileClose>;
-
-// The OpenSSL error queue as text, emptied.
-std::string OpenSslError(std::string_view what) {
-  std::string out(what);
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    out += ": ";
-    out += buf;
-  }
-  return out;
-}
-
-Result<FilePtr> CreateExclusive(const std::string& path, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return Err(Status::AlreadyExists("cannot create " + path + ": " + std::strerror(errno) +
-                                     " (it is never overwritten)"));
-  }
-  ::fchmod(fd, mode);  // the umask may have narrowed it; never widen beyond `mode`
-  FILE* f = ::fdopen(fd, "w");
-  if (f == nullptr) {
-    ::close(fd);
-    return Err(Status::IOError("fdopen " + path));
-  }
-  return FilePtr(f);
-}
-
-Status Close(FilePtr f, const std::string& path) {
-  if (std::fflush(f.get()) != 0 || ::fsync(::fileno(f.get())) != 0) {
-    return Status::IOError("cannot write " + path);
-  }
-  return Status::Ok();
-}
 
 bool AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
@@ -124,7 +92,7 @@ Status WriteKey(EVP_PKEY* key, const std::string& path) {
   if (PEM_write_PrivateKey(f->get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return Status::Internal(OpenSslError("writing " + path));
   }
-  return Close(std::move(*f), path);
+  return SyncFile(f->get(), path);
 }
 
 Status WriteCerts(std::initializer_list<X509*> certs, const std::string& path) {
@@ -133,7 +101,7 @@ Status WriteCerts(std::initializer_list<X509*> certs, const std::string& path) {
   for (X509* c : certs) {
     if (PEM_write_X509(f->get(), c) != 1) return Status::Internal(OpenSslError("writing " + path));
   }
-  return Close(std::move(*f), path);
+  return SyncFile(f->get(), path);
 }
 
 }  // namespace
