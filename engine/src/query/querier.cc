@@ -57,15 +57,17 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
     if (!block::ParseBlockValue(it.value(), &view)) {
       return Status::Corruption("block of series " + std::to_string(s.id) + " is malformed");
     }
-    if (view.max_ts < range.start_ns) continue;
     Source src;
     src.key = it.key();
     src.value = it.value();
     src.priority = key.block_seq;
+    // The skip below trusts only an authenticated summary (cached after a block was opened),
+    // never the plaintext max_ts of the header: a forged one would hide the block.
     if (!summaries_.Get(src.key, &src.summary)) {
       SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
       summaries_.Put(src.key, src.summary);
     }
+    if (src.summary.max_ts < range.start_ns) continue;
     src.min_ts = src.summary.min_ts;
     src.max_ts = src.summary.max_ts;
     out->push_back(std::move(src));
@@ -254,8 +256,14 @@ Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<La
       if (SealedAfterCopy(key.block_seq, head)) continue;
       block::BlockView view;
       if (!block::ParseBlockValue(it.value(), &view)) return Status::Corruption("bad block value");
-      const bool newer = view.max_ts > best.timestamp_ns ||
-                         (view.max_ts == best.timestamp_ns && key.block_seq > best_priority);
+      block::Summary summary;  // authenticated (see Gather), not the header's max_ts
+      if (!summaries_.Get(it.key(), &summary)) {
+        SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
+        summary = opened_.summary;
+        summaries_.Put(it.key(), summary);
+      }
+      const bool newer = summary.max_ts > best.timestamp_ns ||
+                         (summary.max_ts == best.timestamp_ns && key.block_seq > best_priority);
       if (have && !newer) continue;
       points.clear();
       SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
