@@ -154,11 +154,12 @@ TEST(MasterKey, CreateKeyFileMakesOwnerOnlyFileAndNeverOverwrites) {
 // keyring.md: 81 bytes plus 88 per data key for a key-file keyring, 32 more with a passphrase.
 TEST(Keyring, SizeMatchesDocumentedLayout) {
   testing::TempDir dir;
-  // Two entries of 88 bytes: the project's data key and the system records' key (project 0).
+  // Two entries of 88 bytes: the project's data key and the system records' key (project 0);
+  // no drop record (4 bytes of count).
   MakeDb(dir.Sub("a"), testing::TestOptions());
-  EXPECT_EQ(ReadFile(dir.Sub("a") + "/KEYRING").size(), 81u + 2 * 88u);
+  EXPECT_EQ(ReadFile(dir.Sub("a") + "/KEYRING").size(), 81u + 2 * 88u + 4u);
   MakeDb(dir.Sub("b"), WithPassphrase("pw"));
-  EXPECT_EQ(ReadFile(dir.Sub("b") + "/KEYRING").size(), 81u + 32u + 2 * 88u);
+  EXPECT_EQ(ReadFile(dir.Sub("b") + "/KEYRING").size(), 81u + 32u + 2 * 88u + 4u);
   EXPECT_EQ(ReadFile(dir.Sub("a") + "/KEYRING").substr(0, 8), "SDBKEYR1");
 }
 

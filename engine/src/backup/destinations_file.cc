@@ -141,9 +141,16 @@ Status RecordDroppedProject(const std::string& data_dir, uint32_t project) {
   return WriteAtomically(data_dir + "/" + kDroppedFile, text);
 }
 
+Result<std::vector<uint32_t>> ReadConfirmedDrops(const std::string& data_dir,
+                                                 const crypto::Keyring& keyring) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto dropped, ReadDroppedProjects(data_dir));
+  std::erase_if(dropped, [&](uint32_t p) { return !keyring.WasDropped(p); });
+  return dropped;
+}
+
 Status PurgeDroppedKeys(const std::string& data_dir, const crypto::Keyring& keyring) {
   SENSORDB_ASSIGN_OR_RETURN(const auto dests, ReadDestinations(data_dir));
-  SENSORDB_ASSIGN_OR_RETURN(const auto dropped, ReadDroppedProjects(data_dir));
+  SENSORDB_ASSIGN_OR_RETURN(const auto dropped, ReadConfirmedDrops(data_dir, keyring));
   if (dests.empty() || dropped.empty()) return Status::Ok();
   std::string failed;
   for (const auto& d : dests) {

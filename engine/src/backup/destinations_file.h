@@ -32,6 +32,10 @@ inline constexpr const char* kDroppedFile = "DROPPED_PROJECTS";
 Result<std::vector<uint32_t>> ReadDroppedProjects(const std::string& data_dir);
 // Adds `project` to the list, durably, before its keys are destroyed.
 Status RecordDroppedProject(const std::string& data_dir, uint32_t project);
+// The listed projects whose drop `keyring` records (authenticated, crypto/keyring.h): the file
+// alone is no evidence of a drop, so an edited list purges nothing.
+Result<std::vector<uint32_t>> ReadConfirmedDrops(const std::string& data_dir,
+                                                 const crypto::Keyring& keyring);
 
 // Removes the keys of every dropped project from each destination's keyring (and any verify
 // scratch copy). Tries every destination; the error names the ones that failed.

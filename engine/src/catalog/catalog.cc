@@ -110,8 +110,13 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto
       }
       SENSORDB_RETURN_IF_ERROR_R(c->LoadRecord(it->key(), it->value()));
     }
+    // Each range is checked before the next Seek, which would clear the error: a read error
+    // must fail the load, never end a range early (an empty catalog looks like no projects).
+    if (Status s = it->status(); !s.ok()) {
+      return Err(Status(s.code(), "reading the catalog (records with tag '" +
+                                      std::string(1, tag) + "'): " + s.message()));
+    }
   }
-  SENSORDB_RETURN_IF_ERROR_R(it->status());
   return c;
 }
 
@@ -286,8 +291,8 @@ Status Catalog::Reseal(const ProjectMeta& project) {
       SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project.id, it->key(), plain));
       batch.Put(Cf::kMeta, it->key(), sealed);
     }
+    SENSORDB_RETURN_IF_ERROR(it->status());  // before the next Seek clears it
   }
-  SENSORDB_RETURN_IF_ERROR(it->status());
   return store_.Write(batch, /*sync=*/true);
 }
 
@@ -440,7 +445,7 @@ std::vector<ChannelInfo> Catalog::ListChannels(const ProjectMeta& project,
 }
 
 Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch::Column> columns,
-                                std::vector<SeriesMeta*>* out, store::Store::Batch* batch) {
+                                std::vector<SeriesMeta*>* out) {
   out->clear();
   out->reserve(columns.size());
   bool missing = false;
@@ -486,10 +491,23 @@ Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch
       SENSORDB_ASSIGN_OR_RETURN((*out)[i], AddChannel(project, *d, c.channel, c.type, ""));
     }
   }
-  // Records of anything not yet on disk travel with this batch, one channel record per device
-  // (idempotent if two writers race to write the same new channel).
+  return Status::Ok();
+}
+
+bool Catalog::AnyFresh(std::span<SeriesMeta* const> series) {
+  for (const SeriesMeta* s : series) {
+    if (!s->durable.load(std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+Status Catalog::AddFreshRecords(ProjectMeta& project, std::span<SeriesMeta* const> series,
+                                store::Store::Batch* batch) {
+  // One channel record per device for what is not on disk yet. The caller holds
+  // project.records_mu until the batch is written and MarkDurable ran, so two writers never
+  // both store a record of the same new channel (copies that nothing would ever remove).
   std::map<uint64_t, std::vector<const SeriesMeta*>> fresh_by_device;
-  for (SeriesMeta* s : *out) {
+  for (SeriesMeta* s : series) {
     if (!s->durable.load(std::memory_order_acquire)) fresh_by_device[s->device_id].push_back(s);
   }
   if (fresh_by_device.empty()) return Status::Ok();

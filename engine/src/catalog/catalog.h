@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -51,6 +52,9 @@ struct ProjectMeta {
   // Writers hold it shared for the whole write; DropProject holds it exclusively.
   std::shared_mutex write_mu;
   bool dropped = false;  // guarded by write_mu
+  // Held by a writer that stores records of new devices or channels, from choosing them to
+  // marking them durable: each new channel's record is stored once.
+  std::mutex records_mu;
 
   // Guarded by Catalog::mu_.
   std::map<std::string, std::unique_ptr<DeviceMeta>, std::less<>> devices;  // by name
@@ -91,11 +95,16 @@ class Catalog {
                                       std::string_view unit);
   std::vector<ChannelInfo> ListChannels(const ProjectMeta& project, std::string_view device) const;
 
-  // Maps each column of a batch to its series, creating missing devices and channels in memory.
-  // Records of series and devices not yet durable are added to `batch`; once the batch is
-  // written, call MarkDurable. Fails (creating nothing visible on disk) on a type mismatch.
+  // Maps each column of a batch to its series, creating missing devices and channels in memory
+  // (invisible until durable). Fails, creating nothing, on a bad name or a type mismatch.
   Status ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch::Column> columns,
-                         std::vector<SeriesMeta*>* out, store::Store::Batch* batch);
+                         std::vector<SeriesMeta*>* out);
+  // True if any of `series` is not durable yet.
+  static bool AnyFresh(std::span<SeriesMeta* const> series);
+  // Adds to `batch` the records of the series (and devices) not durable yet. The caller holds
+  // project.records_mu from before this call until the batch is written and MarkDurable ran.
+  Status AddFreshRecords(ProjectMeta& project, std::span<SeriesMeta* const> series,
+                         store::Store::Batch* batch);
   void MarkDurable(ProjectMeta& project, std::span<SeriesMeta* const> series);
 
   // Series matching the selector, ordered by device then channel name.

@@ -16,7 +16,8 @@ namespace sensordb::crypto {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'D', 'B', 'K', 'E', 'Y', 'R', '1'};
-constexpr uint32_t kFormatVersion = 1;
+// Version 2 adds the drop records after the key entries; version 1 files are read as having none.
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint8_t kKdfKeyFile = 1;
 constexpr uint8_t kKdfArgon2id = 2;
 constexpr size_t kSaltBytes = crypto_pwhash_SALTBYTES;
@@ -50,6 +51,15 @@ std::string WrapAd(uint32_t project, uint32_t version) {
   PutFixed32BE(&ad, version);
   return ad;
 }
+
+// A drop record is an AEAD tag over nothing, bound to the project id: only the master key's
+// holder can make one, and it cannot be moved to another project.
+std::string DropAd(uint32_t project) {
+  std::string ad = "sensordb dropped v1";
+  PutFixed32BE(&ad, project);
+  return ad;
+}
+constexpr size_t kDropTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 
 int64_t NowUnixS() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -223,6 +233,18 @@ Status Keyring::Persist(const SecretKey& kek, const Kdf& kdf, const std::string&
       out.append(reinterpret_cast<const char*>(wrapped), sizeof(wrapped));
     }
   }
+  PutFixed32BE(&out, uint32_t(dropped_.size()));
+  for (uint32_t project : dropped_) {
+    PutFixed32BE(&out, project);
+    uint8_t nonce[kNonceBytes], tag[kDropTagBytes];
+    randombytes_buf(nonce, sizeof(nonce));
+    const std::string ad = DropAd(project);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        tag, nullptr, nullptr, 0, reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nullptr,
+        nonce, kek.data());
+    out.append(reinterpret_cast<const char*>(nonce), sizeof(nonce));
+    out.append(reinterpret_cast<const char*>(tag), sizeof(tag));
+  }
   uint8_t sum[kChecksumBytes];
   crypto_generichash(sum, sizeof(sum), reinterpret_cast<const uint8_t*>(out.data()), out.size(),
                      nullptr, 0);
@@ -244,7 +266,7 @@ Status Keyring::Load(const std::string& bytes, const KeySource& source, const Se
   if (sodium_memcmp(sum, bytes.data() + body, kChecksumBytes) != 0) return damaged;
   std::string_view in(bytes.data() + sizeof(kMagic), body - sizeof(kMagic));
   uint32_t version, entries;
-  if (!GetFixed32BE(&in, &version) || version != kFormatVersion || in.empty()) {
+  if (!GetFixed32BE(&in, &version) || version < 1 || version > kFormatVersion || in.empty()) {
     return Status::Corruption("keyring " + path + " has an unknown format version");
   }
   kdf_.type = uint8_t(in[0]);
@@ -288,6 +310,27 @@ Status Keyring::Load(const std::string& bytes, const KeySource& source, const Se
                                 " version " + std::to_string(v) + " fails authentication");
     }
     keys_[project][v] = {v, int64_t(created), std::make_shared<const SecretKey>(std::move(dek))};
+  }
+  uint32_t drops = 0;
+  if (version >= 2 && (!GetFixed32BE(&in, &drops) || drops > kMaxEntries)) return damaged;
+  for (uint32_t i = 0; i < drops; ++i) {
+    uint32_t project;
+    if (!GetFixed32BE(&in, &project) || in.size() < kNonceBytes + kDropTagBytes) return damaged;
+    const auto* nonce = reinterpret_cast<const uint8_t*>(in.data());
+    const auto* tag = nonce + kNonceBytes;
+    in.remove_prefix(kNonceBytes + kDropTagBytes);
+    const std::string ad = DropAd(project);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            nullptr, nullptr, nullptr, tag, kDropTagBytes,
+            reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nonce, kek.data()) != 0) {
+      return Status::Corruption("keyring " + path + ": the drop record of project " +
+                                std::to_string(project) + " fails authentication");
+    }
+    if (keys_.count(project)) {
+      return Status::Corruption("keyring " + path + " records project " +
+                                std::to_string(project) + " as dropped and still holds its keys");
+    }
+    dropped_.insert(project);
   }
   if (!in.empty()) return damaged;
   kek_ = std::make_unique<SecretKey>(std::move(kek));
@@ -367,9 +410,18 @@ std::vector<uint32_t> Keyring::Projects() const {
   return out;
 }
 
+bool Keyring::WasDropped(uint32_t project) const {
+  std::shared_lock lock(mu_);
+  return dropped_.count(project) > 0;
+}
+
 Result<uint32_t> Keyring::AddVersion(uint32_t project) {
   SENSORDB_ASSIGN_OR_RETURN_R(SecretKey dek, SecretKey::Random());
   std::unique_lock lock(mu_);
+  if (dropped_.count(project)) {
+    return Err(Status::FailedPrecondition("project id " + std::to_string(project) +
+                                          " was dropped; its id is never given a key again"));
+  }
   auto& versions = keys_[project];
   const uint32_t v = versions.empty() ? 1 : versions.rbegin()->first + 1;
   versions[v] = {v, NowUnixS(), std::make_shared<const SecretKey>(std::move(dek))};
@@ -384,12 +436,19 @@ Result<uint32_t> Keyring::AddVersion(uint32_t project) {
 
 Status Keyring::DestroyProject(uint32_t project) {
   std::unique_lock lock(mu_);
+  if (dropped_.count(project)) return Status::Ok();
   auto it = keys_.find(project);
-  if (it == keys_.end()) return Status::Ok();
-  auto saved = std::move(it->second);
-  keys_.erase(it);
+  std::map<uint32_t, DataKey> saved;
+  if (it != keys_.end()) {
+    saved = std::move(it->second);
+    keys_.erase(it);
+  }
+  dropped_.insert(project);  // the keys go and the drop is recorded in one file replacement
   Status s = Persist(*kek_, kdf_, fingerprint_);
-  if (!s.ok()) keys_[project] = std::move(saved);
+  if (!s.ok()) {
+    dropped_.erase(project);
+    if (!saved.empty()) keys_[project] = std::move(saved);
+  }
   return s;
 }
 
@@ -476,6 +535,12 @@ Status Keyring::MergeInto(const std::string& dir) const {
   if (!out) out.reset(new Keyring(dir));
   bool changed = false;
   for (const auto& [project, versions] : keys_) {
+    if (out->dropped_.count(project)) {
+      return Status::FailedPrecondition(
+          "backup keyring " + dir + " records project " + std::to_string(project) +
+          " as dropped, but this database holds keys for it: that backup directory belongs to "
+          "another database; back up into a new directory");
+    }
     for (const auto& [v, dk] : versions) {
       auto& slot = out->keys_[project][v];
       if (slot.key) {
@@ -502,9 +567,14 @@ Status Keyring::PurgeDroppedFrom(const std::string& dir,
   std::shared_lock lock(mu_);
   SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<Keyring> out, ReadWithOurKek(dir));
   if (!out) return Status::Ok();  // no keyring there
-  size_t erased = 0;
-  for (uint32_t p : dropped) erased += out->keys_.erase(p);
-  return erased == 0 ? Status::Ok() : out->Persist(*kek_, kdf_, fingerprint_);
+  // The drop is recorded there too, so that a database restored from these backups (which
+  // still hold the project's catalog records) knows it was dropped rather than damaged.
+  bool changed = false;
+  for (uint32_t p : dropped) {
+    changed |= out->keys_.erase(p) > 0;
+    changed |= out->dropped_.insert(p).second;
+  }
+  return changed ? out->Persist(*kek_, kdf_, fingerprint_) : Status::Ok();
 }
 
 }  // namespace sensordb::crypto

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -46,8 +47,13 @@ class Keyring {
   // Adds a fresh random key version for the project (the first one creates its key) and
   // persists the keyring before returning the new version.
   Result<uint32_t> AddVersion(uint32_t project);
-  // Destroys every version of the project (crypto-shredding), persisted before returning.
+  // Destroys every version of the project (crypto-shredding) and records the drop, both in one
+  // atomic replacement of the file, persisted before returning. The drop record is
+  // authenticated under the master key: it is the only evidence an open accepts that a project
+  // was dropped (absence of a key or a catalog record never is).
   Status DestroyProject(uint32_t project);
+  // True when DestroyProject recorded the project's drop.
+  bool WasDropped(uint32_t project) const;
   // Destroys the project's versions below `keep_from`.
   Status DestroyVersionsBelow(uint32_t project, uint32_t keep_from);
   // Re-wraps every key under the master key from `source` and replaces the file atomically;
@@ -68,8 +74,9 @@ class Keyring {
   // already has. Fails, changing nothing, if it holds a different key for the same project and
   // version: the directory belongs to another database's lineage.
   Status MergeInto(const std::string& dir) const;
-  // Removes the `dropped` projects' keys from `dir`/KEYRING (crypto-shredding of dropped
-  // projects in backups). No file is fine.
+  // Removes the `dropped` projects' keys from `dir`/KEYRING and records their drops there
+  // (crypto-shredding of dropped projects in backups; a database restored from them then knows
+  // the projects were dropped). No file is fine.
   Status PurgeDroppedFrom(const std::string& dir, const std::vector<uint32_t>& dropped) const;
 
  private:
@@ -96,6 +103,7 @@ class Keyring {
   Kdf kdf_;                          // GUARDED_BY(mu_)
   std::string fingerprint_;          // GUARDED_BY(mu_)
   std::map<uint32_t, std::map<uint32_t, DataKey>> keys_;  // project -> version -> key
+  std::set<uint32_t> dropped_;                            // projects whose drop is recorded
 };
 
 }  // namespace sensordb::crypto

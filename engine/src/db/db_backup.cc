@@ -20,7 +20,7 @@ Result<BackupInfo> DBImpl::CreateBackup(std::string_view backup_dir,
   // Recorded before any key reaches the destination, so a drop always knows to purge it.
   SENSORDB_RETURN_IF_ERROR_R(backup::RegisterDestination(dir_, dir));
   if (keyring_) {  // a purge that failed at drop time (destination away) happens now
-    SENSORDB_ASSIGN_OR_RETURN_R(const auto dropped, backup::ReadDroppedProjects(dir_));
+    SENSORDB_ASSIGN_OR_RETURN_R(const auto dropped, backup::ReadConfirmedDrops(dir_, *keyring_));
     SENSORDB_RETURN_IF_ERROR_R(
         keyring_->PurgeDroppedFrom(manager->destination().KeyringDir(), dropped));
   }

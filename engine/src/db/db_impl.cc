@@ -59,19 +59,16 @@ Status DBImpl::Init() {
     return cutoffs_.ShouldDrop(k, v);
   };
   SENSORDB_ASSIGN_OR_RETURN(store_, store::Store::Open(so, dir_));
+  // Read-only until everything is validated (docs/write_path.md, "Recovery"): an open that
+  // fails has truncated, deleted, sealed and destroyed nothing.
   std::vector<uint32_t> unreadable;
   auto has_key = [this](uint32_t pid) { return !keyring_ || keyring_->Active(pid).has_value(); };
   SENSORDB_ASSIGN_OR_RETURN(catalog_,
                             catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable));
-  SENSORDB_RETURN_IF_ERROR(FinishInterruptedDrops(unreadable));
+  SENSORDB_RETURN_IF_ERROR(CheckUnreadableProjects(unreadable));
+  SENSORDB_RETURN_IF_ERROR(CheckSystemKey());
   secrets_ = std::make_unique<catalog::ProjectSecrets>(*store_, *cipher_);
-  if (keyring_ && !keyring_->Active(system::kSystemProject)) {
-    auto v = keyring_->AddVersion(system::kSystemProject);  // the system records' data key
-    if (!v) return v.error();
-  }
   system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_);
-  // Best effort: a backup disk may be offline; the next backup to it purges as well.
-  PurgeBackupKeyrings().IgnoreError();
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
   if (keyring_) {
     key_manager_ =
@@ -79,6 +76,18 @@ Status DBImpl::Init() {
   }
   SENSORDB_RETURN_IF_ERROR(LoadHeadFloor());
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
+  // Validated: from here on the open may change things.
+  opened_ = true;
+  for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
+  if (keyring_ && !keyring_->Active(system::kSystemProject)) {
+    auto v = keyring_->AddVersion(system::kSystemProject);  // a new database's system key
+    if (!v) return v.error();
+  }
+  const size_t max_points = head_->chunk_max_points();
+  SENSORDB_RETURN_IF_ERROR(
+      SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; }));
+  // Best effort: a backup disk may be offline; the next backup to it purges as well.
+  PurgeBackupKeyrings().IgnoreError();
   if (options_.maintenance_interval_ms > 0) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
   }
@@ -87,7 +96,13 @@ Status DBImpl::Init() {
 
 Status DBImpl::OpenKeys() {
   const bool has_keyring = crypto::Keyring::Exists(dir_);
-  const bool has_data = std::filesystem::exists(dir_ + "/CURRENT");
+  // CURRENT may be the damaged part: any RocksDB file means the database exists, and a
+  // keyring is then never made anew.
+  bool has_data = std::filesystem::exists(dir_ + "/CURRENT");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+    has_data = has_data || e.path().filename().string().starts_with("MANIFEST-");
+  }
   if (options_.insecure_plaintext_for_testing) {
     if (has_keyring) {
       return Status::InvalidArgument("database " + dir_ +
@@ -107,7 +122,8 @@ Status DBImpl::OpenKeys() {
         "no master key: set Options::key.key_file (see sensordb::CreateKeyFile) or "
         "Options::key.passphrase");
   }
-  auto keyring = crypto::Keyring::Open(dir_, options_.key, options_.create_if_missing);
+  auto keyring =
+      crypto::Keyring::Open(dir_, options_.key, options_.create_if_missing && !has_data);
   sodium_memzero(options_.key.passphrase.data(), options_.key.passphrase.size());
   options_.key.passphrase.clear();
   if (!keyring) return keyring.error();
@@ -116,23 +132,36 @@ Status DBImpl::OpenKeys() {
   return Status::Ok();
 }
 
-Status DBImpl::FinishInterruptedDrops(const std::vector<uint32_t>& unreadable) {
-  for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
-  if (!keyring_) return Status::Ok();
-  // A drop recorded but interrupted before its keys were destroyed is finished now.
-  SENSORDB_ASSIGN_OR_RETURN(const auto dropped, backup::ReadDroppedProjects(dir_));
-  for (uint32_t pid : dropped) {
-    auto p = catalog_->FindProject(pid);
-    if (!p) continue;
-    SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(pid));
-    catalog_->ForgetProject(*p);
-    SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
-  }
-  for (uint32_t pid : keyring_->Projects()) {
-    if (pid == system::kSystemProject) continue;  // not a project: the system records' key
-    if (!catalog_->FindProject(pid)) SENSORDB_RETURN_IF_ERROR(keyring_->DestroyProject(pid));
+Status DBImpl::CheckUnreadableProjects(const std::vector<uint32_t>& unreadable) const {
+  // A project with catalog records but no data key is the leftover of a drop interrupted after
+  // its keys were destroyed only when the keyring's authenticated drop record says so. Anything
+  // else is a keyring that lost keys (damaged, or an older copy put back): refuse, so that the
+  // right keyring can still be restored. Keys of projects the catalog lacks are kept likewise
+  // (the project's creation was interrupted, or the catalog is damaged).
+  for (uint32_t pid : unreadable) {
+    if (keyring_ && keyring_->WasDropped(pid)) continue;
+    return Status::Corruption(
+        "project id " + std::to_string(pid) + " has catalog records but " + dir_ + "/" +
+        crypto::kKeyringFile + " holds no data key for it and records no drop of it: the "
+        "keyring is damaged or an older copy; put back the keyring this database last used "
+        "(nothing was changed)");
   }
   return Status::Ok();
+}
+
+Status DBImpl::CheckSystemKey() const {
+  if (!keyring_ || keyring_->Active(system::kSystemProject)) return Status::Ok();
+  // A new database gets its system key after the open is validated; one whose system records
+  // exist but whose key is gone must not get a new key in its place.
+  auto it = store_->NewIterator(Cf::kMeta);
+  it->Seek(system::kSystemRecordPrefix);
+  if (it->Valid() && it->key().starts_with(system::kSystemRecordPrefix)) {
+    return Status::Corruption(dir_ + "/" + crypto::kKeyringFile +
+                              " holds no system data key, but the database has system records "
+                              "(accounts, grants, audit log): the keyring is damaged or an "
+                              "older copy; put back the keyring this database last used");
+  }
+  return it->status();
 }
 
 Status DBImpl::DeleteProjectData(uint32_t pid) {
@@ -155,7 +184,9 @@ DBImpl::~DBImpl() {
   }
   maintenance_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
-  if (store_ && sequencer_) TruncateHead().IgnoreError();
+  // Only an open that validated everything may truncate (a failed replay must leave the head
+  // records of the projects it did not reach).
+  if (opened_) TruncateHead().IgnoreError();
 }
 
 Status DBImpl::LoadHeadFloor() {
@@ -236,8 +267,7 @@ Status DBImpl::ReplayHead() {
   }
   SENSORDB_RETURN_IF_ERROR(it->status());
   sequencer_ = std::make_unique<Sequencer>(max_seq + 1);
-  const size_t max_points = head_->chunk_max_points();
-  return SealChunks([max_points](const head::MemSeries& s) { return s.points() >= max_points; });
+  return Status::Ok();
 }
 
 Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
@@ -287,7 +317,14 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
   auto wb = store_->NewBatch();
   std::vector<catalog::SeriesMeta*> series;
   std::shared_lock sealing(seal_gate_);  // from the first seal to the write that stores it
-  SENSORDB_RETURN_IF_ERROR(catalog_->ResolveForWrite(*project, columns, &series, &wb));
+  SENSORDB_RETURN_IF_ERROR(catalog_->ResolveForWrite(*project, columns, &series));
+  // Only a batch that brings new devices or channels waits for another such batch (rare: the
+  // first writes of a device), so that their records are stored once.
+  std::unique_lock<std::mutex> records;
+  if (catalog::Catalog::AnyFresh(series)) {
+    records = std::unique_lock(project->records_mu);
+    SENSORDB_RETURN_IF_ERROR(catalog_->AddFreshRecords(*project, series, &wb));
+  }
   std::vector<uint64_t> ids(series.size());
   for (size_t i = 0; i < series.size(); ++i) ids[i] = series[i]->id;
 
@@ -303,6 +340,10 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
     wb.Put(Cf::kHead, key, sealed);
     st = store_->Write(wb, options_.durability == Durability::kSync);
   }
+  if (records.owns_lock()) {
+    if (st.ok()) catalog_->MarkDurable(*project, series);
+    records.unlock();
+  }
   sealing.unlock();
   turn.Wait();
   if (st.ok()) {
@@ -312,7 +353,6 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
   }
   turn.Done();
   SENSORDB_RETURN_IF_ERROR(st);
-  catalog_->MarkDurable(*project, series);
   // Encoding the head's vectors needs no order: concurrent writers do it in parallel.
   const std::vector<uint64_t> full = head_->EncodeTails(ids);
   if (!full.empty()) {
@@ -389,6 +429,9 @@ Status DBImpl::TruncateHead() {
   std::lock_guard lock(truncate_mu_);
   const uint64_t applied = sequencer_->applied();
   const auto open = head_->MinOpenSeq();
+  // An idle database writes nothing: the same applied sequence and the same open chunks mean
+  // the same deletions as last time.
+  if (truncated_applied_ == applied && truncated_open_ == open) return Status::Ok();
   auto wb = store_->NewBatch();
   for (const auto& p : catalog_->Projects()) {
     auto it = open.find(p->id);
@@ -401,7 +444,10 @@ Status DBImpl::TruncateHead() {
   std::string floor;
   PutFixed64BE(&floor, applied + 1);
   wb.Put(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor), floor);
-  return store_->Write(wb, /*sync=*/false);
+  SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
+  truncated_applied_ = applied;
+  truncated_open_ = open;
+  return Status::Ok();
 }
 
 void DBImpl::MaintenanceLoop() {

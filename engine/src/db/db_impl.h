@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -78,9 +79,11 @@ class DBImpl final : public DB {
  private:
   // Opens the keyring (or notes plaintext mode) and picks the cipher.
   Status OpenKeys();
-  // Finishes drops interrupted after their keys were destroyed, and destroys keys whose
-  // project creation never completed.
-  Status FinishInterruptedDrops(const std::vector<uint32_t>& unreadable);
+  // Accepts projects without a data key only if the keyring records their drop (their data is
+  // then deleted once the open is validated); otherwise Corruption. Changes nothing.
+  Status CheckUnreadableProjects(const std::vector<uint32_t>& unreadable) const;
+  // Corruption when the system records exist but their key is gone. Changes nothing.
+  Status CheckSystemKey() const;
   Status DeleteProjectData(uint32_t project);
   // Destroys dropped projects' keys in every backup keyring this database wrote (db_backup.cc).
   Status PurgeBackupKeyrings();
@@ -122,7 +125,11 @@ class DBImpl final : public DB {
   // can need, even if the process dies before the merge after it.
   std::shared_mutex key_creation_mu_;
 
+  bool opened_ = false;      // set once Init validated everything; only then may we truncate
   std::mutex truncate_mu_;  // serialises TruncateHead
+  // What the last TruncateHead wrote for; GUARDED_BY(truncate_mu_).
+  uint64_t truncated_applied_ = 0;
+  std::map<uint32_t, uint64_t> truncated_open_;
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)

@@ -7,6 +7,10 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
 namespace sensordb::store {
@@ -56,6 +60,38 @@ class IteratorImpl final : public Store::Iterator {
 };
 
 const char* const kCfNames[] = {"default", "head", "blocks"};
+
+// RocksDB's open error for a damaged WAL record says "checksum mismatch" without naming the
+// log; its info log does ("... /dir/000042.log: dropping 57 bytes; Corruption: ..."). Returns
+// " (damaged: FILE, ...)" for the files that info log names in its warnings, or nothing.
+std::string DamagedFilesFromInfoLog(const std::string& dir) {
+  std::ifstream in(dir + "/LOG");
+  std::vector<std::string> files;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("Corruption") == std::string::npos &&
+        line.find("dropping") == std::string::npos) {
+      continue;
+    }
+    for (size_t at = line.find(dir + "/"); at != std::string::npos;
+         at = line.find(dir + "/", at + 1)) {
+      const size_t begin = at + dir.size() + 1;
+      size_t end = begin;
+      while (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) ||
+                                   line[end] == '.' || line[end] == '-' || line[end] == '_')) {
+        ++end;
+      }
+      std::string name = line.substr(begin, end - begin);
+      while (!name.empty() && name.back() == '.') name.pop_back();
+      if (!name.empty() && std::find(files.begin(), files.end(), name) == files.end()) {
+        files.push_back(name);
+      }
+    }
+  }
+  if (files.empty()) return "";
+  std::string out = " (damaged: ";
+  for (size_t i = 0; i < files.size(); ++i) out += (i ? ", " : "") + dir + "/" + files[i];
+  return out + ")";
+}
 
 }  // namespace
 
@@ -111,6 +147,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   db_opts.max_total_wal_size = 64 << 20;
   db_opts.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
+  // Fail closed (docs/write_path.md, "Recovery"): an acknowledged synced record is never torn,
+  // so only an incomplete record at the very end of a log (a write cut by a crash) is
+  // tolerated; damage anywhere else refuses the open instead of dropping every later write.
+  // The MANIFEST records each WAL, so a removed or shortened closed log is refused as well.
+  db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_opts.track_and_verify_wals_in_manifest = true;
+  db_opts.paranoid_checks = true;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -131,6 +174,21 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
     if (i == static_cast<size_t>(Cf::kBlocks)) cf.compaction_filter = rep->filter.get();
     descs.emplace_back(kCfNames[i], cf);
   }
+  // Without CURRENT RocksDB takes a directory for a new database and deletes the files it
+  // finds as obsolete: a lost CURRENT must be an error, never an empty database.
+  if (!std::filesystem::exists(dir + "/CURRENT")) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.starts_with("MANIFEST-") || name.ends_with(".sst") || name.ends_with(".log")) {
+        return Err(Status::Corruption("database " + dir + " has no CURRENT file but holds " +
+                                      name + ": CURRENT was lost; restore it or the database "
+                                      "from a backup (refusing to start an empty database "
+                                      "over these files)"));
+      }
+    }
+    if (ec) return Err(Status::IOError("cannot list " + dir + ": " + ec.message()));
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_opts, dir, descs, &rep->cfs, &raw);
   if (!s.ok()) {
@@ -141,7 +199,13 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
       return Err(Status::FailedPrecondition(
           "database " + dir + " is in use by another process (" + s.ToString() + ")"));
     }
-    return Err(FromRocks(s, "opening " + dir));
+    std::string damaged = DamagedFilesFromInfoLog(dir);
+    if (damaged.empty() && s.ToString().find("MANIFEST-") != std::string::npos &&
+        s.ToString().find("No such file") != std::string::npos) {
+      damaged = " (" + dir + "/CURRENT names a MANIFEST that does not exist: CURRENT is "
+                "damaged, or the MANIFEST was removed)";
+    }
+    return Err(FromRocks(s, "opening " + dir + damaged));
   }
   rep->db.reset(raw);
   return std::unique_ptr<Store>(new Store(std::move(rep)));

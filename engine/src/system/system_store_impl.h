@@ -15,6 +15,8 @@ namespace sensordb::system {
 
 // The project id whose data key seals system records. Catalog project ids start at 1.
 inline constexpr uint32_t kSystemProject = 0;
+// Every system record's key in the meta column family starts with this.
+inline constexpr std::string_view kSystemRecordPrefix = "Y";
 
 class SystemStoreImpl final : public SystemStore {
  public:
