@@ -60,7 +60,8 @@ FrameHandler::Next MqttHandler::Handle(const mqtt::Packet& packet, ReplySink& ou
     out.push_back(Packet(mqtt::UnsubAck{unsubscribe->packet_id}));
     return Next::kContinue;
   }
-  if (std::holds_alternative<mqtt::Disconnect>(packet)) return Next::kClose;
+  // Every packet before it was handled (in order): a clean end, not a violation.
+  if (std::holds_alternative<mqtt::Disconnect>(packet)) return Next::kEnd;
   // PUBACK from a client (the server never publishes) or anything else: a protocol error.
   return Refuse(StatusCode::kInvalidArgument,
                 "unexpected " + mqtt::PacketTypeName(uint8_t(mqtt::TypeOf(packet))));
