@@ -3,10 +3,13 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <chrono>
+#include <mutex>
 #include <vector>
 
 namespace sensordb::store {
@@ -18,7 +21,11 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNotFound()) return Status::NotFound(m);
   if (s.IsCorruption()) return Status::Corruption(m);
   if (s.IsInvalidArgument()) return Status::InvalidArgument(m);
-  if (s.IsNoSpace()) return Status::ResourceExhausted(m);
+  // A server condition, not a request too large: the caller keeps its data and retries.
+  if (s.IsNoSpace()) {
+    return Status::NoSpace("no space left on the data disk; nothing was stored, free space and "
+                           "retry (" + m + ")");
+  }
   if (s.IsNotSupported()) return Status::NotSupported(m);
   return Status::IOError(m);
 }
@@ -55,6 +62,22 @@ class IteratorImpl final : public Store::Iterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// RocksDB's own recovery from a no-space background error waits until the free space exceeds
+// its reserve (the largest write buffer, 16 MiB by default), which a small disk never has: the
+// database would stay read-only until a restart. Store::Write resumes it instead.
+class NoAutoRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    if (bg_error.IsNoSpace()) *auto_recovery = false;
+  }
+};
+
+// At most one DB::Resume() attempt per interval while the disk stays full: a failing Resume
+// tries a flush, and writers keep coming.
+constexpr auto kResumeInterval = std::chrono::milliseconds(500);
+
 const char* const kCfNames[] = {"default", "head", "blocks"};
 
 }  // namespace
@@ -64,6 +87,8 @@ struct Store::Rep {
   std::unique_ptr<BlockDropFilter> filter;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::mutex resume_mu;
+  std::chrono::steady_clock::time_point last_resume;  // GUARDED_BY(resume_mu)
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
   ~Rep() {
     for (auto* h : cfs) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -109,6 +134,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_opts.keep_log_file_num = 2;
   db_opts.max_total_wal_size = 64 << 20;
+  db_opts.listeners.push_back(std::make_shared<NoAutoRecovery>());
   db_opts.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
 
@@ -150,7 +176,22 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
 Status Store::Write(Batch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  Status s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  // After a no-space error RocksDB refuses every write (read-only) until resumed; once space
+  // is freed the first write resumes it, without a restart, and is retried once.
+  if (s.code() == StatusCode::kNoSpace && Resume()) {
+    s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  }
+  return s;
+}
+
+bool Store::Resume() {
+  std::unique_lock lock(rep_->resume_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return false;  // another writer is resuming
+  const auto now = std::chrono::steady_clock::now();
+  if (now - rep_->last_resume < kResumeInterval) return false;
+  rep_->last_resume = now;
+  return rep_->db->Resume().ok();
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {
