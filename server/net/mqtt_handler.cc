@@ -95,7 +95,13 @@ FrameHandler::Next MqttHandler::HandlePublish(const mqtt::Publish& publish, Repl
                   "points-per-second limit of the device exceeded");
   }
   const Status written = db_.Write(identity_.project, batch_);
-  if (!written.ok()) return Refuse(written.code(), "write failed: " + written.message());
+  if (!written.ok()) {
+    // The server failed (e.g. its disk is full), not the device: no PUBACK since nothing was
+    // stored, and the connection closes — 3.1.1 cannot refuse one publish — so the device keeps
+    // the message for its next session. Not a violation, not audited.
+    outcome_.code = written.code();
+    return Next::kEnd;
+  }
   outcome_.points_written = batch_.points();
   if (publish.qos == mqtt::QoS::kAtLeastOnce) out.push_back(Packet(mqtt::PubAck{publish.packet_id}));
   return Next::kContinue;
