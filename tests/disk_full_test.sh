@@ -96,4 +96,5 @@ curl -s -m 10 -H "Authorization: Bearer $(cat "$WORK/srv/metrics.token")" \
   "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics" || fail "metrics"
 grep -Eq '^sensordb_write_errors_total\{reason="no_space"\} [1-9]' "$WORK/metrics" ||
   fail "no_space not counted: $(grep write_errors "$WORK/metrics" || head -c 300 "$WORK/metrics")"
+[[ $(grep -c 'the data disk is full' "$WORK/err.log") -ge 1 ]] || fail "no log line: $(tail -5 "$WORK/err.log")"
 echo "disk_full: ok"
