@@ -17,6 +17,9 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// The server's disk is full: nothing was stored, the same command succeeds once space is freed
+// (sysexits.h EX_TEMPFAIL, which scripts and cron know as "try again later").
+constexpr int kExitNoSpace = 75;
 
 // Commands that need the data directory itself, and those that exist only with a server.
 constexpr std::string_view kLocalOnly[] = {
@@ -169,8 +172,9 @@ int Run(int argc, char** argv) {
   const sensordb::Status s = action();
   if (!s.ok()) {
     std::fflush(stdout);
-    fmt::print(stderr, "sensordb: {}\n", s.message());
-    return kExitFailure;
+    fmt::print(stderr, "sensordb: {}{}\n",
+               s.code() == sensordb::StatusCode::kNoSpace ? "NoSpace: " : "", s.message());
+    return s.code() == sensordb::StatusCode::kNoSpace ? kExitNoSpace : kExitFailure;
   }
   return 0;
 }

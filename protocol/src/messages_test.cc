@@ -11,16 +11,16 @@ using testing::MessageOf;
 using testing::RoundTrip;
 
 TEST(ErrorMessage, CodesMirrorStatusCodes) {
-  for (uint8_t c = 0; c <= static_cast<uint8_t>(StatusCode::kInternal); ++c) {
+  for (uint8_t c = 0; c <= static_cast<uint8_t>(StatusCode::kNoSpace); ++c) {
     const auto code = static_cast<StatusCode>(c);
     const std::string_view wire_name = wire::EnumNameErrorCode(ToWire(code));
     EXPECT_EQ(StatusCodeName(code), wire_name == "Ok" ? "OK" : wire_name);
   }
-  EXPECT_EQ(wire::ErrorCode::MAX, ToWire(StatusCode::kInternal));
+  EXPECT_EQ(wire::ErrorCode::MAX, ToWire(StatusCode::kNoSpace));
 }
 
 TEST(ErrorMessage, RoundTripsEveryCodeAndEchoesTheRequestId) {
-  for (uint8_t c = 1; c <= static_cast<uint8_t>(StatusCode::kInternal); ++c) {
+  for (uint8_t c = 1; c <= static_cast<uint8_t>(StatusCode::kNoSpace); ++c) {
     const Status in(static_cast<StatusCode>(c), "project greenhouse not found");
     Frame frame = RoundTrip(EncodeError(1000 + c, in));
     EXPECT_EQ(frame.request_id(), 1000u + c);
@@ -28,6 +28,14 @@ TEST(ErrorMessage, RoundTripsEveryCodeAndEchoesTheRequestId) {
     EXPECT_EQ(out.code(), in.code());
     EXPECT_EQ(out.message(), in.message());
   }
+}
+
+// A full disk is its own code on the wire, not ResourceExhausted (a batch too large): a client
+// keeps the batch and retries later.
+TEST(ErrorMessage, NoSpaceIsItsOwnCode) {
+  EXPECT_EQ(ToWire(StatusCode::kNoSpace), wire::ErrorCode::NoSpace);
+  const Frame frame = RoundTrip(EncodeError(7, Status::NoSpace("no space left on the data disk")));
+  EXPECT_EQ(DecodeError(MessageOf<wire::Error>(frame)).code(), StatusCode::kNoSpace);
 }
 
 TEST(ErrorMessage, UnknownCodeBecomesInternalAndSaysSo) {

@@ -215,6 +215,54 @@ TEST_F(DeviceListenerTest, MosquittoPubWritesLineProtocolAndJsonAtQos1) {
   EXPECT_EQ(Points("farm", "dl-1"), 5u);
 }
 
+// Issue 12, defect 8: QoS 0 has no acknowledgement, so a publish the server has read is the
+// device's last word on it. A burst followed by a clean DISCONNECT (mosquitto_pub -l at the end
+// of its input) must be stored whole, and the DISCONNECT is a normal end, not a violation.
+TEST_F(DeviceListenerTest, Qos0BurstThenDisconnectIsStoredWhole) {
+  const DeviceFiles dl1 = Enroll("farm", "dl-1");
+  constexpr int kBurst = 200;
+  const std::string lines = dir_.Sub("burst.lp");
+  {
+    std::ofstream out(lines);
+    for (int i = 0; i < kBurst; ++i) {
+      out << "burst v=" << i << " " << kT0 + int64_t(i) * 1'000'000'000 << "\n";
+    }
+  }
+  const double violations = Refusals("protocol-violation");
+  // -l: one message per input line, then DISCONNECT (stdin from the file, not /dev/null).
+  const Shell r = Sh("sh -c \"mosquitto_pub -h 127.0.0.1 -p " + std::to_string(mqtt_->port()) +
+                     " --cafile " + config_.tls.ca_file + " --cert " + dl1.cert + " --key " +
+                     dl1.key + " --tls-version tlsv1.3 -i burst -q 0 -t sensordb/farm/dl-1/lp" +
+                     " -l < " + lines + "\"");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // The server is done with the connection when the session has gone (bounded: 10 s).
+  for (int i = 0; i < 1000 && mqtt_->DeviceSessions() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(mqtt_->DeviceSessions(), 0u);
+  std::vector<double> values;
+  ASSERT_TRUE(db_->QueryRaw("farm", {"dl-1", ""}, {}, [&](const SeriesRef&, const PointRun& run) {
+                   values.insert(values.end(), run.f64.begin(), run.f64.end());
+                   return true;
+                 }).ok());
+  ASSERT_EQ(values.size(), size_t(kBurst));
+  for (int i = 0; i < kBurst; ++i) EXPECT_EQ(values[size_t(i)], double(i)) << "point " << i;
+  EXPECT_EQ(Refusals("protocol-violation"), violations);
+}
+
+TEST_F(DeviceListenerTest, CleanDisconnectIsNotAViolation) {
+  const DeviceFiles dl1 = Enroll("farm", "dl-1");
+  const double violations = Refusals("protocol-violation");
+  const Shell r = Sh(Pub(dl1, "sensordb/farm/dl-1/lp", "m v=1 1767225600000000000"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (int i = 0; i < 1000 && mqtt_->DeviceSessions() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(mqtt_->DeviceSessions(), 0u);
+  EXPECT_EQ(Refusals("protocol-violation"), violations);
+  EXPECT_EQ(Points("farm", "dl-1"), 1u);
+}
+
 TEST_F(DeviceListenerTest, NoPayloadTrickWritesAnotherDevicesSeries) {
   const DeviceFiles dl1 = Enroll("farm", "dl-1");
   Enroll("farm", "dl-2");

@@ -72,6 +72,7 @@ void ServerMetrics::RecordRequest(uint8_t type, const RequestOutcome& outcome, s
   h.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), kRelaxed);
   const size_t code = static_cast<size_t>(outcome.code);
   if (outcome.code != StatusCode::kOk && code < errors_.size()) errors_[code].fetch_add(1, kRelaxed);
+  if (outcome.code == StatusCode::kNoSpace) RecordWriteError(Status::NoSpace("a write"));
   if (outcome.points_written != 0) {
     points_written_.fetch_add(outcome.points_written, kRelaxed);
     write_bytes_.fetch_add(frame_bytes, kRelaxed);
@@ -85,6 +86,7 @@ void ServerMetrics::RecordMqtt(uint8_t type, const RequestOutcome& outcome, size
   (void)seconds;
   const size_t code = static_cast<size_t>(outcome.code);
   if (outcome.code != StatusCode::kOk && code < errors_.size()) errors_[code].fetch_add(1, kRelaxed);
+  if (outcome.code == StatusCode::kNoSpace) RecordWriteError(Status::NoSpace("a write"));
   if (outcome.points_written != 0) {
     points_written_.fetch_add(outcome.points_written, kRelaxed);
     write_bytes_.fetch_add(packet_bytes, kRelaxed);
@@ -99,6 +101,21 @@ void ServerMetrics::RecordRestResponse(unsigned http_status, double seconds) {
   if (b < kLatencyBuckets.size()) rest_latency_.buckets[b].fetch_add(1, kRelaxed);
   rest_latency_.count.fetch_add(1, kRelaxed);
   rest_latency_.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), kRelaxed);
+}
+
+void ServerMetrics::RecordWriteError(const Status& status) {
+  if (status.code() != StatusCode::kNoSpace) return;
+  no_space_writes_.fetch_add(1, kRelaxed);
+  // An operator must free space; one line per interval says so without flooding the log.
+  constexpr int64_t kLogIntervalNs = 10'000'000'000;
+  const int64_t now = WallClockNs();
+  int64_t last = no_space_logged_ns_.load(kRelaxed);
+  if (now - last >= kLogIntervalNs && no_space_logged_ns_.compare_exchange_strong(last, now)) {
+    std::fprintf(stderr,
+                 "sensordbd: error: writes refused, the data disk is full (%llu so far); free "
+                 "space: the server resumes by itself\n",
+                 static_cast<unsigned long long>(no_space_writes_.load(kRelaxed)));
+  }
 }
 
 void ServerMetrics::RecordConnectionEnd(ConnectionEnd end) {
@@ -122,6 +139,10 @@ std::string ServerMetrics::Render(const Sources& src) const {
          "Points, latest values and aggregate rows returned by queries.");
   Sample(out, "sensordb_query_rows_total", "", double(rows_returned_.load(kRelaxed)));
 
+  Header(out, "sensordb_write_errors_total", "counter",
+         "Writes the database refused on every listener, by reason (no_space: the disk is full).");
+  Sample(out, "sensordb_write_errors_total", Label("reason", "no_space"),
+         double(no_space_writes_.load(kRelaxed)));
   Header(out, "sensordb_requests_total", "counter", "Requests handled, by message type.");
   for (size_t t = 0; t < kTypes; ++t) {
     const uint64_t n = requests_[t].load(kRelaxed);

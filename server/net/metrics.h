@@ -61,6 +61,9 @@ class ServerMetrics {
   // One MQTT packet from a device (`type` the packet type, 1-14).
   void RecordMqtt(uint8_t type, const RequestOutcome& outcome, size_t packet_bytes, double seconds);
   void RecordConnectionEnd(ConnectionEnd end);
+  // A write the engine refused (any listener); a full disk is counted and logged (one line
+  // per 10 s at most). RecordRequest and RecordMqtt call it for their outcome's code.
+  void RecordWriteError(const Status& status);
   void RecordMetricsRefusal() { metrics_refused_.fetch_add(1, std::memory_order_relaxed); }
   // The REST listener (server/rest/): one answered request by HTTP status, and refusals before
   // any work (no or bad token, rate limit, too large, malformed or too slow).
@@ -96,6 +99,8 @@ class ServerMetrics {
   std::atomic<uint64_t> write_bytes_{0};
   std::atomic<uint64_t> rows_returned_{0};
   std::atomic<uint64_t> metrics_refused_{0};
+  std::atomic<uint64_t> no_space_writes_{0};
+  std::atomic<int64_t> no_space_logged_ns_{0};  // when the last no-space line was logged
   std::array<std::atomic<uint64_t>, 6> rest_responses_{};  // by status class 1xx..5xx, [0] other
   std::array<std::atomic<uint64_t>, kRestRefusalCount> rest_refused_{};
   Histogram rest_latency_;

@@ -60,7 +60,8 @@ FrameHandler::Next MqttHandler::Handle(const mqtt::Packet& packet, ReplySink& ou
     out.push_back(Packet(mqtt::UnsubAck{unsubscribe->packet_id}));
     return Next::kContinue;
   }
-  if (std::holds_alternative<mqtt::Disconnect>(packet)) return Next::kClose;
+  // Every packet before it was handled (in order): a clean end, not a violation.
+  if (std::holds_alternative<mqtt::Disconnect>(packet)) return Next::kEnd;
   // PUBACK from a client (the server never publishes) or anything else: a protocol error.
   return Refuse(StatusCode::kInvalidArgument,
                 "unexpected " + mqtt::PacketTypeName(uint8_t(mqtt::TypeOf(packet))));
@@ -94,7 +95,13 @@ FrameHandler::Next MqttHandler::HandlePublish(const mqtt::Publish& publish, Repl
                   "points-per-second limit of the device exceeded");
   }
   const Status written = db_.Write(identity_.project, batch_);
-  if (!written.ok()) return Refuse(written.code(), "write failed: " + written.message());
+  if (!written.ok()) {
+    // The server failed (e.g. its disk is full), not the device: no PUBACK since nothing was
+    // stored, and the connection closes — 3.1.1 cannot refuse one publish — so the device keeps
+    // the message for its next session. Not a violation, not audited.
+    outcome_.code = written.code();
+    return Next::kEnd;
+  }
   outcome_.points_written = batch_.points();
   if (publish.qos == mqtt::QoS::kAtLeastOnce) out.push_back(Packet(mqtt::PubAck{publish.packet_id}));
   return Next::kContinue;

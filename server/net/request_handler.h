@@ -59,7 +59,9 @@ struct RequestOutcome {
 // DeviceHandler for devices (device_handler.h). Called by one thread at a time.
 class FrameHandler {
  public:
-  enum class Next : uint8_t { kContinue, kClose };
+  // kClose: a protocol violation, the connection closes once the replies are sent; kEnd: the
+  // peer ended the conversation (MQTT DISCONNECT), the connection closes as normally.
+  enum class Next : uint8_t { kContinue, kClose, kEnd };
   virtual ~FrameHandler() = default;
   // Appends the replies to `frame` to `out`; kClose when the connection must close after
   // they are sent (protocol violations).

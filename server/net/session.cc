@@ -149,7 +149,7 @@ void Session::Kill(ConnectionEnd why) {
 
 void Session::Read() {
   if (closed_ || shutting_down_ || reading_ || stop_requested_ || close_after_write_ ||
-      decode_error_) {
+      decode_error_ || peer_closed_) {
     return;
   }
   if (inbox_.size() >= kMaxQueuedRequests) return;  // resumed when a request is done
@@ -167,6 +167,13 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
     return;
   }
   if (ec) {
+    if (mqtt_ && !inbox_.empty() && !stop_requested_) {
+      // A device's publishes already read are applied: QoS 0 has no acknowledgement, so the
+      // device counts them delivered (a burst then DISCONNECT lost its tail otherwise).
+      peer_closed_ = true;
+      Dispatch();  // Close() once the inbox is empty
+      return;
+    }
     Close();  // the peer closed or reset; requests in flight finish, their replies are dropped
     return;
   }
@@ -197,6 +204,10 @@ void Session::OnRead(const boost::system::error_code& ec, size_t n) {
 void Session::Dispatch() {
   if (busy_ || closed_ || shutting_down_ || close_after_write_ || stop_requested_) return;
   if (inbox_.empty()) {
+    if (peer_closed_) {
+      Close();  // drained: nobody reads a reply or a decode error
+      return;
+    }
     if (decode_error_) {  // frames before the bad one were served; now say why and close
       Enqueue(std::move(*decode_error_));
       decode_error_.reset();
@@ -260,6 +271,7 @@ void Session::Work(Inbound request) {
 void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler::Next next,
                         Handled state) {
   busy_ = false;
+  if (peer_closed_) replies.clear();  // nobody to read them; a write would fail and Close()
   const bool authenticated = state.authenticated;
   keep_alive_ms_ = state.keep_alive_ms;
   if (authenticated && !authenticated_) {
@@ -271,8 +283,8 @@ void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler:
     for (const protocol::OutFrame& f : replies) unsent_bytes_ += f.size();
   }
   for (protocol::OutFrame& f : replies) Enqueue(std::move(f));
-  if (next == RequestHandler::Next::kClose) {
-    End(ConnectionEnd::kProtocolViolation);
+  if (next != RequestHandler::Next::kContinue) {
+    if (next == RequestHandler::Next::kClose) End(ConnectionEnd::kProtocolViolation);
     close_after_write_ = true;
     inbox_.clear();
   }

@@ -123,6 +123,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool writing_ = false;
   bool close_after_write_ = false;
+  // MQTT: the device closed its side with packets still in the inbox; they are served (a QoS 0
+  // publish read is acknowledged as far as the device knows), replies dropped, then Close().
+  bool peer_closed_ = false;
   bool stop_requested_ = false;
   bool shutting_down_ = false;  // close_notify under way
   bool closed_ = false;

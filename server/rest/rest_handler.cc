@@ -30,6 +30,7 @@ std::string_view CodeName(unsigned status) {
     case 413: return "payload_too_large";
     case 415: return "unsupported_media_type";
     case 429: return "too_many_requests";
+    case 507: return "insufficient_storage";
     default: return "internal_error";
   }
 }
@@ -183,6 +184,8 @@ unsigned HttpStatusOf(const Status& s) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kResourceExhausted: return 413;
+    // Not 413: an InfluxDB client drops a batch "too large"; a 5xx it keeps and retries.
+    case StatusCode::kNoSpace: return 507;
     default: return 500;
   }
 }
@@ -614,7 +617,10 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
     return ErrorResponse(HttpStatusOf(s), s.message());
   }
   if (Status s = db_.Write(r.project, batch); !s.ok()) {
-    return ErrorResponse(HttpStatusOf(s), s.message());
+    metrics_.RecordWriteError(s);
+    RestResponse refused = ErrorResponse(HttpStatusOf(s), s.message());
+    if (s.code() == StatusCode::kNoSpace) refused.retry_after_s = kNoSpaceRetryAfterS;
+    return refused;
   }
   RestResponse ok;
   ok.status = 204;

@@ -405,6 +405,14 @@ TEST_F(RestTest, UnauthenticatedRequestIsAnsweredWithoutReadingTheBody) {
 
 // The UTF-8 check skips ASCII eight bytes at a time: a bad byte is found at every offset
 // relative to those words, and good multi-byte characters across a word boundary pass.
+// A full disk is the server's condition (507, kept and retried by InfluxDB clients), never the
+// 413 of a batch too large (dropped by them).
+TEST(HttpStatusOf, NoSpaceIs507AndALimitIs413) {
+  EXPECT_EQ(HttpStatusOf(Status::NoSpace("disk full")), 507u);
+  EXPECT_EQ(HttpStatusOf(Status::ResourceExhausted("too many points")), 413u);
+  EXPECT_EQ(HttpStatusOf(Status::IOError("read failed")), 500u);
+}
+
 TEST(InvalidUtf8At, FindsTheFirstBadByteAtAnyOffset) {
   for (size_t at = 0; at < 24; ++at) {
     std::string text(24, 'a');

@@ -22,6 +22,7 @@ enum class StatusCode : uint8_t {
   kResourceExhausted = 8,   // a size limit was exceeded
   kNotSupported = 9,
   kInternal = 10,
+  kNoSpace = 11,  // the storage is full: nothing of the call was stored; retry once space is freed
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -46,6 +47,7 @@ class [[nodiscard]] Status {
   }
   static Status NotSupported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "backup/destination.h"
+#include "util/errno_status.h"
 
 #include <sodium.h>
 
@@ -34,11 +35,11 @@ Status WriteAtomically(const std::string& path, const std::string& bytes) {
     if (ok) done += size_t(n);
   }
   ok = ok && ::fsync(fd) == 0;
-  const std::string err = std::strerror(errno);
+  const int err = errno;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
-    return Status::IOError("cannot write " + path + ": " + err);
+    return FileError(ok ? errno : err, "cannot write " + path);
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "util/coding.h"
+#include "util/errno_status.h"
 
 namespace sensordb::crypto {
 namespace {
@@ -103,16 +104,17 @@ Status WriteFileAtomically(const std::string& dir, const std::string& name,
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const std::string e = std::strerror(errno);
+      const int err = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      return Status::IOError("cannot write " + tmp + ": " + e);
+      return FileError(err, "cannot write " + tmp);
     }
     done += size_t(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
     ::unlink(tmp.c_str());
-    return Status::IOError("cannot sync " + tmp + ": " + std::strerror(errno));
+    return FileError(err, "cannot sync " + tmp);
   }
   if (::rename(tmp.c_str(), dst.c_str()) != 0) {
     return Status::IOError("cannot replace " + dst + ": " + std::strerror(errno));

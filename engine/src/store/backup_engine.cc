@@ -13,7 +13,7 @@ namespace {
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
   const std::string m = what + ": " + s.ToString();
-  if (s.IsNoSpace()) return Status::ResourceExhausted(m + " (the backup disk is full)");
+  if (s.IsNoSpace()) return Status::NoSpace(m + " (the backup disk is full)");
   if (s.ToString().find("Permission denied") != std::string::npos) {
     return Status::PermissionDenied(m);
   }

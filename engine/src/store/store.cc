@@ -3,14 +3,17 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <vector>
 
 namespace sensordb::store {
@@ -22,7 +25,11 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNotFound()) return Status::NotFound(m);
   if (s.IsCorruption()) return Status::Corruption(m);
   if (s.IsInvalidArgument()) return Status::InvalidArgument(m);
-  if (s.IsNoSpace()) return Status::ResourceExhausted(m);
+  // A server condition, not a request too large: the caller keeps its data and retries.
+  if (s.IsNoSpace()) {
+    return Status::NoSpace("no space left on the data disk; nothing was stored, free space and "
+                           "retry (" + m + ")");
+  }
   if (s.IsNotSupported()) return Status::NotSupported(m);
   return Status::IOError(m);
 }
@@ -58,6 +65,22 @@ class IteratorImpl final : public Store::Iterator {
  private:
   std::unique_ptr<rocksdb::Iterator> it_;
 };
+
+// RocksDB's own recovery from a no-space background error waits until the free space exceeds
+// its reserve (the largest write buffer, 16 MiB by default), which a small disk never has: the
+// database would stay read-only until a restart. Store::Write resumes it instead.
+class NoAutoRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    if (bg_error.IsNoSpace()) *auto_recovery = false;
+  }
+};
+
+// At most one DB::Resume() attempt per interval while the disk stays full: a failing Resume
+// tries a flush, and writers keep coming.
+constexpr auto kResumeInterval = std::chrono::milliseconds(500);
 
 const char* const kCfNames[] = {"default", "head", "blocks"};
 
@@ -100,6 +123,8 @@ struct Store::Rep {
   std::unique_ptr<BlockDropFilter> filter;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::mutex resume_mu;
+  std::chrono::steady_clock::time_point last_resume;  // GUARDED_BY(resume_mu)
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
   ~Rep() {
     for (auto* h : cfs) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -145,9 +170,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_opts.keep_log_file_num = 2;
   db_opts.max_total_wal_size = 64 << 20;
+  db_opts.listeners.push_back(std::make_shared<NoAutoRecovery>());
   db_opts.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
-  // Fail closed (docs/write_path.md, "Recovery"): an acknowledged synced record is never torn,
+  // Fail closed (docs/write_path.md, "Fail closed"): an acknowledged synced record is never torn,
   // so only an incomplete record at the very end of a log (a write cut by a crash) is
   // tolerated; damage anywhere else refuses the open instead of dropping every later write.
   // The MANIFEST records each WAL, so a removed or shortened closed log is refused as well.
@@ -214,7 +240,22 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
 Status Store::Write(Batch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  Status s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  // After a no-space error RocksDB refuses every write (read-only) until resumed; once space
+  // is freed the first write resumes it, without a restart, and is retried once.
+  if (s.code() == StatusCode::kNoSpace && Resume()) {
+    s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  }
+  return s;
+}
+
+bool Store::Resume() {
+  std::unique_lock lock(rep_->resume_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return false;  // another writer is resuming
+  const auto now = std::chrono::steady_clock::now();
+  if (now - rep_->last_resume < kResumeInterval) return false;
+  rep_->last_resume = now;
+  return rep_->db->Resume().ok();
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {

@@ -70,6 +70,8 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options, const std::string& dir);
   ~Store();
 
+  // kNoSpace when the disk is full; the next Write once space is freed takes the database
+  // out of RocksDB's read-only error state (Resume) and succeeds.
   Status Write(Batch& batch, bool sync);
   // Empty optional when the key does not exist.
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key);
@@ -84,6 +86,8 @@ class Store {
  private:
   friend class BackupEngine;  // backs up the open database (backup_engine.h)
   rocksdb::DB* rocks() const;
+  // DB::Resume() after a background error, at most once per kResumeInterval; true if resumed.
+  bool Resume();
   struct Rep;
   explicit Store(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;
