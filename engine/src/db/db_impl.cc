@@ -69,7 +69,7 @@ Status DBImpl::Init() {
     auto v = keyring_->AddVersion(system::kSystemProject);  // the system records' data key
     if (!v) return v.error();
   }
-  system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_);
+  system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_, dir_);
   // Best effort: a backup disk may be offline; the next backup to it purges as well.
   PurgeBackupKeyrings().IgnoreError();
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
