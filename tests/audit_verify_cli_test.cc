@@ -10,6 +10,7 @@
 #include <string>
 
 #include "audit/audit_entry.h"
+#include "audit/audit_log.h"
 #include "sensordb/db.h"
 #include "sensordbd/init.h"
 #include "test_util.h"
@@ -127,10 +128,44 @@ TEST_F(AuditVerifyCli, ACutOffTailIsFoundByTheAnchor) {
                         std::string(kAuditHeadName), 0, EncodeAuditAnchor(shorter)}};
     ASSERT_TRUE(s.Apply(ops).ok());
   });
+  // The anchor file in the data directory still records 4 entries.
   r = Cli(Args("verify"));
-  EXPECT_EQ(r.exit_code, 0) << "a consistent shorter chain passes on its own: " << r.out;
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("rolled back"), std::string::npos) << r.out;
   r = Cli(Args("verify --anchor " + anchor));
   EXPECT_EQ(r.exit_code, 1) << r.out;
+}
+
+TEST_F(AuditVerifyCli, AnOlderHeadPutBackAfterCuttingTheTailIsFound) {
+  // Two more entries appended as the server would, then cut off and the head of before them
+  // written back: a true old head, so the chain alone looks whole.
+  Edit([](SystemStore& s) {
+    auto old_head = s.GetNamed(SystemSpace::kServer, kAuditHeadName);
+    ASSERT_TRUE(old_head.has_value() && old_head->has_value());
+    {
+      auto log = AuditLog::Open(s);
+      ASSERT_TRUE(log.has_value()) << log.error().ToString();
+      for (int i = 0; i < 2; ++i) {
+        AuditEvent e;
+        e.principal = "admin";
+        e.address = "local";
+        e.action = AuditAction::kLogin;
+        ASSERT_TRUE((*log)->Append(e).has_value());
+      }
+    }
+    for (uint64_t id : {uint64_t{5}, uint64_t{6}}) {
+      const SystemStore::Op del{SystemStore::Op::Kind::kDeleteNumbered, SystemSpace::kAudit, {},
+                                id, {}};
+      ASSERT_TRUE(s.Apply({&del, 1}).ok());
+    }
+    ASSERT_TRUE(s.PutNamed(SystemSpace::kServer, kAuditHeadName, **old_head).ok());
+  });
+  CliRun r = Cli(Args("verify"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("rolled back"), std::string::npos) << r.out;
+  r = Cli(Args("verify --json"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("\"kind\": \"rolled-back\""), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Backups (issue 4): consistency under writes, incremental copies, verification, restore,
 // keyring handling and crypto-shredding, no plaintext in a backup.
+#include <functional>
 #include <thread>
 
 #include "backup_test_util.h"
@@ -330,6 +331,111 @@ TEST(BackupFaults, DamagedOrDeletedMetaFileIsNeverListedAsGood) {
   EXPECT_TRUE(s.ok()) << s.ToString();
   const BackupInfo next = MustBackup(*db, dir.Sub("b"));  // the directory stays usable
   EXPECT_TRUE(VerifyBackup(dir.Sub("b"), next.id, TestKey()));
+}
+
+// One file of a backup damaged on disk, and how.
+struct Damage {
+  std::string name;
+  // What the error must say is wrong: for a table file, whose name records its size, exactly
+  // this; for a private file (RocksDB records its checksum, not its size) this or `or_else`.
+  std::string what, or_else;
+  std::function<void(const std::string&)> apply;  // damages the file at this path
+};
+
+std::vector<Damage> Damages() {
+  return {
+      {"one byte altered", "checksum mismatch", "checksum mismatch",
+       [](const std::string& path) {
+         std::string bytes = ReadAll(path);
+         bytes[bytes.size() / 2] ^= 0x5a;
+         std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+       }},
+      {"truncated", "size mismatch", "checksum mismatch",
+       [](const std::string& path) { fs::resize_file(path, fs::file_size(path) / 3); }},
+      {"deleted", "missing", "missing", [](const std::string& path) { fs::remove(path); }},
+  };
+}
+
+bool SaysWhatIsWrong(const std::string& message, const std::string& victim, const Damage& d) {
+  if (message.find(victim + ": " + d.what) != std::string::npos) return true;
+  return victim.starts_with("private/") &&
+         message.find(victim + ": " + d.or_else) != std::string::npos;
+}
+
+// Files of the backup whose damage the restore must name: the biggest table file and the
+// MANIFEST, as paths relative to the backup directory.
+std::vector<std::string> VictimFiles(const std::string& backup_dir) {
+  std::vector<std::string> out;
+  std::string biggest;
+  for (const auto& p : FilesUnder(backup_dir + "/shared_checksum", ".sst")) {
+    if (biggest.empty() || fs::file_size(p) > fs::file_size(biggest)) biggest = p;
+  }
+  EXPECT_FALSE(biggest.empty());
+  out.push_back(fs::relative(biggest, backup_dir).string());
+  for (const auto& p : FilesUnder(backup_dir + "/private", "")) {
+    if (fs::path(p).filename().string().starts_with("MANIFEST-")) {
+      out.push_back(fs::relative(p, backup_dir).string());
+    }
+  }
+  EXPECT_EQ(out.size(), 2u);
+  return out;
+}
+
+TEST(BackupFaults, DamagedFileFailsRestoreNamingItLeavesTheTargetAsItWasAndARetryWorks) {
+  TempDir dir;
+  auto db = OpenTestDb(dir.Sub("db"));
+  ASSERT_TRUE(db->CreateProject("p"));
+  // Several table files, so that RocksDB's copy threads are busy when one of them fails.
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(WritePoints(*db, "p", "d" + std::to_string(i), "temp", 0, 20'000).ok());
+    ASSERT_TRUE(db->Flush().ok());
+  }
+  ASSERT_TRUE(WritePoints(*db, "p", "d0", "temp", 20'000, 300).ok());  // head points too
+  const Snapshot before = Take(*db, "p");
+  const BackupInfo info = MustBackup(*db, dir.Sub("b"));
+  const std::string backup_dir = dir.Sub("b");
+  fs::create_directories(dir.Sub("empty"));
+
+  for (const std::string& victim : VictimFiles(backup_dir)) {
+    const std::string path = backup_dir + "/" + victim;
+    const std::string good = ReadAll(path);
+    for (const Damage& damage : Damages()) {
+      SCOPED_TRACE(victim + ": " + damage.name);
+      damage.apply(path);
+      for (const std::string& target : {dir.Sub("new"), dir.Sub("empty")}) {
+        const bool existed = fs::exists(target);
+        Status s = RestoreBackup(backup_dir, info.id, target, TestKey());
+        ASSERT_FALSE(s.ok());
+        EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
+        EXPECT_TRUE(SaysWhatIsWrong(s.message(), victim, damage)) << s.ToString();
+        // As it was: absent, or present and empty; nothing left beside it either.
+        EXPECT_EQ(fs::exists(target), existed) << target;
+        if (existed) {
+          EXPECT_TRUE(fs::is_empty(target)) << target;
+        }
+        size_t entries = 0;
+        for (const auto& e : fs::directory_iterator(dir.path())) {
+          (void)e;
+          ++entries;
+        }
+        EXPECT_EQ(entries, 3u) << "db, b and empty only";
+      }
+      auto verified = VerifyBackup(backup_dir, info.id, TestKey());
+      ASSERT_FALSE(verified);
+      EXPECT_EQ(verified.error().code(), StatusCode::kCorruption) << verified.error().ToString();
+      EXPECT_TRUE(SaysWhatIsWrong(verified.error().message(), victim, damage))
+          << verified.error().ToString();
+
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << good;  // put back
+    }
+  }
+  for (const std::string& target : {dir.Sub("new"), dir.Sub("empty")}) {
+    Status s = RestoreBackup(backup_dir, info.id, target, TestKey());
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto restored = OpenTestDb(target);
+    ASSERT_TRUE(restored);
+    EXPECT_EQ(Take(*restored, "p"), before);
+  }
 }
 
 TEST(BackupFaults, MissingBackupKeyringIsReportedNotGuessed) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <ctime>
 
 #include "audit/audit_log.h"
@@ -22,6 +23,7 @@ struct AuditArgs {
   uint64_t from = 1;
   size_t limit = 100;
   bool json = false;
+  bool adopt_anchor = false;  // verify: write the anchor file in place of a missing one
 };
 
 Result<server::AuditAnchor> ParseAnchor(const std::string& text) {
@@ -101,10 +103,28 @@ Status RunVerify(const GlobalArgs& global, const AuditArgs& args) {
   if (!args.anchor.empty()) {
     SENSORDB_ASSIGN_OR_RETURN(anchor, ParseAnchor(args.anchor));
   }
-  if (global.remote()) return RunVerifyRemote(global, anchor, args.json);
+  if (global.remote()) {
+    if (args.adopt_anchor) {
+      return Status::InvalidArgument("--adopt-anchor works on a data directory, not --server");
+    }
+    return RunVerifyRemote(global, anchor, args.json);
+  }
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
-  SENSORDB_ASSIGN_OR_RETURN(auto log, server::AuditLog::Open(db->System()));
-  SENSORDB_ASSIGN_OR_RETURN(const server::AuditVerifyReport r, log->Verify(anchor));
+  SENSORDB_ASSIGN_OR_RETURN(auto log,
+                            server::AuditLog::Open(db->System(), server::AuditOpenMode::kInspect));
+  SENSORDB_ASSIGN_OR_RETURN(server::AuditVerifyReport r, log->Verify(anchor));
+  const bool anchor_only =
+      !r.ok() && std::all_of(r.problems.begin(), r.problems.end(), [](const auto& p) {
+        return p.kind == server::AuditProblem::Kind::kAnchorDamaged;
+      });
+  if (args.adopt_anchor && anchor_only) {
+    // The chain itself is whole; the operator vouches for its head (e.g. after a restore).
+    SENSORDB_RETURN_IF_ERROR(log->AdoptAnchor());
+    if (!args.json) {
+      fmt::print(stderr, "wrote a new anchor file at entry {}\n", r.head.entries);
+    }
+    SENSORDB_ASSIGN_OR_RETURN(r, log->Verify(anchor));
+  }
   const std::string head = fmt::format("{}:{}", r.head.entries, server::HashToHex(r.head.hash));
   if (args.json) {
     std::string problems;
@@ -186,7 +206,8 @@ Status RunList(const GlobalArgs& global, const AuditArgs& args) {
     SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo p, db->GetProject(args.project));
     only = p.id;
   }
-  SENSORDB_ASSIGN_OR_RETURN(auto log, server::AuditLog::Open(db->System()));
+  SENSORDB_ASSIGN_OR_RETURN(auto log,
+                            server::AuditLog::Open(db->System(), server::AuditOpenMode::kInspect));
   if (!args.json) PrintHeader();
   size_t n = 0;
   return log->Read(args.from, [&](const server::AuditEntry& e) {
@@ -212,6 +233,9 @@ void AddAuditCommands(CLI::App& app, const GlobalArgs& global, Action* action) {
   verify->add_option("--anchor", args->anchor,
                      "ENTRIES:HASH printed by an earlier verify: also prove it is still there");
   verify->add_flag("--json", args->json, "JSON output");
+  verify->add_flag("--adopt-anchor", args->adopt_anchor,
+                   "If the chain is whole and only its anchor file is missing or unreadable "
+                   "(a data directory restored from a backup), write a new one at the head");
   verify->callback([&global, action, args] {
     *action = [&global, args] { return RunVerify(global, *args); };
   });

@@ -32,6 +32,10 @@ class UnavailableSystemStore final : public SystemStore {
     return Error();
   }
   Result<uint64_t> LastNumbered(SystemSpace) override { return Err(Error()); }
+  Status PutFileRecord(std::string_view, std::string_view) override { return Error(); }
+  Result<std::optional<std::string>> GetFileRecord(std::string_view) override {
+    return Err(Error());
+  }
 
  private:
   static Status Error() {

@@ -9,6 +9,7 @@ namespace sensordb::server {
 namespace {
 
 constexpr uint8_t kVersion = 1;
+constexpr uint8_t kAnchoredHeadVersion = 2;  // the head of a log that keeps an anchor file
 
 Status Malformed(std::string_view what) {
   return Status::Corruption(std::string(what) + " is malformed");
@@ -130,6 +131,26 @@ Result<AuditAnchor> DecodeAuditAnchor(std::string_view v) {
     return Err(Malformed("the audit head record"));
   }
   return a;
+}
+
+std::string EncodeAuditHead(const AuditAnchor& a) {
+  RecordWriter w;
+  w.PutU8(kAnchoredHeadVersion);
+  w.PutVarint(a.entries);
+  w.PutBytes(a.hash);
+  return w.Release();
+}
+
+Result<AuditHead> DecodeAuditHead(std::string_view v) {
+  RecordReader in(v);
+  AuditHead h;
+  uint8_t version = 0;
+  if (!in.GetU8(&version) || (version != kVersion && version != kAnchoredHeadVersion) ||
+      !in.GetVarint(&h.anchor.entries) || !in.GetBytes(h.anchor.hash) || !in.empty()) {
+    return Err(Malformed("the audit head record"));
+  }
+  h.anchored = version == kAnchoredHeadVersion;
+  return h;
 }
 
 std::string HashToHex(const AuditHash& h) {

@@ -92,8 +92,24 @@ struct AuditAnchor {
   AuditHash hash{};
   bool operator==(const AuditAnchor&) const = default;
 };
+// Version 1: entries and hash. The anchor file (kAuditAnchorFile) holds this too.
 std::string EncodeAuditAnchor(const AuditAnchor& a);
 Result<AuditAnchor> DecodeAuditAnchor(std::string_view v);
+
+// The head record as stored. Version 2 (written since issue 12) is version 1's fields with a
+// promise: the log keeps an anchor file, so a missing one is a problem. A version 1 head comes
+// from before anchor files existed.
+struct AuditHead {
+  AuditAnchor anchor;
+  bool anchored = false;  // version 2
+};
+std::string EncodeAuditHead(const AuditAnchor& a);  // version 2
+Result<AuditHead> DecodeAuditHead(std::string_view v);  // version 1 or 2
+
+// The anchor file in the data directory (SystemStore::PutFileRecord): the highest entry count
+// and last hash the log ever reached, rewritten after each append. It does not roll back with
+// the RocksDB files, so an older head put back is seen (docs/AUTH.md "Rollback").
+inline constexpr std::string_view kAuditAnchorFile = "AUDIT_ANCHOR";
 std::string HashToHex(const AuditHash& h);
 
 }  // namespace sensordb::server

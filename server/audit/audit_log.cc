@@ -23,6 +23,10 @@ std::string_view AuditProblemName(AuditProblem::Kind kind) {
       return "truncated";
     case AuditProblem::Kind::kHeadMismatch:
       return "head-mismatch";
+    case AuditProblem::Kind::kRolledBack:
+      return "rolled-back";
+    case AuditProblem::Kind::kAnchorDamaged:
+      return "anchor-damaged";
   }
   return "unknown";
 }
@@ -37,13 +41,91 @@ std::string AuditVerifyReport::ToString() const {
   return s;
 }
 
-Result<std::unique_ptr<AuditLog>> AuditLog::Open(SystemStore& store) {
+namespace {
+
+// What the anchor file says about the stored head.
+struct AnchorCheck {
+  std::optional<AuditProblem> problem;
+  bool current = false;  // the file exists and equals the head: nothing to write
+};
+
+// Compares the anchor file with the stored head (entries 0 when there is none). They agree
+// when equal; when the file is one entry behind and names an entry of the chain (the process
+// stopped between an entry and its anchor: Append keeps the lag at most one); and when there
+// is no file for a log that never had one (a version 1 head, or a stop before the first
+// anchor was written).
+Result<AnchorCheck> CheckAnchor(SystemStore& store, const AuditHead& head) {
+  const std::string file(kAuditAnchorFile);
+  const AuditAnchor& h = head.anchor;
+  AnchorCheck c;
+  auto add = [&](AuditProblem::Kind kind, uint64_t seq, uint64_t count, std::string message) {
+    c.problem = AuditProblem{kind, seq, count, std::move(message)};
+    return c;
+  };
+  auto stored = store.GetFileRecord(file);
+  if (!stored) {
+    if (stored.error().code() != StatusCode::kCorruption) return Err(stored.error());
+    return add(AuditProblem::Kind::kAnchorDamaged, h.entries, 1,
+               "the anchor file " + file + " is damaged: " + stored.error().message());
+  }
+  if (!*stored) {
+    if (!head.anchored || h.entries <= 1) return c;
+    return add(AuditProblem::Kind::kAnchorDamaged, h.entries, 1,
+               "the anchor file " + file + " of this log (" + std::to_string(h.entries) +
+                   " entries) is missing: it was deleted, or the data directory was restored "
+                   "from a backup, which does not hold it");
+  }
+  auto a = DecodeAuditAnchor(**stored);
+  if (!a) {
+    return add(AuditProblem::Kind::kAnchorDamaged, h.entries, 1,
+               "the anchor file " + file + " is malformed");
+  }
+  if (a->entries > h.entries) {
+    return add(AuditProblem::Kind::kRolledBack, h.entries + 1, a->entries - h.entries,
+               "the log was rolled back: the anchor file records " + std::to_string(a->entries) +
+                   " entries (last hash " + HashToHex(a->hash) + "), the head only " +
+                   std::to_string(h.entries) + ", so entries " + std::to_string(h.entries + 1) +
+                   "-" + std::to_string(a->entries) + " were removed and an older head put back");
+  }
+  if (a->entries == h.entries) {
+    if (a->hash == h.hash) {
+      c.current = true;
+      return c;
+    }
+    return add(AuditProblem::Kind::kRolledBack, h.entries, 1,
+               "the log was rolled back or rewritten: the anchor file's hash of entry " +
+                   std::to_string(h.entries) + " differs from the head's");
+  }
+  if (a->entries + 1 < h.entries) {
+    return add(AuditProblem::Kind::kAnchorDamaged, a->entries, h.entries - a->entries,
+               "the anchor file records " + std::to_string(a->entries) + " entries, the head " +
+                   std::to_string(h.entries) + ": an older anchor file was put back");
+  }
+  AuditHash in_chain{};  // entry 0 is the zero hash
+  if (a->entries > 0) {
+    SENSORDB_ASSIGN_OR_RETURN_R(auto value, store.GetNumbered(SystemSpace::kAudit, a->entries));
+    if (value) {
+      auto e = DecodeAuditValue(*value);
+      if (e) in_chain = e->hash;
+    }
+  }
+  if (in_chain != a->hash) {
+    return add(AuditProblem::Kind::kRolledBack, a->entries, 1,
+               "the log was rolled back or rewritten: entry " + std::to_string(a->entries) +
+                   " is not the one the anchor file records");
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(SystemStore& store, AuditOpenMode mode) {
   SENSORDB_ASSIGN_OR_RETURN_R(auto head_value,
                               store.GetNamed(SystemSpace::kServer, kAuditHeadName));
   SENSORDB_ASSIGN_OR_RETURN_R(uint64_t last, store.LastNumbered(SystemSpace::kAudit));
-  AuditAnchor head;
+  AuditHead head;
   if (head_value) {
-    auto decoded = DecodeAuditAnchor(*head_value);
+    auto decoded = DecodeAuditHead(*head_value);
     if (!decoded) {
       return Err(
           Status::Corruption("the audit log's head record is unreadable; run audit "
@@ -56,7 +138,50 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(SystemStore& store) {
         " but its head record is missing, so truncation cannot be ruled out; run audit verify "
         "and restore the system records from a backup"));
   }
-  return std::unique_ptr<AuditLog>(new AuditLog(store, head));
+  std::unique_ptr<AuditLog> log(new AuditLog(store, head.anchor));
+  if (mode == AuditOpenMode::kInspect) return log;
+  SENSORDB_ASSIGN_OR_RETURN_R(const AnchorCheck check, CheckAnchor(store, head));
+  if (check.problem) {
+    return Err(Status::Corruption(
+        "the audit log failed its anchor check: " + check.problem->message +
+        ". Run `sensordb audit verify`; if the data directory was restored from a backup, "
+        "`sensordb audit verify --adopt-anchor` accepts the restored log"));
+  }
+  std::lock_guard lock(log->mu_);
+  if (!check.current) SENSORDB_RETURN_IF_ERROR_R(log->WriteAnchorLocked(head.anchor));
+  if (head_value && !head.anchored) {  // from now on a missing anchor file is a problem
+    SENSORDB_RETURN_IF_ERROR_R(
+        store.PutNamed(SystemSpace::kServer, kAuditHeadName, EncodeAuditHead(head.anchor)));
+  }
+  return log;
+}
+
+Status AuditLog::WriteAnchorLocked(const AuditAnchor& anchor) {
+  Status s = store_.PutFileRecord(kAuditAnchorFile, EncodeAuditAnchor(anchor));
+  anchor_stale_ = !s.ok();
+  return s;
+}
+
+Status AuditLog::AdoptAnchor() {
+  std::lock_guard lock(mu_);
+  SENSORDB_ASSIGN_OR_RETURN(auto head_value, store_.GetNamed(SystemSpace::kServer, kAuditHeadName));
+  AuditHead head;
+  if (head_value) {
+    SENSORDB_ASSIGN_OR_RETURN(head, DecodeAuditHead(*head_value));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const AnchorCheck check, CheckAnchor(store_, head));
+  if (check.problem && check.problem->kind != AuditProblem::Kind::kAnchorDamaged) {
+    return Status::FailedPrecondition(
+        "the anchor file is not replaced: " + check.problem->message + " (to accept this, "
+        "move " + std::string(kAuditAnchorFile) + " out of the data directory first)");
+  }
+  SENSORDB_RETURN_IF_ERROR(WriteAnchorLocked(head.anchor));
+  if (head_value && !head.anchored) {
+    SENSORDB_RETURN_IF_ERROR(
+        store_.PutNamed(SystemSpace::kServer, kAuditHeadName, EncodeAuditHead(head.anchor)));
+  }
+  head_ = head.anchor;
+  return Status::Ok();
 }
 
 AuditAnchor AuditLog::Head() const {
@@ -79,9 +204,21 @@ Result<uint64_t> AuditLog::Append(AuditEvent event, std::span<const SystemStore:
                  seq,
                  EncodeAuditValue(head_.hash, next.hash, body)});
   ops.push_back({SystemStore::Op::Kind::kPutNamed, SystemSpace::kServer,
-                 std::string(kAuditHeadName), 0, EncodeAuditAnchor(next)});
+                 std::string(kAuditHeadName), 0, EncodeAuditHead(next)});
+  // The anchor may lag the head by one entry at most (CheckAnchor): a failed anchor write
+  // must be made good before another entry goes in.
+  if (anchor_stale_) {
+    Status s = WriteAnchorLocked(head_);
+    if (!s.ok()) {
+      return Err(Status(s.code(), "the audit log cannot update its anchor file, so no entry is "
+                                  "added: " + s.message()));
+    }
+  }
   SENSORDB_RETURN_IF_ERROR_R(store_.Apply(ops));
   head_ = next;
+  // The entry is durable: it is reported as added even if the anchor write fails (the next
+  // append retries it first, and refuses while it keeps failing).
+  WriteAnchorLocked(next).IgnoreError();
   return seq;
 }
 
@@ -205,14 +342,18 @@ Result<AuditVerifyReport> AuditLog::Verify(std::optional<AuditAnchor> anchor) {
   {
     std::lock_guard lock(mu_);
     SENSORDB_ASSIGN_OR_RETURN_R(head_value, store_.GetNamed(SystemSpace::kServer, kAuditHeadName));
+    AuditHead head;
     if (head_value) {
-      auto head = DecodeAuditAnchor(*head_value);
-      if (head) report.head = *head;
+      auto decoded = DecodeAuditHead(*head_value);
+      if (decoded) head = *decoded;
     }
+    report.head = head.anchor;
     if (report.head != head_) {
       report.problems.push_back({AuditProblem::Kind::kHeadMismatch, report.head.entries, 1,
                                  "the stored head record was changed behind the log's back"});
     }
+    SENSORDB_ASSIGN_OR_RETURN_R(const AnchorCheck check, CheckAnchor(store_, head));
+    if (check.problem) report.problems.push_back(*check.problem);
   }
   ChainWalker walker;
   if (anchor) walker.set_anchor_seq(anchor->entries);

@@ -29,6 +29,8 @@ struct AuditProblem {
     kBrokenLink,    // the entry at seq does not follow seq - 1 (that one was altered or replaced)
     kTruncated,     // the head says more entries exist than are stored: [seq, seq + count) gone
     kHeadMismatch,  // the head's count or hash disagrees with the stored chain
+    kRolledBack,    // the anchor file records entries past the head, or another last hash
+    kAnchorDamaged, // the anchor file is missing, unreadable or older than the head
   };
   Kind kind = Kind::kMissing;
   uint64_t seq = 0;
@@ -46,11 +48,22 @@ struct AuditVerifyReport {
 };
 inline constexpr size_t kMaxReportedProblems = 64;
 
+enum class AuditOpenMode : uint8_t {
+  // For a server: refuses (Corruption) a log whose head is missing or disagrees with its anchor
+  // file, and brings the anchor file up to date (first use, or a stop between an entry and its
+  // anchor).
+  kServe,
+  // For an operator's tools: opens whatever is there and writes nothing; Verify() reports.
+  kInspect,
+};
+
 class AuditLog {
  public:
   // Fails with Corruption if entries exist but the head record is missing or unreadable
-  // (fail closed: continuing would hide a truncation).
-  static Result<std::unique_ptr<AuditLog>> Open(SystemStore& store);
+  // (fail closed: continuing would hide a truncation); in kServe mode also if the anchor file
+  // shows that the log was rolled back, or is missing from a log that had one.
+  static Result<std::unique_ptr<AuditLog>> Open(SystemStore& store,
+                                                AuditOpenMode mode = AuditOpenMode::kServe);
 
   // Appends `event` (detail cut to kMaxAuditDetailBytes, tokens redacted) and applies `with`
   // in the same atomic batch, so a change and its audit entry are durable together or not at
@@ -67,12 +80,20 @@ class AuditLog {
 
   AuditAnchor Head() const;
 
+  // Writes the anchor file at the stored head, in place of a missing or unreadable one: after
+  // a restore from a backup (which holds the RocksDB files only), or once an operator has
+  // looked into why it was lost. Refused while the chain has other problems, and when the
+  // file shows a rollback (remove the file first to accept that deliberately).
+  Status AdoptAnchor();
+
  private:
   AuditLog(SystemStore& store, AuditAnchor head) : store_(store), head_(head) {}
+  Status WriteAnchorLocked(const AuditAnchor& anchor);
 
   SystemStore& store_;
   mutable std::mutex mu_;
-  AuditAnchor head_;  // GUARDED_BY(mu_)
+  AuditAnchor head_;           // GUARDED_BY(mu_)
+  bool anchor_stale_ = false;  // GUARDED_BY(mu_): the anchor file lags head_
 };
 
 }  // namespace sensordb::server

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "auth/auth_test_util.h"
 
 namespace sensordb::server::testing {
@@ -154,6 +156,84 @@ TEST_P(Audit, MissingHeadStopsTheNextOpen) {
   auto reopened = AuthService::Open(*store_, FastOptions());
   ASSERT_FALSE(reopened.has_value());
   EXPECT_EQ(reopened.error().code(), StatusCode::kCorruption);
+}
+
+// Issue 12: the newest entries deleted and an older sealed head (a true copy, so it opens)
+// written back. The chain up to the old head is intact; only something outside the store
+// can tell that it once went further.
+TEST_P(Audit, AnOlderHeadPutBackAfterDeletingTheNewestEntriesStopsTheNextOpen) {
+  AppendEvents(4);
+  const uint64_t old_entries = auth_->audit().Head().entries;
+  auto old_head = store_->GetNamed(SystemSpace::kServer, kAuditHeadName);
+  ASSERT_TRUE(old_head.has_value() && old_head->has_value());
+  const uint64_t head = AppendEvents(3);
+  for (uint64_t id = old_entries + 1; id <= head; ++id) Delete(id);
+  ASSERT_TRUE(store_->PutNamed(SystemSpace::kServer, kAuditHeadName, **old_head).ok());
+
+  auth_.reset();  // as after a restart: the running log's own memory of its head is gone
+  auto reopened = AuthService::Open(*store_, FastOptions());
+  ASSERT_FALSE(reopened.has_value()) << "a rolled-back audit log was accepted";
+  EXPECT_EQ(reopened.error().code(), StatusCode::kCorruption);
+  EXPECT_NE(reopened.error().message().find("rolled back"), std::string::npos)
+      << reopened.error().message();
+  EXPECT_NE(reopened.error().message().find(std::to_string(head)), std::string::npos)
+      << reopened.error().message();
+}
+
+TEST_P(Audit, VerifyReportsARolledBackLogOpenedForInspection) {
+  const uint64_t old_entries = AppendEvents(2);
+  auto old_head = store_->GetNamed(SystemSpace::kServer, kAuditHeadName);
+  ASSERT_TRUE(old_head.has_value() && old_head->has_value());
+  const uint64_t head = AppendEvents(2);
+  for (uint64_t id = old_entries + 1; id <= head; ++id) Delete(id);
+  ASSERT_TRUE(store_->PutNamed(SystemSpace::kServer, kAuditHeadName, **old_head).ok());
+  auth_.reset();
+  auto log = AuditLog::Open(*store_, AuditOpenMode::kInspect);
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  auto r = (*log)->Verify();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->problems.size(), 1u) << r->ToString();
+  EXPECT_EQ(r->problems[0].kind, AuditProblem::Kind::kRolledBack);
+  EXPECT_EQ(r->problems[0].seq, old_entries + 1);
+  EXPECT_EQ(r->problems[0].count, head - old_entries);
+  // Not an anchor to adopt: a rollback is for an operator to look into.
+  EXPECT_EQ((*log)->AdoptAnchor().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(Audit, AnAnchorOneEntryBehindIsAStopNotATampering) {
+  AppendEvents(2);
+  auto behind = store_->GetFileRecord(kAuditAnchorFile);
+  ASSERT_TRUE(behind.has_value() && behind->has_value());
+  AppendEvents(1);
+  // As if the process stopped between the entry and its anchor.
+  ASSERT_TRUE(store_->PutFileRecord(kAuditAnchorFile, **behind).ok());
+  Reopen(FastOptions());
+  EXPECT_TRUE(Verify().ok()) << Verify().ToString();
+}
+
+TEST_P(Audit, AMissingAnchorStopsTheOpenUntilAnOperatorAdoptsIt) {
+  const uint64_t head = AppendEvents(3);
+  if (GetParam() == Backend::kDb) {
+    ASSERT_TRUE(std::filesystem::remove(dir_.Sub(std::string(kAuditAnchorFile))));
+  } else {
+    fake_.DeleteFileRecord(kAuditAnchorFile);
+  }
+  auth_.reset();  // as after a restore from a backup, which holds no anchor file
+  auto refused = AuthService::Open(*store_, FastOptions());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("AUDIT_ANCHOR"), std::string::npos)
+      << refused.error().message();
+  auto log = AuditLog::Open(*store_, AuditOpenMode::kInspect);
+  ASSERT_TRUE(log.has_value());
+  auto r = (*log)->Verify();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->problems.size(), 1u) << r->ToString();
+  EXPECT_EQ(r->problems[0].kind, AuditProblem::Kind::kAnchorDamaged);
+  ASSERT_TRUE((*log)->AdoptAnchor().ok());
+  log->reset();
+  Reopen(FastOptions());
+  EXPECT_TRUE(Verify().ok());
+  EXPECT_EQ(auth_->audit().Head().entries, head);
 }
 
 TEST_P(Audit, AnExportedAnchorDetectsARewrittenChain) {

@@ -75,6 +75,22 @@ class FakeSystemStore final : public SystemStore {
     for (const auto& [k, v] : Snapshot(numbered_, space)) last = k.second;
     return last;
   }
+  Status PutFileRecord(std::string_view name, std::string_view value) override {
+    std::lock_guard lock(mu_);
+    files_[std::string(name)] = std::string(value);
+    return Status::Ok();
+  }
+  Result<std::optional<std::string>> GetFileRecord(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(std::string(name));
+    if (it == files_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  // Test hook: a file record deleted by hand.
+  void DeleteFileRecord(std::string_view name) {
+    std::lock_guard lock(mu_);
+    files_.erase(std::string(name));
+  }
 
  private:
   template <typename K>
@@ -91,6 +107,7 @@ class FakeSystemStore final : public SystemStore {
   std::mutex mu_;
   std::map<std::pair<uint8_t, std::string>, std::string> named_;
   std::map<std::pair<uint8_t, uint64_t>, std::string> numbered_;
+  std::map<std::string, std::string> files_;
 };
 
 enum class Backend { kFake, kDb };

@@ -58,6 +58,15 @@ class SystemStore {
                               const std::function<bool(uint64_t id, std::string_view value)>& fn) = 0;
   // The highest id in a numbered space, 0 when it is empty.
   virtual Result<uint64_t> LastNumbered(SystemSpace space) = 0;
+
+  // File records: small values each in its own file of the data directory (DIR/<name>),
+  // outside RocksDB, so that putting older RocksDB files back does not put them back too (the
+  // audit log's anchor). Sealed like the other records and bound to `name`; a file altered or
+  // copied to another name does not open. `name` is a plain file name such as "AUDIT_ANCHOR".
+  // Put replaces the file atomically and durably (temp file, fsync, rename, directory fsync).
+  virtual Status PutFileRecord(std::string_view name, std::string_view value) = 0;
+  // nullopt when the file does not exist; Corruption naming the file when it does not open.
+  virtual Result<std::optional<std::string>> GetFileRecord(std::string_view name) = 0;
 };
 
 }  // namespace sensordb

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "backup/restore_staging.h"
 #include "sensordb/db.h"
 
 namespace sensordb::backup {
@@ -53,40 +54,10 @@ std::vector<BackupInfo> ToInfos(const std::vector<store::StoredBackup>& stored) 
   return out;
 }
 
-// A restore target must be new or empty: RocksDB's restore deletes what it finds there, and a
-// live database must never be overwritten.
-Status PrepareEmptyTarget(const std::string& dir, bool* created) {
+// Removes `dir` and everything in it. Only for directories this code made (the verify scratch).
+void RemoveOwnDirectory(const std::string& dir) {
   std::error_code ec;
-  *created = false;
-  if (dir.empty()) return Status::InvalidArgument("no restore target directory given");
-  if (fs::exists(dir, ec)) {
-    if (!fs::is_directory(dir, ec)) {
-      return Status::InvalidArgument("restore target " + dir + " is not a directory");
-    }
-    if (!fs::is_empty(dir, ec)) {
-      return Status::FailedPrecondition("restore target " + dir +
-                                        " is not empty; restore into a new or empty directory "
-                                        "(a database is never restored over existing files)");
-    }
-    return Status::Ok();
-  }
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return ec == std::errc::permission_denied
-               ? Status::PermissionDenied("cannot create " + dir + ": " + ec.message())
-               : Status::IOError("cannot create " + dir + ": " + ec.message());
-  }
-  *created = true;
-  return Status::Ok();
-}
-
-void ClearDirectory(const std::string& dir, bool remove_dir) {
-  std::error_code ec;
-  if (remove_dir) {
-    fs::remove_all(dir, ec);
-    return;
-  }
-  for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+  fs::remove_all(dir, ec);
 }
 
 Options RestoredOptions(const BackupInfo& info, const KeySource& key) {
@@ -193,10 +164,10 @@ Result<BackupInfo> BackupManager::Create(store::Store& store, const crypto::Keyr
 Result<std::vector<BackupInfo>> BackupManager::List() {
   SENSORDB_ASSIGN_OR_RETURN_R(auto stored, engine_->List());
   std::vector<BackupInfo> out = ToInfos(stored);
-  for (uint32_t id : engine_->Corrupted()) {
+  for (auto& corrupt : engine_->Corrupted()) {
     BackupInfo b;
-    b.id = id;
-    b.problem = "its meta file is damaged, or a file it lists is missing";
+    b.id = corrupt.id;
+    b.problem = std::move(corrupt.problem);
     out.push_back(std::move(b));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -230,11 +201,6 @@ Status BackupManager::CheckKeyringOpens(const BackupInfo& info, const KeySource&
 
 Status BackupManager::RestoreFiles(const BackupInfo& info, const std::string& target_dir,
                                    const KeySource& key) {
-  if (!info.problem.empty()) {
-    return Status::Corruption("backup " + std::to_string(info.id) + " cannot be restored: " +
-                              info.problem);
-  }
-  SENSORDB_RETURN_IF_ERROR(CheckKeyringOpens(info, key));
   SENSORDB_RETURN_IF_ERROR(engine_->Restore(info.id, target_dir));
   if (info.encrypted) {
     std::error_code ec;
@@ -255,14 +221,19 @@ Status BackupManager::RestoreFiles(const BackupInfo& info, const std::string& ta
 Status BackupManager::Restore(uint32_t id, const std::string& target_dir, const KeySource& key,
                               const ProgressCallback& progress) {
   SENSORDB_ASSIGN_OR_RETURN(const BackupInfo info, Get(id));
-  bool created = false;
-  SENSORDB_RETURN_IF_ERROR(PrepareEmptyTarget(target_dir, &created));
-  if (progress) progress(0, info.size_bytes);
-  Status s = RestoreFiles(info, target_dir, key);
-  if (!s.ok()) {
-    ClearDirectory(target_dir, created);  // no half restore is left to be mistaken for one
-    return s;
+  if (!info.problem.empty()) {
+    return Status::Corruption("backup " + std::to_string(id) + " cannot be restored: " +
+                              info.problem);
   }
+  SENSORDB_RETURN_IF_ERROR(CheckKeyringOpens(info, key));  // before anything is written
+  // Every file's size and checksum first, so that damage is named as the backup's file.
+  SENSORDB_RETURN_IF_ERROR(engine_->Verify(id));
+  // Nothing is written to the target until the restore is complete and opens: a failure
+  // leaves it as it was, and the restore can be retried.
+  SENSORDB_ASSIGN_OR_RETURN(backup::RestoreStaging staging, RestoreStaging::Create(target_dir));
+  if (progress) progress(0, info.size_bytes);
+  SENSORDB_RETURN_IF_ERROR(RestoreFiles(info, staging.dir(), key));
+  SENSORDB_RETURN_IF_ERROR(staging.Commit());
   if (progress) progress(info.size_bytes, info.size_bytes);
   return Status::Ok();
 }
@@ -305,13 +276,16 @@ Result<BackupVerifyReport> BackupManager::Verify(uint32_t id, const KeySource& k
   SENSORDB_RETURN_IF_ERROR_R(engine_->Verify(id));
   if (progress) progress(1, 3);
   const std::string scratch = dest_->ScratchDir();
-  ClearDirectory(scratch, /*remove_dir=*/true);
-  bool created = false;
-  SENSORDB_RETURN_IF_ERROR_R(PrepareEmptyTarget(scratch, &created));
-  Status s = RestoreFiles(info, scratch, key);
+  RemoveOwnDirectory(scratch);  // left by an interrupted verify
+  std::error_code ec;
+  if (!fs::create_directory(scratch, ec)) {
+    return Err(Status::IOError("cannot create " + scratch + ": " + ec.message()));
+  }
+  Status s = CheckKeyringOpens(info, key);
+  if (s.ok()) s = RestoreFiles(info, scratch, key);
   if (progress) progress(2, 3);
   Result<BackupVerifyReport> r = s.ok() ? SampleRestored(scratch, info, key) : Err(s);
-  ClearDirectory(scratch, /*remove_dir=*/true);
+  RemoveOwnDirectory(scratch);
   if (!r) {
     return Err(Status(r.error().code(), "backup " + std::to_string(id) +
                                             " failed verification: " + r.error().message()));

@@ -68,7 +68,7 @@ Status DBImpl::Init() {
   SENSORDB_RETURN_IF_ERROR(CheckUnreadableProjects(unreadable));
   SENSORDB_RETURN_IF_ERROR(CheckSystemKey());
   secrets_ = std::make_unique<catalog::ProjectSecrets>(*store_, *cipher_);
-  system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_);
+  system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_, dir_);
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
   if (keyring_) {
     key_manager_ =

@@ -43,16 +43,24 @@ class BackupEngine {
                           const std::function<void()>& progress);
   // Every good backup, oldest first, with its files.
   Result<std::vector<StoredBackup>> List();
-  // Ids RocksDB refused to load (bad meta file, missing files it noticed).
-  std::vector<uint32_t> Corrupted();
+  // Backups RocksDB refused to load (bad meta file, a missing or truncated file it noticed),
+  // each with what is wrong, naming the file ("shared_checksum/12_..._s1.sst: missing").
+  struct CorruptBackup {
+    uint32_t id = 0;
+    std::string problem;
+  };
+  std::vector<CorruptBackup> Corrupted();
   // Deletes the backup and then every file no remaining backup references.
   Status Delete(uint32_t id);
   // Deletes files of interrupted backups and unreferenced shared files.
   Status GarbageCollect();
-  // Checks that every file of the backup exists with its recorded size and checksum.
+  // Checks that every file of the backup exists with its recorded size and checksum. A bad
+  // file is Corruption naming it relative to the backup directory and saying what is wrong
+  // ("missing", "size mismatch", "checksum mismatch").
   Status Verify(uint32_t id);
   // Restores the backup's RocksDB files into `target_dir`, which the caller has checked is new
-  // or empty (RocksDB deletes what it finds there).
+  // or empty (RocksDB deletes what it finds there). Returns only once every copy has ended,
+  // failed or not, so the caller may remove `target_dir` afterwards.
   Status Restore(uint32_t id, const std::string& target_dir);
 
  private:

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "store/keys.h"
+#include "util/atomic_file.h"
 #include "util/coding.h"
 
 namespace sensordb::system {
@@ -146,6 +147,42 @@ Status SystemStoreImpl::ScanNumbered(SystemSpace space, uint64_t from_id,
     if (!fn(DecodeFixed64BE(it->key().data() + prefix.size()), plain)) break;
   }
   return it->status();
+}
+
+namespace {
+
+constexpr size_t kMaxFileRecordBytes = 64 * 1024;
+
+// The associated data of a file record: cannot be the RocksDB key of any record ('Y' ...).
+std::string FileRecordAd(std::string_view name) { return "file/" + std::string(name); }
+
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos;
+}
+
+}  // namespace
+
+Status SystemStoreImpl::PutFileRecord(std::string_view name, std::string_view value) {
+  if (!IsPlainFileName(name)) return Status::InvalidArgument("bad file record name");
+  std::string sealed;
+  SENSORDB_RETURN_IF_ERROR(cipher_.Seal(kSystemProject, crypto::RecordKind::kSystem,
+                                        FileRecordAd(name), value, &sealed));
+  return ReplaceFileDurably(dir_ + "/" + std::string(name), sealed);
+}
+
+Result<std::optional<std::string>> SystemStoreImpl::GetFileRecord(std::string_view name) {
+  if (!IsPlainFileName(name)) return Err(Status::InvalidArgument("bad file record name"));
+  const std::string path = dir_ + "/" + std::string(name);
+  SENSORDB_ASSIGN_OR_RETURN_R(auto sealed, ReadWholeFile(path, kMaxFileRecordBytes));
+  if (!sealed) return std::optional<std::string>();
+  std::string plain;
+  const Status s = cipher_.Open(kSystemProject, crypto::RecordKind::kSystem, FileRecordAd(name),
+                                *sealed, &plain);
+  if (!s.ok()) {
+    return Err(Status::Corruption(path + " does not open (altered, damaged, or sealed by "
+                                  "another database): " + s.message()));
+  }
+  return std::optional<std::string>(std::move(plain));
 }
 
 Result<uint64_t> SystemStoreImpl::LastNumbered(SystemSpace space) {

@@ -20,8 +20,9 @@ inline constexpr std::string_view kSystemRecordPrefix = "Y";
 
 class SystemStoreImpl final : public SystemStore {
  public:
-  SystemStoreImpl(store::Store& store, const crypto::Cipher& cipher)
-      : store_(store), cipher_(cipher) {}
+  // `dir` is the data directory, where file records live.
+  SystemStoreImpl(store::Store& store, const crypto::Cipher& cipher, std::string dir)
+      : store_(store), cipher_(cipher), dir_(std::move(dir)) {}
   ~SystemStoreImpl() override;
 
   Status Apply(std::span<const Op> ops) override;
@@ -32,6 +33,8 @@ class SystemStoreImpl final : public SystemStore {
   Status ScanNumbered(SystemSpace space, uint64_t from_id,
                       const std::function<bool(uint64_t, std::string_view)>& fn) override;
   Result<uint64_t> LastNumbered(SystemSpace space) override;
+  Status PutFileRecord(std::string_view name, std::string_view value) override;
+  Result<std::optional<std::string>> GetFileRecord(std::string_view name) override;
 
  private:
   // The RocksDB key of a named record (needs the name-hash key, loaded or made on first use).
@@ -41,6 +44,7 @@ class SystemStoreImpl final : public SystemStore {
 
   store::Store& store_;
   const crypto::Cipher& cipher_;
+  const std::string dir_;
   std::mutex mu_;               // guards hash_key_ creation
   std::string hash_key_;        // 32 bytes once loaded; wiped on destruction
 };
