@@ -25,3 +25,7 @@ int RunFleetCommand(int argc, char** argv);
 // InfluxDB line protocol over HTTPS to the REST listener, keep-alive connections, durable acks
 // (bench/rest_command.cc).
 int RunRestCommand(int argc, char** argv);
+
+// Acknowledged writes to a running sensordbd, logged once acknowledged, and their check by value
+// after crashes (bench/acked_writes_command.cc; tests/kill9_test.sh, bench/kill9_loop.sh).
+int RunAckedWritesCommand(int argc, char** argv);

@@ -1,6 +1,6 @@
 // sensordb-bench: the benchmark tool. `engine` runs the embedded end-to-end benchmark, `codec`
 // the block codecs over a file, `backup` backups, `server` the native protocol against a running
-// sensordbd. See docs/BENCHMARKS.md.
+// sensordbd, `acked-writes` the writer and checker of the kill -9 loop. See docs/BENCHMARKS.md.
 #include <fmt/core.h>
 
 #include <cstring>
@@ -21,7 +21,11 @@ int main(int argc, char** argv) {
       "--duration S --window W --idle --qos 0|1 --server-pid P --json ...]\n"
       "       sensordb-bench rest --server HOST:PORT --ca-file F --token-file F [--native-server "
       "HOST:PORT --points N --lines-per-request L --connections C --gzip --api v1|v2 "
-      "--server-pid P --json ...]\n";
+      "--server-pid P --json ...]\n"
+      "       sensordb-bench acked-writes write --server HOST:PORT --ca-file F --token-file F "
+      "--log FILE --run N [--seconds S --devices D --channels C --points P --window W --json]\n"
+      "       sensordb-bench acked-writes check --server HOST:PORT --ca-file F --token-file F "
+      "--log FILE [--json]\n";
   if (argc < 2) return fmt::print(stderr, "{}", usage), 2;
   const std::string cmd = argv[1];
   if (cmd == "engine") return RunEngineCommand(argc - 1, argv + 1);
@@ -29,6 +33,7 @@ int main(int argc, char** argv) {
   if (cmd == "server") return RunServerCommand(argc - 1, argv + 1);
   if (cmd == "fleet") return RunFleetCommand(argc - 1, argv + 1);
   if (cmd == "rest") return RunRestCommand(argc - 1, argv + 1);
+  if (cmd == "acked-writes") return RunAckedWritesCommand(argc - 1, argv + 1);
   if (cmd == "codec") {
     std::string file;
     bool json = false;
