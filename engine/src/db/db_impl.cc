@@ -55,6 +55,7 @@ Status DBImpl::Init() {
   so.create_if_missing = options_.create_if_missing;
   so.write_buffer_bytes = options_.write_buffer_bytes;
   so.block_cache_bytes = options_.block_cache_bytes;
+  so.faults = faults_;
   so.drop_block = [this](std::string_view k, std::string_view v) {
     return cutoffs_.ShouldDrop(k, v);
   };

@@ -31,6 +31,10 @@ class DBImpl final : public DB {
  public:
   DBImpl(const Options& options, std::string dir);
   ~DBImpl() override;
+  // Tests only, before Init: faults to inject under RocksDB (store/fault_injection.h).
+  void InjectFaultsForTesting(std::shared_ptr<store::FaultInjection> faults) {
+    faults_ = std::move(faults);
+  }
   Status Init();
 
   Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& o) override;
@@ -125,6 +129,7 @@ class DBImpl final : public DB {
   // can need, even if the process dies before the merge after it.
   std::shared_mutex key_creation_mu_;
 
+  std::shared_ptr<store::FaultInjection> faults_;  // tests only
   bool opened_ = false;      // set once Init validated everything; only then may we truncate
   std::mutex truncate_mu_;  // serialises TruncateHead
   // What the last TruncateHead wrote for; GUARDED_BY(truncate_mu_).

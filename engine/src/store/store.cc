@@ -1,7 +1,11 @@
 #include "store/store.h"
 
+#include "store/fault_injection.h"
+
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/table.h>
@@ -84,6 +88,91 @@ constexpr auto kResumeInterval = std::chrono::milliseconds(500);
 
 const char* const kCfNames[] = {"default", "head", "blocks"};
 
+// Fails appends, syncs and reads while the FaultInjection says so (tests only).
+rocksdb::IOStatus Injected(FaultInjection& f, const char* what) {
+  f.injected.fetch_add(1);
+  return rocksdb::IOStatus::IOError(std::string("injected fault: ") + what);
+}
+
+class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> t, FaultInjection& f)
+      : FSWritableFileOwnerWrapper(std::move(t)), f_(f) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* dbg) override {
+    if (f_.fail_writes) return Injected(f_, "write");
+    return FSWritableFileOwnerWrapper::Append(data, o, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v,
+                           rocksdb::IODebugContext* dbg) override {
+    if (f_.fail_writes) return Injected(f_, "write");
+    return FSWritableFileOwnerWrapper::Append(data, o, v, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    if (f_.fail_syncs) return Injected(f_, "sync");
+    return FSWritableFileOwnerWrapper::Sync(o, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    if (f_.fail_syncs) return Injected(f_, "fsync");
+    return FSWritableFileOwnerWrapper::Fsync(o, dbg);
+  }
+
+ private:
+  FaultInjection& f_;
+};
+
+class FaultyRandomAccessFile final : public rocksdb::FSRandomAccessFileOwnerWrapper {
+ public:
+  FaultyRandomAccessFile(std::unique_ptr<rocksdb::FSRandomAccessFile> t, FaultInjection& f)
+      : FSRandomAccessFileOwnerWrapper(std::move(t)), f_(f) {}
+  rocksdb::IOStatus Read(uint64_t offset, size_t n, const rocksdb::IOOptions& o,
+                         rocksdb::Slice* result, char* scratch,
+                         rocksdb::IODebugContext* dbg) const override {
+    if (f_.fail_reads) return Injected(f_, "read");
+    return FSRandomAccessFileOwnerWrapper::Read(offset, n, o, result, scratch, dbg);
+  }
+  rocksdb::IOStatus MultiRead(rocksdb::FSReadRequest* reqs, size_t n, const rocksdb::IOOptions& o,
+                              rocksdb::IODebugContext* dbg) override {
+    if (f_.fail_reads) return Injected(f_, "read");
+    return FSRandomAccessFileOwnerWrapper::MultiRead(reqs, n, o, dbg);
+  }
+
+ private:
+  FaultInjection& f_;
+};
+
+class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  FaultyFileSystem(std::shared_ptr<FaultInjection> f)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), f_(std::move(f)) {}
+  const char* Name() const override { return "sensordb.FaultyFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(*r), *f_);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReopenWritableFile(name, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(*r), *f_);
+    return s;
+  }
+  rocksdb::IOStatus NewRandomAccessFile(const std::string& name, const rocksdb::FileOptions& o,
+                                        std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
+                                        rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewRandomAccessFile(name, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<FaultyRandomAccessFile>(std::move(*r), *f_);
+    return s;
+  }
+
+ private:
+  std::shared_ptr<FaultInjection> f_;
+};
+
 // RocksDB's open error for a damaged WAL record says "checksum mismatch" without naming the
 // log; its info log does ("... /dir/000042.log: dropping 57 bytes; Corruption: ..."). Returns
 // " (damaged: FILE, ...)" for the files that info log names in its warnings, or nothing.
@@ -119,6 +208,7 @@ std::string DamagedFilesFromInfoLog(const std::string& dir) {
 }  // namespace
 
 struct Store::Rep {
+  std::unique_ptr<rocksdb::Env> env;  // with StoreOptions::faults only; outlives db
   StoreOptions options;
   std::unique_ptr<BlockDropFilter> filter;
   std::unique_ptr<rocksdb::DB> db;
@@ -171,6 +261,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   db_opts.keep_log_file_num = 2;
   db_opts.max_total_wal_size = 64 << 20;
   db_opts.listeners.push_back(std::make_shared<NoAutoRecovery>());
+  if (options.faults) {
+    rep->env = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(options.faults));
+    db_opts.env = rep->env.get();
+  }
   db_opts.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
   // Fail closed (docs/write_path.md, "Fail closed"): an acknowledged synced record is never torn,
@@ -241,9 +335,12 @@ Status Store::Write(Batch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   Status s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
-  // After a no-space error RocksDB refuses every write (read-only) until resumed; once space
-  // is freed the first write resumes it, without a restart, and is retried once.
-  if (s.code() == StatusCode::kNoSpace && Resume()) {
+  // After a no-space or I/O error RocksDB refuses every write (read-only) until resumed; once
+  // the fault clears the first write resumes it, without a restart, and is retried once. The
+  // write that met the fault itself was not acknowledged. RocksDB resumes a full disk and a
+  // failed flush or compaction; a failed WAL write or sync it takes as fatal, and writes then
+  // fail until the database is reopened (docs/write_path.md, "Fail closed").
+  if ((s.code() == StatusCode::kNoSpace || s.code() == StatusCode::kIOError) && Resume()) {
     s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
   }
   return s;

@@ -20,6 +20,7 @@ class DB;
 namespace sensordb::store {
 
 class BackupEngine;
+struct FaultInjection;
 
 enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2 };
 
@@ -30,6 +31,8 @@ struct StoreOptions {
   // Called by compactions of the blocks column family; returning true drops the entry.
   // Must be thread-safe and must outlive the Store.
   std::function<bool(std::string_view key, std::string_view value)> drop_block;
+  // Tests only: faults to inject under RocksDB (fault_injection.h); null in production.
+  std::shared_ptr<FaultInjection> faults;
 };
 
 class Store {

@@ -1,0 +1,20 @@
+// Faults injected at the file-system layer under RocksDB, switched on and off while a database
+// runs: the tests of issue 12 use them to show that a failed write, sync or read is an error to
+// its caller (never an acknowledgement, never wrong data) and that the database recovers once
+// the fault clears, without a reopen. Thread-safe (atomics). No RocksDB type: store.cc wraps
+// RocksDB's file system with it when StoreOptions::faults is set.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace sensordb::store {
+
+struct FaultInjection {
+  std::atomic<bool> fail_writes{false};  // appends to any file (WAL, SST, MANIFEST) fail
+  std::atomic<bool> fail_syncs{false};   // fsync/fdatasync of any file fails
+  std::atomic<bool> fail_reads{false};   // reads of SST files fail
+  std::atomic<uint64_t> injected{0};     // how many operations failed so far
+};
+
+}  // namespace sensordb::store
