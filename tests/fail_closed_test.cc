@@ -304,6 +304,101 @@ TEST_F(FailClosed, EditedDroppedListDestroysNoKey) {
   EXPECT_EQ(Compare(*db, expected_), "");
 }
 
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename()] = ReadFile(e.path());
+  return out;
+}
+
+// Every exported point is one the source held (no wrong value); returns how many are missing.
+size_t MissingAfterSalvage(DB& exported, const Expected& expected) {
+  size_t missing = 0;
+  for (const auto& [project, devices] : expected) {
+    for (const auto& [device, points] : devices) {
+      std::vector<Pt> got;
+      Status s = exported.QueryRaw(project, {device, "temp"}, {},
+                                   [&](const SeriesRef&, const PointRun& run) {
+                                     for (size_t i = 0; i < run.size(); ++i) {
+                                       got.push_back({run.timestamps[i], run.value(i).AsDouble()});
+                                     }
+                                     return true;
+                                   });
+      if (!s.ok()) {
+        missing += points.size();
+        continue;
+      }
+      for (const Pt& p : got) {
+        EXPECT_NE(std::find(points.begin(), points.end(), p), points.end())
+            << project << "/" << device << ": exported a point the source never had";
+      }
+      missing += points.size() - std::min(points.size(), got.size());
+    }
+  }
+  return missing;
+}
+
+// The operator's way out: a database that refuses to open is read read-only, every damage is
+// reported, everything readable goes to a new directory, and the source is not changed.
+TEST_F(FailClosed, SalvageReportsDamageExportsTheRestAndChangesNothing) {
+  CopyDir(pristine_.path(), work_);
+  std::string wal;
+  for (const auto& f : StateFiles(work_)) {
+    if (f.ends_with(".log") && fs::file_size(work_ + "/" + f) > 100) wal = f;
+  }
+  ASSERT_FALSE(wal.empty());
+  std::string bytes = ReadFile(work_ + "/" + wal);
+  bytes[bytes.size() / 2] = char(bytes[bytes.size() / 2] ^ 0x01);
+  WriteFile(work_ + "/" + wal, bytes);
+  ASSERT_FALSE(DB::Open(testing::TestOptions(), work_)) << "the damaged WAL opened";
+  const auto before = Snapshot(work_);
+  testing::TempDir out;
+  auto report = DB::Salvage(testing::TestOptions(), work_, {out.Sub("export"), out.path()});
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_EQ(Snapshot(work_), before) << "salvage changed the source";
+  ASSERT_FALSE(report->damage.empty());
+  std::string all;
+  for (const auto& d : report->damage) all += d + "\n";
+  EXPECT_NE(all.find(wal.substr(0, wal.find('.'))), std::string::npos) << all;
+  EXPECT_EQ(report->projects, 3u);
+  auto exported = DB::Open(testing::TestOptions(), out.Sub("export"));
+  ASSERT_TRUE(exported) << exported.error().ToString();
+  size_t total = 0;
+  for (const auto& [p, devices] : expected_) {
+    for (const auto& [d, points] : devices) total += points.size();
+  }
+  const size_t missing = MissingAfterSalvage(**exported, expected_);
+  EXPECT_LT(missing, total / 2) << "salvage lost more than the damaged record";
+  EXPECT_EQ(report->points + missing, total);
+}
+
+TEST_F(FailClosed, SalvageSkipsADamagedBlockAndKeepsEveryOtherSeries) {
+  CopyDir(pristine_.path(), work_);
+  std::string key, value;
+  {
+    auto store = store::Store::Open({}, work_);
+    ASSERT_TRUE(store) << store.error().ToString();
+    auto it = (*store)->NewIterator(store::Cf::kBlocks);
+    it->Seek("");
+    ASSERT_TRUE(it->Valid());
+    key = it->key();
+    value = it->value();
+    value[value.size() / 2] = char(value[value.size() / 2] ^ 0x01);
+    auto b = (*store)->NewBatch();
+    b.Put(store::Cf::kBlocks, key, value);
+    ASSERT_TRUE((*store)->Write(b, true).ok());
+  }
+  testing::TempDir out;
+  auto report = DB::Salvage(testing::TestOptions(), work_, {out.Sub("export"), out.path()});
+  ASSERT_TRUE(report) << report.error().ToString();
+  ASSERT_EQ(report->damage.size(), 1u);
+  EXPECT_NE(report->damage[0].find("block of series"), std::string::npos) << report->damage[0];
+  auto exported = DB::Open(testing::TestOptions(), out.Sub("export"));
+  ASSERT_TRUE(exported) << exported.error().ToString();
+  const size_t missing = MissingAfterSalvage(**exported, expected_);
+  EXPECT_GT(missing, 0u);
+  EXPECT_LE(missing, 40u) << "more than the damaged block's points are missing";
+}
+
 // Issue 12, defect 9: an idle database writes nothing (its files stop changing).
 TEST(FailClosedIdle, IdleDatabaseWritesNothing) {
   testing::TempDir dir;

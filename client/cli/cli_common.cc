@@ -35,8 +35,15 @@ Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_miss
         "no database in '{}' (create one with: sensordb --data-dir {} project create NAME)",
         global.data_dir, global.data_dir)));
   }
-  Options options;
+  SENSORDB_ASSIGN_OR_RETURN_R(Options options, LocalOptions(global));
   options.create_if_missing = create_if_missing;
+  options.durability = durability;
+  return DB::Open(options, global.data_dir);
+}
+
+Result<Options> LocalOptions(const GlobalArgs& global) {
+  Options options;
+  options.maintenance_interval_ms = 0;
   if (!global.key_file.empty()) {
     options.key.key_file = global.key_file;
   } else if (const char* passphrase = std::getenv(kPassphraseEnv); passphrase && *passphrase) {
@@ -46,9 +53,7 @@ Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_miss
         fmt::format("no master key: pass --key-file FILE (or set SENSORDB_KEY_FILE), or set {}",
                     kPassphraseEnv)));
   }
-  options.durability = durability;
-  options.maintenance_interval_ms = 0;
-  return DB::Open(options, global.data_dir);
+  return options;
 }
 
 void AddFormatOption(CLI::App* cmd, std::string* format) {

@@ -60,6 +60,9 @@ void AddFormatOption(CLI::App* cmd, std::string* format);
 // nothing is created. Background maintenance is off: the CLI is a short-lived process.
 // With --server: connects and logs in, and returns a RemoteDB (remote_db.h) instead.
 Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_missing);
+// The engine options of the local data directory: the master key from --key-file or
+// $SENSORDB_PASSPHRASE, maintenance off.
+Result<Options> LocalOptions(const GlobalArgs& global);
 
 bool StdinIsTerminal();
 bool StderrIsTerminal();

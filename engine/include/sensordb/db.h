@@ -30,11 +30,32 @@ struct DBStats {
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 
+// What DB::Salvage found and did (docs/SALVAGE.md).
+struct SalvageOptions {
+  std::string export_dir;  // a new directory to write every readable point to; empty: report only
+  std::string log_dir;     // RocksDB's info log of the read-only open; empty: the system temp dir
+};
+struct SalvageReport {
+  std::vector<std::string> damage;  // each damaged file, record or range, with what is wrong
+  uint64_t projects = 0;            // readable projects
+  uint64_t series = 0;              // readable series
+  uint64_t points = 0;              // readable points (exported, with an export directory)
+  bool clean() const { return damage.empty(); }
+};
+
 class DB {
  public:
   // Opens (or with create_if_missing creates) the database in `dir`, replaying the head records
   // of the last run.
   static Result<std::unique_ptr<DB>> Open(const Options& options, std::string_view dir);
+
+  // Reads everything in `dir` that can be read, reports every damaged file, record and block,
+  // and with options.export_dir writes every readable project, device, channel and point to a
+  // new database there (same master key). Never changes `dir`: it opens it read-only. Fails
+  // only when nothing can be read (no keyring, wrong master key, RocksDB refuses even a lenient
+  // read-only open) or the export fails.
+  static Result<SalvageReport> Salvage(const Options& options, std::string_view dir,
+                                       const SalvageOptions& salvage);
 
   DB() = default;
   DB(const DB&) = delete;

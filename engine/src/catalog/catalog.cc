@@ -58,6 +58,18 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
+// "tag P project 3" / "tag S project 3 id 17 record 40": where a record sits, for reports.
+std::string DescribeKey(std::string_view key) {
+  std::string out = "tag " + std::string(1, key[0]);
+  key.remove_prefix(1);
+  uint32_t pid;
+  uint64_t id, record;
+  if (GetFixed32BE(&key, &pid)) out += " project " + std::to_string(pid);
+  if (GetFixed64BE(&key, &id)) out += " id " + std::to_string(id);
+  if (GetFixed64BE(&key, &record)) out += " record " + std::to_string(record);
+  return out;
+}
+
 }  // namespace
 
 Status ValidateProjectName(std::string_view name) {
@@ -95,7 +107,8 @@ Status ValidateObjectName(std::string_view what, std::string_view name) {
 
 Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto::Cipher& cipher,
                                                 const std::function<bool(uint32_t)>& has_key,
-                                                std::vector<uint32_t>* unreadable) {
+                                                std::vector<uint32_t>* unreadable,
+                                                const std::function<void(const Status&)>& on_damage) {
   std::unique_ptr<Catalog> c(new Catalog(store, cipher));
   auto it = store.NewIterator(Cf::kMeta);
   // Projects first: device and series records need their project.
@@ -108,13 +121,21 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto
           continue;
         }
       }
-      SENSORDB_RETURN_IF_ERROR_R(c->LoadRecord(it->key(), it->value()));
+      Status s = c->LoadRecord(it->key(), it->value());
+      if (!s.ok() && on_damage) {  // salvage: report the record and go on
+        on_damage(Status(s.code(), "catalog record " + DescribeKey(it->key()) + ": " +
+                                       s.message()));
+        continue;
+      }
+      SENSORDB_RETURN_IF_ERROR_R(s);
     }
     // Each range is checked before the next Seek, which would clear the error: a read error
     // must fail the load, never end a range early (an empty catalog looks like no projects).
     if (Status s = it->status(); !s.ok()) {
-      return Err(Status(s.code(), "reading the catalog (records with tag '" +
-                                      std::string(1, tag) + "'): " + s.message()));
+      const Status e(s.code(), "reading the catalog (records with tag '" + std::string(1, tag) +
+                                   "'): " + s.message());
+      if (!on_damage) return Err(e);
+      on_damage(e);
     }
   }
   return c;

@@ -66,10 +66,13 @@ class Catalog {
  public:
   // Loads every record. `store` and `cipher` must outlive the catalog. Projects for which
   // `has_key` is false (their data key was destroyed by a drop that did not finish) are not
-  // loaded; their ids go to *unreadable so the caller can finish deleting them.
-  static Result<std::unique_ptr<Catalog>> Load(store::Store& store, const crypto::Cipher& cipher,
-                                               const std::function<bool(uint32_t)>& has_key,
-                                               std::vector<uint32_t>* unreadable);
+  // loaded; their ids go to *unreadable for the caller to judge. A record or range that cannot
+  // be read fails the load, unless `on_damage` is given (salvage): it is then reported there and
+  // skipped.
+  static Result<std::unique_ptr<Catalog>> Load(
+      store::Store& store, const crypto::Cipher& cipher,
+      const std::function<bool(uint32_t)>& has_key, std::vector<uint32_t>* unreadable,
+      const std::function<void(const Status&)>& on_damage = {});
 
   // Creates the project; `make_key(id)` runs before anything is sealed with the new id.
   Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& options,

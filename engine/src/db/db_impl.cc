@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 
 #include "backup/destination.h"
 #include "backup/destinations_file.h"
@@ -59,15 +60,43 @@ Status DBImpl::Init() {
   so.drop_block = [this](std::string_view k, std::string_view v) {
     return cutoffs_.ShouldDrop(k, v);
   };
-  SENSORDB_ASSIGN_OR_RETURN(store_, store::Store::Open(so, dir_));
-  // Read-only until everything is validated (docs/write_path.md, "Recovery"): an open that
+  if (damage_) {  // salvage: read-only; a WAL refused whole is reported, then read leniently
+    so.read_only = true;
+    so.log_dir = salvage_log_dir_;
+    auto strict = store::Store::Open(so, dir_);
+    if (!strict) {
+      damage_(strict.error());
+      so.skip_damaged_wal = true;
+    }
+    if (strict) store_ = std::move(*strict);
+  }
+  if (!store_) {
+    SENSORDB_ASSIGN_OR_RETURN(store_, store::Store::Open(so, dir_));
+  }
+  // Read-only until everything is validated (docs/write_path.md, "Fail closed"): an open that
   // fails has truncated, deleted, sealed and destroyed nothing.
   std::vector<uint32_t> unreadable;
   auto has_key = [this](uint32_t pid) { return !keyring_ || keyring_->Active(pid).has_value(); };
-  SENSORDB_ASSIGN_OR_RETURN(catalog_,
-                            catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable));
+  if (damage_) {  // salvage: every SST file checked on its own; the damaged ones left out
+    std::set<uint64_t> damaged;
+    SENSORDB_RETURN_IF_ERROR(store_->VerifyFiles([&](const Status& s, uint64_t file) {
+      damage_(Status(s.code(), s.message() + "; left out of the salvage (what it held, points "
+                                             "and deletions, is not seen)"));
+      damaged.insert(file);
+    }));
+    store_->SkipFiles(std::move(damaged));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(
+      catalog_, catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable, damage_));
+  if (damage_) {
+    for (uint32_t pid : unreadable) {
+      damage_(Status::Corruption("project id " + std::to_string(pid) +
+                                 " has catalog records but no data key: its data cannot be read"));
+    }
+    unreadable.clear();
+  }
   SENSORDB_RETURN_IF_ERROR(CheckUnreadableProjects(unreadable));
-  SENSORDB_RETURN_IF_ERROR(CheckSystemKey());
+  if (!damage_) SENSORDB_RETURN_IF_ERROR(CheckSystemKey());
   secrets_ = std::make_unique<catalog::ProjectSecrets>(*store_, *cipher_);
   system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_, dir_);
   head_ = std::make_unique<head::Head>(options_.chunk_max_points);
@@ -77,6 +106,7 @@ Status DBImpl::Init() {
   }
   SENSORDB_RETURN_IF_ERROR(LoadHeadFloor());
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
+  if (damage_) return Status::Ok();  // salvage changes nothing, ever
   // Validated: from here on the open may change things.
   opened_ = true;
   for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
@@ -192,81 +222,111 @@ DBImpl::~DBImpl() {
 
 Status DBImpl::LoadHeadFloor() {
   uint64_t floor = 1;
-  SENSORDB_ASSIGN_OR_RETURN(auto q, store_->Get(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor)));
-  if (q) {
-    std::string_view in = *q;
-    if (!GetFixed64BE(&in, &floor) || floor == 0) return Status::Corruption("head floor is malformed");
+  sequencer_ = std::make_unique<Sequencer>(floor);  // salvage goes on without it
+  auto q = store_->Get(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor));
+  if (!q) return Damaged(Status(q.error().code(), "reading the head floor: " + q.error().message()),
+                         "", {});
+  if (*q) {
+    std::string_view in = **q;
+    if (!GetFixed64BE(&in, &floor) || floor == 0) {
+      return Damaged(Status::Corruption("head floor is malformed"), "", {});
+    }
   }
   sequencer_ = std::make_unique<Sequencer>(floor);
   return Status::Ok();
 }
 
-Status DBImpl::ReplaySealRecords(store::Store::Iterator& it, uint64_t* max_seq) {
+Status DBImpl::Damaged(const Status& s, std::string_view what, std::string_view key) {
+  if (s.ok()) return s;
+  uint32_t pid = 0;
+  uint64_t seq = 0;
+  std::string_view k = key;
+  GetFixed32BE(&k, &pid);
+  GetFixed64BE(&k, &seq);
+  const Status named(s.code(), what.empty()  ? s.message()
+                               : key.empty() ? std::string(what) + ": " + s.message()
+                                           : std::string(what) + " " + std::to_string(seq) +
+                                                 " of project id " + std::to_string(pid) + ": " +
+                                                 s.message());
+  if (!damage_) return named;
+  damage_(named);  // salvage: reported and skipped
+  return Status::Ok();
+}
+
+Status DBImpl::ReplaySealRecord(std::string_view key, std::string_view value, uint64_t* max_seq) {
+  std::string_view k = key;
+  uint32_t pid;
+  uint64_t seq, n, series, sealed;
+  if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
+    return Status::Corruption("seal record key is malformed");
+  }
+  *max_seq = std::max(*max_seq, seq);
+  auto project = catalog_->FindProject(pid);
+  if (!project) return Status::Ok();  // leftover of a dropped project
   std::string plain;
-  for (it.Seek(""); it.Valid(); it.Next()) {
-    if (it.key().size() != store::kSealRecordKeySize) continue;
-    std::string_view k = it.key();
-    uint32_t pid;
-    uint64_t seq, n, series, sealed;
-    if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
-      return Status::Corruption("seal record key is malformed");
+  SENSORDB_RETURN_IF_ERROR(
+      cipher_->Open(pid, crypto::RecordKind::kSealRecord, key, value, &plain));
+  std::string_view in = plain;
+  if (in.empty() || uint8_t(in[0]) != 1) return Status::Corruption("seal record version");
+  in.remove_prefix(1);
+  if (!GetVarint64(&in, &n)) return Status::Corruption("seal record is malformed");
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!GetVarint64(&in, &series) || !GetVarint64(&in, &sealed)) {
+      return Status::Corruption("seal record is malformed");
     }
-    *max_seq = std::max(*max_seq, seq);
-    auto project = catalog_->FindProject(pid);
-    if (!project) continue;  // leftover of a dropped project
-    plain.clear();
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_->Open(pid, crypto::RecordKind::kSealRecord, it.key(), it.value(), &plain));
-    std::string_view in = plain;
-    if (in.empty() || uint8_t(in[0]) != 1) return Status::Corruption("seal record version");
-    in.remove_prefix(1);
-    if (!GetVarint64(&in, &n)) return Status::Corruption("seal record is malformed");
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!GetVarint64(&in, &series) || !GetVarint64(&in, &sealed)) {
-        return Status::Corruption("seal record is malformed");
-      }
-      if (const auto* meta = catalog_->FindSeries(*project, series)) {
-        head_->SetState(pid, series, meta->type, sealed);
-      }
+    if (const auto* meta = catalog_->FindSeries(*project, series)) {
+      head_->SetState(pid, series, meta->type, sealed);
     }
   }
-  return it.status();
+  return Status::Ok();
+}
+
+Status DBImpl::ReplayHeadRecord(std::string_view key, std::string_view value, uint64_t* max_seq) {
+  std::string_view k = key;
+  uint32_t pid;
+  uint64_t seq;
+  if (k.size() != store::kHeadKeySize || !GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
+    return Status::Corruption("head record key is malformed");
+  }
+  *max_seq = std::max(*max_seq, seq);
+  auto project = catalog_->FindProject(pid);
+  if (!project) return Status::Ok();  // leftover of a dropped project
+  thread_local std::vector<head::HeadRecordEntry> entries;
+  std::string plain;
+  SENSORDB_RETURN_IF_ERROR(
+      cipher_->Open(pid, crypto::RecordKind::kHeadRecord, key, value, &plain));
+  SENSORDB_RETURN_IF_ERROR(head::DecodeHeadRecord(plain, &entries));
+  for (const auto& e : entries) {
+    const catalog::SeriesMeta* meta = catalog_->FindSeries(*project, e.series);
+    if (!meta || meta->type != e.points.type) {
+      return Status::Corruption("head record names series " + std::to_string(e.series) +
+                                " that the catalog lacks");
+    }
+  }
+  for (const auto& e : entries) {
+    head_->Append(pid, e.series, seq, e.points.Run());
+    const uint64_t id = e.series;
+    head_->EncodeTails({&id, 1});  // full chunks are sealed after the open, all at once
+  }
+  return Status::Ok();
 }
 
 Status DBImpl::ReplayHead() {
   uint64_t max_seq = sequencer_->applied();
-  std::vector<head::HeadRecordEntry> entries;
-  std::string plain;
   auto it = store_->NewIterator(Cf::kHead);
   // Pass 1: which points each series has sealed. Pass 2: the head records, skipping those.
-  SENSORDB_RETURN_IF_ERROR(ReplaySealRecords(*it, &max_seq));
   for (it->Seek(""); it->Valid(); it->Next()) {
-    std::string_view k = it->key();
-    uint32_t pid;
-    uint64_t seq;
-    if (k.size() == store::kSealRecordKeySize) continue;
-    if (k.size() != store::kHeadKeySize || !GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
-      return Status::Corruption("head record key is malformed");
-    }
-    max_seq = std::max(max_seq, seq);
-    auto project = catalog_->FindProject(pid);
-    if (!project) continue;  // leftover of a dropped project
-    plain.clear();
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_->Open(pid, crypto::RecordKind::kHeadRecord, it->key(), it->value(), &plain));
-    SENSORDB_RETURN_IF_ERROR(head::DecodeHeadRecord(plain, &entries));
-    for (const auto& e : entries) {
-      const catalog::SeriesMeta* meta = catalog_->FindSeries(*project, e.series);
-      if (!meta || meta->type != e.points.type) {
-        return Status::Corruption("head record " + std::to_string(seq) + " names series " +
-                                  std::to_string(e.series) + " that the catalog lacks");
-      }
-      head_->Append(pid, e.series, seq, e.points.Run());
-      const uint64_t id = e.series;
-      head_->EncodeTails({&id, 1});  // full chunks are sealed below, all at once
-    }
+    if (it->key().size() != store::kSealRecordKeySize) continue;
+    SENSORDB_RETURN_IF_ERROR(Damaged(ReplaySealRecord(it->key(), it->value(), &max_seq),
+                                     "seal record", it->key()));
   }
-  SENSORDB_RETURN_IF_ERROR(it->status());
+  SENSORDB_RETURN_IF_ERROR(Damaged(it->status(), "reading the head column family", {}));
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    if (it->key().size() == store::kSealRecordKeySize) continue;
+    SENSORDB_RETURN_IF_ERROR(Damaged(ReplayHeadRecord(it->key(), it->value(), &max_seq),
+                                     "head record", it->key()));
+  }
+  SENSORDB_RETURN_IF_ERROR(Damaged(it->status(), "reading the head column family", {}));
   sequencer_ = std::make_unique<Sequencer>(max_seq + 1);
   return Status::Ok();
 }
@@ -610,6 +670,7 @@ Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
   const auto series = catalog_->Select(*p, selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(selector, series.size()));
   query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
+  if (damage_) q.SkipDamagedBlocks(damage_);
   return q.Raw(series, range, callback);
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,12 @@ class DBImpl final : public DB {
     faults_ = std::move(faults);
   }
   Status Init();
+  // Salvage (db_salvage.cc), before Init: opens read-only and changes nothing; damaged records
+  // and blocks are reported to `sink` and skipped; RocksDB's info log goes to `log_dir`.
+  void EnterSalvageMode(std::function<void(const Status&)> sink, std::string log_dir) {
+    damage_ = std::move(sink);
+    salvage_log_dir_ = std::move(log_dir);
+  }
 
   Result<ProjectInfo> CreateProject(std::string_view name, const ProjectOptions& o) override;
   Result<std::vector<ProjectInfo>> ListProjects() override;
@@ -93,8 +100,12 @@ class DBImpl final : public DB {
   Status PurgeBackupKeyrings();
   Status ValidateBatch(const WriteBatch& batch) const;
   Status LoadHeadFloor();
-  Status ReplaySealRecords(store::Store::Iterator& it, uint64_t* max_seq);
+  // Replay: one seal record, one head record (each fails on damage), and all of them in order.
+  Status ReplaySealRecord(std::string_view key, std::string_view value, uint64_t* max_seq);
+  Status ReplayHeadRecord(std::string_view key, std::string_view value, uint64_t* max_seq);
   Status ReplayHead();
+  // `s` with the record named (`what` seq of project id); in salvage mode reported and Ok.
+  Status Damaged(const Status& s, std::string_view what, std::string_view key);
   // Seals the chunks `due` selects (all of `only`, if given) and persists them as blocks, each
   // re-encoded as one vector when `one_vector` (block::CoalesceVectors). Sealing holds the head
   // shard's lock, which the writers applying the next batches wait for: a writer sealing its
@@ -130,6 +141,8 @@ class DBImpl final : public DB {
   std::shared_mutex key_creation_mu_;
 
   std::shared_ptr<store::FaultInjection> faults_;  // tests only
+  std::function<void(const Status&)> damage_;      // salvage only (read-only open)
+  std::string salvage_log_dir_;
   bool opened_ = false;      // set once Init validated everything; only then may we truncate
   std::mutex truncate_mu_;  // serialises TruncateHead
   // What the last TruncateHead wrote for; GUARDED_BY(truncate_mu_).

@@ -64,7 +64,12 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
     // The skip below trusts only an authenticated summary (cached after a block was opened),
     // never the plaintext max_ts of the header: a forged one would hide the block.
     if (!summaries_.Get(src.key, &src.summary)) {
-      SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
+      Status opened = OpenSource(&src);
+      if (!opened.ok() && on_damage_) {
+        on_damage_(opened);
+        continue;
+      }
+      SENSORDB_RETURN_IF_ERROR(opened);
       summaries_.Put(src.key, src.summary);
     }
     if (src.summary.max_ts < range.start_ns) continue;

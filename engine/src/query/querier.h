@@ -37,6 +37,10 @@ class Querier {
       : store_(store), cipher_(cipher), head_(head), summaries_(summaries), project_(project),
         max_span_ns_(max_span_ns) {}
 
+  // Salvage: a block that fails to open is reported to `sink` and left out, instead of failing
+  // the query. Never used by normal reads.
+  void SkipDamagedBlocks(std::function<void(const Status&)> sink) { on_damage_ = std::move(sink); }
+
   Status Raw(std::span<const SeriesMeta* const> series, const TimeRange& range,
              const RawCallback& callback);
   Status Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out);
@@ -99,6 +103,7 @@ class Querier {
   SummaryCache& summaries_;
   const uint32_t project_;
   const std::atomic<int64_t>& max_span_ns_;
+  std::function<void(const Status&)> on_damage_;  // salvage only
   int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
   block::PointColumn merged_, part_;  // Scan's buffers
   block::OpenedBlock opened_;

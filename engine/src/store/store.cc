@@ -7,6 +7,8 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/metadata.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <vector>
 
 namespace sensordb::store {
@@ -215,6 +218,7 @@ struct Store::Rep {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::mutex resume_mu;
   std::chrono::steady_clock::time_point last_resume;  // GUARDED_BY(resume_mu)
+  std::set<uint64_t> skipped_files;  // salvage only; set before any reader runs
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
   ~Rep() {
     for (auto* h : cfs) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -310,7 +314,17 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
     if (ec) return Err(Status::IOError("cannot list " + dir + ": " + ec.message()));
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_opts, dir, descs, &rep->cfs, &raw);
+  rocksdb::Status s;
+  if (options.read_only) {
+    db_opts.create_if_missing = false;
+    db_opts.db_log_dir = options.log_dir;  // the info log is the only file RocksDB would write
+    if (options.skip_damaged_wal) {
+      db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+    }
+    s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &rep->cfs, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_opts, dir, descs, &rep->cfs, &raw);
+  }
   if (!s.ok()) {
     if (s.IsInvalidArgument() && !options.create_if_missing) {
       return Err(Status::NotFound("no database in " + dir + " (" + s.ToString() + ")"));
@@ -366,6 +380,11 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {
 std::unique_ptr<Store::Iterator> Store::NewIterator(Cf cf) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = true;
+  if (!rep_->skipped_files.empty()) {  // salvage: damaged SST files are left out
+    ro.table_filter = [this](const rocksdb::TableProperties& t) {
+      return rep_->skipped_files.count(t.orig_file_number) == 0;
+    };
+  }
   return std::make_unique<IteratorImpl>(rep_->db->NewIterator(ro, rep_->cf(cf)));
 }
 
@@ -388,6 +407,30 @@ Status Store::CompactAll() {
   for (auto* h : rep_->cfs) {
     SENSORDB_RETURN_IF_ERROR(FromRocks(rep_->db->CompactRange(co, h, nullptr, nullptr),
                                        "compacting"));
+  }
+  return Status::Ok();
+}
+
+void Store::SkipFiles(std::set<uint64_t> file_numbers) {
+  rep_->skipped_files = std::move(file_numbers);
+}
+
+Status Store::VerifyFiles(const std::function<void(const Status&, uint64_t)>& on_damage) {
+  std::vector<rocksdb::LiveFileMetaData> files;
+  rep_->db->GetLiveFilesMetaData(&files);
+  rocksdb::Options o;
+  o.env = rep_->db->GetEnv();
+  for (const auto& f : files) {
+    const std::string path = f.db_path + f.name;
+    rocksdb::SstFileReader reader(o);
+    rocksdb::Status s = reader.Open(path);
+    if (s.ok()) s = reader.VerifyChecksum();
+    if (!s.ok()) {
+      on_damage(FromRocks(s, "SST file " + path + " (column family " + f.column_family_name +
+                                 ", level " + std::to_string(f.level) + ", keys " +
+                                 std::to_string(f.num_entries) + ")"),
+                f.file_number);
+    }
   }
   return Status::Ok();
 }

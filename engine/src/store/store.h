@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,12 @@ struct StoreOptions {
   std::function<bool(std::string_view key, std::string_view value)> drop_block;
   // Tests only: faults to inject under RocksDB (fault_injection.h); null in production.
   std::shared_ptr<FaultInjection> faults;
+  // Salvage (DB::Salvage): opens read-only, writing nothing in the directory (RocksDB's info
+  // log goes to `log_dir`); with `skip_damaged_wal`, WAL records that fail their checksum are
+  // skipped instead of refusing the open.
+  bool read_only = false;
+  bool skip_damaged_wal = false;
+  std::string log_dir;
 };
 
 class Store {
@@ -85,6 +92,12 @@ class Store {
   Status CompactAll();
   // Bytes of live SST files plus WAL, as RocksDB counts them.
   uint64_t LiveBytes();
+  // Reads every live SST file whole and checks every block's checksum, each file on its own;
+  // calls on_damage once per damaged file with an error naming it, and its file number.
+  Status VerifyFiles(const std::function<void(const Status&, uint64_t file_number)>& on_damage);
+  // Salvage, before any read: iterators leave these SST files out (whatever they hold, live
+  // points and deletions alike, is not seen). Not thread-safe against running readers.
+  void SkipFiles(std::set<uint64_t> file_numbers);
 
  private:
   friend class BackupEngine;  // backs up the open database (backup_engine.h)
