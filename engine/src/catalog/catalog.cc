@@ -1,5 +1,7 @@
 #include "catalog/catalog.h"
 
+#include "catalog/catalog_records.h"
+
 #include <algorithm>
 #include <mutex>
 
@@ -13,36 +15,10 @@ using store::Cf;
 using store::MetaKey;
 using store::MetaTag;
 
-constexpr uint8_t kRecordVersion = 1;
+ChannelEntry Entry(const SeriesMeta& s) { return {s.id, s.type, s.channel, s.unit}; }
 
-std::string DeviceRecord(const DeviceMeta& d) {
-  std::string v(1, char(kRecordVersion));
-  PutLengthPrefixed(&v, d.info.name);
-  PutLengthPrefixed(&v, d.info.model);
-  PutLengthPrefixed(&v, d.info.firmware_version);
-  return v;
-}
-
-// One record lists channels of one device created (or updated) together: a batch that brings
-// 10 new channels of a device costs one sealed record, not 10.
-std::string ChannelsRecord(std::span<const SeriesMeta* const> series) {
-  std::string v(1, char(kRecordVersion));
-  PutVarint64(&v, series.size());
-  for (const SeriesMeta* s : series) {
-    PutVarint64(&v, s->id);
-    v.push_back(char(s->type));
-    PutLengthPrefixed(&v, s->channel);
-    PutLengthPrefixed(&v, s->unit);
-  }
-  return v;
-}
-
-std::string ProjectRecord(const ProjectMeta& p) {
-  std::string v(1, char(kRecordVersion));
-  PutLengthPrefixed(&v, p.name);
-  PutVarint64(&v, p.retention_days.load());
-  PutVarint64(&v, uint64_t(p.max_span_ns.load()));
-  return v;
+ProjectRecord Record(const ProjectMeta& p) {
+  return {p.name, p.retention_days.load(), p.max_span_ns.load()};
 }
 
 bool IsUtf8(std::string_view s) {
@@ -56,18 +32,6 @@ bool IsUtf8(std::string_view s) {
     i += n;
   }
   return true;
-}
-
-// "tag P project 3" / "tag S project 3 id 17 record 40": where a record sits, for reports.
-std::string DescribeKey(std::string_view key) {
-  std::string out = "tag " + std::string(1, key[0]);
-  key.remove_prefix(1);
-  uint32_t pid;
-  uint64_t id, record;
-  if (GetFixed32BE(&key, &pid)) out += " project " + std::to_string(pid);
-  if (GetFixed64BE(&key, &id)) out += " id " + std::to_string(id);
-  if (GetFixed64BE(&key, &record)) out += " record " + std::to_string(record);
-  return out;
 }
 
 }  // namespace
@@ -105,21 +69,20 @@ Status ValidateObjectName(std::string_view what, std::string_view name) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto::Cipher& cipher,
-                                                const std::function<bool(uint32_t)>& has_key,
-                                                std::vector<uint32_t>* unreadable,
-                                                const std::function<void(const Status&)>& on_damage) {
+Result<std::unique_ptr<Catalog>> Catalog::Load(
+    store::Store& store, const crypto::Cipher& cipher, const std::function<bool(uint32_t)>& has_key,
+    std::vector<uint32_t>* unreadable, const std::function<void(const Status&)>& on_damage) {
   std::unique_ptr<Catalog> c(new Catalog(store, cipher));
   auto it = store.NewIterator(Cf::kMeta);
   // Projects first: device and series records need their project.
-  for (char tag : {'N', 'P', 'D', 'S'}) {
-    for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) {
-      if (tag == 'P' && it->key().size() == 5) {
-        const uint32_t pid = DecodeFixed32BE(it->key().data() + 1);
-        if (!has_key(pid)) {
-          unreadable->push_back(pid);
-          continue;
-        }
+  for (MetaTag tag : {MetaTag::kCounters, MetaTag::kProject, MetaTag::kDevice, MetaTag::kSeries}) {
+    const std::string prefix = MetaKey(tag);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      RecordKey rk;
+      if (tag == MetaTag::kProject && DecodeRecordKey(it->key(), &rk).ok() &&
+          !has_key(rk.project)) {
+        unreadable->push_back(rk.project);
+        continue;
       }
       Status s = c->LoadRecord(it->key(), it->value());
       if (!s.ok() && on_damage) {  // salvage: report the record and go on
@@ -132,8 +95,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto
     // Each range is checked before the next Seek, which would clear the error: a read error
     // must fail the load, never end a range early (an empty catalog looks like no projects).
     if (Status s = it->status(); !s.ok()) {
-      const Status e(s.code(), "reading the catalog (records with tag '" + std::string(1, tag) +
-                                   "'): " + s.message());
+      const Status e(s.code(), "reading the catalog (records with tag '" + prefix + "'): " +
+                                   s.message());
       if (!on_damage) return Err(e);
       on_damage(e);
     }
@@ -142,105 +105,76 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(store::Store& store, const crypto
 }
 
 Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
-  const char tag = key[0];
-  std::string_view k = key.substr(1);
-  uint32_t pid = 0;
-  uint64_t id = 0;
-  if (tag == 'N') {
-    uint64_t p, o;
-    if (!GetVarint64(&value, &p) || !GetVarint64(&value, &o)) {
-      return Status::Corruption("catalog counters are malformed");
-    }
-    next_project_id_ = std::max<uint32_t>(next_project_id_, uint32_t(p));
-    next_object_id_ = std::max(next_object_id_.load(), o);
+  RecordKey k;
+  SENSORDB_RETURN_IF_ERROR(DecodeRecordKey(key, &k));
+  if (k.tag == MetaTag::kCounters) {
+    CountersRecord c;
+    SENSORDB_RETURN_IF_ERROR(DecodeCounters(value, &c));
+    next_project_id_ = std::max(next_project_id_.load(), uint32_t(c.next_project));
+    next_object_id_ = std::max(next_object_id_.load(), c.next_object);
     return Status::Ok();
   }
-  uint64_t record_id = 0;
-  if (!GetFixed32BE(&k, &pid) || (tag != 'P' && !GetFixed64BE(&k, &id)) ||
-      (tag == 'S' && !GetFixed64BE(&k, &record_id))) {
-    return Status::Corruption("catalog key is malformed");
-  }
-  next_object_id_ = std::max(next_object_id_.load(), record_id + 1);
+  next_object_id_ = std::max(next_object_id_.load(), std::max(k.id, k.record) + 1);
   ProjectMeta* owner = nullptr;
-  if (tag != 'P') {
-    next_object_id_ = std::max(next_object_id_.load(), id + 1);
-    auto pit = by_id_.find(pid);
+  if (k.tag != MetaTag::kProject) {
+    auto pit = by_id_.find(k.project);
     // A leftover of a dropped project: skipped before opening, as its data key may be gone.
     if (pit == by_id_.end()) return Status::Ok();
     owner = pit->second.get();
   }
   std::string plain;
-  SENSORDB_RETURN_IF_ERROR(cipher_.Open(pid, crypto::RecordKind::kCatalog, key, value, &plain));
-  std::string_view in = plain;
-  if (in.empty() || uint8_t(in[0]) != kRecordVersion) {
-    return Status::Corruption("catalog record has an unknown version");
-  }
-  in.remove_prefix(1);
-  const Status bad = Status::Corruption("catalog record is malformed (key tag " +
-                                        std::string(1, tag) + ")");
-  if (tag == 'P') {
+  SENSORDB_RETURN_IF_ERROR(
+      cipher_.Open(k.project, crypto::RecordKind::kCatalog, key, value, &plain));
+  if (k.tag == MetaTag::kProject) {
+    ProjectRecord r;
+    SENSORDB_RETURN_IF_ERROR(DecodeProject(plain, &r));
     auto p = std::make_shared<ProjectMeta>();
-    std::string_view name;
-    uint64_t days, span;
-    if (!GetLengthPrefixed(&in, &name) || !GetVarint64(&in, &days) || !GetVarint64(&in, &span)) {
-      return bad;
-    }
-    p->id = pid;
-    p->name = name;
-    p->retention_days = uint32_t(days);
-    p->max_span_ns = int64_t(span);
+    p->id = k.project;
+    p->name = r.name;
+    p->retention_days = r.retention_days;
+    p->max_span_ns = r.max_span_ns;
     by_name_[p->name] = p;
-    by_id_[pid] = p;
-    next_project_id_ = std::max(next_project_id_.load(), pid + 1);
+    by_id_[p->id] = p;
+    next_project_id_ = std::max(next_project_id_.load(), p->id + 1);
     return Status::Ok();
   }
   ProjectMeta& p = *owner;
-  if (tag == 'D') {
-    std::string_view name, model, fw;
-    if (!GetLengthPrefixed(&in, &name) || !GetLengthPrefixed(&in, &model) ||
-        !GetLengthPrefixed(&in, &fw)) {
-      return bad;
-    }
+  if (k.tag == MetaTag::kDevice) {
+    DeviceRecord r;
+    SENSORDB_RETURN_IF_ERROR(DecodeDevice(plain, &r));
     auto d = std::make_unique<DeviceMeta>();
-    d->id = id;
-    d->info = {std::string(name), std::string(model), std::string(fw)};
+    d->id = k.id;
+    d->info = {std::string(r.name), std::string(r.model), std::string(r.firmware_version)};
     d->durable = true;
     p.devices[d->info.name] = std::move(d);
     return Status::Ok();
   }
-  // 'S': devices are all loaded (tag order); `id` is the device. Later records (higher record
-  // ids, same key prefix) update earlier ones.
+  // kSeries: devices are all loaded (tag order); `k.id` is the device. Later records (higher
+  // record ids, same key prefix) update earlier ones.
   DeviceMeta* dev = nullptr;
   for (auto& [name, d] : p.devices) {
-    if (d->id == id) dev = d.get();
+    if (d->id == k.id) dev = d.get();
   }
-  if (!dev) return Status::Corruption("channels of device " + std::to_string(id) + " have no device");
-  uint64_t count;
-  if (!GetVarint64(&in, &count) || count > in.size()) return bad;
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t sid;
-    std::string_view channel, unit;
-    if (!GetVarint64(&in, &sid) || in.empty()) return bad;
-    const uint8_t type = uint8_t(in[0]);
-    in.remove_prefix(1);
-    if (type < 1 || type > 3 || !GetLengthPrefixed(&in, &channel) ||
-        !GetLengthPrefixed(&in, &unit)) {
-      return bad;
-    }
-    next_object_id_ = std::max(next_object_id_.load(), sid + 1);
-    auto& slot = p.series[sid];
+  if (!dev) {
+    return Status::Corruption("channels of device " + std::to_string(k.id) + " have no device");
+  }
+  std::vector<ChannelEntry> channels;
+  SENSORDB_RETURN_IF_ERROR(DecodeChannels(plain, &channels));
+  for (const ChannelEntry& c : channels) {
+    next_object_id_ = std::max(next_object_id_.load(), c.series + 1);
+    auto& slot = p.series[c.series];
     if (!slot) slot = std::make_unique<SeriesMeta>();
     SeriesMeta& s = *slot;
-    s.id = sid;
-    s.device_id = id;
+    s.id = c.series;
+    s.device_id = k.id;
     s.device = dev->info.name;
-    s.channel = channel;
-    s.unit = unit;
-    s.type = ValueType(type);
+    s.channel = c.channel;
+    s.unit = c.unit;
+    s.type = c.type;
     s.durable = true;
     dev->channels[s.channel] = &s;
   }
-  return in.empty() ? Status::Ok() : bad;
+  return Status::Ok();
 }
 
 Result<std::string> Catalog::Seal(uint32_t project, std::string_view key,
@@ -251,15 +185,14 @@ Result<std::string> Catalog::Seal(uint32_t project, std::string_view key,
 }
 
 void Catalog::PutCounters(store::Store::Batch* b) const {
-  std::string v;
-  PutVarint64(&v, next_project_id_.load());
-  PutVarint64(&v, next_object_id_.load());
-  b->Put(Cf::kMeta, MetaKey(MetaTag::kCounters), v);
+  b->Put(Cf::kMeta, MetaKey(MetaTag::kCounters),
+         EncodeCounters({next_project_id_.load(), next_object_id_.load()}));
 }
 
 Status Catalog::PutDevice(uint32_t project, const DeviceMeta& d, store::Store::Batch* b) const {
   const std::string key = MetaKey(MetaTag::kDevice, project, d.id);
-  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, DeviceRecord(d)));
+  const DeviceRecord record{d.info.name, d.info.model, d.info.firmware_version};
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, EncodeDevice(record)));
   b->Put(Cf::kMeta, key, sealed);
   return Status::Ok();
 }
@@ -267,9 +200,13 @@ Status Catalog::PutDevice(uint32_t project, const DeviceMeta& d, store::Store::B
 Status Catalog::PutChannels(uint32_t project, uint64_t device_id,
                             std::span<const SeriesMeta* const> series,
                             store::Store::Batch* b) {
-  std::string key = MetaKey(MetaTag::kSeries, project, device_id);
-  PutFixed64BE(&key, next_object_id_++);  // record id: later records win at load
-  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, ChannelsRecord(series)));
+  // The record id: later records of a device win at load.
+  const std::string key =
+      EncodeRecordKey({MetaTag::kSeries, project, device_id, next_object_id_++});
+  std::vector<ChannelEntry> entries;
+  entries.reserve(series.size());
+  for (const SeriesMeta* s : series) entries.push_back(Entry(*s));
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project, key, EncodeChannels(entries)));
   b->Put(Cf::kMeta, key, sealed);
   return Status::Ok();
 }
@@ -288,7 +225,7 @@ Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectO
   SENSORDB_RETURN_IF_ERROR_R(make_key(p->id));
   auto batch = store_.NewBatch();
   const std::string key = MetaKey(MetaTag::kProject, p->id);
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string sealed, Seal(p->id, key, ProjectRecord(*p)));
+  SENSORDB_ASSIGN_OR_RETURN_R(std::string sealed, Seal(p->id, key, EncodeProject(Record(*p))));
   batch.Put(Cf::kMeta, key, sealed);
   PutCounters(&batch);
   SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, /*sync=*/true));
@@ -355,7 +292,8 @@ void Catalog::ForgetProject(const ProjectMeta& project) {
 Status Catalog::WriteProjectRecord(const ProjectMeta& project) {
   auto batch = store_.NewBatch();
   const std::string key = MetaKey(MetaTag::kProject, project.id);
-  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(project.id, key, ProjectRecord(project)));
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed,
+                            Seal(project.id, key, EncodeProject(Record(project))));
   batch.Put(Cf::kMeta, key, sealed);
   return store_.Write(batch, /*sync=*/true);
 }

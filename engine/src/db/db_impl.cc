@@ -9,7 +9,7 @@
 #include "backup/destination.h"
 #include "backup/destinations_file.h"
 #include "block/block.h"
-#include "head/head_record.h"
+#include "head/head_log.h"
 #include "query/querier.h"
 #include "store/keys.h"
 #include "util/coding.h"
@@ -104,7 +104,7 @@ Status DBImpl::Init() {
     key_manager_ =
         std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *secrets_);
   }
-  SENSORDB_RETURN_IF_ERROR(LoadHeadFloor());
+  head_log_ = std::make_unique<head::HeadLog>(*store_, *cipher_);
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
   if (damage_) return Status::Ok();  // salvage changes nothing, ever
   // Validated: from here on the open may change things.
@@ -220,114 +220,43 @@ DBImpl::~DBImpl() {
   if (opened_) TruncateHead().IgnoreError();
 }
 
-Status DBImpl::LoadHeadFloor() {
-  uint64_t floor = 1;
-  sequencer_ = std::make_unique<Sequencer>(floor);  // salvage goes on without it
-  auto q = store_->Get(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor));
-  if (!q) return Damaged(Status(q.error().code(), "reading the head floor: " + q.error().message()),
-                         "", {});
-  if (*q) {
-    std::string_view in = **q;
-    if (!GetFixed64BE(&in, &floor) || floor == 0) {
-      return Damaged(Status::Corruption("head floor is malformed"), "", {});
-    }
-  }
-  sequencer_ = std::make_unique<Sequencer>(floor);
-  return Status::Ok();
-}
-
-Status DBImpl::Damaged(const Status& s, std::string_view what, std::string_view key) {
-  if (s.ok()) return s;
-  uint32_t pid = 0;
-  uint64_t seq = 0;
-  std::string_view k = key;
-  GetFixed32BE(&k, &pid);
-  GetFixed64BE(&k, &seq);
-  const Status named(s.code(), what.empty()  ? s.message()
-                               : key.empty() ? std::string(what) + ": " + s.message()
-                                           : std::string(what) + " " + std::to_string(seq) +
-                                                 " of project id " + std::to_string(pid) + ": " +
-                                                 s.message());
-  if (!damage_) return named;
-  damage_(named);  // salvage: reported and skipped
-  return Status::Ok();
-}
-
-Status DBImpl::ReplaySealRecord(std::string_view key, std::string_view value, uint64_t* max_seq) {
-  std::string_view k = key;
-  uint32_t pid;
-  uint64_t seq, n, series, sealed;
-  if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
-    return Status::Corruption("seal record key is malformed");
-  }
-  *max_seq = std::max(*max_seq, seq);
-  auto project = catalog_->FindProject(pid);
-  if (!project) return Status::Ok();  // leftover of a dropped project
-  std::string plain;
-  SENSORDB_RETURN_IF_ERROR(
-      cipher_->Open(pid, crypto::RecordKind::kSealRecord, key, value, &plain));
-  std::string_view in = plain;
-  if (in.empty() || uint8_t(in[0]) != 1) return Status::Corruption("seal record version");
-  in.remove_prefix(1);
-  if (!GetVarint64(&in, &n)) return Status::Corruption("seal record is malformed");
-  for (uint64_t i = 0; i < n; ++i) {
-    if (!GetVarint64(&in, &series) || !GetVarint64(&in, &sealed)) {
-      return Status::Corruption("seal record is malformed");
-    }
-    if (const auto* meta = catalog_->FindSeries(*project, series)) {
-      head_->SetState(pid, series, meta->type, sealed);
-    }
-  }
-  return Status::Ok();
-}
-
-Status DBImpl::ReplayHeadRecord(std::string_view key, std::string_view value, uint64_t* max_seq) {
-  std::string_view k = key;
-  uint32_t pid;
-  uint64_t seq;
-  if (k.size() != store::kHeadKeySize || !GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
-    return Status::Corruption("head record key is malformed");
-  }
-  *max_seq = std::max(*max_seq, seq);
-  auto project = catalog_->FindProject(pid);
-  if (!project) return Status::Ok();  // leftover of a dropped project
-  thread_local std::vector<head::HeadRecordEntry> entries;
-  std::string plain;
-  SENSORDB_RETURN_IF_ERROR(
-      cipher_->Open(pid, crypto::RecordKind::kHeadRecord, key, value, &plain));
-  SENSORDB_RETURN_IF_ERROR(head::DecodeHeadRecord(plain, &entries));
-  for (const auto& e : entries) {
-    const catalog::SeriesMeta* meta = catalog_->FindSeries(*project, e.series);
-    if (!meta || meta->type != e.points.type) {
-      return Status::Corruption("head record names series " + std::to_string(e.series) +
-                                " that the catalog lacks");
-    }
-  }
-  for (const auto& e : entries) {
-    head_->Append(pid, e.series, seq, e.points.Run());
-    const uint64_t id = e.series;
-    head_->EncodeTails({&id, 1});  // full chunks are sealed after the open, all at once
-  }
-  return Status::Ok();
-}
-
 Status DBImpl::ReplayHead() {
-  uint64_t max_seq = sequencer_->applied();
-  auto it = store_->NewIterator(Cf::kHead);
-  // Pass 1: which points each series has sealed. Pass 2: the head records, skipping those.
-  for (it->Seek(""); it->Valid(); it->Next()) {
-    if (it->key().size() != store::kSealRecordKeySize) continue;
-    SENSORDB_RETURN_IF_ERROR(Damaged(ReplaySealRecord(it->key(), it->value(), &max_seq),
-                                     "seal record", it->key()));
+  auto floor = head_log_->LoadFloor();
+  if (!floor) {
+    if (!damage_) return floor.error();
+    damage_(floor.error());  // salvage goes on from 1
+    floor = 1;
   }
-  SENSORDB_RETURN_IF_ERROR(Damaged(it->status(), "reading the head column family", {}));
-  for (it->Seek(""); it->Valid(); it->Next()) {
-    if (it->key().size() == store::kSealRecordKeySize) continue;
-    SENSORDB_RETURN_IF_ERROR(Damaged(ReplayHeadRecord(it->key(), it->value(), &max_seq),
-                                     "head record", it->key()));
-  }
-  SENSORDB_RETURN_IF_ERROR(Damaged(it->status(), "reading the head column family", {}));
-  sequencer_ = std::make_unique<Sequencer>(max_seq + 1);
+  head::HeadLog::ReplayHandler h;
+  h.known = [this](uint32_t pid) { return catalog_->FindProject(pid) != nullptr; };
+  h.seal = [this](uint32_t pid, std::span<const head::SealEntry> entries) {
+    auto project = catalog_->FindProject(pid);
+    for (const auto& e : entries) {
+      if (const auto* meta = catalog_->FindSeries(*project, e.series)) {
+        head_->SetState(pid, e.series, meta->type, e.sealed);
+      }
+    }
+    return Status::Ok();
+  };
+  h.record = [this](uint32_t pid, uint64_t seq, std::span<const head::HeadRecordEntry> entries) {
+    auto project = catalog_->FindProject(pid);
+    for (const auto& e : entries) {
+      const catalog::SeriesMeta* meta = catalog_->FindSeries(*project, e.series);
+      if (!meta || meta->type != e.points.type) {
+        return Status::Corruption("it names series " + std::to_string(e.series) +
+                                  " that the catalog lacks");
+      }
+    }
+    for (const auto& e : entries) {
+      head_->Append(pid, e.series, seq, e.points.Run());
+      const uint64_t id = e.series;
+      head_->EncodeTails({&id, 1});  // full chunks are sealed after the open, all at once
+    }
+    return Status::Ok();
+  };
+  h.damage = damage_;
+  SENSORDB_ASSIGN_OR_RETURN(const uint64_t max_seq, head_log_->Replay(h));
+  sequencer_ = std::make_unique<Sequencer>(std::max(*floor, max_seq + 1));
   return Status::Ok();
 }
 
@@ -389,18 +318,13 @@ Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
   std::vector<uint64_t> ids(series.size());
   for (size_t i = 0; i < series.size(); ++i) ids[i] = series[i]->id;
 
-  thread_local std::string payload, sealed;
+  thread_local std::string payload;
   payload.clear();
-  sealed.clear();
   head::EncodeHeadRecord(columns, ids, &payload);
   const uint64_t seq = sequencer_->Assign();
   Sequencer::Turn turn(*sequencer_, seq);  // Done(seq) on every path, or later writers wait forever
-  const std::string key = store::HeadKey(project->id, seq);
-  Status st = cipher_->Seal(project->id, crypto::RecordKind::kHeadRecord, key, payload, &sealed);
-  if (st.ok()) {
-    wb.Put(Cf::kHead, key, sealed);
-    st = store_->Write(wb, options_.durability == Durability::kSync);
-  }
+  Status st = head_log_->AddRecord(project->id, seq, payload, &wb);
+  if (st.ok()) st = store_->Write(wb, options_.durability == Durability::kSync);
   if (records.owns_lock()) {
     if (st.ok()) catalog_->MarkDurable(*project, series);
     records.unlock();
@@ -455,13 +379,12 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vecto
     if (!project) continue;  // dropped meanwhile
     int64_t span = 0;
     uint64_t max_seq = 0;
-    std::string seal(1, char(1));
-    PutVarint64(&seal, list.size());
+    std::vector<head::SealEntry> sealed;
+    sealed.reserve(list.size());
     for (head::CutChunk* c : list) {
       span = std::max(span, c->summary.max_ts - c->summary.min_ts);
       max_seq = std::max(max_seq, c->block_seq);
-      PutVarint64(&seal, c->series);
-      PutVarint64(&seal, c->block_seq);
+      sealed.push_back({c->series, c->block_seq});
       if (one_vector) {
         // The head's own encoding cannot fail to decode; if it ever did, the block keeps the
         // head's vectors rather than sealing nothing.
@@ -475,11 +398,7 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vecto
     }
     if (keyring_ && !keyring_->Active(pid)) continue;  // being dropped: its keys are gone
     SENSORDB_RETURN_IF_ERROR(catalog_->RaiseMaxSpan(*project, span));
-    const std::string key = store::SealRecordKey(pid, max_seq, nonces());
-    std::string sealed;
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_->Seal(pid, crypto::RecordKind::kSealRecord, key, seal, &sealed));
-    wb.Put(Cf::kHead, key, sealed);
+    SENSORDB_RETURN_IF_ERROR(head_log_->AddSealRecord(pid, max_seq, nonces(), sealed, &wb));
   }
   // No sync needed: the head records these blocks replace are deleted only by a later write,
   // and RocksDB recovers a prefix of its log, so a lost block means its records survive too.
@@ -487,28 +406,11 @@ Status DBImpl::PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vecto
 }
 
 Status DBImpl::TruncateHead() {
-  std::lock_guard lock(truncate_mu_);
+  std::vector<uint32_t> projects;
+  for (const auto& p : catalog_->Projects()) projects.push_back(p->id);
+  // `applied` first: MinOpenSeq is no snapshot, and the log caps what it keeps at applied + 1.
   const uint64_t applied = sequencer_->applied();
-  const auto open = head_->MinOpenSeq();
-  // An idle database writes nothing: the same applied sequence and the same open chunks mean
-  // the same deletions as last time.
-  if (truncated_applied_ == applied && truncated_open_ == open) return Status::Ok();
-  auto wb = store_->NewBatch();
-  for (const auto& p : catalog_->Projects()) {
-    auto it = open.find(p->id);
-    // Capped: MinOpenSeq is no snapshot, and a record applied after `applied` was read may sit
-    // in a chunk the scan passed before it opened.
-    const uint64_t keep_from = it == open.end() ? applied + 1 : std::min(it->second, applied + 1);
-    wb.DeleteRange(Cf::kHead, store::HeadKey(p->id, 0), store::HeadKey(p->id, keep_from));
-  }
-  // Sequence numbers must keep growing across restarts even when no head record is left.
-  std::string floor;
-  PutFixed64BE(&floor, applied + 1);
-  wb.Put(Cf::kMeta, store::MetaKey(store::MetaTag::kHeadFloor), floor);
-  SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
-  truncated_applied_ = applied;
-  truncated_open_ = open;
-  return Status::Ok();
+  return head_log_->Truncate(projects, applied, head_->MinOpenSeq());
 }
 
 void DBImpl::MaintenanceLoop() {

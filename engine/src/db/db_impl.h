@@ -20,6 +20,7 @@
 #include "db/seal_gate.h"
 #include "db/sequencer.h"
 #include "head/head.h"
+#include "head/head_log.h"
 #include "query/summary_cache.h"
 #include "retention/retention.h"
 #include "sensordb/db.h"
@@ -99,13 +100,9 @@ class DBImpl final : public DB {
   // Destroys dropped projects' keys in every backup keyring this database wrote (db_backup.cc).
   Status PurgeBackupKeyrings();
   Status ValidateBatch(const WriteBatch& batch) const;
-  Status LoadHeadFloor();
-  // Replay: one seal record, one head record (each fails on damage), and all of them in order.
-  Status ReplaySealRecord(std::string_view key, std::string_view value, uint64_t* max_seq);
-  Status ReplayHeadRecord(std::string_view key, std::string_view value, uint64_t* max_seq);
+  // Rebuilds the head from the head log and starts the sequencer past every record and the
+  // floor. Fails on the first damaged record (salvage: reports it and goes on).
   Status ReplayHead();
-  // `s` with the record named (`what` seq of project id); in salvage mode reported and Ok.
-  Status Damaged(const Status& s, std::string_view what, std::string_view key);
   // Seals the chunks `due` selects (all of `only`, if given) and persists them as blocks, each
   // re-encoded as one vector when `one_vector` (block::CoalesceVectors). Sealing holds the head
   // shard's lock, which the writers applying the next batches wait for: a writer sealing its
@@ -128,6 +125,7 @@ class DBImpl final : public DB {
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<catalog::ProjectSecrets> secrets_;
   std::unique_ptr<head::Head> head_;
+  std::unique_ptr<head::HeadLog> head_log_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<KeyManager> key_manager_;
   std::unique_ptr<system::SystemStoreImpl> system_;
@@ -144,10 +142,6 @@ class DBImpl final : public DB {
   std::function<void(const Status&)> damage_;      // salvage only (read-only open)
   std::string salvage_log_dir_;
   bool opened_ = false;      // set once Init validated everything; only then may we truncate
-  std::mutex truncate_mu_;  // serialises TruncateHead
-  // What the last TruncateHead wrote for; GUARDED_BY(truncate_mu_).
-  uint64_t truncated_applied_ = 0;
-  std::map<uint32_t, uint64_t> truncated_open_;
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)
