@@ -59,6 +59,7 @@ batch() {
   python3 -c "import random,sys
 sys.stdout.write(''.join('env,device=d%d v=%r %d\n' % (i % 8, random.random(), $1 * 50000 + i + 1) for i in range(50000)))"
 }
+batch 1000 >"$WORK/native.lp"  # made now: the native import follows the 507 at once
 status=204 n=0
 for n in $(seq 120); do
   batch "$n" >"$WORK/lp"
@@ -67,12 +68,18 @@ for n in $(seq 120); do
 done
 [[ $status == 507 ]] || fail "a write to a full disk: HTTP $status after $n batches, expected 507: $(cat "$WORK/body")"
 grep -q 'no space' "$WORK/body" || fail "the 507 body does not say why: $(cat "$WORK/body")"
-# The native protocol: the typed error, by name.
-batch 1000 >"$WORK/native.lp"
+# The native protocol: the typed error, by name. Right after the 507: a token's use is audited
+# with its last-used time once a minute, and while the disk is full that write fails, so a
+# login that falls due then is refused (fail closed: docs/AUTH.md). That refusal is the one
+# other acceptable answer.
 sdb import -p plant --precision s "$WORK/native.lp" >"$WORK/import.out" 2>&1
 rc=$?
-[[ $rc == 75 ]] || fail "import into a full disk: exit $rc, expected 75 (NoSpace): $(cat "$WORK/import.out")"
-grep -q 'NoSpace' "$WORK/import.out" || fail "import error is not NoSpace: $(cat "$WORK/import.out")"
+if [[ $rc != 75 ]] && grep -q 'the audit log cannot be written' "$WORK/import.out"; then
+  echo "disk_full: the token's last-used audit fell due while the disk was full; login refused"
+else
+  [[ $rc == 75 ]] || fail "import into a full disk: exit $rc, expected 75 (NoSpace): $(cat "$WORK/import.out")"
+  grep -q 'NoSpace' "$WORK/import.out" || fail "import error is not NoSpace: $(cat "$WORK/import.out")"
+fi
 # MQTT QoS 1: no PUBACK for what was not stored, so mosquitto_pub does not succeed; nothing stored.
 pub 1 "m v=2 2" >"$WORK/pub.out" 2>&1 && fail "a QoS 1 publish to a full disk was acknowledged"
 [[ $(code "${A[@]}" "$U/api/v1/projects/plant/query/raw?device=dl-1") == 200 ]] || fail "raw dl-1"

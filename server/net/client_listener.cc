@@ -57,6 +57,11 @@ Result<std::shared_ptr<asio::ssl::context>> ClientListener::MakeDeviceContext() 
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_verify_depth(native, 2);  // leaf, project CA
+  // Sessions (TLS 1.3 tickets) resume only within this context: a new context (a CA change,
+  // a reload) makes new ticket keys, so a resumed session was verified against the current
+  // trust store. The device's identity is checked again after every handshake (AdmitDevice).
+  static constexpr unsigned char kSessionContext[] = "sensordb-device";
+  SSL_CTX_set_session_id_context(native, kSessionContext, sizeof(kSessionContext) - 1);
   X509_STORE* store = SSL_CTX_get_cert_store(native);
   for (const std::string& pem : authority_->CaCertificates()) {
     BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
@@ -175,14 +180,17 @@ void ClientListener::CheckExpiry() {
 }
 
 Status ClientListener::ReloadCertificates() {
+  // The context for this listener's role: a device listener's requires and verifies a
+  // client certificate against the project CAs (a plain server context would let every
+  // device through the handshake without one, and then refuse them all).
+  std::lock_guard lock(io_->ssl_mu);
   Result<std::shared_ptr<asio::ssl::context>> ctx = Err(Status::Internal("not loaded"));
   try {
-    ctx = MakeServerTlsContext(config_.tls);
+    ctx = authority_ != nullptr ? MakeDeviceContext() : MakeServerTlsContext(config_.tls);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("reloading the certificate: ") + e.what());
   }
   if (!ctx) return ctx.error();
-  std::lock_guard lock(io_->ssl_mu);
   io_->ssl = std::move(*ctx);
   return Status::Ok();
 }

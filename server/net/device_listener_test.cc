@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <thread>
@@ -347,6 +348,44 @@ TEST_F(DeviceListenerTest, OpensslWithoutACertificateWithTls12OrAnotherCaIsRefus
   r = Sh("openssl s_client -connect 127.0.0.1:" + std::to_string(native_->port()) +
           " -verify_return_error -cert " + good.cert + " -key " + good.key);
   EXPECT_NE(r.exit_code, 0) << r.out;
+}
+
+// Issue 13, defect 1: the documented certificate reload (SIGHUP) installed the plain server
+// context on the device ports, so enrolled devices were refused and clients without a
+// certificate completed the handshake.
+TEST_F(DeviceListenerTest, CertificateReloadKeepsRequiringDeviceCertificates) {
+  const DeviceFiles dl1 = Enroll("farm", "dl-1");
+  // A first session on each port: the listeners now hold the contexts for the current CAs.
+  Shell r = Sh(Pub(dl1, "sensordb/farm/dl-1/lp", "climate air_temp=21.5 1767225600000000000"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  DeviceClient(dl1);
+  ASSERT_TRUE(native_->ReloadCertificates().ok());
+  ASSERT_TRUE(mqtt_->ReloadCertificates().ok());
+  r = Sh(Pub(dl1, "sensordb/farm/dl-1/lp", "climate air_temp=21.7 1767225660000000000"));
+  ASSERT_EQ(r.exit_code, 0) << "an enrolled device refused after the reload: " << r.out;
+  EXPECT_EQ(Points("farm", "dl-1"), 2u);
+  auto c = DeviceClient(dl1);  // the native device stream too
+  const double failed = Refusals("tls-handshake-failed");
+  const Shell anon = Sh("openssl s_client -brief -connect 127.0.0.1:" +
+                        std::to_string(mqtt_->port()) + " -CAfile " + config_.tls.ca_file +
+                        " </dev/null");
+  EXPECT_GE(WaitRefusals("tls-handshake-failed", failed + 1), failed + 1) << anon.out;
+}
+
+// Issue 13, defect 5: a device that keeps its TLS 1.3 session ticket resumes the session
+// (without a session id context OpenSSL ended such handshakes with an internal error alert).
+TEST_F(DeviceListenerTest, ADeviceResumesItsTlsSession) {
+  const DeviceFiles dl1 = Enroll("farm", "dl-1");
+  const std::string sess = dir_.Sub("dl-1.session");
+  const std::string connect = "openssl s_client -connect 127.0.0.1:" +
+                              std::to_string(native_->port()) + " -CAfile " +
+                              config_.tls.ca_file + " -cert " + dl1.cert + " -key " + dl1.key;
+  // The ticket comes after the handshake: stdin stays open briefly so that it is read.
+  Shell r = Sh("sh -c 'sleep 0.5 | " + connect + " -sess_out " + sess + "'");
+  ASSERT_TRUE(std::filesystem::exists(sess)) << "no session ticket saved: " << r.out;
+  r = Sh("sh -c 'sleep 0.5 | " + connect + " -sess_in " + sess + "'");
+  EXPECT_NE(r.out.find("Reused, TLSv1.3"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
 }
 
 TEST_F(DeviceListenerTest, RevocationClosesALiveSessionWithinASecond) {
