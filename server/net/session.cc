@@ -50,7 +50,11 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
       stream_(std::move(socket), *ssl_),
       timer_(stream_.get_executor()),
       peer_(std::move(peer_address)),
-      decoder_(listener.config_.limits.max_frame_bytes) {
+      // The client port: until the peer has authenticated, frames are small (Hello and Auth
+      // need a few hundred bytes), so an unauthenticated peer holds at most this much.
+      decoder_(listener.authority_ == nullptr
+                   ? std::min(kPreAuthMaxFrameBytes, listener.config_.limits.max_frame_bytes)
+                   : listener.config_.limits.max_frame_bytes) {
   // A device's handler is made once its certificate is admitted (OnHandshake).
   if (listener.mqtt_) {
     mqtt::DecodeLimits limits;
@@ -276,6 +280,7 @@ void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler:
   keep_alive_ms_ = state.keep_alive_ms;
   if (authenticated && !authenticated_) {
     authenticated_ = true;
+    decoder_.set_max_frame_bytes(listener_.config_.limits.max_frame_bytes);
     if (!stop_requested_) SetDeadline(IdleTimeout());
   }
   {

@@ -46,6 +46,9 @@ struct ListenerIo {
 };
 
 inline constexpr size_t kMaxQueuedRequests = 16;
+// The largest frame the client port reads before the peer has authenticated: with the queue
+// above, an unauthenticated connection holds at most 16 x 64 KiB of frames (docs/SERVER.md).
+inline constexpr uint32_t kPreAuthMaxFrameBytes = 64 * 1024;
 inline constexpr size_t kMaxUnsentBytes = 8 * 1024 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {

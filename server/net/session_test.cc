@@ -87,6 +87,30 @@ class SessionTest : public ServerFixture {
   }
 };
 
+// Issue 13, defect 4: before authentication the client port read frames up to
+// limits.max_frame_bytes (16 MiB here), so connections that never sent Hello could make the
+// server hold hundreds of MiB. Now a frame over 64 KiB before Auth is refused from its header.
+TEST_F(SessionTest, ALargeFrameBeforeAuthenticationIsRefusedFromItsHeader) {
+  auto c = Connect();
+  auto w = protocol::EncodeWrite(7, "any", Batch(20'000, kT0));
+  ASSERT_TRUE(w.has_value());
+  ASSERT_GT(w->size(), size_t(64 * 1024));
+  ASSERT_TRUE(c->Send(*w));
+  auto f = c->Receive();
+  ASSERT_TRUE(f.has_value());
+  const Status s = ErrorOf(f);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+  EXPECT_NE(s.message().find("exceeds the maximum of 65536 bytes"), std::string::npos)
+      << s.ToString();
+  // Once authenticated, the configured limit applies: the same frame is a write.
+  auto a = Admin();
+  CreateProject(*a, "any");
+  auto again = protocol::EncodeWrite(8, "any", Batch(20'000, kT0));
+  ASSERT_TRUE(a->Send(*again));
+  auto ack = a->Receive();
+  ASSERT_TRUE(ack && ack->type() == wire::Message::WriteReply) << ErrorOf(ack).ToString();
+}
+
 TEST_F(SessionTest, PipelinedRequestsAreAnsweredInOrder) {
   auto c = Admin();
   CreateProject(*c, "pipe");

@@ -114,12 +114,15 @@ class FrameDecoder {
   size_t reserved_bytes() const { return payload_.capacity(); }
   const Status& status() const { return status_; }
   uint32_t max_frame_bytes() const { return max_frame_bytes_; }
+  // Changes the limit for frames whose header is not complete yet (a server raises it once
+  // the peer has authenticated).
+  void set_max_frame_bytes(uint32_t max_frame_bytes) { max_frame_bytes_ = max_frame_bytes; }
 
  private:
   void StartPayload();
   void FinishPayload();
 
-  const uint32_t max_frame_bytes_;
+  uint32_t max_frame_bytes_;
   std::array<uint8_t, kFrameHeaderBytes> header_{};
   size_t header_have_ = 0;
   uint32_t payload_bytes_ = 0;  // of the frame being received, once its header is complete
