@@ -151,6 +151,9 @@ Status HeadLog::Truncate(std::span<const uint32_t> projects, uint64_t applied,
                          const std::map<uint32_t, uint64_t>& open) {
   std::lock_guard lock(truncate_mu_);
   if (truncated_ && truncated_applied_ == applied && truncated_open_ == open) return Status::Ok();
+  // Two callers may read `applied` in one order and get here in the other: the floor never
+  // goes back (a lower floor after a crash would hand out block sequence numbers again).
+  if (truncated_ && applied < truncated_applied_) return Status::Ok();
   auto wb = store_.NewBatch();
   for (uint32_t pid : projects) {
     auto it = open.find(pid);

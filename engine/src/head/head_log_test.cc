@@ -257,9 +257,13 @@ TEST_F(HeadLogTest, TruncateKeepsWhatOpenChunksNeedAndWritesTheFloor) {
   ASSERT_TRUE(store_->Write(wb, true).ok());
   ASSERT_TRUE(log_->Truncate(projects, 5, {{1, 3}}).ok());
   EXPECT_TRUE(*store_->Get(Cf::kHead, store::HeadKey(1, 1)));
-  // A record applied after `applied` was read is kept even if `open` says otherwise.
+  // A caller that read an older `applied` arrives late: nothing is deleted and the floor
+  // does not go back.
   ASSERT_TRUE(log_->Truncate(projects, 0, {{1, 9}}).ok());
   EXPECT_TRUE(*store_->Get(Cf::kHead, store::HeadKey(1, 1)));
+  floor = log_->LoadFloor();
+  ASSERT_TRUE(floor);
+  EXPECT_EQ(*floor, 6u);
 }
 
 TEST_F(HeadLogTest, AMalformedFloorIsCorruption) {

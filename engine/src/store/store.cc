@@ -147,7 +147,7 @@ class FaultyRandomAccessFile final : public rocksdb::FSRandomAccessFileOwnerWrap
 
 class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
  public:
-  explicit FaultyFileSystem(std::shared_ptr<FaultInjection> f)
+  FaultyFileSystem(std::shared_ptr<FaultInjection> f)
       : FileSystemWrapper(rocksdb::FileSystem::Default()), f_(std::move(f)) {}
   const char* Name() const override { return "sensordb.FaultyFileSystem"; }
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
@@ -174,73 +174,6 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
 
  private:
   std::shared_ptr<FaultInjection> f_;
-};
-
-// A failed WAL append or sync is fatal to RocksDB (every later write fails until a reopen)
-// unless the error is marked retryable: then it is a hard error, and recovery flushes every
-// memtable to SST files and starts a new log, so the log that failed (which may end in a torn
-// record) is never appended to again and is no longer needed. The write that met the error is
-// not acknowledged and not in any memtable. So WAL errors are marked retryable, and the
-// database resumes in place once the fault clears (docs/write_path.md, "Fail closed"). Errors
-// of other files keep RocksDB's own handling; a full disk stays NoSpace (Store::Resume).
-rocksdb::IOStatus Recoverable(rocksdb::IOStatus s) {
-  if (!s.ok() && s.IsIOError() && !s.IsNoSpace()) s.SetRetryable(true);
-  return s;
-}
-
-class RecoverableWalFile final : public rocksdb::FSWritableFileOwnerWrapper {
- public:
-  using FSWritableFileOwnerWrapper::FSWritableFileOwnerWrapper;
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
-                           rocksdb::IODebugContext* dbg) override {
-    return Recoverable(FSWritableFileOwnerWrapper::Append(data, o, dbg));
-  }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
-                           const rocksdb::DataVerificationInfo& v,
-                           rocksdb::IODebugContext* dbg) override {
-    return Recoverable(FSWritableFileOwnerWrapper::Append(data, o, v, dbg));
-  }
-  rocksdb::IOStatus Flush(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    return Recoverable(FSWritableFileOwnerWrapper::Flush(o, dbg));
-  }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    return Recoverable(FSWritableFileOwnerWrapper::Sync(o, dbg));
-  }
-  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    return Recoverable(FSWritableFileOwnerWrapper::Fsync(o, dbg));
-  }
-};
-
-class RecoverableWalFileSystem final : public rocksdb::FileSystemWrapper {
- public:
-  explicit RecoverableWalFileSystem(std::shared_ptr<rocksdb::FileSystem> target)
-      : FileSystemWrapper(std::move(target)) {}
-  const char* Name() const override { return "sensordb.RecoverableWalFileSystem"; }
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
-                                    rocksdb::IODebugContext* dbg) override {
-    return Wrap(name, target()->NewWritableFile(name, o, r, dbg), r);
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
-                                       rocksdb::IODebugContext* dbg) override {
-    return Wrap(name, target()->ReopenWritableFile(name, o, r, dbg), r);
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
-                                      const rocksdb::FileOptions& o,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
-                                      rocksdb::IODebugContext* dbg) override {
-    return Wrap(name, target()->ReuseWritableFile(name, old_name, o, r, dbg), r);
-  }
-
- private:
-  static rocksdb::IOStatus Wrap(const std::string& name, rocksdb::IOStatus s,
-                                std::unique_ptr<rocksdb::FSWritableFile>* r) {
-    if (s.ok() && name.ends_with(".log")) {
-      *r = std::make_unique<RecoverableWalFile>(std::move(*r));
-    }
-    return s;
-  }
 };
 
 // RocksDB's open error for a damaged WAL record says "checksum mismatch" without naming the
@@ -278,7 +211,7 @@ std::string DamagedFilesFromInfoLog(const std::string& dir) {
 }  // namespace
 
 struct Store::Rep {
-  std::unique_ptr<rocksdb::Env> env;  // RecoverableWalFileSystem (over the faults in tests)
+  std::unique_ptr<rocksdb::Env> env;  // with StoreOptions::faults only; outlives db
   StoreOptions options;
   std::unique_ptr<BlockDropFilter> filter;
   std::unique_ptr<rocksdb::DB> db;
@@ -332,10 +265,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   db_opts.keep_log_file_num = 2;
   db_opts.max_total_wal_size = 64 << 20;
   db_opts.listeners.push_back(std::make_shared<NoAutoRecovery>());
-  std::shared_ptr<rocksdb::FileSystem> fs = rocksdb::FileSystem::Default();
-  if (options.faults) fs = std::make_shared<FaultyFileSystem>(options.faults);
-  rep->env = rocksdb::NewCompositeEnv(std::make_shared<RecoverableWalFileSystem>(fs));
-  db_opts.env = rep->env.get();
+  if (options.faults) {
+    rep->env = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(options.faults));
+    db_opts.env = rep->env.get();
+  }
   db_opts.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
   // Fail closed (docs/write_path.md, "Fail closed"): an acknowledged synced record is never torn,
@@ -418,9 +351,9 @@ Status Store::Write(Batch& batch, bool sync) {
   Status s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
   // After a no-space or I/O error RocksDB refuses every write (read-only) until resumed; once
   // the fault clears the first write resumes it, without a restart, and is retried once. The
-  // write that met the fault itself was not acknowledged. A failed WAL write or sync RocksDB
-  // recovers from by itself (RecoverableWalFileSystem), retrying every second until a flush
-  // succeeds; writes fail until then.
+  // write that met the fault itself was not acknowledged. RocksDB resumes a full disk and a
+  // failed flush or compaction; a failed WAL write or sync it takes as fatal, and writes then
+  // fail until the database is reopened (docs/write_path.md, "Fail closed").
   if ((s.code() == StatusCode::kNoSpace || s.code() == StatusCode::kIOError) && Resume()) {
     s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
   }
