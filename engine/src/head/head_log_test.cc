@@ -128,21 +128,17 @@ TEST(SealRecord, RoundTripsAndEveryPrefixIsCorruption) {
     EXPECT_EQ(out[i].series, in[i].series);
     EXPECT_EQ(out[i].sealed, in[i].sealed);
   }
-  for (size_t n = 0; n < enc.size(); ++n) {
-    EXPECT_EQ(DecodeSealRecord(enc.substr(0, n), &out).code(), StatusCode::kCorruption) << n;
-  }
-  EXPECT_EQ(DecodeSealRecord(enc + "x", &out).code(), StatusCode::kCorruption);
+  sensordb::testing::ExpectOnlyWholeDecodes(
+      enc, [&](std::string_view bytes) { return DecodeSealRecord(bytes, &out); });
   enc[0] = 2;
   EXPECT_EQ(DecodeSealRecord(enc, &out).code(), StatusCode::kCorruption);
 }
 
-TEST(HeadRecord, EveryPrefixIsCorruption) {
+TEST(HeadRecord, OnlyTheWholeRecordDecodes) {
   const std::string enc = Payload(10, 5);
   std::vector<HeadRecordEntry> out;
-  ASSERT_TRUE(DecodeHeadRecord(enc, &out).ok());
-  for (size_t n = 0; n < enc.size(); ++n) {
-    EXPECT_EQ(DecodeHeadRecord(enc.substr(0, n), &out).code(), StatusCode::kCorruption) << n;
-  }
+  sensordb::testing::ExpectOnlyWholeDecodes(
+      enc, [&](std::string_view in) { return DecodeHeadRecord(in, &out); });
 }
 
 TEST_F(HeadLogTest, ReplaysSealRecordsFirstThenRecordsInOrder) {
