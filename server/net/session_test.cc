@@ -95,7 +95,11 @@ TEST_F(SessionTest, ALargeFrameBeforeAuthenticationIsRefusedFromItsHeader) {
   auto w = protocol::EncodeWrite(7, "any", Batch(20'000, kT0));
   ASSERT_TRUE(w.has_value());
   ASSERT_GT(w->size(), size_t(64 * 1024));
-  ASSERT_TRUE(c->Send(*w));
+  // Only the header and a few bytes: the server refuses and closes at the header, so sending
+  // the rest could fail on a closed connection.
+  std::vector<uint8_t> start = w->ToBytes();
+  start.resize(64);
+  ASSERT_TRUE(c->SendBytes(start));
   auto f = c->Receive();
   ASSERT_TRUE(f.has_value());
   const Status s = ErrorOf(f);
