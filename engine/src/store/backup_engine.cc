@@ -148,6 +148,7 @@ Result<uint32_t> BackupEngine::Create(Store& store, const std::string& app_metad
   rocksdb::BackupID id = 0;
   const rocksdb::IOStatus s =
       rep_->engine->CreateNewBackupWithMetadata(co, store.rocks(), app_metadata, &id);
+  store.NoteMemtablesEmpty();  // the flush before the backup emptied them
   if (!s.ok()) {
     // Leave no half-copied files behind; a failure here is reported by the next backup.
     rep_->engine->GarbageCollect().PermitUncheckedError();

@@ -15,12 +15,14 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <vector>
 
 namespace sensordb::store {
@@ -91,6 +93,18 @@ constexpr auto kResumeInterval = std::chrono::milliseconds(500);
 
 const char* const kCfNames[] = {"default", "head", "blocks"};
 
+// "000042.log" -> 42; 0 for any other file.
+uint64_t LogNumber(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  if (!name.ends_with(".log") || name.size() <= 4) return 0;
+  uint64_t n = 0;
+  for (size_t i = 0; i + 4 < name.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return 0;
+    n = n * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return n;
+}
+
 // Fails appends, syncs and reads while the FaultInjection says so (tests only).
 rocksdb::IOStatus Injected(FaultInjection& f, const char* what) {
   f.injected.fetch_add(1);
@@ -99,17 +113,17 @@ rocksdb::IOStatus Injected(FaultInjection& f, const char* what) {
 
 class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> t, FaultInjection& f)
-      : FSWritableFileOwnerWrapper(std::move(t)), f_(f) {}
+  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> t, FaultInjection& f, bool doomed)
+      : FSWritableFileOwnerWrapper(std::move(t)), f_(f), doomed_(doomed) {}
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                            rocksdb::IODebugContext* dbg) override {
-    if (f_.fail_writes) return Injected(f_, "write");
+    if (Fails()) return Injected(f_, "write");
     return FSWritableFileOwnerWrapper::Append(data, o, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                            const rocksdb::DataVerificationInfo& v,
                            rocksdb::IODebugContext* dbg) override {
-    if (f_.fail_writes) return Injected(f_, "write");
+    if (Fails()) return Injected(f_, "write");
     return FSWritableFileOwnerWrapper::Append(data, o, v, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
@@ -122,7 +136,9 @@ class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
+  bool Fails() const { return f_.fail_writes || (doomed_ && f_.fail_new_log_writes); }
   FaultInjection& f_;
+  const bool doomed_;  // a WAL created while fail_new_log_writes was set
 };
 
 class FaultyRandomAccessFile final : public rocksdb::FSRandomAccessFileOwnerWrapper {
@@ -154,14 +170,15 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus s = target()->NewWritableFile(name, o, r, dbg);
-    if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(*r), *f_);
+    const bool doomed = f_->fail_new_log_writes && LogNumber(name) != 0;
+    if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(*r), *f_, doomed);
     return s;
   }
   rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus s = target()->ReopenWritableFile(name, o, r, dbg);
-    if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(*r), *f_);
+    if (s.ok()) *r = std::make_unique<FaultyWritableFile>(std::move(*r), *f_, false);
     return s;
   }
   rocksdb::IOStatus NewRandomAccessFile(const std::string& name, const rocksdb::FileOptions& o,
@@ -174,6 +191,120 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
 
  private:
   std::shared_ptr<FaultInjection> f_;
+};
+
+// Which write-ahead logs RocksDB made, and which of them met an error (log numbers, 0 for
+// none). Store::Resume reads them to tell a recovery that started a new log from one that did
+// not.
+struct WalWatch {
+  std::atomic<uint64_t> newest{0};
+  std::atomic<uint64_t> failed{0};
+};
+
+// RocksDB takes a failed write or sync of a log, the MANIFEST or a new table file for fatal
+// (every later write fails until a reopen) unless the error is marked retryable: then it is a
+// hard error, and Store::Resume's DB::Resume starts a new MANIFEST if that failed, flushes
+// every memtable (together: atomic_flush) and starts a new log, so a file that failed is never
+// appended to again. The write that met the error is not acknowledged and in no memtable. A
+// full disk stays NoSpace (resumed the same way). docs/write_path.md, "Fail closed".
+rocksdb::IOStatus Recoverable(rocksdb::IOStatus s) {
+  if (!s.ok() && s.IsIOError() && !s.IsNoSpace()) s.SetRetryable(true);
+  return s;
+}
+
+class RecoverableFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  // `log` is the file's log number, 0 for a file that is not a write-ahead log.
+  RecoverableFile(std::unique_ptr<rocksdb::FSWritableFile> t, WalWatch& w, uint64_t log)
+      : FSWritableFileOwnerWrapper(std::move(t)), watch_(w), log_(log) {}
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::Append(data, o, dbg));
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v,
+                           rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::Append(data, o, v, dbg));
+  }
+  rocksdb::IOStatus Flush(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::Flush(o, dbg));
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::Sync(o, dbg));
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::Fsync(o, dbg));
+  }
+  rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& o,
+                              rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::RangeSync(offset, nbytes, o, dbg));
+  }
+  rocksdb::IOStatus Close(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    return Check(FSWritableFileOwnerWrapper::Close(o, dbg));
+  }
+
+ private:
+  rocksdb::IOStatus Check(rocksdb::IOStatus s) {
+    if (!s.ok() && log_ != 0) watch_.failed.store(log_);
+    return Recoverable(std::move(s));
+  }
+  WalWatch& watch_;
+  const uint64_t log_;
+};
+
+class RecoverableDirectory final : public rocksdb::FSDirectoryWrapper {
+ public:
+  using FSDirectoryWrapper::FSDirectoryWrapper;
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    return Recoverable(FSDirectoryWrapper::Fsync(o, dbg));
+  }
+  rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg,
+                                        const rocksdb::DirFsyncOptions& d) override {
+    return Recoverable(FSDirectoryWrapper::FsyncWithDirOptions(o, dbg, d));
+  }
+};
+
+class RecoverableFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  RecoverableFileSystem(std::shared_ptr<rocksdb::FileSystem> target, WalWatch& w)
+      : FileSystemWrapper(std::move(target)), watch_(w) {}
+  const char* Name() const override { return "sensordb.RecoverableFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    return Wrap(name, target()->NewWritableFile(name, o, r, dbg), r);
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* dbg) override {
+    return Wrap(name, target()->ReopenWritableFile(name, o, r, dbg), r);
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
+                                      const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* dbg) override {
+    return Wrap(name, target()->ReuseWritableFile(name, old_name, o, r, dbg), r);
+  }
+  rocksdb::IOStatus NewDirectory(const std::string& name, const rocksdb::IOOptions& o,
+                                 std::unique_ptr<rocksdb::FSDirectory>* r,
+                                 rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewDirectory(name, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<RecoverableDirectory>(std::move(*r));
+    return Recoverable(std::move(s));
+  }
+
+ private:
+  rocksdb::IOStatus Wrap(const std::string& name, rocksdb::IOStatus s,
+                         std::unique_ptr<rocksdb::FSWritableFile>* r) {
+    if (!s.ok()) return Recoverable(std::move(s));
+    const uint64_t log = LogNumber(name);
+    uint64_t seen = watch_.newest.load();
+    while (log != 0 && seen < log && !watch_.newest.compare_exchange_weak(seen, log)) {
+    }
+    *r = std::make_unique<RecoverableFile>(std::move(*r), watch_, log);
+    return s;
+  }
+  WalWatch& watch_;
 };
 
 // RocksDB's open error for a damaged WAL record says "checksum mismatch" without naming the
@@ -211,13 +342,22 @@ std::string DamagedFilesFromInfoLog(const std::string& dir) {
 }  // namespace
 
 struct Store::Rep {
-  std::unique_ptr<rocksdb::Env> env;  // with StoreOptions::faults only; outlives db
+  std::unique_ptr<rocksdb::Env> env;  // RecoverableFileSystem (over the faults in tests)
+  WalWatch wal;                       // outlives env
   StoreOptions options;
   std::unique_ptr<BlockDropFilter> filter;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::mutex resume_mu;
+  // Writers hold it shared; a recovery exclusive, so that no write reaches RocksDB between
+  // its Resume and the check that a new log was started.
+  std::shared_mutex write_mu;
   std::chrono::steady_clock::time_point last_resume;  // GUARDED_BY(resume_mu)
+  // Set when a recovery after a failed WAL write could not start a new log: every write is
+  // refused from then on, without reaching RocksDB, until the database is reopened.
+  std::atomic<bool> needs_reopen{false};
+  // After an open, flush, backup or recovery: the next write first calls MarkMemtable.
+  std::atomic<bool> memtables_empty{true};
   std::set<uint64_t> skipped_files;  // salvage only; set before any reader runs
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
   ~Rep() {
@@ -265,10 +405,19 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   db_opts.keep_log_file_num = 2;
   db_opts.max_total_wal_size = 64 << 20;
   db_opts.listeners.push_back(std::make_shared<NoAutoRecovery>());
-  if (options.faults) {
-    rep->env = rocksdb::NewCompositeEnv(std::make_shared<FaultyFileSystem>(options.faults));
-    db_opts.env = rep->env.get();
-  }
+  // Recovery from a failed write (RecoverableFile) flushes every column family in one step, so
+  // a crash during it never leaves one family past the failed log and another not: a batch
+  // spans the catalog, head and blocks families and is replayed whole or not at all.
+  db_opts.atomic_flush = true;
+  // Store::Resume recovers, driven by writes; no second recovery thread of RocksDB's own.
+  db_opts.max_bgerror_resume_count = 0;
+  // The memtable marker (Store::MarkMemtable) is written without the WAL; it is not data,
+  // so a close need not flush it.
+  db_opts.avoid_flush_during_shutdown = true;
+  std::shared_ptr<rocksdb::FileSystem> fs = rocksdb::FileSystem::Default();
+  if (options.faults) fs = std::make_shared<FaultyFileSystem>(options.faults);
+  rep->env = rocksdb::NewCompositeEnv(std::make_shared<RecoverableFileSystem>(fs, rep->wal));
+  db_opts.env = rep->env.get();
   db_opts.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
   // Fail closed (docs/write_path.md, "Fail closed"): an acknowledged synced record is never torn,
@@ -345,19 +494,43 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   return std::unique_ptr<Store>(new Store(std::move(rep)));
 }
 
+void Store::MarkMemtable() {
+  if (!rep_->memtables_empty.exchange(false)) return;
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  rocksdb::WriteBatch wb;
+  wb.Delete(rep_->cf(Cf::kMeta), "W").PermitUncheckedError();
+  if (!rep_->db->Write(wo, &wb).ok()) rep_->memtables_empty = true;  // tried again next write
+}
+
 Status Store::Write(Batch& batch, bool sync) {
+  if (rep_->needs_reopen) return NeedsReopenError();
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  Status s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
-  // After a no-space or I/O error RocksDB refuses every write (read-only) until resumed; once
-  // the fault clears the first write resumes it, without a restart, and is retried once. The
-  // write that met the fault itself was not acknowledged. RocksDB resumes a full disk and a
-  // failed flush or compaction; a failed WAL write or sync it takes as fatal, and writes then
-  // fail until the database is reopened (docs/write_path.md, "Fail closed").
+  auto write = [&] {
+    std::shared_lock lock(rep_->write_mu);
+    if (rep_->needs_reopen) return NeedsReopenError();
+    MarkMemtable();
+    return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+  };
+  Status s = write();
+  // After a no-space or I/O error RocksDB refuses every write until resumed; once the fault
+  // clears the first write resumes it, without a restart, and is retried once. The write that
+  // met the fault itself was not acknowledged (docs/write_path.md, "Fail closed").
   if ((s.code() == StatusCode::kNoSpace || s.code() == StatusCode::kIOError) && Resume()) {
-    s = FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+    s = write();
   }
+  if (rep_->needs_reopen) return NeedsReopenError();
   return s;
+}
+
+void Store::NoteMemtablesEmpty() { rep_->memtables_empty = true; }
+
+Status Store::NeedsReopenError() const {
+  return Status::IOError("writing: a write-ahead log write failed while no data was buffered, "
+                         "and RocksDB cannot start a new log in place in that case: nothing "
+                         "is written until the database is reopened (restart sensordbd); "
+                         "every acknowledged write is kept");
 }
 
 bool Store::Resume() {
@@ -366,7 +539,17 @@ bool Store::Resume() {
   const auto now = std::chrono::steady_clock::now();
   if (now - rep_->last_resume < kResumeInterval) return false;
   rep_->last_resume = now;
-  return rep_->db->Resume().ok();
+  std::unique_lock writers(rep_->write_mu);
+  const uint64_t failed = rep_->wal.failed.load();
+  if (!rep_->db->Resume().ok()) return false;
+  // Resume starts a new log only when some memtable holds data (RocksDB 7.8; 9.6 always
+  // does). Without one, the next write would go to the log that failed: refuse instead.
+  if (failed != 0 && rep_->wal.newest.load() <= failed) {
+    rep_->needs_reopen = true;
+    return false;
+  }
+  rep_->memtables_empty = true;
+  return true;
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {
@@ -391,7 +574,9 @@ std::unique_ptr<Store::Iterator> Store::NewIterator(Cf cf) {
 Status Store::Flush() {
   rocksdb::FlushOptions fo;
   fo.wait = true;
-  return FromRocks(rep_->db->Flush(fo, rep_->cfs), "flushing");
+  Status s = FromRocks(rep_->db->Flush(fo, rep_->cfs), "flushing");
+  rep_->memtables_empty = true;
+  return s;
 }
 
 Status Store::CompactRange(Cf cf, std::string_view begin, std::string_view end) {
