@@ -146,6 +146,32 @@ TEST_F(FaultInjectionTest, FailedFirstWriteOfANewLogRefusesUntilReopen) {
   ExpectAckedAfterReopen();
 }
 
+// The first synced write to a new log also syncs the directory.
+TEST_F(FaultInjectionTest, FailedDirectorySyncIsAnErrorNeverAnAck) {
+  ASSERT_TRUE(WriteAt(0).ok());
+  ASSERT_TRUE(db_->Flush().ok());  // a new log, its directory entry not yet synced
+  faults_->fail_dir_syncs = true;
+  EXPECT_FALSE(WriteAt(1).ok()) << "a synced write acknowledged while the directory fsync failed";
+  faults_->fail_dir_syncs = false;
+  ExpectWritesResumeInPlace(2);
+  ExpectAckedAfterReopen();
+}
+
+// A flush (or backup) while a failed write is not yet recovered from would have RocksDB switch
+// away from the failed log outside a recovery, which it takes for fatal: the flush recovers
+// first.
+TEST_F(FaultInjectionTest, FlushAfterAFailedWriteRecoversFirst) {
+  ASSERT_TRUE(WriteAt(0).ok());
+  faults_->fail_writes = true;
+  EXPECT_FALSE(WriteAt(1).ok());
+  faults_->fail_writes = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the resume interval
+  Status s = db_->Flush();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  ExpectWritesResumeInPlace(2);
+  ExpectAckedAfterReopen();
+}
+
 TEST_F(FaultInjectionTest, FailedSyncIsAnErrorNeverAnAck) {
   ASSERT_TRUE(WriteAt(0).ok());
   faults_->fail_syncs = true;

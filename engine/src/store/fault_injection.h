@@ -15,6 +15,7 @@ struct FaultInjection {
   std::atomic<bool> fail_writes{false};  // appends to any file (WAL, SST, MANIFEST) fail
   std::atomic<bool> fail_syncs{false};   // fsync/fdatasync of any file fails
   std::atomic<bool> fail_reads{false};   // reads of SST files fail
+  std::atomic<bool> fail_dir_syncs{false};  // fsync of a directory fails
   // Appends to write-ahead logs created while this is set fail (the log RocksDB switches to
   // when a write fills the memtables: the failed write is then the first of a new log).
   std::atomic<bool> fail_new_log_writes{false};

@@ -161,6 +161,24 @@ class FaultyRandomAccessFile final : public rocksdb::FSRandomAccessFileOwnerWrap
   FaultInjection& f_;
 };
 
+class FaultyDirectory final : public rocksdb::FSDirectoryWrapper {
+ public:
+  FaultyDirectory(std::unique_ptr<rocksdb::FSDirectory> t, FaultInjection& f)
+      : FSDirectoryWrapper(std::move(t)), f_(f) {}
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    if (f_.fail_dir_syncs) return Injected(f_, "directory fsync");
+    return FSDirectoryWrapper::Fsync(o, dbg);
+  }
+  rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg,
+                                        const rocksdb::DirFsyncOptions& d) override {
+    if (f_.fail_dir_syncs) return Injected(f_, "directory fsync");
+    return FSDirectoryWrapper::FsyncWithDirOptions(o, dbg, d);
+  }
+
+ private:
+  FaultInjection& f_;
+};
+
 class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
  public:
   FaultyFileSystem(std::shared_ptr<FaultInjection> f)
@@ -188,17 +206,32 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
     if (s.ok()) *r = std::make_unique<FaultyRandomAccessFile>(std::move(*r), *f_);
     return s;
   }
+  rocksdb::IOStatus NewDirectory(const std::string& name, const rocksdb::IOOptions& o,
+                                 std::unique_ptr<rocksdb::FSDirectory>* r,
+                                 rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewDirectory(name, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<FaultyDirectory>(std::move(*r), *f_);
+    return s;
+  }
 
  private:
   std::shared_ptr<FaultInjection> f_;
 };
 
-// Which write-ahead logs RocksDB made, and which of them met an error (log numbers, 0 for
-// none). Store::Resume reads them to tell a recovery that started a new log from one that did
-// not.
+// The newest write-ahead log RocksDB made, and the newest log that met a failed append, sync or
+// close, or that was the newest when a directory fsync failed (the first synced write to a new
+// log syncs the directory: its record is in that log). Log numbers, 0 for none. Store::Resume
+// lets writes go on only once a log newer than the tainted one exists (RocksDB 7.8 starts none
+// when every memtable is empty).
 struct WalWatch {
   std::atomic<uint64_t> newest{0};
-  std::atomic<uint64_t> failed{0};
+  std::atomic<uint64_t> tainted{0};
+  void Taint() { Taint(newest.load()); }
+  void Taint(uint64_t log) {
+    uint64_t seen = tainted.load();
+    while (seen < log && !tainted.compare_exchange_weak(seen, log)) {
+    }
+  }
 };
 
 // RocksDB takes a failed write or sync of a log, the MANIFEST or a new table file for fatal
@@ -245,7 +278,7 @@ class RecoverableFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
  private:
   rocksdb::IOStatus Check(rocksdb::IOStatus s) {
-    if (!s.ok() && log_ != 0) watch_.failed.store(log_);
+    if (!s.ok() && log_ != 0) watch_.Taint(log_);
     return Recoverable(std::move(s));
   }
   WalWatch& watch_;
@@ -254,15 +287,30 @@ class RecoverableFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
 class RecoverableDirectory final : public rocksdb::FSDirectoryWrapper {
  public:
-  using FSDirectoryWrapper::FSDirectoryWrapper;
+  RecoverableDirectory(std::unique_ptr<rocksdb::FSDirectory> t, WalWatch& w)
+      : FSDirectoryWrapper(std::move(t)), watch_(w) {}
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-    return Recoverable(FSDirectoryWrapper::Fsync(o, dbg));
+    return Check(FSDirectoryWrapper::Fsync(o, dbg));
   }
   rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg,
                                         const rocksdb::DirFsyncOptions& d) override {
-    return Recoverable(FSDirectoryWrapper::FsyncWithDirOptions(o, dbg, d));
+    return Check(FSDirectoryWrapper::FsyncWithDirOptions(o, dbg, d));
   }
+
+ private:
+  // The first synced write to a new log syncs the directory: its record is in the log.
+  rocksdb::IOStatus Check(rocksdb::IOStatus s) {
+    if (!s.ok() && in_write) watch_.Taint();
+    return Recoverable(std::move(s));
+  }
+  WalWatch& watch_;
+
+ public:
+  // Set on a thread while it is in DB::Write: a directory fsync there is the write's (the
+  // first synced write to a new log); those of flushes and recoveries taint no log.
+  static thread_local bool in_write;
 };
+thread_local bool RecoverableDirectory::in_write = false;
 
 class RecoverableFileSystem final : public rocksdb::FileSystemWrapper {
  public:
@@ -289,7 +337,7 @@ class RecoverableFileSystem final : public rocksdb::FileSystemWrapper {
                                  std::unique_ptr<rocksdb::FSDirectory>* r,
                                  rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus s = target()->NewDirectory(name, o, r, dbg);
-    if (s.ok()) *r = std::make_unique<RecoverableDirectory>(std::move(*r));
+    if (s.ok()) *r = std::make_unique<RecoverableDirectory>(std::move(*r), watch_);
     return Recoverable(std::move(s));
   }
 
@@ -356,6 +404,8 @@ struct Store::Rep {
   // Set when a recovery after a failed WAL write could not start a new log: every write is
   // refused from then on, without reaching RocksDB, until the database is reopened.
   std::atomic<bool> needs_reopen{false};
+  // A write met an I/O error that no recovery has cleared yet.
+  std::atomic<bool> write_failed{false};
   // After an open, flush, backup or recovery: the next write first calls MarkMemtable.
   std::atomic<bool> memtables_empty{true};
   std::set<uint64_t> skipped_files;  // salvage only; set before any reader runs
@@ -511,14 +561,18 @@ Status Store::Write(Batch& batch, bool sync) {
     std::shared_lock lock(rep_->write_mu);
     if (rep_->needs_reopen) return NeedsReopenError();
     MarkMemtable();
-    return FromRocks(rep_->db->Write(wo, &batch.rep_->wb), "writing");
+    RecoverableDirectory::in_write = true;
+    rocksdb::Status r = rep_->db->Write(wo, &batch.rep_->wb);
+    RecoverableDirectory::in_write = false;
+    return FromRocks(r, "writing");
   };
   Status s = write();
   // After a no-space or I/O error RocksDB refuses every write until resumed; once the fault
   // clears the first write resumes it, without a restart, and is retried once. The write that
   // met the fault itself was not acknowledged (docs/write_path.md, "Fail closed").
-  if ((s.code() == StatusCode::kNoSpace || s.code() == StatusCode::kIOError) && Resume()) {
-    s = write();
+  if (s.code() == StatusCode::kNoSpace || s.code() == StatusCode::kIOError) {
+    rep_->write_failed = true;
+    if (Resume()) s = write();
   }
   if (rep_->needs_reopen) return NeedsReopenError();
   return s;
@@ -540,14 +594,20 @@ bool Store::Resume() {
   if (now - rep_->last_resume < kResumeInterval) return false;
   rep_->last_resume = now;
   std::unique_lock writers(rep_->write_mu);
-  const uint64_t failed = rep_->wal.failed.load();
+  return ResumeLocked();
+}
+
+bool Store::ResumeLocked() {
+  if (rep_->needs_reopen) return false;
   if (!rep_->db->Resume().ok()) return false;
   // Resume starts a new log only when some memtable holds data (RocksDB 7.8; 9.6 always
   // does). Without one, the next write would go to the log that failed: refuse instead.
-  if (failed != 0 && rep_->wal.newest.load() <= failed) {
+  const uint64_t tainted = rep_->wal.tainted.load();
+  if (tainted != 0 && rep_->wal.newest.load() <= tainted) {
     rep_->needs_reopen = true;
     return false;
   }
+  rep_->write_failed = false;
   rep_->memtables_empty = true;
   return true;
 }
@@ -571,7 +631,18 @@ std::unique_ptr<Store::Iterator> Store::NewIterator(Cf cf) {
   return std::make_unique<IteratorImpl>(rep_->db->NewIterator(ro, rep_->cf(cf)));
 }
 
+// A flush switches memtables and so starts a new log, appending first to the current one:
+// after a failed log write, only a recovery may do that (outside one, RocksDB 7.8 takes the
+// failed log's error for fatal). So writers are held out, and a pending failure is recovered
+// from first or the flush refused.
 Status Store::Flush() {
+  std::unique_lock writers(rep_->write_mu);
+  if (rep_->needs_reopen) return NeedsReopenError();
+  if (rep_->write_failed && !ResumeLocked()) {
+    if (rep_->needs_reopen) return NeedsReopenError();
+    return Status::IOError("flushing: the database is recovering from a failed write and the "
+                           "fault has not cleared; nothing was flushed, try again");
+  }
   rocksdb::FlushOptions fo;
   fo.wait = true;
   Status s = FromRocks(rep_->db->Flush(fo, rep_->cfs), "flushing");

@@ -104,6 +104,7 @@ class Store {
   rocksdb::DB* rocks() const;
   // DB::Resume() after a background error, at most once per kResumeInterval; true if resumed.
   bool Resume();
+  bool ResumeLocked();  // with write_mu held exclusively
   // Writes a deletion of the reserved key 'W' without the WAL, so that some memtable holds an
   // entry: RocksDB 7.8's recovery from a failed WAL write starts a new log only then. Does so
   // only in the first write after an open, flush, backup or recovery (each leaves the
