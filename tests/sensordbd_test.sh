@@ -37,6 +37,10 @@ cp "$WORK/srv/sensordbd.toml" "$WORK/bad.toml"
 echo 'key_file = "other.key"' >>"$WORK/bad.toml"
 "$SENSORDBD" --config "$WORK/bad.toml" >/dev/null 2>"$WORK/err" && fail "started with a duplicate key"
 [[ -s $WORK/err ]] || fail "a bad config gave no message"
+# A hard open-files limit below what the connection caps need refuses the start (issue 13).
+(ulimit -Sn 1000 && ulimit -Hn 2000 && exec "$SENSORDBD" --config "$WORK/srv/sensordbd.toml") >/dev/null 2>"$WORK/err" &&
+  fail "started with a hard open-files limit below the caps"
+grep -q "open-files hard limit is 2000" "$WORK/err" || fail "no open-files message: $(cat "$WORK/err")"
 
 # --- start ---------------------------------------------------------------------------------------
 "$SENSORDBD" --config "$WORK/srv/sensordbd.toml" >"$WORK/out.log" 2>"$WORK/err.log" &

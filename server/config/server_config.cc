@@ -247,12 +247,15 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   if (const toml::table* t = root["limits"].as_table()) {
     LimitsConfig& l = c.limits;
     constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
-    r.Known(*t, "limits.", {"max_connections", "max_connections_per_address", "max_frame_bytes",
+    r.Known(*t, "limits.", {"max_connections", "max_connections_per_address",
+                            "max_preauth_connections", "max_preauth_per_address", "max_frame_bytes",
                             "max_write_points", "handshake_timeout_ms", "idle_timeout_ms",
                             "requests_per_second", "request_burst", "send_timeout_ms"});
     r.Integer(*t, "limits.", "max_connections", l.max_connections, 1, 1'000'000);
     r.Integer(*t, "limits.", "max_connections_per_address", l.max_connections_per_address, 1,
               1'000'000);
+    r.Integer(*t, "limits.", "max_preauth_connections", l.max_preauth_connections, 1, 1'000'000);
+    r.Integer(*t, "limits.", "max_preauth_per_address", l.max_preauth_per_address, 1, 1'000'000);
     r.Integer(*t, "limits.", "max_frame_bytes", l.max_frame_bytes, 64 * 1024, 1 << 30);
     r.Integer(*t, "limits.", "max_write_points", l.max_write_points, 1, kU32);
     r.Integer(*t, "limits.", "handshake_timeout_ms", l.handshake_timeout_ms, 100, 3'600'000);
@@ -360,6 +363,9 @@ std::string RenderConfig(const ServerConfig& c) {
     << "[limits]\n"
     << "max_connections = " << c.limits.max_connections << "\n"
     << "max_connections_per_address = " << c.limits.max_connections_per_address << "\n"
+    << "max_preauth_connections = " << c.limits.max_preauth_connections
+    << "   # not yet authenticated, per listener\n"
+    << "max_preauth_per_address = " << c.limits.max_preauth_per_address << "\n"
     << "max_frame_bytes = " << c.limits.max_frame_bytes << "\n"
     << "max_write_points = " << c.limits.max_write_points << "\n"
     << "handshake_timeout_ms = " << c.limits.handshake_timeout_ms << "\n"

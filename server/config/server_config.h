@@ -25,6 +25,10 @@ struct TlsConfig {
 struct LimitsConfig {
   uint32_t max_connections = 1024;
   uint32_t max_connections_per_address = 64;
+  // Of those, connections not yet authenticated (per listener, and per peer address): idle
+  // unauthenticated peers never hold more, so authenticated sessions keep their slots.
+  uint32_t max_preauth_connections = 256;
+  uint32_t max_preauth_per_address = 16;
   uint32_t max_frame_bytes = 16 * 1024 * 1024;
   uint32_t max_write_points = 1024 * 1024;
   uint32_t handshake_timeout_ms = 10'000;  // TLS handshake plus Hello and Auth

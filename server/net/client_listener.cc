@@ -254,21 +254,18 @@ Status ClientListener::Open(const ListenerConfig& where_config) {
   if (!ssl) return ssl.error();
   io_->ssl = std::move(*ssl);
 
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(where_config.address, ec);
-  if (ec) return NetError("listener address '" + where_config.address + "' is not an IP address", ec);
-  const tcp::endpoint endpoint(address, where_config.port);
-  const std::string where = where_config.address + ":" + std::to_string(where_config.port);
-  io_->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) io_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) io_->acceptor.bind(endpoint, ec);
-  if (ec) return NetError("cannot listen on " + where, ec);
-  io_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return NetError("cannot listen on " + where, ec);
-  port_ = io_->acceptor.local_endpoint(ec).port();
-  if (ec) return NetError("listener address", ec);
-
-  Accept();
+  const LimitsConfig& l = config_.limits;
+  const AdmissionLimits limits{l.max_connections, l.max_connections_per_address,
+                               l.max_preauth_connections, l.max_preauth_per_address};
+  const std::string name = authority_ == nullptr ? "client" : mqtt_ ? "MQTT" : "device";
+  SENSORDB_ASSIGN_OR_RETURN(
+      io_->accept,
+      AcceptLoop::Open(io_->io, name, where_config.address, where_config.port, limits,
+                       [this](tcp::socket socket, std::string address, Admission::Slot slot) {
+                         OnConnection(std::move(socket), std::move(address), std::move(slot));
+                       }));
+  port_ = io_->accept->port();
+  io_->accept->Start();
   if (authority_ != nullptr) CheckExpiry();
   const unsigned n = config_.io_threads != 0 ? config_.io_threads : cores;
   for (unsigned i = 0; i < n; ++i) {
@@ -286,70 +283,36 @@ Status ClientListener::Open(const ListenerConfig& where_config) {
   return Status::Ok();
 }
 
-void ClientListener::Accept() {
-  io_->acceptor.async_accept(
-      asio::make_strand(io_->io), [this](const boost::system::error_code& ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !io_->acceptor.is_open()) return;
-        if (!ec) {
-          boost::system::error_code ep_ec;
-          const tcp::endpoint peer = socket.remote_endpoint(ep_ec);
-          const std::string address = ep_ec ? "unknown" : peer.address().to_string();
-          // Replies are whole frames written at once: no Nagle delay behind the peer's ACKs.
-          socket.set_option(tcp::no_delay(true), ep_ec);
-          if (stopping() || !Acquire(address)) {
-            boost::system::error_code ignored;
-            socket.close(ignored);
-          } else {
-            auto session = std::make_shared<Session>(*this, std::move(socket), address);
-            {
-              std::lock_guard lock(mu_);
-              std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-              sessions_.push_back(session);
-            }
-            session->Start();
-          }
-        }
-        Accept();
-      });
-}
-
-bool ClientListener::Acquire(const std::string& address) {
-  std::lock_guard lock(mu_);
-  if (counters_.active >= config_.limits.max_connections) {
-    ++counters_.refused_total_cap;
-    return false;
+void ClientListener::OnConnection(tcp::socket socket, std::string address,
+                                  Admission::Slot slot) {
+  boost::system::error_code ignored;
+  // Replies are whole frames written at once: no Nagle delay behind the peer's ACKs.
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (stopping()) return;  // the socket closes here, the slot is released
+  auto session = std::make_shared<Session>(*this, std::move(socket), address, std::move(slot));
+  session->slot_.SetEvict([weak = std::weak_ptr<Session>(session)] {
+    if (auto s = weak.lock()) s->Kill(ConnectionEnd::kPreAuthEvicted);
+  });
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    sessions_.push_back(session);
   }
-  uint32_t& mine = per_address_[address];
-  if (mine >= config_.limits.max_connections_per_address) {
-    ++counters_.refused_address_cap;
-    return false;
-  }
-  ++mine;
-  ++counters_.active;
-  ++counters_.accepted;
-  return true;
-}
-
-void ClientListener::Release(const std::string& address) {
-  std::lock_guard lock(mu_);
-  auto it = per_address_.find(address);
-  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
-  --counters_.active;
+  session->Start();
 }
 
 ListenerCounters ClientListener::Counters() const {
+  std::lock_guard stop_lock(stop_mu_);
+  if (io_ != nullptr && io_->accept != nullptr) return io_->accept->Counters();
   std::lock_guard lock(mu_);
-  return counters_;
+  return final_counters_;
 }
 
 void ClientListener::Stop() {
   std::lock_guard stop_lock(stop_mu_);
   if (io_ == nullptr) return;
   stopping_.store(true, std::memory_order_release);
-  asio::post(io_->io, [this] {
-    boost::system::error_code ignored;
-    io_->acceptor.close(ignored);
-  });
+  if (io_->accept != nullptr) io_->accept->Close();
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(mu_);
@@ -369,6 +332,10 @@ void ClientListener::Stop() {
   io_->pool.join();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  if (io_->accept != nullptr) {
+    std::lock_guard lock(mu_);
+    final_counters_ = io_->accept->Counters();
+  }
   io_.reset();
 }
 

@@ -22,6 +22,7 @@
 #include "auth/rate_limiter.h"
 #include "config/server_config.h"
 #include "devices/device_authority.h"
+#include "net/listener_core.h"
 #include "net/metrics.h"
 #include "net/request_handler.h"
 #include "sensordb/db.h"
@@ -32,13 +33,6 @@ namespace sensordb::server {
 class Session;
 class DeviceRegistry;
 struct ListenerIo;  // Asio objects, kept out of this header
-
-struct ListenerCounters {
-  uint64_t accepted = 0;
-  uint64_t refused_total_cap = 0;
-  uint64_t refused_address_cap = 0;
-  uint64_t active = 0;
-};
 
 class ClientListener {
  public:
@@ -90,10 +84,8 @@ class ClientListener {
   void DeviceRefused(const std::string& peer, const Status& why);
   void OnRevoked(uint32_t project_id, std::string_view device, std::string_view serial);
   void CheckExpiry();  // every second: sessions whose certificate has expired are closed
-  void Accept();
-  // Takes a connection slot for `address`; false when a cap is hit.
-  bool Acquire(const std::string& address);
-  void Release(const std::string& address);
+  void OnConnection(boost::asio::ip::tcp::socket socket, std::string address,
+                    Admission::Slot slot);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   const ServerConfig config_;
@@ -111,12 +103,11 @@ class ClientListener {
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::mutex stop_mu_;  // serialises Stop()
+  mutable std::mutex stop_mu_;  // serialises Stop()
 
   mutable std::mutex mu_;
-  std::map<std::string, uint32_t> per_address_;  // GUARDED_BY(mu_)
   std::vector<std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
-  ListenerCounters counters_;                     // GUARDED_BY(mu_)
+  ListenerCounters final_counters_;               // GUARDED_BY(mu_); after Stop
   struct DeviceSession {
     std::weak_ptr<Session> session;
     const Session* raw = nullptr;

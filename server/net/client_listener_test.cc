@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <numeric>
+#include <thread>
 
 #include "net/server_fixture.h"
 #include "sensordb/protocol/query_codec.h"
@@ -14,6 +15,8 @@ namespace {
 
 using testing::ServerFixture;
 using testing::TestClient;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
 class ClientListenerTest : public ServerFixture {};
 
@@ -214,6 +217,52 @@ TEST(ServerConfig, InitWritesAConfigThatLoadsBack) {
                         loaded->devices.mqtt_port, loaded->rest.port}) {
     EXPECT_EQ(port, 0);
   }
+}
+
+// Issue 13, defect 3: idle unauthenticated connections beyond the pre-auth pool. An
+// authenticated client keeps writing, and a new client still logs in (the longest-waiting idle
+// peer is closed for it once it has waited 1 s). Bounded: 40 idle sockets, about 2 s.
+class SmallPreauthPoolTest : public ServerFixture {
+  void Configure(ServerConfig& c) override {
+    c.limits.max_preauth_connections = 4;
+    c.limits.max_preauth_per_address = 4;
+  }
+};
+
+TEST_F(SmallPreauthPoolTest, IdlePeersBeyondThePoolNeitherStopNorKeepOutAuthenticatedClients) {
+  auto a = Admin();
+  ASSERT_TRUE(a->Send(protocol::EncodeCreateProject(3, {"p", {}})));
+  auto created = a->Receive();
+  ASSERT_TRUE(created && created->type() == wire::Message::CreateProjectReply);
+  asio::io_context io;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 40; ++i) {
+    tcp::socket s(io);
+    boost::system::error_code ec;
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), listener_->port()), ec);
+    if (!ec) idle.push_back(std::move(s));
+  }
+  auto write = [&](uint32_t id) {
+    WriteBatch batch;
+    const std::vector<int64_t> ts = {int64_t{1'767'225'600'000'000'000} + id};
+    const std::vector<double> v = {1.0};
+    batch.AddFloat64("d", "t", ts, v);
+    auto w = protocol::EncodeWrite(id, "p", batch);
+    EXPECT_TRUE(w && a->Send(*w));
+    auto ack = a->Receive();
+    EXPECT_TRUE(ack && ack->type() == wire::Message::WriteReply) << ErrorOf(ack).ToString();
+  };
+  for (uint32_t id = 10; id < 15; ++id) write(id);
+  for (int i = 0; i < 50 && listener_->Counters().preauth_active < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ListenerCounters c = listener_->Counters();
+  EXPECT_EQ(c.preauth_active, 4u);
+  EXPECT_GT(c.refused_preauth_address_cap + c.refused_preauth_cap, 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the idle ones age past 1 s
+  auto b = Admin();  // EXPECTs inside: the handshake and the login succeed
+  EXPECT_GE(listener_->Counters().evicted_preauth, 1u);
+  for (uint32_t id = 20; id < 25; ++id) write(id);
 }
 
 }  // namespace

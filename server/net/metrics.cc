@@ -56,6 +56,7 @@ std::string_view ConnectionEndName(ConnectionEnd end) {
     case ConnectionEnd::kSlowReader: return "slow-reader";
     case ConnectionEnd::kDeviceRefused: return "device-refused";
     case ConnectionEnd::kDeviceRevoked: return "device-revoked";
+    case ConnectionEnd::kPreAuthEvicted: return "preauth-evicted";
   }
   return "unknown";
 }
@@ -221,6 +222,18 @@ std::string ServerMetrics::Render(const Sources& src) const {
            double(src.listener->refused_total_cap));
     Sample(out, "sensordb_refusals_total", Label("reason", "connection-cap-address"),
            double(src.listener->refused_address_cap));
+    Sample(out, "sensordb_refusals_total", Label("reason", "preauth-cap"),
+           double(src.listener->refused_preauth_cap));
+    Sample(out, "sensordb_refusals_total", Label("reason", "preauth-cap-address"),
+           double(src.listener->refused_preauth_address_cap));
+    Sample(out, "sensordb_refusals_total", Label("reason", "preauth-evicted"),
+           double(src.listener->evicted_preauth));
+    Header(out, "sensordb_accept_backoffs_total", "counter",
+           "Times the native and device listeners paused accepting: out of descriptors or memory.");
+    Sample(out, "sensordb_accept_backoffs_total", "", double(src.listener->accept_backoffs));
+    Header(out, "sensordb_connections_preauth", "gauge",
+           "Native and device connections not yet authenticated.");
+    Sample(out, "sensordb_connections_preauth", "", double(src.listener->preauth_active));
     Header(out, "sensordb_connections_active", "gauge", "Open native-protocol connections.");
     Sample(out, "sensordb_connections_active", "", double(src.listener->active));
     Header(out, "sensordb_connections_accepted_total", "counter",

@@ -33,8 +33,9 @@ enum class ConnectionEnd : uint8_t {
   kDeviceRefused,       // a verified certificate that DeviceAuthority::Admit refused, or a
                         // device over its session cap
   kDeviceRevoked,       // a live device session closed: certificate revoked or expired
+  kPreAuthEvicted,      // not yet authenticated, closed to make room in the pre-auth pool
 };
-inline constexpr size_t kConnectionEndCount = 8;
+inline constexpr size_t kConnectionEndCount = 9;
 std::string_view ConnectionEndName(ConnectionEnd end);
 
 // Why the REST listener refused a request before doing its work.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "net/listener_core.h"
 #include "net/request_handler.h"
 
 namespace sensordb::server {
@@ -20,24 +21,23 @@ namespace {
 
 constexpr uint32_t kHeaderLimit = 8 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
+constexpr uint32_t kMaxConnections = 64;  // open scrapes, 16 per address
 
 }  // namespace
 
 struct MetricsListener::Rep {
   Rep(const MetricsConfig& c, AuthService& a, ServerMetrics& m, RenderFn r)
-      : config(c), auth(a), metrics(m), render(std::move(r)), acceptor(io) {}
+      : config(c), auth(a), metrics(m), render(std::move(r)) {}
 
   const MetricsConfig config;
   AuthService& auth;
   ServerMetrics& metrics;
   const RenderFn render;
   asio::io_context io;
-  tcp::acceptor acceptor;
+  std::unique_ptr<AcceptLoop> accept;
   std::thread thread;
   std::mutex stop_mu;
   bool stopped = false;
-
-  void Accept();
 };
 
 namespace {
@@ -45,16 +45,13 @@ namespace {
 // One connection: read one request, answer it, close.
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(MetricsListener::Rep& rep, tcp::socket socket)
-      : rep_(rep), stream_(std::move(socket)) {
+  Exchange(MetricsListener::Rep& rep, tcp::socket socket, std::string peer, Admission::Slot slot)
+      : rep_(rep), stream_(std::move(socket)), peer_(std::move(peer)), slot_(std::move(slot)) {
     parser_.header_limit(kHeaderLimit);
     parser_.body_limit(0);  // a scrape has no body
   }
 
   void Start() {
-    boost::system::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-    peer_ = ec ? "unknown" : peer.address().to_string();
     stream_.expires_after(kRequestTimeout);
     http::async_read(stream_, buffer_, parser_,
                      [self = shared_from_this()](beast::error_code e, size_t) { self->OnRead(e); });
@@ -124,17 +121,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   beast::flat_buffer buffer_{kHeaderLimit};
   http::request_parser<http::empty_body> parser_;
   std::string peer_;
+  Admission::Slot slot_;  // one scrape per connection: it never leaves the pre-auth pool
 };
 
 }  // namespace
-
-void MetricsListener::Rep::Accept() {
-  acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) std::make_shared<Exchange>(*this, std::move(socket))->Start();
-    Accept();
-  });
-}
 
 MetricsListener::MetricsListener(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 
@@ -145,19 +135,21 @@ Result<std::unique_ptr<MetricsListener>> MetricsListener::Start(const MetricsCon
                                                                 ServerMetrics& metrics,
                                                                 RenderFn render) {
   auto rep = std::make_unique<Rep>(config, auth, metrics, std::move(render));
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(config.address, ec);
-  const std::string where = config.address + ":" + std::to_string(config.port);
-  if (ec) return Err(Status::InvalidArgument("metrics.address '" + config.address + "': " + ec.message()));
-  const tcp::endpoint endpoint(address, config.port);
-  rep->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) rep->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) rep->acceptor.bind(endpoint, ec);
-  if (!ec) rep->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Err(Status::IOError("cannot listen for metrics on " + where + ": " + ec.message()));
-  const uint16_t port = rep->acceptor.local_endpoint(ec).port();
-  rep->Accept();
+  // A scrape is one short request: a few connections suffice, and none may hold more.
   Rep* r = rep.get();
+  SENSORDB_ASSIGN_OR_RETURN_R(
+      rep->accept,
+      AcceptLoop::Open(rep->io, "metrics", config.address, config.port,
+                       AdmissionLimits{kMaxConnections, kMaxConnections / 4, kMaxConnections,
+                                       kMaxConnections / 4},
+                       [r](tcp::socket socket, std::string address, Admission::Slot slot) {
+                         std::make_shared<Exchange>(*r, std::move(socket), std::move(address),
+                                                    std::move(slot))
+                             ->Start();
+                       }));
+  rep->accept->SetOnRefused([r] { r->metrics.RecordMetricsRefusal(); });
+  const uint16_t port = rep->accept->port();
+  rep->accept->Start();
   rep->thread = std::thread([r] {
     for (;;) {
       try {
@@ -177,10 +169,7 @@ void MetricsListener::Stop() {
   std::lock_guard lock(rep_->stop_mu);
   if (rep_->stopped) return;
   rep_->stopped = true;
-  asio::post(rep_->io, [r = rep_.get()] {
-    boost::system::error_code ignored;
-    r->acceptor.close(ignored);
-  });
+  if (rep_->accept != nullptr) rep_->accept->Close();
   rep_->io.stop();  // open exchanges are dropped: a scrape is retried by Prometheus
   if (rep_->thread.joinable()) rep_->thread.join();
 }

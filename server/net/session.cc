@@ -44,7 +44,8 @@ class Session::Sink : public ReplySink {
   Session& session_;
 };
 
-Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_address)
+Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_address,
+                 Admission::Slot slot)
     : listener_(listener),
       ssl_(listener.TlsContext()),
       stream_(std::move(socket), *ssl_),
@@ -56,6 +57,7 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
                    ? std::min(kPreAuthMaxFrameBytes, listener.config_.limits.max_frame_bytes)
                    : listener.config_.limits.max_frame_bytes) {
   // A device's handler is made once its certificate is admitted (OnHandshake).
+  slot_ = std::move(slot);
   if (listener.mqtt_) {
     mqtt::DecodeLimits limits;
     limits.max_packet_bytes = listener.config_.limits.max_frame_bytes;
@@ -69,7 +71,6 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
 
 Session::~Session() {
   if (!device_key_.empty()) listener_.UnregisterDevice(device_key_, this);
-  listener_.Release(peer_);
 }
 
 void Session::Start() {
@@ -130,6 +131,7 @@ bool Session::AdmitDevice() {
     return false;
   }
   if (!listener_.RegisterDevice(*who, shared_from_this())) return false;
+  slot_.Authenticated();  // the certificate is the device's credential
   // Seen may write (and fsync) the last-seen record: never on an io thread.
   asio::post(listener_.io_->pool, [authority = listener_.authority_, device = *who] {
     authority->Seen(device, WallClockNs());
@@ -280,6 +282,7 @@ void Session::OnHandled(std::vector<protocol::OutFrame> replies, RequestHandler:
   keep_alive_ms_ = state.keep_alive_ms;
   if (authenticated && !authenticated_) {
     authenticated_ = true;
+    slot_.Authenticated();
     decoder_.set_max_frame_bytes(listener_.config_.limits.max_frame_bytes);
     if (!stop_requested_) SetDeadline(IdleTimeout());
   }

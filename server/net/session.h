@@ -36,11 +36,11 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct ListenerIo {
-  explicit ListenerIo(unsigned workers) : acceptor(io), expiry(io), pool(workers) {}
+  explicit ListenerIo(unsigned workers) : expiry(io), pool(workers) {}
   asio::io_context io;
   std::mutex ssl_mu;
   std::shared_ptr<asio::ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
-  tcp::acceptor acceptor;
+  std::unique_ptr<AcceptLoop> accept;
   asio::steady_timer expiry;  // device listener: closes sessions whose certificate expired
   asio::thread_pool pool;  // runs the requests (engine work, Argon2id) off the io threads
 };
@@ -54,7 +54,8 @@ inline constexpr size_t kMaxUnsentBytes = 8 * 1024 * 1024;
 class Session : public std::enable_shared_from_this<Session> {
   friend class ClientListener;
  public:
-  Session(ClientListener& listener, tcp::socket socket, std::string peer_address);
+  Session(ClientListener& listener, tcp::socket socket, std::string peer_address,
+          Admission::Slot slot);
   ~Session();
 
   void Start();
@@ -123,6 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<protocol::OutFrame> in_flight_;  // being written
   bool busy_ = false;                           // a request runs on a worker
   bool authenticated_ = false;
+  Admission::Slot slot_;  // leaves the pre-auth pool when the peer authenticates
   bool reading_ = false;
   bool writing_ = false;
   bool close_after_write_ = false;

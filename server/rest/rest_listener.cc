@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/listener_core.h"
 #include "net/tls_context.h"
 #include "rest/rest_handler.h"
 
@@ -35,10 +36,6 @@ namespace {
 
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 
-Status NetError(const std::string& what, const boost::system::error_code& ec) {
-  return Status::IOError(what + ": " + ec.message());
-}
-
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -53,7 +50,6 @@ struct RestListener::Rep {
         own_metrics(m == nullptr ? std::make_unique<ServerMetrics>() : nullptr),
         metrics(m == nullptr ? *own_metrics : *m),
         handler(d, a, metrics, RestLimits{c.rest.max_body_bytes, c.limits.max_write_points}),
-        acceptor(io),
         pool(workers) {}
 
   const ServerConfig config;
@@ -66,14 +62,11 @@ struct RestListener::Rep {
   std::mutex ssl_mu;
   std::shared_ptr<ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
 
-  // Declared before io: connections destroyed with io's pending handlers still release here.
   std::mutex mu;
-  uint32_t active = 0;                                   // GUARDED_BY(mu)
-  std::map<std::string, uint32_t> per_address;           // GUARDED_BY(mu)
   std::vector<std::weak_ptr<Connection>> connections;    // GUARDED_BY(mu)
 
   asio::io_context io;
-  tcp::acceptor acceptor;
+  std::unique_ptr<AcceptLoop> accept;  // its slots outlive it (held by connections)
   asio::thread_pool pool;
   std::vector<std::thread> threads;
 
@@ -81,23 +74,7 @@ struct RestListener::Rep {
     std::lock_guard lock(ssl_mu);
     return ssl;
   }
-  bool Acquire(const std::string& address) {
-    std::lock_guard lock(mu);
-    uint32_t& n = per_address[address];
-    if (active >= config.limits.max_connections || n >= config.limits.max_connections_per_address) {
-      if (n == 0) per_address.erase(address);
-      return false;
-    }
-    ++n;
-    ++active;
-    return true;
-  }
-  void Release(const std::string& address) {
-    std::lock_guard lock(mu);
-    --active;
-    if (--per_address[address] == 0) per_address.erase(address);
-  }
-  void Accept();
+  void OnConnection(tcp::socket socket, std::string address, Admission::Slot slot);
 };
 
 namespace {
@@ -107,12 +84,22 @@ namespace {
 class Connection : public std::enable_shared_from_this<Connection>, public ResponseWriter {
  public:
   Connection(RestListener::Rep& rep, tcp::socket socket, std::string peer,
-             std::shared_ptr<ssl::context> ctx)
+             std::shared_ptr<ssl::context> ctx, Admission::Slot slot)
       : rep_(rep),
         ctx_(std::move(ctx)),
         stream_(beast::tcp_stream(std::move(socket)), *ctx_),
-        peer_(std::move(peer)) {}
-  ~Connection() override { rep_.Release(peer_); }
+        peer_(std::move(peer)),
+        slot_(std::move(slot)) {}
+
+  // Lets the listener close this connection, while it has not authenticated, to make room
+  // in the pre-auth pool.
+  void OnEvicted() {
+    slot_.SetEvict([weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        asio::post(self->stream_.get_executor(), [self] { self->CloseNow(); });
+      }
+    });
+  }
 
   void Start() {
     Timeout(rep_.config.limits.handshake_timeout_ms);
@@ -238,6 +225,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
         c.Send(std::move(admitted.error()));
         return false;
       }
+      c.slot_.Authenticated();  // credentials verified: out of the pre-auth pool
       // Back on the strand: the body, within the same deadline as the headers.
       auto request = std::make_shared<Admitted>(std::move(*admitted));
       asio::post(c.stream_.get_executor(), [self = c.shared_from_this(), request] {
@@ -359,6 +347,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   std::optional<http::request_parser<http::empty_body>> head_;
   std::optional<http::request_parser<http::string_body>> body_;
   const std::string peer_;
+  Admission::Slot slot_;  // the connection's place under limits.*; released with it
   // Set on the strand before a worker runs and read by it afterwards (the post orders them).
   bool working_ = false;
   bool keep_alive_ = true;
@@ -370,31 +359,18 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
 
 }  // namespace
 
-void RestListener::Rep::Accept() {
-  acceptor.async_accept(asio::make_strand(io), [this](const boost::system::error_code& ec,
-                                                      tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec && !stopping.load(std::memory_order_acquire)) {
-      boost::system::error_code pec;
-      const tcp::endpoint peer = socket.remote_endpoint(pec);
-      std::string address = pec ? "unknown" : peer.address().to_string();
-      if (!Acquire(address)) {
-        metrics.RecordRestRefusal(RestRefusal::kConnectionCap);
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else {
-        auto c = std::make_shared<Connection>(*this, std::move(socket), std::move(address),
-                                              TlsContext());
-        {
-          std::lock_guard lock(mu);
-          std::erase_if(connections, [](const auto& w) { return w.expired(); });
-          connections.push_back(c);
-        }
-        c->Start();
-      }
-    }
-    Accept();
-  });
+void RestListener::Rep::OnConnection(tcp::socket socket, std::string address,
+                                     Admission::Slot slot) {
+  if (stopping.load(std::memory_order_acquire)) return;
+  auto c = std::make_shared<Connection>(*this, std::move(socket), std::move(address), TlsContext(),
+                                        std::move(slot));
+  c->OnEvicted();
+  {
+    std::lock_guard lock(mu);
+    std::erase_if(connections, [](const auto& w) { return w.expired(); });
+    connections.push_back(c);
+  }
+  c->Start();
 }
 
 RestListener::RestListener(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -416,21 +392,20 @@ Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& co
     auto ctx = MakeServerTlsContext(config.tls);
     if (!ctx) return Err(ctx.error());
     rep->ssl = std::move(*ctx);
-    boost::system::error_code ec;
-    const asio::ip::address address = asio::ip::make_address(config.rest.address, ec);
-    if (ec) {
-      return Err(Status::InvalidArgument("rest.address '" + config.rest.address + "': " +
-                                         ec.message()));
-    }
-    const tcp::endpoint endpoint(address, config.rest.port);
-    rep->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) rep->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) rep->acceptor.bind(endpoint, ec);
-    if (!ec) rep->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return Err(NetError("cannot listen for REST on " + where, ec));
-    port = rep->acceptor.local_endpoint(ec).port();
-    rep->Accept();
+    const LimitsConfig& l = config.limits;
     Rep* r = rep.get();
+    auto accept = AcceptLoop::Open(
+        rep->io, "REST", config.rest.address, config.rest.port,
+        AdmissionLimits{l.max_connections, l.max_connections_per_address,
+                        l.max_preauth_connections, l.max_preauth_per_address},
+        [r](tcp::socket socket, std::string address, Admission::Slot slot) {
+          r->OnConnection(std::move(socket), std::move(address), std::move(slot));
+        });
+    if (!accept) return Err(accept.error());
+    rep->accept = std::move(*accept);
+    rep->accept->SetOnRefused([r] { r->metrics.RecordRestRefusal(RestRefusal::kConnectionCap); });
+    port = rep->accept->port();
+    rep->accept->Start();
     for (unsigned i = 0; i < io_threads; ++i) {
       rep->threads.emplace_back([r] {
         for (;;) {
@@ -454,10 +429,7 @@ Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& co
 void RestListener::Stop() {
   std::lock_guard lock(rep_->stop_mu);
   if (rep_->stopping.exchange(true)) return;
-  asio::post(rep_->io, [r = rep_.get()] {
-    boost::system::error_code ignored;
-    r->acceptor.close(ignored);
-  });
+  if (rep_->accept != nullptr) rep_->accept->Close();
   std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard l(rep_->mu);
@@ -473,10 +445,7 @@ void RestListener::Stop() {
   // TLS shutdowns in progress get a moment, then everything left is dropped.
   const auto deadline = std::chrono::steady_clock::now() + kShutdownTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    {
-      std::lock_guard l(rep_->mu);
-      if (rep_->active == 0) break;
-    }
+    if (rep_->accept == nullptr || rep_->accept->Counters().active == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   rep_->io.stop();

@@ -3,6 +3,7 @@
 // listener and the daily backup — until SIGTERM or SIGINT; SIGHUP reloads the TLS certificate
 // (docs/SERVER.md).
 #include <openssl/crypto.h>
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <csignal>
@@ -150,11 +151,43 @@ class BackupThread {
   std::thread thread_;
 };
 
+// Every listener may hold its limits.max_connections descriptors, metrics 64, and RocksDB and
+// the logs need files besides: the soft RLIMIT_NOFILE is raised to that (up to the hard limit),
+// and a hard limit below it refuses the start, since the caps could never be honoured
+// (docs/SERVER.md, "Limits").
+constexpr uint64_t kFilesBesideConnections = 1024;
+
+Status RaiseOpenFilesLimit(const ServerConfig& c) {
+  const uint64_t listeners = 1 + (c.rest.enabled ? 1 : 0) +
+                             (c.devices.enabled ? 1 + (c.devices.mqtt ? 1 : 0) : 0);
+  const uint64_t need =
+      listeners * c.limits.max_connections + (c.metrics.enabled ? 64 : 0) + kFilesBesideConnections;
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) != 0) return Status::Ok();
+  if (l.rlim_max != RLIM_INFINITY && l.rlim_max < need) {
+    return Status::FailedPrecondition(
+        "the open-files hard limit is " + std::to_string(l.rlim_max) + ", below the " +
+        std::to_string(need) + " the configured caps need (" + std::to_string(listeners) +
+        " listeners x limits.max_connections " + std::to_string(c.limits.max_connections) +
+        ", + " + std::to_string(kFilesBesideConnections) +
+        " for files): raise it (ulimit -Hn, LimitNOFILE=) or lower limits.max_connections");
+  }
+  if (l.rlim_cur != RLIM_INFINITY && l.rlim_cur < need) {
+    l.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &l) != 0) {
+      return Status::FailedPrecondition("cannot raise the open-files limit to " +
+                                        std::to_string(need));
+    }
+  }
+  return Status::Ok();
+}
+
 int Run(std::string_view config_file) {
   auto config = LoadConfig(config_file);
   if (!config) return Fail(config.error());
   log_threshold = ParseLevel(config->log_level);
   if (Status s = CheckStartable(*config); !s.ok()) return Fail(s);
+  if (Status s = RaiseOpenFilesLimit(*config); !s.ok()) return Fail(s);
   const auto started = std::chrono::steady_clock::now();
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
@@ -262,6 +295,11 @@ int Run(std::string_view config_file) {
             lc.active += d.active;
             lc.refused_total_cap += d.refused_total_cap;
             lc.refused_address_cap += d.refused_address_cap;
+            lc.refused_preauth_cap += d.refused_preauth_cap;
+            lc.refused_preauth_address_cap += d.refused_preauth_address_cap;
+            lc.evicted_preauth += d.evicted_preauth;
+            lc.accept_backoffs += d.accept_backoffs;
+            lc.preauth_active += d.preauth_active;
           }
           const AuthCounters ac = a.Counters();
           std::optional<DBStats> stats;
