@@ -5,6 +5,7 @@
 // (docs/write_path.md, "Fail closed"; a full disk: tests/disk_full_test.sh), except in the
 // one case RocksDB 7.8 cannot recover in place (FailedFirstWriteOfANewLogRefusesUntilReopen).
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -71,6 +72,19 @@ class FaultInjectionTest : public ::testing::Test {
     EXPECT_TRUE(WriteAt(n + 2).ok());
   }
 
+  // A flush (a new log, every memtable empty, the log's directory entry not yet synced), then
+  // `fault` for one write: an error, never an ack; then writes resume in place, and a reopen
+  // has every acknowledged point.
+  void ExpectAFaultRightAfterAFlushRecoversInPlace(std::atomic<bool>& fault) {
+    ASSERT_TRUE(WriteAt(0).ok());
+    ASSERT_TRUE(db_->Flush().ok());
+    fault = true;
+    EXPECT_FALSE(WriteAt(1).ok()) << "a write acknowledged while the fault was on";
+    fault = false;
+    ExpectWritesResumeInPlace(2);
+    ExpectAckedAfterReopen();
+  }
+
   // Reopens the database: every acknowledged point is there, and it takes writes again.
   void ExpectAckedAfterReopen() {
     db_.reset();
@@ -114,13 +128,7 @@ TEST_F(FaultInjectionTest, FailedWalWriteIsAnErrorNeverAnAck) {
 // Right after a flush (or an open, a backup, a recovery) every memtable is empty, and RocksDB
 // 7.8's recovery then starts no new log: the store keeps one entry in a memtable for it.
 TEST_F(FaultInjectionTest, FailedWalWriteRightAfterAFlushRecoversInPlace) {
-  ASSERT_TRUE(WriteAt(0).ok());
-  ASSERT_TRUE(db_->Flush().ok());
-  faults_->fail_writes = true;
-  EXPECT_FALSE(WriteAt(1).ok()) << "a write acknowledged while the disk failed every write";
-  faults_->fail_writes = false;
-  ExpectWritesResumeInPlace(2);
-  ExpectAckedAfterReopen();
+  ExpectAFaultRightAfterAFlushRecoversInPlace(faults_->fail_writes);
 }
 
 // The one case RocksDB 7.8 cannot recover in place: the write that fills the memtables switches
@@ -148,28 +156,22 @@ TEST_F(FaultInjectionTest, FailedFirstWriteOfANewLogRefusesUntilReopen) {
 
 // The first synced write to a new log also syncs the directory.
 TEST_F(FaultInjectionTest, FailedDirectorySyncIsAnErrorNeverAnAck) {
-  ASSERT_TRUE(WriteAt(0).ok());
-  ASSERT_TRUE(db_->Flush().ok());  // a new log, its directory entry not yet synced
-  faults_->fail_dir_syncs = true;
-  EXPECT_FALSE(WriteAt(1).ok()) << "a synced write acknowledged while the directory fsync failed";
-  faults_->fail_dir_syncs = false;
-  ExpectWritesResumeInPlace(2);
-  ExpectAckedAfterReopen();
+  ExpectAFaultRightAfterAFlushRecoversInPlace(faults_->fail_dir_syncs);
 }
 
-// A flush (or backup) while a failed write is not yet recovered from would have RocksDB switch
-// away from the failed log outside a recovery, which it takes for fatal: the flush recovers
-// first.
-TEST_F(FaultInjectionTest, FlushAfterAFailedWriteRecoversFirst) {
+// A backup (or flush) while a failed write is not yet recovered from would have RocksDB switch
+// away from the failed log outside a recovery, which it takes for fatal: the store recovers
+// first. The backup comes right after the fault, before any write could resume the database.
+TEST_F(FaultInjectionTest, BackupAfterAFailedWriteRecoversFirst) {
   ASSERT_TRUE(WriteAt(0).ok());
   faults_->fail_writes = true;
   EXPECT_FALSE(WriteAt(1).ok());
   faults_->fail_writes = false;
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the resume interval
-  Status s = db_->Flush();
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  auto backup = db_->CreateBackup(dir_.path() + "-backup");
+  EXPECT_TRUE(backup) << backup.error().ToString();
   ExpectWritesResumeInPlace(2);
   ExpectAckedAfterReopen();
+  std::filesystem::remove_all(dir_.path() + "-backup");
 }
 
 TEST_F(FaultInjectionTest, FailedSyncIsAnErrorNeverAnAck) {

@@ -51,13 +51,13 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
       stream_(std::move(socket), *ssl_),
       timer_(stream_.get_executor()),
       peer_(std::move(peer_address)),
+      slot_(std::move(slot)),
       // The client port: until the peer has authenticated, frames are small (Hello and Auth
       // need a few hundred bytes), so an unauthenticated peer holds at most this much.
       decoder_(listener.authority_ == nullptr
                    ? std::min(kPreAuthMaxFrameBytes, listener.config_.limits.max_frame_bytes)
                    : listener.config_.limits.max_frame_bytes) {
   // A device's handler is made once its certificate is admitted (OnHandshake).
-  slot_ = std::move(slot);
   if (listener.mqtt_) {
     mqtt::DecodeLimits limits;
     limits.max_packet_bytes = listener.config_.limits.max_frame_bytes;

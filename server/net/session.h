@@ -107,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;
   Clock::time_point deadline_;
   const std::string peer_;
+  Admission::Slot slot_;  // leaves the pre-auth pool when the peer authenticates
   std::string device_key_;  // device listener: set once admitted (ClientListener::RegisterDevice)
   protocol::FrameDecoder decoder_;
   std::unique_ptr<mqtt::PacketDecoder> mqtt_decoder_;  // the MQTT listener's, instead
@@ -124,7 +125,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<protocol::OutFrame> in_flight_;  // being written
   bool busy_ = false;                           // a request runs on a worker
   bool authenticated_ = false;
-  Admission::Slot slot_;  // leaves the pre-auth pool when the peer authenticates
   bool reading_ = false;
   bool writing_ = false;
   bool close_after_write_ = false;

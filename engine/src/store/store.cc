@@ -226,10 +226,14 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
 struct WalWatch {
   std::atomic<uint64_t> newest{0};
   std::atomic<uint64_t> tainted{0};
-  void Taint() { Taint(newest.load()); }
-  void Taint(uint64_t log) {
-    uint64_t seen = tainted.load();
-    while (seen < log && !tainted.compare_exchange_weak(seen, log)) {
+  void Created(uint64_t log) { Raise(newest, log); }
+  void Taint() { Raise(tainted, newest.load()); }
+  void Taint(uint64_t log) { Raise(tainted, log); }
+
+ private:
+  static void Raise(std::atomic<uint64_t>& v, uint64_t to) {
+    uint64_t seen = v.load();
+    while (seen < to && !v.compare_exchange_weak(seen, to)) {
     }
   }
 };
@@ -346,9 +350,7 @@ class RecoverableFileSystem final : public rocksdb::FileSystemWrapper {
                          std::unique_ptr<rocksdb::FSWritableFile>* r) {
     if (!s.ok()) return Recoverable(std::move(s));
     const uint64_t log = LogNumber(name);
-    uint64_t seen = watch_.newest.load();
-    while (log != 0 && seen < log && !watch_.newest.compare_exchange_weak(seen, log)) {
-    }
+    watch_.Created(log);
     *r = std::make_unique<RecoverableFile>(std::move(*r), watch_, log);
     return s;
   }
@@ -545,7 +547,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
 }
 
 void Store::MarkMemtable() {
-  if (!rep_->memtables_empty.exchange(false)) return;
+  // A load on every write; the exchange only in the first write after a flush.
+  if (!rep_->memtables_empty.load(std::memory_order_relaxed) ||
+      !rep_->memtables_empty.exchange(false)) {
+    return;
+  }
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
   rocksdb::WriteBatch wb;
@@ -581,7 +587,7 @@ Status Store::Write(Batch& batch, bool sync) {
 void Store::NoteMemtablesEmpty() { rep_->memtables_empty = true; }
 
 Status Store::NeedsReopenError() const {
-  return Status::IOError("writing: a write-ahead log write failed while no data was buffered, "
+  return Status::IOError("a write-ahead log write failed while no data was buffered, "
                          "and RocksDB cannot start a new log in place in that case: nothing "
                          "is written until the database is reopened (restart sensordbd); "
                          "every acknowledged write is kept");
