@@ -328,6 +328,70 @@ TEST(Isolation, ProjectsNeverSeeEachOthersData) {
   EXPECT_EQ(ReadSeries(*db, "b", "d", "x").size(), 1u);
 }
 
+// A server authorises a write against a project, then reads the body (seconds, for a slow
+// client): a write pinned to the id it authorised lands nowhere once that project was dropped,
+// even when another of the same name exists by then.
+TEST(Isolation, WritePinnedToAProjectIdNeverLandsInItsSuccessor) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  auto first = db->CreateProject("a");
+  ASSERT_TRUE(first);
+  WriteBatch b;
+  const std::vector<int64_t> ts{kT0};
+  const std::vector<double> v{1};
+  b.AddFloat64("d", "x", ts, v);
+  ASSERT_TRUE(db->Write("a", first->id, b).ok());
+  ASSERT_TRUE(db->DropProject("a").ok());
+  auto second = db->CreateProject("a");
+  ASSERT_TRUE(second);
+  ASSERT_NE(second->id, first->id);
+  const Status s = db->Write("a", first->id, b);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  EXPECT_TRUE(db->ListDevices("a")->empty());
+  ASSERT_TRUE(db->Write("a", second->id, b).ok());
+  EXPECT_EQ(ReadSeries(*db, "a", "d", "x"), (std::vector<Pt>{{kT0, 1}}));
+}
+
+// A bucket costs a 128-byte map node while an aggregate runs; a bucket of 1 ns over a long range
+// would hold one per point. Past Options::max_aggregate_buckets the query is refused, whether
+// merged, merged on several threads, or per series, and a wider bucket answers.
+TEST(Query, AggregateBucketsAreBounded) {
+  TempDir dir;
+  Options o = TestOptions();
+  o.max_aggregate_buckets = 100;
+  o.query_threads = 2;
+  auto db = OpenDb(dir.path(), o);
+  ASSERT_TRUE(db->CreateProject("p"));
+  WriteBatch b;
+  for (int d = 0; d < 64; ++d) {  // enough series for the threaded merge
+    std::vector<int64_t> ts;
+    std::vector<double> v;
+    for (int i = 0; i < 150; ++i) ts.push_back(kT0 + i), v.push_back(i);
+    b.AddFloat64("d" + std::to_string(d), "x", ts, v);
+  }
+  ASSERT_TRUE(db->Write("p", b).ok());
+  for (const bool flushed : {false, true}) {
+    if (flushed) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+    for (const bool per_series : {false, true}) {
+      AggregateQuery q;
+      q.bucket_ns = 1;
+      q.per_series = per_series;
+      const Status s = db->Aggregate("p", q, [](const AggregateRow&) { return true; });
+      EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << flushed << per_series << s.ToString();
+      EXPECT_NE(s.message().find("max_aggregate_buckets"), std::string::npos) << s.message();
+      q.bucket_ns = 10;
+      uint64_t count = 0;
+      ASSERT_TRUE(db->Aggregate("p", q, [&](const AggregateRow& r) {
+                      count += r.count;
+                      return true;
+                    }).ok());
+      EXPECT_EQ(count, 64u * 150u);
+    }
+  }
+}
+
 TEST(Recovery, HeadIsReplayedAfterReopen) {
   TempDir dir;
   {

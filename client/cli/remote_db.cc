@@ -138,6 +138,10 @@ Status RemoteDB::Write(std::string_view project, const WriteBatch& batch) {
   return WriteParts(project, batch);
 }
 
+Status RemoteDB::Write(std::string_view, uint32_t, const WriteBatch&) {
+  return Status::NotSupported("a write pinned to a project id is not available over the network");
+}
+
 Status RemoteDB::WriteParts(std::string_view project, const WriteBatch& batch) {
   const client::SessionInfo& s = client_->session();
   const size_t max_bytes = s.max_frame_bytes - std::min<size_t>(s.max_frame_bytes / 8, 64 * 1024);

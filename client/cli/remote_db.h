@@ -54,6 +54,8 @@ class RemoteDB final : public DB {
   Status DeleteProjectSecret(std::string_view project, std::string_view name) override;
 
   Status Write(std::string_view project, const WriteBatch& batch) override;
+  // NotSupported: the server pins the project itself when it admits a write.
+  Status Write(std::string_view project, uint32_t project_id, const WriteBatch& batch) override;
 
   Status QueryRaw(std::string_view project, const Selector& selector, const TimeRange& range,
                   const RawCallback& callback) override;

@@ -114,7 +114,8 @@ Status AccountAdmin::CreateServiceAccount(const Actor& actor, std::string_view n
 }
 
 Status AccountAdmin::ChangePassword(const Actor& actor, std::string_view name,
-                                    std::string_view old_password, std::string_view new_password) {
+                                    std::string_view old_password, std::string_view new_password,
+                                    int64_t* changed_ns) {
   const bool self = actor.principal.name == name;
   if (!self) {
     SENSORDB_RETURN_IF_ERROR(RequireManageUsers(actor, AuditAction::kPasswordChanged,
@@ -148,8 +149,12 @@ Status AccountAdmin::ChangePassword(const Actor& actor, std::string_view name,
   }
   r.password_hash = std::move(hash);
   r.updated_ns = actor.now_ns;
-  return Commit(actor, AuditAction::kPasswordChanged, "account " + r.name,
-                {PutOp(SystemSpace::kUsers, r.name, EncodeAccount(r))});
+  // Strictly later than before, whatever the clock does: the account's other sessions end.
+  r.password_changed_ns = std::max(actor.now_ns, r.password_changed_ns + 1);
+  SENSORDB_RETURN_IF_ERROR(Commit(actor, AuditAction::kPasswordChanged, "account " + r.name,
+                                  {PutOp(SystemSpace::kUsers, r.name, EncodeAccount(r))}));
+  if (changed_ns != nullptr) *changed_ns = r.password_changed_ns;
+  return Status::Ok();
 }
 
 Status AccountAdmin::SetDisabled(const Actor& actor, std::string_view name, bool disabled) {

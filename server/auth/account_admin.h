@@ -56,9 +56,11 @@ class AccountAdmin {
   Status CreateUser(const Actor& actor, std::string_view name, std::string_view password,
                     bool superuser = false);
   Status CreateServiceAccount(const Actor& actor, std::string_view name, bool superuser = false);
-  // Own password: `old_password` must match. Another account's: needs kManageUsers.
+  // Own password: `old_password` must match. Another account's: needs kManageUsers. Every
+  // session that logged in with the old password ends (AuthService::Revalidate); the caller's
+  // own session goes on if it sets its Principal::password_changed_ns to `*changed_ns`.
   Status ChangePassword(const Actor& actor, std::string_view name, std::string_view old_password,
-                        std::string_view new_password);
+                        std::string_view new_password, int64_t* changed_ns = nullptr);
   Status SetDisabled(const Actor& actor, std::string_view name, bool disabled);
   // Deletes the account with its tokens and grants.
   Status DeleteAccount(const Actor& actor, std::string_view name);

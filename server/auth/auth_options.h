@@ -13,6 +13,9 @@ namespace sensordb::server {
 
 struct AuthOptions {
   PasswordCost password_cost = PasswordCost::Interactive();
+  // Password logins verified at once (each holds password_cost's memory, 64 MiB by default, and
+  // a core for ~0.1 s); a login beyond it is refused at once as busy, before any work.
+  size_t max_concurrent_password_checks = 2;
   size_t min_password_length = 12;
   // Per peer address: generous, since many people may share one NAT address.
   LockoutPolicy address_lockout{20, 1'000'000'000, 15 * 60'000'000'000LL, 60 * 60'000'000'000LL,

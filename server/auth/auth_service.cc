@@ -59,7 +59,13 @@ Status AuthService::Revalidate(const Principal& principal, int64_t now_ns) {
     return Status::PermissionDenied("account '" + principal.name +
                                     "' has changed since this session began; log in again");
   }
-  if (principal.token_id.empty()) return Status::Ok();
+  if (principal.token_id.empty()) {
+    if (account->password_changed_ns != principal.password_changed_ns) {
+      return Status::PermissionDenied("the password of account '" + principal.name +
+                                      "' was changed since this session began; log in again");
+    }
+    return Status::Ok();
+  }
   SENSORDB_ASSIGN_OR_RETURN(auto token, accounts_->GetToken(principal.token_id));
   const std::string label = "API token sdb_" + principal.token_id + "_";
   if (!token || token->revoked_ns != 0) {

@@ -60,6 +60,7 @@ class AuthService {
   AccountAdmin& accounts() { return *accounts_; }
   Grants& grants() { return *grants_; }
   AuthCounters Counters() const { return authenticator_->Counters(); }
+  ConcurrencyGate& password_checks() { return authenticator_->password_checks(); }
 
   // --- Project lifecycle and server events (called by the server around engine work) --------
   // After DB::CreateProject: audits it and makes the creator its owner, in one batch.

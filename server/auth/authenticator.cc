@@ -37,6 +37,8 @@ std::string_view RefusalReasonName(RefusalReason reason) {
       return "locked-out";
     case RefusalReason::kUnavailable:
       return "unavailable";
+    case RefusalReason::kBusy:
+      return "login-busy";
   }
   return "unknown";
 }
@@ -44,6 +46,7 @@ std::string_view RefusalReasonName(RefusalReason reason) {
 Status AuthRefusal::ToStatus() const {
   switch (reason) {
     case RefusalReason::kLockedOut:
+    case RefusalReason::kBusy:
       return Status::ResourceExhausted(message);
     case RefusalReason::kUnavailable:
       return Status::IOError(message);
@@ -147,6 +150,16 @@ AuthResult Authenticator::WithPassword(std::string_view user, std::string_view p
   const std::string account_key(user.substr(0, 64));
   const std::string who = AuditName(user);
   if (auto locked = CheckLocked(address_key, account_key, who, peer, now_ns)) return *locked;
+  // Not audited and not a failure of the account: a flood of logins must not become a flood of
+  // durable writes, nor lock out the account's owner.
+  auto pass = password_checks_.TryEnter();
+  if (!pass) {
+    return Refuse(RefusalReason::kBusy,
+                  "the server is checking " + std::to_string(password_checks_.limit()) +
+                      " other password logins; try again in a second (API tokens are not "
+                      "limited this way)",
+                  who, peer, now_ns, {}, false, 1'000'000'000);
+  }
 
   auto account = accounts_.GetAccount(user);
   if (!account) {
@@ -182,7 +195,8 @@ AuthResult Authenticator::WithPassword(std::string_view user, std::string_view p
                   "later",
                   who, peer, now_ns, {}, false);
   }
-  return Accept({r->name, PrincipalKind::kUser, r->superuser, {}, r->created_ns});
+  return Accept({r->name, PrincipalKind::kUser, r->superuser, {}, r->created_ns,
+                 r->password_changed_ns});
 }
 
 AuthResult Authenticator::WithToken(std::string_view token, std::string_view peer, int64_t now_ns) {

@@ -17,6 +17,7 @@
 #include "audit/audit_log.h"
 #include "auth/account_admin.h"
 #include "auth/auth_options.h"
+#include "auth/concurrency_gate.h"
 #include "auth/lockout.h"
 #include "auth/principal.h"
 
@@ -31,8 +32,9 @@ enum class RefusalReason : uint8_t {
   kDisabled,
   kLockedOut,
   kUnavailable,  // the account store failed; nothing about the credentials is known
+  kBusy,         // AuthOptions::max_concurrent_password_checks are running; not checked
 };
-inline constexpr size_t kRefusalReasonCount = 8;
+inline constexpr size_t kRefusalReasonCount = 9;
 std::string_view RefusalReasonName(RefusalReason reason);  // "bad-credentials", ... (metrics)
 
 struct AuthRefusal {
@@ -62,6 +64,8 @@ class Authenticator {
                           int64_t now_ns);
 
   AuthCounters Counters() const;
+  // The password checks running now (AuthOptions::max_concurrent_password_checks at most).
+  ConcurrencyGate& password_checks() { return password_checks_; }
 
  private:
   Authenticator(AccountAdmin& accounts, AuditLog& audit, const AuthOptions& options,
@@ -71,7 +75,8 @@ class Authenticator {
         options_(options),
         address_lockout_(options.address_lockout),
         account_lockout_(options.account_lockout),
-        dummy_hash_(std::move(dummy_hash)) {}
+        dummy_hash_(std::move(dummy_hash)),
+        password_checks_(options.max_concurrent_password_checks) {}
 
   AuthResult WithPassword(std::string_view user, std::string_view password, std::string_view peer,
                           int64_t now_ns);
@@ -94,6 +99,7 @@ class Authenticator {
   LockoutTracker address_lockout_;
   LockoutTracker account_lockout_;
   const std::string dummy_hash_;  // Argon2id hash of a random password, same costs
+  ConcurrencyGate password_checks_;
   std::atomic<uint64_t> successes_{0};
   std::array<std::atomic<uint64_t>, kRefusalReasonCount> refusals_{};
 };

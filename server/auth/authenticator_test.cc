@@ -32,6 +32,31 @@ TEST_P(Auth, UnknownUserAndWrongPasswordGetTheSameReply) {
   EXPECT_EQ(wrong.error().message.find("not alices password"), std::string::npos);
 }
 
+// Each Argon2id check holds 64 MiB and a core: logins beyond the bound are refused at once,
+// unaudited, without counting against the account; tokens are not held up.
+TEST_P(Auth, PasswordChecksBeyondTheBoundAreRefusedAsBusy) {
+  ConcurrencyGate& gate = auth_->password_checks();
+  ASSERT_EQ(gate.limit(), 2u);
+  std::vector<ConcurrencyGate::Pass> held;
+  while (auto p = gate.TryEnter()) held.push_back(std::move(*p));
+  ASSERT_EQ(held.size(), 2u);
+  for (int i = 0; i < 10; ++i) {  // more than the account's 5 free failures
+    auto busy = Login("alice", kAlicePassword);
+    ASSERT_FALSE(busy.has_value());
+    EXPECT_EQ(busy.error().reason, RefusalReason::kBusy);
+    EXPECT_EQ(busy.error().ToStatus().code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(busy.error().retry_after_ns, kSecond);
+  }
+  ASSERT_TRUE(auth_->accounts().CreateServiceAccount(Root(), "ingest").ok());
+  auto t = auth_->accounts().IssueToken(Root(), "ingest", 0);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(UseToken(t->text.view()).has_value());
+  held.pop_back();
+  EXPECT_TRUE(Login("alice", kAlicePassword).has_value());  // not locked out by the refusals
+  EXPECT_EQ(gate.inside(), 1u);
+  EXPECT_EQ(auth_->Counters().refused(RefusalReason::kBusy), 10u);
+}
+
 TEST_P(Auth, MissingCredentialsAreRefused) {
   auto r = auth_->Authenticate(Credentials::None(), "192.0.2.7", kT0);
   ASSERT_FALSE(r.has_value());
@@ -172,6 +197,22 @@ TEST_P(Auth, RevalidateEndsSessionsOfDisabledAccountsAndRevokedTokens) {
   EXPECT_EQ(auth_->Revalidate(*svc, kT0 + 60 * kSecond).code(), StatusCode::kPermissionDenied);
   ASSERT_TRUE(auth_->accounts().RevokeToken(Root(), t->id).ok());
   EXPECT_EQ(auth_->Revalidate(*svc, kT0).code(), StatusCode::kPermissionDenied);
+}
+
+TEST_P(Auth, RevalidateEndsPasswordSessionsAfterAPasswordChangeButNotAfterARehash) {
+  auto before = Login("alice", kAlicePassword);
+  ASSERT_TRUE(before);
+  ASSERT_TRUE(auth_->accounts().ChangePassword(Root(), "alice", {}, "a new password 1").ok());
+  const Status s = auth_->Revalidate(*before, kT0);
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("password"), std::string::npos) << s.message();
+  auto after = Login("alice", "a new password 1");
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(auth_->Revalidate(*after, kT0).ok());
+  // The login above may have re-hashed the password at the configured cost: not a change.
+  auto again = Login("alice", "a new password 1");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(auth_->Revalidate(*after, kT0).ok());
 }
 
 TEST_P(Auth, RevalidateEndsSessionsOfAnAccountDeletedAndCreatedAgain) {

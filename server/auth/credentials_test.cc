@@ -4,6 +4,7 @@
 #include "audit/audit_entry.h"
 #include "auth/api_token.h"
 #include "auth/password.h"
+#include "auth/record_codec.h"
 #include "auth/records.h"
 
 namespace sensordb::server {
@@ -138,6 +139,29 @@ TEST(Records, RoundTripAndRejectTruncation) {
   const std::string enc = EncodeToken(t);
   for (size_t n = 0; n < enc.size(); ++n) EXPECT_FALSE(DecodeToken(enc.substr(0, n)));
   EXPECT_FALSE(DecodeAccount(EncodeAccount(a) + "x"));
+  a.password_changed_ns = 123;
+  const std::string account = EncodeAccount(a);
+  EXPECT_EQ(DecodeAccount(account)->password_changed_ns, 123);
+  for (size_t n = 0; n < account.size(); ++n) EXPECT_FALSE(DecodeAccount(account.substr(0, n)));
+}
+
+// Accounts stored before password_changed_ns existed (version 1) still open, as never changed.
+TEST(Records, Version1AccountsAreRead) {
+  RecordWriter w;
+  w.PutU8(1);
+  w.PutString("alice");
+  w.PutU8(static_cast<uint8_t>(PrincipalKind::kUser));
+  w.PutU8(0);
+  w.PutString("$argon2id$x");
+  w.PutSigned(5);
+  w.PutSigned(6);
+  const std::string v1 = w.Release();
+  auto a = DecodeAccount(v1);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->name, "alice");
+  EXPECT_EQ(a->updated_ns, 6);
+  EXPECT_EQ(a->password_changed_ns, 0);
+  EXPECT_FALSE(DecodeAccount(v1 + "x"));
 }
 
 TEST(Records, AccountNamesAreRestricted) {

@@ -17,6 +17,8 @@ struct Principal {
   std::string token_id;  // the token used, for service accounts; empty for a password login
   // When the account was created: Revalidate tells a re-created account of the same name apart.
   int64_t account_created_ns = 0;
+  // Password logins: the account's password_changed_ns at login; a later change ends the session.
+  int64_t password_changed_ns = 0;
 };
 
 // Borrowed views of what the client sent; the caller owns (and wipes) the secret's buffer.

@@ -41,9 +41,13 @@ bool IsValidAccountName(std::string_view name) {
   return true;
 }
 
+// Accounts: version 2 adds password_changed_ns at the end; version 1 records (without it) are
+// still read, as never changed.
+constexpr uint8_t kAccountVersion = 2;
+
 std::string EncodeAccount(const AccountRecord& r) {
   RecordWriter w;
-  w.PutU8(kVersion);
+  w.PutU8(kAccountVersion);
   w.PutString(r.name);
   w.PutU8(static_cast<uint8_t>(r.kind));
   w.PutU8(
@@ -51,6 +55,7 @@ std::string EncodeAccount(const AccountRecord& r) {
   w.PutString(r.password_hash);
   w.PutSigned(r.created_ns);
   w.PutSigned(r.updated_ns);
+  w.PutSigned(r.password_changed_ns);
   return w.Release();
 }
 
@@ -58,9 +63,11 @@ Result<AccountRecord> DecodeAccount(std::string_view v) {
   RecordReader in(v);
   AccountRecord r;
   uint8_t version = 0, kind = 0, flags = 0;
-  if (!in.GetU8(&version) || version != kVersion || !in.GetString(&r.name) || !in.GetU8(&kind) ||
-      (kind != 1 && kind != 2) || !in.GetU8(&flags) || !in.GetString(&r.password_hash) ||
-      !in.GetSigned(&r.created_ns) || !in.GetSigned(&r.updated_ns) || !in.empty()) {
+  if (!in.GetU8(&version) || (version != kVersion && version != kAccountVersion) ||
+      !in.GetString(&r.name) || !in.GetU8(&kind) || (kind != 1 && kind != 2) ||
+      !in.GetU8(&flags) || !in.GetString(&r.password_hash) || !in.GetSigned(&r.created_ns) ||
+      !in.GetSigned(&r.updated_ns) ||
+      (version == kAccountVersion && !in.GetSigned(&r.password_changed_ns)) || !in.empty()) {
     return Err(Malformed("an account"));
   }
   r.kind = static_cast<PrincipalKind>(kind);

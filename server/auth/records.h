@@ -23,6 +23,9 @@ struct AccountRecord {
   std::string password_hash;  // Argon2id hash string; empty for service accounts
   int64_t created_ns = 0;
   int64_t updated_ns = 0;
+  // When the password was last set by ChangePassword (0: never); sessions that logged in with
+  // an older password end (AuthService::Revalidate). A re-hash at a new cost keeps it.
+  int64_t password_changed_ns = 0;
 };
 
 // An API token (SystemSpace::kTokens, name = token id).

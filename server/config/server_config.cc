@@ -250,7 +250,10 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     r.Known(*t, "limits.", {"max_connections", "max_connections_per_address",
                             "max_preauth_connections", "max_preauth_per_address", "max_frame_bytes",
                             "max_write_points", "handshake_timeout_ms", "idle_timeout_ms",
-                            "requests_per_second", "request_burst", "send_timeout_ms"});
+                            "requests_per_second", "request_burst", "send_timeout_ms",
+                            "max_series_per_project", "max_series_per_device",
+                            "max_new_series_per_device_per_minute",
+                            "max_concurrent_password_checks", "max_aggregate_buckets"});
     r.Integer(*t, "limits.", "max_connections", l.max_connections, 1, 1'000'000);
     r.Integer(*t, "limits.", "max_connections_per_address", l.max_connections_per_address, 1,
               1'000'000);
@@ -263,6 +266,13 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
     r.Integer(*t, "limits.", "send_timeout_ms", l.send_timeout_ms, 100, 3'600'000);
     r.Integer(*t, "limits.", "requests_per_second", l.requests_per_second, 1, 10'000'000);
     r.Integer(*t, "limits.", "request_burst", l.request_burst, 1, 10'000'000);
+    r.Integer(*t, "limits.", "max_series_per_project", l.max_series_per_project, 0, kU32);
+    r.Integer(*t, "limits.", "max_series_per_device", l.max_series_per_device, 0, kU32);
+    r.Integer(*t, "limits.", "max_new_series_per_device_per_minute",
+              l.max_new_series_per_device_per_minute, 0, kU32);
+    r.Integer(*t, "limits.", "max_concurrent_password_checks", l.max_concurrent_password_checks, 1,
+              1024);
+    r.Integer(*t, "limits.", "max_aggregate_buckets", l.max_aggregate_buckets, 0, kU32);
   }
   if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
       c.log_level != "debug") {
@@ -372,7 +382,16 @@ std::string RenderConfig(const ServerConfig& c) {
     << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n"
     << "send_timeout_ms = " << c.limits.send_timeout_ms << "   # a client that stops reading a reply\n"
     << "requests_per_second = " << c.limits.requests_per_second << "   # per account\n"
-    << "request_burst = " << c.limits.request_burst << "\n\n"
+    << "request_burst = " << c.limits.request_burst << "\n"
+    << "max_series_per_project = " << c.limits.max_series_per_project
+    << "   # series quotas; 0: no bound\n"
+    << "max_series_per_device = " << c.limits.max_series_per_device << "\n"
+    << "max_new_series_per_device_per_minute = "
+    << c.limits.max_new_series_per_device_per_minute << "\n"
+    << "max_concurrent_password_checks = " << c.limits.max_concurrent_password_checks
+    << "   # Argon2id, 64 MiB each\n"
+    << "max_aggregate_buckets = " << c.limits.max_aggregate_buckets
+    << "   # per aggregate query, 128 bytes each; 0: no bound\n\n"
     << "[metrics]   # Prometheus text on plain HTTP: loopback only; scrape with a Bearer token\n"
     << "enabled = " << (c.metrics.enabled ? "true" : "false") << "\n"
     << "address = " << q(c.metrics.address) << "\n"

@@ -39,6 +39,15 @@ struct LimitsConfig {
   // Per principal (token bucket): requests per second and the burst above it.
   uint32_t requests_per_second = 1000;
   uint32_t request_burst = 2000;
+  // Series quotas of the engine (sensordb::SeriesQuota; 0: no bound): a batch that would create
+  // series beyond one is refused whole.
+  uint32_t max_series_per_project = 1'000'000;
+  uint32_t max_series_per_device = 10'000;
+  uint32_t max_new_series_per_device_per_minute = 1'000;
+  // Buckets one aggregate query may hold (Options::max_aggregate_buckets; 0: no bound).
+  uint32_t max_aggregate_buckets = 1'000'000;
+  // Password logins checked at once (AuthOptions::max_concurrent_password_checks).
+  uint32_t max_concurrent_password_checks = 2;
 };
 
 // The metrics listener: Prometheus text over plain HTTP, so loopback addresses only. Every

@@ -43,7 +43,6 @@ Result<ProjectRef> ResolveProject(DB& db, std::string_view name) {
 // ---- Accounts ----------------------------------------------------------------------------------
 
 Status RequestHandler::HandleCreateAccount(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeCreateAccount(*frame.As<wire::CreateAccount>());
   if (!request) return request.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
@@ -59,18 +58,21 @@ Status RequestHandler::HandleCreateAccount(const protocol::Frame& frame, ReplySi
 }
 
 Status RequestHandler::HandleChangePassword(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeChangePassword(*frame.As<wire::ChangePassword>());
   if (!request) return request.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
+  int64_t changed_ns = 0;
   SENSORDB_RETURN_IF_ERROR(auth_.accounts().ChangePassword(
-      actor, request->name, request->old_password, request->new_password));
+      actor, request->name, request->old_password, request->new_password, &changed_ns));
+  // The account's other sessions end; this one, which knew the old password, goes on.
+  if (request->name == principal_->name && principal_->token_id.empty()) {
+    principal_->password_changed_ns = changed_ns;
+  }
   out.push_back(protocol::EncodeDone(frame.request_id()));
   return Status::Ok();
 }
 
 Status RequestHandler::HandleSetAccountDisabled(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeSetAccountDisabled(*frame.As<wire::SetAccountDisabled>());
   if (!request) return request.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
@@ -80,7 +82,6 @@ Status RequestHandler::HandleSetAccountDisabled(const protocol::Frame& frame, Re
 }
 
 Status RequestHandler::HandleDeleteAccount(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto name = protocol::DecodeDeleteAccount(*frame.As<wire::DeleteAccount>());
   if (!name) return name.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
@@ -90,7 +91,6 @@ Status RequestHandler::HandleDeleteAccount(const protocol::Frame& frame, ReplySi
 }
 
 Status RequestHandler::HandleListAccounts(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto accounts = auth_.accounts().ListAccounts(actor);
   if (!accounts) return accounts.error();
@@ -106,7 +106,6 @@ Status RequestHandler::HandleListAccounts(const protocol::Frame& frame, ReplySin
 // ---- API tokens --------------------------------------------------------------------------------
 
 Status RequestHandler::HandleIssueToken(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeIssueToken(*frame.As<wire::IssueToken>());
   if (!request) return request.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
@@ -121,7 +120,6 @@ Status RequestHandler::HandleIssueToken(const protocol::Frame& frame, ReplySink&
 }
 
 Status RequestHandler::HandleRevokeToken(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto id = protocol::DecodeRevokeToken(*frame.As<wire::RevokeToken>());
   if (!id) return id.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
@@ -131,7 +129,6 @@ Status RequestHandler::HandleRevokeToken(const protocol::Frame& frame, ReplySink
 }
 
 Status RequestHandler::HandleListTokens(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto account = protocol::DecodeListTokens(*frame.As<wire::ListTokens>());
   if (!account) return account.error();
   const Actor actor{*principal_, peer_, WallClockNs()};
@@ -150,7 +147,6 @@ Status RequestHandler::HandleListTokens(const protocol::Frame& frame, ReplySink&
 // ---- Grants ------------------------------------------------------------------------------------
 
 Status RequestHandler::HandleSetGrant(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeSetGrant(*frame.As<wire::SetGrant>());
   if (!request) return request.error();
   auto project = ResolveProject(db_, request->project);
@@ -163,7 +159,6 @@ Status RequestHandler::HandleSetGrant(const protocol::Frame& frame, ReplySink& o
 }
 
 Status RequestHandler::HandleRemoveGrant(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeRemoveGrant(*frame.As<wire::RemoveGrant>());
   if (!request) return request.error();
   auto project = ResolveProject(db_, request->project);
@@ -175,7 +170,6 @@ Status RequestHandler::HandleRemoveGrant(const protocol::Frame& frame, ReplySink
 }
 
 Status RequestHandler::HandleListGrants(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto name = protocol::DecodeListGrants(*frame.As<wire::ListGrants>());
   if (!name) return name.error();
   auto project = ResolveProject(db_, *name);
@@ -195,7 +189,6 @@ Status RequestHandler::HandleListGrants(const protocol::Frame& frame, ReplySink&
 // ---- Audit log ---------------------------------------------------------------------------------
 
 Status RequestHandler::HandleReadAudit(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeReadAudit(*frame.As<wire::ReadAudit>());
   if (!request) return request.error();
   std::optional<ProjectRef> project;
@@ -242,7 +235,6 @@ Status RequestHandler::HandleReadAudit(const protocol::Frame& frame, ReplySink& 
 }
 
 Status RequestHandler::HandleVerifyAudit(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeVerifyAudit(*frame.As<wire::VerifyAudit>());
   if (!request) return request.error();
   std::optional<AuditAnchor> anchor;
@@ -272,7 +264,6 @@ Status RequestHandler::HandleVerifyAudit(const protocol::Frame& frame, ReplySink
 // ---- Devices and channels ----------------------------------------------------------------------
 
 Status RequestHandler::HandleRegisterDevice(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeRegisterDevice(*frame.As<wire::RegisterDevice>());
   if (!request) return request.error();
   auto project = AuthorizeProject(request->project, Operation::kManageDevices);
@@ -285,7 +276,6 @@ Status RequestHandler::HandleRegisterDevice(const protocol::Frame& frame, ReplyS
 }
 
 Status RequestHandler::HandleListDevices(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto name = protocol::DecodeListDevices(*frame.As<wire::ListDevices>());
   if (!name) return name.error();
   auto project = AuthorizeProject(*name, Operation::kQuery);
@@ -297,7 +287,6 @@ Status RequestHandler::HandleListDevices(const protocol::Frame& frame, ReplySink
 }
 
 Status RequestHandler::HandleRegisterChannel(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeRegisterChannel(*frame.As<wire::RegisterChannel>());
   if (!request) return request.error();
   auto project = AuthorizeProject(request->project, Operation::kManageDevices);
@@ -310,7 +299,6 @@ Status RequestHandler::HandleRegisterChannel(const protocol::Frame& frame, Reply
 }
 
 Status RequestHandler::HandleListChannels(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeListChannels(*frame.As<wire::ListChannels>());
   if (!request) return request.error();
   auto project = AuthorizeProject(request->project, Operation::kQuery);
@@ -324,7 +312,6 @@ Status RequestHandler::HandleListChannels(const protocol::Frame& frame, ReplySin
 // ---- Retention and keys ------------------------------------------------------------------------
 
 Status RequestHandler::HandleSetRetention(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeSetRetention(*frame.As<wire::SetRetention>());
   if (!request) return request.error();
   auto project = AuthorizeProject(request->project, Operation::kSetRetention);
@@ -335,7 +322,6 @@ Status RequestHandler::HandleSetRetention(const protocol::Frame& frame, ReplySin
 }
 
 Status RequestHandler::HandleRotateProjectKey(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeRotateProjectKey(*frame.As<wire::RotateProjectKey>());
   if (!request) return request.error();
   auto project = AuthorizeProject(request->project, Operation::kRotateProjectKey);
@@ -368,7 +354,6 @@ Status RequestHandler::HandleRotateProjectKey(const protocol::Frame& frame, Repl
 }
 
 Status RequestHandler::HandleKeyStatus(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   // Server-wide key management (it names every project): the operation that guards the master
   // key. The report holds fingerprints and counts, never key material.
   SENSORDB_RETURN_IF_ERROR(auth_.AuthorizeServer(*principal_, Operation::kRotateMasterKey));

@@ -116,6 +116,32 @@ TEST_F(AdminTest, UserChangesTheirOwnPasswordOnlyWithTheOldOne) {
   Login({.user = "alice", .password = next});
 }
 
+// Whoever learnt the old password is logged out by the change: every other session of the
+// account ends (as when it is disabled); the session that made the change goes on.
+TEST_F(AdminTest, PasswordChangeEndsTheAccountsOtherSessions) {
+  Do(protocol::EncodeCreateAccount(NextId(),
+                                   {"alice", wire::PrincipalKind::User, kPassword, false}));
+  auto mine = Login({.user = "alice", .password = kPassword});
+  auto stolen = Login({.user = "alice", .password = kPassword});
+  ASSERT_TRUE(Call(*stolen, protocol::EncodeListProjects(NextId())));
+  const std::string next = "a new and long password";
+  auto ok = Call(*mine, protocol::EncodeChangePassword(NextId(), {"alice", kPassword, next}));
+  ASSERT_TRUE(ok && ok->type() == wire::Message::Done) << ErrorOf(ok).ToString();
+  auto refused = Call(*stolen, protocol::EncodeListProjects(NextId()));
+  EXPECT_EQ(ErrorOf(refused).code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(ErrorOf(refused).message().find("password"), std::string::npos)
+      << ErrorOf(refused).message();
+  auto still = Call(*mine, protocol::EncodeListProjects(NextId()));
+  EXPECT_TRUE(still && still->type() == wire::Message::ListProjectsReply) << ErrorOf(still).ToString();
+  // A reset by an administrator ends them all.
+  auto third = Login({.user = "alice", .password = next});
+  Do(protocol::EncodeChangePassword(NextId(), {"alice", "", "reset by the admin 1"}));
+  EXPECT_EQ(ErrorOf(Call(*mine, protocol::EncodeListProjects(NextId()))).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorOf(Call(*third, protocol::EncodeListProjects(NextId()))).code(),
+            StatusCode::kPermissionDenied);
+}
+
 TEST_F(AdminTest, DisablingAnAccountStopsItsLiveConnectionAndItsLogins) {
   const std::string token = AddServiceAccount("ingest");
   auto ingest = LoginToken(token);

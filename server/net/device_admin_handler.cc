@@ -17,7 +17,6 @@ Result<DeviceRegistry*> RequestHandler::Devices() {
 }
 
 Status RequestHandler::HandleEnrollDevice(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeEnrollDevice(*frame.As<wire::EnrollDevice>());
   if (!request) return request.error();
@@ -32,7 +31,6 @@ Status RequestHandler::HandleEnrollDevice(const protocol::Frame& frame, ReplySin
 }
 
 Status RequestHandler::HandleListDeviceCerts(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeListDeviceCerts(*frame.As<wire::ListDeviceCerts>());
   if (!request) return request.error();
@@ -51,7 +49,6 @@ Status RequestHandler::HandleListDeviceCerts(const protocol::Frame& frame, Reply
 }
 
 Status RequestHandler::HandleRevokeDeviceCert(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeRevokeDeviceCert(*frame.As<wire::RevokeDeviceCert>());
   if (!request) return request.error();
@@ -63,7 +60,6 @@ Status RequestHandler::HandleRevokeDeviceCert(const protocol::Frame& frame, Repl
 }
 
 Status RequestHandler::HandleRevokeDevice(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeRevokeDevice(*frame.As<wire::RevokeDevice>());
   if (!request) return request.error();
@@ -74,7 +70,6 @@ Status RequestHandler::HandleRevokeDevice(const protocol::Frame& frame, ReplySin
 }
 
 Status RequestHandler::HandleGetDeviceCa(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto project = protocol::DecodeGetDeviceCa(*frame.As<wire::GetDeviceCa>());
   if (!project) return project.error();

@@ -99,7 +99,7 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
                                      "' exceeded; retry in " +
                                      std::to_string(d.retry_after_ns / 1'000'000) + " ms");
   }
-  const Status s = db_.Write(identity_.project, batch_);
+  const Status s = db_.Write(identity_.project, identity_.project_id, batch_);
   const uint64_t points = batch_.points();
   batch_.Clear();
   SENSORDB_RETURN_IF_ERROR(s);

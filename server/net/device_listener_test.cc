@@ -59,6 +59,7 @@ class DeviceListenerTest : public ServerFixture {
   void Configure(ServerConfig& c) override {
     c.devices.port = 0;
     c.devices.mqtt_port = 0;
+    c.limits.max_frame_bytes = LimitsConfig{}.max_frame_bytes;  // as shipped: 16 MiB
   }
 
   void SetUp() override {
@@ -249,6 +250,26 @@ TEST_F(DeviceListenerTest, Qos0BurstThenDisconnectIsStoredWhole) {
   ASSERT_EQ(values.size(), size_t(kBurst));
   for (int i = 0; i < kBurst; ++i) EXPECT_EQ(values[size_t(i)], double(i)) << "point " << i;
   EXPECT_EQ(Refusals("protocol-violation"), violations);
+}
+
+// A payload is parsed up to 1 MiB; a packet that cannot fit one is refused from its fixed header
+// (bad-frame), not buffered whole (limits.max_frame_bytes, 16 MiB) and then refused.
+TEST_F(DeviceListenerTest, MqttPacketLimitIsThePayloadLimit) {
+  const DeviceFiles dl1 = Enroll("farm", "dl-1");
+  const std::string file = dir_.Sub("big.lp");
+  {
+    std::ofstream out(file);
+    for (int i = 0; out.tellp() < 1536 * 1024; ++i) {
+      out << "climate air_temp=21.5 " << (1767225600000000000LL + i) << "\n";
+    }
+  }
+  const double before = Refusals("bad-frame");
+  Shell r = Sh("mosquitto_pub -h 127.0.0.1 -p " + std::to_string(mqtt_->port()) + " --cafile " +
+               config_.tls.ca_file + " --cert " + dl1.cert + " --key " + dl1.key +
+               " --tls-version tlsv1.3 -i big -q 1 -t sensordb/farm/dl-1/lp -f " + file);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_EQ(WaitRefusals("bad-frame", before + 1), before + 1);
+  EXPECT_EQ(Points("farm", "dl-1"), 0u);
 }
 
 TEST_F(DeviceListenerTest, CleanDisconnectIsNotAViolation) {

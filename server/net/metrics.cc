@@ -29,7 +29,7 @@ void Sample(std::string& out, std::string_view name, std::string_view labels, do
 }
 
 std::string Label(std::string_view key, std::string_view value) {
-  // Values here are fixed names or project names ([a-z0-9_-]); escape anyway.
+  // Values here are fixed names and numbers; escape anyway.
   std::string s(key);
   s += "=\"";
   for (char c : value) {
@@ -285,9 +285,10 @@ std::string ServerMetrics::Render(const Sources& src) const {
         if (v.active) active = v.version;
         if (v.blocks + v.head_records + v.catalog_records != 0) ++in_use;
       }
-      Sample(out, "sensordb_project_key_version", Label("project", p.project), active);
-      Sample(out, "sensordb_project_key_versions_in_use", Label("project", p.project),
-             double(in_use));
+      // By id: a metrics account holds no role in the project and must not learn its name.
+      const std::string project = Label("project_id", std::to_string(p.project_id));
+      Sample(out, "sensordb_project_key_version", project, active);
+      Sample(out, "sensordb_project_key_versions_in_use", project, double(in_use));
     }
   }
 
@@ -315,6 +316,14 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Sample(out, "sensordb_head_points", "", double(src.db->head_points));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
+    Header(out, "sensordb_series_quota_refusals_total", "counter",
+           "Write batches refused because they would pass a series quota (limits.max_series_*).");
+    Sample(out, "sensordb_series_quota_refusals_total", Label("quota", "project"),
+           double(src.db->quota_refusals_project));
+    Sample(out, "sensordb_series_quota_refusals_total", Label("quota", "device"),
+           double(src.db->quota_refusals_device));
+    Sample(out, "sensordb_series_quota_refusals_total", Label("quota", "new_per_minute"),
+           double(src.db->quota_refusals_rate));
   }
   return out;
 }

@@ -94,7 +94,7 @@ FrameHandler::Next MqttHandler::HandlePublish(const mqtt::Publish& publish, Repl
     return Refuse(StatusCode::kResourceExhausted,
                   "points-per-second limit of the device exceeded");
   }
-  const Status written = db_.Write(identity_.project, batch_);
+  const Status written = db_.Write(identity_.project, identity_.project_id, batch_);
   if (!written.ok()) {
     // The server failed (e.g. its disk is full), not the device: no PUBACK since nothing was
     // stored, and the connection closes — 3.1.1 cannot refuse one publish — so the device keeps

@@ -16,9 +16,16 @@
 #include "mqtt/packet.h"
 #include "net/request_handler.h"
 #include "sensordb/db.h"
+#include "sensordb/formats/payload.h"
 #include "sensordb/write_batch.h"
 
 namespace sensordb::server {
+
+// The largest MQTT packet read (or limits.max_frame_bytes if smaller): the largest payload
+// parsed, a topic of at most 65535 bytes with its length, a packet id and the fixed header. A
+// larger packet is refused from its fixed header, before its body is read.
+inline constexpr uint32_t kMqttMaxPacketBytes =
+    uint32_t(formats::PayloadLimits{}.max_payload_bytes) + 2 + 65'535 + 2 + 5;
 
 class MqttHandler {
  public:

@@ -22,7 +22,6 @@ PointRun Slice(const PointRun& run, size_t offset, size_t n) {
 }  // namespace
 
 Status RequestHandler::HandleQuery(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto q = protocol::DecodeQuery(*frame.As<wire::Query>());
   if (!q) return q.error();
   auto project = AuthorizeProject(q->project, Operation::kQuery);

@@ -1,6 +1,8 @@
 #include "net/request_handler.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "devices/device_registry.h"
 #include "sensordb/protocol/messages.h"
@@ -17,6 +19,16 @@ int64_t WallClockNs() {
       .count();
 }
 
+namespace {
+
+// A request of an authenticated session and its handler.
+struct RequestEntry {
+  wire::Message type;
+  Status (RequestHandler::*handler)(const protocol::Frame&, ReplySink&);
+};
+
+}  // namespace
+
 RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
                                             ReplySink& out) {
   const uint64_t id = frame.request_id();
@@ -31,108 +43,56 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
                                      protocol::MessageName(type))));
     return Next::kClose;
   }
+  // The requests of an authenticated session (Hello, Auth and Ping aside).
+  static constexpr RequestEntry kRequests[] = {
+      {wire::Message::Write, &RequestHandler::HandleWrite},
+      {wire::Message::Query, &RequestHandler::HandleQuery},
+      {wire::Message::CreateProject, &RequestHandler::HandleCreateProject},
+      {wire::Message::ListProjects, &RequestHandler::HandleListProjects},
+      {wire::Message::DropProject, &RequestHandler::HandleDropProject},
+      {wire::Message::CreateAccount, &RequestHandler::HandleCreateAccount},
+      {wire::Message::ChangePassword, &RequestHandler::HandleChangePassword},
+      {wire::Message::SetAccountDisabled, &RequestHandler::HandleSetAccountDisabled},
+      {wire::Message::DeleteAccount, &RequestHandler::HandleDeleteAccount},
+      {wire::Message::ListAccounts, &RequestHandler::HandleListAccounts},
+      {wire::Message::IssueToken, &RequestHandler::HandleIssueToken},
+      {wire::Message::RevokeToken, &RequestHandler::HandleRevokeToken},
+      {wire::Message::ListTokens, &RequestHandler::HandleListTokens},
+      {wire::Message::SetGrant, &RequestHandler::HandleSetGrant},
+      {wire::Message::RemoveGrant, &RequestHandler::HandleRemoveGrant},
+      {wire::Message::ListGrants, &RequestHandler::HandleListGrants},
+      {wire::Message::ReadAudit, &RequestHandler::HandleReadAudit},
+      {wire::Message::VerifyAudit, &RequestHandler::HandleVerifyAudit},
+      {wire::Message::RegisterDevice, &RequestHandler::HandleRegisterDevice},
+      {wire::Message::ListDevices, &RequestHandler::HandleListDevices},
+      {wire::Message::RegisterChannel, &RequestHandler::HandleRegisterChannel},
+      {wire::Message::ListChannels, &RequestHandler::HandleListChannels},
+      {wire::Message::SetRetention, &RequestHandler::HandleSetRetention},
+      {wire::Message::RotateProjectKey, &RequestHandler::HandleRotateProjectKey},
+      {wire::Message::KeyStatus, &RequestHandler::HandleKeyStatus},
+      {wire::Message::EnrollDevice, &RequestHandler::HandleEnrollDevice},
+      {wire::Message::ListDeviceCerts, &RequestHandler::HandleListDeviceCerts},
+      {wire::Message::RevokeDeviceCert, &RequestHandler::HandleRevokeDeviceCert},
+      {wire::Message::RevokeDevice, &RequestHandler::HandleRevokeDevice},
+      {wire::Message::GetDeviceCa, &RequestHandler::HandleGetDeviceCa},
+  };
+  // Every request is admitted here, once, before its handler runs: the account still exists
+  // and is enabled, its token is valid, and it is within its request rate.
+  const auto* entry = std::find_if(std::begin(kRequests), std::end(kRequests),
+                                   [type](const RequestEntry& e) { return e.type == type; });
   Status s;
-  switch (type) {
-    case wire::Message::Ping:  // checked like any request: an expired token ends here too
-      s = Admit();
-      if (s.ok()) out.push_back(protocol::EncodePong(id));
-      break;
-    case wire::Message::Write:
-      s = HandleWrite(frame, out);
-      break;
-    case wire::Message::Query:
-      s = HandleQuery(frame, out);
-      break;
-    case wire::Message::CreateProject:
-      s = HandleCreateProject(frame, out);
-      break;
-    case wire::Message::ListProjects:
-      s = HandleListProjects(frame, out);
-      break;
-    case wire::Message::DropProject:
-      s = HandleDropProject(frame, out);
-      break;
-    case wire::Message::CreateAccount:
-      s = HandleCreateAccount(frame, out);
-      break;
-    case wire::Message::ChangePassword:
-      s = HandleChangePassword(frame, out);
-      break;
-    case wire::Message::SetAccountDisabled:
-      s = HandleSetAccountDisabled(frame, out);
-      break;
-    case wire::Message::DeleteAccount:
-      s = HandleDeleteAccount(frame, out);
-      break;
-    case wire::Message::ListAccounts:
-      s = HandleListAccounts(frame, out);
-      break;
-    case wire::Message::IssueToken:
-      s = HandleIssueToken(frame, out);
-      break;
-    case wire::Message::RevokeToken:
-      s = HandleRevokeToken(frame, out);
-      break;
-    case wire::Message::ListTokens:
-      s = HandleListTokens(frame, out);
-      break;
-    case wire::Message::SetGrant:
-      s = HandleSetGrant(frame, out);
-      break;
-    case wire::Message::RemoveGrant:
-      s = HandleRemoveGrant(frame, out);
-      break;
-    case wire::Message::ListGrants:
-      s = HandleListGrants(frame, out);
-      break;
-    case wire::Message::ReadAudit:
-      s = HandleReadAudit(frame, out);
-      break;
-    case wire::Message::VerifyAudit:
-      s = HandleVerifyAudit(frame, out);
-      break;
-    case wire::Message::RegisterDevice:
-      s = HandleRegisterDevice(frame, out);
-      break;
-    case wire::Message::ListDevices:
-      s = HandleListDevices(frame, out);
-      break;
-    case wire::Message::RegisterChannel:
-      s = HandleRegisterChannel(frame, out);
-      break;
-    case wire::Message::ListChannels:
-      s = HandleListChannels(frame, out);
-      break;
-    case wire::Message::SetRetention:
-      s = HandleSetRetention(frame, out);
-      break;
-    case wire::Message::RotateProjectKey:
-      s = HandleRotateProjectKey(frame, out);
-      break;
-    case wire::Message::KeyStatus:
-      s = HandleKeyStatus(frame, out);
-      break;
-    case wire::Message::EnrollDevice:
-      s = HandleEnrollDevice(frame, out);
-      break;
-    case wire::Message::ListDeviceCerts:
-      s = HandleListDeviceCerts(frame, out);
-      break;
-    case wire::Message::RevokeDeviceCert:
-      s = HandleRevokeDeviceCert(frame, out);
-      break;
-    case wire::Message::RevokeDevice:
-      s = HandleRevokeDevice(frame, out);
-      break;
-    case wire::Message::GetDeviceCa:
-      s = HandleGetDeviceCa(frame, out);
-      break;
-    default:
-      s = protocol::IsKnownMessage(type)
-              ? Status::InvalidArgument(protocol::MessageName(type) +
-                                        " is not a request a client may send")
-              : Status::NotSupported(protocol::MessageName(type) +
-                                     " is not supported by this server (protocol version 1)");
+  if (type == wire::Message::Ping) {  // checked like any request: an expired token ends here too
+    s = Admit();
+    if (s.ok()) out.push_back(protocol::EncodePong(id));
+  } else if (entry == std::end(kRequests)) {
+    s = protocol::IsKnownMessage(type)
+            ? Status::InvalidArgument(protocol::MessageName(type) +
+                                      " is not a request a client may send")
+            : Status::NotSupported(protocol::MessageName(type) +
+                                   " is not supported by this server (protocol version 1)");
+  } else {
+    s = Admit();
+    if (s.ok()) s = (this->*entry->handler)(frame, out);
   }
   if (!s.ok()) {
     outcome_.code = s.code();
@@ -221,14 +181,13 @@ Result<ProjectInfo> RequestHandler::AuthorizeProject(std::string_view name, Oper
 }
 
 Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   protocol::WriteLimits limits;
   limits.max_points = limits_.max_write_points;
   auto request = protocol::DecodeWrite(*frame.As<wire::Write>(), limits, batch_);
   if (!request) return request.error();
   auto project = AuthorizeProject(request->project, Operation::kWrite);
   if (!project) return project.error();
-  SENSORDB_RETURN_IF_ERROR(db_.Write(project->name, batch_));
+  SENSORDB_RETURN_IF_ERROR(db_.Write(project->name, project->id, batch_));
   out.push_back(protocol::EncodeWriteReply(frame.request_id(), batch_.points(), limits_.ack));
   outcome_.points_written = batch_.points();
   batch_.Clear();
@@ -237,7 +196,6 @@ Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out)
 
 Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
                                            ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto request = protocol::DecodeCreateProject(*frame.As<wire::CreateProject>());
   if (!request) return request.error();
   SENSORDB_RETURN_IF_ERROR(auth_.AuthorizeServer(*principal_, Operation::kCreateProject));
@@ -251,7 +209,6 @@ Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
 
 Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
                                           ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto all = db_.ListProjects();
   if (!all) return all.error();
   std::vector<ProjectInfo> visible;
@@ -266,7 +223,6 @@ Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
 
 Status RequestHandler::HandleDropProject(const protocol::Frame& frame,
                                          ReplySink& out) {
-  SENSORDB_RETURN_IF_ERROR(Admit());
   auto name = protocol::DecodeDropProject(*frame.As<wire::DropProject>());
   if (!name) return name.error();
   auto project = AuthorizeProject(*name, Operation::kDropProject);

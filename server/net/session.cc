@@ -1,5 +1,7 @@
 #include "net/session.h"
 
+#include <algorithm>
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -60,7 +62,7 @@ Session::Session(ClientListener& listener, tcp::socket socket, std::string peer_
   // A device's handler is made once its certificate is admitted (OnHandshake).
   if (listener.mqtt_) {
     mqtt::DecodeLimits limits;
-    limits.max_packet_bytes = listener.config_.limits.max_frame_bytes;
+    limits.max_packet_bytes = std::min(kMqttMaxPacketBytes, listener.config_.limits.max_frame_bytes);
     mqtt_decoder_ = std::make_unique<mqtt::PacketDecoder>(mqtt::Sender::kClient, limits);
   }
   if (listener.authority_ == nullptr) {

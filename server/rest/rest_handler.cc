@@ -245,6 +245,15 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
     return std::unexpected(std::move(r));
   };
 
+  // 0. A well-formed request: HTTP/1.1 requires exactly one Host (RFC 9112 section 3.2).
+  if (head.version >= 11 && head.hosts != 1) {
+    return refuse(400,
+                  head.hosts == 0 ? "an HTTP/1.1 request needs a Host header"
+                                  : "an HTTP/1.1 request needs exactly one Host header, not " +
+                                        std::to_string(head.hosts),
+                  RestRefusal::kMalformed);
+  }
+
   // 1. Who: a token, before anything about the request is looked at.
   std::string_view auth = head.authorization;
   std::string_view token;
@@ -354,6 +363,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
       return fail(HttpStatusOf(s), s.message());
     }
     if (!project) return fail(404, project.error().message());
+    a.project_id = project->id;
   }
   return a;
 }
@@ -616,7 +626,7 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
     }
     return ErrorResponse(HttpStatusOf(s), s.message());
   }
-  if (Status s = db_.Write(r.project, batch); !s.ok()) {
+  if (Status s = db_.Write(r.project, r.project_id, batch); !s.ok()) {
     metrics_.RecordWriteError(s);
     RestResponse refused = ErrorResponse(HttpStatusOf(s), s.message());
     if (s.code() == StatusCode::kNoSpace) refused.retry_after_s = kNoSpaceRetryAfterS;

@@ -55,13 +55,16 @@ struct RequestHead {
   std::string_view content_type;
   std::optional<uint64_t> content_length;  // absent for chunked bodies
   std::string_view peer;                   // the client's address
+  unsigned version = 11;                   // HTTP/1.1 is 11
+  size_t hosts = 1;                        // how many Host fields the header has
 };
 
 struct Admitted {
   Principal principal;
   const RestRoute* route = nullptr;
   Target target;
-  std::string project;  // project routes: the project's name (authorised)
+  std::string project;      // project routes: the project's name (authorised)
+  uint32_t project_id = 0;  // and its id: a write lands in no other of the same name
   bool gzip = false;
   formats::Precision precision = formats::Precision::kNanoseconds;  // writes
 };

@@ -220,6 +220,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
       head.content_type = req[http::field::content_type];
       if (auto n = c.head_->content_length()) head.content_length = *n;
       head.peer = c.peer_;
+      head.version = req.version();
+      head.hosts = req.count(http::field::host);
       auto admitted = c.rep_.handler.Admit(head);
       if (!admitted) {
         c.Send(std::move(admitted.error()));

@@ -403,6 +403,77 @@ TEST_F(RestTest, UnauthenticatedRequestIsAnsweredWithoutReadingTheBody) {
   EXPECT_FALSE(res.keep_alive());
 }
 
+// A response captured in memory, for the handler without a connection.
+class CapturedResponse final : public ResponseWriter {
+ public:
+  bool Send(RestResponse r) override {
+    status = r.status;
+    body = std::move(r.body);
+    return true;
+  }
+  bool BeginChunked(unsigned s, std::string_view) override {
+    status = s;
+    return true;
+  }
+  bool Chunk(std::string_view data) override {
+    body += data;
+    return true;
+  }
+  bool EndChunked() override { return true; }
+  unsigned status = 0;
+  std::string body;
+};
+
+// The body of a write is read after admission, for up to rest.timeout_ms. A project dropped and
+// re-created under the same name meanwhile is another project (new id, new key, no grants): the
+// write admitted for the first lands in neither.
+TEST_F(RestTest, WriteIsPinnedToTheProjectItWasAdmittedFor) {
+  RestHandler handler(*db_, *auth_, metrics_, RestLimits{});
+  const std::string authorization = "Bearer " + tokens_[Role::kWriter];
+  RequestHead head;
+  head.method = "POST";
+  head.target = "/write?db=plant";
+  head.authorization = authorization;
+  head.peer = "127.0.0.1";
+  auto admitted = handler.Admit(head);
+  ASSERT_TRUE(admitted.has_value()) << admitted.error().body;
+  ASSERT_TRUE(db_->DropProject("plant").ok());
+  ASSERT_TRUE(db_->CreateProject("plant"));
+  CapturedResponse out;
+  handler.Handle(*admitted, "env,device=d1 t=1 1767225600000000000\n", out);
+  EXPECT_EQ(out.status, 404u) << out.body;
+  EXPECT_TRUE(db_->ListDevices("plant")->empty());
+}
+
+// RFC 9112 section 3.2: a server answers 400 to an HTTP/1.1 request without exactly one Host.
+TEST_F(RestTest, Http11WithoutOneHostIsRefused) {
+  for (const std::string host : {"", "Host: a\r\nHost: b\r\n"}) {
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(config_.tls.ca_file);
+    beast::ssl_stream<beast::tcp_stream> s(io, ctx);
+    beast::get_lowest_layer(s).socket().connect(
+        {asio::ip::make_address("127.0.0.1"), rest_->port()});
+    timeval tv{10, 0};
+    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO,
+               &tv, sizeof tv);
+    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+    s.handshake(asio::ssl::stream_base::client);
+    const std::string req = "GET /api/v1/projects HTTP/1.1\r\n" + host + "Authorization: Bearer " +
+                            tokens_[Role::kReader] + "\r\n\r\n";
+    asio::write(s, asio::buffer(req));
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    http::read(s, buf, res, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 400u) << host << res.body();
+    EXPECT_NE(res.body().find("Host"), std::string::npos) << res.body();
+  }
+  // With one Host it is served.
+  EXPECT_EQ(Request(http::verb::get, "/api/v1/projects", tokens_[Role::kReader]).status, 200u);
+}
+
 // The UTF-8 check skips ASCII eight bytes at a time: a bad byte is found at every offset
 // relative to those words, and good multi-byte characters across a word boundary pass.
 // A full disk is the server's condition (507, kept and retried by InfluxDB clients), never the

@@ -202,6 +202,10 @@ int Run(std::string_view config_file) {
   options.create_if_missing = false;
   options.durability = config->durability == "async" ? Durability::kAsync : Durability::kSync;
   options.key.key_file = config->key_file;
+  options.max_aggregate_buckets = config->limits.max_aggregate_buckets;
+  options.series_quota = {config->limits.max_series_per_project,
+                          config->limits.max_series_per_device,
+                          config->limits.max_new_series_per_device_per_minute};
   {
     auto phrase = ReadPassphrase(*config);
     if (!phrase) return Fail(phrase.error());
@@ -216,6 +220,7 @@ int Run(std::string_view config_file) {
   AuthOptions auth_options;
   auth_options.request_rate.requests_per_s = config->limits.requests_per_second;
   auth_options.request_rate.burst = config->limits.request_burst;
+  auth_options.max_concurrent_password_checks = config->limits.max_concurrent_password_checks;
   auto auth = AuthService::Open((*db)->System(), auth_options);
   if (!auth) return Fail(auth.error());
   auto registry = DeviceRegistry::Open(**db, **auth, {config->devices.cert_days});

@@ -27,6 +27,10 @@ struct DBStats {
   uint64_t head_points = 0;   // not sealed yet
   uint64_t blocks = 0;
   uint64_t disk_bytes = 0;    // all files of the data directory
+  // Batches refused by Options::series_quota since the open, by the bound they would pass.
+  uint64_t quota_refusals_project = 0;
+  uint64_t quota_refusals_device = 0;
+  uint64_t quota_refusals_rate = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 
@@ -101,6 +105,11 @@ class DB {
   // Applies the batch whole or not at all. Points may arrive out of order; a timestamp written
   // twice in a series keeps the value written last.
   virtual Status Write(std::string_view project, const WriteBatch& batch) = 0;
+  // As Write, into the project only while it is the one whose id (ProjectInfo::id) is
+  // `project_id`: for a caller that authorised the write against that project earlier (a server
+  // reading the body). Once it was dropped, even if another of the same name exists, NotFound
+  // and nothing is written.
+  virtual Status Write(std::string_view project, uint32_t project_id, const WriteBatch& batch) = 0;
 
   // --- Queries -------------------------------------------------------------------------------
   virtual Status QueryRaw(std::string_view project, const Selector& selector,

@@ -17,6 +17,18 @@ enum class Durability : uint8_t {
            // loss may lose the last writes.
 };
 
+// Bounds on the series (device, channel) that writes may create, so that a writer or a device
+// cannot grow the catalog (held in memory) without end. A batch that would pass one is refused
+// whole with kResourceExhausted and creates nothing; series that exist keep taking points, also
+// when a bound is lowered below what a project holds. 0: no bound.
+struct SeriesQuota {
+  uint32_t max_series_per_project = 1'000'000;
+  uint32_t max_series_per_device = 10'000;
+  // New series of one device per minute (a fixed one-minute window per device, starting at its
+  // first new series; writes only, not RegisterChannel).
+  uint32_t max_new_series_per_device_per_minute = 1'000;
+};
+
 struct Options {
   bool create_if_missing = true;
 
@@ -41,6 +53,7 @@ struct Options {
   // Bounds on one Write call; larger batches are refused with kResourceExhausted.
   size_t max_batch_points = 16 * 1024 * 1024;
   size_t max_batch_series = 1024 * 1024;
+  SeriesQuota series_quota;
 
   // RocksDB memtable budget shared by all column families.
   size_t write_buffer_bytes = 32 * 1024 * 1024;
@@ -48,6 +61,9 @@ struct Options {
   size_t block_cache_bytes = 32 * 1024 * 1024;
   // Threads one aggregate over many series (merged, not per series) may use.
   uint32_t query_threads = 2;
+  // Buckets with points one aggregate may hold at once (a 128-byte map node each; per series when
+  // per_series, else over all series): beyond it the aggregate is ResourceExhausted. 0 = no bound.
+  size_t max_aggregate_buckets = 1'000'000;
   // Opened block summaries kept in memory (about 150 bytes each), so aggregates answered from
   // summaries do not decrypt whole blocks again.
   size_t summary_cache_entries = 200'000;

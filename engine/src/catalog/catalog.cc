@@ -3,13 +3,24 @@
 #include "catalog/catalog_records.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 
 #include "store/keys.h"
 #include "util/coding.h"
 
 namespace sensordb::catalog {
+
 namespace {
+
+// SeriesQuota::max_new_series_per_device_per_minute counts in windows of this length.
+constexpr int64_t kQuotaWindowNs = 60'000'000'000;
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 using store::Cf;
 using store::MetaKey;
@@ -380,6 +391,8 @@ Result<ChannelInfo> Catalog::RegisterChannel(ProjectMeta& project, std::string_v
   SENSORDB_RETURN_IF_ERROR_R(ValidateObjectName("device", device));
   SENSORDB_RETURN_IF_ERROR_R(ValidateObjectName("channel", channel));
   std::unique_lock lock(mu_);
+  const std::pair<std::string_view, std::string_view> wanted[] = {{device, channel}};
+  if (auto quota = CheckQuota(project, wanted, 0, false); !quota) return Err(quota.error());
   DeviceMeta* d = AddDevice(project, device);
   SENSORDB_ASSIGN_OR_RETURN_R(SeriesMeta * s, AddChannel(project, *d, channel, type, unit));
   s->unit = unit;
@@ -442,15 +455,92 @@ Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch
                                        " and " + std::string(ValueTypeName(c.type)) + " values");
       }
     }
+    std::vector<std::pair<std::string_view, std::string_view>> wanted;
+    wanted.reserve(fresh.size());
+    for (const auto& entry : fresh) wanted.push_back(entry.first);
+    const int64_t now_ns = SteadyNowNs();
     std::unique_lock lock(mu_);
+    SENSORDB_ASSIGN_OR_RETURN(NewSeries created, CheckQuota(project, wanted, now_ns, true));
     for (size_t i = 0; i < columns.size(); ++i) {
       if ((*out)[i]) continue;
       const auto& c = columns[i];
       DeviceMeta* d = AddDevice(project, c.device);
       SENSORDB_ASSIGN_OR_RETURN((*out)[i], AddChannel(project, *d, c.channel, c.type, ""));
     }
+    ChargeRate(project, created, now_ns);
   }
   return Status::Ok();
+}
+
+Result<Catalog::NewSeries> Catalog::CheckQuota(
+    const ProjectMeta& p, std::span<const std::pair<std::string_view, std::string_view>> wanted,
+    int64_t now_ns, bool rate) {
+  NewSeries fresh;
+  size_t total = 0;
+  for (const auto& [device, channel] : wanted) {
+    auto d = p.devices.find(device);
+    // Another writer may have created it since the caller looked.
+    if (d != p.devices.end() && d->second->channels.contains(channel)) continue;
+    ++fresh[device];
+    ++total;
+  }
+  const SeriesQuota& q = quota_;
+  if (q.max_series_per_project != 0 && p.series.size() + total > q.max_series_per_project) {
+    refused_project_.fetch_add(1, std::memory_order_relaxed);
+    return Err(Status::ResourceExhausted(
+        "project '" + p.name + "' holds " + std::to_string(p.series.size()) + " series; " +
+        std::to_string(total) + " new ones would pass its quota of " +
+        std::to_string(q.max_series_per_project) +
+        " (max_series_per_project): nothing was written"));
+  }
+  for (const auto& [device, n] : fresh) {
+    auto d = p.devices.find(device);
+    const DeviceMeta* dm = d == p.devices.end() ? nullptr : d->second.get();
+    const size_t have = dm ? dm->channels.size() : 0;
+    if (q.max_series_per_device != 0 && have + n > q.max_series_per_device) {
+      refused_device_.fetch_add(1, std::memory_order_relaxed);
+      return Err(Status::ResourceExhausted(
+          "device '" + std::string(device) + "' of project '" + p.name + "' has " +
+          std::to_string(have) + " channels; " + std::to_string(n) +
+          " new ones would pass its quota of " + std::to_string(q.max_series_per_device) +
+          " (max_series_per_device): nothing was written"));
+    }
+    const uint32_t limit = q.max_new_series_per_device_per_minute;
+    if (!rate || limit == 0) continue;
+    const bool in_window = dm && now_ns - dm->quota_window_start_ns < kQuotaWindowNs;
+    const uint32_t recent = in_window ? dm->quota_window_created : 0;
+    if (recent + n > limit) {
+      refused_rate_.fetch_add(1, std::memory_order_relaxed);
+      const int64_t wait_s =
+          in_window ? (dm->quota_window_start_ns + kQuotaWindowNs - now_ns) / 1'000'000'000 + 1 : 60;
+      return Err(Status::ResourceExhausted(
+          "device '" + std::string(device) + "' of project '" + p.name + "' created " +
+          std::to_string(recent) + " series in the current minute; " + std::to_string(n) +
+          " more would pass its quota of " + std::to_string(limit) +
+          " new series per minute (max_new_series_per_device_per_minute): nothing was written, "
+          "retry in " + std::to_string(wait_s) + " s"));
+    }
+  }
+  return fresh;
+}
+
+void Catalog::ChargeRate(ProjectMeta& p, const NewSeries& fresh, int64_t now_ns) {
+  for (const auto& [device, n] : fresh) {
+    auto d = p.devices.find(device);
+    if (d == p.devices.end()) continue;
+    DeviceMeta& dm = *d->second;
+    if (dm.quota_window_created == 0 || now_ns - dm.quota_window_start_ns >= kQuotaWindowNs) {
+      dm.quota_window_start_ns = now_ns;
+      dm.quota_window_created = 0;
+    }
+    dm.quota_window_created += n;
+  }
+}
+
+Catalog::QuotaRefusals Catalog::quota_refusals() const {
+  return {refused_project_.load(std::memory_order_relaxed),
+          refused_device_.load(std::memory_order_relaxed),
+          refused_rate_.load(std::memory_order_relaxed)};
 }
 
 bool Catalog::AnyFresh(std::span<SeriesMeta* const> series) {

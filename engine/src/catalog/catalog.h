@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto/cipher.h"
+#include "sensordb/options.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
 #include "sensordb/types.h"
@@ -41,6 +42,10 @@ struct DeviceMeta {
   DeviceInfo info;
   std::atomic<bool> durable{false};
   std::map<std::string, SeriesMeta*, std::less<>> channels;  // by channel name
+  // SeriesQuota::max_new_series_per_device_per_minute: the current window. Guarded by
+  // Catalog::mu_.
+  int64_t quota_window_start_ns = 0;
+  uint32_t quota_window_created = 0;
 };
 
 struct ProjectMeta {
@@ -98,8 +103,17 @@ class Catalog {
                                       std::string_view unit);
   std::vector<ChannelInfo> ListChannels(const ProjectMeta& project, std::string_view device) const;
 
+  // The bounds on new series (Options::series_quota); set before the first write.
+  void set_quota(const SeriesQuota& quota) { quota_ = quota; }
+  // Batches refused by each bound since the catalog was loaded.
+  struct QuotaRefusals {
+    uint64_t project = 0, device = 0, rate = 0;
+  };
+  QuotaRefusals quota_refusals() const;
+
   // Maps each column of a batch to its series, creating missing devices and channels in memory
-  // (invisible until durable). Fails, creating nothing, on a bad name or a type mismatch.
+  // (invisible until durable). Fails, creating nothing, on a bad name, a type mismatch or a
+  // batch that would pass the series quota (kResourceExhausted).
   Status ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch::Column> columns,
                          std::vector<SeriesMeta*>* out);
   // True if any of `series` is not durable yet.
@@ -132,6 +146,14 @@ class Catalog {
   DeviceMeta* AddDevice(ProjectMeta& p, std::string_view name);
   Result<SeriesMeta*> AddChannel(ProjectMeta& p, DeviceMeta& d, std::string_view channel,
                                  ValueType type, std::string_view unit);
+  // New series per device of `wanted` (device, channel) pairs that do not exist yet, checked
+  // against the quota (the rate bound only when `rate`). Caller holds mu_ exclusively.
+  using NewSeries = std::map<std::string_view, uint32_t, std::less<>>;
+  Result<NewSeries> CheckQuota(const ProjectMeta& p,
+                               std::span<const std::pair<std::string_view, std::string_view>> wanted,
+                               int64_t now_ns, bool rate);
+  // Counts `fresh` in the rate windows of their devices. Caller holds mu_ exclusively.
+  void ChargeRate(ProjectMeta& p, const NewSeries& fresh, int64_t now_ns);
 
   store::Store& store_;
   const crypto::Cipher& cipher_;
@@ -140,6 +162,8 @@ class Catalog {
   std::unordered_map<uint32_t, std::shared_ptr<ProjectMeta>> by_id_;       // GUARDED_BY(mu_)
   std::atomic<uint32_t> next_project_id_{1};
   std::atomic<uint64_t> next_object_id_{1};
+  SeriesQuota quota_;
+  std::atomic<uint64_t> refused_project_{0}, refused_device_{0}, refused_rate_{0};
 };
 
 // Name rules, shared with the CLI. Each returns InvalidArgument with the reason.

@@ -88,6 +88,7 @@ Status DBImpl::Init() {
   }
   SENSORDB_ASSIGN_OR_RETURN(
       catalog_, catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable, damage_));
+  catalog_->set_quota(options_.series_quota);
   if (damage_) {
     for (uint32_t pid : unreadable) {
       damage_(Status::Corruption("project id " + std::to_string(pid) +
@@ -297,11 +298,22 @@ Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
 }
 
 Status DBImpl::Write(std::string_view project_name, const WriteBatch& batch) {
+  return WriteInto(project_name, std::nullopt, batch);
+}
+
+Status DBImpl::Write(std::string_view project_name, uint32_t project_id,
+                     const WriteBatch& batch) {
+  return WriteInto(project_name, project_id, batch);
+}
+
+Status DBImpl::WriteInto(std::string_view project_name, std::optional<uint32_t> project_id,
+                         const WriteBatch& batch) {
   SENSORDB_RETURN_IF_ERROR(ValidateBatch(batch));
   SENSORDB_ASSIGN_OR_RETURN(auto project, catalog_->FindProject(project_name));
   std::shared_lock write_lock(project->write_mu);
-  if (project->dropped) {
-    return Status::NotFound("project '" + std::string(project_name) + "' does not exist");
+  if (project->dropped || (project_id && project->id != *project_id)) {
+    return Status::NotFound("project '" + std::string(project_name) + "' does not exist" +
+                            (project->dropped ? "" : " any more (it was dropped and re-created)"));
   }
   const auto columns = batch.columns();
   auto wb = store_->NewBatch();
@@ -599,10 +611,11 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   const size_t threads = std::min<size_t>(options_.query_threads, series.size() / kSeriesPerThread);
   if (query.per_series || threads < 2) {
     query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
-    return q.Aggregate(series, query, callback);
+    return q.Aggregate(series, query, options_.max_aggregate_buckets, callback);
   }
   // Merged aggregates over many series: each thread folds a share into its own buckets.
-  std::vector<query::Aggregator> parts(threads, query::Aggregator(query.range, query.bucket_ns));
+  std::vector<query::Aggregator> parts(
+      threads, query::Aggregator(query.range, query.bucket_ns, options_.max_aggregate_buckets));
   std::vector<Status> results(threads);
   std::vector<std::thread> workers;
   const size_t share = (series.size() + threads - 1) / threads;
@@ -616,6 +629,7 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   for (auto& w : workers) w.join();
   for (const Status& s : results) SENSORDB_RETURN_IF_ERROR(s);
   for (size_t t = 1; t < threads; ++t) parts[0].MergeFrom(parts[t]);
+  if (parts[0].overflowed()) return parts[0].OverflowError();
   parts[0].Emit(nullptr, callback);
   return Status::Ok();
 }
@@ -653,6 +667,10 @@ Result<DBStats> DBImpl::Stats() {
   const auto projects = catalog_->Projects();
   st.projects = projects.size();
   st.series = catalog_->SeriesCount();
+  const auto refusals = catalog_->quota_refusals();
+  st.quota_refusals_project = refusals.project;
+  st.quota_refusals_device = refusals.device;
+  st.quota_refusals_rate = refusals.rate;
   st.head_points = head_->Points();
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;

@@ -65,6 +65,7 @@ class DBImpl final : public DB {
   Status DeleteProjectSecret(std::string_view project, std::string_view name) override;
 
   Status Write(std::string_view project, const WriteBatch& batch) override;
+  Status Write(std::string_view project, uint32_t project_id, const WriteBatch& batch) override;
 
   Status QueryRaw(std::string_view project, const Selector& selector, const TimeRange& range,
                   const RawCallback& callback) override;
@@ -100,6 +101,9 @@ class DBImpl final : public DB {
   // Destroys dropped projects' keys in every backup keyring this database wrote (db_backup.cc).
   Status PurgeBackupKeyrings();
   Status ValidateBatch(const WriteBatch& batch) const;
+  // Both Writes: into `project_id` only, when given.
+  Status WriteInto(std::string_view project, std::optional<uint32_t> project_id,
+                   const WriteBatch& batch);
   // Rebuilds the head from the head log and starts the sequencer past every record and the
   // floor. Fails on the first damaged record (salvage: reports it and goes on).
   Status ReplayHead();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
 
 namespace sensordb::query {
 
@@ -35,8 +36,28 @@ void BucketState::Merge(const BucketState& o) {
   }
 }
 
+BucketState* Aggregator::Bucket(int64_t start) {
+  if (max_buckets_ == 0 || buckets_.size() < max_buckets_) return &buckets_[start];
+  const auto it = buckets_.find(start);
+  if (it != buckets_.end()) return &it->second;
+  overflowed_ = true;
+  return nullptr;
+}
+
+Status Aggregator::OverflowError() const {
+  return Status::ResourceExhausted(
+      "the aggregate needs more than " + std::to_string(max_buckets_) +
+      " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "
+      "sensordbd): use a wider bucket, a shorter range or fewer series");
+}
+
 void Aggregator::MergeFrom(const Aggregator& other) {
-  for (const auto& [start, st] : other.buckets_) buckets_[start].Merge(st);
+  overflowed_ |= other.overflowed_;
+  for (const auto& [start, st] : other.buckets_) {
+    BucketState* b = Bucket(start);
+    if (b == nullptr) return;
+    b->Merge(st);
+  }
 }
 
 int64_t Aggregator::BucketOf(int64_t t) const {
@@ -91,11 +112,12 @@ void Aggregator::AddRun(const block::PointColumn& c, size_t begin, size_t end) {
     const int64_t stop = BucketEnd(b);
     const size_t j = size_t(std::lower_bound(c.ts.begin() + ptrdiff_t(i), c.ts.begin() + ptrdiff_t(end), stop) -
                             c.ts.begin());
-    BucketState& st = buckets_[b];
+    BucketState* st = Bucket(b);
+    if (st == nullptr) return;
     switch (c.type) {
-      case ValueType::kFloat64: FoldRun(c, i, j, [&](size_t k) { return c.f64[k]; }, &st); break;
-      case ValueType::kInt64: FoldRun(c, i, j, [&](size_t k) { return double(c.i64[k]); }, &st); break;
-      case ValueType::kBool: FoldRun(c, i, j, [&](size_t k) { return double(c.b[k]); }, &st); break;
+      case ValueType::kFloat64: FoldRun(c, i, j, [&](size_t k) { return c.f64[k]; }, st); break;
+      case ValueType::kInt64: FoldRun(c, i, j, [&](size_t k) { return double(c.i64[k]); }, st); break;
+      case ValueType::kBool: FoldRun(c, i, j, [&](size_t k) { return double(c.b[k]); }, st); break;
     }
     i = j;
   }
@@ -105,8 +127,8 @@ bool Aggregator::TryAddSummary(const block::Summary& s) {
   if (s.min_ts < range_.start_ns || s.max_ts >= range_.end_ns) return false;
   const int64_t b = BucketOf(s.min_ts);
   if (s.max_ts >= BucketEnd(b)) return false;
-  buckets_[b].AddSummary(s);
-  return true;
+  if (BucketState* st = Bucket(b)) st->AddSummary(s);
+  return true;  // taken, or overflowed: either way not to be scanned
 }
 
 bool Aggregator::Emit(const SeriesRef* series, const AggregateCallback& cb) {

@@ -8,6 +8,7 @@
 
 #include "block/point_column.h"
 #include "sensordb/query.h"
+#include "sensordb/status.h"
 
 namespace sensordb::query {
 
@@ -38,7 +39,9 @@ struct BucketState {
 
 class Aggregator {
  public:
-  Aggregator(const TimeRange& range, int64_t bucket_ns) : range_(range), bucket_ns_(bucket_ns) {}
+  // At most `max_buckets` buckets (0: no bound); past it points are dropped and overflowed().
+  Aggregator(const TimeRange& range, int64_t bucket_ns, size_t max_buckets = 0)
+      : range_(range), bucket_ns_(bucket_ns), max_buckets_(max_buckets) {}
 
   int64_t BucketOf(int64_t t) const;
   // Exclusive end of the bucket starting at `start`.
@@ -51,10 +54,19 @@ class Aggregator {
   void MergeFrom(const Aggregator& other);
   // Emits the buckets in order and clears them. Returns false if the callback stopped.
   bool Emit(const SeriesRef* series, const AggregateCallback& cb);
+  // A bucket was needed beyond max_buckets: what was added is incomplete.
+  bool overflowed() const { return overflowed_; }
+  // ResourceExhausted naming the bound.
+  Status OverflowError() const;
 
  private:
+  // The bucket starting at `start`, made if there is room; null (and overflowed) if not.
+  BucketState* Bucket(int64_t start);
+
   TimeRange range_;
   int64_t bucket_ns_;
+  size_t max_buckets_;
+  bool overflowed_ = false;
   std::map<int64_t, BucketState> buckets_;
 };
 

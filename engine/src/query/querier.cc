@@ -201,9 +201,9 @@ Status Querier::Raw(std::span<const SeriesMeta* const> series, const TimeRange& 
 }
 
 Status Querier::Aggregate(std::span<const SeriesMeta* const> series, const AggregateQuery& q,
-                          const AggregateCallback& callback) {
+                          size_t max_buckets, const AggregateCallback& callback) {
   if (q.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
-  Aggregator agg(q.range, q.bucket_ns);
+  Aggregator agg(q.range, q.bucket_ns, max_buckets);
   if (!q.per_series) {
     SENSORDB_RETURN_IF_ERROR(AggregateInto(series, q, &agg));
     agg.Emit(nullptr, callback);
@@ -225,13 +225,14 @@ Status Querier::AggregateInto(std::span<const SeriesMeta* const> series, const A
   };
   auto run = [&](const block::PointColumn& c, size_t b, size_t e) {
     agg->AddRun(c, b, e);
-    return true;
+    return !agg->overflowed();
   };
   return ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,
                                    store::Store::Iterator& it) -> Status {
     if (stopped) return Status::Ok();
     SENSORDB_RETURN_IF_ERROR(Gather(s, head, it, q.range, &sources));
     SENSORDB_RETURN_IF_ERROR(Scan(s, sources, q.range, summary, run, &stopped));
+    if (agg->overflowed()) return agg->OverflowError();
     if (after_series && !after_series(s)) stopped = true;
     return Status::Ok();
   });

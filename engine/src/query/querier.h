@@ -44,11 +44,13 @@ class Querier {
   Status Raw(std::span<const SeriesMeta* const> series, const TimeRange& range,
              const RawCallback& callback);
   Status Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out);
+  // Holds at most `max_buckets` buckets at once (0: no bound), else ResourceExhausted.
   Status Aggregate(std::span<const SeriesMeta* const> series, const AggregateQuery& query,
-                   const AggregateCallback& callback);
+                   size_t max_buckets, const AggregateCallback& callback);
   // Folds the series' points in the query's range into `agg` without emitting anything (so
   // that several Queriers on several threads can each fold a share, then merge).
-  // `after_series`, if given, runs after each series; returning false stops.
+  // `after_series`, if given, runs after each series; returning false stops. ResourceExhausted
+  // once `agg` overflows.
   Status AggregateInto(std::span<const SeriesMeta* const> series, const AggregateQuery& query,
                        Aggregator* agg,
                        const std::function<bool(const SeriesMeta&)>& after_series = {});
