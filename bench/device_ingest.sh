@@ -16,9 +16,13 @@
 # (1000 devices x 2 requests in the server's queues); the *_target runs give the latency at load.
 # Prints each run's JSON on stderr and a table of medians. The config of each server is the
 # default of `sensordbd init` except (printed below too): the connection limits raised to 12 000
-# (limits.max_connections, limits.max_connections_per_address; defaults 1024 and 64), the
-# per-device points limit raised to 10 M/s (devices.points_per_second, default 100 000) so that
-# it never throttles a benchmark, and the daily backup off.
+# or what the open-files hard limit allows (limits.max_connections,
+# limits.max_connections_per_address, and the pre-auth pool limits.max_preauth_connections,
+# limits.max_preauth_per_address, since every simulated device connects from 127.0.0.1;
+# defaults 1024, 64, 256 and 16; the idle scenario's 10 000 devices are cut to fit), REST off,
+# MQTT only for the MQTT scenarios, the per-device points limit raised to 10 M/s
+# (devices.points_per_second, default 100 000) so that it never throttles a benchmark, and the
+# daily backup off.
 # Usage: bench/device_ingest.sh [BUILD_DIR] [RUNS] [SCENARIOS] [sensordb-bench fleet options
 # for every scenario]. SCENARIOS: comma-separated, default all five. DURATION (20) and
 # IDLE_DURATION (60) in the environment set the seconds of data and of idling.
@@ -35,10 +39,37 @@ bench="$build/bench/sensordb-bench"
 work=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-echo "server config changes: limits.max_connections = 12000, limits.max_connections_per_address = 12000," \
-     "devices.points_per_second = 10000000, backup off; file descriptors: ulimit -n $(ulimit -Hn)" >&2
+SENSORDBD=$sensordbd
+source "$(dirname "$0")/../tests/lib/sensordbd.sh"
+# sensordbd refuses to start unless the open-files hard limit covers its caps (listeners x
+# limits.max_connections + 1024 + 64): raise it where allowed (root), then the soft limit to it,
+# and size the caps to what it allows: REST off, MQTT only for the MQTT scenarios.
+ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
+hard=$(ulimit -Hn)
+cap_for() {  # SCENARIO: limits.max_connections that fits, at most 12 000
+  local listeners=2
+  [[ $1 == mqtt* ]] && listeners=3
+  local cap=$(((hard - 1024 - 64) / listeners))
+  ((cap > 12000)) && cap=12000
+  echo "$cap"
+}
+# Every setting asked for is checked to have taken (sensordbd_init), and the ready line too.
+settings_for() {  # SCENARIO
+  local cap mqtt=false
+  cap=$(cap_for "$1")
+  [[ $1 == mqtt* ]] && mqtt=true
+  echo "--set backup.dir= --set rest.enabled=false --set devices.mqtt=$mqtt" \
+       "--set limits.max_connections=$cap --set limits.max_connections_per_address=$cap" \
+       "--set limits.max_preauth_connections=$cap --set limits.max_preauth_per_address=$cap" \
+       "--set devices.points_per_second=10000000"
+}
+idle_devices=$(($(cap_for idle) - 16))
+((idle_devices > 10000)) && idle_devices=10000
+echo "server config changes: limits.max_connections, limits.max_connections_per_address and the" \
+     "pre-auth pool all $(cap_for native) (native) / $(cap_for mqtt) (MQTT), REST off, MQTT only" \
+     "for the MQTT scenarios, devices.points_per_second = 10000000, backup off; file" \
+     "descriptors: ulimit -n $hard; idle scenario: $idle_devices devices" >&2
 
 scenario_args() {
   case $1 in
@@ -46,7 +77,7 @@ scenario_args() {
     mqtt) echo "--protocol mqtt --qos 1 --devices 1000 --duration $duration $data" ;;
     native_target) echo "--protocol native --devices 1000 --duration $duration $data --rate 3000" ;;
     mqtt_target) echo "--protocol mqtt --qos 1 --devices 1000 --duration $duration $data --rate 1000" ;;
-    idle) echo "--protocol native --devices 10000 --idle --duration $idle_duration --ping-interval 10" ;;
+    idle) echo "--protocol native --devices $idle_devices --idle --duration $idle_duration --ping-interval 10" ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }
@@ -56,20 +87,15 @@ for ((i = 0; i < runs; i++)); do
     # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
     trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null' EXIT
     srv="$work/srv-$scenario-$i"
-    "$sensordbd" init "$srv" --port "$(free_port)" >/dev/null
-    sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$srv/sensordbd.toml"
-    sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$srv/sensordbd.toml"
-    sed -i "s/^max_connections = 1024/max_connections = 12000/; s/^max_connections_per_address = 64/max_connections_per_address = 12000/; s/^points_per_second = 100000/points_per_second = 10000000/" "$srv/sensordbd.toml"
-    "$sensordbd" --config "$srv/sensordbd.toml" >"$srv/out.log" 2>"$srv/err.log" &
-    pid=$!
-    for _ in $(seq 100); do grep -q '^ready' "$srv/out.log" 2>/dev/null && break; sleep 0.1; done
-    ready=$(grep '^ready' "$srv/out.log") || { cat "$srv/err.log" >&2; exit 1; }
-    port() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$ready"; }
-    client_port=$(sed -n 's/^ready client_port=\([0-9]*\).*/\1/p' <<<"$ready")
     # shellcheck disable=SC2046
-    out=$("$bench" fleet --server "127.0.0.1:$client_port" --ca-file "$srv/tls/ca.crt" \
-          --token-file "$srv/bootstrap-admin.token" --device-port "$(port device_port)" \
-          --mqtt-port "$(port mqtt_port)" --server-pid "$pid" --json $(scenario_args "$scenario") "$@")
+    sensordbd_init "$srv" $(settings_for "$scenario") || exit 1
+    sensordbd_start "$srv" "$srv/out.log" "$srv/err.log" || { cat "$srv/err.log" >&2; exit 1; }
+    pid=$SENSORDBD_PID
+    [[ $READY_BACKUPS == off ]] || { echo "sensordbd runs with backups, not as asked" >&2; exit 1; }
+    # shellcheck disable=SC2046
+    out=$("$bench" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$srv/tls/ca.crt" \
+          --token-file "$srv/bootstrap-admin.token" --device-port "$DEVICE_PORT" \
+          --mqtt-port "$MQTT_PORT" --server-pid "$pid" --json $(scenario_args "$scenario") "$@")
     kill -TERM "$pid"
     wait "$pid" || true
     pid=

@@ -16,21 +16,21 @@ bench="$build/bench/sensordb-bench"
 work=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SENSORDBD=$sensordbd
+source "$(dirname "$0")/../tests/lib/sensordbd.sh"
+# Every setting asked for is checked to have taken, in the config and in the ready line.
+settings=(--set backup.dir= --set "durability=${DURABILITY:-sync}")
 
 for ((i = 0; i < runs; i++)); do
   # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
   trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null' EXIT
   srv="$work/srv$i"
-  "$sensordbd" init "$srv" --port "$(free_port)" >/dev/null
-  sed -i "s/^port = 9470/port = $(free_port)/; s/^dir = \"backups\"/dir = \"\"/" "$srv/sensordbd.toml"
-  sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$srv/sensordbd.toml"  # device listeners: ephemeral ports
-  [[ -n ${DURABILITY:-} ]] && sed -i "s/^durability = \"sync\"/durability = \"$DURABILITY\"/" "$srv/sensordbd.toml"
-  "$sensordbd" --config "$srv/sensordbd.toml" >"$srv/out.log" 2>"$srv/err.log" &
-  pid=$!
-  for _ in $(seq 100); do grep -q '^ready' "$srv/out.log" 2>/dev/null && break; sleep 0.1; done
-  port=$(sed -n 's/^ready client_port=\([0-9]*\).*/\1/p' "$srv/out.log")
-  [[ -n $port ]] || { cat "$srv/err.log" >&2; exit 1; }
+  sensordbd_init "$srv" "${settings[@]}" || exit 1
+  sensordbd_start "$srv" "$srv/out.log" "$srv/err.log" || { cat "$srv/err.log" >&2; exit 1; }
+  pid=$SENSORDBD_PID
+  [[ $READY_DURABILITY == "${DURABILITY:-sync}" && $READY_BACKUPS == off ]] ||
+    { echo "sensordbd runs durability=$READY_DURABILITY backups=$READY_BACKUPS, not as asked" >&2; exit 1; }
+  port=$CLIENT_PORT
   net=$("$bench" server --server "127.0.0.1:$port" --ca-file "$srv/tls/ca.crt" \
         --token-file "$srv/bootstrap-admin.token" --server-pid "$pid" --json "$@")
   kill -TERM "$pid"

@@ -22,11 +22,10 @@ trap cleanup EXIT
 
 # --- init and start ------------------------------------------------------------------------------
 source "$(dirname "$0")/lib/sensordbd.sh"
-sensordbd_init "$WORK/srv" || { fail "init"; exit 1; }
 # Small limits, so that imports take several Writes: the importer keeps each batch within
 # max_write_points, and a batch whose frame would be too big is split.
-sed -i "s/^max_frame_bytes = .*/max_frame_bytes = 65536/;
-        s/^max_write_points = .*/max_write_points = 1000/" "$WORK/srv/sensordbd.toml"
+sensordbd_init "$WORK/srv" --set limits.max_frame_bytes=65536 --set limits.max_write_points=1000 ||
+  { fail "init"; exit 1; }
 sensordbd_start "$WORK/srv" "$WORK/server.out" "$WORK/server.err" ||
   { fail "server did not start: $(cat "$WORK/server.err")"; exit 1; }
 PID=$SENSORDBD_PID PORT=$CLIENT_PORT

@@ -27,7 +27,8 @@ MOUNTED=1
 source "$(dirname "$0")/lib/sensordbd.sh"
 sensordbd_init "$WORK/srv" || fail "init failed"
 cp -a "$WORK/srv/data" "$WORK/full/data" || fail "copying the data directory"
-sed -i "s|^data_dir = .*|data_dir = \"$WORK/full/data\"|" "$WORK/srv/sensordbd.toml"
+sed -i "s|^data_dir = .*|data_dir = '$WORK/full/data'|" "$WORK/srv/sensordbd.toml"
+sensordbd_check "$WORK/srv" "data_dir=$WORK/full/data" || fail "data_dir did not take"
 sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
   fail "sensordbd did not start: $(cat "$WORK/err.log")"
 PID=$SENSORDBD_PID

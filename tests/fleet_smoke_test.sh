@@ -20,11 +20,14 @@ fail() {
   FAILURES=$((FAILURES + 1))
 }
 source "$(dirname "$0")/lib/sensordbd.sh"
-sensordbd_init "$WORK/srv" || { echo "FAIL: init" >&2; exit 1; }
-sed -i "s/^dir = \"backups\"/dir = \"\"/" "$WORK/srv/sensordbd.toml"
+# 20 devices handshake at once from one address: more than the default pre-auth share of an
+# address (16) when the machine is slow; real fleets come from many addresses, or retry.
+sensordbd_init "$WORK/srv" --set backup.dir= --set limits.max_preauth_per_address=64 ||
+  { echo "FAIL: init" >&2; exit 1; }
 sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
   { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
 PID=$SENSORDBD_PID
+[[ $READY_BACKUPS == off ]] || fail "asked for no backups, the server runs with backups=$READY_BACKUPS"
 
 for protocol in native mqtt; do
   out=$(timeout 120 "$BENCH" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt" \

@@ -13,9 +13,8 @@ cleanup() { [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null;
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 source "$(dirname "$0")/lib/sensordbd.sh"
-sensordbd_init "$WORK/srv" || fail "init failed"
-sed -i "s/^max_body_bytes = .*/max_body_bytes = 1048576/; s/^timeout_ms = .*/timeout_ms = 2000/" \
-  "$WORK/srv/sensordbd.toml"
+sensordbd_init "$WORK/srv" --set rest.max_body_bytes=1048576 --set rest.timeout_ms=2000 ||
+  fail "init failed"
 sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
   fail "sensordbd did not start: $(cat "$WORK/err.log")"
 PID=$SENSORDBD_PID PORT=$CLIENT_PORT RPORT=$REST_PORT

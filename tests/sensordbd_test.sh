@@ -24,9 +24,25 @@ PORT=$(free_port)
 MPORT=$(free_port)
 
 # --- init and a refused start ------------------------------------------------------------------
-"$SENSORDBD" init "$WORK/srv" --port "$PORT" >"$WORK/init.log" || fail "init failed"
-sed -i "s/^port = 9470/port = $MPORT/" "$WORK/srv/sensordbd.toml"
-sed -i "s/^port = 7071/port = 0/; s/^port = 8086/port = 0/; s/^mqtt_port = 8883/mqtt_port = 0/" "$WORK/srv/sensordbd.toml"  # device listeners: ephemeral ports
+# Device and REST listeners on ephemeral ports.
+"$SENSORDBD" init "$WORK/srv" --port "$PORT" --set "metrics.port=$MPORT" --set devices.port=0 \
+  --set devices.mqtt_port=0 --set rest.port=0 >"$WORK/init.log" || fail "init failed"
+source "$(dirname "$0")/lib/sensordbd.sh"
+sensordbd_check "$WORK/srv" "metrics.port=$MPORT" devices.port=0 rest.port=0 "client.port=$PORT" ||
+  fail "init --set did not take"
+# --set: TOML values, bare words as strings; checked like the file, before anything is made.
+"$SENSORDBD" init "$WORK/s2" --set durability=async --set backup.dir= \
+  --set limits.max_connections=2048 --set 'log_level="warn"' >/dev/null || fail "init --set failed"
+sensordbd_check "$WORK/s2" durability=async backup.dir= limits.max_connections=2048 log_level=warn ||
+  fail "init --set did not take"
+sensordbd_check "$WORK/s2" durability=sync 2>"$WORK/err" && fail "sensordbd_check passed a wrong value"
+grep -q "durability = 'async' in effect, not sync" "$WORK/err" || fail "check message: $(cat "$WORK/err")"
+[[ -e $WORK/s2/backups ]] && fail "init made a backup directory with backup.dir empty"
+for bad in limits.nope=1 limits.max_connections=0 durability=maybe key_file=x tls.cert_file=y nokey; do
+  "$SENSORDBD" init "$WORK/s3" --set "$bad" >/dev/null 2>"$WORK/err" && fail "init took --set $bad"
+  [[ -e $WORK/s3 ]] && fail "a refused --set $bad left $WORK/s3 behind"
+  grep -q -- "${bad%%=*}" "$WORK/err" || fail "--set $bad: the error does not name it: $(cat "$WORK/err")"
+done
 for f in master.key bootstrap-admin.token metrics.token tls/server.key tls/ca.key; do
   mode=$(stat -c %a "$WORK/srv/$f")
   [[ $mode == 600 ]] || fail "$f has mode $mode, expected 600"
@@ -51,6 +67,8 @@ for _ in $(seq 100); do
 done
 grep -q "^ready client_port=$PORT metrics_port=$MPORT" "$WORK/out.log" ||
   { fail "server did not start: $(cat "$WORK/err.log")"; exit 1; }
+grep -q "^ready .* rest_port=[1-9][0-9]* durability=sync backups=on$" "$WORK/out.log" ||
+  fail "ready line: $(grep '^ready' "$WORK/out.log")"
 CA=$WORK/srv/tls/ca.crt
 
 s_client() { timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost "$@" </dev/null 2>&1; }

@@ -151,28 +151,10 @@ bool IsLoopback(const std::string& address) {
   return ::inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-}  // namespace
-
-Result<ServerConfig> LoadConfig(std::string_view path) {
-  const std::string file(path);
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
-    return Err(Status::NotFound("config file " + file +
-                                " does not exist (create one with `sensordbd init DIR`)"));
-  }
-  toml::table root;
-  try {
-    root = toml::parse_file(file);
-  } catch (const toml::parse_error& e) {
-    return Err(Status::InvalidArgument(
-        "config file " + file + ":" + std::to_string(e.source().begin.line) + ":" +
-        std::to_string(e.source().begin.column) + ": " + std::string(e.description())));
-  } catch (const std::exception& e) {
-    return Err(Status::IOError("cannot read config file " + file + ": " + e.what()));
-  }
-
-  ServerConfig c;
-  std::string errors;
+// Reads `root` onto `c` (keys absent from it keep c's values) and checks the result; every
+// problem is appended to `errors`, each naming `file`.
+void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& c,
+                std::string& errors) {
   Reader r(file, errors);
   r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level", "durability",
                      "io_threads", "worker_threads", "client", "tls", "limits", "metrics",
@@ -298,6 +280,31 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   }
   if (c.tls.cert_file.empty()) errors += "\n  " + file + ": tls.cert_file is missing";
   if (c.tls.key_file.empty()) errors += "\n  " + file + ": tls.key_file is missing";
+}
+
+}  // namespace
+
+Result<ServerConfig> LoadConfig(std::string_view path) {
+  const std::string file(path);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    return Err(Status::NotFound("config file " + file +
+                                " does not exist (create one with `sensordbd init DIR`)"));
+  }
+  toml::table root;
+  try {
+    root = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    return Err(Status::InvalidArgument(
+        "config file " + file + ":" + std::to_string(e.source().begin.line) + ":" +
+        std::to_string(e.source().begin.column) + ": " + std::string(e.description())));
+  } catch (const std::exception& e) {
+    return Err(Status::IOError("cannot read config file " + file + ": " + e.what()));
+  }
+
+  ServerConfig c;
+  std::string errors;
+  ReadConfig(root, file, c, errors);
   if (!errors.empty()) return Err(Status::InvalidArgument("bad config file:" + errors));
 
   const fs::path base = fs::absolute(fs::path(file), ec).parent_path();
@@ -309,6 +316,44 @@ Result<ServerConfig> LoadConfig(std::string_view path) {
   c.tls.key_file = Resolve(base, c.tls.key_file);
   c.tls.ca_file = Resolve(base, c.tls.ca_file);
   return c;
+}
+
+Status ApplySettings(ServerConfig& config, const std::vector<std::string>& settings) {
+  std::string text;
+  for (const std::string& setting : settings) {
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("--set '" + setting + "': expected KEY=VALUE, e.g. "
+                                     "limits.max_connections=4096 or durability=async");
+    }
+    const std::string key = setting.substr(0, eq), value = setting.substr(eq + 1);
+    // A TOML value as written (numbers, true/false, "quoted"); anything else is a string.
+    std::string line = key + " = " + value + "\n";
+    try {
+      (void)toml::parse(line);
+    } catch (const toml::parse_error&) {
+      std::string quoted = "\"";
+      for (char ch : value) {
+        if (ch == '"' || ch == '\\') quoted += '\\';
+        quoted += ch;
+      }
+      line = key + " = " + quoted + "\"\n";
+    }
+    text += line;
+  }
+  toml::table root;
+  try {
+    root = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument("--set: " + std::string(e.description()) + " (line " +
+                                   std::to_string(e.source().begin.line) + ")");
+  }
+  ServerConfig c = config;
+  std::string errors;
+  ReadConfig(root, "--set", c, errors);
+  if (!errors.empty()) return Status::InvalidArgument("bad --set:" + errors);
+  config = std::move(c);
+  return Status::Ok();
 }
 
 Status CheckStartable(const ServerConfig& config) {

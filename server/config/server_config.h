@@ -120,6 +120,12 @@ struct ServerConfig {
 // Errors name the file, the line (for syntax errors) and the key.
 Result<ServerConfig> LoadConfig(std::string_view path);
 
+// Applies `settings`, each "KEY=VALUE" with KEY as in the file (dotted: limits.max_connections)
+// and VALUE a TOML value (a bare word is taken as a string: durability=async, backup.dir=),
+// onto `config`, with the file's checks; on any error `config` is unchanged and the message
+// names every bad setting. For `sensordbd init --set`.
+Status ApplySettings(ServerConfig& config, const std::vector<std::string>& settings);
+
 // Checks what a start needs: the data directory's parent, the key file, the TLS files exist and
 // the key files are not group- or world-readable. The message lists every problem found.
 Status CheckStartable(const ServerConfig& config);

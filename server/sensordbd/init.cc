@@ -57,9 +57,6 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
     return Err(Status::AlreadyExists(report.config_file +
                                      " exists: init never overwrites a server directory"));
   }
-  fs::create_directories(dir / "tls", ec);
-  if (ec) return Err(Status::IOError("cannot create " + (dir / "tls").string() + ": " + ec.message()));
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 
   ServerConfig config;
   config.data_dir = "data";
@@ -72,6 +69,21 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
     config.client.port = config.metrics.port = config.devices.port = config.devices.mqtt_port =
         config.rest.port = 0;
   }
+  // Before anything is made: a bad setting leaves no directory behind.
+  for (const std::string& setting : options.settings) {
+    const std::string key = setting.substr(0, setting.find('='));
+    if (key == "data_dir" || key == "key_file" || key == "passphrase_file" ||
+        key == "passphrase_env" || key.starts_with("tls.")) {
+      return Err(Status::InvalidArgument(
+          "--set " + key + ": init makes that file itself; change it in " + report.config_file +
+          " afterwards (docs/SERVER.md)"));
+    }
+  }
+  SENSORDB_RETURN_IF_ERROR_R(ApplySettings(config, options.settings));
+
+  fs::create_directories(dir / "tls", ec);
+  if (ec) return Err(Status::IOError("cannot create " + (dir / "tls").string() + ": " + ec.message()));
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 
   const std::string key_file = (dir / config.key_file).string();
   SENSORDB_RETURN_IF_ERROR_R(CreateKeyFile(key_file));
@@ -130,11 +142,16 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.metrics_token_file, mtext.view(), 0600));
   report.made.push_back("metrics scrape token (0600, service account metrics): " +
                         report.metrics_token_file);
-  fs::create_directories(dir / config.backup.dir, ec);
-  if (ec) return Err(Status::IOError("cannot create " + (dir / config.backup.dir).string()));
-  fs::permissions(dir / config.backup.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  report.made.push_back("backup directory (daily at 02:00 UTC, 35 days kept): " +
-                        (dir / config.backup.dir).string());
+  if (config.backup.dir.empty()) {
+    report.made.push_back("no backups (backup.dir is empty)");
+  } else {
+    const fs::path backups = dir / config.backup.dir;
+    fs::create_directories(backups, ec);
+    if (ec) return Err(Status::IOError("cannot create " + backups.string()));
+    fs::permissions(backups, fs::perms::owner_all, fs::perm_options::replace, ec);
+    report.made.push_back("backup directory (daily, see [backup] in the config): " +
+                          backups.string());
+  }
 
   SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.config_file, RenderConfig(config), 0644));
   report.made.push_back("config: " + report.config_file);

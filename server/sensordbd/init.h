@@ -20,6 +20,9 @@ struct InitOptions {
   // Every listener (client, metrics, devices, MQTT, REST) on port 0: the kernel picks free
   // ports and the `ready` line says which. For tests and benchmarks that run side by side.
   bool ephemeral_ports = false;
+  // "KEY=VALUE" settings of the config (ApplySettings), applied before anything is made; the
+  // files init makes (data_dir, key_file, passphrase_*, tls.*) cannot be set this way.
+  std::vector<std::string> settings;
   AuthOptions auth;  // tests lower the password costs
 };
 

@@ -33,11 +33,15 @@ using namespace sensordb;
 using namespace sensordb::server;
 
 constexpr const char* kUsage =
-    "usage: sensordbd init DIR [--port N] [--ephemeral-ports]\n"
+    "usage: sensordbd init DIR [--port N] [--ephemeral-ports] [--set KEY=VALUE]...\n"
     "                                       write a config, keys, certificates and a token;\n"
     "                                       --ephemeral-ports: every listener on port 0 (the\n"
-    "                                       `ready` line names the ports), for tests\n"
-    "       sensordbd --config FILE         run the server\n";
+    "                                       `ready` line names the ports), for tests;\n"
+    "                                       --set: a config setting, e.g. durability=async,\n"
+    "                                       backup.dir= (no backups), limits.max_connections=4096\n"
+    "       sensordbd --config FILE         run the server\n"
+    "       sensordbd --config FILE --print-config\n"
+    "                                       print the settings in effect (defaults included)\n";
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "sensordbd: %s\n", s.ToString().c_str());
@@ -326,10 +330,13 @@ int Run(std::string_view config_file) {
         config->metrics.address.c_str(), unsigned(metrics_listener->port()));
   }
   // For tests and scripts that start on ephemeral ports: one parseable line.
-  std::printf("ready client_port=%u metrics_port=%u device_port=%u mqtt_port=%u rest_port=%u\n",
-              unsigned((*listener)->port()), metrics_listener ? unsigned(metrics_listener->port()) : 0u,
-              devices ? unsigned(devices->port()) : 0u, mqtt ? unsigned(mqtt->port()) : 0u,
-              rest_listener ? unsigned(rest_listener->port()) : 0u);
+  std::printf(
+      "ready client_port=%u metrics_port=%u device_port=%u mqtt_port=%u rest_port=%u "
+      "durability=%s backups=%s\n",
+      unsigned((*listener)->port()), metrics_listener ? unsigned(metrics_listener->port()) : 0u,
+      devices ? unsigned(devices->port()) : 0u, mqtt ? unsigned(mqtt->port()) : 0u,
+      rest_listener ? unsigned(rest_listener->port()) : 0u, config->durability.c_str(),
+      config->backup.dir.empty() ? "off" : "on");
   std::fflush(stdout);
 
   for (;;) {
@@ -382,6 +389,8 @@ int main(int argc, char** argv) {
       const std::string_view arg = argv[i];
       if (arg == "--ephemeral-ports") {
         options.ephemeral_ports = true;
+      } else if (arg == "--set" && i + 1 < argc) {
+        options.settings.emplace_back(argv[++i]);
       } else if (arg == "--port" && i + 1 < argc) {
         const long port = std::strtol(argv[++i], nullptr, 10);
         if (port < 1 || port > 65535) {
@@ -396,6 +405,12 @@ int main(int argc, char** argv) {
     if (ok) return Init(argv[2], options);
   }
   if (cmd == "--config" && argc == 3) return Run(argv[2]);
+  if (cmd == "--config" && argc == 4 && std::string_view(argv[3]) == "--print-config") {
+    auto config = LoadConfig(argv[2]);
+    if (!config) return Fail(config.error());
+    std::fputs(RenderConfig(*config).c_str(), stdout);
+    return 0;
+  }
   std::fputs(argc == 1 ? "sensordbd: no configuration given (--config FILE); create one with "
                          "`sensordbd init DIR`\n"
                        : "sensordbd: bad arguments\n",
