@@ -53,6 +53,21 @@ expect_exit "missing backup dir" 1 sdb backup list --backup-dir "$WORK/nope"
 expect_exit "missing parent" 1 sdb backup create --backup-dir "$WORK/no/such/dir"
 expect_exit "no backup dir" 2 sdb backup list
 
+# Without --id, restore takes the newest backup that restores: a damaged newer one is named,
+# with why, and skipped (issue 20). Damage a file only backup 2 has.
+priv=$(find "$BK/private/2" -type f -name 'MANIFEST*' | head -n1)
+[[ -n $priv ]] || fail "no private MANIFEST of backup 2 in $(find "$BK" | head -20)"
+cp "$priv" "$WORK/manifest.good"
+printf 'garbage' | dd of="$priv" bs=1 seek=20 conv=notrunc status=none
+sdb backup restore --backup-dir "$BK" \
+  --target "$WORK/r6" >"$WORK/r6.out" 2>"$WORK/r6.err" || fail "restore skipping a damaged backup: $(cat "$WORK/r6.err")"
+grep -q "^backup 1 restored" "$WORK/r6.out" || fail "not backup 1 restored: $(cat "$WORK/r6.out")"
+grep -q "backup 2 skipped: .*MANIFEST" "$WORK/r6.err" || fail "the skip of backup 2 not named: $(cat "$WORK/r6.err")"
+expect_eq "restore of the newest good backup" 200 "$(count "$WORK/r6")"
+expect_exit "restore of the damaged one by id" 1 sdb backup restore --backup-dir "$BK" --id 2 --target "$WORK/r7"
+[[ ! -e $WORK/r7 ]] || fail "a failed restore left $WORK/r7 behind"
+cp "$WORK/manifest.good" "$priv"
+
 sst=$(find "$BK/shared_checksum" -name '*.sst' | head -n1)
 printf 'garbage' | dd of="$sst" bs=1 seek=100 conv=notrunc status=none
 expect_exit "verify damaged" 1 sdb backup verify --backup-dir "$BK" --all

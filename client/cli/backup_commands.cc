@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -159,18 +160,77 @@ Status RunVerify(const GlobalArgs& global, const BackupArgs& a) {
   return first_error;
 }
 
+std::vector<std::string> SkippedJson(const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  for (const std::string& l : lines) out.push_back(JsonString(l));
+  return out;
+}
+
+// Without --id: the backups taken at or before --before (default: now), newest first, and the
+// reason each one listed as damaged is left out.
+Result<std::vector<uint32_t>> RestoreCandidates(const BackupArgs& a,
+                                                std::vector<std::string>* skipped) {
+  int64_t before = std::numeric_limits<int64_t>::max();
+  if (!a.before.empty()) {
+    SENSORDB_ASSIGN_OR_RETURN_R(before, ParseTimePoint(a.before, NowNanos()));
+  }
+  SENSORDB_ASSIGN_OR_RETURN_R(auto all, ListBackups(a.backup_dir));
+  std::stable_sort(all.begin(), all.end(), [](const BackupInfo& x, const BackupInfo& y) {
+    return x.created_unix_ns > y.created_unix_ns;
+  });
+  std::vector<uint32_t> ids;
+  for (const BackupInfo& b : all) {
+    if (b.created_unix_ns > before) continue;
+    if (!b.problem.empty()) {
+      skipped->push_back(fmt::format("backup {} skipped: {}", b.id, b.problem));
+      continue;
+    }
+    ids.push_back(b.id);
+  }
+  if (ids.empty()) {
+    return Err(Status::NotFound("no good backup in " + a.backup_dir +
+                                " was taken at or before the given time"));
+  }
+  return ids;
+}
+
+// A backup whose files fail their checks; an older one may still restore.
+bool Damaged(const Status& s) {
+  return s.code() == StatusCode::kCorruption || s.code() == StatusCode::kNotFound;
+}
+
 Status RunRestore(const GlobalArgs& global, const BackupArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const KeySource key, KeyOf(global));
   const std::string target = a.target.empty() ? global.data_dir : a.target;
-  SENSORDB_ASSIGN_OR_RETURN(const uint32_t id, PickBackup(a));
-  ByteBar bar(StderrIsTerminal() && !a.json, fmt::format("restoring backup {}", id));
-  SENSORDB_RETURN_IF_ERROR(RestoreBackup(a.backup_dir, id, target, key, bar.Callback()));
-  if (a.json) {
-    fmt::print("{{\"id\": {}, \"target\": {}}}\n", id, JsonString(target));
+  std::vector<uint32_t> ids;
+  std::vector<std::string> skipped;
+  if (a.id >= 0) {
+    ids.push_back(uint32_t(a.id));
   } else {
-    fmt::print("backup {} restored into {}\n", id, target);
+    SENSORDB_ASSIGN_OR_RETURN(ids, RestoreCandidates(a, &skipped));
   }
-  return Status::Ok();
+  // Newest first: a backup that fails its checks is named with the reason and the next older
+  // one is tried (a restore is staged, so a failed one leaves nothing at the target). With
+  // --id, only that one.
+  Status last;
+  for (uint32_t id : ids) {
+    ByteBar bar(StderrIsTerminal() && !a.json, fmt::format("restoring backup {}", id));
+    last = RestoreBackup(a.backup_dir, id, target, key, bar.Callback());
+    if (last.ok()) {
+      for (const std::string& line : skipped) fmt::print(stderr, "sensordb: {}\n", line);
+      if (a.json) {
+        fmt::print("{{\"id\": {}, \"target\": {}, \"skipped\": [{}]}}\n", id,
+                   JsonString(target), fmt::join(SkippedJson(skipped), ", "));
+      } else {
+        fmt::print("backup {} restored into {}\n", id, target);
+      }
+      return Status::Ok();
+    }
+    if (a.id >= 0 || !Damaged(last)) break;
+    skipped.push_back(fmt::format("backup {} skipped: {}", id, last.message()));
+  }
+  for (const std::string& line : skipped) fmt::print(stderr, "sensordb: {}\n", line);
+  return last;
 }
 
 Status RunPrune(const BackupArgs& a) {
