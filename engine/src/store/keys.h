@@ -16,7 +16,7 @@ enum class MetaTag : char {
   kCounters = 'N',  // 'N' -> next project id, next object id
   kProject = 'P',   // 'P' project -> project record
   kDevice = 'D',    // 'D' project device_id -> device record
-  kSeries = 'S',    // 'S' project series_id -> series (channel) record
+  kSeries = 'S',    // 'S' project device_id record_id (21 bytes) -> channels record
   kHeadFloor = 'Q',  // 'Q' -> the next head sequence number at the last head truncation
   kSecret = 'K',     // 'K' project record_id -> project secret (name and value, sealed)
 };
