@@ -9,6 +9,7 @@
 #include <map>
 
 #include "rest/gzip.h"
+#include "rest/json_text.h"
 #include "sensordb/formats/line_protocol.h"
 #include "sensordb/formats/text_values.h"
 
@@ -37,7 +38,7 @@ std::string_view CodeName(unsigned status) {
 
 RestResponse Json(const json::value& v) {
   RestResponse r;
-  r.body = json::serialize(v);
+  r.body = JsonText(v);
   r.body += '\n';
   return r;
 }
@@ -122,7 +123,7 @@ class JsonStream {
  public:
   explicit JsonStream(ResponseWriter& out) : out_(out) { buf_.reserve(kChunkBytes + 1024); }
   void Raw(std::string_view s) { buf_ += s; }
-  void Add(const json::value& v) { buf_ += json::serialize(v); }
+  void Add(const json::value& v) { AppendJsonText(v, &buf_); }
   bool MaybeFlush() { return buf_.size() < kChunkBytes ? ok_ : Flush(); }
   bool Flush() {
     if (!ok_ || buf_.empty()) return ok_;
@@ -146,7 +147,7 @@ class JsonStream {
     buf_ += closing;
     if (!s.ok()) {
       json::object e{{"code", CodeName(HttpStatusOf(s))}, {"message", s.message()}};
-      buf_ += ",\"error\":" + json::serialize(e);
+      buf_ += ",\"error\":" + JsonText(e);
     }
     buf_ += "}\n";
     if (!started_) {
@@ -370,7 +371,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
 
 void RestHandler::Handle(const Admitted& r, std::string body, ResponseWriter& out) {
   switch (r.route->id) {
-    case RouteId::kHealth: out.Send(Health()); return;
+    case RouteId::kHealth: out.Send(Health(r)); return;
     case RouteId::kProjects: out.Send(Projects(r)); return;
     case RouteId::kDevices: out.Send(Devices(r)); return;
     case RouteId::kChannels: out.Send(Channels(r)); return;
@@ -383,7 +384,8 @@ void RestHandler::Handle(const Admitted& r, std::string body, ResponseWriter& ou
   out.Send(ErrorResponse(500, "unhandled route"));
 }
 
-RestResponse RestHandler::Health() {
+RestResponse RestHandler::Health(const Admitted& r) {
+  if (Status s = CheckParams(r.target, {}); !s.ok()) return ErrorResponse(400, s.message());
   return Json(json::object{{"status", "ok"}, {"version", SENSORDB_VERSION_STRING}});
 }
 
@@ -489,8 +491,8 @@ void RestHandler::QueryRaw(const Admitted& r, ResponseWriter& out) {
     return true;
   });
   std::string closing = in_series ? "]}]" : "]";
-  closing += ",\"count\":" + json::serialize(json::value(count));
-  closing += ",\"truncated\":" + json::serialize(json::value(truncated));
+  closing += ",\"count\":" + JsonText(json::value(count));
+  closing += ",\"truncated\":" + JsonText(json::value(truncated));
   js.Finish(s, closing);
 }
 
@@ -593,7 +595,7 @@ void RestHandler::QueryAggregate(const Admitted& r, ResponseWriter& out) {
     js.Add(o);
     return js.MaybeFlush();
   });
-  js.Finish(s, "],\"count\":" + json::serialize(json::value(rows)));
+  js.Finish(s, "],\"count\":" + JsonText(json::value(rows)));
 }
 
 RestResponse RestHandler::Write(const Admitted& r, std::string body) {

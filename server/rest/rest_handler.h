@@ -87,7 +87,7 @@ class RestHandler {
   void Handle(const Admitted& request, std::string body, ResponseWriter& out);
 
  private:
-  RestResponse Health();
+  RestResponse Health(const Admitted& r);
   RestResponse Projects(const Admitted& r);
   RestResponse Devices(const Admitted& r);
   RestResponse Channels(const Admitted& r);

@@ -11,11 +11,14 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "net/server_fixture.h"
+#include "rest/json_text.h"
 #include "rest/rest_handler.h"
 #include "rest/rest_listener.h"
 #include "rest/rest_router.h"
@@ -252,6 +255,33 @@ TEST_F(RestTest, LargeRawQueryIsStreamedChunked) {
 // a principal of another project / each role. A refused request is refused before any work and
 // says nothing about the route or the project; a project the caller has no grant on answers
 // exactly like a project that does not exist.
+// docs/openapi.yaml: "METHOD path" of every operation, with the status codes it documents.
+std::map<std::string, std::set<unsigned>> DocumentedOperations() {
+  std::ifstream in(std::string(SENSORDB_SOURCE_DIR) + "/docs/openapi.yaml");
+  EXPECT_TRUE(in.good());
+  std::map<std::string, std::set<unsigned>> ops;
+  std::string line, path, op;
+  bool in_paths = false;
+  while (std::getline(in, line)) {
+    if (line == "paths:") { in_paths = true; continue; }
+    if (in_paths && !line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
+    if (!in_paths) continue;
+    if (line.starts_with("  /") && line.back() == ':') path = line.substr(2, line.size() - 3);
+    for (std::string m : {"get", "post", "put", "delete", "patch"}) {
+      if (line == "    " + m + ":") {
+        for (char& c : m) c = char(std::toupper(c));
+        op = m + " " + path;
+        ops[op];
+      }
+    }
+    // "        '200':" inside the operation's responses
+    if (line.size() == 14 && line.starts_with("        '") && line.ends_with("':")) {
+      ops[op].insert(unsigned(std::stoul(line.substr(9, 3))));
+    }
+  }
+  return ops;
+}
+
 class RestAccessMatrixTest : public RestTest {
  protected:
   // Every wrong token counts against the address; the matrix sends many on purpose.
@@ -290,10 +320,14 @@ class RestAccessMatrixTest : public RestTest {
   static bool HasProject(const RestRoute& r) {
     return r.path.find("{project}") != std::string_view::npos || IsWrite(r);
   }
-  Reply Send(const Call& c, std::string_view token) {
-    return Request(c.method, c.target, token, c.body);
+  // Every answer is recorded by route, to be checked against docs/openapi.yaml.
+  Reply Send(const Call& c, std::string_view token, const RestRoute& route) {
+    Reply r = Request(c.method, c.target, token, c.body);
+    observed_[std::string(route.method) + " " + std::string(route.path)].insert(r.status);
+    return r;
   }
   int64_t stamp_ = 1;
+  std::map<std::string, std::set<unsigned>> observed_;
 };
 
 TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
@@ -333,7 +367,7 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
   for (const RestRoute& route : RestRoutes()) {
     const std::string name = std::string(route.method) + " " + std::string(route.path);
     for (const auto& [what, token] : refused_tokens) {
-      const Reply r = Send(For(route, "plant"), token);
+      const Reply r = Send(For(route, "plant"), token, route);
       EXPECT_EQ(r.status, 401u) << name << " with " << what << ": " << r.body;
       EXPECT_EQ(r.header(http::field::www_authenticate), "Bearer") << name << " with " << what;
       EXPECT_EQ(r.header(http::field::connection), "close") << name << " with " << what;
@@ -343,14 +377,14 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
       ++cells;
     }
     for (Role role : kAllRoles) {
-      const Reply r = Send(For(route, "plant"), tokens_[role]);
+      const Reply r = Send(For(route, "plant"), tokens_[role], route);
       const unsigned want = IsWrite(route) ? (role == Role::kReader ? 403u : 204u) : 200u;
       EXPECT_EQ(r.status, want) << name << " as " << RoleName(role) << ": " << r.body;
       ++cells;
     }
     // A principal of another project, on this project and on one that does not exist.
-    const Reply foreign = Send(For(route, "plant"), elsewhere->text.view());
-    const Reply missing = Send(For(route, "nope"), elsewhere->text.view());
+    const Reply foreign = Send(For(route, "plant"), elsewhere->text.view(), route);
+    const Reply missing = Send(For(route, "nope"), elsewhere->text.view(), route);
     if (HasProject(route)) {
       EXPECT_EQ(foreign.status, 404u) << name << " from another project: " << foreign.body;
       EXPECT_EQ(missing.status, 404u) << name << " on a missing project: " << missing.body;
@@ -366,6 +400,25 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
     cells += 2;
   }
   EXPECT_EQ(cells, RestRoutes().size() * (refused_tokens.size() + kAllRoles.size() + 2));
+  // The other answers every route can give: a wrong method, an unknown parameter.
+  for (const RestRoute& route : RestRoutes()) {
+    Call wrong = For(route, "plant");
+    wrong.method = wrong.method == http::verb::get ? http::verb::delete_ : http::verb::get;
+    EXPECT_EQ(Send(wrong, tokens_[Role::kOwner], route).status, 405u) << route.path;
+    Call bad = For(route, "plant");
+    bad.target += bad.target.find('?') == std::string::npos ? "?bogus=1" : "&precision=years";
+    const unsigned status = Send(bad, tokens_[Role::kOwner], route).status;
+    EXPECT_EQ(status, 400u) << route.path;
+  }
+  // Every status a route answered is documented for it.
+  const auto documented = DocumentedOperations();
+  for (const auto& [op, statuses] : observed_) {
+    ASSERT_TRUE(documented.contains(op)) << op;
+    for (unsigned status : statuses) {
+      EXPECT_TRUE(documented.at(op).contains(status))
+          << op << " answered " << status << ", which docs/openapi.yaml does not document";
+    }
+  }
   // Only the granted writes landed: the seed point and one per write route and writing role.
   const Reply raw = Get("/api/v1/projects/plant/query/raw?device=m1", tokens_[Role::kReader]);
   ASSERT_EQ(raw.status, 200u);
@@ -501,25 +554,42 @@ TEST(InvalidUtf8At, FindsTheFirstBadByteAtAnyOffset) {
   EXPECT_EQ(InvalidUtf8At(""), std::nullopt);
 }
 
-// docs/openapi.yaml lists exactly the routes the router serves.
-TEST(RestRoutes, MatchTheOpenApiDocument) {
-  std::ifstream in(std::string(SENSORDB_SOURCE_DIR) + "/docs/openapi.yaml");
-  ASSERT_TRUE(in.good());
-  std::set<std::string> documented;
-  std::string line, path;
-  bool in_paths = false;
-  while (std::getline(in, line)) {
-    if (line == "paths:") { in_paths = true; continue; }
-    if (in_paths && !line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
-    if (!in_paths) continue;
-    if (line.starts_with("  /") && line.back() == ':') path = line.substr(2, line.size() - 3);
-    for (std::string m : {"get", "post", "put", "delete", "patch"}) {
-      if (line == "    " + m + ":") {
-        for (char& c : m) c = char(std::toupper(c));
-        documented.insert(m + " " + path);
-      }
-    }
+// Numbers print as the shortest decimal that reads back to the same double (21.43, never
+// Boost.JSON's 2.143E1), and the text is JSON that parses back to the same value.
+TEST(JsonText, ShortestRoundTripNumbers) {
+  EXPECT_EQ(JsonText(json::value(21.43)), "21.43");
+  EXPECT_EQ(JsonText(json::value(0.1)), "0.1");
+  EXPECT_EQ(JsonText(json::value(22.0)), "22.0");
+  EXPECT_EQ(JsonText(json::value(1e21)), "1e+21");
+  EXPECT_EQ(JsonText(json::value(-1.5e-7)), "-1.5e-07");
+  EXPECT_EQ(JsonText(json::value(std::numeric_limits<double>::quiet_NaN())), "null");
+  for (double d : {21.43, 0.1, 1.0 / 3, 1e300, -4.9e-324, 123456789.125, 2.0, -0.0,
+                   std::numeric_limits<double>::max(), std::numeric_limits<double>::min()}) {
+    const std::string text = JsonText(json::value(d));
+    EXPECT_EQ(text.find('E'), std::string::npos) << text;
+    EXPECT_NO_THROW(json::parse(text)) << text;
+    EXPECT_EQ(std::strtod(text.c_str(), nullptr), d) << text;
   }
+  const json::value v = json::parse(R"({"a":[1,-2,3.25,true,null,"x\"y"],"b":{"c":18446744073709551615}})");
+  EXPECT_EQ(json::parse(JsonText(v)), v);
+  EXPECT_EQ(JsonText(v), R"({"a":[1,-2,3.25,true,null,"x\"y"],"b":{"c":18446744073709551615}})");
+}
+
+// Through the API: a float written as 21.43 reads back as 21.43.
+TEST_F(RestTest, FloatsReadBackAsTheyWereWritten) {
+  ASSERT_EQ(Request(http::verb::post, "/write?db=plant", tokens_[Role::kWriter],
+                    "env,device=d1 t=21.43 1767225600000000000\n")
+                .status,
+            204u);
+  const Reply r = Get("/api/v1/projects/plant/query/latest?device=d1", tokens_[Role::kReader]);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("\"value\":21.43}"), std::string::npos) << r.body;
+}
+
+// docs/openapi.yaml lists exactly the routes the router serves, each with an operationId.
+TEST(RestRoutes, MatchTheOpenApiDocument) {
+  std::set<std::string> documented;
+  for (const auto& [op, codes] : DocumentedOperations()) documented.insert(op);
   std::set<std::string> served;
   for (const RestRoute& r : RestRoutes()) served.insert(std::string(r.method) + " " + std::string(r.path));
   EXPECT_EQ(documented, served);
