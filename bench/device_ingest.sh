@@ -91,7 +91,7 @@ for ((i = 0; i < runs; i++)); do
     sensordbd_init "$srv" $(settings_for "$scenario") || exit 1
     sensordbd_start "$srv" "$srv/out.log" "$srv/err.log" || { cat "$srv/err.log" >&2; exit 1; }
     pid=$SENSORDBD_PID
-    [[ $READY_BACKUPS == off ]] || { echo "sensordbd runs with backups, not as asked" >&2; exit 1; }
+    sensordbd_expect_ready sync off || exit 1
     # shellcheck disable=SC2046
     out=$("$bench" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$srv/tls/ca.crt" \
           --token-file "$srv/bootstrap-admin.token" --device-port "$DEVICE_PORT" \

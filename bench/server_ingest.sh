@@ -28,8 +28,7 @@ for ((i = 0; i < runs; i++)); do
   sensordbd_init "$srv" "${settings[@]}" || exit 1
   sensordbd_start "$srv" "$srv/out.log" "$srv/err.log" || { cat "$srv/err.log" >&2; exit 1; }
   pid=$SENSORDBD_PID
-  [[ $READY_DURABILITY == "${DURABILITY:-sync}" && $READY_BACKUPS == off ]] ||
-    { echo "sensordbd runs durability=$READY_DURABILITY backups=$READY_BACKUPS, not as asked" >&2; exit 1; }
+  sensordbd_expect_ready "${DURABILITY:-sync}" off || exit 1
   port=$CLIENT_PORT
   net=$("$bench" server --server "127.0.0.1:$port" --ca-file "$srv/tls/ca.crt" \
         --token-file "$srv/bootstrap-admin.token" --server-pid "$pid" --json "$@")

@@ -19,6 +19,7 @@
 
 #include "auth/auth_service.h"
 #include "net/metrics.h"
+#include "rest/request_head.h"
 #include "rest/rest_handler.h"
 #include "sensordb/db.h"
 #include "sensordb/keys.h"
@@ -153,15 +154,9 @@ void RunRequest(std::string bytes) {
     Report(400, ec ? ec.message() : "incomplete head");
     return;
   }
-  const auto& req = parser.get();
-  RequestHead head;
-  head.method = req.method_string();
-  head.target = req.target();
-  head.authorization = req[http::field::authorization];
-  head.content_encoding = req[http::field::content_encoding];
-  head.content_type = req[http::field::content_type];
-  if (auto n = parser.content_length()) head.content_length = *n;
-  head.peer = "127.0.0.1";
+  std::optional<uint64_t> length;
+  if (auto n = parser.content_length()) length = *n;
+  const RequestHead head = HeadOf(parser.get(), length, "127.0.0.1");
   auto admitted = w.handler->Admit(head);
   if (!admitted) return Report(admitted.error().status, admitted.error().body);
   if (!parser.is_done()) return Report(400, "incomplete body");

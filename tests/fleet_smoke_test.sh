@@ -27,7 +27,7 @@ sensordbd_init "$WORK/srv" --set backup.dir= --set limits.max_preauth_per_addres
 sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
   { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
 PID=$SENSORDBD_PID
-[[ $READY_BACKUPS == off ]] || fail "asked for no backups, the server runs with backups=$READY_BACKUPS"
+sensordbd_expect_ready sync off || fail "the server does not run as asked"
 
 for protocol in native mqtt; do
   out=$(timeout 120 "$BENCH" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt" \

@@ -26,8 +26,7 @@ sensordbd_init "$WORK/srv" --set backup.dir= --set durability=async || { echo "F
 sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
   { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
 PID=$SENSORDBD_PID
-[[ $READY_BACKUPS == off ]] || fail "asked for no backups, the server runs with backups=$READY_BACKUPS"
-[[ $READY_DURABILITY == async ]] || fail "asked for async, the server runs durability=$READY_DURABILITY"
+sensordbd_expect_ready async off || fail "the server does not run as asked"
 [[ -n $REST_PORT && $REST_PORT != 0 ]] || { echo "FAIL: no rest_port in the ready line" >&2; exit 1; }
 TOKEN=$(cat "$WORK/srv/bootstrap-admin.token")
 

@@ -22,6 +22,7 @@
 
 #include "net/listener_core.h"
 #include "net/tls_context.h"
+#include "rest/request_head.h"
 #include "rest/rest_handler.h"
 
 namespace sensordb::server::rest {
@@ -211,17 +212,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     started_ = std::chrono::steady_clock::now();
     keep_alive_ = head_->get().keep_alive();
     Work([](Connection& c) {
-      const auto& req = c.head_->get();
-      RequestHead head;
-      head.method = req.method_string();
-      head.target = req.target();
-      head.authorization = req[http::field::authorization];
-      head.content_encoding = req[http::field::content_encoding];
-      head.content_type = req[http::field::content_type];
-      if (auto n = c.head_->content_length()) head.content_length = *n;
-      head.peer = c.peer_;
-      head.version = req.version();
-      head.hosts = req.count(http::field::host);
+      std::optional<uint64_t> length;
+      if (auto n = c.head_->content_length()) length = *n;
+      const RequestHead head = HeadOf(c.head_->get(), length, c.peer_);
       auto admitted = c.rep_.handler.Admit(head);
       if (!admitted) {
         c.Send(std::move(admitted.error()));

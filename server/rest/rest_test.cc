@@ -111,6 +111,30 @@ class RestTest : public server::testing::ServerFixture {
     r.headers = p.get().base();
     return r;
   }
+  // `text` (request line, headers and what follows, as written) on a new TLS connection, and
+  // the one response read back.
+  beast::error_code RawRequest(std::string_view text, http::response<http::string_body>* res) {
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(config_.tls.ca_file);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> s(io, ctx);
+    beast::error_code ec;
+    beast::get_lowest_layer(s).socket().connect(
+        {asio::ip::make_address("127.0.0.1"), rest_->port()}, ec);
+    if (ec) return ec;
+    timeval tv{10, 0};
+    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+               sizeof tv);
+    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+    s.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return ec;
+    asio::write(s, asio::buffer(text), ec);
+    if (ec) return ec;
+    beast::flat_buffer buf;
+    http::read(s, buf, *res, ec);
+    return ec;
+  }
   Reply Get(std::string target, std::string_view token) {
     return Request(http::verb::get, std::move(target), token);
   }
@@ -431,26 +455,11 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
 // A request refused for its token is answered from its headers: the declared 64 MiB body is
 // never sent, and the answer still comes, with Connection: close.
 TEST_F(RestTest, UnauthenticatedRequestIsAnsweredWithoutReadingTheBody) {
-  asio::io_context io;
-  asio::ssl::context ctx(asio::ssl::context::tls_client);
-  ctx.load_verify_file(config_.tls.ca_file);
-  ctx.set_verify_mode(asio::ssl::verify_peer);
-  beast::ssl_stream<beast::tcp_stream> s(io, ctx);
-  beast::get_lowest_layer(s).socket().connect(
-      {asio::ip::make_address("127.0.0.1"), rest_->port()});
-  timeval tv{10, 0};
-  setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
-             sizeof tv);
-  SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-  s.handshake(asio::ssl::stream_base::client);
   const std::string head =
       "POST /write?db=plant HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sdb_wrong\r\n"
       "Content-Length: 67108864\r\n\r\nenv,device=x t=1 1\n";
-  asio::write(s, asio::buffer(head));
-  beast::flat_buffer buf;
   http::response<http::string_body> res;
-  beast::error_code ec;
-  http::read(s, buf, res, ec);
+  const beast::error_code ec = RawRequest(head, &res);
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(res.result_int(), 401u);
   EXPECT_FALSE(res.keep_alive());
@@ -501,24 +510,11 @@ TEST_F(RestTest, WriteIsPinnedToTheProjectItWasAdmittedFor) {
 // RFC 9112 section 3.2: a server answers 400 to an HTTP/1.1 request without exactly one Host.
 TEST_F(RestTest, Http11WithoutOneHostIsRefused) {
   for (const std::string host : {"", "Host: a\r\nHost: b\r\n"}) {
-    asio::io_context io;
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    ctx.load_verify_file(config_.tls.ca_file);
-    beast::ssl_stream<beast::tcp_stream> s(io, ctx);
-    beast::get_lowest_layer(s).socket().connect(
-        {asio::ip::make_address("127.0.0.1"), rest_->port()});
-    timeval tv{10, 0};
-    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO,
-               &tv, sizeof tv);
-    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-    s.handshake(asio::ssl::stream_base::client);
-    const std::string req = "GET /api/v1/projects HTTP/1.1\r\n" + host + "Authorization: Bearer " +
-                            tokens_[Role::kReader] + "\r\n\r\n";
-    asio::write(s, asio::buffer(req));
-    beast::flat_buffer buf;
     http::response<http::string_body> res;
-    beast::error_code ec;
-    http::read(s, buf, res, ec);
+    const beast::error_code ec = RawRequest("GET /api/v1/projects HTTP/1.1\r\n" + host +
+                                                "Authorization: Bearer " + tokens_[Role::kReader] +
+                                                "\r\n\r\n",
+                                            &res);
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(res.result_int(), 400u) << host << res.body();
     EXPECT_NE(res.body().find("Host"), std::string::npos) << res.body();

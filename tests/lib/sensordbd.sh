@@ -39,6 +39,15 @@ for setting in sys.argv[1:]:
 sys.exit(bad)' "$@"
 }
 
+# sensordbd_expect_ready DURABILITY BACKUPS: 0 if the started server's ready line says it runs
+# with that durability (sync, async) and backups (on, off); else 1, saying so on stderr.
+sensordbd_expect_ready() {
+  [[ $READY_DURABILITY == "$1" && $READY_BACKUPS == "$2" ]] && return 0
+  echo "sensordbd runs durability=$READY_DURABILITY backups=$READY_BACKUPS," \
+       "not durability=$1 backups=$2 as asked" >&2
+  return 1
+}
+
 # sensordbd_start DIR OUT ERR: starts the server of DIR (stdout to OUT, stderr to ERR), waits
 # up to 10 s for its `ready` line, then sets SENSORDBD_PID, the ports CLIENT_PORT,
 # METRICS_PORT, DEVICE_PORT, MQTT_PORT and REST_PORT, and READY_DURABILITY (sync, async) and
