@@ -354,7 +354,8 @@ TEST(Isolation, WritePinnedToAProjectIdNeverLandsInItsSuccessor) {
 
 // A bucket costs a 128-byte map node while an aggregate runs; a bucket of 1 ns over a long range
 // would hold one per point. Past Options::max_aggregate_buckets the query is refused, whether
-// merged, merged on several threads, or per series, and a wider bucket answers.
+// merged on one thread, merged on several (each share under the bound, the merge over it), or
+// per series, and a wider bucket answers.
 TEST(Query, AggregateBucketsAreBounded) {
   TempDir dir;
   Options o = TestOptions();
@@ -362,34 +363,57 @@ TEST(Query, AggregateBucketsAreBounded) {
   o.query_threads = 2;
   auto db = OpenDb(dir.path(), o);
   ASSERT_TRUE(db->CreateProject("p"));
+  // 256 series, two threads' shares of 128: the first share at even nanoseconds, the second at
+  // odd ones, 75 points per series. Each share has 75 distinct timestamps, both 150.
   WriteBatch b;
-  for (int d = 0; d < 64; ++d) {  // enough series for the threaded merge
+  for (int d = 0; d < 256; ++d) {
     std::vector<int64_t> ts;
     std::vector<double> v;
-    for (int i = 0; i < 150; ++i) ts.push_back(kT0 + i), v.push_back(i);
-    b.AddFloat64("d" + std::to_string(d), "x", ts, v);
+    for (int i = 0; i < 75; ++i) ts.push_back(kT0 + 2 * i + (d < 128 ? 0 : 1)), v.push_back(i);
+    b.AddFloat64("d" + std::to_string(1000 + d), "x", ts, v);  // names sort as numbers
   }
   ASSERT_TRUE(db->Write("p", b).ok());
+  const auto count_of = [&](AggregateQuery q) -> Result<uint64_t> {
+    uint64_t n = 0;
+    const Status s = db->Aggregate("p", q, [&](const AggregateRow& r) {
+      n += r.count;
+      return true;
+    });
+    if (!s.ok()) return Err(s);
+    return n;
+  };
   for (const bool flushed : {false, true}) {
     if (flushed) {
       ASSERT_TRUE(db->Flush().ok());
     }
-    for (const bool per_series : {false, true}) {
-      AggregateQuery q;
-      q.bucket_ns = 1;
-      q.per_series = per_series;
-      const Status s = db->Aggregate("p", q, [](const AggregateRow&) { return true; });
-      EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << flushed << per_series << s.ToString();
-      EXPECT_NE(s.message().find("max_aggregate_buckets"), std::string::npos) << s.message();
-      q.bucket_ns = 10;
-      uint64_t count = 0;
-      ASSERT_TRUE(db->Aggregate("p", q, [&](const AggregateRow& r) {
-                      count += r.count;
-                      return true;
-                    }).ok());
-      EXPECT_EQ(count, 64u * 150u);
+    AggregateQuery q;
+    q.bucket_ns = 1;
+    for (const std::string device : {"", "d1000"}) {  // several threads; one series
+      q.selector.device = device;
+      auto all = count_of(q);
+      ASSERT_EQ(device.empty(), !all.has_value()) << flushed << device;
+      if (!all) {
+        EXPECT_EQ(all.error().code(), StatusCode::kResourceExhausted) << all.error().ToString();
+        EXPECT_NE(all.error().message().find("max_aggregate_buckets"), std::string::npos);
+      }
     }
+    q.selector.device = "";
+    q.per_series = true;  // 75 buckets per series: within the bound
+    EXPECT_EQ(count_of(q).value_or(0), 256u * 75u) << flushed;
+    q.per_series = false;
+    q.bucket_ns = 10;
+    EXPECT_EQ(count_of(q).value_or(0), 256u * 75u) << flushed;
   }
+  // Per series, the bound holds for each series.
+  db.reset();
+  o.max_aggregate_buckets = 50;
+  db = OpenDb(dir.path(), o);
+  AggregateQuery q;
+  q.bucket_ns = 1;
+  q.per_series = true;
+  EXPECT_EQ(count_of(q).error().code(), StatusCode::kResourceExhausted);
+  q.bucket_ns = 10;
+  EXPECT_EQ(count_of(q).value_or(0), 256u * 75u);
 }
 
 TEST(Recovery, HeadIsReplayedAfterReopen) {

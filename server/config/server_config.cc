@@ -1,6 +1,7 @@
-// toml++ is wrapped here only: its exceptions stop at LoadConfig.
+// toml++ is wrapped here only: its exceptions stop at LoadConfig and ApplySettings.
 #include "config/server_config.h"
 
+#include <algorithm>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
@@ -327,6 +328,16 @@ Status ApplySettings(ServerConfig& config, const std::vector<std::string>& setti
                                      "limits.max_connections=4096 or durability=async");
     }
     const std::string key = setting.substr(0, eq), value = setting.substr(eq + 1);
+    // One key = one value: a key of [a-z0-9_.] only and a value without a line break, so that
+    // a setting can never smuggle in another key.
+    const bool key_ok = std::all_of(key.begin(), key.end(), [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.';
+    });
+    if (!key_ok || value.find_first_of("\r\n") != std::string::npos) {
+      return Status::InvalidArgument("--set '" + setting +
+                                     "': a key is [a-z0-9_.] (e.g. limits.max_connections) and "
+                                     "a value is one line");
+    }
     // A TOML value as written (numbers, true/false, "quoted"); anything else is a string.
     std::string line = key + " = " + value + "\n";
     try {
@@ -403,8 +414,11 @@ std::string RenderConfig(const ServerConfig& c) {
   const auto q = [](const std::string& s) { return toml::value<std::string>(s); };
   o << "# sensordbd configuration (docs/SERVER.md). Relative paths are relative to this file.\n"
     << "data_dir = " << q(c.data_dir) << "\n"
-    << "key_file = " << q(c.key_file) << "   # master key, 32 bytes, mode 0600\n"
-    << "log_level = " << q(c.log_level) << "   # error, warn, info, debug\n"
+    << "key_file = " << q(c.key_file) << "   # master key, 32 bytes, mode 0600\n";
+  // The other two master-key sources (exactly one of the three is set).
+  if (!c.passphrase_file.empty()) o << "passphrase_file = " << q(c.passphrase_file) << "\n";
+  if (!c.passphrase_env.empty()) o << "passphrase_env = " << q(c.passphrase_env) << "\n";
+  o << "log_level = " << q(c.log_level) << "   # error, warn, info, debug\n"
     << "durability = " << q(c.durability) << "   # sync: acknowledged writes are on disk\n"
     << "io_threads = " << c.io_threads << "   # 0: one per core\n"
     << "worker_threads = " << c.worker_threads << "   # requests; 0: twice the cores, at least 4\n\n"
@@ -469,7 +483,10 @@ std::string RenderConfig(const ServerConfig& c) {
     << "[backup]   # daily backup; remove dir to turn it off\n"
     << "dir = " << q(c.backup.dir) << "\n"
     << "time_of_day = " << q(tod) << "   # UTC\n"
-    << "keep_days = " << c.backup.keep_days << "\n"
+    << "keep_days = " << c.backup.keep_days << "   # every backup of the last N days\n"
+    << "keep_daily = " << c.backup.keep_daily << "   # and the last of each of N days, weeks, months\n"
+    << "keep_weekly = " << c.backup.keep_weekly << "\n"
+    << "keep_monthly = " << c.backup.keep_monthly << "\n"
     << "verify = " << (c.backup.verify ? "true" : "false") << "\n";
   return o.str();
 }

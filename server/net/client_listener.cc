@@ -13,43 +13,7 @@
 
 namespace sensordb::server {
 
-namespace {
-
-Status NetError(std::string what, const boost::system::error_code& ec) {
-  return Status::IOError(std::move(what) + ": " + ec.message());
-}
-
-}  // namespace
-
-Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsConfig& tls) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  SSL_CTX* native = ctx->native_handle();
-  // TLS 1.3 only: nothing older is negotiated, whatever the client offers.
-  if (SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION) != 1 ||
-      SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1) {
-    return Err(Status::Internal("this OpenSSL cannot restrict the listener to TLS 1.3"));
-  }
-  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(tls.cert_file, ec);
-  if (ec) return Err(NetError("cannot load tls.cert_file " + tls.cert_file, ec));
-  ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
-  if (ec) return Err(NetError("cannot load tls.key_file " + tls.key_file, ec));
-  if (SSL_CTX_check_private_key(native) != 1) {
-    return Err(Status::InvalidArgument("tls.key_file " + tls.key_file +
-                                       " does not match tls.cert_file " + tls.cert_file));
-  }
-  return ctx;
-}
-
-std::shared_ptr<asio::ssl::context> ClientListener::TlsContext() {
-  std::lock_guard lock(io_->ssl_mu);
-  if (authority_ != nullptr && authority_->CaGeneration() != ca_generation_) {
-    // A project's device CA came or went: new handshakes use the new trust store.
-    if (auto ctx = MakeDeviceContext(); ctx) io_->ssl = std::move(*ctx);
-  }
-  return io_->ssl;
-}
+std::shared_ptr<asio::ssl::context> ClientListener::TlsContext() { return io_->tls->Current(); }
 
 Result<std::shared_ptr<asio::ssl::context>> ClientListener::MakeDeviceContext() {
   const uint64_t generation = authority_->CaGeneration();
@@ -179,21 +143,7 @@ void ClientListener::CheckExpiry() {
   });
 }
 
-Status ClientListener::ReloadCertificates() {
-  // The context for this listener's role: a device listener's requires and verifies a
-  // client certificate against the project CAs (a plain server context would let every
-  // device through the handshake without one, and then refuse them all).
-  std::lock_guard lock(io_->ssl_mu);
-  Result<std::shared_ptr<asio::ssl::context>> ctx = Err(Status::Internal("not loaded"));
-  try {
-    ctx = authority_ != nullptr ? MakeDeviceContext() : MakeServerTlsContext(config_.tls);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("reloading the certificate: ") + e.what());
-  }
-  if (!ctx) return ctx.error();
-  io_->ssl = std::move(*ctx);
-  return Status::Ok();
-}
+Status ClientListener::ReloadCertificates() { return io_->tls->Reload(); }
 
 ClientListener::ClientListener(const ServerConfig& config, DB& db, AuthService& auth,
                                DeviceAuthority* authority, bool mqtt, ServerMetrics* metrics)
@@ -250,9 +200,16 @@ Status ClientListener::Open(const ListenerConfig& where_config) {
   const unsigned workers =
       config_.worker_threads != 0 ? config_.worker_threads : std::max(4u, 2 * cores);
   io_ = std::make_unique<ListenerIo>(workers);
-  auto ssl = authority_ != nullptr ? MakeDeviceContext() : MakeServerTlsContext(config_.tls);
-  if (!ssl) return ssl.error();
-  io_->ssl = std::move(*ssl);
+  // The context of this listener's role, for the start, every reload and every CA change: a
+  // device listener's requires and verifies a client certificate against the project CAs.
+  if (authority_ != nullptr) {
+    SENSORDB_ASSIGN_OR_RETURN(
+        io_->tls, ListenerTls::Open([this] { return MakeDeviceContext(); },
+                                    [this] { return authority_->CaGeneration() != ca_generation_; }));
+  } else {
+    SENSORDB_ASSIGN_OR_RETURN(io_->tls,
+                              ListenerTls::Open([this] { return MakeServerTlsContext(config_.tls); }));
+  }
 
   const LimitsConfig& l = config_.limits;
   const AdmissionLimits limits{l.max_connections, l.max_connections_per_address,

@@ -98,7 +98,7 @@ class ClientListener {
   ServerMetrics* metrics_;
   RateLimiter device_points_;
   uint64_t watch_ = 0;
-  uint64_t ca_generation_ = 0;  // GUARDED_BY(io_->ssl_mu)
+  uint64_t ca_generation_ = 0;  // GUARDED_BY(io_->tls's lock: MakeDeviceContext runs under it)
   std::unique_ptr<ListenerIo> io_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;

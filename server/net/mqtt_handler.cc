@@ -95,6 +95,12 @@ FrameHandler::Next MqttHandler::HandlePublish(const mqtt::Publish& publish, Repl
                   "points-per-second limit of the device exceeded");
   }
   const Status written = db_.Write(identity_.project, identity_.project_id, batch_);
+  if (written.code() == StatusCode::kResourceExhausted ||
+      written.code() == StatusCode::kNotFound || written.code() == StatusCode::kInvalidArgument) {
+    // The device's publish, not the server, is at fault (a series quota, its project gone, a
+    // value of the wrong type): a refusal, counted and logged like a bad payload.
+    return Refuse(written.code(), "write refused: " + written.message());
+  }
   if (!written.ok()) {
     // The server failed (e.g. its disk is full), not the device: no PUBACK since nothing was
     // stored, and the connection closes — 3.1.1 cannot refuse one publish — so the device keeps

@@ -28,6 +28,7 @@
 #include "net/metrics.h"
 #include "net/mqtt_handler.h"
 #include "net/request_handler.h"
+#include "net/tls_context.h"
 #include "sensordb/protocol/frame.h"
 
 namespace sensordb::server {
@@ -38,8 +39,7 @@ using tcp = asio::ip::tcp;
 struct ListenerIo {
   explicit ListenerIo(unsigned workers) : expiry(io), pool(workers) {}
   asio::io_context io;
-  std::mutex ssl_mu;
-  std::shared_ptr<asio::ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
+  std::unique_ptr<ListenerTls> tls;  // the listener's role's context, replaced by a reload
   std::unique_ptr<AcceptLoop> accept;
   asio::steady_timer expiry;  // device listener: closes sessions whose certificate expired
   asio::thread_pool pool;  // runs the requests (engine work, Argon2id) off the io threads

@@ -12,8 +12,12 @@ void AppendJsonText(const boost::json::value& v, std::string* out) {
   switch (v.kind()) {
     case boost::json::kind::null: out->append("null"); return;
     case boost::json::kind::bool_: out->append(v.get_bool() ? "true" : "false"); return;
-    case boost::json::kind::int64: fmt::format_to(std::back_inserter(*out), "{}", v.get_int64()); return;
-    case boost::json::kind::uint64: fmt::format_to(std::back_inserter(*out), "{}", v.get_uint64()); return;
+    case boost::json::kind::int64:
+      fmt::format_to(std::back_inserter(*out), "{}", v.get_int64());
+      return;
+    case boost::json::kind::uint64:
+      fmt::format_to(std::back_inserter(*out), "{}", v.get_uint64());
+      return;
     case boost::json::kind::double_: {
       const double d = v.get_double();
       if (!std::isfinite(d)) {

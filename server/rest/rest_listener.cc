@@ -60,8 +60,7 @@ struct RestListener::Rep {
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;  // serialises Stop()
 
-  std::mutex ssl_mu;
-  std::shared_ptr<ssl::context> ssl;  // GUARDED_BY(ssl_mu); replaced by a reload
+  std::unique_ptr<ListenerTls> tls;  // the server context, replaced by a reload
 
   std::mutex mu;
   std::vector<std::weak_ptr<Connection>> connections;    // GUARDED_BY(mu)
@@ -71,10 +70,7 @@ struct RestListener::Rep {
   asio::thread_pool pool;
   std::vector<std::thread> threads;
 
-  std::shared_ptr<ssl::context> TlsContext() {
-    std::lock_guard lock(ssl_mu);
-    return ssl;
-  }
+  std::shared_ptr<ssl::context> TlsContext() { return tls->Current(); }
   void OnConnection(tcp::socket socket, std::string address, Admission::Slot slot);
 };
 
@@ -384,9 +380,10 @@ Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& co
   uint16_t port = 0;
   try {
     rep = std::make_unique<Rep>(config, db, auth, metrics, workers);
-    auto ctx = MakeServerTlsContext(config.tls);
-    if (!ctx) return Err(ctx.error());
-    rep->ssl = std::move(*ctx);
+    const TlsConfig files = config.tls;
+    auto tls = ListenerTls::Open([files] { return MakeServerTlsContext(files); });
+    if (!tls) return Err(tls.error());
+    rep->tls = std::move(*tls);
     const LimitsConfig& l = config.limits;
     Rep* r = rep.get();
     auto accept = AcceptLoop::Open(
@@ -449,17 +446,6 @@ void RestListener::Stop() {
   }
 }
 
-Status RestListener::ReloadCertificates() {
-  Result<std::shared_ptr<ssl::context>> ctx = Err(Status::Internal("not loaded"));
-  try {
-    ctx = MakeServerTlsContext(rep_->config.tls);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("reloading the REST certificate: ") + e.what());
-  }
-  if (!ctx) return ctx.error();
-  std::lock_guard lock(rep_->ssl_mu);
-  rep_->ssl = std::move(*ctx);
-  return Status::Ok();
-}
+Status RestListener::ReloadCertificates() { return rep_->tls->Reload(); }
 
 }  // namespace sensordb::server::rest

@@ -69,17 +69,26 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
     config.client.port = config.metrics.port = config.devices.port = config.devices.mqtt_port =
         config.rest.port = 0;
   }
-  // Before anything is made: a bad setting leaves no directory behind.
-  for (const std::string& setting : options.settings) {
-    const std::string key = setting.substr(0, setting.find('='));
-    if (key == "data_dir" || key == "key_file" || key == "passphrase_file" ||
-        key == "passphrase_env" || key.starts_with("tls.")) {
-      return Err(Status::InvalidArgument(
-          "--set " + key + ": init makes that file itself; change it in " + report.config_file +
-          " afterwards (docs/SERVER.md)"));
-    }
-  }
+  // Before anything is made: a bad setting leaves no directory behind. The files init makes
+  // are judged on the result, whatever form a setting took.
+  const ServerConfig made = config;
   SENSORDB_RETURN_IF_ERROR_R(ApplySettings(config, options.settings));
+  const auto changed = [&](std::string_view what, bool differs) -> Status {
+    if (!differs) return Status::Ok();
+    return Status::InvalidArgument("--set " + std::string(what) +
+                                   ": init makes that file itself; change it in " +
+                                   report.config_file + " afterwards (docs/SERVER.md)");
+  };
+  SENSORDB_RETURN_IF_ERROR_R(changed("data_dir", config.data_dir != made.data_dir));
+  SENSORDB_RETURN_IF_ERROR_R(changed("key_file", config.key_file != made.key_file));
+  SENSORDB_RETURN_IF_ERROR_R(
+      changed("passphrase_file", config.passphrase_file != made.passphrase_file));
+  SENSORDB_RETURN_IF_ERROR_R(
+      changed("passphrase_env", config.passphrase_env != made.passphrase_env));
+  SENSORDB_RETURN_IF_ERROR_R(changed("tls.cert_file, tls.key_file or tls.ca_file",
+                                     config.tls.cert_file != made.tls.cert_file ||
+                                         config.tls.key_file != made.tls.key_file ||
+                                         config.tls.ca_file != made.tls.ca_file));
 
   fs::create_directories(dir / "tls", ec);
   if (ec) return Err(Status::IOError("cannot create " + (dir / "tls").string() + ": " + ec.message()));

@@ -60,7 +60,10 @@ sensordbd_start() {
     ready=$(grep '^ready' "$2" 2>/dev/null) && break
     sleep 0.1
   done
-  [[ -n $ready ]] || return 1
+  if [[ -z $ready ]]; then
+    kill -9 "$SENSORDBD_PID" 2>/dev/null  # not left running by a script that gives up
+    return 1
+  fi
   ready_field() { sed -n "s/.*\\b$1=\\([a-z0-9]*\\).*/\\1/p" <<<"$ready"; }
   CLIENT_PORT=$(ready_field client_port)
   METRICS_PORT=$(ready_field metrics_port)

@@ -62,7 +62,8 @@ struct Options {
   // Threads one aggregate over many series (merged, not per series) may use.
   uint32_t query_threads = 2;
   // Buckets with points one aggregate may hold at once (a 128-byte map node each; per series when
-  // per_series, else over all series): beyond it the aggregate is ResourceExhausted. 0 = no bound.
+  // per_series, else over all series, and each of query_threads may hold as many before the
+  // merge): beyond it the aggregate is ResourceExhausted. 0 = no bound.
   size_t max_aggregate_buckets = 1'000'000;
   // Opened block summaries kept in memory (about 150 bytes each), so aggregates answered from
   // summaries do not decrypt whole blocks again.
