@@ -67,6 +67,16 @@ expect_eq "restore of the newest good backup" 200 "$(count "$WORK/r6")"
 expect_exit "restore of the damaged one by id" 1 sdb backup restore --backup-dir "$BK" --id 2 --target "$WORK/r7"
 [[ ! -e $WORK/r7 ]] || fail "a failed restore left $WORK/r7 behind"
 cp "$WORK/manifest.good" "$priv"
+# A backup damaged as listed (its metadata unreadable, so its time is unknown) is named too.
+cp "$BK/meta/2" "$WORK/meta.good"
+printf 'garbage\n' >"$BK/meta/2"
+sdb backup restore --backup-dir "$BK" \
+  --target "$WORK/r8" >"$WORK/r8.out" 2>"$WORK/r8.err" || fail "restore past a backup listed as damaged: $(cat "$WORK/r8.err")"
+grep -q "^backup 1 restored" "$WORK/r8.out" || fail "not backup 1 restored: $(cat "$WORK/r8.out")"
+grep -q "backup 2 skipped: .*meta/2" "$WORK/r8.err" || fail "the listed damage of backup 2 not named: $(cat "$WORK/r8.err")"
+sdb backup verify --backup-dir "$BK" >"$WORK/v8.out" || fail "verify of the newest good backup"
+grep -q "^backup 1: ok" "$WORK/v8.out" || fail "verify did not pick backup 1: $(cat "$WORK/v8.out")"
+cp "$WORK/meta.good" "$BK/meta/2"
 
 sst=$(find "$BK/shared_checksum" -name '*.sst' | head -n1)
 printf 'garbage' | dd of="$sst" bs=1 seek=100 conv=notrunc status=none

@@ -118,15 +118,25 @@ Status RunList(const BackupArgs& a) {
   return Status::Ok();
 }
 
-// The backup --id or --before names; the newest good one when neither is given.
-Result<uint32_t> PickBackup(const BackupArgs& a) {
-  if (a.id >= 0) return uint32_t(a.id);
+// The backups --id or --before names, newest first: --id alone, else every backup taken at or
+// before --before (default: now), good and damaged.
+Result<std::vector<BackupInfo>> PickBackups(const BackupArgs& a) {
+  if (a.id >= 0) {
+    BackupInfo named;
+    named.id = uint32_t(a.id);
+    return std::vector<BackupInfo>{named};
+  }
   int64_t before = std::numeric_limits<int64_t>::max();
   if (!a.before.empty()) {
     SENSORDB_ASSIGN_OR_RETURN_R(before, ParseTimePoint(a.before, NowNanos()));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(const BackupInfo b, FindBackupBefore(a.backup_dir, before));
-  return b.id;
+  SENSORDB_ASSIGN_OR_RETURN_R(auto picked, BackupsBefore(a.backup_dir, before));
+  if (std::none_of(picked.begin(), picked.end(),
+                   [](const BackupInfo& b) { return b.problem.empty(); })) {
+    return Err(Status::NotFound("no good backup in " + a.backup_dir +
+                                " was taken at or before the given time"));
+  }
+  return picked;
 }
 
 Status RunVerify(const GlobalArgs& global, const BackupArgs& a) {
@@ -136,8 +146,13 @@ Status RunVerify(const GlobalArgs& global, const BackupArgs& a) {
     SENSORDB_ASSIGN_OR_RETURN(const auto all, ListBackups(a.backup_dir));
     for (const auto& b : all) ids.push_back(b.id);
   } else {
-    SENSORDB_ASSIGN_OR_RETURN(const uint32_t id, PickBackup(a));
-    ids.push_back(id);
+    SENSORDB_ASSIGN_OR_RETURN(const auto picked, PickBackups(a));
+    for (const BackupInfo& b : picked) {
+      if (b.problem.empty()) {
+        ids.push_back(b.id);
+        break;
+      }
+    }
   }
   Status first_error;
   for (uint32_t id : ids) {
@@ -160,40 +175,6 @@ Status RunVerify(const GlobalArgs& global, const BackupArgs& a) {
   return first_error;
 }
 
-std::vector<std::string> SkippedJson(const std::vector<std::string>& lines) {
-  std::vector<std::string> out;
-  for (const std::string& l : lines) out.push_back(JsonString(l));
-  return out;
-}
-
-// Without --id: the backups taken at or before --before (default: now), newest first, and the
-// reason each one listed as damaged is left out.
-Result<std::vector<uint32_t>> RestoreCandidates(const BackupArgs& a,
-                                                std::vector<std::string>* skipped) {
-  int64_t before = std::numeric_limits<int64_t>::max();
-  if (!a.before.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(before, ParseTimePoint(a.before, NowNanos()));
-  }
-  SENSORDB_ASSIGN_OR_RETURN_R(auto all, ListBackups(a.backup_dir));
-  std::stable_sort(all.begin(), all.end(), [](const BackupInfo& x, const BackupInfo& y) {
-    return x.created_unix_ns > y.created_unix_ns;
-  });
-  std::vector<uint32_t> ids;
-  for (const BackupInfo& b : all) {
-    if (b.created_unix_ns > before) continue;
-    if (!b.problem.empty()) {
-      skipped->push_back(fmt::format("backup {} skipped: {}", b.id, b.problem));
-      continue;
-    }
-    ids.push_back(b.id);
-  }
-  if (ids.empty()) {
-    return Err(Status::NotFound("no good backup in " + a.backup_dir +
-                                " was taken at or before the given time"));
-  }
-  return ids;
-}
-
 // A backup whose files fail their checks; an older one may still restore.
 bool Damaged(const Status& s) {
   return s.code() == StatusCode::kCorruption || s.code() == StatusCode::kNotFound;
@@ -202,31 +183,34 @@ bool Damaged(const Status& s) {
 Status RunRestore(const GlobalArgs& global, const BackupArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const KeySource key, KeyOf(global));
   const std::string target = a.target.empty() ? global.data_dir : a.target;
-  std::vector<uint32_t> ids;
+  SENSORDB_ASSIGN_OR_RETURN(const auto picked, PickBackups(a));
   std::vector<std::string> skipped;
-  if (a.id >= 0) {
-    ids.push_back(uint32_t(a.id));
-  } else {
-    SENSORDB_ASSIGN_OR_RETURN(ids, RestoreCandidates(a, &skipped));
-  }
   // Newest first: a backup that fails its checks is named with the reason and the next older
   // one is tried (a restore is staged, so a failed one leaves nothing at the target). With
   // --id, only that one.
   Status last;
-  for (uint32_t id : ids) {
+  // Damaged as listed (its time may be unknown, so it may sort last): named, never tried.
+  for (const BackupInfo& b : picked) {
+    if (!b.problem.empty()) skipped.push_back(fmt::format("backup {} skipped: {}", b.id, b.problem));
+  }
+  for (const BackupInfo& b : picked) {
+    if (!b.problem.empty()) continue;
+    const uint32_t id = b.id;
     ByteBar bar(StderrIsTerminal() && !a.json, fmt::format("restoring backup {}", id));
     last = RestoreBackup(a.backup_dir, id, target, key, bar.Callback());
     if (last.ok()) {
       for (const std::string& line : skipped) fmt::print(stderr, "sensordb: {}\n", line);
       if (a.json) {
+        std::vector<std::string> quoted;
+        for (const std::string& line : skipped) quoted.push_back(JsonString(line));
         fmt::print("{{\"id\": {}, \"target\": {}, \"skipped\": [{}]}}\n", id,
-                   JsonString(target), fmt::join(SkippedJson(skipped), ", "));
+                   JsonString(target), fmt::join(quoted, ", "));
       } else {
         fmt::print("backup {} restored into {}\n", id, target);
       }
       return Status::Ok();
     }
-    if (a.id >= 0 || !Damaged(last)) break;
+    if (!Damaged(last)) break;
     skipped.push_back(fmt::format("backup {} skipped: {}", id, last.message()));
   }
   for (const std::string& line : skipped) fmt::print(stderr, "sensordb: {}\n", line);

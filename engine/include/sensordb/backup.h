@@ -72,7 +72,10 @@ struct BackupVerifyReport {
 
 // Good and damaged backups, oldest first.
 Result<std::vector<BackupInfo>> ListBackups(std::string_view backup_dir);
-// The newest good backup created at or before `unix_ns`.
+// The backups, good and damaged, created at or before `unix_ns`, newest first (ties: the higher
+// id first). Empty when there is none.
+Result<std::vector<BackupInfo>> BackupsBefore(std::string_view backup_dir, int64_t unix_ns);
+// The first good one of BackupsBefore; NotFound when there is none.
 Result<BackupInfo> FindBackupBefore(std::string_view backup_dir, int64_t unix_ns);
 // Checks every file's size and checksum, then restores the backup into a scratch directory
 // under `backup_dir`, opens it with `key` and decrypts a sample (a count over every project and

@@ -1,4 +1,5 @@
 // The public functions of sensordb/backup.h that work on a backup directory alone.
+#include <algorithm>
 #include <chrono>
 
 #include "backup/backup_manager.h"
@@ -34,20 +35,23 @@ Result<std::vector<BackupInfo>> ListBackups(std::string_view backup_dir) {
   return m->List();
 }
 
+Result<std::vector<BackupInfo>> BackupsBefore(std::string_view backup_dir, int64_t unix_ns) {
+  SENSORDB_ASSIGN_OR_RETURN_R(auto all, ListBackups(backup_dir));
+  std::erase_if(all, [unix_ns](const BackupInfo& b) { return b.created_unix_ns > unix_ns; });
+  std::sort(all.begin(), all.end(), [](const BackupInfo& x, const BackupInfo& y) {
+    return x.created_unix_ns != y.created_unix_ns ? x.created_unix_ns > y.created_unix_ns
+                                                  : x.id > y.id;
+  });
+  return all;
+}
+
 Result<BackupInfo> FindBackupBefore(std::string_view backup_dir, int64_t unix_ns) {
-  SENSORDB_ASSIGN_OR_RETURN_R(const auto all, ListBackups(backup_dir));
-  const BackupInfo* best = nullptr;
-  for (const auto& b : all) {
-    if (b.problem.empty() && b.created_unix_ns <= unix_ns &&
-        (!best || b.created_unix_ns >= best->created_unix_ns)) {
-      best = &b;
-    }
+  SENSORDB_ASSIGN_OR_RETURN_R(const auto all, BackupsBefore(backup_dir, unix_ns));
+  for (const BackupInfo& b : all) {
+    if (b.problem.empty()) return b;
   }
-  if (!best) {
-    return Err(Status::NotFound("no good backup in " + std::string(backup_dir) +
-                                " was taken at or before the given time"));
-  }
-  return *best;
+  return Err(Status::NotFound("no good backup in " + std::string(backup_dir) +
+                              " was taken at or before the given time"));
 }
 
 Result<BackupVerifyReport> VerifyBackup(std::string_view backup_dir, uint32_t id,
