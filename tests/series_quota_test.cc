@@ -98,11 +98,11 @@ TEST_F(SeriesQuotaTest, NewSeriesPerMinuteIsBoundedPerDevice) {
   Open(WithQuota(0, 0, 3));
   ASSERT_TRUE(WritePoints(*db_, {{"a", "1"}, {"a", "2"}}).ok());
   const Status s = WritePoints(*db_, {{"a", "3"}, {"a", "4"}});
-  ASSERT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+  ASSERT_EQ(s.code(), StatusCode::kRateLimited) << s.ToString();
   EXPECT_NE(s.message().find("max_new_series_per_device_per_minute"), std::string::npos);
   EXPECT_NE(s.message().find("retry in"), std::string::npos) << s.message();
   EXPECT_TRUE(WritePoints(*db_, {{"a", "3"}}).ok());  // exactly the rest of the minute's 3
-  EXPECT_EQ(WritePoints(*db_, {{"a", "4"}}).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(WritePoints(*db_, {{"a", "4"}}).code(), StatusCode::kRateLimited);
   // Other devices are not slowed by this one; existing series still take points.
   EXPECT_TRUE(WritePoints(*db_, {{"b", "1"}, {"b", "2"}, {"b", "3"}}).ok());
   EXPECT_TRUE(WritePoints(*db_, {{"a", "1"}, {"a", "2"}, {"a", "3"}}, kT0 + 1).ok());

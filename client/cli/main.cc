@@ -17,9 +17,9 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-// The server's disk is full: nothing was stored, the same command succeeds once space is freed
-// (sysexits.h EX_TEMPFAIL, which scripts and cron know as "try again later").
-constexpr int kExitNoSpace = 75;
+// The server's disk is full or a rate bound was reached: nothing was stored, the same command
+// succeeds later (sysexits.h EX_TEMPFAIL, which scripts and cron know as "try again later").
+constexpr int kExitTempFail = 75;
 
 // Commands that need the data directory itself, and those that exist only with a server.
 constexpr std::string_view kLocalOnly[] = {
@@ -172,9 +172,12 @@ int Run(int argc, char** argv) {
   const sensordb::Status s = action();
   if (!s.ok()) {
     std::fflush(stdout);
+    // Conditions the same command survives later: named, and exit 75 (EX_TEMPFAIL).
+    const bool later = s.code() == sensordb::StatusCode::kNoSpace ||
+                       s.code() == sensordb::StatusCode::kRateLimited;
     fmt::print(stderr, "sensordb: {}{}\n",
-               s.code() == sensordb::StatusCode::kNoSpace ? "NoSpace: " : "", s.message());
-    return s.code() == sensordb::StatusCode::kNoSpace ? kExitNoSpace : kExitFailure;
+               later ? std::string(sensordb::StatusCodeName(s.code())) + ": " : "", s.message());
+    return later ? kExitTempFail : kExitFailure;
   }
   return 0;
 }

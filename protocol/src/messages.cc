@@ -43,7 +43,7 @@ Status DecodeError(const wire::Error& error) {
   std::string message = error.message() ? error.message()->str() : std::string();
   if (message.size() > kMaxErrorMessageBytes) message.resize(kMaxErrorMessageBytes);
   const auto code = static_cast<uint8_t>(error.code());
-  if (code == 0 || code > static_cast<uint8_t>(StatusCode::kNoSpace)) {
+  if (code == 0 || code > static_cast<uint8_t>(kLastStatusCode)) {
     return Status::Internal("peer sent an error with code " + ToString(code) +
                             (code == 0 ? " (OK)" : " (unknown to this version)") + ": " + message);
   }

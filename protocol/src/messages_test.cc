@@ -11,16 +11,16 @@ using testing::MessageOf;
 using testing::RoundTrip;
 
 TEST(ErrorMessage, CodesMirrorStatusCodes) {
-  for (uint8_t c = 0; c <= static_cast<uint8_t>(StatusCode::kNoSpace); ++c) {
+  for (uint8_t c = 0; c <= static_cast<uint8_t>(kLastStatusCode); ++c) {
     const auto code = static_cast<StatusCode>(c);
     const std::string_view wire_name = wire::EnumNameErrorCode(ToWire(code));
     EXPECT_EQ(StatusCodeName(code), wire_name == "Ok" ? "OK" : wire_name);
   }
-  EXPECT_EQ(wire::ErrorCode::MAX, ToWire(StatusCode::kNoSpace));
+  EXPECT_EQ(wire::ErrorCode::MAX, ToWire(kLastStatusCode));
 }
 
 TEST(ErrorMessage, RoundTripsEveryCodeAndEchoesTheRequestId) {
-  for (uint8_t c = 1; c <= static_cast<uint8_t>(StatusCode::kNoSpace); ++c) {
+  for (uint8_t c = 1; c <= static_cast<uint8_t>(kLastStatusCode); ++c) {
     const Status in(static_cast<StatusCode>(c), "project greenhouse not found");
     Frame frame = RoundTrip(EncodeError(1000 + c, in));
     EXPECT_EQ(frame.request_id(), 1000u + c);

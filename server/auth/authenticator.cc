@@ -47,7 +47,7 @@ Status AuthRefusal::ToStatus() const {
   switch (reason) {
     case RefusalReason::kLockedOut:
     case RefusalReason::kBusy:
-      return Status::ResourceExhausted(message);
+      return Status::RateLimited(message);
     case RefusalReason::kUnavailable:
       return Status::IOError(message);
     default:

@@ -44,7 +44,7 @@ TEST_P(Auth, PasswordChecksBeyondTheBoundAreRefusedAsBusy) {
     auto busy = Login("alice", kAlicePassword);
     ASSERT_FALSE(busy.has_value());
     EXPECT_EQ(busy.error().reason, RefusalReason::kBusy);
-    EXPECT_EQ(busy.error().ToStatus().code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(busy.error().ToStatus().code(), StatusCode::kRateLimited);
     EXPECT_EQ(busy.error().retry_after_ns, kSecond);
   }
   ASSERT_TRUE(auth_->accounts().CreateServiceAccount(Root(), "ingest").ok());
@@ -245,7 +245,7 @@ TEST_P(Auth, AccountLockoutBacksOffExponentiallyAndResets) {
   ASSERT_FALSE(locked);
   EXPECT_EQ(locked.error().reason, RefusalReason::kLockedOut);
   EXPECT_EQ(locked.error().retry_after_ns, kSecond / 2);
-  EXPECT_EQ(locked.error().ToStatus().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(locked.error().ToStatus().code(), StatusCode::kRateLimited);
   // After the delay, another failure locks for 2 s, then 4 s.
   now += kSecond;
   EXPECT_EQ(Login("alice", "wrong password!!", now).error().reason, RefusalReason::kBadCredentials);

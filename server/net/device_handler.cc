@@ -95,7 +95,7 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
                           double(batch_.points()));
   if (!d.allowed) {
     batch_.Clear();
-    return Status::ResourceExhausted("points-per-second limit of device '" + identity_.device +
+    return Status::RateLimited("points-per-second limit of device '" + identity_.device +
                                      "' exceeded; retry in " +
                                      std::to_string(d.retry_after_ns / 1'000'000) + " ms");
   }

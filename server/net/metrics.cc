@@ -207,7 +207,7 @@ std::string ServerMetrics::Render(const Sources& src) const {
   Sample(out, "sensordb_refusals_total", Label("reason", "permission-denied"),
          double(errors_[size_t(StatusCode::kPermissionDenied)].load(kRelaxed)));
   Sample(out, "sensordb_refusals_total", Label("reason", "rate-limited"),
-         double(errors_[size_t(StatusCode::kResourceExhausted)].load(kRelaxed)));
+         double(errors_[size_t(StatusCode::kRateLimited)].load(kRelaxed)));
   Sample(out, "sensordb_refusals_total", Label("reason", "metrics-unauthenticated"),
          double(metrics_refused_.load(kRelaxed)));
   static constexpr std::array<std::string_view, kRestRefusalCount> kRestRefusalNames = {

@@ -91,11 +91,11 @@ FrameHandler::Next MqttHandler::HandlePublish(const mqtt::Publish& publish, Repl
   const RateDecision d = points_limit_.Admit(identity_.project + "/" + identity_.device,
                                              WallClockNs(), double(batch_.points()));
   if (!d.allowed) {
-    return Refuse(StatusCode::kResourceExhausted,
-                  "points-per-second limit of the device exceeded");
+    return Refuse(StatusCode::kRateLimited, "points-per-second limit of the device exceeded");
   }
   const Status written = db_.Write(identity_.project, identity_.project_id, batch_);
   if (written.code() == StatusCode::kResourceExhausted ||
+      written.code() == StatusCode::kRateLimited ||
       written.code() == StatusCode::kNotFound || written.code() == StatusCode::kInvalidArgument) {
     // The device's publish, not the server, is at fault (a series quota, its project gone, a
     // value of the wrong type): a refusal, counted and logged like a bad payload.

@@ -164,7 +164,7 @@ Status RequestHandler::Admit() {
   SENSORDB_RETURN_IF_ERROR(auth_.Revalidate(*principal_, now));
   const RateDecision d = auth_.AdmitRequest(*principal_, now);
   if (!d.allowed) {
-    return Status::ResourceExhausted("request rate limit of account " + principal_->name +
+    return Status::RateLimited("request rate limit of account " + principal_->name +
                                      " exceeded; retry in " +
                                      std::to_string(d.retry_after_ns / 1'000'000) + " ms");
   }

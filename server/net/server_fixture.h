@@ -36,6 +36,8 @@ inline AuthOptions FastAuth() {
 class ServerFixture : public ::testing::Test {
  protected:
   virtual void Configure(ServerConfig&) {}
+  // The engine options of db_ (e.g. a small series quota).
+  virtual void ConfigureDb(Options&) {}
   // The authentication options of auth_ (lockout, rate limits).
   virtual AuthOptions AuthConfig() const { return FastAuth(); }
 
@@ -60,6 +62,7 @@ class ServerFixture : public ::testing::Test {
     options.create_if_missing = false;
     options.key.key_file = config_.key_file;
     options.maintenance_interval_ms = 0;
+    ConfigureDb(options);
     auto db = DB::Open(options, config_.data_dir);
     ASSERT_TRUE(db.has_value()) << db.error().ToString();
     db_ = std::move(*db);

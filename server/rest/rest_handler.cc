@@ -187,6 +187,7 @@ unsigned HttpStatusOf(const Status& s) {
     case StatusCode::kResourceExhausted: return 413;
     // Not 413: an InfluxDB client drops a batch "too large"; a 5xx it keeps and retries.
     case StatusCode::kNoSpace: return 507;
+    case StatusCode::kRateLimited: return 429;
     default: return 500;
   }
 }
@@ -632,6 +633,7 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
     metrics_.RecordWriteError(s);
     RestResponse refused = ErrorResponse(HttpStatusOf(s), s.message());
     if (s.code() == StatusCode::kNoSpace) refused.retry_after_s = kNoSpaceRetryAfterS;
+    if (s.code() == StatusCode::kRateLimited) refused.retry_after_s = kRateQuotaRetryAfterS;
     return refused;
   }
   RestResponse ok;

@@ -103,10 +103,14 @@ class RestHandler {
 };
 
 // The HTTP status of an engine or auth Status (400, 403, 404, 413, 500).
-// The HTTP status of an error: 400, 403, 404, 413 (a limit), 507 (the disk is full), 500.
+// The HTTP status of an error: 400, 403, 404, 413 (a size limit), 429 (a rate bound), 507 (the
+// disk is full), 500.
 unsigned HttpStatusOf(const Status& status);
 // Retry-After of a 507: the data disk needs an operator, not a quick retry.
 inline constexpr int64_t kNoSpaceRetryAfterS = 30;
+// Retry-After of a write refused by the new-series rate quota: its window, so an upper bound
+// (the message says the exact wait).
+inline constexpr int64_t kRateQuotaRetryAfterS = 60;
 
 // Where `text` stops being UTF-8 (its byte offset), or nullopt when it is valid throughout.
 std::optional<size_t> InvalidUtf8At(std::string_view text);

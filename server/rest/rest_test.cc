@@ -523,16 +523,44 @@ TEST_F(RestTest, Http11WithoutOneHostIsRefused) {
   EXPECT_EQ(Request(http::verb::get, "/api/v1/projects", tokens_[Role::kReader]).status, 200u);
 }
 
-// The UTF-8 check skips ASCII eight bytes at a time: a bad byte is found at every offset
-// relative to those words, and good multi-byte characters across a word boundary pass.
-// A full disk is the server's condition (507, kept and retried by InfluxDB clients), never the
-// 413 of a batch too large (dropped by them).
-TEST(HttpStatusOf, NoSpaceIs507AndALimitIs413) {
+// A full disk is the server's condition (507, kept and retried by InfluxDB clients) and a rate
+// bound passes with time (429): never the 413 of a batch too large (dropped by them).
+TEST(HttpStatusOf, NoSpaceIs507ARateIs429AndALimitIs413) {
   EXPECT_EQ(HttpStatusOf(Status::NoSpace("disk full")), 507u);
+  EXPECT_EQ(HttpStatusOf(Status::RateLimited("too many new series")), 429u);
   EXPECT_EQ(HttpStatusOf(Status::ResourceExhausted("too many points")), 413u);
   EXPECT_EQ(HttpStatusOf(Status::IOError("read failed")), 500u);
 }
 
+// The series quotas over REST: the per-minute bound is a 429 with Retry-After that a client
+// retries; a cap on the series a device holds is a 413 it does not.
+class RestQuotaTest : public RestTest {
+ protected:
+  void ConfigureDb(Options& o) override { o.series_quota = {0, 4, 2}; }
+};
+
+TEST_F(RestQuotaTest, NewSeriesRateIs429WithRetryAfterAndACapIs413) {
+  const std::string& writer = tokens_[Role::kWriter];
+  ASSERT_EQ(Request(http::verb::post, "/write?db=plant", writer, "env,device=q a=1,b=2 1\n").status,
+            204u);
+  const Reply rate = Request(http::verb::post, "/write?db=plant", writer, "env,device=q c=3 2\n");
+  EXPECT_EQ(rate.status, 429u) << rate.body;
+  EXPECT_EQ(rate.header(http::field::retry_after), std::to_string(kRateQuotaRetryAfterS));
+  EXPECT_NE(rate.body.find("max_new_series_per_device_per_minute"), std::string::npos) << rate.body;
+  EXPECT_NE(rate.body.find("too_many_requests"), std::string::npos) << rate.body;
+  // Existing series keep taking points; the cap of 4 per device is a 413 (the rate bound of 2
+  // a minute is checked after it).
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", writer, "env,device=q a=4 3\n").status,
+            204u);
+  const Reply cap =
+      Request(http::verb::post, "/write?db=plant", writer, "env,device=q c=1,d=2,e=3 4\n");
+  EXPECT_EQ(cap.status, 413u) << cap.body;
+  EXPECT_NE(cap.body.find("max_series_per_device"), std::string::npos) << cap.body;
+  EXPECT_EQ(db_->ListChannels("plant", "q")->size(), 2u);
+}
+
+// The UTF-8 check skips ASCII eight bytes at a time: a bad byte is found at every offset
+// relative to those words, and good multi-byte characters across a word boundary pass.
 TEST(InvalidUtf8At, FindsTheFirstBadByteAtAnyOffset) {
   for (size_t at = 0; at < 24; ++at) {
     std::string text(24, 'a');

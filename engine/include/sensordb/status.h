@@ -23,7 +23,12 @@ enum class StatusCode : uint8_t {
   kNotSupported = 9,
   kInternal = 10,
   kNoSpace = 11,  // the storage is full: nothing of the call was stored; retry once space is freed
+  // A rate bound was reached (requests, points or new series per unit of time, a login lockout):
+  // nothing of the call was done and the same call succeeds later; the message says when.
+  kRateLimited = 12,
 };
+// The highest code; the native protocol's ErrorCode mirrors them all.
+inline constexpr StatusCode kLastStatusCode = StatusCode::kRateLimited;
 
 std::string_view StatusCodeName(StatusCode code);
 
@@ -48,6 +53,7 @@ class [[nodiscard]] Status {
   static Status NotSupported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status NoSpace(std::string m) { return {StatusCode::kNoSpace, std::move(m)}; }
+  static Status RateLimited(std::string m) { return {StatusCode::kRateLimited, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

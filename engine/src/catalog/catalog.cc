@@ -513,7 +513,7 @@ Result<Catalog::NewSeries> Catalog::CheckQuota(
       refused_rate_.fetch_add(1, std::memory_order_relaxed);
       const int64_t wait_s =
           in_window ? (dm->quota_window_start_ns + kQuotaWindowNs - now_ns) / 1'000'000'000 + 1 : 60;
-      return Err(Status::ResourceExhausted(
+      return Err(Status::RateLimited(
           "device '" + std::string(device) + "' of project '" + p.name + "' created " +
           std::to_string(recent) + " series in the current minute; " + std::to_string(n) +
           " more would pass its quota of " + std::to_string(limit) +

@@ -16,6 +16,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kNotSupported: return "NotSupported";
     case StatusCode::kInternal: return "Internal";
     case StatusCode::kNoSpace: return "NoSpace";
+    case StatusCode::kRateLimited: return "RateLimited";
   }
   return "Unknown";
 }
