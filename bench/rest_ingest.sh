@@ -48,6 +48,8 @@ for ((i = 0; i < runs; i++)); do
         --ca-file "$srv/tls/ca.crt" --token-file "$srv/bootstrap-admin.token" \
         --server-pid "$pid" --json "$@")
   [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+  # The server's peak resident memory, from the kernel, before it stops.
+  peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"
   wait "$pid" || true
   pid=
@@ -55,7 +57,7 @@ for ((i = 0; i < runs; i++)); do
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" flush >/dev/null
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" compact >/dev/null
   stats=$("$cli" --data-dir "$srv/data" --key-file "$srv/master.key" stats --json)
-  echo "{\"rest\": $net, \"stats\": $stats}"
+  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}}"
   rm -rf "$srv"
 done | tee "$work/runs.jsonl" | python3 -c '
 import json, statistics, sys
@@ -79,6 +81,7 @@ figures = [
     ("server CPU-s per million points", lambda r: r["rest"]["server_cpu_s_per_mpoints"]),
     ("tool CPU-s per million points (TLS, HTTP)", lambda r: r["rest"]["client_cpu_s_per_mpoints"]),
     ("tool CPU-s per million points (formatting, before the clock)", lambda r: r["rest"]["format_cpu_s_per_mpoints"]),
+    ("server peak RSS (MiB)", lambda r: r["server_peak_rss_kib"] / 1024),
     ("bytes/point stored (flushed, compacted)", lambda r: r["stats"]["disk_bytes"] / r["stats"]["points"]),
 ]
 for name, f in figures:

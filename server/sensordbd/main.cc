@@ -2,6 +2,7 @@
 // `sensordbd --config FILE` runs the server — the native protocol listener, the metrics
 // listener and the daily backup — until SIGTERM or SIGINT; SIGHUP reloads the TLS certificate
 // (docs/SERVER.md).
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <sys/resource.h>
 
@@ -186,7 +187,20 @@ Status RaiseOpenFilesLimit(const ServerConfig& c) {
   return Status::Ok();
 }
 
+// glibc serves an allocation above its mmap threshold (128 KiB at start, then raised by chance:
+// to the size of the largest mmapped block freed so far) with a fresh mapping and unmaps it on
+// free, so every large request — a 5000-line body, its parsed batch — faulted its pages in anew:
+// 0.45–0.47 server CPU-s per million REST points against 0.35–0.38 when an early large free had
+// happened to raise the threshold (docs/BENCHMARKS.md, 2026-12-06). A fixed threshold at glibc's
+// maximum (32 MiB) and a trim threshold of 128 MiB keep such blocks in the heap for reuse; the
+// cost is that up to 128 MiB freed at the top of a heap stays resident (docs/SERVER.md).
+void TuneAllocator() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+}
+
 int Run(std::string_view config_file) {
+  TuneAllocator();
   auto config = LoadConfig(config_file);
   if (!config) return Fail(config.error());
   log_threshold = ParseLevel(config->log_level);
