@@ -96,8 +96,8 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
   if (!d.allowed) {
     batch_.Clear();
     return Status::RateLimited("points-per-second limit of device '" + identity_.device +
-                                     "' exceeded; retry in " +
-                                     std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+                               "' exceeded; retry in " +
+                               std::to_string(d.retry_after_ns / 1'000'000) + " ms");
   }
   const Status s = db_.Write(identity_.project, identity_.project_id, batch_);
   const uint64_t points = batch_.points();

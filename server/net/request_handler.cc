@@ -165,8 +165,8 @@ Status RequestHandler::Admit() {
   const RateDecision d = auth_.AdmitRequest(*principal_, now);
   if (!d.allowed) {
     return Status::RateLimited("request rate limit of account " + principal_->name +
-                                     " exceeded; retry in " +
-                                     std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+                               " exceeded; retry in " +
+                               std::to_string(d.retry_after_ns / 1'000'000) + " ms");
   }
   return Status::Ok();
 }
