@@ -102,7 +102,6 @@ class RestHandler {
   const RestLimits limits_;
 };
 
-// The HTTP status of an engine or auth Status (400, 403, 404, 413, 500).
 // The HTTP status of an error: 400, 403, 404, 413 (a size limit), 429 (a rate bound), 507 (the
 // disk is full), 500.
 unsigned HttpStatusOf(const Status& status);
