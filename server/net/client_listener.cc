@@ -212,8 +212,9 @@ Status ClientListener::Open(const ListenerConfig& where_config) {
   }
 
   const LimitsConfig& l = config_.limits;
-  const AdmissionLimits limits{l.max_connections, l.max_connections_per_address,
-                               l.max_preauth_connections, l.max_preauth_per_address};
+  AdmissionLimits limits{l.max_connections, l.max_connections_per_address,
+                         l.max_preauth_connections, l.max_preauth_per_address};
+  limits.preauth_timeout = std::chrono::milliseconds(l.handshake_timeout_ms);
   const std::string name = authority_ == nullptr ? "client" : mqtt_ ? "MQTT" : "device";
   SENSORDB_ASSIGN_OR_RETURN(
       io_->accept,
@@ -247,8 +248,11 @@ void ClientListener::OnConnection(tcp::socket socket, std::string address,
   socket.set_option(tcp::no_delay(true), ignored);
   if (stopping()) return;  // the socket closes here, the slot is released
   auto session = std::make_shared<Session>(*this, std::move(socket), address, std::move(slot));
-  session->slot_.SetEvict([weak = std::weak_ptr<Session>(session)] {
-    if (auto s = weak.lock()) s->Kill(ConnectionEnd::kPreAuthEvicted);
+  session->slot_.SetEvict([weak = std::weak_ptr<Session>(session)](PreauthEnd why) {
+    if (auto s = weak.lock()) {
+      s->Kill(why == PreauthEnd::kDeadline ? ConnectionEnd::kHandshakeTimeout
+                                           : ConnectionEnd::kPreAuthEvicted);
+    }
   });
   {
     std::lock_guard lock(mu_);

@@ -433,5 +433,33 @@ TEST_F(DeviceListenerTest, RenewalOverlapsAndTheOldCertificateCanBeRevoked) {
   EXPECT_EQ(Points("farm", "dl-1"), 3u);
 }
 
+class DeviceDeadlineTest : public DeviceListenerTest {
+ protected:
+  void Configure(ServerConfig& c) override {
+    DeviceListenerTest::Configure(c);
+    c.limits.handshake_timeout_ms = 300;
+  }
+};
+
+// A valid certificate is not yet a session: a device that completes TLS but sends no Hello (on
+// MQTT no CONNECT) stays in the pre-auth pool and the listener core closes it at the handshake
+// deadline; one that says Hello at once keeps its session past it.
+TEST_F(DeviceDeadlineTest, ACertifiedDeviceThatSaysNothingIsClosedAtTheHandshakeDeadline) {
+  const DeviceFiles dl1 = Enroll("farm", "dl-1");
+  auto silent = DeviceClient(dl1);
+  EXPECT_TRUE(silent->Closed());
+  auto mqtt_silent = std::make_unique<TestClient>(config_.tls.ca_file, TLS1_3_VERSION, dl1.cert,
+                                                  dl1.key);
+  ASSERT_FALSE(mqtt_silent->Connect(mqtt_->port()));
+  EXPECT_TRUE(mqtt_silent->Closed());
+  EXPECT_EQ(Refusals("handshake-timeout"), 2);
+  auto talker = DeviceClient(dl1);
+  ASSERT_TRUE(talker->Send(protocol::EncodeHello(1, {})));
+  ASSERT_TRUE(talker->Receive().has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(native_->DeviceSessions(), 1u);
+  EXPECT_EQ(native_->Counters().preauth_active, 0u);
+}
+
 }  // namespace
 }  // namespace sensordb::server

@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 struct Admission::Slot::Pending {
   std::string address;
   std::chrono::steady_clock::time_point since;
-  std::function<void()> evict;  // GUARDED_BY(Admission::mu_), as are the two below
+  Evict evict;  // GUARDED_BY(Admission::mu_), as are the two below
   bool in_pool = true;
   std::list<std::shared_ptr<Pending>>::iterator at;
 };
@@ -36,7 +36,7 @@ void Admission::Slot::Reset() {
   pending_.reset();
 }
 
-void Admission::Slot::SetEvict(std::function<void()> evict) {
+void Admission::Slot::SetEvict(Evict evict) {
   if (admission_ == nullptr) return;
   std::lock_guard lock(admission_->mu_);
   pending_->evict = std::move(evict);
@@ -49,7 +49,7 @@ void Admission::Slot::Authenticated() {
 }
 
 Admission::Slot Admission::Acquire(const std::string& address) {
-  std::function<void()> evict;
+  Slot::Evict evict;
   Slot slot;
   {
     std::lock_guard lock(mu_);
@@ -87,16 +87,37 @@ Admission::Slot Admission::Acquire(const std::string& address) {
     ++counters_.accepted;
     slot = Slot(shared_from_this(), std::move(p));
   }
-  if (evict) evict();
+  if (evict) evict(PreauthEnd::kPoolFull);
   return slot;
 }
 
-std::function<void()> Admission::EvictLocked(const std::string* address) {
+std::vector<Admission::Slot::Evict> Admission::TakeExpired(
+    std::chrono::steady_clock::time_point now,
+    std::optional<std::chrono::steady_clock::time_point>* next) {
+  std::vector<Slot::Evict> expired;
+  next->reset();
+  std::lock_guard lock(mu_);
+  for (auto it = preauth_.begin(); it != preauth_.end();) {
+    Slot::Pending& p = **it++;  // LeavePreauthLocked erases p from the list
+    const auto deadline = p.since + limits_.preauth_timeout;
+    if (deadline > now) {  // oldest first: no later one expires sooner
+      *next = deadline;
+      break;
+    }
+    if (!p.evict) continue;  // cannot be closed from here (a listener without Evict)
+    expired.push_back(std::move(p.evict));
+    LeavePreauthLocked(p);
+    ++counters_.expired_preauth;
+  }
+  return expired;
+}
+
+Admission::Slot::Evict Admission::EvictLocked(const std::string* address) {
   const auto oldest = std::chrono::steady_clock::now() - limits_.evict_after;
   for (const auto& p : preauth_) {
     if (p->since > oldest) break;  // oldest first: no later one has waited longer
     if (!p->evict || (address != nullptr && p->address != *address)) continue;
-    std::function<void()> evict = std::move(p->evict);
+    Slot::Evict evict = std::move(p->evict);
     LeavePreauthLocked(*p);
     ++counters_.evicted_preauth;
     return evict;
@@ -138,7 +159,8 @@ AcceptLoop::AcceptLoop(asio::io_context& io, std::string name, AdmissionLimits l
       admission_(std::make_shared<Admission>(limits)),
       on_connection_(std::move(on_connection)),
       acceptor_(asio::make_strand(io)),
-      retry_(acceptor_.get_executor()) {}
+      retry_(acceptor_.get_executor()),
+      deadline_(acceptor_.get_executor()) {}
 
 AcceptLoop::~AcceptLoop() = default;
 
@@ -178,6 +200,7 @@ void AcceptLoop::Close() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     retry_.cancel();
+    deadline_.cancel();
   });
 }
 
@@ -195,6 +218,7 @@ void AcceptLoop::Accept() {
           Admission::Slot slot = admission_->Acquire(address);
           if (slot) {
             on_connection_(std::move(socket), std::move(address), std::move(slot));
+            ArmDeadline(std::chrono::steady_clock::now() + admission_->limits().preauth_timeout);
           } else {
             boost::system::error_code ignored;
             socket.close(ignored);
@@ -203,6 +227,28 @@ void AcceptLoop::Accept() {
         }
         Accept();
       });
+}
+
+// Armed only when no pre-auth connection has a deadline still to come, so `at` (the newest
+// connection's) is the next one; the sweep re-arms for the oldest that remains.
+void AcceptLoop::ArmDeadline(std::chrono::steady_clock::time_point at) {
+  if (deadline_armed_) return;
+  deadline_armed_ = true;
+  deadline_.expires_at(at);
+  deadline_.async_wait([this](const boost::system::error_code& ec) {
+    deadline_armed_ = false;
+    if (!ec && !closed_.load(std::memory_order_acquire)) OnDeadline();
+  });
+}
+
+// On the strand, like accepts: an Evict runs where a pool-full eviction would.
+void AcceptLoop::OnDeadline() {
+  std::optional<std::chrono::steady_clock::time_point> next;
+  const auto now = std::chrono::steady_clock::now();
+  for (Admission::Slot::Evict& evict : admission_->TakeExpired(now, &next)) {
+    evict(PreauthEnd::kDeadline);
+  }
+  if (next) ArmDeadline(*next);
 }
 
 // Out of descriptors (EMFILE, ENFILE) or kernel memory, accept fails at once for as long as the

@@ -1,5 +1,6 @@
-// The listener core (listener_core.h): admission caps and the pre-auth pool, and an accept loop
-// that does not spin when the process runs out of file descriptors (issue 13, defects 2 and 3).
+// The listener core (listener_core.h): admission caps and the pre-auth pool, the pre-auth
+// deadline, and an accept loop that does not spin when the process runs out of file descriptors
+// (issue 13, defects 2 and 3).
 #include "net/listener_core.h"
 
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -61,7 +63,10 @@ TEST(Admission, AFullPreauthPoolEvictsTheLongestWaitingPeer) {
   for (int i = 0; i < 4; ++i) {
     idle.push_back(a->Acquire("192.0.2." + std::to_string(i)));
     ASSERT_TRUE(idle.back());
-    idle.back().SetEvict([&evicted, i] { evicted = i; });
+    idle.back().SetEvict([&evicted, i](PreauthEnd why) {
+      EXPECT_EQ(why, PreauthEnd::kPoolFull);
+      evicted = i;
+    });
   }
   // A new client from elsewhere gets in: the oldest idle peer is closed for it.
   Admission::Slot good = a->Acquire("198.51.100.7");
@@ -85,10 +90,52 @@ TEST(Admission, APeerStillHandshakingIsNotEvicted) {
   std::vector<Admission::Slot> idle;
   for (int i = 0; i < 4; ++i) {
     idle.push_back(a->Acquire("192.0.2." + std::to_string(i)));
-    idle.back().SetEvict([] { ADD_FAILURE() << "evicted a peer that waited less than evict_after"; });
+    idle.back().SetEvict(
+        [](PreauthEnd) { ADD_FAILURE() << "evicted a peer that waited less than evict_after"; });
   }
   EXPECT_FALSE(a->Acquire("198.51.100.7"));
   EXPECT_EQ(a->Counters().refused_preauth_cap, 1u);
+}
+
+// The core, not each protocol, closes a connection that has not authenticated in time: the
+// first and third peers never do, the second does at once. The third comes after the first has
+// expired, so the deadline timer must arm again. Bounded: 1.5 s of io.
+TEST(AcceptLoop, ClosesWhatHasNotAuthenticatedAtThePreauthDeadline) {
+  asio::io_context io;
+  AdmissionLimits limits;
+  limits.preauth_timeout = std::chrono::milliseconds(200);
+  std::vector<tcp::socket> held;
+  std::vector<Admission::Slot> slots;
+  std::vector<std::optional<PreauthEnd>> ends(3);
+  auto loop = AcceptLoop::Open(
+      io, "test", "127.0.0.1", 0, limits,
+      [&](tcp::socket s, std::string, Admission::Slot slot) {
+        const size_t i = slots.size();
+        ASSERT_LT(i, ends.size());
+        slot.SetEvict([&ends, i](PreauthEnd why) { ends[i] = why; });
+        if (i == 1) slot.Authenticated();
+        held.push_back(std::move(s));
+        slots.push_back(std::move(slot));
+      });
+  ASSERT_TRUE(loop) << loop.error().ToString();
+  (*loop)->Start();
+  std::thread runner([&io] { io.run_for(std::chrono::milliseconds(1500)); });
+  asio::io_context client_io;
+  const tcp::endpoint server(asio::ip::make_address("127.0.0.1"), (*loop)->port());
+  std::vector<tcp::socket> clients;
+  for (int i = 0; i < 3; ++i) {
+    if (i == 2) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    clients.emplace_back(client_io).connect(server);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // accepted in this order
+  }
+  runner.join();
+  EXPECT_EQ(ends[0], PreauthEnd::kDeadline);
+  EXPECT_FALSE(ends[1].has_value()) << "an authenticated connection was closed";
+  EXPECT_EQ(ends[2], PreauthEnd::kDeadline) << "the deadline timer did not arm again";
+  const ListenerCounters c = (*loop)->Counters();
+  EXPECT_EQ(c.expired_preauth, 2u);
+  EXPECT_EQ(c.preauth_active, 0u);
+  EXPECT_EQ(c.evicted_preauth, 0u);
 }
 
 double CpuSeconds() {

@@ -51,8 +51,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_.body_limit(0);  // a scrape has no body
   }
 
+  // Until its token is verified the listener core closes the exchange at kRequestTimeout (or
+  // for room in the pool); then the answer gets as long again to be written.
   void Start() {
-    stream_.expires_after(kRequestTimeout);
+    slot_.SetEvict([weak = weak_from_this()](PreauthEnd) {
+      if (auto self = weak.lock()) {
+        asio::post(self->stream_.get_executor(), [self] { self->stream_.close(); });
+      }
+    });
     http::async_read(stream_, buffer_, parser_,
                      [self = shared_from_this()](beast::error_code e, size_t) { self->OnRead(e); });
   }
@@ -83,6 +89,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       Reply(http::status::unauthorized, who.error().message + "\n");
       return;
     }
+    slot_.Authenticated();
+    stream_.expires_after(kRequestTimeout);
     const auto& allowed = rep_.config.accounts;
     if (!who->superuser && std::find(allowed.begin(), allowed.end(), who->name) == allowed.end()) {
       rep_.metrics.RecordMetricsRefusal();
@@ -121,7 +129,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   beast::flat_buffer buffer_{kHeaderLimit};
   http::request_parser<http::empty_body> parser_;
   std::string peer_;
-  Admission::Slot slot_;  // one scrape per connection: it never leaves the pre-auth pool
+  Admission::Slot slot_;  // one scrape per connection
 };
 
 }  // namespace
@@ -137,11 +145,12 @@ Result<std::unique_ptr<MetricsListener>> MetricsListener::Start(const MetricsCon
   auto rep = std::make_unique<Rep>(config, auth, metrics, std::move(render));
   // A scrape is one short request: a few connections suffice, and none may hold more.
   Rep* r = rep.get();
+  AdmissionLimits limits{kMaxConnections, kMaxConnections / 4, kMaxConnections,
+                         kMaxConnections / 4};
+  limits.preauth_timeout = kRequestTimeout;
   SENSORDB_ASSIGN_OR_RETURN_R(
       rep->accept,
-      AcceptLoop::Open(rep->io, "metrics", config.address, config.port,
-                       AdmissionLimits{kMaxConnections, kMaxConnections / 4, kMaxConnections,
-                                       kMaxConnections / 4},
+      AcceptLoop::Open(rep->io, "metrics", config.address, config.port, limits,
                        [r](tcp::socket socket, std::string address, Admission::Slot slot) {
                          std::make_shared<Exchange>(*r, std::move(socket), std::move(address),
                                                     std::move(slot))

@@ -76,8 +76,9 @@ Session::~Session() {
 }
 
 void Session::Start() {
-  // The handshake deadline covers the TLS handshake, Hello and Auth.
-  SetDeadline(std::chrono::milliseconds(listener_.config_.limits.handshake_timeout_ms));
+  // Until Hello and Auth (a device: Hello or CONNECT) succeed, the listener core closes the
+  // session at limits.handshake_timeout_ms (listener_core.h); this timer is for idleness.
+  SetDeadline(IdleTimeout());
   WaitDeadline();
   stream_.async_handshake(asio::ssl::stream_base::server,
                           [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -133,7 +134,7 @@ bool Session::AdmitDevice() {
     return false;
   }
   if (!listener_.RegisterDevice(*who, shared_from_this())) return false;
-  slot_.Authenticated();  // the certificate is the device's credential
+  // The device stays in the pre-auth pool until its Hello (CONNECT) is served (OnHandled).
   // Seen may write (and fsync) the last-seen record: never on an io thread.
   asio::post(listener_.io_->pool, [authority = listener_.authority_, device = *who] {
     authority->Seen(device, WallClockNs());

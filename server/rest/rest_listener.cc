@@ -88,25 +88,24 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
         peer_(std::move(peer)),
         slot_(std::move(slot)) {}
 
-  // Lets the listener close this connection, while it has not authenticated, to make room
-  // in the pre-auth pool.
+  // Lets the listener core close this connection while it has not authenticated: to make
+  // room in the pre-auth pool, or when limits.handshake_timeout_ms has passed (the TLS
+  // handshake and the first request's header with valid credentials).
   void OnEvicted() {
-    slot_.SetEvict([weak = weak_from_this()] {
+    slot_.SetEvict([weak = weak_from_this()](PreauthEnd why) {
       if (auto self = weak.lock()) {
+        if (why == PreauthEnd::kDeadline) {
+          self->rep_.metrics.RecordRestRefusal(RestRefusal::kTimeout);
+        }
         asio::post(self->stream_.get_executor(), [self] { self->CloseNow(); });
       }
     });
   }
 
   void Start() {
-    Timeout(rep_.config.limits.handshake_timeout_ms);
     stream_.async_handshake(ssl::stream_base::server,
                             [self = shared_from_this()](beast::error_code ec) {
-                              if (ec) {
-                                if (ec == beast::error::timeout)
-                                  self->rep_.metrics.RecordRestRefusal(RestRefusal::kTimeout);
-                                return self->CloseNow();
-                              }
+                              if (ec) return self->CloseNow();
                               self->ReadHeader();
                             });
   }
@@ -386,10 +385,11 @@ Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& co
     rep->tls = std::move(*tls);
     const LimitsConfig& l = config.limits;
     Rep* r = rep.get();
+    AdmissionLimits limits{l.max_connections, l.max_connections_per_address,
+                           l.max_preauth_connections, l.max_preauth_per_address};
+    limits.preauth_timeout = std::chrono::milliseconds(l.handshake_timeout_ms);
     auto accept = AcceptLoop::Open(
-        rep->io, "REST", config.rest.address, config.rest.port,
-        AdmissionLimits{l.max_connections, l.max_connections_per_address,
-                        l.max_preauth_connections, l.max_preauth_per_address},
+        rep->io, "REST", config.rest.address, config.rest.port, limits,
         [r](tcp::socket socket, std::string address, Admission::Slot slot) {
           r->OnConnection(std::move(socket), std::move(address), std::move(slot));
         });

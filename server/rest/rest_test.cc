@@ -1,6 +1,7 @@
 // The REST listener end to end: real HTTPS on 127.0.0.1 against an in-process RestListener,
 // with a small Beast client (every read bounded by a socket receive timeout).
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <zlib.h>
 
@@ -46,6 +47,7 @@ class RestTest : public server::testing::ServerFixture {
     config_.rest.port = 0;
     config_.rest.timeout_ms = 2'000;
     config_.rest.max_body_bytes = 1 << 20;
+    ConfigureRest(config_);
     auto l = RestListener::Start(config_, *db_, *auth_, &metrics_);
     ASSERT_TRUE(l.has_value()) << l.error().ToString();
     rest_ = std::move(*l);
@@ -69,6 +71,7 @@ class RestTest : public server::testing::ServerFixture {
     if (rest_) rest_->Stop();
     ServerFixture::TearDown();
   }
+  virtual void ConfigureRest(ServerConfig&) {}
   const Principal& Admin() {
     static Principal p{"admin", PrincipalKind::kServiceAccount, true, {}, 0};
     return p;
@@ -463,6 +466,64 @@ TEST_F(RestTest, UnauthenticatedRequestIsAnsweredWithoutReadingTheBody) {
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(res.result_int(), 401u);
   EXPECT_FALSE(res.keep_alive());
+}
+
+class RestDeadlineTest : public RestTest {
+  void ConfigureRest(ServerConfig& c) override {
+    c.limits.handshake_timeout_ms = 300;
+    c.rest.timeout_ms = 60'000;
+  }
+};
+
+// Until a request's credentials are verified, the listener core closes the connection at
+// limits.handshake_timeout_ms, however long rest.timeout_ms would wait for the header; after
+// that, keep-alive is not cut by it.
+TEST_F(RestDeadlineTest, AnUnauthenticatedConnectionIsClosedAtTheHandshakeDeadline) {
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(config_.tls.ca_file);
+  auto open = [&](beast::ssl_stream<beast::tcp_stream>& s) {
+    beast::get_lowest_layer(s).socket().connect(
+        {asio::ip::make_address("127.0.0.1"), rest_->port()});
+    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+    s.handshake(asio::ssl::stream_base::client);
+  };
+  {
+    beast::ssl_stream<beast::tcp_stream> slow(io, ctx);
+    open(slow);
+    asio::write(slow, asio::buffer(std::string_view("GET /api/v1/projects HTTP/1.1\r\n")));
+    // Asio's blocking reads retry past SO_RCVTIMEO, and TLS 1.3 session tickets arrive first:
+    // read without blocking, waiting with poll, for at most 10 s in all.
+    auto& socket = beast::get_lowest_layer(slow).socket();
+    socket.non_blocking(true);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    beast::error_code ec;
+    while (std::chrono::steady_clock::now() < give_up) {
+      char byte = 0;
+      slow.read_some(asio::buffer(&byte, 1), ec);
+      if (ec != asio::error::would_block) break;
+      pollfd pfd{socket.native_handle(), POLLIN, 0};
+      poll(&pfd, 1, 100);
+    }
+    EXPECT_TRUE(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+                ec == asio::error::connection_reset)
+        << "not closed by the server: " << ec.message();
+  }
+  beast::ssl_stream<beast::tcp_stream> s(io, ctx);
+  open(s);
+  beast::flat_buffer buf;
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1) std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    http::request<http::empty_body> req(http::verb::get, "/api/v1/projects", 11);
+    req.set(http::field::host, "localhost");
+    req.set(http::field::authorization, "Bearer " + tokens_[Role::kReader]);
+    http::write(s, req);
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    http::read(s, buf, res, ec);
+    ASSERT_FALSE(ec) << "request " << i << ": " << ec.message();
+    EXPECT_EQ(res.result_int(), 200u);
+  }
 }
 
 // A response captured in memory, for the handler without a connection.
