@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sensordb/key_status.h"
 #include "sensordb/status.h"
 
 namespace sensordb {
@@ -27,28 +28,6 @@ Status CreateKeyFile(std::string_view path);
 
 // A master key's public fingerprint (hex), the same for the same key; for telling keys apart.
 Result<std::string> KeyFingerprint(const KeySource& source, std::string_view data_dir);
-
-struct KeyVersionStatus {
-  uint32_t version = 0;
-  bool active = false;            // new writes use it
-  int64_t created_unix_s = 0;
-  uint64_t blocks = 0;            // sealed values that still use this version
-  uint64_t head_records = 0;
-  uint64_t catalog_records = 0;
-  uint64_t bytes = 0;             // bytes of those values
-};
-
-struct ProjectKeyStatus {
-  std::string project;
-  uint32_t project_id = 0;
-  std::vector<KeyVersionStatus> versions;
-};
-
-struct KeyStatusReport {
-  std::string master_key_fingerprint;
-  std::string kdf;  // "key-file" or "argon2id"
-  std::vector<ProjectKeyStatus> projects;
-};
 
 // Progress of long key operations: units done of total (total may grow while running).
 using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;

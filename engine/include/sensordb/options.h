@@ -6,16 +6,11 @@
 #include <memory>
 
 #include "sensordb/keys.h"
+#include "sensordb/types.h"
 
 namespace sensordb {
 
 class Clock;
-
-enum class Durability : uint8_t {
-  kSync,   // Write returns once the batch is on disk (fsync); concurrent writers share a sync.
-  kAsync,  // Write returns once the batch is in the OS; a process crash loses nothing, a power
-           // loss may lose the last writes.
-};
 
 // Bounds on the series (device, channel) that writes may create, so that a writer or a device
 // cannot grow the catalog (held in memory) without end. A batch that would pass one is refused

@@ -14,21 +14,7 @@ Result<std::unique_ptr<BackupManager>> OpenExisting(std::string_view backup_dir)
   return BackupManager::OpenLocal(std::string(backup_dir), /*create=*/false);
 }
 
-class SystemClock final : public Clock {
- public:
-  int64_t NowUnixNs() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
-
 }  // namespace
-
-Clock& Clock::System() {
-  static SystemClock clock;
-  return clock;
-}
 
 Result<std::vector<BackupInfo>> ListBackups(std::string_view backup_dir) {
   SENSORDB_ASSIGN_OR_RETURN_R(auto m, OpenExisting(backup_dir));

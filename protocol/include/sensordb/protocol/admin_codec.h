@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sensordb/keys.h"
+#include "sensordb/key_status.h"
 #include "sensordb/protocol/frame.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/status.h"

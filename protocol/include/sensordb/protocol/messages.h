@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "sensordb/options.h"
 #include "sensordb/protocol/frame.h"
 #include "sensordb/status.h"
 #include "sensordb/types.h"

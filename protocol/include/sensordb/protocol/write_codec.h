@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <string_view>
 
-#include "sensordb/options.h"
 #include "sensordb/protocol/frame.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
+#include "sensordb/types.h"
 #include "sensordb/write_batch.h"
 
 namespace sensordb::protocol {

@@ -1,7 +1,7 @@
 // The values of the administration requests of the native protocol (protocol/README.md
 // "Administration"): accounts, API tokens, grants and the audit log, as plain copies that outlive
 // the reply frame. Devices, channels, projects and key reports use the engine's own types
-// (sensordb/types.h, sensordb/keys.h). Plain value types.
+// (sensordb/types.h, sensordb/key_status.h). Plain value types.
 #pragma once
 
 #include <array>

@@ -8,6 +8,13 @@
 
 namespace sensordb {
 
+// What a write's acknowledgement guarantees (Options::durability, a write's own choice).
+enum class Durability : uint8_t {
+  kSync,   // Write returns once the batch is on disk (fsync); concurrent writers share a sync.
+  kAsync,  // Write returns once the batch is in the OS; a process crash loses nothing, a power
+           // loss may lose the last writes.
+};
+
 // Value type of a series, fixed when the series is created.
 enum class ValueType : uint8_t { kFloat64 = 1, kInt64 = 2, kBool = 3 };
 std::string_view ValueTypeName(ValueType type);  // "float64", "int64", "bool"
