@@ -1,4 +1,4 @@
-// MqttHandler: MQTT 3.1.1 as a device speaks it to sensordbd (docs/DEVICES.md, server/mqtt/):
+// MqttHandler: MQTT 3.1.1 as a device speaks it to sensordbd (docs/DEVICES.md, protocol/mqtt/):
 // CONNECT first (the certificate is the identity; username and password are ignored), then
 // PUBLISH at QoS 0 or 1 to sensordb/<project>/<device>/lp|json of the certificate's own
 // project and device — the points are written before a PUBACK is sent — PINGREQ and

@@ -1,7 +1,7 @@
 // The byte-level pieces of MQTT 3.1.1 encoding (spec 1.5, 2.2.3): big-endian two-byte
 // integers, length-prefixed strings and binary data, and the remaining-length varint. A
 // Reader never reads past its span and reports the first malformed field; a Writer appends.
-// Internal to server/mqtt/. Not thread-safe.
+// Internal to protocol/mqtt/. Not thread-safe.
 #pragma once
 
 #include <cstddef>
