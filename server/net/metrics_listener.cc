@@ -66,8 +66,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  private:
   void OnRead(beast::error_code ec) {
     if (ec) {
-      // A malformed, oversized or slow request: nothing is rendered; a short 400 when possible.
-      if (ec != http::error::end_of_stream && ec != beast::error::timeout) {
+      // A malformed or oversized request: nothing is rendered; a short 400 when possible. A
+      // peer that closed, or one the listener core closed (its deadline, or room in the pool),
+      // gets nothing and is not counted twice.
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+          ec != asio::error::operation_aborted && ec != asio::error::bad_descriptor) {
         rep_.metrics.RecordMetricsRefusal();
         Reply(http::status::bad_request, "bad request: " + ec.message() + "\n");
       }
