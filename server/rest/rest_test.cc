@@ -77,6 +77,20 @@ class RestTest : public server::testing::ServerFixture {
     return p;
   }
 
+  // Connects `s` to the listener and completes the TLS handshake.
+  beast::error_code OpenTls(beast::ssl_stream<beast::tcp_stream>& s) {
+    beast::error_code ec;
+    beast::get_lowest_layer(s).socket().connect(
+        {asio::ip::make_address("127.0.0.1"), rest_->port()}, ec);
+    if (ec) return ec;
+    timeval tv{10, 0};
+    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+               sizeof tv);
+    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
+    s.handshake(asio::ssl::stream_base::client, ec);
+    return ec;
+  }
+
   Reply Request(http::verb method, std::string target, std::string_view token,
                 std::string body = {}, std::vector<std::pair<http::field, std::string>> extra = {}) {
     asio::io_context io;
@@ -85,15 +99,7 @@ class RestTest : public server::testing::ServerFixture {
     ctx.set_verify_mode(asio::ssl::verify_peer);
     beast::ssl_stream<beast::tcp_stream> s(io, ctx);
     Reply r;
-    beast::error_code ec;
-    beast::get_lowest_layer(s).socket().connect(
-        {asio::ip::make_address("127.0.0.1"), rest_->port()}, ec);
-    if (ec) return r;
-    timeval tv{10, 0};
-    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
-               sizeof tv);
-    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-    s.handshake(asio::ssl::stream_base::client, ec);
+    beast::error_code ec = OpenTls(s);
     if (ec) return r;
     http::request<http::string_body> req(method, target, 11);
     req.set(http::field::host, "localhost");
@@ -122,15 +128,7 @@ class RestTest : public server::testing::ServerFixture {
     ctx.load_verify_file(config_.tls.ca_file);
     ctx.set_verify_mode(asio::ssl::verify_peer);
     beast::ssl_stream<beast::tcp_stream> s(io, ctx);
-    beast::error_code ec;
-    beast::get_lowest_layer(s).socket().connect(
-        {asio::ip::make_address("127.0.0.1"), rest_->port()}, ec);
-    if (ec) return ec;
-    timeval tv{10, 0};
-    setsockopt(beast::get_lowest_layer(s).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
-               sizeof tv);
-    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-    s.handshake(asio::ssl::stream_base::client, ec);
+    beast::error_code ec = OpenTls(s);
     if (ec) return ec;
     asio::write(s, asio::buffer(text), ec);
     if (ec) return ec;
@@ -482,15 +480,9 @@ TEST_F(RestDeadlineTest, AnUnauthenticatedConnectionIsClosedAtTheHandshakeDeadli
   asio::io_context io;
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.load_verify_file(config_.tls.ca_file);
-  auto open = [&](beast::ssl_stream<beast::tcp_stream>& s) {
-    beast::get_lowest_layer(s).socket().connect(
-        {asio::ip::make_address("127.0.0.1"), rest_->port()});
-    SSL_set_tlsext_host_name(s.native_handle(), "localhost");
-    s.handshake(asio::ssl::stream_base::client);
-  };
   {
     beast::ssl_stream<beast::tcp_stream> slow(io, ctx);
-    open(slow);
+    ASSERT_FALSE(OpenTls(slow));
     asio::write(slow, asio::buffer(std::string_view("GET /api/v1/projects HTTP/1.1\r\n")));
     // Asio's blocking reads retry past SO_RCVTIMEO, and TLS 1.3 session tickets arrive first:
     // read without blocking, waiting with poll, for at most 10 s in all.
@@ -510,7 +502,7 @@ TEST_F(RestDeadlineTest, AnUnauthenticatedConnectionIsClosedAtTheHandshakeDeadli
         << "not closed by the server: " << ec.message();
   }
   beast::ssl_stream<beast::tcp_stream> s(io, ctx);
-  open(s);
+  ASSERT_FALSE(OpenTls(s));
   beast::flat_buffer buf;
   for (int i = 0; i < 2; ++i) {
     if (i == 1) std::this_thread::sleep_for(std::chrono::milliseconds(600));
