@@ -26,9 +26,9 @@ struct AuditArgs {
   bool adopt_anchor = false;  // verify: write the anchor file in place of a missing one
 };
 
-Result<server::AuditAnchor> ParseAnchor(const std::string& text) {
+Result<AuditAnchor> ParseAnchor(const std::string& text) {
   const size_t colon = text.find(':');
-  server::AuditAnchor a;
+  AuditAnchor a;
   if (colon == std::string::npos || text.size() - colon - 1 != 64) {
     return Err(Status::InvalidArgument("--anchor must be ENTRIES:HASH (64 hex digits), as "
                                        "printed by `sensordb audit verify`"));
@@ -65,14 +65,14 @@ void PrintIntact(uint64_t entries_checked, const std::string& head) {
 }
 
 // Over the server: its problems are "kind: message" strings.
-Status RunVerifyRemote(const GlobalArgs& global, const std::optional<server::AuditAnchor>& anchor,
+Status RunVerifyRemote(const GlobalArgs& global, const std::optional<AuditAnchor>& anchor,
                        bool json) {
   SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectServer(global));
   std::optional<client::AuditAnchor> remote_anchor;
   if (anchor) remote_anchor = client::AuditAnchor{anchor->entries, anchor->hash};
   SENSORDB_ASSIGN_OR_RETURN(const client::AuditVerifyReport r,
                             conn->VerifyAudit(remote_anchor ? &*remote_anchor : nullptr));
-  const std::string head = fmt::format("{}:{}", r.head.entries, server::HashToHex(r.head.hash));
+  const std::string head = fmt::format("{}:{}", r.head.entries, HashToHex(r.head.hash));
   if (json) {
     std::string problems;
     for (const std::string& p : r.problems) {
@@ -99,7 +99,7 @@ Status RunVerifyRemote(const GlobalArgs& global, const std::optional<server::Aud
 }
 
 Status RunVerify(const GlobalArgs& global, const AuditArgs& args) {
-  std::optional<server::AuditAnchor> anchor;
+  std::optional<AuditAnchor> anchor;
   if (!args.anchor.empty()) {
     SENSORDB_ASSIGN_OR_RETURN(anchor, ParseAnchor(args.anchor));
   }
@@ -111,11 +111,11 @@ Status RunVerify(const GlobalArgs& global, const AuditArgs& args) {
   }
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
   SENSORDB_ASSIGN_OR_RETURN(auto log,
-                            server::AuditLog::Open(db->System(), server::AuditOpenMode::kInspect));
-  SENSORDB_ASSIGN_OR_RETURN(server::AuditVerifyReport r, log->Verify(anchor));
+                            AuditLog::Open(db->System(), AuditOpenMode::kInspect));
+  SENSORDB_ASSIGN_OR_RETURN(AuditVerifyReport r, log->Verify(anchor));
   const bool anchor_only =
       !r.ok() && std::all_of(r.problems.begin(), r.problems.end(), [](const auto& p) {
-        return p.kind == server::AuditProblem::Kind::kAnchorDamaged;
+        return p.kind == AuditProblem::Kind::kAnchorDamaged;
       });
   if (args.adopt_anchor && anchor_only) {
     // The chain itself is whole; the operator vouches for its head (e.g. after a restore).
@@ -125,12 +125,12 @@ Status RunVerify(const GlobalArgs& global, const AuditArgs& args) {
     }
     SENSORDB_ASSIGN_OR_RETURN(r, log->Verify(anchor));
   }
-  const std::string head = fmt::format("{}:{}", r.head.entries, server::HashToHex(r.head.hash));
+  const std::string head = fmt::format("{}:{}", r.head.entries, HashToHex(r.head.hash));
   if (args.json) {
     std::string problems;
     for (const auto& p : r.problems) {
       problems += fmt::format("{}{{\"kind\": \"{}\", \"seq\": {}, \"count\": {}, \"message\": {}}}",
-                              problems.empty() ? "" : ", ", server::AuditProblemName(p.kind),
+                              problems.empty() ? "" : ", ", AuditProblemName(p.kind),
                               p.seq, p.count, JsonString(p.message));
     }
     fmt::print("{{\"ok\": {}, \"entries_checked\": {}, \"anchor\": \"{}\", \"problems\": [{}]}}\n",
@@ -207,15 +207,15 @@ Status RunList(const GlobalArgs& global, const AuditArgs& args) {
     only = p.id;
   }
   SENSORDB_ASSIGN_OR_RETURN(auto log,
-                            server::AuditLog::Open(db->System(), server::AuditOpenMode::kInspect));
+                            AuditLog::Open(db->System(), AuditOpenMode::kInspect));
   if (!args.json) PrintHeader();
   size_t n = 0;
-  return log->Read(args.from, [&](const server::AuditEntry& e) {
-    const server::AuditEvent& ev = e.event;
+  return log->Read(args.from, [&](const AuditEntry& e) {
+    const AuditEvent& ev = e.event;
     if (only && ev.project != only) return true;
     const std::string project = ev.project ? std::to_string(*ev.project) : "";
-    PrintEntry({e.seq, ev.time_ns, server::AuditActionName(ev.action), ev.principal, ev.address,
-                server::AuditOutcomeName(ev.outcome), project, ev.detail, ev.project},
+    PrintEntry({e.seq, ev.time_ns, AuditActionName(ev.action), ev.principal, ev.address,
+                AuditOutcomeName(ev.outcome), project, ev.detail, ev.project},
                args.json, /*remote=*/false);
     return args.limit == 0 || ++n < args.limit;
   });

@@ -12,7 +12,7 @@
 
 #include "cli_common.h"
 #include "connect.h"
-#include "devices/device_ca.h"
+#include "identity/device_ca.h"
 #include "output.h"
 #include "time_util.h"
 #include "value_parse.h"
@@ -143,14 +143,14 @@ Result<T> Abandon(int fd, const std::string& path, Result<T> r) {
 
 Status RunKeygen(const GlobalArgs&, const DeviceArgs& args) {
   SENSORDB_RETURN_IF_ERROR(
-      server::WriteDeviceKeyAndCsr(args.project, args.device, args.key_file, args.csr_file));
+      WriteDeviceKeyAndCsr(args.project, args.device, args.key_file, args.csr_file));
   fmt::print("wrote key {} (0600, ECDSA P-256) and CSR {} for device '{}' of project '{}'\n",
              args.key_file, args.csr_file, args.device, args.project);
   return Status::Ok();
 }
 
 Status RunEnroll(const GlobalArgs& global, const DeviceArgs& args) {
-  SENSORDB_ASSIGN_OR_RETURN(const std::string csr, ReadSmallFile(args.csr_file, server::kMaxCsrBytes));
+  SENSORDB_ASSIGN_OR_RETURN(const std::string csr, ReadSmallFile(args.csr_file, kMaxCsrBytes));
   SENSORDB_ASSIGN_OR_RETURN(auto conn, ConnectForServerCommand(global, "device enroll"));
   int fd = -1;
   if (!args.out_file.empty()) {
@@ -260,7 +260,7 @@ void AddDeviceCommands(CLI::App& app, const GlobalArgs& global, Action* action) 
   enroll->add_option("--device,-d", args->device, "Device")->required();
   enroll->add_option("--csr", args->csr_file, "PEM CSR file")->required();
   enroll->add_option("--days", args->days, "Certificate lifetime (default: the server's)")
-      ->check(CLI::Range(1u, server::kMaxDeviceCertDays));
+      ->check(CLI::Range(1u, kMaxDeviceCertDays));
   enroll->add_option("--out,-o", args->out_file, "Write the chain (certificate, CA) here");
   CLI::App* certs = Command(device, "certs",
                             "List device certificates with expiry and last seen (needs --server)",

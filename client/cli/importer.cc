@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "progress.h"
+#include "sensordb/names.h"
 
 namespace sensordb::cli {
 namespace {
@@ -41,45 +42,6 @@ class LineReader {
   size_t cap_ = 0;
   uint64_t bytes_ = 0;
 };
-
-// Well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates or code points
-// past U+10FFFF.
-bool IsUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80           ? 1
-                     : (c >> 5) == 0x6  ? 2
-                     : (c >> 4) == 0xe  ? 3
-                     : (c >> 3) == 0x1e ? 4
-                                        : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    uint32_t cp = n == 1 ? c : c & (0x7f >> n);
-    for (size_t k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n;
-  }
-  return true;
-}
-
-// The engine's rule for device and channel names, checked before anything is written.
-Status CheckName(std::string_view what, std::string_view name) {
-  if (name.empty() || name.size() > 255) {
-    return Status::InvalidArgument(fmt::format("{} name must be 1-255 bytes", what));
-  }
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      return Status::InvalidArgument(fmt::format("{} name contains a control character", what));
-    }
-  }
-  if (!IsUtf8(name)) return Status::InvalidArgument(fmt::format("{} name is not UTF-8", what));
-  return Status::Ok();
-}
 
 struct FileCloser {
   void operator()(std::FILE* f) const {
@@ -130,8 +92,8 @@ Status Importer::AddPoint(std::string_view device, std::string_view channel, int
   key_.append(channel);
   auto [it, inserted] = types_.try_emplace(key_, value.type);
   if (inserted) {
-    SENSORDB_RETURN_IF_ERROR(CheckName("device", device));
-    SENSORDB_RETURN_IF_ERROR(CheckName("channel", channel));
+    SENSORDB_RETURN_IF_ERROR(ValidateObjectName("device", device));
+    SENSORDB_RETURN_IF_ERROR(ValidateObjectName("channel", channel));
   } else if (it->second != value.type) {
     return Status::InvalidArgument(fmt::format("channel {}/{} holds {} values, this one is {}",
                                                device, channel, ValueTypeName(it->second),

@@ -5,14 +5,8 @@
 namespace sensordb::server {
 namespace {
 
-constexpr std::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
 // Domain separation: a token hash cannot be mistaken for any other BLAKE2b use of the server.
 constexpr std::string_view kHashKey = "sensordb/api-token/v1/blake2b-256";
-
-bool IsBase64UrlChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
 
 TokenHash HashSecret(std::string_view id, const uint8_t* secret) {
   TokenHash out{};
@@ -28,14 +22,6 @@ TokenHash HashSecret(std::string_view id, const uint8_t* secret) {
 
 }  // namespace
 
-bool IsValidTokenId(std::string_view id) {
-  if (id.size() != kTokenIdChars) return false;
-  for (char c : id) {
-    if (kBase32.find(c) == std::string_view::npos) return false;
-  }
-  return true;
-}
-
 Result<IssuedToken> GenerateToken() {
   if (sodium_init() < 0) return Err(Status::Internal("libsodium failed to initialise"));
   IssuedToken t;
@@ -44,7 +30,7 @@ Result<IssuedToken> GenerateToken() {
   uint64_t bits = 0;
   for (uint8_t b : id_bytes) bits = (bits << 8) | b;
   for (size_t i = 0; i < kTokenIdChars; ++i) {
-    t.id.push_back(kBase32[(bits >> (35 - 5 * i)) & 31]);
+    t.id.push_back(kTokenIdAlphabet[(bits >> (35 - 5 * i)) & 31]);
   }
   uint8_t secret[kTokenSecretBytes];
   randombytes_buf(secret, sizeof secret);
@@ -90,37 +76,6 @@ Result<PresentedToken> ParseToken(std::string_view text) {
 
 bool TokenHashEquals(const TokenHash& a, const TokenHash& b) {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string RedactTokens(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t at = text.find(kTokenPrefix, i);
-    if (at == std::string_view::npos) break;
-    // Keep "sdb_" plus what looks like an id and its separator; drop the run of secret-like
-    // characters after it (whatever its length, so a truncated token is redacted too).
-    size_t j = at + kTokenPrefix.size();
-    size_t id_end = j;
-    while (id_end < text.size() && id_end - j < kTokenIdChars && IsBase64UrlChar(text[id_end]) &&
-           text[id_end] != '_') {
-      ++id_end;
-    }
-    if (id_end < text.size() && text[id_end] == '_' && id_end + 1 < text.size() &&
-        IsBase64UrlChar(text[id_end + 1])) {
-      size_t end = id_end + 1;
-      while (end < text.size() && IsBase64UrlChar(text[end])) ++end;
-      out.append(text.substr(i, id_end + 1 - i));
-      out.append("<redacted>");
-      i = end;
-    } else {
-      out.append(text.substr(i, j - i));
-      i = j;
-    }
-  }
-  out.append(text.substr(i));
-  return out;
 }
 
 }  // namespace sensordb::server

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "auth/record_codec.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::server {
 namespace {

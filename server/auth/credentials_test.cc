@@ -4,8 +4,8 @@
 #include "audit/audit_entry.h"
 #include "auth/api_token.h"
 #include "auth/password.h"
-#include "auth/record_codec.h"
 #include "auth/records.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::server {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "auth/record_codec.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::server {
 namespace {

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <tuple>
 
-#include "auth/record_codec.h"
 #include "auth/records.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::server {
 namespace {

@@ -21,7 +21,7 @@
 
 #include "auth/auth_service.h"
 #include "devices/device_authority.h"
-#include "devices/device_ca.h"
+#include "identity/device_ca.h"
 #include "sensordb/db.h"
 
 namespace sensordb::server {

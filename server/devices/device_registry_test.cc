@@ -9,12 +9,13 @@
 #include <fstream>
 
 #include "auth/auth_test_util.h"
-#include "devices/device_test_util.h"
+#include "identity/device_test_util.h"
 
 namespace sensordb::server {
 namespace {
 
-using namespace testing;  // NOLINT: the device and auth test helpers
+using namespace testing;       // NOLINT: the auth test helpers
+using namespace x509_testing;  // NOLINT: the device test helpers
 
 constexpr int64_t kDay = 86'400 * kSecond;
 

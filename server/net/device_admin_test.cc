@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "devices/device_registry.h"
-#include "devices/device_test_util.h"
+#include "identity/device_test_util.h"
 #include "net/admin_test_util.h"
 #include "sensordb/protocol/device_codec.h"
 
 namespace sensordb::server::testing {
 namespace {
+
+using namespace x509_testing;  // NOLINT: the device test helpers
 
 class DeviceAdminTest : public AdminServerTest {
  protected:

@@ -12,7 +12,7 @@
 #include <numeric>
 #include <thread>
 
-#include "devices/device_ca.h"
+#include "identity/device_ca.h"
 #include "devices/device_registry.h"
 #include "net/server_fixture.h"
 #include "sensordb/protocol/admin_codec.h"

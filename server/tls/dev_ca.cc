@@ -15,7 +15,7 @@
 #include <cstring>
 #include <memory>
 
-#include "tls/openssl_files.h"
+#include "identity/openssl_files.h"
 
 namespace sensordb::server {
 namespace {

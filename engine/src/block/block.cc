@@ -3,7 +3,7 @@
 #include <zstd.h>
 
 #include "block/column_codec.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::block {
 namespace {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "block/column_codec.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::block {
 namespace {

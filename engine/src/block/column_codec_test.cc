@@ -10,7 +10,7 @@
 
 #include "block/bit_stream.h"
 #include "block/codec_test_util.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::block {
 namespace {

@@ -18,7 +18,7 @@
 #include "block/column_codec.h"
 #include "block/float_rd.h"
 #include "block/int_sequence.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::block {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "block/bit_stream.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::block {
 namespace {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::block {
 

@@ -6,8 +6,9 @@
 #include <chrono>
 #include <mutex>
 
+#include "sensordb/coding.h"
+#include "sensordb/names.h"
 #include "store/keys.h"
-#include "util/coding.h"
 
 namespace sensordb::catalog {
 
@@ -32,53 +33,7 @@ ProjectRecord Record(const ProjectMeta& p) {
   return {p.name, p.retention_days.load(), p.max_span_ns.load()};
 }
 
-bool IsUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 }  // namespace
-
-Status ValidateProjectName(std::string_view name) {
-  if (name.empty() || name.size() > 64) {
-    return Status::InvalidArgument("project name must be 1-64 characters, got " +
-                                   std::to_string(name.size()));
-  }
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) {
-      return Status::InvalidArgument("project name '" + std::string(name) +
-                                     "' may only use a-z, 0-9, '-' and '_'");
-    }
-  }
-  if (name[0] == '-' || name[0] == '_') {
-    return Status::InvalidArgument("project name '" + std::string(name) +
-                                   "' must start with a letter or digit");
-  }
-  return Status::Ok();
-}
-
-Status ValidateObjectName(std::string_view what, std::string_view name) {
-  if (name.empty() || name.size() > 255) {
-    return Status::InvalidArgument(std::string(what) + " name must be 1-255 bytes, got " +
-                                   std::to_string(name.size()));
-  }
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Status::InvalidArgument(std::string(what) + " name contains a control character");
-    }
-  }
-  if (!IsUtf8(name)) return Status::InvalidArgument(std::string(what) + " name is not UTF-8");
-  return Status::Ok();
-}
 
 Result<std::unique_ptr<Catalog>> Catalog::Load(
     store::Store& store, const crypto::Cipher& cipher, const std::function<bool(uint32_t)>& has_key,

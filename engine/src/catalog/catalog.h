@@ -166,8 +166,4 @@ class Catalog {
   std::atomic<uint64_t> refused_project_{0}, refused_device_{0}, refused_rate_{0};
 };
 
-// Name rules, shared with the CLI. Each returns InvalidArgument with the reason.
-Status ValidateProjectName(std::string_view name);
-Status ValidateObjectName(std::string_view what, std::string_view name);
-
 }  // namespace sensordb::catalog

@@ -1,6 +1,6 @@
 #include "catalog/catalog_records.h"
 
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::catalog {
 namespace {

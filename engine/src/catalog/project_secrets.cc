@@ -3,8 +3,9 @@
 #include <sodium.h>
 
 #include "catalog/catalog.h"
+#include "sensordb/coding.h"
+#include "sensordb/names.h"
 #include "store/keys.h"
-#include "util/coding.h"
 
 namespace sensordb::catalog {
 namespace {

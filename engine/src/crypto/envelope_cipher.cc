@@ -9,7 +9,7 @@
 
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::crypto {
 namespace {

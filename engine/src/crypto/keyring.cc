@@ -10,7 +10,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "util/coding.h"
+#include "sensordb/coding.h"
 #include "util/errno_status.h"
 
 namespace sensordb::crypto {

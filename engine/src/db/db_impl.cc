@@ -11,8 +11,8 @@
 #include "block/block.h"
 #include "head/head_log.h"
 #include "query/querier.h"
+#include "sensordb/coding.h"
 #include "store/keys.h"
-#include "util/coding.h"
 
 #include <sodium.h>
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "block/block.h"
+#include "sensordb/coding.h"
 #include "store/keys.h"
-#include "util/coding.h"
 
 namespace sensordb {
 namespace {

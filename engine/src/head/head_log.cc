@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "sensordb/coding.h"
 #include "store/keys.h"
-#include "util/coding.h"
 
 namespace sensordb::head {
 namespace {

@@ -7,9 +7,9 @@
 
 #include <set>
 
+#include "sensordb/coding.h"
 #include "store/keys.h"
 #include "test_util.h"
-#include "util/coding.h"
 
 namespace sensordb::head {
 namespace {

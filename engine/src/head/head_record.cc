@@ -2,7 +2,7 @@
 
 #include "block/block.h"
 #include "block/column_codec.h"
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::head {
 

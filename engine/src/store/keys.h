@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "util/coding.h"
+#include "sensordb/coding.h"
 
 namespace sensordb::store {
 

@@ -2,9 +2,9 @@
 
 #include <sodium.h>
 
+#include "sensordb/coding.h"
 #include "store/keys.h"
 #include "util/atomic_file.h"
-#include "util/coding.h"
 
 namespace sensordb::system {
 namespace {

@@ -1,7 +1,7 @@
 // DeviceCa: the project CA's shape, what a signed device certificate holds (and what of the CSR
 // it never copies), every hostile CSR refused, device URIs, leaf parsing and issuer checks, and
 // `keygen` files.
-#include "devices/device_ca.h"
+#include "identity/device_ca.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,13 +10,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "devices/device_test_util.h"
+#include "identity/device_test_util.h"
 #include "test_util.h"
 
-namespace sensordb::server {
+namespace sensordb {
 namespace {
 
-using namespace testing;  // NOLINT: the device test helpers
+using namespace x509_testing;  // NOLINT: the device test helpers
 
 constexpr int64_t kNow = 1'767'225'600'000'000'000;  // 2026-01-01T00:00:00Z
 constexpr int64_t kDay = 86'400'000'000'000;
@@ -263,4 +263,4 @@ TEST(DeviceKeygen, WritesAnOwnerOnlyKeyAndASignableCsrAndNeverOverwrites) {
 }
 
 }  // namespace
-}  // namespace sensordb::server
+}  // namespace sensordb

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace sensordb::server::testing {
+namespace sensordb::x509_testing {
 
 struct KeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -147,4 +147,4 @@ inline std::vector<uint8_t> Forge(X509* ca, EVP_PKEY* ca_key, EVP_PKEY* leaf_key
   return Der(cert.get());
 }
 
-}  // namespace sensordb::server::testing
+}  // namespace sensordb::x509_testing

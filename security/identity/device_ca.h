@@ -14,7 +14,7 @@
 
 #include "sensordb/status.h"
 
-namespace sensordb::server {
+namespace sensordb {
 
 inline constexpr size_t kMaxCsrBytes = 16 * 1024;          // PEM
 inline constexpr size_t kMaxCertificateBytes = 16 * 1024;  // PEM or DER
@@ -121,4 +121,4 @@ class DeviceCaCert {
 Status WriteDeviceKeyAndCsr(std::string_view project, std::string_view device,
                             const std::string& key_path, const std::string& csr_path);
 
-}  // namespace sensordb::server
+}  // namespace sensordb

@@ -1,6 +1,6 @@
 // OpenSSL 3 (EVP, X509, PEM) is used here only; every object is owned by a unique_ptr with its
 // free function, and every error leaves as a Status with the OpenSSL error queue as text.
-#include "devices/device_ca.h"
+#include "identity/device_ca.h"
 
 #include <fcntl.h>
 #include <openssl/asn1.h>
@@ -22,9 +22,10 @@
 #include <cstring>
 #include <ctime>
 
-#include "tls/openssl_files.h"
+#include "sensordb/names.h"
+#include "identity/openssl_files.h"
 
-namespace sensordb::server {
+namespace sensordb {
 namespace {
 
 using tls_files::CreateExclusive;
@@ -84,21 +85,8 @@ bool IsUnreserved(unsigned char c) {
          c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-bool IsProjectName(std::string_view p) {
-  if (p.empty() || p.size() > 64 || p[0] == '-' || p[0] == '_') return false;
-  for (char c : p) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
-
-bool IsDeviceName(std::string_view d) {
-  if (d.empty() || d.size() > 255) return false;
-  for (char c : d) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
+bool IsProjectName(std::string_view p) { return ValidateProjectName(p).ok(); }
+bool IsDeviceName(std::string_view d) { return ValidateObjectName("device", d).ok(); }
 
 // At most 64 characters (X.520's upper bound for a common name), cut at a UTF-8 boundary.
 std::string_view CommonName(std::string_view device) {
@@ -580,4 +568,4 @@ Status WriteDeviceKeyAndCsr(std::string_view project, std::string_view device,
   return s;
 }
 
-}  // namespace sensordb::server
+}  // namespace sensordb

@@ -2,10 +2,10 @@
 
 #include <sodium.h>
 
-#include "auth/api_token.h"
-#include "auth/record_codec.h"
+#include "sensordb/coding.h"
+#include "tokens/token_text.h"
 
-namespace sensordb::server {
+namespace sensordb {
 namespace {
 
 constexpr uint8_t kVersion = 1;
@@ -159,4 +159,4 @@ std::string HashToHex(const AuditHash& h) {
   return std::string(hex, 2 * sizeof(AuditHash));
 }
 
-}  // namespace sensordb::server
+}  // namespace sensordb

@@ -1,5 +1,6 @@
-// What the two certificate makers (tls/dev_ca.cc: the development CA and server certificate of
-// `sensordbd init`; devices/device_ca.cc: project device CAs and device keys) share: the
+// What the two certificate makers (server/tls/dev_ca.cc: the development CA and server
+// certificate of `sensordbd init`; identity/device_ca.cc: project device CAs and device keys)
+// share: the
 // OpenSSL error queue as text, and files created exclusively with a mode, then synced. Inline
 // functions, thread-safe (the error queue is per thread).
 #pragma once
@@ -18,7 +19,7 @@
 
 #include "sensordb/status.h"
 
-namespace sensordb::server::tls_files {
+namespace sensordb::tls_files {
 
 struct FileClose {
   void operator()(FILE* f) const { std::fclose(f); }
@@ -63,4 +64,4 @@ inline Status SyncFile(FILE* f, const std::string& path) {
   return Status::Ok();
 }
 
-}  // namespace sensordb::server::tls_files
+}  // namespace sensordb::tls_files

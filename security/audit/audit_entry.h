@@ -14,7 +14,7 @@
 
 #include "sensordb/status.h"
 
-namespace sensordb::server {
+namespace sensordb {
 
 using AuditHash = std::array<uint8_t, 32>;
 
@@ -112,4 +112,4 @@ Result<AuditHead> DecodeAuditHead(std::string_view v);  // version 1 or 2
 inline constexpr std::string_view kAuditAnchorFile = "AUDIT_ANCHOR";
 std::string HashToHex(const AuditHash& h);
 
-}  // namespace sensordb::server
+}  // namespace sensordb

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 
-#include "auth/api_token.h"
+#include "tokens/token_text.h"
 
-namespace sensordb::server {
+namespace sensordb {
 
 std::string_view AuditProblemName(AuditProblem::Kind kind) {
   switch (kind) {
@@ -388,4 +388,4 @@ Result<AuditVerifyReport> AuditLog::Verify(std::optional<AuditAnchor> anchor) {
   return report;
 }
 
-}  // namespace sensordb::server
+}  // namespace sensordb

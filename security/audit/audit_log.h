@@ -18,7 +18,7 @@
 #include "sensordb/status.h"
 #include "sensordb/system_store.h"
 
-namespace sensordb::server {
+namespace sensordb {
 
 struct AuditProblem {
   enum class Kind : uint8_t {
@@ -96,4 +96,4 @@ class AuditLog {
   bool anchor_stale_ = false;  // GUARDED_BY(mu_): the anchor file lags head_
 };
 
-}  // namespace sensordb::server
+}  // namespace sensordb

@@ -1,10 +1,15 @@
-// Byte encodings shared by the on-disk formats: big-endian fixed ints (sortable keys), LEB128
-// varints and zigzag. Decoders take a string_view they consume from and return false on
-// truncated or malformed input.
+// Byte encodings shared by the on-disk formats and the stored records of every part:
+// big-endian fixed ints (sortable keys), LEB128 varints and zigzag, length-prefixed strings,
+// and RecordWriter/RecordReader, the compact encoding of the server's system records (accounts,
+// tokens, grants, devices, audit entries; docs/AUTH.md "Stored records"). Decoders take input
+// they consume from and return false on truncated or malformed input; they never read past the
+// end. Internal to sensordb: not a stable API. Thread-safe (pure functions; the writer and
+// reader are values).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -93,5 +98,70 @@ inline bool GetDouble(std::string_view* in, double* d) {
   std::memcpy(d, &u, 8);
   return true;
 }
+
+// A record: U8 bytes, unsigned varints, signed (zigzag) varints, length-prefixed strings and
+// byte strings, raw fixed-size byte strings.
+class RecordWriter {
+ public:
+  void PutU8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void PutVarint(uint64_t v) { PutVarint64(&out_, v); }
+  void PutSigned(int64_t v) { PutVarint64(&out_, ZigZagEncode(v)); }
+  void PutString(std::string_view s) { PutLengthPrefixed(&out_, s); }
+  void PutBytes(std::span<const uint8_t> b) {
+    PutString({reinterpret_cast<const char*>(b.data()), b.size()});
+  }
+  void PutRaw(std::span<const uint8_t> b) {
+    out_.append(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+
+  const std::string& data() const { return out_; }
+  std::string Release() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class RecordReader {
+ public:
+  explicit RecordReader(std::string_view in) : in_(in) {}
+
+  bool GetU8(uint8_t* v) {
+    if (in_.empty()) return false;
+    *v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool GetVarint(uint64_t* v) { return GetVarint64(&in_, v); }
+  bool GetSigned(int64_t* v) {
+    uint64_t u = 0;
+    if (!GetVarint64(&in_, &u)) return false;
+    *v = ZigZagDecode(u);
+    return true;
+  }
+  bool GetString(std::string* s) {
+    std::string_view v;
+    if (!GetLengthPrefixed(&in_, &v)) return false;
+    s->assign(v);
+    return true;
+  }
+  // Exactly out.size() raw bytes.
+  bool GetRaw(std::span<uint8_t> out) {
+    if (in_.size() < out.size()) return false;
+    if (!out.empty()) std::memcpy(out.data(), in_.data(), out.size());
+    in_.remove_prefix(out.size());
+    return true;
+  }
+  // A length-prefixed byte string of exactly out.size() bytes.
+  bool GetBytes(std::span<uint8_t> out) {
+    uint64_t n = 0;
+    return GetVarint(&n) && n == out.size() && GetRaw(out);
+  }
+
+  bool empty() const { return in_.empty(); }
+  std::string_view rest() const { return in_; }
+
+ private:
+  std::string_view in_;
+};
 
 }  // namespace sensordb
