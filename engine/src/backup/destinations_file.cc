@@ -9,13 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "backup/destination.h"
+#include "crypto/secret_key.h"
 #include "util/errno_status.h"
-
-#include <sodium.h>
-
-#include <optional>
 
 namespace sensordb::backup {
 namespace {
@@ -94,8 +92,8 @@ Result<std::string> DatabaseIdentity(const std::string& data_dir) {
   const std::string path = data_dir + "/IDENTITY";
   SENSORDB_ASSIGN_OR_RETURN_R(auto id, ReadLine(path));
   if (id) return *id;
-  unsigned char raw[16];
-  randombytes_buf(raw, sizeof(raw));
+  uint8_t raw[16];
+  crypto::RandomBytes(raw);
   std::string hex;
   for (unsigned char c : raw) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
   SENSORDB_RETURN_IF_ERROR_R(WriteAtomically(path, hex + "\n"));

@@ -1,8 +1,7 @@
 #include "catalog/project_secrets.h"
 
-#include <sodium.h>
-
 #include "catalog/catalog.h"
+#include "crypto/secret_key.h"
 #include "sensordb/coding.h"
 #include "sensordb/names.h"
 #include "store/keys.h"
@@ -17,10 +16,7 @@ using store::MetaTag;
 constexpr uint8_t kSecretVersion = 1;
 
 // Opened values and records pass through std::string: wipe them before they are freed.
-void Wipe(std::string& s) {
-  if (!s.empty()) sodium_memzero(s.data(), s.size());
-  s.clear();
-}
+void Wipe(std::string& s) { crypto::WipeString(s); }
 
 std::string Record(std::string_view name, std::string_view value) {
   std::string v(1, char(kSecretVersion));
@@ -87,7 +83,7 @@ Status ProjectSecrets::Put(uint32_t project, std::string_view name, std::string_
   } else {
     // A random record id: the key says nothing about the name, and needs no counter.
     uint64_t id = 0;
-    randombytes_buf(&id, sizeof(id));
+    crypto::RandomBytes({reinterpret_cast<uint8_t*>(&id), sizeof(id)});
     key = MetaKey(MetaTag::kSecret, project, id);
   }
   std::string plain = Record(name, value);

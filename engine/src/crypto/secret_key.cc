@@ -48,4 +48,23 @@ SecretKey::~SecretKey() {
   if (p_) sodium_free(p_);  // wipes before freeing
 }
 
+void Wipe(void* p, size_t n) {
+  if (n != 0) sodium_memzero(p, n);
+}
+
+void WipeString(std::string& s) {
+  Wipe(s.data(), s.size());
+  s.clear();
+}
+
+void RandomBytes(std::span<uint8_t> out) {
+  (void)InitSodium();  // randombytes_buf works without it (getrandom); init picks the best source
+  randombytes_buf(out.data(), out.size());
+}
+
+void KeyedHash(const SecretKey& key, std::string_view in, std::span<uint8_t> out) {
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const uint8_t*>(in.data()),
+                     in.size(), key.data(), SecretKey::kSize);
+}
+
 }  // namespace sensordb::crypto

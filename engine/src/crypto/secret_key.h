@@ -1,11 +1,14 @@
 // SecretKey: 32 bytes of key material in libsodium's guarded, locked (mlock) memory, wiped when
 // freed. The only type that holds keys; never copied, never logged. Not thread-safe to mutate;
-// const access from many threads is fine.
+// const access from many threads is fine. With it, the few primitives the rest of the engine
+// needs (wiping, random bytes, a keyed hash), so that libsodium is called from crypto/ only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "sensordb/status.h"
 
@@ -36,5 +39,16 @@ class SecretKey {
   explicit SecretKey(uint8_t* p) : p_(p) {}
   uint8_t* p_ = nullptr;
 };
+
+// Overwrites `n` bytes at `p` in a way the compiler cannot remove.
+void Wipe(void* p, size_t n);
+// Wipes the bytes of `s` (plaintext that passed through a std::string), then empties it.
+void WipeString(std::string& s);
+
+// Fills `out` from the operating system's CSPRNG. Thread-safe.
+void RandomBytes(std::span<uint8_t> out);
+
+// BLAKE2b of `in` keyed with `key`, out.size() bytes (16 to 64). Thread-safe.
+void KeyedHash(const SecretKey& key, std::string_view in, std::span<uint8_t> out);
 
 }  // namespace sensordb::crypto

@@ -9,12 +9,11 @@
 #include "backup/destination.h"
 #include "backup/destinations_file.h"
 #include "block/block.h"
+#include "crypto/secret_key.h"
 #include "head/head_log.h"
 #include "query/querier.h"
 #include "sensordb/coding.h"
 #include "store/keys.h"
-
-#include <sodium.h>
 
 namespace sensordb {
 namespace {
@@ -156,8 +155,7 @@ Status DBImpl::OpenKeys() {
   }
   auto keyring =
       crypto::Keyring::Open(dir_, options_.key, options_.create_if_missing && !has_data);
-  sodium_memzero(options_.key.passphrase.data(), options_.key.passphrase.size());
-  options_.key.passphrase.clear();
+  crypto::WipeString(options_.key.passphrase);
   if (!keyring) return keyring.error();
   keyring_ = std::move(*keyring);
   cipher_ = crypto::NewEnvelopeCipher(*keyring_);

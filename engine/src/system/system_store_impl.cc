@@ -1,7 +1,6 @@
 #include "system/system_store_impl.h"
 
-#include <sodium.h>
-
+#include "crypto/secret_key.h"
 #include "sensordb/coding.h"
 #include "store/keys.h"
 #include "util/atomic_file.h"
@@ -32,9 +31,7 @@ std::string HashKeyRecordKey() { return std::string{kTag, 0, kHashKeyRecord}; }
 
 }  // namespace
 
-SystemStoreImpl::~SystemStoreImpl() {
-  if (!hash_key_.empty()) sodium_memzero(hash_key_.data(), hash_key_.size());
-}
+SystemStoreImpl::~SystemStoreImpl() = default;
 
 Result<std::string> SystemStoreImpl::Open(std::string_view key, std::string_view sealed) const {
   std::string plain;
@@ -45,24 +42,30 @@ Result<std::string> SystemStoreImpl::Open(std::string_view key, std::string_view
 
 Status SystemStoreImpl::LoadHashKey() {
   std::lock_guard lock(mu_);
-  if (!hash_key_.empty()) return Status::Ok();
+  if (hash_key_) return Status::Ok();
   const std::string key = HashKeyRecordKey();
   SENSORDB_ASSIGN_OR_RETURN(auto stored, store_.Get(Cf::kMeta, key));
   if (stored) {
     SENSORDB_ASSIGN_OR_RETURN(std::string k, Open(key, *stored));
-    if (k.size() != kHashBytes) return Status::Corruption("system name-hash key is malformed");
-    hash_key_ = std::move(k);
+    auto loaded = crypto::SecretKey::FromBytes(
+        {reinterpret_cast<const uint8_t*>(k.data()), k.size()});
+    crypto::WipeString(k);
+    if (!loaded) {
+      return Status::Corruption("system name-hash key is malformed: " +
+                                loaded.error().message());
+    }
+    hash_key_ = std::move(*loaded);
     return Status::Ok();
   }
-  std::string k(kHashBytes, '\0');
-  randombytes_buf(k.data(), k.size());
+  SENSORDB_ASSIGN_OR_RETURN(crypto::SecretKey made, crypto::SecretKey::Random());
   std::string sealed;
-  SENSORDB_RETURN_IF_ERROR(
-      cipher_.Seal(kSystemProject, crypto::RecordKind::kSystem, key, k, &sealed));
+  SENSORDB_RETURN_IF_ERROR(cipher_.Seal(
+      kSystemProject, crypto::RecordKind::kSystem, key,
+      {reinterpret_cast<const char*>(made.data()), crypto::SecretKey::kSize}, &sealed));
   auto batch = store_.NewBatch();
   batch.Put(Cf::kMeta, key, sealed);
   SENSORDB_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
-  hash_key_ = std::move(k);
+  hash_key_ = std::move(made);
   return Status::Ok();
 }
 
@@ -71,9 +74,7 @@ Result<std::string> SystemStoreImpl::NamedKey(SystemSpace space, std::string_vie
   std::string k = SpacePrefix(space, kNamed);
   const size_t at = k.size();
   k.resize(at + kHashBytes);
-  crypto_generichash(reinterpret_cast<uint8_t*>(k.data() + at), kHashBytes,
-                     reinterpret_cast<const uint8_t*>(name.data()), name.size(),
-                     reinterpret_cast<const uint8_t*>(hash_key_.data()), hash_key_.size());
+  crypto::KeyedHash(*hash_key_, name, {reinterpret_cast<uint8_t*>(k.data() + at), kHashBytes});
   return k;
 }
 

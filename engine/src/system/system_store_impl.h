@@ -5,9 +5,11 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "crypto/cipher.h"
+#include "crypto/secret_key.h"
 #include "sensordb/system_store.h"
 #include "store/store.h"
 
@@ -45,8 +47,8 @@ class SystemStoreImpl final : public SystemStore {
   store::Store& store_;
   const crypto::Cipher& cipher_;
   const std::string dir_;
-  std::mutex mu_;               // guards hash_key_ creation
-  std::string hash_key_;        // 32 bytes once loaded; wiped on destruction
+  std::mutex mu_;  // guards hash_key_ creation
+  std::optional<crypto::SecretKey> hash_key_;  // once loaded (locked memory, wiped when freed)
 };
 
 }  // namespace sensordb::system
