@@ -1,4 +1,4 @@
-// Helpers of the backup tests: a fake clock, small databases, file scans.
+// Helpers of the backup tests: small databases, file scans.
 #pragma once
 
 #include <atomic>
@@ -14,16 +14,6 @@ namespace sensordb::testing {
 
 inline constexpr int64_t kDayNs = 86'400 * kNanosPerSecond;
 inline constexpr int64_t kBackupT0 = 1'767'225'600 * kNanosPerSecond;  // 2026-01-01T00:00:00Z
-
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(int64_t now) : now_(now) {}
-  int64_t NowUnixNs() const override { return now_.load(); }
-  void Set(int64_t t) { now_ = t; }
-
- private:
-  std::atomic<int64_t> now_;
-};
 
 inline KeySource TestKey() { return TestOptions().key; }
 

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "sensordb/clock.h"
 #include "sensordb/db.h"
 
 namespace sensordb::testing {
@@ -52,6 +54,18 @@ inline const std::string& TestKeyFile() {
 
 // Made at program start, so a forked child (crash tests) uses the parent's key, not its own.
 inline const bool kTestKeyFileReady = !TestKeyFile().empty();
+
+// A simulated clock (Options::clock, BackupScheduler): time moves only when the test sets it.
+// Its monotonic reading is its wall reading.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t now) : now_(now) {}
+  int64_t NowUnixNs() const override { return now_.load(); }
+  void Set(int64_t t) { now_ = t; }
+
+ private:
+  std::atomic<int64_t> now_;
+};
 
 inline Options TestOptions() {
   Options o;

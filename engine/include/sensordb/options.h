@@ -38,7 +38,7 @@ struct Options {
 
   // A head chunk is sealed into a block when it holds this many points ...
   uint32_t chunk_max_points = 4096;
-  // ... or when its first point was appended this long ago (wall clock).
+  // ... or when its first point was appended this long ago (wall clock, Options::clock).
   uint32_t chunk_max_age_s = 3600;
 
   // Compress each block with zstd after the codecs (the codecs alone already compress).
@@ -68,6 +68,11 @@ struct Options {
   // Flush() and EnforceRetention() still work on demand.
   uint32_t maintenance_interval_ms = 1000;
   uint32_t retention_interval_s = 3600;
+
+  // Where the engine reads the time: chunk ageing (chunk_max_age_s), retention's "now" and its
+  // schedule, the series quota's one-minute windows. nullptr: Clock::System(). Tests pass a
+  // simulated clock (sensordb/clock.h); it must outlive the database.
+  const Clock* clock = nullptr;
 };
 
 }  // namespace sensordb

@@ -3,7 +3,6 @@
 #include "catalog/catalog_records.h"
 
 #include <algorithm>
-#include <chrono>
 #include <mutex>
 
 #include "sensordb/coding.h"
@@ -16,12 +15,6 @@ namespace {
 
 // SeriesQuota::max_new_series_per_device_per_minute counts in windows of this length.
 constexpr int64_t kQuotaWindowNs = 60'000'000'000;
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 using store::Cf;
 using store::MetaKey;
@@ -413,7 +406,7 @@ Status Catalog::ResolveForWrite(ProjectMeta& project, std::span<const WriteBatch
     std::vector<std::pair<std::string_view, std::string_view>> wanted;
     wanted.reserve(fresh.size());
     for (const auto& entry : fresh) wanted.push_back(entry.first);
-    const int64_t now_ns = SteadyNowNs();
+    const int64_t now_ns = clock_->NowMonotonicNs();
     std::unique_lock lock(mu_);
     SENSORDB_ASSIGN_OR_RETURN(NewSeries created, CheckQuota(project, wanted, now_ns, true));
     for (size_t i = 0; i < columns.size(); ++i) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto/cipher.h"
+#include "sensordb/clock.h"
 #include "sensordb/options.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
@@ -105,6 +106,9 @@ class Catalog {
 
   // The bounds on new series (Options::series_quota); set before the first write.
   void set_quota(const SeriesQuota& quota) { quota_ = quota; }
+  // Where the quota's windows read the time (Options::clock); set before the first write, and
+  // must outlive the catalog.
+  void set_clock(const Clock& clock) { clock_ = &clock; }
   // Batches refused by each bound since the catalog was loaded.
   struct QuotaRefusals {
     uint64_t project = 0, device = 0, rate = 0;
@@ -163,6 +167,7 @@ class Catalog {
   std::atomic<uint32_t> next_project_id_{1};
   std::atomic<uint64_t> next_object_id_{1};
   SeriesQuota quota_;
+  const Clock* clock_ = &Clock::System();
   std::atomic<uint64_t> refused_project_{0}, refused_device_{0}, refused_rate_{0};
 };
 

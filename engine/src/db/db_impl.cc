@@ -23,12 +23,6 @@ using store::Cf;
 // Below this many series per thread an aggregate runs on the calling thread alone.
 constexpr size_t kSeriesPerThread = 128;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<DB>> DB::Open(const Options& options, std::string_view dir) {
@@ -38,7 +32,10 @@ Result<std::unique_ptr<DB>> DB::Open(const Options& options, std::string_view di
 }
 
 DBImpl::DBImpl(const Options& options, std::string dir)
-    : options_(options), dir_(std::move(dir)), summaries_(options.summary_cache_entries) {}
+    : options_(options),
+      clock_(options.clock != nullptr ? *options.clock : Clock::System()),
+      dir_(std::move(dir)),
+      summaries_(options.summary_cache_entries) {}
 
 Status DBImpl::Init() {
   if (options_.chunk_max_points == 0 || options_.chunk_max_points > (1u << 20)) {
@@ -88,6 +85,7 @@ Status DBImpl::Init() {
   SENSORDB_ASSIGN_OR_RETURN(
       catalog_, catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable, damage_));
   catalog_->set_quota(options_.series_quota);
+  catalog_->set_clock(clock_);
   if (damage_) {
     for (uint32_t pid : unreadable) {
       damage_(Status::Corruption("project id " + std::to_string(pid) +
@@ -99,7 +97,7 @@ Status DBImpl::Init() {
   if (!damage_) SENSORDB_RETURN_IF_ERROR(CheckSystemKey());
   secrets_ = std::make_unique<catalog::ProjectSecrets>(*store_, *cipher_);
   system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_, dir_);
-  head_ = std::make_unique<head::Head>(options_.chunk_max_points);
+  head_ = std::make_unique<head::Head>(options_.chunk_max_points, clock_);
   if (keyring_) {
     key_manager_ =
         std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *secrets_);
@@ -424,20 +422,22 @@ Status DBImpl::TruncateHead() {
 }
 
 void DBImpl::MaintenanceLoop() {
-  using Clock = std::chrono::steady_clock;
+  // Rounds come at maintenance_interval_ms of real time; what is old and what is due is read
+  // from Options::clock, so a simulated clock ages chunks and runs retention without sleeping.
   const auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
-  const auto max_age = std::chrono::seconds(options_.chunk_max_age_s);
-  auto next_retention = Clock::now();
+  const int64_t max_age_ns = int64_t{options_.chunk_max_age_s} * kNanosPerSecond;
+  int64_t next_retention_ns = clock_.NowUnixNs();
   std::unique_lock lock(maintenance_mu_);
   while (!maintenance_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
     lock.unlock();
-    const auto now = Clock::now();
+    const int64_t now_ns = clock_.NowUnixNs();
     // Failures here are retried on the next round; writes report their own errors.
-    SealChunks([&](const head::MemSeries& s) { return now - s.opened >= max_age; }).IgnoreError();
+    SealChunks([&](const head::MemSeries& s) { return now_ns - s.opened_unix_ns >= max_age_ns; })
+        .IgnoreError();
     TruncateHead().IgnoreError();
-    if (options_.retention_interval_s > 0 && now >= next_retention) {
-      EnforceRetention(0).IgnoreError();
-      next_retention = now + std::chrono::seconds(options_.retention_interval_s);
+    if (options_.retention_interval_s > 0 && now_ns >= next_retention_ns) {
+      EnforceRetention(now_ns).IgnoreError();
+      next_retention_ns = now_ns + int64_t{options_.retention_interval_s} * kNanosPerSecond;
     }
     lock.lock();
   }
@@ -646,7 +646,7 @@ Status DBImpl::Compact() {
 }
 
 Status DBImpl::EnforceRetention(int64_t now_ns) {
-  if (now_ns == 0) now_ns = NowNs();
+  if (now_ns == 0) now_ns = clock_.NowUnixNs();
   retention::Cutoffs::Map cutoffs;
   for (const auto& p : catalog_->Projects()) {
     const uint32_t days = p->retention_days.load();

@@ -23,6 +23,7 @@
 #include "head/head_log.h"
 #include "query/summary_cache.h"
 #include "retention/retention.h"
+#include "sensordb/clock.h"
 #include "sensordb/db.h"
 #include "store/store.h"
 #include "system/system_store_impl.h"
@@ -121,6 +122,7 @@ class DBImpl final : public DB {
   void MaintenanceLoop();
 
   Options options_;  // the passphrase is wiped once the keyring is open
+  const Clock& clock_;  // *options_.clock, or Clock::System()
   const std::string dir_;
   std::unique_ptr<crypto::Keyring> keyring_;  // null in plaintext (test) mode
   std::unique_ptr<crypto::Cipher> cipher_;

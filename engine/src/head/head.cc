@@ -77,7 +77,7 @@ void Head::Append(uint32_t project, uint64_t series, uint64_t seq, const PointRu
   if (seq <= s->sealed_seq || run.size() == 0) return;
   if (s->empty()) {
     s->min_seq = seq;
-    s->opened = std::chrono::steady_clock::now();
+    s->opened_unix_ns = clock_.NowUnixNs();
   }
   s->max_seq = seq;
   if (s->sorted) AddToSummary(run, s.get());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "block/point_column.h"
+#include "sensordb/clock.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
 
@@ -38,7 +39,7 @@ struct MemSeries {
   block::Summary summary;        // of the chunk; valid while sorted
   uint64_t min_seq = 0;          // head records contributing to the chunk (0: chunk empty)
   uint64_t max_seq = 0;
-  std::chrono::steady_clock::time_point opened;
+  int64_t opened_unix_ns = 0;    // when the chunk's first point was appended (Head's clock)
 
   uint64_t sealed_seq = 0;       // records up to here are in blocks (replay skips them)
 
@@ -71,7 +72,9 @@ struct CutChunk {
 
 class Head {
  public:
-  explicit Head(size_t chunk_max_points) : chunk_max_points_(chunk_max_points) {}
+  // `clock` (which must outlive the head) dates each chunk's first point, for ageing.
+  Head(size_t chunk_max_points, const Clock& clock)
+      : chunk_max_points_(chunk_max_points), clock_(clock) {}
 
   // Restores a series' sealing state at open, from the seal records (before any Append).
   void SetState(uint32_t project, uint64_t series, ValueType type, uint64_t sealed_seq);
@@ -111,6 +114,7 @@ class Head {
   static void AddToSummary(const PointRun& run, MemSeries* s);
 
   const size_t chunk_max_points_;
+  const Clock& clock_;
   std::array<Shard, kShards> shards_;
 };
 

@@ -1,0 +1,90 @@
+// Options::clock: the engine reads the time where the options say, so chunk ageing and
+// retention run on simulated time, without sleeping through an hour or a day.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "test_util.h"
+
+namespace sensordb::testing {
+namespace {
+
+constexpr int64_t kT0 = 1'767'225'600 * kNanosPerSecond;  // 2026-01-01T00:00:00Z
+constexpr int64_t kHourNs = 3600 * kNanosPerSecond;
+
+// Polls `done` every 5 ms for at most 10 s (maintenance rounds come every few milliseconds).
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 2000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
+class ClockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Options o = TestOptions();
+    o.clock = &clock_;
+    o.maintenance_interval_ms = 2;
+    o.chunk_max_age_s = 3600;
+    o.retention_interval_s = 3600;
+    auto db = DB::Open(o, dir_.path());
+    ASSERT_TRUE(db.has_value()) << db.error().ToString();
+    db_ = std::move(*db);
+    ASSERT_TRUE(db_->CreateProject("p").has_value());
+  }
+
+  DBStats Stats() {
+    auto s = db_->Stats();
+    EXPECT_TRUE(s.has_value()) << s.error().ToString();
+    return s ? *s : DBStats{};
+  }
+
+  FakeClock clock_{kT0};
+  TempDir dir_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(ClockTest, AChunkSealsWhenTheClockSaysItIsOld) {
+  WriteBatch b;
+  for (int i = 0; i < 10; ++i) {
+    b.Add("d", "temp", kT0 + i * kNanosPerSecond, Value::Float64(20.0 + i));
+  }
+  ASSERT_TRUE(db_->Write("p", b).ok());
+  // Rounds run, but by the clock the chunk is young: it stays in the head.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stats().head_points, 10u);
+  EXPECT_EQ(Stats().blocks, 0u);
+
+  clock_.Set(kT0 + kHourNs - 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stats().head_points, 10u) << "sealed before chunk_max_age_s had passed";
+
+  clock_.Set(kT0 + kHourNs);
+  ASSERT_TRUE(Eventually([&] { return Stats().head_points == 0; }))
+      << "an hour passed on the clock and the chunk was not sealed";
+  EXPECT_EQ(Stats().blocks, 1u);
+  EXPECT_EQ(ReadSeries(*db_, "p", "d", "temp").size(), 10u);
+}
+
+TEST_F(ClockTest, RetentionDropsWhatTheClockSaysHasExpired) {
+  ASSERT_TRUE(db_->SetRetention("p", 1).ok());
+  WriteBatch b;
+  for (int i = 0; i < 10; ++i) b.Add("d", "temp", kT0 + i * kNanosPerSecond, Value::Float64(i));
+  ASSERT_TRUE(db_->Write("p", b).ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  // Half a day later by the clock (and after the next retention round is due): all kept.
+  clock_.Set(kT0 + 12 * kHourNs);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(ReadSeries(*db_, "p", "d", "temp").size(), 10u);
+
+  clock_.Set(kT0 + 50 * kHourNs);
+  ASSERT_TRUE(Eventually([&] { return ReadSeries(*db_, "p", "d", "temp").empty(); }))
+      << "two days passed on the clock and the points past a one-day retention are still read";
+}
+
+}  // namespace
+}  // namespace sensordb::testing
