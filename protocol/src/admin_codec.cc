@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "value_type_wire.h"
+
 namespace sensordb::protocol {
 namespace {
 
@@ -60,34 +62,6 @@ Result<wire::Role> CheckRole(wire::Role role) {
   if (role >= wire::Role::Owner && role <= wire::Role::Reader) return role;
   return Err(Status::InvalidArgument("unknown role " + ToString(static_cast<uint8_t>(role)) +
                                      "; use owner, admin, writer or reader"));
-}
-
-wire::ValueType WireType(ValueType type) {
-  switch (type) {
-    case ValueType::kFloat64:
-      return wire::ValueType::Float64;
-    case ValueType::kInt64:
-      return wire::ValueType::Int64;
-    case ValueType::kBool:
-      return wire::ValueType::Bool;
-  }
-  return wire::ValueType::Unknown;
-}
-
-Result<ValueType> EngineType(wire::ValueType type, std::string_view what) {
-  switch (type) {
-    case wire::ValueType::Float64:
-      return ValueType::kFloat64;
-    case wire::ValueType::Int64:
-      return ValueType::kInt64;
-    case wire::ValueType::Bool:
-      return ValueType::kBool;
-    case wire::ValueType::Unknown:
-      break;
-  }
-  return Err(Status::InvalidArgument(std::string(what) + ": unknown value type " +
-                                     ToString(static_cast<uint8_t>(type)) +
-                                     "; use Float64, Int64 or Bool"));
 }
 
 // Decodes every element of a vector of tables with `read`; an absent vector is empty.

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "sensordb/protocol/query_codec.h"
+#include "value_type_wire.h"
 
 namespace sensordb::protocol {
 namespace {
@@ -8,18 +9,6 @@ namespace {
 constexpr size_t kLatestPointBytes = 96;  // table, vtable, scalars, string headers
 constexpr size_t kAggregateRowBytes = sizeof(wire::AggregateRow);
 constexpr size_t kChunkOverheadBytes = 128;
-
-wire::ValueType WireType(ValueType type) {
-  switch (type) {
-    case ValueType::kFloat64:
-      return wire::ValueType::Float64;
-    case ValueType::kInt64:
-      return wire::ValueType::Int64;
-    case ValueType::kBool:
-      return wire::ValueType::Bool;
-  }
-  return wire::ValueType::Unknown;
-}
 
 }  // namespace
 

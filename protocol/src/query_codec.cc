@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "value_type_wire.h"
+
 namespace sensordb::protocol {
 namespace {
 
@@ -15,21 +17,6 @@ wire::QueryKind ToWire(QueryKind kind) {
       return wire::QueryKind::Aggregate;
   }
   return wire::QueryKind::Raw;
-}
-
-Result<ValueType> FromWire(wire::ValueType type, const std::string& what) {
-  switch (type) {
-    case wire::ValueType::Float64:
-      return ValueType::kFloat64;
-    case wire::ValueType::Int64:
-      return ValueType::kInt64;
-    case wire::ValueType::Bool:
-      return ValueType::kBool;
-    default:
-      break;
-  }
-  return Err(Status::InvalidArgument(what + " has unknown value type " +
-                                     std::to_string(static_cast<unsigned>(type))));
 }
 
 }  // namespace
@@ -99,7 +86,7 @@ Result<LatestView> ViewLatest(const wire::LatestPoint& point, size_t index) {
                               CheckString(point.channel(), "channel name", kMaxNameBytes, true));
   out.point.channel.assign(channel);
   out.point.timestamp_ns = point.timestamp_ns();
-  SENSORDB_ASSIGN_OR_RETURN_R(ValueType type, FromWire(point.type(), what));
+  SENSORDB_ASSIGN_OR_RETURN_R(ValueType type, EngineType(point.type(), what));
   switch (type) {
     case ValueType::kFloat64:
       out.point.value = Value::Float64(point.f64());
@@ -123,7 +110,7 @@ Result<AggregateRunView> ViewAggregateRun(const wire::AggregateRun& run, size_t 
   SENSORDB_ASSIGN_OR_RETURN_R(out.channel,
                               CheckString(run.channel(), "channel name", kMaxNameBytes, false));
   if (!out.device.empty() || !out.channel.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(out.type, FromWire(run.type(), what));
+    SENSORDB_ASSIGN_OR_RETURN_R(out.type, EngineType(run.type(), what));
   }
   if (const auto* rows = run.rows()) {
     // As for value vectors, the Verifier does not check the 8-byte alignment of the rows.

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "test_util.h"
+#include "value_type_wire.h"
 
 namespace sensordb::protocol {
 namespace {
@@ -182,6 +183,21 @@ TEST(QueryEndMessage, RoundTrips) {
   const wire::QueryEnd& end = MessageOf<wire::QueryEnd>(frame);
   EXPECT_EQ(end.count(), 123456u);
   EXPECT_TRUE(end.truncated());
+}
+
+TEST(ValueTypeWire, EveryTypeMapsBothWaysAndAnUnknownOneIsNamed) {
+  for (ValueType t : {ValueType::kFloat64, ValueType::kInt64, ValueType::kBool}) {
+    auto back = EngineType(WireType(t), "x");
+    ASSERT_TRUE(back.has_value()) << back.error().ToString();
+    EXPECT_EQ(*back, t);
+  }
+  for (uint8_t raw : {uint8_t{0}, uint8_t{9}}) {
+    auto r = EngineType(static_cast<wire::ValueType>(raw), "row 3");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message(), "row 3: unknown value type " + std::to_string(raw) +
+                                       "; use Float64, Int64 or Bool");
+  }
 }
 
 }  // namespace
