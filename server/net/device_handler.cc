@@ -12,26 +12,9 @@ FrameHandler::Next DeviceHandler::Handle(const protocol::Frame& frame, ReplySink
   outcome_ = {};
   Status s;
   if (type == wire::Message::Hello) {
-    if (hello_done_) {
-      outcome_.code = StatusCode::kInvalidArgument;
-      out.push_back(protocol::EncodeError(id, Status::InvalidArgument("Hello sent twice")));
-      return Next::kClose;
-    }
-    auto hello = protocol::DecodeHello(*frame.As<wire::Hello>());
-    Result<uint16_t> version = hello ? protocol::NegotiateVersion(*hello) : Err(hello.error());
-    if (!version) {
-      outcome_.code = version.error().code();
-      out.push_back(protocol::EncodeError(id, version.error()));
-      return Next::kClose;
-    }
-    hello_done_ = true;
-    protocol::HelloReplyInfo reply;
-    reply.version = *version;
-    reply.server_name = "sensordbd/0.1.0";
-    reply.max_frame_bytes = limits_.max_frame_bytes;
-    reply.max_write_points = limits_.max_write_points;
-    out.push_back(protocol::EncodeHelloReply(id, reply));
-    return Next::kContinue;
+    Status hello = AnswerHello(frame, limits_, &hello_done_, out);
+    outcome_.code = hello.code();
+    return hello.ok() ? Next::kContinue : Next::kClose;
   }
   if (!hello_done_) {
     outcome_.code = StatusCode::kPermissionDenied;

@@ -101,27 +101,33 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
   return Next::kContinue;
 }
 
-RequestHandler::Next RequestHandler::HandleHello(const protocol::Frame& frame,
-                                                 ReplySink& out) {
+Status AnswerHello(const protocol::Frame& frame, const SessionLimits& limits, bool* done,
+                   ReplySink& out) {
   const uint64_t id = frame.request_id();
-  if (hello_done_) {
-    out.push_back(protocol::EncodeError(id, Status::InvalidArgument("Hello sent twice")));
-    return Next::kClose;
+  if (*done) {
+    Status s = Status::InvalidArgument("Hello sent twice");
+    out.push_back(protocol::EncodeError(id, s));
+    return s;
   }
   auto hello = protocol::DecodeHello(*frame.As<wire::Hello>());
   Result<uint16_t> version = hello ? protocol::NegotiateVersion(*hello) : Err(hello.error());
   if (!version) {
     out.push_back(protocol::EncodeError(id, version.error()));
-    return Next::kClose;
+    return version.error();
   }
-  hello_done_ = true;
+  *done = true;
   protocol::HelloReplyInfo reply;
   reply.version = *version;
   reply.server_name = "sensordbd/0.1.0";
-  reply.max_frame_bytes = limits_.max_frame_bytes;
-  reply.max_write_points = limits_.max_write_points;
+  reply.max_frame_bytes = limits.max_frame_bytes;
+  reply.max_write_points = limits.max_write_points;
   out.push_back(protocol::EncodeHelloReply(id, reply));
-  return Next::kContinue;
+  return Status::Ok();
+}
+
+RequestHandler::Next RequestHandler::HandleHello(const protocol::Frame& frame,
+                                                 ReplySink& out) {
+  return AnswerHello(frame, limits_, &hello_done_, out).ok() ? Next::kContinue : Next::kClose;
 }
 
 RequestHandler::Next RequestHandler::HandleAuth(const protocol::Frame& frame,

@@ -48,6 +48,13 @@ struct SessionLimits {
   DeviceRegistry* devices = nullptr;
 };
 
+// The Hello of either session (people and programs, devices): at most one per connection, the
+// version negotiated, the limits told. Ok: the HelloReply is in `out` and `*done` is set.
+// Otherwise the Error frame is in `out`, the connection must close, and the status says why
+// (a second Hello, a malformed one, no common version).
+Status AnswerHello(const protocol::Frame& frame, const SessionLimits& limits, bool* done,
+                   ReplySink& out);
+
 // What the last Handle() did, for the server's metrics.
 struct RequestOutcome {
   StatusCode code = StatusCode::kOk;  // of the Error sent, if any
