@@ -92,7 +92,7 @@ void AddCommonOptions(CLI::App& app, CommonConfig& c) {
 }
 
 Result<ClientOptions> Options(const CommonConfig& c) {
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string token, sensordb::bench::ReadToken(c.token_file));
+  SENSORDB_ASSIGN_OR_RETURN(std::string token, sensordb::bench::ReadToken(c.token_file));
   return sensordb::bench::NativeClientOptions(c.server, "--server", "localhost", c.ca_file,
                                               std::move(token));
 }

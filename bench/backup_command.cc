@@ -62,32 +62,31 @@ sensordb::Result<Figures> Run(const Config& cfg, const std::string& key_file) {
   o.key.key_file = key_file;
   o.durability = sensordb::Durability::kAsync;
   o.maintenance_interval_ms = 0;
-  SENSORDB_ASSIGN_OR_RETURN_R(auto db, sensordb::DB::Open(o, cfg.dir + "/db"));
-  SENSORDB_ASSIGN_OR_RETURN_R(auto project, db->CreateProject("bench"));
+  SENSORDB_ASSIGN_OR_RETURN(auto db, sensordb::DB::Open(o, cfg.dir + "/db"));
+  SENSORDB_ASSIGN_OR_RETURN(auto project, db->CreateProject("bench"));
   (void)project;
   Fleet fleet(cfg.devices, cfg.channels);
   const int64_t series = int64_t(cfg.devices) * cfg.channels;
   const int64_t per_series = std::max<int64_t>(1, cfg.points / series);
-  SENSORDB_RETURN_IF_ERROR_R(WriteRange(*db, fleet, 0, per_series));
-  SENSORDB_RETURN_IF_ERROR_R(db->Flush());
+  SENSORDB_RETURN_IF_ERROR(WriteRange(*db, fleet, 0, per_series));
+  SENSORDB_RETURN_IF_ERROR(db->Flush());
   const std::string backups = cfg.dir + "/backups";
   Figures f;
   auto t = Clock::now();
-  SENSORDB_ASSIGN_OR_RETURN_R(f.full, db->CreateBackup(backups));
+  SENSORDB_ASSIGN_OR_RETURN(f.full, db->CreateBackup(backups));
   f.full_s = Since(t);
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       WriteRange(*db, fleet, per_series, std::max<int64_t>(1, cfg.new_points / series)));
   t = Clock::now();
-  SENSORDB_ASSIGN_OR_RETURN_R(f.incremental, db->CreateBackup(backups));
+  SENSORDB_ASSIGN_OR_RETURN(f.incremental, db->CreateBackup(backups));
   f.incremental_s = Since(t);
   db.reset();
   t = Clock::now();
-  SENSORDB_ASSIGN_OR_RETURN_R(auto report,
-                              sensordb::VerifyBackup(backups, f.incremental.id, o.key));
+  SENSORDB_ASSIGN_OR_RETURN(auto report, sensordb::VerifyBackup(backups, f.incremental.id, o.key));
   f.verify_s = Since(t);
   f.verified_points = report.points_counted;
   t = Clock::now();
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       sensordb::RestoreBackup(backups, f.incremental.id, cfg.dir + "/restored", o.key));
   f.restore_s = Since(t);
   return f;

@@ -36,7 +36,7 @@ Result<std::string> ReadToken(const std::string& token_file) {
 Result<client::ClientOptions> NativeClientOptions(std::string_view server, std::string_view option,
                                                   const std::string& server_name,
                                                   const std::string& ca_file, std::string token) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto host_port, ParseHostPort(server, option));
+  SENSORDB_ASSIGN_OR_RETURN(auto host_port, ParseHostPort(server, option));
   client::ClientOptions o;
   o.host = std::move(host_port.first);
   o.port = host_port.second;

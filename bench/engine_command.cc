@@ -137,15 +137,15 @@ sensordb::Result<std::vector<QueryResult>> RunQueries(sensordb::DB& db, const Co
          });
        }},
       {"latest_one_device",
-       [&](uint64_t* rows, uint64_t* points) {
+       [&](uint64_t* rows, uint64_t* points) -> sensordb::Status {
          auto l = db.Latest("bench", dev0);
-         if (!l) return l.error();
+         SENSORDB_RETURN_IF_ERROR(l);
          *rows = *points = l->size();
          return sensordb::Status::Ok();
        }},
   };
   for (auto& q : queries) {
-    SENSORDB_ASSIGN_OR_RETURN_R(QueryResult r, TimeQuery(q.name, cfg.query_runs, q.fn));
+    SENSORDB_ASSIGN_OR_RETURN(QueryResult r, TimeQuery(q.name, cfg.query_runs, q.fn));
     out.push_back(r);
   }
   return out;

@@ -58,7 +58,7 @@ Percentiles Summarize(std::vector<float> v) {
 }
 
 sensordb::Result<sensordb::client::ClientOptions> AdminOptions(const Config& cfg) {
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string token, sensordb::bench::ReadToken(cfg.token_file));
+  SENSORDB_ASSIGN_OR_RETURN(std::string token, sensordb::bench::ReadToken(cfg.token_file));
   return sensordb::bench::NativeClientOptions(cfg.server, "--server", cfg.server_name, cfg.ca_file,
                                               std::move(token));
 }
@@ -66,7 +66,7 @@ sensordb::Result<sensordb::client::ClientOptions> AdminOptions(const Config& cfg
 // Creates the project unless the token's account already sees it.
 sensordb::Status EnsureProject(sensordb::client::Client& admin, const std::string& project) {
   auto projects = admin.ListProjects();
-  if (!projects) return projects.error();
+  SENSORDB_RETURN_IF_ERROR(projects);
   for (const auto& p : *projects) {
     if (p.name == project) return sensordb::Status::Ok();
   }

@@ -73,10 +73,10 @@ std::string PercentEncode(std::string_view s) {
 // counts the points back after the run.
 sensordb::Result<std::unique_ptr<sensordb::client::Client>> NativeClient(const Config& cfg,
                                                                          const std::string& token) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto o, sensordb::bench::NativeClientOptions(
-                                           cfg.native_server, "--native-server", cfg.server_name,
-                                           cfg.ca_file, token));
-  SENSORDB_ASSIGN_OR_RETURN_R(auto client, sensordb::client::Client::Connect(o));
+  SENSORDB_ASSIGN_OR_RETURN(
+      auto o, sensordb::bench::NativeClientOptions(cfg.native_server, "--native-server",
+                                                   cfg.server_name, cfg.ca_file, token));
+  SENSORDB_ASSIGN_OR_RETURN(auto client, sensordb::client::Client::Connect(o));
   if (auto p = client->CreateProject(cfg.project); !p) return sensordb::Err(p.error());
   return client;
 }
@@ -197,7 +197,7 @@ sensordb::Result<Totals> SendAll(const Config& cfg, const HttpsTarget& target, c
                                  const std::string& path, const std::string& authorization) {
   std::vector<std::unique_ptr<HttpsConnection>> conns;
   for (size_t s = 0; s < b.per_connection.size(); ++s) {
-    SENSORDB_ASSIGN_OR_RETURN_R(auto c, HttpsConnection::Connect(target));
+    SENSORDB_ASSIGN_OR_RETURN(auto c, HttpsConnection::Connect(target));
     conns.push_back(std::move(c));
   }
   Tally tally;

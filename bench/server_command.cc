@@ -53,10 +53,10 @@ struct Config {
 
 
 sensordb::Result<ClientOptions> Options(const Config& cfg) {
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string token, sensordb::bench::ReadToken(cfg.token_file));
-  SENSORDB_ASSIGN_OR_RETURN_R(ClientOptions o, sensordb::bench::NativeClientOptions(
-                                                   cfg.server, "--server", "localhost",
-                                                   cfg.ca_file, std::move(token)));
+  SENSORDB_ASSIGN_OR_RETURN(std::string token, sensordb::bench::ReadToken(cfg.token_file));
+  SENSORDB_ASSIGN_OR_RETURN(
+      ClientOptions o, sensordb::bench::NativeClientOptions(cfg.server, "--server", "localhost",
+                                                            cfg.ca_file, std::move(token)));
   o.max_in_flight = cfg.window;
   return o;
 }
@@ -166,7 +166,7 @@ sensordb::Result<std::vector<QueryResult>> RunQueries(Client& client, const Conf
     for (int i = 0; i < cfg.query_runs; ++i) {
       uint64_t rows = 0, points = 0;
       const auto t0 = Clock::now();
-      SENSORDB_RETURN_IF_ERROR_R(fn(&rows, &points));
+      SENSORDB_RETURN_IF_ERROR(fn(&rows, &points));
       ms.push_back(Seconds(t0, Clock::now()) * 1e3);
       r.rows = rows;
       r.points = points;

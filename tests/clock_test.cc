@@ -1,5 +1,6 @@
-// Options::clock: the engine reads the time where the options say, so chunk ageing and
-// retention run on simulated time, without sleeping through an hour or a day.
+// Options::clock: the engine reads the time where the options say, so chunk ageing,
+// retention and the dates of key versions and backups follow simulated time, without sleeping
+// through an hour or a day.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -84,6 +85,22 @@ TEST_F(ClockTest, RetentionDropsWhatTheClockSaysHasExpired) {
   clock_.Set(kT0 + 50 * kHourNs);
   ASSERT_TRUE(Eventually([&] { return ReadSeries(*db_, "p", "d", "temp").empty(); }))
       << "two days passed on the clock and the points past a one-day retention are still read";
+}
+
+TEST_F(ClockTest, KeyVersionsAndBackupsAreDatedByTheClock) {
+  auto keys = db_->KeyStatus();
+  ASSERT_TRUE(keys.has_value()) << keys.error().ToString();
+  ASSERT_FALSE(keys->projects.empty());
+  for (const auto& p : keys->projects) {
+    for (const auto& v : p.versions) {
+      EXPECT_EQ(v.created_unix_s, kT0 / kNanosPerSecond) << p.project << " v" << v.version;
+    }
+  }
+  clock_.Set(kT0 + 5 * kHourNs);
+  TempDir backups;
+  auto b = db_->CreateBackup(backups.path() + "/b", {});
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  EXPECT_EQ(b->created_unix_ns, kT0 + 5 * kHourNs);
 }
 
 }  // namespace

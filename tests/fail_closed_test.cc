@@ -469,7 +469,7 @@ TEST(FailClosedKeyring, DropIsRecordedWithTheKeysDestruction) {
   ASSERT_TRUE(keyring) << keyring.error().ToString();
   EXPECT_TRUE((*keyring)->WasDropped(pid));
   EXPECT_FALSE((*keyring)->Active(pid));
-  EXPECT_FALSE((*keyring)->AddVersion(pid)) << "a dropped project's id got a key again";
+  EXPECT_FALSE((*keyring)->AddVersion(pid, 1700000000)) << "a dropped project's id got a key again";
   // A forged drop record (the bytes of another project's) fails authentication.
   std::string bytes = ReadFile(dir.path() + "/KEYRING");
   const size_t at = bytes.size() - 32 - 40 - 4;  // the last drop record's project id

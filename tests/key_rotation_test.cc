@@ -328,7 +328,7 @@ TEST_F(Shredding, DataKeyOfAProjectTheCatalogLacksIsKept) {
   {
     auto ring = crypto::Keyring::Open(live(), testing::TestOptions().key, false);
     ASSERT_TRUE(ring);
-    ASSERT_TRUE((*ring)->AddVersion(kOrphan));
+    ASSERT_TRUE((*ring)->AddVersion(kOrphan, 1700000000));
   }
   Open(testing::TestOptions(), live()).reset();
   auto ring = crypto::Keyring::Open(live(), testing::TestOptions().key, false);

@@ -194,7 +194,7 @@ Status RunListRemote(const GlobalArgs& global, const AuditArgs& args) {
         PrintEntry(line, args.json, /*remote=*/true);
         return true;
       });
-  if (!read) return read.error();
+  SENSORDB_RETURN_IF_ERROR(read);
   return std::fflush(stdout) == 0 ? Status::Ok() : Status::IOError("cannot write the output");
 }
 

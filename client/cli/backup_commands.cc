@@ -128,9 +128,9 @@ Result<std::vector<BackupInfo>> PickBackups(const BackupArgs& a) {
   }
   int64_t before = std::numeric_limits<int64_t>::max();
   if (!a.before.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(before, ParseTimePoint(a.before, NowNanos()));
+    SENSORDB_ASSIGN_OR_RETURN(before, ParseTimePoint(a.before, NowNanos()));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(auto picked, BackupsBefore(a.backup_dir, before));
+  SENSORDB_ASSIGN_OR_RETURN(auto picked, BackupsBefore(a.backup_dir, before));
   if (std::none_of(picked.begin(), picked.end(),
                    [](const BackupInfo& b) { return b.problem.empty(); })) {
     return Err(Status::NotFound("no good backup in " + a.backup_dir +

@@ -23,7 +23,7 @@ Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_miss
   const Durability durability =
       global.durability == "async" ? Durability::kAsync : Durability::kSync;
   if (global.remote()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(auto client, ConnectServer(global));
+    SENSORDB_ASSIGN_OR_RETURN(auto client, ConnectServer(global));
     return std::unique_ptr<DB>(std::make_unique<RemoteDB>(std::move(client), durability));
   }
   if (global.data_dir.empty()) {
@@ -35,7 +35,7 @@ Result<std::unique_ptr<DB>> OpenDb(const GlobalArgs& global, bool create_if_miss
         "no database in '{}' (create one with: sensordb --data-dir {} project create NAME)",
         global.data_dir, global.data_dir)));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(Options options, LocalOptions(global));
+  SENSORDB_ASSIGN_OR_RETURN(Options options, LocalOptions(global));
   options.create_if_missing = create_if_missing;
   options.durability = durability;
   return DB::Open(options, global.data_dir);

@@ -86,13 +86,13 @@ Result<std::string> ReadTokenFile(const std::string& path) {
 
 Result<client::Credentials> CredentialsOf(const GlobalArgs& global) {
   if (!global.user.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(
+    SENSORDB_ASSIGN_OR_RETURN(
         std::string password,
         ReadSecret(kPasswordEnv, fmt::format("password of {}", global.user), /*confirm=*/false));
     return client::Credentials::Password(global.user, std::move(password));
   }
   if (!global.token_file.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(std::string token, ReadTokenFile(global.token_file));
+    SENSORDB_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(global.token_file));
     return client::Credentials::Token(std::move(token));
   }
   if (const char* token = std::getenv(kTokenEnv); token && *token) {
@@ -153,9 +153,9 @@ Result<std::string> ReadSecret(const char* env, std::string_view prompt, bool co
     return Err(Status::InvalidArgument(
         fmt::format("{}: set ${} (standard input is not a terminal to ask on)", prompt, env)));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string secret, Prompt(prompt));
+  SENSORDB_ASSIGN_OR_RETURN(std::string secret, Prompt(prompt));
   if (confirm) {
-    SENSORDB_ASSIGN_OR_RETURN_R(std::string again, Prompt(fmt::format("{} (again)", prompt)));
+    SENSORDB_ASSIGN_OR_RETURN(std::string again, Prompt(fmt::format("{} (again)", prompt)));
     const bool same = again == secret;
     WipeSecret(again);
     if (!same) {
@@ -174,14 +174,14 @@ void WipeSecret(std::string& secret) {
 }
 
 Result<std::unique_ptr<client::Client>> ConnectServer(const GlobalArgs& global) {
-  SENSORDB_ASSIGN_OR_RETURN_R(const ServerAddress address, ParseServerAddress(global.server));
+  SENSORDB_ASSIGN_OR_RETURN(const ServerAddress address, ParseServerAddress(global.server));
   client::ClientOptions options;
   options.host = address.host;
   options.port = address.port;
   options.ca_file = global.ca_file;
   options.client_name = kClientName;
   options.request_timeout_ms = global.timeout_s * 1000;
-  SENSORDB_ASSIGN_OR_RETURN_R(options.credentials, CredentialsOf(global));
+  SENSORDB_ASSIGN_OR_RETURN(options.credentials, CredentialsOf(global));
   auto connected = client::Client::Connect(options);
   WipeSecret(options.credentials.token);
   WipeSecret(options.credentials.password);

@@ -167,7 +167,7 @@ Result<ImportSummary> Importer::Run() {
   ImportSummary summary;
   auto project = db_.GetProject(options_.project);
   if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
-  if (project) SENSORDB_RETURN_IF_ERROR_R(LoadChannelTypes());
+  if (project) SENSORDB_RETURN_IF_ERROR(LoadChannelTypes());
 
   std::unique_ptr<std::FILE, FileCloser> in(
       options_.path == "-" ? stdin : std::fopen(options_.path.c_str(), "rb"));
@@ -180,16 +180,16 @@ Result<ImportSummary> Importer::Run() {
   const uint64_t total_bytes = seekable ? static_cast<uint64_t>(st.st_size) : 0;
   if (seekable) {
     const ImportFormat requested = options_.format;
-    SENSORDB_RETURN_IF_ERROR_R(RunPass(in.get(), /*apply=*/false, total_bytes));
+    SENSORDB_RETURN_IF_ERROR(RunPass(in.get(), /*apply=*/false, total_bytes));
     options_.format = requested;
     std::rewind(in.get());
   }
   if (!project) {
     auto created = db_.CreateProject(options_.project);
-    if (!created) return Err(created.error());
+    SENSORDB_RETURN_IF_ERROR(created);
     summary.created_project = true;
   }
-  SENSORDB_RETURN_IF_ERROR_R(RunPass(in.get(), /*apply=*/true, total_bytes));
+  SENSORDB_RETURN_IF_ERROR(RunPass(in.get(), /*apply=*/true, total_bytes));
   summary.points = points_;
   summary.series = builder_.series_count();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -29,10 +29,10 @@ Result<TimeRange> ParseRange(const QueryArgs& args) {
   const int64_t now = NowNanos();
   TimeRange range;
   if (!args.start.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(range.start_ns, ParseTimePoint(args.start, now));
+    SENSORDB_ASSIGN_OR_RETURN(range.start_ns, ParseTimePoint(args.start, now));
   }
   if (!args.end.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(range.end_ns, ParseTimePoint(args.end, now));
+    SENSORDB_ASSIGN_OR_RETURN(range.end_ns, ParseTimePoint(args.end, now));
   }
   if (range.start_ns >= range.end_ns) {
     return Err(Status::InvalidArgument("--start must be before --end (the range is [start, end))"));

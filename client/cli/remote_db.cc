@@ -92,7 +92,7 @@ Result<ProjectInfo> RemoteDB::CreateProject(std::string_view name, const Project
 Result<std::vector<ProjectInfo>> RemoteDB::ListProjects() { return client_->ListProjects(); }
 
 Result<ProjectInfo> RemoteDB::GetProject(std::string_view name) {
-  SENSORDB_ASSIGN_OR_RETURN_R(std::vector<ProjectInfo> projects, client_->ListProjects());
+  SENSORDB_ASSIGN_OR_RETURN(std::vector<ProjectInfo> projects, client_->ListProjects());
   for (ProjectInfo& p : projects) {
     if (p.name == name) return std::move(p);
   }
@@ -195,7 +195,7 @@ Status RemoteDB::QueryRaw(std::string_view project, const Selector& selector,
 Result<std::vector<LatestPoint>> RemoteDB::Latest(std::string_view project,
                                                   std::string_view device) {
   std::vector<LatestPoint> points;
-  SENSORDB_RETURN_IF_ERROR_R(OkIf(client_->Latest(project, device, {}, [&](const LatestPoint& p) {
+  SENSORDB_RETURN_IF_ERROR(OkIf(client_->Latest(project, device, {}, [&](const LatestPoint& p) {
     points.push_back(p);
     return true;
   })));
@@ -241,8 +241,8 @@ Status RemoteDB::RotateMasterKey(const KeySource&) {
 }
 
 Result<uint32_t> RemoteDB::RotateProjectKey(std::string_view project) {
-  SENSORDB_ASSIGN_OR_RETURN_R(const client::RotatedProjectKey k,
-                              client_->RotateProjectKey(project, /*reencrypt=*/false));
+  SENSORDB_ASSIGN_OR_RETURN(const client::RotatedProjectKey k,
+                            client_->RotateProjectKey(project, /*reencrypt=*/false));
   return k.version;
 }
 

@@ -48,7 +48,7 @@ Result<int64_t> ParseTimePoint(std::string_view text, int64_t now_ns) {
   if (rel.starts_with("now")) rel.remove_prefix(3);
   const bool digits_only = IsAllDigits(rel.empty() ? rel : rel.substr(1));
   if (!rel.empty() && (rel[0] == '-' || rel[0] == '+') && !(digits_only && rel == text)) {
-    SENSORDB_ASSIGN_OR_RETURN_R(const int64_t d, ParseDuration(rel.substr(1)));
+    SENSORDB_ASSIGN_OR_RETURN(const int64_t d, ParseDuration(rel.substr(1)));
     return rel[0] == '-' ? now_ns - d : now_ns + d;
   }
   int64_t ns = 0;

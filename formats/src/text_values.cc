@@ -242,7 +242,7 @@ Result<int64_t> ParseDuration(std::string_view text) {
     while (unit_end < rest.size() && (rest[unit_end] < '0' || rest[unit_end] > '9')) ++unit_end;
     int64_t factor = 1;
     if (!bare_nanos) {
-      SENSORDB_ASSIGN_OR_RETURN_R(factor, UnitNanos(rest.substr(digits, unit_end - digits)));
+      SENSORDB_ASSIGN_OR_RETURN(factor, UnitNanos(rest.substr(digits, unit_end - digits)));
     }
     int64_t term = 0;
     if (__builtin_mul_overflow(n, factor, &term) || __builtin_add_overflow(total, term, &total)) {

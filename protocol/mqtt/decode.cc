@@ -65,15 +65,15 @@ Status ReadTopic(Reader& r, std::string_view field, size_t max_bytes,
 
 Result<Packet> DecodeConnect(Reader& r, const DecodeLimits& limits) {
   Connect c;
-  SENSORDB_RETURN_IF_ERROR_R(r.String("protocol name", 16, &c.protocol_name));
-  SENSORDB_RETURN_IF_ERROR_R(r.U8("protocol level", &c.protocol_level));
+  SENSORDB_RETURN_IF_ERROR(r.String("protocol name", 16, &c.protocol_name));
+  SENSORDB_RETURN_IF_ERROR(r.U8("protocol level", &c.protocol_level));
   // MQIsdp is MQTT 3.1: a known protocol at a level we do not serve, answered with CONNACK 1.
   if (c.protocol_name != "MQTT" && c.protocol_name != "MQIsdp") {
     return Err(r.Malformed(fmt::format("protocol name '{}' (expected MQTT)", c.protocol_name)));
   }
   if (c.protocol_name != "MQTT" || c.protocol_level != kProtocolLevel311) return c;
   uint8_t flags = 0;
-  SENSORDB_RETURN_IF_ERROR_R(r.U8("connect flags", &flags));
+  SENSORDB_RETURN_IF_ERROR(r.U8("connect flags", &flags));
   if (flags & kConnectReservedFlag) {
     return Err(r.Malformed("reserved connect flag (bit 0) is set [MQTT-3.1.2-3]"));
   }
@@ -90,35 +90,34 @@ Result<Packet> DecodeConnect(Reader& r, const DecodeLimits& limits) {
   if (password && !username) {
     return Err(r.Malformed("password flag set without the user name flag [MQTT-3.1.2-22]"));
   }
-  SENSORDB_RETURN_IF_ERROR_R(r.U16("keep alive", &c.keep_alive_s));
-  SENSORDB_RETURN_IF_ERROR_R(
-      r.String("client identifier", limits.max_client_id_bytes, &c.client_id));
+  SENSORDB_RETURN_IF_ERROR(r.U16("keep alive", &c.keep_alive_s));
+  SENSORDB_RETURN_IF_ERROR(r.String("client identifier", limits.max_client_id_bytes, &c.client_id));
   if (will) {
     Will w;
     w.qos = static_cast<QoS>(will_qos);
     w.retain = will_retain;
-    SENSORDB_RETURN_IF_ERROR_R(
+    SENSORDB_RETURN_IF_ERROR(
         ReadTopic(r, "will topic", limits.max_topic_bytes, &ValidateTopicName, &w.topic));
-    SENSORDB_RETURN_IF_ERROR_R(r.Binary("will message", limits.max_will_message_bytes, &w.message));
+    SENSORDB_RETURN_IF_ERROR(r.Binary("will message", limits.max_will_message_bytes, &w.message));
     c.will = std::move(w);
   }
   if (username) {
     c.username.emplace();
-    SENSORDB_RETURN_IF_ERROR_R(r.String("user name", limits.max_username_bytes, &*c.username));
+    SENSORDB_RETURN_IF_ERROR(r.String("user name", limits.max_username_bytes, &*c.username));
   }
   if (password) {
     c.password.emplace();
-    SENSORDB_RETURN_IF_ERROR_R(r.Binary("password", limits.max_password_bytes, &*c.password));
+    SENSORDB_RETURN_IF_ERROR(r.Binary("password", limits.max_password_bytes, &*c.password));
   }
-  SENSORDB_RETURN_IF_ERROR_R(r.ExpectEnd());
+  SENSORDB_RETURN_IF_ERROR(r.ExpectEnd());
   return c;
 }
 
 Result<Packet> DecodeConnAck(Reader& r) {
   uint8_t ack_flags = 0, code = 0;
-  SENSORDB_RETURN_IF_ERROR_R(r.U8("acknowledge flags", &ack_flags));
-  SENSORDB_RETURN_IF_ERROR_R(r.U8("return code", &code));
-  SENSORDB_RETURN_IF_ERROR_R(r.ExpectEnd());
+  SENSORDB_RETURN_IF_ERROR(r.U8("acknowledge flags", &ack_flags));
+  SENSORDB_RETURN_IF_ERROR(r.U8("return code", &code));
+  SENSORDB_RETURN_IF_ERROR(r.ExpectEnd());
   if (ack_flags & 0xfe) return Err(r.Malformed("reserved acknowledge flags (bits 7-1) are set"));
   if (code > static_cast<uint8_t>(ConnectReturnCode::kNotAuthorized)) {
     return Err(r.Malformed(fmt::format("return code {} is reserved", code)));
@@ -135,9 +134,9 @@ Result<Packet> DecodePublish(Reader& r, uint8_t flags, const DecodeLimits& limit
   p.dup = flags & 0x08;
   p.qos = static_cast<QoS>((flags >> 1) & 0x03);
   p.retain = flags & 0x01;
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       ReadTopic(r, "topic name", limits.max_topic_bytes, &ValidateTopicName, &p.topic));
-  if (p.qos != QoS::kAtMostOnce) SENSORDB_RETURN_IF_ERROR_R(r.PacketId(&p.packet_id));
+  if (p.qos != QoS::kAtMostOnce) SENSORDB_RETURN_IF_ERROR(r.PacketId(&p.packet_id));
   p.payload = r.Rest();
   return p;
 }
@@ -145,8 +144,8 @@ Result<Packet> DecodePublish(Reader& r, uint8_t flags, const DecodeLimits& limit
 // PUBACK and UNSUBACK: a packet identifier and nothing else.
 Result<uint16_t> DecodeIdOnly(Reader& r) {
   uint16_t id = 0;
-  SENSORDB_RETURN_IF_ERROR_R(r.PacketId(&id));
-  SENSORDB_RETURN_IF_ERROR_R(r.ExpectEnd());
+  SENSORDB_RETURN_IF_ERROR(r.PacketId(&id));
+  SENSORDB_RETURN_IF_ERROR(r.ExpectEnd());
   return id;
 }
 
@@ -160,15 +159,15 @@ Status CheckFilterCount(size_t count, const DecodeLimits& limits) {
 
 Result<Packet> DecodeSubscribe(Reader& r, const DecodeLimits& limits) {
   Subscribe s;
-  SENSORDB_RETURN_IF_ERROR_R(r.PacketId(&s.packet_id));
+  SENSORDB_RETURN_IF_ERROR(r.PacketId(&s.packet_id));
   if (r.remaining() == 0) return Err(r.Malformed("no topic filter [MQTT-3.8.3-3]"));
   while (r.remaining() > 0) {
-    SENSORDB_RETURN_IF_ERROR_R(CheckFilterCount(s.subscriptions.size() + 1, limits));
+    SENSORDB_RETURN_IF_ERROR(CheckFilterCount(s.subscriptions.size() + 1, limits));
     Subscription sub;
-    SENSORDB_RETURN_IF_ERROR_R(ReadTopic(r, "topic filter", limits.max_topic_bytes,
-                                         &ValidateTopicFilter, &sub.topic_filter));
+    SENSORDB_RETURN_IF_ERROR(ReadTopic(r, "topic filter", limits.max_topic_bytes,
+                                       &ValidateTopicFilter, &sub.topic_filter));
     uint8_t qos = 0;
-    SENSORDB_RETURN_IF_ERROR_R(r.U8("requested QoS", &qos));
+    SENSORDB_RETURN_IF_ERROR(r.U8("requested QoS", &qos));
     if (qos > 2) {
       return Err(r.Malformed(fmt::format(
           "requested QoS byte 0x{:02x} (reserved bits set or QoS 3) [MQTT-3.8.3-4]", qos)));
@@ -181,11 +180,11 @@ Result<Packet> DecodeSubscribe(Reader& r, const DecodeLimits& limits) {
 
 Result<Packet> DecodeSubAck(Reader& r) {
   SubAck a;
-  SENSORDB_RETURN_IF_ERROR_R(r.PacketId(&a.packet_id));
+  SENSORDB_RETURN_IF_ERROR(r.PacketId(&a.packet_id));
   if (r.remaining() == 0) return Err(r.Malformed("no return code"));
   while (r.remaining() > 0) {
     uint8_t code = 0;
-    SENSORDB_RETURN_IF_ERROR_R(r.U8("return code", &code));
+    SENSORDB_RETURN_IF_ERROR(r.U8("return code", &code));
     if (code > 2 && code != kSubAckFailure) {
       return Err(r.Malformed(fmt::format("return code 0x{:02x} is reserved", code)));
     }
@@ -196,12 +195,12 @@ Result<Packet> DecodeSubAck(Reader& r) {
 
 Result<Packet> DecodeUnsubscribe(Reader& r, const DecodeLimits& limits) {
   Unsubscribe u;
-  SENSORDB_RETURN_IF_ERROR_R(r.PacketId(&u.packet_id));
+  SENSORDB_RETURN_IF_ERROR(r.PacketId(&u.packet_id));
   if (r.remaining() == 0) return Err(r.Malformed("no topic filter [MQTT-3.10.3-2]"));
   while (r.remaining() > 0) {
-    SENSORDB_RETURN_IF_ERROR_R(CheckFilterCount(u.topic_filters.size() + 1, limits));
+    SENSORDB_RETURN_IF_ERROR(CheckFilterCount(u.topic_filters.size() + 1, limits));
     std::string filter;
-    SENSORDB_RETURN_IF_ERROR_R(
+    SENSORDB_RETURN_IF_ERROR(
         ReadTopic(r, "topic filter", limits.max_topic_bytes, &ValidateTopicFilter, &filter));
     u.topic_filters.push_back(std::move(filter));
   }
@@ -210,7 +209,7 @@ Result<Packet> DecodeUnsubscribe(Reader& r, const DecodeLimits& limits) {
 
 template <typename T>
 Result<Packet> DecodeEmpty(Reader& r) {
-  SENSORDB_RETURN_IF_ERROR_R(r.ExpectEnd());
+  SENSORDB_RETURN_IF_ERROR(r.ExpectEnd());
   return T{};
 }
 
@@ -271,7 +270,7 @@ Status CheckFixedHeader(uint8_t first_byte, Sender from) {
 
 Result<Packet> DecodePacket(uint8_t first_byte, std::span<const uint8_t> body, Sender from,
                             const DecodeLimits& limits) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckFixedHeader(first_byte, from));
+  SENSORDB_RETURN_IF_ERROR(CheckFixedHeader(first_byte, from));
   const uint8_t type = first_byte >> 4;
   const std::string name = PacketTypeName(type);
   Reader r(name, body);
@@ -283,7 +282,7 @@ Result<Packet> DecodePacket(uint8_t first_byte, std::span<const uint8_t> body, S
     case PacketType::kPublish:
       return DecodePublish(r, first_byte & 0x0f, limits);
     case PacketType::kPubAck: {
-      SENSORDB_ASSIGN_OR_RETURN_R(const uint16_t id, DecodeIdOnly(r));
+      SENSORDB_ASSIGN_OR_RETURN(const uint16_t id, DecodeIdOnly(r));
       return PubAck{id};
     }
     case PacketType::kPubRec:
@@ -298,7 +297,7 @@ Result<Packet> DecodePacket(uint8_t first_byte, std::span<const uint8_t> body, S
     case PacketType::kUnsubscribe:
       return DecodeUnsubscribe(r, limits);
     case PacketType::kUnsubAck: {
-      SENSORDB_ASSIGN_OR_RETURN_R(const uint16_t id, DecodeIdOnly(r));
+      SENSORDB_ASSIGN_OR_RETURN(const uint16_t id, DecodeIdOnly(r));
       return UnsubAck{id};
     }
     case PacketType::kPingReq:

@@ -42,13 +42,13 @@ Status CheckPacketId(uint16_t id) {
 }
 
 Result<uint8_t> EncodeConnect(const Connect& c, std::vector<uint8_t>& body) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckString("protocol name", c.protocol_name));
-  SENSORDB_RETURN_IF_ERROR_R(CheckString("client identifier", c.client_id));
+  SENSORDB_RETURN_IF_ERROR(CheckString("protocol name", c.protocol_name));
+  SENSORDB_RETURN_IF_ERROR(CheckString("client identifier", c.client_id));
   uint8_t flags = c.clean_session ? 0x02 : 0x00;
   if (c.will) {
-    SENSORDB_RETURN_IF_ERROR_R(ValidateTopicName(c.will->topic));
-    SENSORDB_RETURN_IF_ERROR_R(CheckBinary("will message", c.will->message));
-    SENSORDB_RETURN_IF_ERROR_R(CheckQoS(c.will->qos));
+    SENSORDB_RETURN_IF_ERROR(ValidateTopicName(c.will->topic));
+    SENSORDB_RETURN_IF_ERROR(CheckBinary("will message", c.will->message));
+    SENSORDB_RETURN_IF_ERROR(CheckQoS(c.will->qos));
     flags |= 0x04 | static_cast<uint8_t>(static_cast<uint8_t>(c.will->qos) << 3) |
              (c.will->retain ? 0x20 : 0x00);
   }
@@ -56,11 +56,11 @@ Result<uint8_t> EncodeConnect(const Connect& c, std::vector<uint8_t>& body) {
     return Err(Status::InvalidArgument("a password needs a user name [MQTT-3.1.2-22]"));
   }
   if (c.username) {
-    SENSORDB_RETURN_IF_ERROR_R(CheckString("user name", *c.username));
+    SENSORDB_RETURN_IF_ERROR(CheckString("user name", *c.username));
     flags |= 0x80;
   }
   if (c.password) {
-    SENSORDB_RETURN_IF_ERROR_R(CheckBinary("password", *c.password));
+    SENSORDB_RETURN_IF_ERROR(CheckBinary("password", *c.password));
     flags |= 0x40;
   }
   Writer w(body);
@@ -93,11 +93,11 @@ Result<uint8_t> EncodeConnAck(const ConnAck& a, std::vector<uint8_t>& body) {
 }
 
 Result<uint8_t> EncodePublish(const Publish& p, std::vector<uint8_t>& body) {
-  SENSORDB_RETURN_IF_ERROR_R(ValidateTopicName(p.topic));
-  SENSORDB_RETURN_IF_ERROR_R(CheckQoS(p.qos));
+  SENSORDB_RETURN_IF_ERROR(ValidateTopicName(p.topic));
+  SENSORDB_RETURN_IF_ERROR(CheckQoS(p.qos));
   const bool has_id = p.qos != QoS::kAtMostOnce;
   if (has_id) {
-    SENSORDB_RETURN_IF_ERROR_R(CheckPacketId(p.packet_id));
+    SENSORDB_RETURN_IF_ERROR(CheckPacketId(p.packet_id));
   } else if (p.packet_id != 0 || p.dup) {
     return Err(Status::InvalidArgument("a QoS 0 PUBLISH has no packet id and no DUP"));
   }
@@ -110,21 +110,21 @@ Result<uint8_t> EncodePublish(const Publish& p, std::vector<uint8_t>& body) {
 }
 
 Result<uint8_t> EncodeIdOnly(uint8_t first_byte, uint16_t id, std::vector<uint8_t>& body) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckPacketId(id));
+  SENSORDB_RETURN_IF_ERROR(CheckPacketId(id));
   Writer(body).U16(id);
   return first_byte;
 }
 
 Result<uint8_t> EncodeSubscribe(const Subscribe& s, std::vector<uint8_t>& body) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckPacketId(s.packet_id));
+  SENSORDB_RETURN_IF_ERROR(CheckPacketId(s.packet_id));
   if (s.subscriptions.empty()) {
     return Err(Status::InvalidArgument("a SUBSCRIBE needs a topic filter"));
   }
   Writer w(body);
   w.U16(s.packet_id);
   for (const Subscription& sub : s.subscriptions) {
-    SENSORDB_RETURN_IF_ERROR_R(ValidateTopicFilter(sub.topic_filter));
-    SENSORDB_RETURN_IF_ERROR_R(CheckQoS(sub.qos));
+    SENSORDB_RETURN_IF_ERROR(ValidateTopicFilter(sub.topic_filter));
+    SENSORDB_RETURN_IF_ERROR(CheckQoS(sub.qos));
     w.String(sub.topic_filter);
     w.U8(static_cast<uint8_t>(sub.qos));
   }
@@ -132,7 +132,7 @@ Result<uint8_t> EncodeSubscribe(const Subscribe& s, std::vector<uint8_t>& body) 
 }
 
 Result<uint8_t> EncodeSubAck(const SubAck& a, std::vector<uint8_t>& body) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckPacketId(a.packet_id));
+  SENSORDB_RETURN_IF_ERROR(CheckPacketId(a.packet_id));
   if (a.return_codes.empty()) return Err(Status::InvalidArgument("a SUBACK needs a return code"));
   Writer w(body);
   w.U16(a.packet_id);
@@ -146,14 +146,14 @@ Result<uint8_t> EncodeSubAck(const SubAck& a, std::vector<uint8_t>& body) {
 }
 
 Result<uint8_t> EncodeUnsubscribe(const Unsubscribe& u, std::vector<uint8_t>& body) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckPacketId(u.packet_id));
+  SENSORDB_RETURN_IF_ERROR(CheckPacketId(u.packet_id));
   if (u.topic_filters.empty()) {
     return Err(Status::InvalidArgument("an UNSUBSCRIBE needs a topic filter"));
   }
   Writer w(body);
   w.U16(u.packet_id);
   for (const std::string& filter : u.topic_filters) {
-    SENSORDB_RETURN_IF_ERROR_R(ValidateTopicFilter(filter));
+    SENSORDB_RETURN_IF_ERROR(ValidateTopicFilter(filter));
     w.String(filter);
   }
   return uint8_t{0xa2};
@@ -196,7 +196,7 @@ Status EncodeTo(const Packet& packet, std::vector<uint8_t>& out) {
 
 Result<std::vector<uint8_t>> Encode(const Packet& packet) {
   std::vector<uint8_t> out;
-  SENSORDB_RETURN_IF_ERROR_R(EncodeTo(packet, out));
+  SENSORDB_RETURN_IF_ERROR(EncodeTo(packet, out));
   return out;
 }
 

@@ -71,7 +71,7 @@ Result<std::vector<Out>> ReadAll(const flatbuffers::Vector<Offset<Wire>>* v, Rea
   if (v == nullptr) return out;
   out.reserve(v->size());
   for (const Wire* w : *v) {
-    SENSORDB_ASSIGN_OR_RETURN_R(Out item, read(*w));
+    SENSORDB_ASSIGN_OR_RETURN(Out item, read(*w));
     out.push_back(std::move(item));
   }
   return out;
@@ -90,10 +90,10 @@ Offset<wire::DeviceInfo> BuildDevice(FlatBufferBuilder& fbb, std::string_view na
 
 Result<DeviceInfo> ReadDevice(const wire::DeviceInfo& d) {
   DeviceInfo out;
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view name, Name(d.name(), "device name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view model,
-                              CheckString(d.model(), "device model", kMaxTextBytes, false));
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view name, Name(d.name(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view model,
+                            CheckString(d.model(), "device model", kMaxTextBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(
       std::string_view firmware,
       CheckString(d.firmware_version(), "firmware version", kMaxTextBytes, false));
   out.name.assign(name);
@@ -112,11 +112,11 @@ Offset<wire::ChannelInfo> BuildChannel(FlatBufferBuilder& fbb, const ChannelInfo
 Result<ChannelInfo> ReadChannel(const wire::ChannelInfo& c) {
   ChannelInfo out;
   out.series_id = c.series_id();
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view device, Name(c.device(), "device name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view name, Name(c.name(), "channel name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view unit,
-                              CheckString(c.unit(), "unit", kMaxNameBytes, false));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.type, EngineType(c.type(), "channel"));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view device, Name(c.device(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view name, Name(c.name(), "channel name"));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view unit,
+                            CheckString(c.unit(), "unit", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.type, EngineType(c.type(), "channel"));
   out.device.assign(device);
   out.name.assign(name);
   out.unit.assign(unit);
@@ -143,11 +143,11 @@ OutFrame EncodeCreateAccount(uint64_t request_id, const CreateAccountRequest& re
 
 Result<CreateAccountRequest> DecodeCreateAccount(const wire::CreateAccount& request) {
   CreateAccountRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.name, Name(request.name(), "account name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.kind, CheckKind(request.kind()));
+  SENSORDB_ASSIGN_OR_RETURN(out.name, Name(request.name(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.kind, CheckKind(request.kind()));
   const bool user = out.kind == wire::PrincipalKind::User;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.password,
-                              CheckString(request.password(), "password", kMaxSecretBytes, user));
+  SENSORDB_ASSIGN_OR_RETURN(out.password,
+                            CheckString(request.password(), "password", kMaxSecretBytes, user));
   if (!user && !out.password.empty()) {
     return Err(Status::InvalidArgument(
         "a service account has no password; create it without one, then issue it an API token"));
@@ -167,10 +167,10 @@ OutFrame EncodeChangePassword(uint64_t request_id, const ChangePasswordRequest& 
 
 Result<ChangePasswordRequest> DecodeChangePassword(const wire::ChangePassword& request) {
   ChangePasswordRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.name, Name(request.name(), "account name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.old_password, CheckString(request.old_password(), "old password",
-                                                            kMaxSecretBytes, false));
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(out.name, Name(request.name(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.old_password, CheckString(request.old_password(), "old password",
+                                                          kMaxSecretBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(
       out.new_password, CheckString(request.new_password(), "new password", kMaxSecretBytes, true));
   return out;
 }
@@ -184,7 +184,7 @@ OutFrame EncodeSetAccountDisabled(uint64_t request_id, const SetAccountDisabledR
 Result<SetAccountDisabledRequest> DecodeSetAccountDisabled(
     const wire::SetAccountDisabled& request) {
   SetAccountDisabledRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.name, Name(request.name(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.name, Name(request.name(), "account name"));
   out.disabled = request.disabled();
   return out;
 }
@@ -220,8 +220,8 @@ Result<std::vector<AccountView>> DecodeListAccountsReply(const wire::ListAccount
   return ReadAll<AccountView>(
       reply.accounts(), [](const wire::AccountInfo& a) -> Result<AccountView> {
         AccountView out;
-        SENSORDB_ASSIGN_OR_RETURN_R(out.name, Name(a.name(), "account name"));
-        SENSORDB_ASSIGN_OR_RETURN_R(out.kind, CheckKind(a.kind()));
+        SENSORDB_ASSIGN_OR_RETURN(out.name, Name(a.name(), "account name"));
+        SENSORDB_ASSIGN_OR_RETURN(out.kind, CheckKind(a.kind()));
         out.superuser = a.superuser();
         out.disabled = a.disabled();
         out.created_ns = a.created_ns();
@@ -239,7 +239,7 @@ OutFrame EncodeIssueToken(uint64_t request_id, const IssueTokenRequest& request)
 
 Result<IssueTokenRequest> DecodeIssueToken(const wire::IssueToken& request) {
   IssueTokenRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.account, Name(request.account(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.account, Name(request.account(), "account name"));
   out.expires_ns = request.expires_ns();
   if (out.expires_ns < 0) {
     return Err(Status::InvalidArgument("token expiry " + std::to_string(out.expires_ns) +
@@ -260,11 +260,10 @@ OutFrame EncodeIssueTokenReply(uint64_t request_id, const IssuedTokenView& reply
 
 Result<IssuedTokenView> DecodeIssueTokenReply(const wire::IssueTokenReply& reply) {
   IssuedTokenView out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.token,
-                              CheckString(reply.token(), "token", kMaxSecretBytes, true));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.id, Name(reply.id(), "token id"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.prefix, Name(reply.prefix(), "token prefix"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.account, Name(reply.account(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.token, CheckString(reply.token(), "token", kMaxSecretBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.id, Name(reply.id(), "token id"));
+  SENSORDB_ASSIGN_OR_RETURN(out.prefix, Name(reply.prefix(), "token prefix"));
+  SENSORDB_ASSIGN_OR_RETURN(out.account, Name(reply.account(), "account name"));
   out.expires_ns = reply.expires_ns();
   return out;
 }
@@ -307,9 +306,9 @@ OutFrame EncodeListTokensReply(uint64_t request_id, std::span<const TokenView> t
 Result<std::vector<TokenView>> DecodeListTokensReply(const wire::ListTokensReply& reply) {
   return ReadAll<TokenView>(reply.tokens(), [](const wire::TokenInfo& t) -> Result<TokenView> {
     TokenView out;
-    SENSORDB_ASSIGN_OR_RETURN_R(out.id, Name(t.id(), "token id"));
-    SENSORDB_ASSIGN_OR_RETURN_R(out.prefix, Name(t.prefix(), "token prefix"));
-    SENSORDB_ASSIGN_OR_RETURN_R(out.account, Name(t.account(), "account name"));
+    SENSORDB_ASSIGN_OR_RETURN(out.id, Name(t.id(), "token id"));
+    SENSORDB_ASSIGN_OR_RETURN(out.prefix, Name(t.prefix(), "token prefix"));
+    SENSORDB_ASSIGN_OR_RETURN(out.account, Name(t.account(), "account name"));
     out.created_ns = t.created_ns();
     out.expires_ns = t.expires_ns();
     out.last_used_ns = t.last_used_ns();
@@ -355,9 +354,9 @@ OutFrame EncodeSetGrant(uint64_t request_id, const SetGrantRequest& request) {
 
 Result<SetGrantRequest> DecodeSetGrant(const wire::SetGrant& request) {
   SetGrantRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.account, Name(request.account(), "account name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.role, CheckRole(request.role()));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.account, Name(request.account(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.role, CheckRole(request.role()));
   return out;
 }
 
@@ -371,8 +370,8 @@ OutFrame EncodeRemoveGrant(uint64_t request_id, const RemoveGrantRequest& reques
 
 Result<RemoveGrantRequest> DecodeRemoveGrant(const wire::RemoveGrant& request) {
   RemoveGrantRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.account, Name(request.account(), "account name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.account, Name(request.account(), "account name"));
   return out;
 }
 
@@ -402,11 +401,11 @@ OutFrame EncodeListGrantsReply(uint64_t request_id, std::span<const GrantView> g
 Result<std::vector<GrantView>> DecodeListGrantsReply(const wire::ListGrantsReply& reply) {
   return ReadAll<GrantView>(reply.grants(), [](const wire::GrantInfo& g) -> Result<GrantView> {
     GrantView out;
-    SENSORDB_ASSIGN_OR_RETURN_R(out.account, Name(g.account(), "account name"));
-    SENSORDB_ASSIGN_OR_RETURN_R(out.role, CheckRole(g.role()));
+    SENSORDB_ASSIGN_OR_RETURN(out.account, Name(g.account(), "account name"));
+    SENSORDB_ASSIGN_OR_RETURN(out.role, CheckRole(g.role()));
     out.granted_ns = g.granted_ns();
-    SENSORDB_ASSIGN_OR_RETURN_R(out.granted_by,
-                                CheckString(g.granted_by(), "granted by", kMaxNameBytes, false));
+    SENSORDB_ASSIGN_OR_RETURN(out.granted_by,
+                              CheckString(g.granted_by(), "granted by", kMaxNameBytes, false));
     return out;
   });
 }
@@ -424,8 +423,8 @@ OutFrame EncodeReadAudit(uint64_t request_id, const ReadAuditRequest& request) {
 Result<ReadAuditRequest> DecodeReadAudit(const wire::ReadAudit& request) {
   ReadAuditRequest out;
   out.from_seq = request.from_seq();
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project,
-                              CheckString(request.project(), "project name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.project,
+                            CheckString(request.project(), "project name", kMaxNameBytes, false));
   out.limit = request.limit();
   return out;
 }
@@ -461,19 +460,19 @@ Result<std::vector<AuditEntryView>> DecodeAuditChunk(const wire::AuditChunk& chu
         AuditEntryView out;
         out.seq = e.seq();
         out.time_ns = e.time_ns();
-        SENSORDB_ASSIGN_OR_RETURN_R(
+        SENSORDB_ASSIGN_OR_RETURN(
             out.principal, CheckString(e.principal(), "audit principal", kMaxNameBytes, false));
-        SENSORDB_ASSIGN_OR_RETURN_R(
-            out.address, CheckString(e.address(), "audit address", kMaxNameBytes, false));
-        SENSORDB_ASSIGN_OR_RETURN_R(out.action, Name(e.action(), "audit action"));
+        SENSORDB_ASSIGN_OR_RETURN(out.address,
+                                  CheckString(e.address(), "audit address", kMaxNameBytes, false));
+        SENSORDB_ASSIGN_OR_RETURN(out.action, Name(e.action(), "audit action"));
         out.project_id = e.project_id();
-        SENSORDB_ASSIGN_OR_RETURN_R(
-            out.project, CheckString(e.project(), "audit project", kMaxNameBytes, false));
-        SENSORDB_ASSIGN_OR_RETURN_R(out.outcome, Name(e.outcome(), "audit outcome"));
-        SENSORDB_ASSIGN_OR_RETURN_R(out.detail,
-                                    CheckString(e.detail(), "audit detail", kMaxTextBytes, false));
-        SENSORDB_ASSIGN_OR_RETURN_R(out.prev_hash, Hash(e.prev_hash(), "audit prev_hash", true));
-        SENSORDB_ASSIGN_OR_RETURN_R(out.hash, Hash(e.hash(), "audit hash", true));
+        SENSORDB_ASSIGN_OR_RETURN(out.project,
+                                  CheckString(e.project(), "audit project", kMaxNameBytes, false));
+        SENSORDB_ASSIGN_OR_RETURN(out.outcome, Name(e.outcome(), "audit outcome"));
+        SENSORDB_ASSIGN_OR_RETURN(out.detail,
+                                  CheckString(e.detail(), "audit detail", kMaxTextBytes, false));
+        SENSORDB_ASSIGN_OR_RETURN(out.prev_hash, Hash(e.prev_hash(), "audit prev_hash", true));
+        SENSORDB_ASSIGN_OR_RETURN(out.hash, Hash(e.hash(), "audit hash", true));
         return out;
       });
 }
@@ -497,7 +496,7 @@ OutFrame EncodeVerifyAudit(uint64_t request_id, const VerifyAuditRequest& reques
 Result<VerifyAuditRequest> DecodeVerifyAudit(const wire::VerifyAudit& request) {
   VerifyAuditRequest out;
   out.anchor_entries = request.anchor_entries();
-  SENSORDB_ASSIGN_OR_RETURN_R(out.anchor_hash, Hash(request.anchor_hash(), "anchor hash", false));
+  SENSORDB_ASSIGN_OR_RETURN(out.anchor_hash, Hash(request.anchor_hash(), "anchor hash", false));
   return out;
 }
 
@@ -519,7 +518,7 @@ Result<VerifyAuditResult> DecodeVerifyAuditReply(const wire::VerifyAuditReply& r
   out.entries_checked = reply.entries_checked();
   out.ok = reply.ok();
   out.head_entries = reply.head_entries();
-  SENSORDB_ASSIGN_OR_RETURN_R(out.head_hash, Hash(reply.head_hash(), "head hash", true));
+  SENSORDB_ASSIGN_OR_RETURN(out.head_hash, Hash(reply.head_hash(), "head hash", true));
   if (const auto* problems = reply.problems()) {
     if (problems->size() > kMaxAuditProblems) {
       return Err(Status::InvalidArgument("audit verification reports " +
@@ -527,8 +526,8 @@ Result<VerifyAuditResult> DecodeVerifyAuditReply(const wire::VerifyAuditReply& r
                                          ToString(kMaxAuditProblems)));
     }
     for (const flatbuffers::String* p : *problems) {
-      SENSORDB_ASSIGN_OR_RETURN_R(std::string_view text,
-                                  CheckString(p, "audit problem", kMaxTextBytes, true));
+      SENSORDB_ASSIGN_OR_RETURN(std::string_view text,
+                                CheckString(p, "audit problem", kMaxTextBytes, true));
       out.problems.push_back(text);
     }
   }
@@ -552,13 +551,13 @@ OutFrame EncodeRegisterDevice(uint64_t request_id, const RegisterDeviceRequest& 
 
 Result<RegisterDeviceRequest> DecodeRegisterDevice(const wire::RegisterDevice& request) {
   RegisterDeviceRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
   const wire::DeviceInfo* d = request.device();
   if (d == nullptr) return Err(Status::InvalidArgument("device is missing"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device, Name(d->name(), "device name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.model,
-                              CheckString(d->model(), "device model", kMaxTextBytes, false));
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(out.device, Name(d->name(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.model,
+                            CheckString(d->model(), "device model", kMaxTextBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(
       out.firmware_version,
       CheckString(d->firmware_version(), "firmware version", kMaxTextBytes, false));
   return out;
@@ -602,11 +601,11 @@ OutFrame EncodeRegisterChannel(uint64_t request_id, const RegisterChannelRequest
 
 Result<RegisterChannelRequest> DecodeRegisterChannel(const wire::RegisterChannel& request) {
   RegisterChannelRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device, Name(request.device(), "device name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.channel, Name(request.channel(), "channel name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.type, EngineType(request.type(), "channel"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.unit, CheckString(request.unit(), "unit", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.device, Name(request.device(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.channel, Name(request.channel(), "channel name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.type, EngineType(request.type(), "channel"));
+  SENSORDB_ASSIGN_OR_RETURN(out.unit, CheckString(request.unit(), "unit", kMaxNameBytes, false));
   return out;
 }
 
@@ -631,9 +630,9 @@ OutFrame EncodeListChannels(uint64_t request_id, const ListChannelsRequest& requ
 
 Result<ListChannelsRequest> DecodeListChannels(const wire::ListChannels& request) {
   ListChannelsRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
-                              CheckString(request.device(), "device name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.device,
+                            CheckString(request.device(), "device name", kMaxNameBytes, false));
   return out;
 }
 
@@ -660,7 +659,7 @@ OutFrame EncodeSetRetention(uint64_t request_id, const SetRetentionRequest& requ
 
 Result<SetRetentionRequest> DecodeSetRetention(const wire::SetRetention& request) {
   SetRetentionRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
   out.retention_days = request.retention_days();
   return out;
 }
@@ -673,7 +672,7 @@ OutFrame EncodeRotateProjectKey(uint64_t request_id, const RotateProjectKeyReque
 
 Result<RotateProjectKeyRequest> DecodeRotateProjectKey(const wire::RotateProjectKey& request) {
   RotateProjectKeyRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
   out.reencrypt = request.reencrypt();
   return out;
 }
@@ -717,19 +716,19 @@ OutFrame EncodeKeyStatusReply(uint64_t request_id, const KeyStatusReport& report
 
 Result<KeyStatusReport> DecodeKeyStatusReply(const wire::KeyStatusReply& reply) {
   KeyStatusReport out;
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       std::string_view fingerprint,
       CheckString(reply.master_key_fingerprint(), "key fingerprint", kMaxNameBytes, false));
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view kdf,
-                              CheckString(reply.kdf(), "kdf", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view kdf,
+                            CheckString(reply.kdf(), "kdf", kMaxNameBytes, false));
   out.master_key_fingerprint.assign(fingerprint);
   out.kdf.assign(kdf);
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       out.projects,
       ReadAll<ProjectKeyStatus>(
           reply.projects(), [](const wire::ProjectKeyInfo& p) -> Result<ProjectKeyStatus> {
             ProjectKeyStatus status;
-            SENSORDB_ASSIGN_OR_RETURN_R(std::string_view name, Name(p.project(), "project name"));
+            SENSORDB_ASSIGN_OR_RETURN(std::string_view name, Name(p.project(), "project name"));
             status.project.assign(name);
             status.project_id = p.project_id();
             if (p.versions() == nullptr) return status;

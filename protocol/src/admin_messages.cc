@@ -15,8 +15,8 @@ Result<ProjectInfo> ReadProject(const wire::ProjectInfo* p) {
   if (p == nullptr) return Err(Status::InvalidArgument("project info is missing"));
   ProjectInfo out;
   out.id = p->id();
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view name,
-                              CheckString(p->name(), "project name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view name,
+                            CheckString(p->name(), "project name", kMaxNameBytes, true));
   out.name.assign(name);
   out.retention_days = p->retention_days();
   return out;
@@ -41,8 +41,8 @@ OutFrame EncodeCreateProject(uint64_t request_id, const CreateProjectRequest& re
 
 Result<CreateProjectRequest> DecodeCreateProject(const wire::CreateProject& request) {
   CreateProjectRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.name,
-                              CheckString(request.name(), "project name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.name,
+                            CheckString(request.name(), "project name", kMaxNameBytes, true));
   out.options.retention_days = request.retention_days();
   return out;
 }
@@ -76,7 +76,7 @@ Result<std::vector<ProjectInfo>> DecodeListProjectsReply(const wire::ListProject
   if (reply.projects() == nullptr) return out;
   out.reserve(reply.projects()->size());
   for (const wire::ProjectInfo* p : *reply.projects()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(ProjectInfo info, ReadProject(p));
+    SENSORDB_ASSIGN_OR_RETURN(ProjectInfo info, ReadProject(p));
     out.push_back(std::move(info));
   }
   return out;

@@ -39,9 +39,9 @@ OutFrame EncodeEnrollDevice(uint64_t request_id, const EnrollDeviceRequest& requ
 
 Result<EnrollDeviceRequest> DecodeEnrollDevice(const wire::EnrollDevice& request) {
   EnrollDeviceRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device, Name(request.device(), "device name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.csr_pem, Pem(request.csr_pem(), "CSR", kMaxCsrPemBytes));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.device, Name(request.device(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.csr_pem, Pem(request.csr_pem(), "CSR", kMaxCsrPemBytes));
   out.days = request.days();
   return out;
 }
@@ -59,14 +59,13 @@ OutFrame EncodeEnrollDeviceReply(uint64_t request_id, const EnrolledView& reply)
 
 Result<EnrolledView> DecodeEnrollDeviceReply(const wire::EnrollDeviceReply& reply) {
   EnrolledView out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.certificate_pem,
-                              Pem(reply.certificate_pem(), "certificate", kMaxCertPemBytes));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.chain_pem, Pem(reply.chain_pem(), "chain", kMaxCertPemBytes));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.serial,
-                              CheckString(reply.serial(), "serial", kMaxSerialBytes, true));
-  SENSORDB_ASSIGN_OR_RETURN_R(
-      out.fingerprint,
-      CheckString(reply.fingerprint(), "fingerprint", kMaxFingerprintBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.certificate_pem,
+                            Pem(reply.certificate_pem(), "certificate", kMaxCertPemBytes));
+  SENSORDB_ASSIGN_OR_RETURN(out.chain_pem, Pem(reply.chain_pem(), "chain", kMaxCertPemBytes));
+  SENSORDB_ASSIGN_OR_RETURN(out.serial,
+                            CheckString(reply.serial(), "serial", kMaxSerialBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(
+      out.fingerprint, CheckString(reply.fingerprint(), "fingerprint", kMaxFingerprintBytes, true));
   out.not_before_ns = reply.not_before_ns();
   out.not_after_ns = reply.not_after_ns();
   return out;
@@ -84,9 +83,9 @@ OutFrame EncodeListDeviceCerts(uint64_t request_id, const ListDeviceCertsRequest
 
 Result<ListDeviceCertsRequest> DecodeListDeviceCerts(const wire::ListDeviceCerts& request) {
   ListDeviceCertsRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
-                              CheckString(request.device(), "device name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.device,
+                            CheckString(request.device(), "device name", kMaxNameBytes, false));
   return out;
 }
 
@@ -116,14 +115,13 @@ Result<std::vector<DeviceCertView>> DecodeListDeviceCertsReply(
   out.reserve(reply.certificates()->size());
   for (const wire::DeviceCertInfo* c : *reply.certificates()) {
     DeviceCertView v;
-    SENSORDB_ASSIGN_OR_RETURN_R(v.device, Name(c->device(), "device name"));
-    SENSORDB_ASSIGN_OR_RETURN_R(v.serial,
-                                CheckString(c->serial(), "serial", kMaxSerialBytes, true));
-    SENSORDB_ASSIGN_OR_RETURN_R(
+    SENSORDB_ASSIGN_OR_RETURN(v.device, Name(c->device(), "device name"));
+    SENSORDB_ASSIGN_OR_RETURN(v.serial, CheckString(c->serial(), "serial", kMaxSerialBytes, true));
+    SENSORDB_ASSIGN_OR_RETURN(
         v.fingerprint, CheckString(c->fingerprint(), "fingerprint", kMaxFingerprintBytes, true));
-    SENSORDB_ASSIGN_OR_RETURN_R(v.model,
-                                CheckString(c->model(), "device model", kMaxTextBytes, false));
-    SENSORDB_ASSIGN_OR_RETURN_R(
+    SENSORDB_ASSIGN_OR_RETURN(v.model,
+                              CheckString(c->model(), "device model", kMaxTextBytes, false));
+    SENSORDB_ASSIGN_OR_RETURN(
         v.firmware_version,
         CheckString(c->firmware_version(), "firmware version", kMaxTextBytes, false));
     v.not_before_ns = c->not_before_ns();
@@ -150,10 +148,10 @@ OutFrame EncodeRevokeDeviceCert(uint64_t request_id, const RevokeDeviceCertReque
 
 Result<RevokeDeviceCertRequest> DecodeRevokeDeviceCert(const wire::RevokeDeviceCert& request) {
   RevokeDeviceCertRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device, Name(request.device(), "device name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.serial,
-                              CheckString(request.serial(), "serial", kMaxSerialBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.device, Name(request.device(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.serial,
+                            CheckString(request.serial(), "serial", kMaxSerialBytes, true));
   return out;
 }
 
@@ -167,8 +165,8 @@ OutFrame EncodeRevokeDevice(uint64_t request_id, const RevokeDeviceRequest& requ
 
 Result<RevokeDeviceRequest> DecodeRevokeDevice(const wire::RevokeDevice& request) {
   RevokeDeviceRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project, Name(request.project(), "project name"));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device, Name(request.device(), "device name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Name(request.project(), "project name"));
+  SENSORDB_ASSIGN_OR_RETURN(out.device, Name(request.device(), "device name"));
   return out;
 }
 

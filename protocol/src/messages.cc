@@ -85,7 +85,7 @@ Result<HelloRequest> DecodeHello(const wire::Hello& hello) {
                                        ToString(out.min_version) + "-" +
                                        ToString(out.max_version)));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       out.client_name, CheckString(hello.client_name(), "client name", kMaxClientNameBytes, false));
   return out;
 }
@@ -126,7 +126,7 @@ Result<HelloReplyInfo> DecodeHelloReply(const wire::HelloReply& reply) {
                                        ToString(out.max_frame_bytes) + ", max_write_points " +
                                        ToString(out.max_write_points) + ")"));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       out.server_name, CheckString(reply.server_name(), "server name", kMaxClientNameBytes, false));
   return out;
 }
@@ -149,15 +149,15 @@ OutFrame EncodeAuth(uint64_t request_id, const AuthRequest& auth) {
 Result<AuthRequest> DecodeAuth(const wire::Auth& auth) {
   AuthRequest out;
   if (const auto* token = auth.credential_as_TokenCredential()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(out.token,
-                                CheckString(token->token(), "token", kMaxSecretBytes, true));
+    SENSORDB_ASSIGN_OR_RETURN(out.token,
+                              CheckString(token->token(), "token", kMaxSecretBytes, true));
     return out;
   }
   if (const auto* password = auth.credential_as_PasswordCredential()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(out.user,
-                                CheckString(password->user(), "user name", kMaxNameBytes, true));
-    SENSORDB_ASSIGN_OR_RETURN_R(
-        out.password, CheckString(password->password(), "password", kMaxSecretBytes, true));
+    SENSORDB_ASSIGN_OR_RETURN(out.user,
+                              CheckString(password->user(), "user name", kMaxNameBytes, true));
+    SENSORDB_ASSIGN_OR_RETURN(out.password,
+                              CheckString(password->password(), "password", kMaxSecretBytes, true));
     return out;
   }
   return Err(Status::InvalidArgument("auth carries no known credential (type " +
@@ -174,8 +174,8 @@ OutFrame EncodeAuthReply(uint64_t request_id, const AuthReplyInfo& reply) {
 
 Result<AuthReplyInfo> DecodeAuthReply(const wire::AuthReply& reply) {
   AuthReplyInfo out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.principal,
-                              CheckString(reply.principal(), "principal", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.principal,
+                            CheckString(reply.principal(), "principal", kMaxNameBytes, false));
   out.kind = reply.kind();
   if (out.kind != wire::PrincipalKind::User && out.kind != wire::PrincipalKind::ServiceAccount) {
     return Err(Status::InvalidArgument("auth reply: unknown principal kind " +

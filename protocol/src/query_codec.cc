@@ -49,13 +49,13 @@ Result<QueryRequest> DecodeQuery(const wire::Query& query) {
                                          std::to_string(static_cast<unsigned>(query.kind())) +
                                          " (raw 0, latest 1, aggregate 2)"));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view project,
-                              CheckString(query.project(), "project name", kMaxNameBytes, true));
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view project,
+                            CheckString(query.project(), "project name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(
       std::string_view device,
       CheckString(query.device(), "device name", kMaxNameBytes, out.kind == QueryKind::kLatest));
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view channel,
-                              CheckString(query.channel(), "channel name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view channel,
+                            CheckString(query.channel(), "channel name", kMaxNameBytes, false));
   out.project.assign(project);
   out.selector.device.assign(device);
   out.selector.channel.assign(channel);
@@ -80,13 +80,13 @@ Result<QueryRequest> DecodeQuery(const wire::Query& query) {
 Result<LatestView> ViewLatest(const wire::LatestPoint& point, size_t index) {
   const std::string what = "latest point " + std::to_string(index);
   LatestView out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
-                              CheckString(point.device(), "device name", kMaxNameBytes, true));
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string_view channel,
-                              CheckString(point.channel(), "channel name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.device,
+                            CheckString(point.device(), "device name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view channel,
+                            CheckString(point.channel(), "channel name", kMaxNameBytes, true));
   out.point.channel.assign(channel);
   out.point.timestamp_ns = point.timestamp_ns();
-  SENSORDB_ASSIGN_OR_RETURN_R(ValueType type, EngineType(point.type(), what));
+  SENSORDB_ASSIGN_OR_RETURN(ValueType type, EngineType(point.type(), what));
   switch (type) {
     case ValueType::kFloat64:
       out.point.value = Value::Float64(point.f64());
@@ -105,12 +105,12 @@ Result<AggregateRunView> ViewAggregateRun(const wire::AggregateRun& run, size_t 
   const std::string what = "aggregate run " + std::to_string(index);
   AggregateRunView out;
   out.series_id = run.series_id();
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
-                              CheckString(run.device(), "device name", kMaxNameBytes, false));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.channel,
-                              CheckString(run.channel(), "channel name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.device,
+                            CheckString(run.device(), "device name", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.channel,
+                            CheckString(run.channel(), "channel name", kMaxNameBytes, false));
   if (!out.device.empty() || !out.channel.empty()) {
-    SENSORDB_ASSIGN_OR_RETURN_R(out.type, EngineType(run.type(), what));
+    SENSORDB_ASSIGN_OR_RETURN(out.type, EngineType(run.type(), what));
   }
   if (const auto* rows = run.rows()) {
     // As for value vectors, the Verifier does not check the 8-byte alignment of the rows.

@@ -57,30 +57,30 @@ Status CheckValues(const LazyName& name, size_t timestamps, size_t values, std::
 
 Result<ColumnView> ViewColumn(const wire::SeriesColumn& column, size_t index) {
   ColumnView out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.device,
-                              CheckString(column.device(), "device name", kMaxNameBytes, true));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.channel,
-                              CheckString(column.channel(), "channel name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.device,
+                            CheckString(column.device(), "device name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.channel,
+                            CheckString(column.channel(), "channel name", kMaxNameBytes, true));
   out.series_id = column.series_id();
   const LazyName name(index, out.device, out.channel);
-  SENSORDB_ASSIGN_OR_RETURN_R(out.run.timestamps, ViewVector(column.timestamps(), name));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.run.f64, ViewVector(column.f64(), name));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.run.i64, ViewVector(column.i64(), name));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.run.b, ViewVector(column.b(), name));
+  SENSORDB_ASSIGN_OR_RETURN(out.run.timestamps, ViewVector(column.timestamps(), name));
+  SENSORDB_ASSIGN_OR_RETURN(out.run.f64, ViewVector(column.f64(), name));
+  SENSORDB_ASSIGN_OR_RETURN(out.run.i64, ViewVector(column.i64(), name));
+  SENSORDB_ASSIGN_OR_RETURN(out.run.b, ViewVector(column.b(), name));
   const size_t n = out.run.timestamps.size();
   const size_t f = out.run.f64.size(), i = out.run.i64.size(), b = out.run.b.size();
   switch (column.type()) {
     case wire::ValueType::Float64:
       out.run.type = ValueType::kFloat64;
-      SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, f, "float64", i + b));
+      SENSORDB_RETURN_IF_ERROR(CheckValues(name, n, f, "float64", i + b));
       break;
     case wire::ValueType::Int64:
       out.run.type = ValueType::kInt64;
-      SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, i, "int64", f + b));
+      SENSORDB_RETURN_IF_ERROR(CheckValues(name, n, i, "int64", f + b));
       break;
     case wire::ValueType::Bool:
       out.run.type = ValueType::kBool;
-      SENSORDB_RETURN_IF_ERROR_R(CheckValues(name, n, b, "bool", f + i));
+      SENSORDB_RETURN_IF_ERROR(CheckValues(name, n, b, "bool", f + i));
       for (size_t k = 0; k < b; ++k) {
         if (out.run.b[k] > 1) {
           return Err(Status::InvalidArgument(name.str() + ": bool value " + std::to_string(out.run.b[k]) +
@@ -163,9 +163,9 @@ Result<WriteRequest> DecodeWrite(const wire::Write& write, const WriteLimits& li
                                  WriteBatch& batch) {
   batch.Clear();
   WriteRequest out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.project,
-                              CheckString(write.project(), "project name", kMaxNameBytes, true));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.durability, FromWire(write.durability()));
+  SENSORDB_ASSIGN_OR_RETURN(out.project,
+                            CheckString(write.project(), "project name", kMaxNameBytes, true));
+  SENSORDB_ASSIGN_OR_RETURN(out.durability, FromWire(write.durability()));
   const auto* columns = write.columns();
   if (columns == nullptr || columns->size() == 0) {
     return Err(Status::InvalidArgument("write carries no columns"));
@@ -179,7 +179,7 @@ Result<WriteRequest> DecodeWrite(const wire::Write& write, const WriteLimits& li
   // Write whose columns share one huge vector cannot make us copy it many times).
   uint64_t points = 0;
   for (size_t i = 0; i < columns->size(); ++i) {
-    SENSORDB_ASSIGN_OR_RETURN_R(ColumnView view, ViewColumn(*columns->Get(i), i));
+    SENSORDB_ASSIGN_OR_RETURN(ColumnView view, ViewColumn(*columns->Get(i), i));
     points += view.run.size();
     if (points > limits.max_points) {
       return Err(
@@ -217,7 +217,7 @@ OutFrame EncodeWriteReply(uint64_t request_id, uint64_t points, Durability ack) 
 Result<WriteAck> DecodeWriteReply(const wire::WriteReply& reply) {
   WriteAck out;
   out.points = reply.points();
-  SENSORDB_ASSIGN_OR_RETURN_R(out.ack, FromWire(reply.ack()));
+  SENSORDB_ASSIGN_OR_RETURN(out.ack, FromWire(reply.ack()));
   return out;
 }
 

@@ -114,13 +114,18 @@ Result<AuditEntry> DecodeAuditValue(std::string_view value, std::string* body) {
   return e;
 }
 
-std::string EncodeAuditAnchor(const AuditAnchor& a) {
+namespace {
+// An anchor's bytes: the same fields in the anchor record and in the head (with its own version).
+std::string EncodeAnchorFields(uint8_t version, const AuditAnchor& a) {
   RecordWriter w;
-  w.PutU8(kVersion);
+  w.PutU8(version);
   w.PutVarint(a.entries);
   w.PutBytes(a.hash);
   return w.Release();
 }
+}  // namespace
+
+std::string EncodeAuditAnchor(const AuditAnchor& a) { return EncodeAnchorFields(kVersion, a); }
 
 Result<AuditAnchor> DecodeAuditAnchor(std::string_view v) {
   RecordReader in(v);
@@ -134,11 +139,7 @@ Result<AuditAnchor> DecodeAuditAnchor(std::string_view v) {
 }
 
 std::string EncodeAuditHead(const AuditAnchor& a) {
-  RecordWriter w;
-  w.PutU8(kAnchoredHeadVersion);
-  w.PutVarint(a.entries);
-  w.PutBytes(a.hash);
-  return w.Release();
+  return EncodeAnchorFields(kAnchoredHeadVersion, a);
 }
 
 Result<AuditHead> DecodeAuditHead(std::string_view v) {

@@ -103,7 +103,7 @@ Result<AnchorCheck> CheckAnchor(SystemStore& store, const AuditHead& head) {
   }
   AuditHash in_chain{};  // entry 0 is the zero hash
   if (a->entries > 0) {
-    SENSORDB_ASSIGN_OR_RETURN_R(auto value, store.GetNumbered(SystemSpace::kAudit, a->entries));
+    SENSORDB_ASSIGN_OR_RETURN(auto value, store.GetNumbered(SystemSpace::kAudit, a->entries));
     if (value) {
       auto e = DecodeAuditValue(*value);
       if (e) in_chain = e->hash;
@@ -120,9 +120,8 @@ Result<AnchorCheck> CheckAnchor(SystemStore& store, const AuditHead& head) {
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(SystemStore& store, AuditOpenMode mode) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto head_value,
-                              store.GetNamed(SystemSpace::kServer, kAuditHeadName));
-  SENSORDB_ASSIGN_OR_RETURN_R(uint64_t last, store.LastNumbered(SystemSpace::kAudit));
+  SENSORDB_ASSIGN_OR_RETURN(auto head_value, store.GetNamed(SystemSpace::kServer, kAuditHeadName));
+  SENSORDB_ASSIGN_OR_RETURN(uint64_t last, store.LastNumbered(SystemSpace::kAudit));
   AuditHead head;
   if (head_value) {
     auto decoded = DecodeAuditHead(*head_value);
@@ -140,7 +139,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(SystemStore& store, AuditOpenMo
   }
   std::unique_ptr<AuditLog> log(new AuditLog(store, head.anchor));
   if (mode == AuditOpenMode::kInspect) return log;
-  SENSORDB_ASSIGN_OR_RETURN_R(const AnchorCheck check, CheckAnchor(store, head));
+  SENSORDB_ASSIGN_OR_RETURN(const AnchorCheck check, CheckAnchor(store, head));
   if (check.problem) {
     return Err(Status::Corruption(
         "the audit log failed its anchor check: " + check.problem->message +
@@ -148,9 +147,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(SystemStore& store, AuditOpenMo
         "`sensordb audit verify --adopt-anchor` accepts the restored log"));
   }
   std::lock_guard lock(log->mu_);
-  if (!check.current) SENSORDB_RETURN_IF_ERROR_R(log->WriteAnchorLocked(head.anchor));
+  if (!check.current) SENSORDB_RETURN_IF_ERROR(log->WriteAnchorLocked(head.anchor));
   if (head_value && !head.anchored) {  // from now on a missing anchor file is a problem
-    SENSORDB_RETURN_IF_ERROR_R(
+    SENSORDB_RETURN_IF_ERROR(
         store.PutNamed(SystemSpace::kServer, kAuditHeadName, EncodeAuditHead(head.anchor)));
   }
   return log;
@@ -214,7 +213,7 @@ Result<uint64_t> AuditLog::Append(AuditEvent event, std::span<const SystemStore:
                                   "added: " + s.message()));
     }
   }
-  SENSORDB_RETURN_IF_ERROR_R(store_.Apply(ops));
+  SENSORDB_RETURN_IF_ERROR(store_.Apply(ops));
   head_ = next;
   // The entry is durable: it is reported as added even if the anchor write fails (the next
   // append retries it first, and refuses while it keeps failing).
@@ -341,7 +340,7 @@ Result<AuditVerifyReport> AuditLog::Verify(std::optional<AuditAnchor> anchor) {
   std::optional<std::string> head_value;
   {
     std::lock_guard lock(mu_);
-    SENSORDB_ASSIGN_OR_RETURN_R(head_value, store_.GetNamed(SystemSpace::kServer, kAuditHeadName));
+    SENSORDB_ASSIGN_OR_RETURN(head_value, store_.GetNamed(SystemSpace::kServer, kAuditHeadName));
     AuditHead head;
     if (head_value) {
       auto decoded = DecodeAuditHead(*head_value);
@@ -352,13 +351,13 @@ Result<AuditVerifyReport> AuditLog::Verify(std::optional<AuditAnchor> anchor) {
       report.problems.push_back({AuditProblem::Kind::kHeadMismatch, report.head.entries, 1,
                                  "the stored head record was changed behind the log's back"});
     }
-    SENSORDB_ASSIGN_OR_RETURN_R(const AnchorCheck check, CheckAnchor(store_, head));
+    SENSORDB_ASSIGN_OR_RETURN(const AnchorCheck check, CheckAnchor(store_, head));
     if (check.problem) report.problems.push_back(*check.problem);
   }
   ChainWalker walker;
   if (anchor) walker.set_anchor_seq(anchor->entries);
   uint64_t beyond = 0;
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       store_.ScanNumbered(SystemSpace::kAudit, 1, [&](uint64_t id, std::string_view value) {
         if (id > report.head.entries) {
           beyond = id;
@@ -370,7 +369,7 @@ Result<AuditVerifyReport> AuditLog::Verify(std::optional<AuditAnchor> anchor) {
       }));
   if (beyond != 0) {
     std::lock_guard lock(mu_);  // no append in flight: anything past our head is foreign
-    SENSORDB_ASSIGN_OR_RETURN_R(uint64_t last, store_.LastNumbered(SystemSpace::kAudit));
+    SENSORDB_ASSIGN_OR_RETURN(uint64_t last, store_.LastNumbered(SystemSpace::kAudit));
     if (last > head_.entries) {
       walker.Foreign(head_.entries + 1, last - head_.entries);
     }

@@ -204,7 +204,7 @@ Result<DeviceCertificate> Describe(X509* cert) {
   const ASN1_STRING* s = gen->d.uniformResourceIdentifier;
   const std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                              size_t(ASN1_STRING_length(s)));
-  SENSORDB_RETURN_IF_ERROR_R(ParseDeviceUri(uri, &out.project, &out.device));
+  SENSORDB_RETURN_IF_ERROR(ParseDeviceUri(uri, &out.project, &out.device));
 
   BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
   char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
@@ -221,7 +221,7 @@ Result<DeviceCertificate> Describe(X509* cert) {
   out.fingerprint = Hex(md, md_len);
   out.not_before_ns = TimeNs(X509_get0_notBefore(cert));
   out.not_after_ns = TimeNs(X509_get0_notAfter(cert));
-  SENSORDB_ASSIGN_OR_RETURN_R(out.pem, CertPem(cert));
+  SENSORDB_ASSIGN_OR_RETURN(out.pem, CertPem(cert));
   return out;
 }
 
@@ -285,11 +285,11 @@ Result<ReqPtr> ReadCsr(std::string_view pem) {
   ReqPtr req(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!req) return Err(Invalid("CSR is not a PEM certificate request (BEGIN CERTIFICATE REQUEST)"));
   EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
-  SENSORDB_RETURN_IF_ERROR_R(CheckCsrKey(key));
+  SENSORDB_RETURN_IF_ERROR(CheckCsrKey(key));
   if (X509_REQ_verify(req.get(), key) != 1) {
     return Err(Invalid("CSR's signature does not verify with its own public key"));
   }
-  SENSORDB_RETURN_IF_ERROR_R(CheckRequestedExtensions(req.get()));
+  SENSORDB_RETURN_IF_ERROR(CheckRequestedExtensions(req.get()));
   return req;
 }
 
@@ -402,7 +402,7 @@ Result<DeviceCaMaterial> CreateDeviceCa(std::string_view project, int64_t now_ns
             X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
   if (!ok) return Err(Status::Internal(OpenSslError("making the device CA of " + cn)));
   DeviceCaMaterial out;
-  SENSORDB_ASSIGN_OR_RETURN_R(out.cert_pem, CertPem(cert.get()));
+  SENSORDB_ASSIGN_OR_RETURN(out.cert_pem, CertPem(cert.get()));
   // Secure-heap memory BIO: its buffer is cleansed when freed.
   BioPtr bio(BIO_new(BIO_s_secmem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
@@ -439,10 +439,10 @@ Status CheckDeviceCsr(const CsrSigning& request) {
 
 Result<DeviceCertificate> SignDeviceCsr(const CsrSigning& request, std::string_view ca_cert_pem,
                                         const PrivateKeyPem& ca_key_pem) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckRequest(request));
-  SENSORDB_ASSIGN_OR_RETURN_R(ReqPtr req, ReadCsr(request.csr_pem));
-  SENSORDB_ASSIGN_OR_RETURN_R(CertPtr ca, ReadCertPem(ca_cert_pem, "device CA certificate"));
-  SENSORDB_ASSIGN_OR_RETURN_R(KeyPtr ca_key, ReadPrivateKey(ca_key_pem));
+  SENSORDB_RETURN_IF_ERROR(CheckRequest(request));
+  SENSORDB_ASSIGN_OR_RETURN(ReqPtr req, ReadCsr(request.csr_pem));
+  SENSORDB_ASSIGN_OR_RETURN(CertPtr ca, ReadCertPem(ca_cert_pem, "device CA certificate"));
+  SENSORDB_ASSIGN_OR_RETURN(KeyPtr ca_key, ReadPrivateKey(ca_key_pem));
   if (X509_check_private_key(ca.get(), ca_key.get()) != 1) {
     return Err(Status::Corruption(OpenSslError("the device CA's key does not match its certificate")));
   }
@@ -471,12 +471,12 @@ Result<DeviceCertificate> SignDeviceCsr(const CsrSigning& request, std::string_v
 }
 
 Result<DeviceCertificate> ParseDeviceCertificateDer(std::span<const uint8_t> der) {
-  SENSORDB_ASSIGN_OR_RETURN_R(CertPtr cert, ReadCertDer(der));
+  SENSORDB_ASSIGN_OR_RETURN(CertPtr cert, ReadCertDer(der));
   return Describe(cert.get());
 }
 
 Result<DeviceCertificate> ParseDeviceCertificatePem(std::string_view pem) {
-  SENSORDB_ASSIGN_OR_RETURN_R(CertPtr cert, ReadCertPem(pem, "certificate"));
+  SENSORDB_ASSIGN_OR_RETURN(CertPtr cert, ReadCertPem(pem, "certificate"));
   return Describe(cert.get());
 }
 
@@ -495,7 +495,7 @@ DeviceCaCert::~DeviceCaCert() = default;
 
 Result<DeviceCaCert> DeviceCaCert::FromPem(std::string_view pem) {
   auto impl = std::make_unique<Impl>();
-  SENSORDB_ASSIGN_OR_RETURN_R(impl->cert, ReadCertPem(pem, "device CA certificate"));
+  SENSORDB_ASSIGN_OR_RETURN(impl->cert, ReadCertPem(pem, "device CA certificate"));
   if (X509_check_ca(impl->cert.get()) == 0) {
     return Err(Status::Corruption("the device CA certificate is not a CA certificate"));
   }

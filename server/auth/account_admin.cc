@@ -53,23 +53,23 @@ Status AccountAdmin::CheckPassword(std::string_view password) const {
 
 Result<std::optional<AccountRecord>> AccountAdmin::GetAccount(std::string_view name) {
   if (!IsValidAccountName(name)) return std::optional<AccountRecord>();
-  SENSORDB_ASSIGN_OR_RETURN_R(auto value, store_.GetNamed(SystemSpace::kUsers, name));
+  SENSORDB_ASSIGN_OR_RETURN(auto value, store_.GetNamed(SystemSpace::kUsers, name));
   if (!value) return std::optional<AccountRecord>();
-  SENSORDB_ASSIGN_OR_RETURN_R(AccountRecord r, DecodeAccount(*value));
+  SENSORDB_ASSIGN_OR_RETURN(AccountRecord r, DecodeAccount(*value));
   return std::optional<AccountRecord>(std::move(r));
 }
 
 Result<AccountRecord> AccountAdmin::MustGetAccount(std::string_view name) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto r, GetAccount(name));
+  SENSORDB_ASSIGN_OR_RETURN(auto r, GetAccount(name));
   if (!r) return Err(Status::NotFound("no account named '" + std::string(name) + "'"));
   return std::move(*r);
 }
 
 Result<std::optional<TokenRecord>> AccountAdmin::GetToken(std::string_view id) {
   if (!IsValidTokenId(id)) return std::optional<TokenRecord>();
-  SENSORDB_ASSIGN_OR_RETURN_R(auto value, store_.GetNamed(SystemSpace::kTokens, id));
+  SENSORDB_ASSIGN_OR_RETURN(auto value, store_.GetNamed(SystemSpace::kTokens, id));
   if (!value) return std::optional<TokenRecord>();
-  SENSORDB_ASSIGN_OR_RETURN_R(TokenRecord r, DecodeToken(*value));
+  SENSORDB_ASSIGN_OR_RETURN(TokenRecord r, DecodeToken(*value));
   return std::optional<TokenRecord>(std::move(r));
 }
 
@@ -212,13 +212,13 @@ Result<std::vector<AccountInfo>> AccountAdmin::ListAccounts(const Actor& actor) 
   }
   std::vector<AccountInfo> out;
   Status decode;
-  SENSORDB_RETURN_IF_ERROR_R(store_.ScanNamed(SystemSpace::kUsers, [&](auto, std::string_view v) {
+  SENSORDB_RETURN_IF_ERROR(store_.ScanNamed(SystemSpace::kUsers, [&](auto, std::string_view v) {
     auto r = DecodeAccount(v);
     if (!r) decode = r.error();
     if (r) out.push_back({r->name, r->kind, r->superuser, r->disabled, r->created_ns});
     return decode.ok();
   }));
-  SENSORDB_RETURN_IF_ERROR_R(decode);
+  SENSORDB_RETURN_IF_ERROR(decode);
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
   return out;
 }

@@ -19,17 +19,17 @@ AuditEvent EventOf(const Actor& actor, AuditAction action, std::optional<uint32_
 
 Result<std::unique_ptr<AuthService>> AuthService::Open(SystemStore& store, AuthOptions options) {
   std::unique_ptr<AuthService> s(new AuthService(store, std::move(options)));
-  SENSORDB_ASSIGN_OR_RETURN_R(s->audit_, AuditLog::Open(store));
+  SENSORDB_ASSIGN_OR_RETURN(s->audit_, AuditLog::Open(store));
   s->accounts_ = std::make_unique<AccountAdmin>(store, *s->audit_, s->options_);
   s->grants_ = std::make_unique<Grants>(store, *s->audit_);
-  SENSORDB_ASSIGN_OR_RETURN_R(s->authenticator_,
-                              Authenticator::Create(*s->accounts_, *s->audit_, s->options_));
+  SENSORDB_ASSIGN_OR_RETURN(s->authenticator_,
+                            Authenticator::Create(*s->accounts_, *s->audit_, s->options_));
   return s;
 }
 
 Result<std::optional<IssuedToken>> AuthService::EnsureBootstrapAdmin(int64_t now_ns) {
   std::lock_guard lock(bootstrap_mu_);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto marker, store_.GetNamed(SystemSpace::kServer, kBootstrapName));
+  SENSORDB_ASSIGN_OR_RETURN(auto marker, store_.GetNamed(SystemSpace::kServer, kBootstrapName));
   if (marker) return std::optional<IssuedToken>();
   RecordWriter w;
   w.PutU8(1);
@@ -39,7 +39,7 @@ Result<std::optional<IssuedToken>> AuthService::EnsureBootstrapAdmin(int64_t now
       PutOp(SystemSpace::kServer, std::string(kBootstrapName), w.Release())};
   const int64_t expires =
       options_.bootstrap_token_ttl_ns ? now_ns + options_.bootstrap_token_ttl_ns : 0;
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       IssuedToken t, accounts_->CreateBootstrapAccount(options_.bootstrap_account, now_ns, expires,
                                                        std::move(extra)));
   return std::optional<IssuedToken>(std::move(t));
@@ -138,7 +138,7 @@ Status AuthService::ReadAudit(const Actor& actor, uint64_t from_seq,
 
 Result<AuditVerifyReport> AuthService::VerifyAudit(const Actor& actor,
                                                    std::optional<AuditAnchor> anchor) {
-  SENSORDB_RETURN_IF_ERROR_R(grants_->AuthorizeServer(actor.principal, Operation::kReadAllAudit));
+  SENSORDB_RETURN_IF_ERROR(grants_->AuthorizeServer(actor.principal, Operation::kReadAllAudit));
   return audit_->Verify(anchor);
 }
 

@@ -66,7 +66,7 @@ Result<std::unique_ptr<Authenticator>> Authenticator::Create(AccountAdmin& accou
   auto dummy = HashPassword(std::string_view(printable, 64), options.password_cost);
   sodium_memzero(random, sizeof random);
   sodium_memzero(printable, sizeof printable);
-  if (!dummy) return Err(dummy.error());
+  SENSORDB_RETURN_IF_ERROR(dummy);
   return std::unique_ptr<Authenticator>(
       new Authenticator(accounts, audit, options, std::move(*dummy)));
 }

@@ -11,10 +11,10 @@ Status Grants::Hidden(const ProjectRef& project) {
 }
 
 Result<std::optional<Role>> Grants::RoleOf(std::string_view account, uint32_t project_id) {
-  SENSORDB_ASSIGN_OR_RETURN_R(
-      auto value, store_.GetNamed(SystemSpace::kGrants, GrantName(project_id, account)));
+  SENSORDB_ASSIGN_OR_RETURN(auto value,
+                            store_.GetNamed(SystemSpace::kGrants, GrantName(project_id, account)));
   if (!value) return std::optional<Role>();
-  SENSORDB_ASSIGN_OR_RETURN_R(GrantRecord g, DecodeGrant(*value));
+  SENSORDB_ASSIGN_OR_RETURN(GrantRecord g, DecodeGrant(*value));
   if (g.account != account || g.project_id != project_id) {
     return Err(Status::Corruption("grant record of '" + std::string(account) +
                                   "' names another account or project; restore the system "
@@ -88,7 +88,7 @@ Status Grants::ChangeGrant(const Actor& actor, const ProjectRef& project, std::s
   std::string detail;
   if (wanted) {
     auto acct = store_.GetNamed(SystemSpace::kUsers, account);
-    if (!acct) return acct.error();
+    SENSORDB_RETURN_IF_ERROR(acct);
     if (!*acct || !IsValidAccountName(account)) {
       return Status::NotFound("no account named '" + std::string(account) + "'");
     }
@@ -108,16 +108,16 @@ Status Grants::ChangeGrant(const Actor& actor, const ProjectRef& project, std::s
 }
 
 Result<std::vector<GrantRecord>> Grants::ListGrants(const Actor& actor, const ProjectRef& project) {
-  SENSORDB_RETURN_IF_ERROR_R(Authorize(actor.principal, Operation::kManageGrants, project));
+  SENSORDB_RETURN_IF_ERROR(Authorize(actor.principal, Operation::kManageGrants, project));
   std::vector<GrantRecord> out;
   Status decode;
-  SENSORDB_RETURN_IF_ERROR_R(store_.ScanNamed(SystemSpace::kGrants, [&](auto, std::string_view v) {
+  SENSORDB_RETURN_IF_ERROR(store_.ScanNamed(SystemSpace::kGrants, [&](auto, std::string_view v) {
     auto g = DecodeGrant(v);
     if (!g) decode = g.error();
     if (g && g->project_id == *project.id) out.push_back(std::move(*g));
     return decode.ok();
   }));
-  SENSORDB_RETURN_IF_ERROR_R(decode);
+  SENSORDB_RETURN_IF_ERROR(decode);
   std::sort(out.begin(), out.end(),
             [](const GrantRecord& a, const GrantRecord& b) { return a.account < b.account; });
   return out;
@@ -126,13 +126,13 @@ Result<std::vector<GrantRecord>> Grants::ListGrants(const Actor& actor, const Pr
 Result<std::vector<uint32_t>> Grants::ProjectsAllowing(std::string_view account, Operation op) {
   std::vector<uint32_t> out;
   Status decode;
-  SENSORDB_RETURN_IF_ERROR_R(store_.ScanNamed(SystemSpace::kGrants, [&](auto, std::string_view v) {
+  SENSORDB_RETURN_IF_ERROR(store_.ScanNamed(SystemSpace::kGrants, [&](auto, std::string_view v) {
     auto g = DecodeGrant(v);
     if (!g) decode = g.error();
     if (g && g->account == account && RoleAllows(g->role, op)) out.push_back(g->project_id);
     return decode.ok();
   }));
-  SENSORDB_RETURN_IF_ERROR_R(decode);
+  SENSORDB_RETURN_IF_ERROR(decode);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -140,7 +140,7 @@ Result<std::vector<uint32_t>> Grants::ProjectsAllowing(std::string_view account,
 Result<std::vector<SystemStore::Op>> Grants::DropProjectOps(uint32_t project_id) {
   std::vector<SystemStore::Op> ops;
   Status decode;
-  SENSORDB_RETURN_IF_ERROR_R(store_.ScanNamed(SystemSpace::kGrants, [&](auto, std::string_view v) {
+  SENSORDB_RETURN_IF_ERROR(store_.ScanNamed(SystemSpace::kGrants, [&](auto, std::string_view v) {
     auto g = DecodeGrant(v);
     if (!g) decode = g.error();
     if (g && g->project_id == project_id) {
@@ -148,7 +148,7 @@ Result<std::vector<SystemStore::Op>> Grants::DropProjectOps(uint32_t project_id)
     }
     return decode.ok();
   }));
-  SENSORDB_RETURN_IF_ERROR_R(decode);
+  SENSORDB_RETURN_IF_ERROR(decode);
   return ops;
 }
 

@@ -26,7 +26,7 @@ PasswordCost PasswordCost::Moderate() {
 }
 
 Result<std::string> HashPassword(std::string_view password, const PasswordCost& cost) {
-  SENSORDB_RETURN_IF_ERROR_R(InitSodium());
+  SENSORDB_RETURN_IF_ERROR(InitSodium());
   if (password.size() > kMaxPasswordBytes) {
     return Err(Status::InvalidArgument("a password is at most " +
                                        std::to_string(kMaxPasswordBytes) + " bytes"));

@@ -8,24 +8,24 @@ namespace sensordb::server {
 
 Result<IssuedToken> AccountAdmin::IssueToken(const Actor& actor, std::string_view account,
                                              int64_t expires_ns) {
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       RequireManageUsers(actor, AuditAction::kTokenIssued, "issuing API tokens"));
   if (expires_ns != 0 && expires_ns <= actor.now_ns) {
     return Err(Status::InvalidArgument("the token's expiry (" + FormatTimeUtc(expires_ns) +
                                        ") is not in the future"));
   }
   std::lock_guard lock(mu_);
-  SENSORDB_ASSIGN_OR_RETURN_R(AccountRecord r, MustGetAccount(account));
+  SENSORDB_ASSIGN_OR_RETURN(AccountRecord r, MustGetAccount(account));
   if (r.kind != PrincipalKind::kServiceAccount) {
     return Err(Status::InvalidArgument("'" + r.name +
                                        "' is a user; API tokens are issued to "
                                        "service accounts (create one for the program)"));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(IssuedToken t, GenerateToken());
-  SENSORDB_ASSIGN_OR_RETURN_R(auto clash, GetToken(t.id));
+  SENSORDB_ASSIGN_OR_RETURN(IssuedToken t, GenerateToken());
+  SENSORDB_ASSIGN_OR_RETURN(auto clash, GetToken(t.id));
   if (clash) return Err(Status::Internal("token id collision; issue the token again"));
   TokenRecord rec{t.id, r.name, t.hash, actor.now_ns, expires_ns, 0, 0};
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       Commit(actor, AuditAction::kTokenIssued,
              "token sdb_" + t.id + "_ for " + r.name +
                  (expires_ns ? ", expires " + FormatTimeUtc(expires_ns) : ", no expiry"),
@@ -53,7 +53,7 @@ Result<std::vector<TokenInfo>> AccountAdmin::ListTokens(const Actor& actor,
   }
   std::vector<TokenInfo> out;
   Status decode;
-  SENSORDB_RETURN_IF_ERROR_R(store_.ScanNamed(SystemSpace::kTokens, [&](auto, std::string_view v) {
+  SENSORDB_RETURN_IF_ERROR(store_.ScanNamed(SystemSpace::kTokens, [&](auto, std::string_view v) {
     auto t = DecodeToken(v);
     if (!t) decode = t.error();
     if (t && (account.empty() || t->account == account)) {
@@ -62,7 +62,7 @@ Result<std::vector<TokenInfo>> AccountAdmin::ListTokens(const Actor& actor,
     }
     return decode.ok();
   }));
-  SENSORDB_RETURN_IF_ERROR_R(decode);
+  SENSORDB_RETURN_IF_ERROR(decode);
   std::sort(out.begin(), out.end(), [](const TokenInfo& a, const TokenInfo& b) {
     return std::tie(a.account, a.created_ns, a.id) < std::tie(b.account, b.created_ns, b.id);
   });
@@ -99,13 +99,13 @@ Result<IssuedToken> AccountAdmin::CreateBootstrapAccount(std::string_view name, 
                                        "' is invalid: use 1-64 characters of [a-z0-9._-]"));
   }
   std::lock_guard lock(mu_);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto existing, GetAccount(name));
+  SENSORDB_ASSIGN_OR_RETURN(auto existing, GetAccount(name));
   if (existing) {
     return Err(Status::AlreadyExists("an account named '" + std::string(name) +
                                      "' exists but the bootstrap was never recorded; choose "
                                      "another bootstrap account name"));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(IssuedToken t, GenerateToken());
+  SENSORDB_ASSIGN_OR_RETURN(IssuedToken t, GenerateToken());
   AccountRecord acct{
       std::string(name), PrincipalKind::kServiceAccount, true, false, {}, now_ns, now_ns};
   TokenRecord rec{t.id, acct.name, t.hash, now_ns, expires_ns, 0, 0};
@@ -118,7 +118,7 @@ Result<IssuedToken> AccountAdmin::CreateBootstrapAccount(std::string_view name, 
                 std::nullopt,
                 AuditOutcome::kSuccess,
                 "superuser service account " + acct.name + " with token sdb_" + t.id + "_"};
-  SENSORDB_ASSIGN_OR_RETURN_R(uint64_t seq, audit_.Append(std::move(ev), extra));
+  SENSORDB_ASSIGN_OR_RETURN(uint64_t seq, audit_.Append(std::move(ev), extra));
   (void)seq;
   return t;
 }

@@ -108,7 +108,7 @@ Status Refused(std::string message) { return Status::PermissionDenied(std::move(
 Result<std::unique_ptr<DeviceRegistry>> DeviceRegistry::Open(DB& db, AuthService& auth,
                                                              DeviceRegistryOptions options) {
   std::unique_ptr<DeviceRegistry> r(new DeviceRegistry(db, auth, options));
-  SENSORDB_RETURN_IF_ERROR_R(r->Load());
+  SENSORDB_RETURN_IF_ERROR(r->Load());
   return r;
 }
 
@@ -158,8 +158,8 @@ Result<ProjectInfo> DeviceRegistry::Authorize(const Actor& actor, std::string_vi
   auto info = db_.GetProject(project);
   if (!info && info.error().code() != StatusCode::kNotFound) return Err(info.error());
   const ProjectRef ref{info ? std::optional<uint32_t>(info->id) : std::nullopt, project};
-  SENSORDB_RETURN_IF_ERROR_R(auth_.Authorize(actor.principal, op, ref));
-  if (!info) return Err(info.error());
+  SENSORDB_RETURN_IF_ERROR(auth_.Authorize(actor.principal, op, ref));
+  SENSORDB_RETURN_IF_ERROR(info);
   return *info;
 }
 
@@ -174,14 +174,14 @@ Result<std::shared_ptr<const DeviceCaCert>> DeviceRegistry::EnsureCaLocked(
   if (auto ca = FindCa(project)) return ca;
   // Key first, certificate last: the certificate's presence is what says "this project has a
   // CA", so a crash between the two leaves no half CA (the next call makes a new pair).
-  SENSORDB_ASSIGN_OR_RETURN_R(DeviceCaMaterial made, CreateDeviceCa(project.name, actor.now_ns));
-  SENSORDB_RETURN_IF_ERROR_R(db_.PutProjectSecret(project.name, kCaKeySecret, made.key_pem.view()));
+  SENSORDB_ASSIGN_OR_RETURN(DeviceCaMaterial made, CreateDeviceCa(project.name, actor.now_ns));
+  SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project.name, kCaKeySecret, made.key_pem.view()));
   made.key_pem.Wipe();
-  SENSORDB_ASSIGN_OR_RETURN_R(DeviceCaCert ca, DeviceCaCert::FromPem(made.cert_pem));
-  SENSORDB_RETURN_IF_ERROR_R(db_.PutProjectSecret(project.name, kCaCertSecret, made.cert_pem));
-  SENSORDB_RETURN_IF_ERROR_R(auth_.Record(actor, AuditAction::kDeviceCaCreated, project.id,
-                                          AuditOutcome::kSuccess,
-                                          "device CA of project " + project.name + " created"));
+  SENSORDB_ASSIGN_OR_RETURN(DeviceCaCert ca, DeviceCaCert::FromPem(made.cert_pem));
+  SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project.name, kCaCertSecret, made.cert_pem));
+  SENSORDB_RETURN_IF_ERROR(auth_.Record(actor, AuditAction::kDeviceCaCreated, project.id,
+                                        AuditOutcome::kSuccess,
+                                        "device CA of project " + project.name + " created"));
   auto shared = std::make_shared<const DeviceCaCert>(std::move(ca));
   {
     std::unique_lock lock(mu_);
@@ -192,7 +192,7 @@ Result<std::shared_ptr<const DeviceCaCert>> DeviceRegistry::EnsureCaLocked(
 }
 
 Result<std::string> DeviceRegistry::EnsureCa(const Actor& actor, std::string_view project) {
-  SENSORDB_ASSIGN_OR_RETURN_R(ProjectInfo p, Authorize(actor, project, Operation::kQuery));
+  SENSORDB_ASSIGN_OR_RETURN(ProjectInfo p, Authorize(actor, project, Operation::kQuery));
   if (auto ca = FindCa(p)) return ca->pem();
   Status may_create = auth_.Authorize(actor.principal, Operation::kManageDevices, {p.id, p.name});
   if (!may_create.ok()) {
@@ -202,7 +202,7 @@ Result<std::string> DeviceRegistry::EnsureCa(const Actor& actor, std::string_vie
                                           may_create.message() + ")"));
   }
   std::lock_guard change(change_mu_);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto ca, EnsureCaLocked(actor, p));
+  SENSORDB_ASSIGN_OR_RETURN(auto ca, EnsureCaLocked(actor, p));
   return ca->pem();
 }
 
@@ -217,7 +217,7 @@ Status DeviceRegistry::Persist(const Actor& actor, AuditAction action, uint32_t 
   AuditEvent event{actor.now_ns,        actor.principal.name, std::string(actor.address), action,
                    project_id,          AuditOutcome::kSuccess, std::move(detail)};
   auto seq = auth_.audit().Append(std::move(event), ops);
-  if (!seq) return seq.error();
+  SENSORDB_RETURN_IF_ERROR(seq);
   std::unique_lock lock(mu_);
   for (const CertRecord& c : certs) certs_[c.serial] = c;
   for (const DeviceRecord& d : devices) devices_[{project_id, d.device}] = d;
@@ -227,24 +227,24 @@ Status DeviceRegistry::Persist(const Actor& actor, AuditAction action, uint32_t 
 Result<EnrolledCertificate> DeviceRegistry::Enroll(const Actor& actor, std::string_view project,
                                                    std::string_view device,
                                                    std::string_view csr_pem, uint32_t days) {
-  SENSORDB_ASSIGN_OR_RETURN_R(ProjectInfo p, Authorize(actor, project, Operation::kManageDevices));
+  SENSORDB_ASSIGN_OR_RETURN(ProjectInfo p, Authorize(actor, project, Operation::kManageDevices));
   if (days == 0) days = options_.default_cert_days;
   // A refused CSR changes nothing: no CA made, no device registered.
-  SENSORDB_RETURN_IF_ERROR_R(CheckDeviceCsr({p.name, device, csr_pem, days, actor.now_ns}));
+  SENSORDB_RETURN_IF_ERROR(CheckDeviceCsr({p.name, device, csr_pem, days, actor.now_ns}));
   std::lock_guard change(change_mu_);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto ca, EnsureCaLocked(actor, p));
+  SENSORDB_ASSIGN_OR_RETURN(auto ca, EnsureCaLocked(actor, p));
   // Implicit registration: enrolling is the manage-devices operation that registering is.
-  SENSORDB_ASSIGN_OR_RETURN_R(const auto known, db_.ListDevices(p.name));
+  SENSORDB_ASSIGN_OR_RETURN(const auto known, db_.ListDevices(p.name));
   const bool registered = std::any_of(known.begin(), known.end(),
                                       [&](const DeviceInfo& d) { return d.name == device; });
   if (!registered) {
-    SENSORDB_RETURN_IF_ERROR_R(db_.RegisterDevice(p.name, {std::string(device), "", ""}));
+    SENSORDB_RETURN_IF_ERROR(db_.RegisterDevice(p.name, {std::string(device), "", ""}));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(auto key, db_.GetProjectSecret(p.name, kCaKeySecret));
+  SENSORDB_ASSIGN_OR_RETURN(auto key, db_.GetProjectSecret(p.name, kCaKeySecret));
   if (!key) return Err(Status::Corruption("the device CA of project " + p.name + " has no key"));
   const PrivateKeyPem ca_key(std::move(*key));  // wiped when it goes out of scope
   WipeString(*key);
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       DeviceCertificate cert,
       SignDeviceCsr({p.name, device, csr_pem, days, actor.now_ns}, ca->pem(), ca_key));
 
@@ -267,7 +267,7 @@ Result<EnrolledCertificate> DeviceRegistry::Enroll(const Actor& actor, std::stri
                        FormatTimeUtc(cert.not_after_ns);
   if (!registered) detail += "; device registered";
   if (reactivated) detail += "; device was revoked and is active again";
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       Persist(actor, AuditAction::kDeviceEnrolled, p.id, std::move(detail), {c}, {d}));
   return EnrolledCertificate{std::move(cert.pem), ca->pem(),         cert.serial,
                              cert.fingerprint,    cert.not_before_ns, cert.not_after_ns};
@@ -275,8 +275,8 @@ Result<EnrolledCertificate> DeviceRegistry::Enroll(const Actor& actor, std::stri
 
 Result<std::vector<DeviceCertificateInfo>> DeviceRegistry::ListCertificates(
     const Actor& actor, std::string_view project, std::string_view device) {
-  SENSORDB_ASSIGN_OR_RETURN_R(ProjectInfo p, Authorize(actor, project, Operation::kQuery));
-  SENSORDB_ASSIGN_OR_RETURN_R(const auto catalog, db_.ListDevices(p.name));
+  SENSORDB_ASSIGN_OR_RETURN(ProjectInfo p, Authorize(actor, project, Operation::kQuery));
+  SENSORDB_ASSIGN_OR_RETURN(const auto catalog, db_.ListDevices(p.name));
   std::map<std::string_view, const DeviceInfo*> infos;
   for (const DeviceInfo& d : catalog) infos.emplace(d.name, &d);
   std::vector<DeviceCertificateInfo> out;

@@ -44,7 +44,7 @@ Result<ProjectRef> ResolveProject(DB& db, std::string_view name) {
 
 Status RequestHandler::HandleCreateAccount(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeCreateAccount(*frame.As<wire::CreateAccount>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   if (request->kind == wire::PrincipalKind::User) {
     SENSORDB_RETURN_IF_ERROR(
@@ -59,7 +59,7 @@ Status RequestHandler::HandleCreateAccount(const protocol::Frame& frame, ReplySi
 
 Status RequestHandler::HandleChangePassword(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeChangePassword(*frame.As<wire::ChangePassword>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   int64_t changed_ns = 0;
   SENSORDB_RETURN_IF_ERROR(auth_.accounts().ChangePassword(
@@ -74,7 +74,7 @@ Status RequestHandler::HandleChangePassword(const protocol::Frame& frame, ReplyS
 
 Status RequestHandler::HandleSetAccountDisabled(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeSetAccountDisabled(*frame.As<wire::SetAccountDisabled>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.accounts().SetDisabled(actor, request->name, request->disabled));
   out.push_back(protocol::EncodeDone(frame.request_id()));
@@ -83,7 +83,7 @@ Status RequestHandler::HandleSetAccountDisabled(const protocol::Frame& frame, Re
 
 Status RequestHandler::HandleDeleteAccount(const protocol::Frame& frame, ReplySink& out) {
   auto name = protocol::DecodeDeleteAccount(*frame.As<wire::DeleteAccount>());
-  if (!name) return name.error();
+  SENSORDB_RETURN_IF_ERROR(name);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.accounts().DeleteAccount(actor, *name));
   out.push_back(protocol::EncodeDone(frame.request_id()));
@@ -93,7 +93,7 @@ Status RequestHandler::HandleDeleteAccount(const protocol::Frame& frame, ReplySi
 Status RequestHandler::HandleListAccounts(const protocol::Frame& frame, ReplySink& out) {
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto accounts = auth_.accounts().ListAccounts(actor);
-  if (!accounts) return accounts.error();
+  SENSORDB_RETURN_IF_ERROR(accounts);
   std::vector<protocol::AccountView> views;
   views.reserve(accounts->size());
   for (const AccountInfo& a : *accounts) {
@@ -107,10 +107,10 @@ Status RequestHandler::HandleListAccounts(const protocol::Frame& frame, ReplySin
 
 Status RequestHandler::HandleIssueToken(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeIssueToken(*frame.As<wire::IssueToken>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto issued = auth_.accounts().IssueToken(actor, request->account, request->expires_ns);
-  if (!issued) return issued.error();
+  SENSORDB_RETURN_IF_ERROR(issued);
   // The one place the token's text leaves the server; `issued` wipes its copy when it dies.
   const std::string prefix = std::string(kTokenPrefix) + issued->id + "_";
   out.push_back(protocol::EncodeIssueTokenReply(
@@ -121,7 +121,7 @@ Status RequestHandler::HandleIssueToken(const protocol::Frame& frame, ReplySink&
 
 Status RequestHandler::HandleRevokeToken(const protocol::Frame& frame, ReplySink& out) {
   auto id = protocol::DecodeRevokeToken(*frame.As<wire::RevokeToken>());
-  if (!id) return id.error();
+  SENSORDB_RETURN_IF_ERROR(id);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.accounts().RevokeToken(actor, *id));
   out.push_back(protocol::EncodeDone(frame.request_id()));
@@ -130,10 +130,10 @@ Status RequestHandler::HandleRevokeToken(const protocol::Frame& frame, ReplySink
 
 Status RequestHandler::HandleListTokens(const protocol::Frame& frame, ReplySink& out) {
   auto account = protocol::DecodeListTokens(*frame.As<wire::ListTokens>());
-  if (!account) return account.error();
+  SENSORDB_RETURN_IF_ERROR(account);
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto tokens = auth_.accounts().ListTokens(actor, *account);
-  if (!tokens) return tokens.error();
+  SENSORDB_RETURN_IF_ERROR(tokens);
   std::vector<protocol::TokenView> views;
   views.reserve(tokens->size());
   for (const TokenInfo& t : *tokens) {
@@ -148,9 +148,9 @@ Status RequestHandler::HandleListTokens(const protocol::Frame& frame, ReplySink&
 
 Status RequestHandler::HandleSetGrant(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeSetGrant(*frame.As<wire::SetGrant>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = ResolveProject(db_, request->project);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(
       auth_.grants().SetGrant(actor, *project, request->account, ServerRole(request->role)));
@@ -160,9 +160,9 @@ Status RequestHandler::HandleSetGrant(const protocol::Frame& frame, ReplySink& o
 
 Status RequestHandler::HandleRemoveGrant(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeRemoveGrant(*frame.As<wire::RemoveGrant>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = ResolveProject(db_, request->project);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.grants().RemoveGrant(actor, *project, request->account));
   out.push_back(protocol::EncodeDone(frame.request_id()));
@@ -171,12 +171,12 @@ Status RequestHandler::HandleRemoveGrant(const protocol::Frame& frame, ReplySink
 
 Status RequestHandler::HandleListGrants(const protocol::Frame& frame, ReplySink& out) {
   auto name = protocol::DecodeListGrants(*frame.As<wire::ListGrants>());
-  if (!name) return name.error();
+  SENSORDB_RETURN_IF_ERROR(name);
   auto project = ResolveProject(db_, *name);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto grants = auth_.grants().ListGrants(actor, *project);
-  if (!grants) return grants.error();
+  SENSORDB_RETURN_IF_ERROR(grants);
   std::vector<protocol::GrantView> views;
   views.reserve(grants->size());
   for (const GrantRecord& g : *grants) {
@@ -190,17 +190,17 @@ Status RequestHandler::HandleListGrants(const protocol::Frame& frame, ReplySink&
 
 Status RequestHandler::HandleReadAudit(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeReadAudit(*frame.As<wire::ReadAudit>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   std::optional<ProjectRef> project;
   if (!request->project.empty()) {
     auto ref = ResolveProject(db_, request->project);
-    if (!ref) return ref.error();
+    SENSORDB_RETURN_IF_ERROR(ref);
     project = *ref;
   }
   // Names of the projects that still exist, to show beside the ids entries carry. Only entries
   // the principal may read are sent, so no name leaks.
   auto projects = db_.ListProjects();
-  if (!projects) return projects.error();
+  SENSORDB_RETURN_IF_ERROR(projects);
   std::unordered_map<uint32_t, std::string> names;
   for (ProjectInfo& p : *projects) names.emplace(p.id, std::move(p.name));
 
@@ -236,7 +236,7 @@ Status RequestHandler::HandleReadAudit(const protocol::Frame& frame, ReplySink& 
 
 Status RequestHandler::HandleVerifyAudit(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeVerifyAudit(*frame.As<wire::VerifyAudit>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   std::optional<AuditAnchor> anchor;
   if (!request->anchor_hash.empty()) {
     anchor.emplace();
@@ -245,7 +245,7 @@ Status RequestHandler::HandleVerifyAudit(const protocol::Frame& frame, ReplySink
   }
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto report = auth_.VerifyAudit(actor, anchor);
-  if (!report) return report.error();
+  SENSORDB_RETURN_IF_ERROR(report);
   std::vector<std::string> problems;
   problems.reserve(report->problems.size());
   for (const AuditProblem& p : report->problems) {
@@ -265,9 +265,9 @@ Status RequestHandler::HandleVerifyAudit(const protocol::Frame& frame, ReplySink
 
 Status RequestHandler::HandleRegisterDevice(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeRegisterDevice(*frame.As<wire::RegisterDevice>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kManageDevices);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const DeviceInfo device{std::string(request->device), std::string(request->model),
                           std::string(request->firmware_version)};
   SENSORDB_RETURN_IF_ERROR(db_.RegisterDevice(project->name, device));
@@ -277,34 +277,34 @@ Status RequestHandler::HandleRegisterDevice(const protocol::Frame& frame, ReplyS
 
 Status RequestHandler::HandleListDevices(const protocol::Frame& frame, ReplySink& out) {
   auto name = protocol::DecodeListDevices(*frame.As<wire::ListDevices>());
-  if (!name) return name.error();
+  SENSORDB_RETURN_IF_ERROR(name);
   auto project = AuthorizeProject(*name, Operation::kQuery);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   auto devices = db_.ListDevices(project->name);
-  if (!devices) return devices.error();
+  SENSORDB_RETURN_IF_ERROR(devices);
   out.push_back(protocol::EncodeListDevicesReply(frame.request_id(), *devices));
   return Status::Ok();
 }
 
 Status RequestHandler::HandleRegisterChannel(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeRegisterChannel(*frame.As<wire::RegisterChannel>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kManageDevices);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   auto channel = db_.RegisterChannel(project->name, request->device, request->channel,
                                      request->type, request->unit);
-  if (!channel) return channel.error();
+  SENSORDB_RETURN_IF_ERROR(channel);
   out.push_back(protocol::EncodeRegisterChannelReply(frame.request_id(), *channel));
   return Status::Ok();
 }
 
 Status RequestHandler::HandleListChannels(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeListChannels(*frame.As<wire::ListChannels>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kQuery);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   auto channels = db_.ListChannels(project->name, request->device);
-  if (!channels) return channels.error();
+  SENSORDB_RETURN_IF_ERROR(channels);
   out.push_back(protocol::EncodeListChannelsReply(frame.request_id(), *channels));
   return Status::Ok();
 }
@@ -313,9 +313,9 @@ Status RequestHandler::HandleListChannels(const protocol::Frame& frame, ReplySin
 
 Status RequestHandler::HandleSetRetention(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeSetRetention(*frame.As<wire::SetRetention>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kSetRetention);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   SENSORDB_RETURN_IF_ERROR(db_.SetRetention(project->name, request->retention_days));
   out.push_back(protocol::EncodeDone(frame.request_id()));
   return Status::Ok();
@@ -323,9 +323,9 @@ Status RequestHandler::HandleSetRetention(const protocol::Frame& frame, ReplySin
 
 Status RequestHandler::HandleRotateProjectKey(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeRotateProjectKey(*frame.As<wire::RotateProjectKey>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kRotateProjectKey);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const Actor actor{*principal_, peer_, WallClockNs()};
   const std::string what = "data key of project " + project->name;
   auto version = db_.RotateProjectKey(project->name);
@@ -358,7 +358,7 @@ Status RequestHandler::HandleKeyStatus(const protocol::Frame& frame, ReplySink& 
   // key. The report holds fingerprints and counts, never key material.
   SENSORDB_RETURN_IF_ERROR(auth_.AuthorizeServer(*principal_, Operation::kRotateMasterKey));
   auto report = db_.KeyStatus();
-  if (!report) return report.error();
+  SENSORDB_RETURN_IF_ERROR(report);
   out.push_back(protocol::EncodeKeyStatusReply(frame.request_id(), *report));
   return Status::Ok();
 }

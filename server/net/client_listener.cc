@@ -17,7 +17,7 @@ std::shared_ptr<asio::ssl::context> ClientListener::TlsContext() { return io_->t
 
 Result<std::shared_ptr<asio::ssl::context>> ClientListener::MakeDeviceContext() {
   const uint64_t generation = authority_->CaGeneration();
-  SENSORDB_ASSIGN_OR_RETURN_R(auto ctx, MakeServerTlsContext(config_.tls));
+  SENSORDB_ASSIGN_OR_RETURN(auto ctx, MakeServerTlsContext(config_.tls));
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_verify_depth(native, 2);  // leaf, project CA
@@ -166,7 +166,7 @@ Result<std::unique_ptr<ClientListener>> ClientListener::Start(const ServerConfig
   std::unique_ptr<ClientListener> listener(new ClientListener(config, db, auth, nullptr, false, metrics));
   listener->registry_ = registry;
   try {
-    SENSORDB_RETURN_IF_ERROR_R(listener->Open(config.client));
+    SENSORDB_RETURN_IF_ERROR(listener->Open(config.client));
   } catch (const std::exception& e) {  // Asio and OpenSSL constructors may throw
     return Err(Status::Internal(std::string("starting the client listener: ") + e.what()));
   }
@@ -186,7 +186,7 @@ Result<std::unique_ptr<ClientListener>> ClientListener::StartDevices(const Serve
         l->OnRevoked(project_id, device, serial);
       });
   try {
-    SENSORDB_RETURN_IF_ERROR_R(listener->Open(ListenerConfig{
+    SENSORDB_RETURN_IF_ERROR(listener->Open(ListenerConfig{
         config.devices.address, mqtt ? config.devices.mqtt_port : config.devices.port}));
   } catch (const std::exception& e) {
     return Err(Status::Internal(std::string("starting the device listener: ") + e.what()));

@@ -19,11 +19,11 @@ Result<DeviceRegistry*> RequestHandler::Devices() {
 Status RequestHandler::HandleEnrollDevice(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeEnrollDevice(*frame.As<wire::EnrollDevice>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto cert = devices->Enroll(actor, request->project, request->device, request->csr_pem,
                               request->days);
-  if (!cert) return cert.error();
+  SENSORDB_RETURN_IF_ERROR(cert);
   out.push_back(protocol::EncodeEnrollDeviceReply(
       frame.request_id(), {cert->certificate_pem, cert->chain_pem, cert->serial,
                            cert->fingerprint, cert->not_before_ns, cert->not_after_ns}));
@@ -33,10 +33,10 @@ Status RequestHandler::HandleEnrollDevice(const protocol::Frame& frame, ReplySin
 Status RequestHandler::HandleListDeviceCerts(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeListDeviceCerts(*frame.As<wire::ListDeviceCerts>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto certs = devices->ListCertificates(actor, request->project, request->device);
-  if (!certs) return certs.error();
+  SENSORDB_RETURN_IF_ERROR(certs);
   std::vector<protocol::DeviceCertView> views;
   views.reserve(certs->size());
   for (const DeviceCertificateInfo& c : *certs) {
@@ -51,7 +51,7 @@ Status RequestHandler::HandleListDeviceCerts(const protocol::Frame& frame, Reply
 Status RequestHandler::HandleRevokeDeviceCert(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeRevokeDeviceCert(*frame.As<wire::RevokeDeviceCert>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(
       devices->RevokeCertificate(actor, request->project, request->device, request->serial));
@@ -62,7 +62,7 @@ Status RequestHandler::HandleRevokeDeviceCert(const protocol::Frame& frame, Repl
 Status RequestHandler::HandleRevokeDevice(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto request = protocol::DecodeRevokeDevice(*frame.As<wire::RevokeDevice>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(devices->RevokeDevice(actor, request->project, request->device));
   out.push_back(protocol::EncodeDone(frame.request_id()));
@@ -72,10 +72,10 @@ Status RequestHandler::HandleRevokeDevice(const protocol::Frame& frame, ReplySin
 Status RequestHandler::HandleGetDeviceCa(const protocol::Frame& frame, ReplySink& out) {
   SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
   auto project = protocol::DecodeGetDeviceCa(*frame.As<wire::GetDeviceCa>());
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const Actor actor{*principal_, peer_, WallClockNs()};
   auto pem = devices->EnsureCa(actor, *project);
-  if (!pem) return pem.error();
+  SENSORDB_RETURN_IF_ERROR(pem);
   out.push_back(protocol::EncodeGetDeviceCaReply(frame.request_id(), *pem));
   return Status::Ok();
 }

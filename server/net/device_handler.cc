@@ -61,7 +61,7 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
   protocol::WriteLimits limits;
   limits.max_points = limits_.max_write_points;
   auto request = protocol::DecodeWrite(*frame.As<wire::Write>(), limits, batch_);
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
   // Whatever a column says, it must be this device's: one foreign column refuses the batch.
   const auto columns = batch_.columns();
@@ -93,10 +93,10 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
 
 Status DeviceHandler::HandleListDevices(const protocol::Frame& frame, ReplySink& out) {
   auto project = protocol::DecodeListDevices(*frame.As<wire::ListDevices>());
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   SENSORDB_RETURN_IF_ERROR(OwnProject(*project));
   auto all = db_.ListDevices(identity_.project);
-  if (!all) return all.error();
+  SENSORDB_RETURN_IF_ERROR(all);
   std::vector<DeviceInfo> mine;
   for (DeviceInfo& d : *all) {
     if (d.name == identity_.device) mine.push_back(std::move(d));
@@ -107,14 +107,14 @@ Status DeviceHandler::HandleListDevices(const protocol::Frame& frame, ReplySink&
 
 Status DeviceHandler::HandleListChannels(const protocol::Frame& frame, ReplySink& out) {
   auto request = protocol::DecodeListChannels(*frame.As<wire::ListChannels>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
   if (!request->device.empty() && request->device != identity_.device) {
     return Status::PermissionDenied("device '" + identity_.device +
                                     "' may read only its own configuration");
   }
   auto channels = db_.ListChannels(identity_.project, identity_.device);
-  if (!channels) return channels.error();
+  SENSORDB_RETURN_IF_ERROR(channels);
   out.push_back(protocol::EncodeListChannelsReply(frame.request_id(), *channels));
   return Status::Ok();
 }

@@ -151,7 +151,7 @@ Result<std::unique_ptr<MetricsListener>> MetricsListener::Start(const MetricsCon
   AdmissionLimits limits{kMaxConnections, kMaxConnections / 4, kMaxConnections,
                          kMaxConnections / 4};
   limits.preauth_timeout = kRequestTimeout;
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       rep->accept,
       AcceptLoop::Open(rep->io, "metrics", config.address, config.port, limits,
                        [r](tcp::socket socket, std::string address, Admission::Slot slot) {

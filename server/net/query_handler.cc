@@ -23,9 +23,9 @@ PointRun Slice(const PointRun& run, size_t offset, size_t n) {
 
 Status RequestHandler::HandleQuery(const protocol::Frame& frame, ReplySink& out) {
   auto q = protocol::DecodeQuery(*frame.As<wire::Query>());
-  if (!q) return q.error();
+  SENSORDB_RETURN_IF_ERROR(q);
   auto project = AuthorizeProject(q->project, Operation::kQuery);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
 
   const uint64_t id = frame.request_id();
   const uint64_t limit = q->limit;

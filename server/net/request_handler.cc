@@ -1,10 +1,10 @@
 #include "net/request_handler.h"
 
 #include <algorithm>
-#include <chrono>
 #include <iterator>
 
 #include "devices/device_registry.h"
+#include "sensordb/clock.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/query_codec.h"
 #include "sensordb/protocol/write_codec.h"
@@ -13,11 +13,7 @@ namespace sensordb::server {
 
 using protocol::OutFrame;
 
-int64_t WallClockNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t WallClockNs() { return Clock::System().NowUnixNs(); }
 
 namespace {
 
@@ -181,8 +177,8 @@ Result<ProjectInfo> RequestHandler::AuthorizeProject(std::string_view name, Oper
   auto project = db_.GetProject(name);
   if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
   ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt, name};
-  SENSORDB_RETURN_IF_ERROR_R(auth_.Authorize(*principal_, op, ref));
-  if (!project) return Err(project.error());
+  SENSORDB_RETURN_IF_ERROR(auth_.Authorize(*principal_, op, ref));
+  SENSORDB_RETURN_IF_ERROR(project);
   return *project;
 }
 
@@ -190,9 +186,9 @@ Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out)
   protocol::WriteLimits limits;
   limits.max_points = limits_.max_write_points;
   auto request = protocol::DecodeWrite(*frame.As<wire::Write>(), limits, batch_);
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kWrite);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   SENSORDB_RETURN_IF_ERROR(db_.Write(project->name, project->id, batch_));
   out.push_back(protocol::EncodeWriteReply(frame.request_id(), batch_.points(), limits_.ack));
   outcome_.points_written = batch_.points();
@@ -203,10 +199,10 @@ Status RequestHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out)
 Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
                                            ReplySink& out) {
   auto request = protocol::DecodeCreateProject(*frame.As<wire::CreateProject>());
-  if (!request) return request.error();
+  SENSORDB_RETURN_IF_ERROR(request);
   SENSORDB_RETURN_IF_ERROR(auth_.AuthorizeServer(*principal_, Operation::kCreateProject));
   auto project = db_.CreateProject(request->name, request->options);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.ProjectCreated(actor, project->id, project->name));
   out.push_back(protocol::EncodeCreateProjectReply(frame.request_id(), *project));
@@ -216,11 +212,11 @@ Status RequestHandler::HandleCreateProject(const protocol::Frame& frame,
 Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
                                           ReplySink& out) {
   auto all = db_.ListProjects();
-  if (!all) return all.error();
+  SENSORDB_RETURN_IF_ERROR(all);
   std::vector<ProjectInfo> visible;
   for (ProjectInfo& p : *all) {
     auto role = auth_.grants().RoleOf(principal_->name, p.id);
-    if (!role) return role.error();
+    SENSORDB_RETURN_IF_ERROR(role);
     if (role->has_value()) visible.push_back(std::move(p));
   }
   out.push_back(protocol::EncodeListProjectsReply(frame.request_id(), visible));
@@ -230,9 +226,9 @@ Status RequestHandler::HandleListProjects(const protocol::Frame& frame,
 Status RequestHandler::HandleDropProject(const protocol::Frame& frame,
                                          ReplySink& out) {
   auto name = protocol::DecodeDropProject(*frame.As<wire::DropProject>());
-  if (!name) return name.error();
+  SENSORDB_RETURN_IF_ERROR(name);
   auto project = AuthorizeProject(*name, Operation::kDropProject);
-  if (!project) return project.error();
+  SENSORDB_RETURN_IF_ERROR(project);
   SENSORDB_RETURN_IF_ERROR(db_.DropProject(project->name));
   const Actor actor{*principal_, peer_, WallClockNs()};
   SENSORDB_RETURN_IF_ERROR(auth_.ProjectDropped(actor, project->id, project->name));

@@ -138,6 +138,7 @@ class RequestHandler : public FrameHandler {
   RequestOutcome outcome_;
 };
 
+// Now (Clock::System()), the time an authenticated request acts at (Actor::now_ns).
 int64_t WallClockNs();
 
 }  // namespace sensordb::server

@@ -36,7 +36,7 @@ Result<std::shared_ptr<asio::ssl::context>> MakeServerTlsContext(const TlsConfig
 
 Result<std::unique_ptr<ListenerTls>> ListenerTls::Open(Make make, std::function<bool()> stale) {
   std::unique_ptr<ListenerTls> tls(new ListenerTls(std::move(make), std::move(stale)));
-  SENSORDB_RETURN_IF_ERROR_R(tls->Reload());
+  SENSORDB_RETURN_IF_ERROR(tls->Reload());
   return tls;
 }
 
@@ -60,7 +60,7 @@ Status ListenerTls::Reload() {
   } catch (const std::exception& e) {
     return Status::Internal(std::string("loading the certificate: ") + e.what());
   }
-  if (!ctx) return ctx.error();
+  SENSORDB_RETURN_IF_ERROR(ctx);
   current_ = std::move(*ctx);
   return Status::Ok();
 }

@@ -104,8 +104,8 @@ Status TimeParam(const Target& t, std::string_view name, int64_t* out) {
 
 Result<TimeRange> RangeParams(const Target& t) {
   TimeRange range;
-  SENSORDB_RETURN_IF_ERROR_R(TimeParam(t, "start", &range.start_ns));
-  SENSORDB_RETURN_IF_ERROR_R(TimeParam(t, "end", &range.end_ns));
+  SENSORDB_RETURN_IF_ERROR(TimeParam(t, "start", &range.start_ns));
+  SENSORDB_RETURN_IF_ERROR(TimeParam(t, "end", &range.end_ns));
   if (range.start_ns >= range.end_ns) return Err(BadParam("end", "must be after start"));
   return range;
 }

@@ -381,7 +381,7 @@ Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& co
     rep = std::make_unique<Rep>(config, db, auth, metrics, workers);
     const TlsConfig files = config.tls;
     auto tls = ListenerTls::Open([files] { return MakeServerTlsContext(files); });
-    if (!tls) return Err(tls.error());
+    SENSORDB_RETURN_IF_ERROR(tls);
     rep->tls = std::move(*tls);
     const LimitsConfig& l = config.limits;
     Rep* r = rep.get();
@@ -393,7 +393,7 @@ Result<std::unique_ptr<RestListener>> RestListener::Start(const ServerConfig& co
         [r](tcp::socket socket, std::string address, Admission::Slot slot) {
           r->OnConnection(std::move(socket), std::move(address), std::move(slot));
         });
-    if (!accept) return Err(accept.error());
+    SENSORDB_RETURN_IF_ERROR(accept);
     rep->accept = std::move(*accept);
     rep->accept->SetOnRefused([r] { r->metrics.RecordRestRefusal(RestRefusal::kConnectionCap); });
     port = rep->accept->port();

@@ -72,36 +72,35 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   // Before anything is made: a bad setting leaves no directory behind. The files init makes
   // are judged on the result, whatever form a setting took.
   const ServerConfig made = config;
-  SENSORDB_RETURN_IF_ERROR_R(ApplySettings(config, options.settings));
+  SENSORDB_RETURN_IF_ERROR(ApplySettings(config, options.settings));
   const auto changed = [&](std::string_view what, bool differs) -> Status {
     if (!differs) return Status::Ok();
     return Status::InvalidArgument("--set " + std::string(what) +
                                    ": init makes that file itself; change it in " +
                                    report.config_file + " afterwards (docs/SERVER.md)");
   };
-  SENSORDB_RETURN_IF_ERROR_R(changed("data_dir", config.data_dir != made.data_dir));
-  SENSORDB_RETURN_IF_ERROR_R(changed("key_file", config.key_file != made.key_file));
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(changed("data_dir", config.data_dir != made.data_dir));
+  SENSORDB_RETURN_IF_ERROR(changed("key_file", config.key_file != made.key_file));
+  SENSORDB_RETURN_IF_ERROR(
       changed("passphrase_file", config.passphrase_file != made.passphrase_file));
-  SENSORDB_RETURN_IF_ERROR_R(
-      changed("passphrase_env", config.passphrase_env != made.passphrase_env));
-  SENSORDB_RETURN_IF_ERROR_R(changed("tls.cert_file, tls.key_file or tls.ca_file",
-                                     config.tls.cert_file != made.tls.cert_file ||
-                                         config.tls.key_file != made.tls.key_file ||
-                                         config.tls.ca_file != made.tls.ca_file));
+  SENSORDB_RETURN_IF_ERROR(changed("passphrase_env", config.passphrase_env != made.passphrase_env));
+  SENSORDB_RETURN_IF_ERROR(changed("tls.cert_file, tls.key_file or tls.ca_file",
+                                   config.tls.cert_file != made.tls.cert_file ||
+                                       config.tls.key_file != made.tls.key_file ||
+                                       config.tls.ca_file != made.tls.ca_file));
 
   fs::create_directories(dir / "tls", ec);
   if (ec) return Err(Status::IOError("cannot create " + (dir / "tls").string() + ": " + ec.message()));
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 
   const std::string key_file = (dir / config.key_file).string();
-  SENSORDB_RETURN_IF_ERROR_R(CreateKeyFile(key_file));
+  SENSORDB_RETURN_IF_ERROR(CreateKeyFile(key_file));
   report.made.push_back("master key (0600): " + key_file);
 
   const DevCertificateFiles certs{(dir / "tls/ca.crt").string(), (dir / "tls/ca.key").string(),
                                   (dir / "tls/server.crt").string(),
                                   (dir / "tls/server.key").string()};
-  SENSORDB_RETURN_IF_ERROR_R(CreateDevCertificates(certs));
+  SENSORDB_RETURN_IF_ERROR(CreateDevCertificates(certs));
   report.made.push_back("development CA certificate: " + certs.ca_cert);
   report.made.push_back("development CA key (0600): " + certs.ca_key);
   report.made.push_back("server certificate (localhost, 127.0.0.1): " + certs.server_cert);
@@ -113,13 +112,13 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   db_options.maintenance_interval_ms = 0;
   const std::string data_dir = (dir / config.data_dir).string();
   auto db = DB::Open(db_options, data_dir);
-  if (!db) return Err(db.error());
+  SENSORDB_RETURN_IF_ERROR(db);
   report.made.push_back("data directory: " + data_dir);
 
   auto auth = AuthService::Open((*db)->System(), options.auth);
-  if (!auth) return Err(auth.error());
+  SENSORDB_RETURN_IF_ERROR(auth);
   auto token = (*auth)->EnsureBootstrapAdmin(NowNs());
-  if (!token) return Err(token.error());
+  SENSORDB_RETURN_IF_ERROR(token);
   if (!token->has_value()) {
     return Err(Status::FailedPrecondition("the database in " + data_dir +
                                           " already has a bootstrap account"));
@@ -129,7 +128,7 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
   text.Reserve(token->value().text.size() + 1);
   text.Append(token->value().text.view());
   text.Append("\n");
-  SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.token_file, text.view(), 0600));
+  SENSORDB_RETURN_IF_ERROR(WriteExclusive(report.token_file, text.view(), 0600));
   report.made.push_back("bootstrap superuser token (0600, account " +
                         options.auth.bootstrap_account + ", id " + token->value().id +
                         "): " + report.token_file);
@@ -140,15 +139,15 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
                                            "sensordbd-init", now);
   if (!admin) return Err(admin.error().ToStatus());
   const Actor actor{*admin, "sensordbd-init", now};
-  SENSORDB_RETURN_IF_ERROR_R((*auth)->accounts().CreateServiceAccount(actor, "metrics"));
+  SENSORDB_RETURN_IF_ERROR((*auth)->accounts().CreateServiceAccount(actor, "metrics"));
   auto metrics_token = (*auth)->accounts().IssueToken(actor, "metrics", 0);
-  if (!metrics_token) return Err(metrics_token.error());
+  SENSORDB_RETURN_IF_ERROR(metrics_token);
   report.metrics_token_file = (dir / "metrics.token").string();
   SecretString mtext;
   mtext.Reserve(metrics_token->text.size() + 1);
   mtext.Append(metrics_token->text.view());
   mtext.Append("\n");
-  SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.metrics_token_file, mtext.view(), 0600));
+  SENSORDB_RETURN_IF_ERROR(WriteExclusive(report.metrics_token_file, mtext.view(), 0600));
   report.made.push_back("metrics scrape token (0600, service account metrics): " +
                         report.metrics_token_file);
   if (config.backup.dir.empty()) {
@@ -162,7 +161,7 @@ Result<InitReport> InitServerDir(std::string_view dir_arg, const InitOptions& op
                           backups.string());
   }
 
-  SENSORDB_RETURN_IF_ERROR_R(WriteExclusive(report.config_file, RenderConfig(config), 0644));
+  SENSORDB_RETURN_IF_ERROR(WriteExclusive(report.config_file, RenderConfig(config), 0644));
   report.made.push_back("config: " + report.config_file);
   return report;
 }

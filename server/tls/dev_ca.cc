@@ -88,7 +88,7 @@ Result<CertPtr> MakeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* 
 
 Status WriteKey(EVP_PKEY* key, const std::string& path) {
   auto f = CreateExclusive(path, 0600);
-  if (!f) return f.error();
+  SENSORDB_RETURN_IF_ERROR(f);
   if (PEM_write_PrivateKey(f->get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return Status::Internal(OpenSslError("writing " + path));
   }
@@ -97,7 +97,7 @@ Status WriteKey(EVP_PKEY* key, const std::string& path) {
 
 Status WriteCerts(std::initializer_list<X509*> certs, const std::string& path) {
   auto f = CreateExclusive(path, 0644);
-  if (!f) return f.error();
+  SENSORDB_RETURN_IF_ERROR(f);
   for (X509* c : certs) {
     if (PEM_write_X509(f->get(), c) != 1) return Status::Internal(OpenSslError("writing " + path));
   }
@@ -111,9 +111,9 @@ Status CreateDevCertificates(const DevCertificateFiles& files, int valid_days) {
   KeyPtr server_key(EVP_EC_gen("P-256"));
   if (!ca_key || !server_key) return Status::Internal(OpenSslError("EVP_EC_gen(P-256)"));
   auto ca = MakeCert(ca_key.get(), "sensordb development CA", nullptr, nullptr, true, valid_days);
-  if (!ca) return ca.error();
+  SENSORDB_RETURN_IF_ERROR(ca);
   auto server = MakeCert(server_key.get(), "localhost", ca->get(), ca_key.get(), false, valid_days);
-  if (!server) return server.error();
+  SENSORDB_RETURN_IF_ERROR(server);
   SENSORDB_RETURN_IF_ERROR(WriteKey(ca_key.get(), files.ca_key));
   SENSORDB_RETURN_IF_ERROR(WriteKey(server_key.get(), files.server_key));
   SENSORDB_RETURN_IF_ERROR(WriteCerts({ca->get()}, files.ca_cert));

@@ -46,7 +46,7 @@ void IssuedToken::Wipe() {
 std::string_view RoleName(Role role) { return protocol::RoleName(static_cast<wire::Role>(role)); }
 
 Result<Role> ParseRole(std::string_view name) {
-  SENSORDB_ASSIGN_OR_RETURN_R(const wire::Role role, protocol::ParseRole(name));
+  SENSORDB_ASSIGN_OR_RETURN(const wire::Role role, protocol::ParseRole(name));
   return static_cast<Role>(role);
 }
 
@@ -116,9 +116,9 @@ std::future<Result<std::vector<AccountInfo>>> AsyncClient::ListAccounts() {
       impl_->Options("ListAccounts"),
       [](uint64_t id) -> Result<OutFrame> { return protocol::EncodeListAccounts(id); },
       [](const Frame& f) -> Result<std::vector<AccountInfo>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::ListAccountsReply>(f, "ListAccounts"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto views, protocol::DecodeListAccountsReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::ListAccountsReply>(f, "ListAccounts"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto views, protocol::DecodeListAccountsReply(*m));
         std::vector<AccountInfo> accounts;
         accounts.reserve(views.size());
         for (const auto& v : views) {
@@ -139,8 +139,8 @@ std::future<Result<IssuedToken>> AsyncClient::IssueToken(std::string_view accoun
         return protocol::EncodeIssueToken(id, {account, expires_ns});
       },
       [](const Frame& f) -> Result<IssuedToken> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m, Expect<wire::IssueTokenReply>(f, "IssueToken"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto v, protocol::DecodeIssueTokenReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::IssueTokenReply>(f, "IssueToken"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto v, protocol::DecodeIssueTokenReply(*m));
         IssuedToken t;
         t.token.assign(v.token);
         t.id.assign(v.id);
@@ -163,8 +163,8 @@ std::future<Result<std::vector<TokenInfo>>> AsyncClient::ListTokens(std::string_
       impl_->Options("ListTokens"),
       [&](uint64_t id) -> Result<OutFrame> { return protocol::EncodeListTokens(id, account); },
       [](const Frame& f) -> Result<std::vector<TokenInfo>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m, Expect<wire::ListTokensReply>(f, "ListTokens"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto views, protocol::DecodeListTokensReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::ListTokensReply>(f, "ListTokens"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto views, protocol::DecodeListTokensReply(*m));
         std::vector<TokenInfo> tokens;
         tokens.reserve(views.size());
         for (const auto& v : views) {
@@ -201,8 +201,8 @@ std::future<Result<std::vector<GrantInfo>>> AsyncClient::ListGrants(std::string_
       impl_->Options("ListGrants"),
       [&](uint64_t id) -> Result<OutFrame> { return protocol::EncodeListGrants(id, project); },
       [](const Frame& f) -> Result<std::vector<GrantInfo>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m, Expect<wire::ListGrantsReply>(f, "ListGrants"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto views, protocol::DecodeListGrantsReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::ListGrantsReply>(f, "ListGrants"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto views, protocol::DecodeListGrantsReply(*m));
         std::vector<GrantInfo> grants;
         grants.reserve(views.size());
         for (const auto& v : views) {
@@ -240,9 +240,8 @@ std::future<Result<AuditVerifyReport>> AsyncClient::VerifyAudit(const AuditAncho
       impl_->Options("VerifyAudit"),
       [&](uint64_t id) -> Result<OutFrame> { return protocol::EncodeVerifyAudit(id, request); },
       [](const Frame& f) -> Result<AuditVerifyReport> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::VerifyAuditReply>(f, "VerifyAudit"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto v, protocol::DecodeVerifyAuditReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::VerifyAuditReply>(f, "VerifyAudit"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto v, protocol::DecodeVerifyAuditReply(*m));
         AuditVerifyReport r;
         r.entries_checked = v.entries_checked;
         r.ok = v.ok;
@@ -270,8 +269,7 @@ std::future<Result<std::vector<DeviceInfo>>> AsyncClient::ListDevices(std::strin
       impl_->Options("ListDevices"),
       [&](uint64_t id) -> Result<OutFrame> { return protocol::EncodeListDevices(id, project); },
       [](const Frame& f) -> Result<std::vector<DeviceInfo>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::ListDevicesReply>(f, "ListDevices"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::ListDevicesReply>(f, "ListDevices"));
         return protocol::DecodeListDevicesReply(*m);
       });
 }
@@ -287,8 +285,8 @@ std::future<Result<ChannelInfo>> AsyncClient::RegisterChannel(std::string_view p
         return protocol::EncodeRegisterChannel(id, {project, device, channel, type, unit});
       },
       [](const Frame& f) -> Result<ChannelInfo> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::RegisterChannelReply>(f, "RegisterChannel"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::RegisterChannelReply>(f, "RegisterChannel"));
         return protocol::DecodeRegisterChannelReply(*m);
       });
 }
@@ -301,8 +299,8 @@ std::future<Result<std::vector<ChannelInfo>>> AsyncClient::ListChannels(std::str
         return protocol::EncodeListChannels(id, {project, device});
       },
       [](const Frame& f) -> Result<std::vector<ChannelInfo>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::ListChannelsReply>(f, "ListChannels"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::ListChannelsReply>(f, "ListChannels"));
         return protocol::DecodeListChannelsReply(*m);
       });
 }
@@ -317,8 +315,8 @@ std::future<Result<RotatedProjectKey>> AsyncClient::RotateProjectKey(std::string
         return protocol::EncodeRotateProjectKey(id, {project, reencrypt});
       },
       [](const Frame& f) -> Result<RotatedProjectKey> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::RotateProjectKeyReply>(f, "RotateProjectKey"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::RotateProjectKeyReply>(f, "RotateProjectKey"));
         const protocol::RotatedKey k = protocol::DecodeRotateProjectKeyReply(*m);
         return RotatedProjectKey{k.version, k.reencrypted};
       });
@@ -329,7 +327,7 @@ std::future<Result<KeyStatusReport>> AsyncClient::KeyStatus() {
       impl_->Options("KeyStatus"),
       [](uint64_t id) -> Result<OutFrame> { return protocol::EncodeKeyStatus(id); },
       [](const Frame& f) -> Result<KeyStatusReport> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m, Expect<wire::KeyStatusReply>(f, "KeyStatus"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::KeyStatusReply>(f, "KeyStatus"));
         return protocol::DecodeKeyStatusReply(*m);
       });
 }

@@ -35,9 +35,8 @@ Status AsyncClient::Impl::Handshake(const ClientOptions& options, Clock::time_po
                                           protocol::kMaxProtocolVersion, options.client_name});
       },
       [](const Frame& f) -> Result<SessionInfo> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const wire::HelloReply* m,
-                                    Expect<wire::HelloReply>(f, "Hello"));
-        SENSORDB_ASSIGN_OR_RETURN_R(protocol::HelloReplyInfo info, protocol::DecodeHelloReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const wire::HelloReply* m, Expect<wire::HelloReply>(f, "Hello"));
+        SENSORDB_ASSIGN_OR_RETURN(protocol::HelloReplyInfo info, protocol::DecodeHelloReply(*m));
         SessionInfo s;
         s.protocol_version = info.version;
         s.server_name.assign(info.server_name);
@@ -75,11 +74,11 @@ Status AsyncClient::Impl::Handshake(const ClientOptions& options, Clock::time_po
 // ---- AsyncClient --------------------------------------------------------------------------------
 
 Result<std::unique_ptr<AsyncClient>> AsyncClient::Connect(const ClientOptions& options) {
-  SENSORDB_RETURN_IF_ERROR_R(ValidateOptions(options));
+  SENSORDB_RETURN_IF_ERROR(ValidateOptions(options));
   const auto deadline = Clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
   auto impl = std::make_unique<Impl>(options);
-  SENSORDB_RETURN_IF_ERROR_R(impl->transport.Open(options));
-  SENSORDB_RETURN_IF_ERROR_R(impl->Handshake(options, deadline));
+  SENSORDB_RETURN_IF_ERROR(impl->transport.Open(options));
+  SENSORDB_RETURN_IF_ERROR(impl->Handshake(options, deadline));
   return std::unique_ptr<AsyncClient>(new AsyncClient(std::move(impl)));
 }
 
@@ -112,9 +111,8 @@ std::future<Result<WriteAck>> AsyncClient::Write(std::string_view project, const
         return frame;
       },
       [](const Frame& f) -> Result<WriteAck> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const wire::WriteReply* m,
-                                    Expect<wire::WriteReply>(f, "Write"));
-        SENSORDB_ASSIGN_OR_RETURN_R(protocol::WriteAck ack, protocol::DecodeWriteReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const wire::WriteReply* m, Expect<wire::WriteReply>(f, "Write"));
+        SENSORDB_ASSIGN_OR_RETURN(protocol::WriteAck ack, protocol::DecodeWriteReply(*m));
         return WriteAck{ack.points, ack.ack};
       });
 }
@@ -174,8 +172,8 @@ std::future<Result<ProjectInfo>> AsyncClient::CreateProject(std::string_view nam
         return protocol::EncodeCreateProject(id, {name, options});
       },
       [](const Frame& f) -> Result<ProjectInfo> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::CreateProjectReply>(f, "CreateProject"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::CreateProjectReply>(f, "CreateProject"));
         return protocol::DecodeCreateProjectReply(*m);
       });
 }
@@ -185,8 +183,8 @@ std::future<Result<std::vector<ProjectInfo>>> AsyncClient::ListProjects() {
       impl_->Options("ListProjects"),
       [](uint64_t id) -> Result<OutFrame> { return protocol::EncodeListProjects(id); },
       [](const Frame& f) -> Result<std::vector<ProjectInfo>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::ListProjectsReply>(f, "ListProjects"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::ListProjectsReply>(f, "ListProjects"));
         return protocol::DecodeListProjectsReply(*m);
       });
 }

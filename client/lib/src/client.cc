@@ -5,7 +5,7 @@
 namespace sensordb::client {
 
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
-  SENSORDB_ASSIGN_OR_RETURN_R(std::unique_ptr<AsyncClient> async, AsyncClient::Connect(options));
+  SENSORDB_ASSIGN_OR_RETURN(std::unique_ptr<AsyncClient> async, AsyncClient::Connect(options));
   return std::unique_ptr<Client>(new Client(std::move(async)));
 }
 

@@ -16,9 +16,9 @@ std::future<Result<EnrolledCertificate>> AsyncClient::Enroll(std::string_view pr
         return protocol::EncodeEnrollDevice(id, {project, device, csr_pem, days});
       },
       [](const Frame& f) -> Result<EnrolledCertificate> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::EnrollDeviceReply>(f, "EnrollDevice"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto v, protocol::DecodeEnrollDeviceReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::EnrollDeviceReply>(f, "EnrollDevice"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto v, protocol::DecodeEnrollDeviceReply(*m));
         return EnrolledCertificate{std::string(v.certificate_pem), std::string(v.chain_pem),
                                    std::string(v.serial),          std::string(v.fingerprint),
                                    v.not_before_ns,                v.not_after_ns};
@@ -33,9 +33,9 @@ std::future<Result<std::vector<DeviceCertificate>>> AsyncClient::ListDeviceCerts
         return protocol::EncodeListDeviceCerts(id, {project, device});
       },
       [](const Frame& f) -> Result<std::vector<DeviceCertificate>> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m,
-                                    Expect<wire::ListDeviceCertsReply>(f, "ListDeviceCerts"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto views, protocol::DecodeListDeviceCertsReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::ListDeviceCertsReply>(f, "ListDeviceCerts"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto views, protocol::DecodeListDeviceCertsReply(*m));
         std::vector<DeviceCertificate> out;
         out.reserve(views.size());
         for (const auto& v : views) {
@@ -73,8 +73,8 @@ std::future<Result<std::string>> AsyncClient::GetDeviceCa(std::string_view proje
       impl_->Options("GetDeviceCa"),
       [&](uint64_t id) -> Result<OutFrame> { return protocol::EncodeGetDeviceCa(id, project); },
       [](const Frame& f) -> Result<std::string> {
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto* m, Expect<wire::GetDeviceCaReply>(f, "GetDeviceCa"));
-        SENSORDB_ASSIGN_OR_RETURN_R(const auto pem, protocol::DecodeGetDeviceCaReply(*m));
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m, Expect<wire::GetDeviceCaReply>(f, "GetDeviceCa"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto pem, protocol::DecodeGetDeviceCaReply(*m));
         return std::string(pem);
       });
 }

@@ -1,6 +1,7 @@
 // Clock: where time-driven components read the time (the engine through Options::clock: chunk
-// ageing, retention, the series quota's windows; the backup scheduler), so tests can run
-// simulated days in seconds. Implementations must be thread-safe.
+// ageing, retention, the series quota's windows, the dates of key versions and backups; the
+// backup scheduler), so tests can run simulated days in seconds. Implementations must be
+// thread-safe.
 #pragma once
 
 #include <cstdint>

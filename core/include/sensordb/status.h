@@ -36,6 +36,9 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  // So that `return Err(s);` (and the macros below) work in a function returning Status as well
+  // as in one returning Result<T>: one way to return an error everywhere.
+  Status(std::unexpected<Status> e) : Status(std::move(e.error())) {}  // NOLINT: implicit
 
   static Status Ok() { return Status(); }
   static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
@@ -69,40 +72,50 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// A value or the Status saying why there is none.
+// A value or the Status saying why there is none. A std::expected that may not be ignored:
+// drop one on purpose with IgnoreError().
 template <typename T>
-using Result = std::expected<T, Status>;
+class [[nodiscard]] Result : public std::expected<T, Status> {
+ public:
+  using Base = std::expected<T, Status>;
+  using Base::Base;
+  using Base::operator=;
+  Result(const Base& b) : Base(b) {}        // NOLINT: implicit, from a plain std::expected
+  Result(Base&& b) : Base(std::move(b)) {}  // NOLINT: implicit
 
+  void IgnoreError() const {}
+};
+
+// The error return of a function of either kind: `return Err(Status::NotFound("..."));`.
 inline std::unexpected<Status> Err(Status s) { return std::unexpected<Status>(std::move(s)); }
+
+namespace status_internal {
+inline Status StatusOf(Status s) { return s; }
+template <typename T>
+Status StatusOf(const std::expected<T, Status>& r) {
+  return r.has_value() ? Status() : r.error();
+}
+}  // namespace status_internal
 
 }  // namespace sensordb
 
 #define SENSORDB_CONCAT_INNER_(a, b) a##b
 #define SENSORDB_CONCAT_(a, b) SENSORDB_CONCAT_INNER_(a, b)
 
-// Returns the Status from the enclosing function if `expr` (a Status) is not ok.
-#define SENSORDB_RETURN_IF_ERROR(expr)                       \
-  do {                                                       \
-    ::sensordb::Status sensordb_status_ = (expr);            \
-    if (!sensordb_status_.ok()) return sensordb_status_;     \
+// If `expr` (a Status, or a Result<T> whose value is not wanted here) holds an error, returns it
+// from the enclosing function, which may return Status or any Result<U>.
+#define SENSORDB_RETURN_IF_ERROR(expr)                                                 \
+  do {                                                                                 \
+    ::sensordb::Status sensordb_status_ = ::sensordb::status_internal::StatusOf(expr); \
+    if (!sensordb_status_.ok()) return ::sensordb::Err(std::move(sensordb_status_));   \
   } while (0)
 
-// Same, for functions returning Result<T>.
-#define SENSORDB_RETURN_IF_ERROR_R(expr)                                      \
-  do {                                                                        \
-    ::sensordb::Status sensordb_status_ = (expr);                             \
-    if (!sensordb_status_.ok()) return ::sensordb::Err(std::move(sensordb_status_)); \
-  } while (0)
-
-#define SENSORDB_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, ret) \
-  auto tmp = (expr);                                         \
-  if (!tmp.has_value()) return ret(std::move(tmp).error());  \
+#define SENSORDB_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                 \
+  auto tmp = (expr);                                                    \
+  if (!tmp.has_value()) return ::sensordb::Err(std::move(tmp).error()); \
   lhs = std::move(*tmp)
 
-// `lhs = value of expr` (a Result<T>), or return its error (as a Status).
+// `lhs = value of expr` (a Result<T>), or return its error from the enclosing function, which
+// may return Status or any Result<U>.
 #define SENSORDB_ASSIGN_OR_RETURN(lhs, expr) \
-  SENSORDB_ASSIGN_OR_RETURN_IMPL_(SENSORDB_CONCAT_(sensordb_result_, __LINE__), lhs, expr, )
-// Same, inside a function that itself returns Result<U>.
-#define SENSORDB_ASSIGN_OR_RETURN_R(lhs, expr)                                       \
-  SENSORDB_ASSIGN_OR_RETURN_IMPL_(SENSORDB_CONCAT_(sensordb_result_, __LINE__), lhs, expr, \
-                                  ::sensordb::Err)
+  SENSORDB_ASSIGN_OR_RETURN_IMPL_(SENSORDB_CONCAT_(sensordb_result_, __LINE__), lhs, expr)

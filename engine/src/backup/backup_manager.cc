@@ -1,12 +1,12 @@
 #include "backup/backup_manager.h"
 
 #include <charconv>
-#include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "backup/restore_staging.h"
+#include "sensordb/clock.h"
 #include "sensordb/db.h"
 
 namespace sensordb::backup {
@@ -16,12 +16,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kProgressStepBytes = 4u << 20;  // RocksDB's callback_trigger_interval_size
 constexpr size_t kSampleSeriesPerProject = 3;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Sizes new/shared bytes: a file is new in the first backup (lowest id) that references it.
 std::vector<BackupInfo> ToInfos(const std::vector<store::StoredBackup>& stored) {
@@ -115,11 +109,11 @@ Status ValidateLabel(const std::string& label) {
 
 Result<std::unique_ptr<BackupManager>> BackupManager::Open(
     std::unique_ptr<BackupDestination> dest, bool create) {
-  SENSORDB_RETURN_IF_ERROR_R(dest->Prepare(create));
+  SENSORDB_RETURN_IF_ERROR(dest->Prepare(create));
   // RocksDB's backup engine needs its callers serialised: a prune collecting garbage while a
   // backup reuses shared files would leave the new backup pointing at deleted files.
-  SENSORDB_ASSIGN_OR_RETURN_R(DirLock lock, DirLock::Acquire(dest->DataDir(), "backup directory"));
-  SENSORDB_ASSIGN_OR_RETURN_R(auto engine, store::BackupEngine::Open(dest->DataDir()));
+  SENSORDB_ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(dest->DataDir(), "backup directory"));
+  SENSORDB_ASSIGN_OR_RETURN(auto engine, store::BackupEngine::Open(dest->DataDir()));
   return std::unique_ptr<BackupManager>(
       new BackupManager(std::move(lock), std::move(dest), std::move(engine)));
 }
@@ -131,15 +125,16 @@ Result<std::unique_ptr<BackupManager>> BackupManager::OpenLocal(const std::strin
 
 Result<BackupInfo> BackupManager::Create(store::Store& store, const crypto::Keyring* keyring,
                                          const BackupOptions& options, uint64_t live_bytes) {
-  SENSORDB_RETURN_IF_ERROR_R(ValidateLabel(options.label));
+  SENSORDB_RETURN_IF_ERROR(ValidateLabel(options.label));
   BackupMetadata meta;
-  meta.created_unix_ns = options.created_unix_ns ? options.created_unix_ns : NowNs();
+  meta.created_unix_ns =  // the DB fills it from Options::clock
+      options.created_unix_ns ? options.created_unix_ns : Clock::System().NowUnixNs();
   meta.encrypted = keyring != nullptr;
   meta.label = options.label;
   // Every key that exists when the copy starts goes to the destination keyring first, so the
   // backup never holds data whose key the destination lacks; the second merge adds keys made
   // while copying (a project created meanwhile).
-  if (keyring) SENSORDB_RETURN_IF_ERROR_R(keyring->MergeInto(dest_->KeyringDir()));
+  if (keyring) SENSORDB_RETURN_IF_ERROR(keyring->MergeInto(dest_->KeyringDir()));
   uint64_t copied = 0;
   std::function<void()> on_step;
   if (options.progress) {
@@ -148,7 +143,7 @@ Result<BackupInfo> BackupManager::Create(store::Store& store, const crypto::Keyr
       options.progress(copied, std::max(copied, live_bytes));
     };
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(const uint32_t id, engine_->Create(store, meta.Encode(), on_step));
+  SENSORDB_ASSIGN_OR_RETURN(const uint32_t id, engine_->Create(store, meta.Encode(), on_step));
   if (keyring) {
     Status s = keyring->MergeInto(dest_->KeyringDir());
     if (!s.ok()) {
@@ -156,13 +151,13 @@ Result<BackupInfo> BackupManager::Create(store::Store& store, const crypto::Keyr
       return Err(s);
     }
   }
-  SENSORDB_RETURN_IF_ERROR_R(dest_->Commit());
+  SENSORDB_RETURN_IF_ERROR(dest_->Commit());
   if (options.progress) options.progress(live_bytes, live_bytes);
   return Get(id);
 }
 
 Result<std::vector<BackupInfo>> BackupManager::List() {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto stored, engine_->List());
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, engine_->List());
   std::vector<BackupInfo> out = ToInfos(stored);
   for (auto& corrupt : engine_->Corrupted()) {
     BackupInfo b;
@@ -175,7 +170,7 @@ Result<std::vector<BackupInfo>> BackupManager::List() {
 }
 
 Result<BackupInfo> BackupManager::Get(uint32_t id) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto all, List());
+  SENSORDB_ASSIGN_OR_RETURN(auto all, List());
   for (auto& b : all) {
     if (b.id == id) return std::move(b);
   }
@@ -241,25 +236,24 @@ Status BackupManager::Restore(uint32_t id, const std::string& target_dir, const 
 Result<BackupVerifyReport> BackupManager::SampleRestored(const std::string& dir,
                                                          const BackupInfo& info,
                                                          const KeySource& key) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto db, DB::Open(RestoredOptions(info, key), dir));
+  SENSORDB_ASSIGN_OR_RETURN(auto db, DB::Open(RestoredOptions(info, key), dir));
   BackupVerifyReport r;
   r.id = info.id;
-  SENSORDB_ASSIGN_OR_RETURN_R(const auto projects, db->ListProjects());
+  SENSORDB_ASSIGN_OR_RETURN(const auto projects, db->ListProjects());
   r.projects = projects.size();
   for (const auto& p : projects) {
-    SENSORDB_RETURN_IF_ERROR_R(db->Aggregate(p.name, {}, [&](const AggregateRow& row) {
+    SENSORDB_RETURN_IF_ERROR(db->Aggregate(p.name, {}, [&](const AggregateRow& row) {
       r.points_counted += row.count;
       return true;
     }));
-    SENSORDB_ASSIGN_OR_RETURN_R(const auto channels, db->ListChannels(p.name, {}));
+    SENSORDB_ASSIGN_OR_RETURN(const auto channels, db->ListChannels(p.name, {}));
     for (size_t i = 0; i < channels.size() && i < kSampleSeriesPerProject; ++i) {
       ++r.series_read;
-      SENSORDB_RETURN_IF_ERROR_R(db->QueryRaw(
-          p.name, {channels[i].device, channels[i].name}, {},
-          [&](const SeriesRef&, const PointRun& run) {
-            r.points_read += run.size();
-            return true;
-          }));
+      SENSORDB_RETURN_IF_ERROR(db->QueryRaw(p.name, {channels[i].device, channels[i].name}, {},
+                                            [&](const SeriesRef&, const PointRun& run) {
+                                              r.points_read += run.size();
+                                              return true;
+                                            }));
     }
   }
   return r;
@@ -267,13 +261,13 @@ Result<BackupVerifyReport> BackupManager::SampleRestored(const std::string& dir,
 
 Result<BackupVerifyReport> BackupManager::Verify(uint32_t id, const KeySource& key,
                                                  const ProgressCallback& progress) {
-  SENSORDB_ASSIGN_OR_RETURN_R(const BackupInfo info, Get(id));
+  SENSORDB_ASSIGN_OR_RETURN(const BackupInfo info, Get(id));
   if (!info.problem.empty()) {
     return Err(Status::Corruption("backup " + std::to_string(id) + " is damaged: " +
                                   info.problem));
   }
   if (progress) progress(0, 3);
-  SENSORDB_RETURN_IF_ERROR_R(engine_->Verify(id));
+  SENSORDB_RETURN_IF_ERROR(engine_->Verify(id));
   if (progress) progress(1, 3);
   const std::string scratch = dest_->ScratchDir();
   RemoveOwnDirectory(scratch);  // left by an interrupted verify
@@ -297,16 +291,16 @@ Result<BackupVerifyReport> BackupManager::Verify(uint32_t id, const KeySource& k
 
 Result<std::vector<uint32_t>> BackupManager::Prune(const BackupRetention& policy,
                                                    int64_t now_unix_ns) {
-  SENSORDB_ASSIGN_OR_RETURN_R(const auto all, List());
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, List());
   const std::vector<uint32_t> doomed = BackupsToDelete(all, policy, now_unix_ns);
-  for (uint32_t id : doomed) SENSORDB_RETURN_IF_ERROR_R(engine_->Delete(id));
-  SENSORDB_RETURN_IF_ERROR_R(engine_->GarbageCollect());
-  SENSORDB_RETURN_IF_ERROR_R(dest_->Commit());
+  for (uint32_t id : doomed) SENSORDB_RETURN_IF_ERROR(engine_->Delete(id));
+  SENSORDB_RETURN_IF_ERROR(engine_->GarbageCollect());
+  SENSORDB_RETURN_IF_ERROR(dest_->Commit());
   return doomed;
 }
 
 Result<uint64_t> BackupManager::TotalBytes() {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto stored, engine_->List());
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, engine_->List());
   std::map<std::string, uint64_t> files;
   for (const auto& s : stored) {
     for (const auto& f : s.file_details) files[f.name] = f.size_bytes;

@@ -90,13 +90,13 @@ Result<std::optional<std::string>> ReadLine(const std::string& path) {
 
 Result<std::string> DatabaseIdentity(const std::string& data_dir) {
   const std::string path = data_dir + "/IDENTITY";
-  SENSORDB_ASSIGN_OR_RETURN_R(auto id, ReadLine(path));
+  SENSORDB_ASSIGN_OR_RETURN(auto id, ReadLine(path));
   if (id) return *id;
   uint8_t raw[16];
   crypto::RandomBytes(raw);
   std::string hex;
   for (unsigned char c : raw) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
-  SENSORDB_RETURN_IF_ERROR_R(WriteAtomically(path, hex + "\n"));
+  SENSORDB_RETURN_IF_ERROR(WriteAtomically(path, hex + "\n"));
   return hex;
 }
 
@@ -142,7 +142,7 @@ Status RecordDroppedProject(const std::string& data_dir, uint32_t project) {
 
 Result<std::vector<uint32_t>> ReadConfirmedDrops(const std::string& data_dir,
                                                  const crypto::Keyring& keyring) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto dropped, ReadDroppedProjects(data_dir));
+  SENSORDB_ASSIGN_OR_RETURN(auto dropped, ReadDroppedProjects(data_dir));
   std::erase_if(dropped, [&](uint32_t p) { return !keyring.WasDropped(p); });
   return dropped;
 }

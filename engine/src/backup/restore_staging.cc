@@ -56,7 +56,7 @@ Result<RestoreStaging> RestoreStaging::Create(const std::string& target_in) {
           " is not empty; restore into a new or empty directory (a database is never restored "
           "over existing files)"));
     }
-    SENSORDB_ASSIGN_OR_RETURN_R(std::string staging, MakeTempDir(target + "/.restoring-"));
+    SENSORDB_ASSIGN_OR_RETURN(std::string staging, MakeTempDir(target + "/.restoring-"));
     return RestoreStaging(target, std::move(staging), /*inside=*/true);
   }
   const fs::path absolute = fs::absolute(target, ec);
@@ -65,7 +65,7 @@ Result<RestoreStaging> RestoreStaging::Create(const std::string& target_in) {
   if (ec) {
     return Err(ErrnoStatus("cannot create " + parent.string(), ec.value()));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(
+  SENSORDB_ASSIGN_OR_RETURN(
       std::string staging,
       MakeTempDir((parent / ("." + absolute.filename().string() + ".restoring-")).string()));
   return RestoreStaging(target, std::move(staging), /*inside=*/false);

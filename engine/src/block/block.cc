@@ -150,8 +150,8 @@ Result<std::string> EncodeBlockValue(const crypto::Cipher& cipher, const store::
   CompressBody(body, options, &plain);
   value.push_back(char(kBlockFormatVersion));
   PutFixed64BE(&value, OrderedFromSigned(summary.max_ts));
-  SENSORDB_RETURN_IF_ERROR_R(cipher.Seal(key.project, crypto::RecordKind::kBlock,
-                                         BlockAd(encoded_key, value), plain, &value));
+  SENSORDB_RETURN_IF_ERROR(cipher.Seal(key.project, crypto::RecordKind::kBlock,
+                                       BlockAd(encoded_key, value), plain, &value));
   return value;
 }
 

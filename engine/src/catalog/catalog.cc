@@ -49,7 +49,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(
                                        s.message()));
         continue;
       }
-      SENSORDB_RETURN_IF_ERROR_R(s);
+      SENSORDB_RETURN_IF_ERROR(s);
     }
     // Each range is checked before the next Seek, which would clear the error: a read error
     // must fail the load, never end a range early (an empty catalog looks like no projects).
@@ -139,7 +139,7 @@ Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
 Result<std::string> Catalog::Seal(uint32_t project, std::string_view key,
                                   std::string_view plain) const {
   std::string out;
-  SENSORDB_RETURN_IF_ERROR_R(cipher_.Seal(project, crypto::RecordKind::kCatalog, key, plain, &out));
+  SENSORDB_RETURN_IF_ERROR(cipher_.Seal(project, crypto::RecordKind::kCatalog, key, plain, &out));
   return out;
 }
 
@@ -172,7 +172,7 @@ Status Catalog::PutChannels(uint32_t project, uint64_t device_id,
 
 Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectOptions& options,
                                            const std::function<Status(uint32_t)>& make_key) {
-  SENSORDB_RETURN_IF_ERROR_R(ValidateProjectName(name));
+  SENSORDB_RETURN_IF_ERROR(ValidateProjectName(name));
   std::unique_lock lock(mu_);
   if (by_name_.count(name)) {
     return Err(Status::AlreadyExists("project '" + std::string(name) + "' already exists"));
@@ -181,13 +181,13 @@ Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectO
   p->id = next_project_id_++;
   p->name = name;
   p->retention_days = options.retention_days;
-  SENSORDB_RETURN_IF_ERROR_R(make_key(p->id));
+  SENSORDB_RETURN_IF_ERROR(make_key(p->id));
   auto batch = store_.NewBatch();
   const std::string key = MetaKey(MetaTag::kProject, p->id);
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string sealed, Seal(p->id, key, EncodeProject(Record(*p))));
+  SENSORDB_ASSIGN_OR_RETURN(std::string sealed, Seal(p->id, key, EncodeProject(Record(*p))));
   batch.Put(Cf::kMeta, key, sealed);
   PutCounters(&batch);
-  SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, /*sync=*/true));
+  SENSORDB_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
   by_name_[p->name] = p;
   by_id_[p->id] = p;
   return p->Info();
@@ -336,20 +336,20 @@ std::vector<DeviceInfo> Catalog::ListDevices(const ProjectMeta& project) const {
 Result<ChannelInfo> Catalog::RegisterChannel(ProjectMeta& project, std::string_view device,
                                              std::string_view channel, ValueType type,
                                              std::string_view unit) {
-  SENSORDB_RETURN_IF_ERROR_R(ValidateObjectName("device", device));
-  SENSORDB_RETURN_IF_ERROR_R(ValidateObjectName("channel", channel));
+  SENSORDB_RETURN_IF_ERROR(ValidateObjectName("device", device));
+  SENSORDB_RETURN_IF_ERROR(ValidateObjectName("channel", channel));
   std::unique_lock lock(mu_);
   const std::pair<std::string_view, std::string_view> wanted[] = {{device, channel}};
   if (auto quota = CheckQuota(project, wanted, 0, false); !quota) return Err(quota.error());
   DeviceMeta* d = AddDevice(project, device);
-  SENSORDB_ASSIGN_OR_RETURN_R(SeriesMeta * s, AddChannel(project, *d, channel, type, unit));
+  SENSORDB_ASSIGN_OR_RETURN(SeriesMeta * s, AddChannel(project, *d, channel, type, unit));
   s->unit = unit;
   auto batch = store_.NewBatch();
-  SENSORDB_RETURN_IF_ERROR_R(PutDevice(project.id, *d, &batch));
+  SENSORDB_RETURN_IF_ERROR(PutDevice(project.id, *d, &batch));
   const SeriesMeta* one[] = {s};
-  SENSORDB_RETURN_IF_ERROR_R(PutChannels(project.id, d->id, one, &batch));
+  SENSORDB_RETURN_IF_ERROR(PutChannels(project.id, d->id, one, &batch));
   PutCounters(&batch);
-  SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, true));
+  SENSORDB_RETURN_IF_ERROR(store_.Write(batch, true));
   d->durable = true;
   s->durable = true;
   return ChannelInfo{s->id, s->device, s->channel, s->unit, s->type};

@@ -48,8 +48,8 @@ Result<std::optional<ProjectSecrets::Found>> ProjectSecrets::Find(uint32_t proje
   std::string plain;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     Wipe(plain);
-    SENSORDB_RETURN_IF_ERROR_R(cipher_.Open(project, crypto::RecordKind::kProjectSecret,
-                                            it->key(), it->value(), &plain));
+    SENSORDB_RETURN_IF_ERROR(
+        cipher_.Open(project, crypto::RecordKind::kProjectSecret, it->key(), it->value(), &plain));
     std::string_view n, v;
     Status parsed = Parse(plain, &n, &v);
     if (!parsed.ok()) {
@@ -63,7 +63,7 @@ Result<std::optional<ProjectSecrets::Found>> ProjectSecrets::Find(uint32_t proje
     }
   }
   Wipe(plain);
-  SENSORDB_RETURN_IF_ERROR_R(it->status());
+  SENSORDB_RETURN_IF_ERROR(it->status());
   return std::optional<Found>();
 }
 
@@ -97,9 +97,9 @@ Status ProjectSecrets::Put(uint32_t project, std::string_view name, std::string_
 }
 
 Result<std::optional<std::string>> ProjectSecrets::Get(uint32_t project, std::string_view name) {
-  SENSORDB_RETURN_IF_ERROR_R(CheckName(name));
+  SENSORDB_RETURN_IF_ERROR(CheckName(name));
   std::lock_guard lock(mu_);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto found, Find(project, name));
+  SENSORDB_ASSIGN_OR_RETURN(auto found, Find(project, name));
   if (!found) return std::optional<std::string>();
   return std::optional<std::string>(std::move(found->value));
 }

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 
@@ -61,12 +60,6 @@ std::string DropAd(uint32_t project) {
   return ad;
 }
 constexpr size_t kDropTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-
-int64_t NowUnixS() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -143,7 +136,7 @@ Result<SecretKey> ReadKeyFile(const std::string& path) {
     return Err(Status::InvalidArgument("key file " + path + " must hold exactly 32 bytes, it holds " +
                                        std::to_string(st.st_size)));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey k, SecretKey::Empty());
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey k, SecretKey::Empty());
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Err(Status::IOError("cannot open key file " + path + ": " + std::strerror(errno)));
   const ssize_t n = ::read(fd, k.mutable_data(), SecretKey::kSize);
@@ -184,7 +177,7 @@ Result<Keyring::Kdf> Keyring::NewKdf(const KeySource& source) {
 }
 
 Result<SecretKey> Keyring::DeriveKek(const KeySource& source, const Kdf& kdf) {
-  SENSORDB_RETURN_IF_ERROR_R(InitSodium());
+  SENSORDB_RETURN_IF_ERROR(InitSodium());
   const bool file = !source.key_file.empty(), pass = !source.passphrase.empty();
   if (file == pass) {
     return Err(Status::InvalidArgument(
@@ -197,7 +190,7 @@ Result<SecretKey> Keyring::DeriveKek(const KeySource& source, const Kdf& kdf) {
         (file ? "a key file" : "a passphrase")));
   }
   if (file) return ReadKeyFile(source.key_file);
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey k, SecretKey::Empty());
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey k, SecretKey::Empty());
   if (crypto_pwhash(k.mutable_data(), SecretKey::kSize, source.passphrase.data(),
                     source.passphrase.size(), reinterpret_cast<const uint8_t*>(kdf.salt.data()),
                     kdf.opslimit, size_t(kdf.memlimit), crypto_pwhash_ALG_ARGON2ID13) != 0) {
@@ -342,28 +335,29 @@ Status Keyring::Load(const std::string& bytes, const KeySource& source, const Se
 
 Result<std::unique_ptr<Keyring>> Keyring::Open(const std::string& dir, const KeySource& source,
                                                bool create) {
-  SENSORDB_RETURN_IF_ERROR_R(InitSodium());
+  SENSORDB_RETURN_IF_ERROR(InitSodium());
   std::unique_ptr<Keyring> k(new Keyring(dir));
   auto bytes = ReadSmallFile(dir + "/" + kKeyringFile, 64u << 20);
   if (bytes) {
-    SENSORDB_RETURN_IF_ERROR_R(k->Load(*bytes, source));
+    SENSORDB_RETURN_IF_ERROR(k->Load(*bytes, source));
     return k;
   }
   if (bytes.error().code() != StatusCode::kNotFound || !create) return Err(bytes.error());
-  SENSORDB_ASSIGN_OR_RETURN_R(k->kdf_, NewKdf(source));
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey kek, DeriveKek(source, k->kdf_));
+  SENSORDB_ASSIGN_OR_RETURN(k->kdf_, NewKdf(source));
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey kek, DeriveKek(source, k->kdf_));
   k->fingerprint_ = Fingerprint(kek);
-  SENSORDB_RETURN_IF_ERROR_R(k->Persist(kek, k->kdf_, k->fingerprint_));
+  SENSORDB_RETURN_IF_ERROR(k->Persist(kek, k->kdf_, k->fingerprint_));
   k->kek_ = std::make_unique<SecretKey>(std::move(kek));
   return k;
 }
 
 Result<std::string> Keyring::FingerprintOf(const std::string& dir, const KeySource& source) {
-  SENSORDB_RETURN_IF_ERROR_R(InitSodium());
+  SENSORDB_RETURN_IF_ERROR(InitSodium());
   Kdf kdf;
   if (!source.passphrase.empty()) {
     // The salt is in the keyring: read just its header.
-    SENSORDB_ASSIGN_OR_RETURN_R(std::string bytes, ReadSmallFile(dir + "/" + kKeyringFile, 64u << 20));
+    SENSORDB_ASSIGN_OR_RETURN(std::string bytes,
+                              ReadSmallFile(dir + "/" + kKeyringFile, 64u << 20));
     std::string_view in(bytes);
     if (in.size() < sizeof(kMagic) + 5 + kSaltBytes + 16 || uint8_t(in[12]) != kKdfArgon2id) {
       return Err(Status::InvalidArgument("the keyring in " + dir + " uses no passphrase"));
@@ -375,7 +369,7 @@ Result<std::string> Keyring::FingerprintOf(const std::string& dir, const KeySour
     GetFixed64BE(&in, &kdf.opslimit);
     GetFixed64BE(&in, &kdf.memlimit);
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey kek, DeriveKek(source, kdf));
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey kek, DeriveKek(source, kdf));
   return Fingerprint(kek);
 }
 
@@ -417,8 +411,8 @@ bool Keyring::WasDropped(uint32_t project) const {
   return dropped_.count(project) > 0;
 }
 
-Result<uint32_t> Keyring::AddVersion(uint32_t project) {
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey dek, SecretKey::Random());
+Result<uint32_t> Keyring::AddVersion(uint32_t project, int64_t created_unix_s) {
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey dek, SecretKey::Random());
   std::unique_lock lock(mu_);
   if (dropped_.count(project)) {
     return Err(Status::FailedPrecondition("project id " + std::to_string(project) +
@@ -426,7 +420,7 @@ Result<uint32_t> Keyring::AddVersion(uint32_t project) {
   }
   auto& versions = keys_[project];
   const uint32_t v = versions.empty() ? 1 : versions.rbegin()->first + 1;
-  versions[v] = {v, NowUnixS(), std::make_shared<const SecretKey>(std::move(dek))};
+  versions[v] = {v, created_unix_s, std::make_shared<const SecretKey>(std::move(dek))};
   Status s = Persist(*kek_, kdf_, fingerprint_);
   if (!s.ok()) {
     versions.erase(v);
@@ -477,7 +471,7 @@ Result<std::unique_ptr<Keyring>> Keyring::ReadWithOurKek(const std::string& dir)
   std::unique_ptr<Keyring> k(new Keyring(dir));
   auto bytes = ReadSmallFile(dir + "/" + kKeyringFile, 64u << 20);
   if (!bytes && bytes.error().code() == StatusCode::kNotFound) return std::unique_ptr<Keyring>();
-  if (!bytes) return Err(bytes.error());
+  SENSORDB_RETURN_IF_ERROR(bytes);
   const Status s = k->Load(*bytes, KeySource{}, kek_.get());
   if (s.code() == StatusCode::kPermissionDenied) {
     // Sealed under another master key (the destination was away when the key was rotated).

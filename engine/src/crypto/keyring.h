@@ -44,9 +44,10 @@ class Keyring {
   std::vector<DataKey> Versions(uint32_t project) const;
   std::vector<uint32_t> Projects() const;
 
-  // Adds a fresh random key version for the project (the first one creates its key) and
-  // persists the keyring before returning the new version.
-  Result<uint32_t> AddVersion(uint32_t project);
+  // Adds a fresh random key version for the project (the first one creates its key), created at
+  // `created_unix_s` (the caller's Options::clock), and persists the keyring before returning
+  // the new version.
+  Result<uint32_t> AddVersion(uint32_t project, int64_t created_unix_s);
   // Destroys every version of the project (crypto-shredding) and records the drop, both in one
   // atomic replacement of the file, persisted before returning. The drop record is
   // authenticated under the master key: it is the only evidence an open accepts that a project

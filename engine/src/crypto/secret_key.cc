@@ -13,7 +13,7 @@ Status InitSodium() {
 }
 
 Result<SecretKey> SecretKey::Empty() {
-  SENSORDB_RETURN_IF_ERROR_R(InitSodium());
+  SENSORDB_RETURN_IF_ERROR(InitSodium());
   auto* p = static_cast<uint8_t*>(sodium_malloc(kSize));
   if (!p) return Err(Status::ResourceExhausted("cannot allocate locked memory for a key"));
   sodium_memzero(p, kSize);
@@ -21,7 +21,7 @@ Result<SecretKey> SecretKey::Empty() {
 }
 
 Result<SecretKey> SecretKey::Random() {
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey k, Empty());
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey k, Empty());
   randombytes_buf(k.p_, kSize);
   return k;
 }
@@ -30,7 +30,7 @@ Result<SecretKey> SecretKey::FromBytes(std::span<const uint8_t> bytes) {
   if (bytes.size() != kSize) {
     return Err(Status::InvalidArgument("a key is 32 bytes, got " + std::to_string(bytes.size())));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(SecretKey k, Empty());
+  SENSORDB_ASSIGN_OR_RETURN(SecretKey k, Empty());
   std::memcpy(k.p_, bytes.data(), kSize);
   return k;
 }

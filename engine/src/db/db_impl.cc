@@ -27,7 +27,7 @@ constexpr size_t kSeriesPerThread = 128;
 
 Result<std::unique_ptr<DB>> DB::Open(const Options& options, std::string_view dir) {
   auto db = std::make_unique<DBImpl>(options, std::string(dir));
-  SENSORDB_RETURN_IF_ERROR_R(db->Init());
+  SENSORDB_RETURN_IF_ERROR(db->Init());
   return std::unique_ptr<DB>(std::move(db));
 }
 
@@ -108,9 +108,9 @@ Status DBImpl::Init() {
   // Validated: from here on the open may change things.
   opened_ = true;
   for (uint32_t pid : unreadable) SENSORDB_RETURN_IF_ERROR(DeleteProjectData(pid));
-  if (keyring_ && !keyring_->Active(system::kSystemProject)) {
-    auto v = keyring_->AddVersion(system::kSystemProject);  // a new database's system key
-    if (!v) return v.error();
+  if (keyring_ && !keyring_->Active(system::kSystemProject)) {  // a new database's system key
+    SENSORDB_RETURN_IF_ERROR(
+        keyring_->AddVersion(system::kSystemProject, clock_.NowUnixNs() / kNanosPerSecond));
   }
   const size_t max_points = head_->chunk_max_points();
   SENSORDB_RETURN_IF_ERROR(
@@ -154,7 +154,7 @@ Status DBImpl::OpenKeys() {
   auto keyring =
       crypto::Keyring::Open(dir_, options_.key, options_.create_if_missing && !has_data);
   crypto::WipeString(options_.key.passphrase);
-  if (!keyring) return keyring.error();
+  SENSORDB_RETURN_IF_ERROR(keyring);
   keyring_ = std::move(*keyring);
   cipher_ = crypto::NewEnvelopeCipher(*keyring_);
   return Status::Ok();
@@ -449,7 +449,7 @@ Result<ProjectInfo> DBImpl::CreateProject(std::string_view name, const ProjectOp
   std::shared_lock no_backup_copying(key_creation_mu_);
   return catalog_->CreateProject(name, o, [this](uint32_t pid) -> Status {
     if (!keyring_) return Status::Ok();
-    auto v = keyring_->AddVersion(pid);
+    auto v = keyring_->AddVersion(pid, clock_.NowUnixNs() / kNanosPerSecond);
     return v ? Status::Ok() : v.error();
   });
 }
@@ -457,7 +457,7 @@ Result<ProjectInfo> DBImpl::CreateProject(std::string_view name, const ProjectOp
 Result<std::vector<ProjectInfo>> DBImpl::ListProjects() { return catalog_->ListProjects(); }
 
 Result<ProjectInfo> DBImpl::GetProject(std::string_view name) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(name));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(name));
   return p->Info();
 }
 
@@ -506,21 +506,21 @@ Status DBImpl::RegisterDevice(std::string_view project, const DeviceInfo& device
 }
 
 Result<std::vector<DeviceInfo>> DBImpl::ListDevices(std::string_view project) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   return catalog_->ListDevices(*p);
 }
 
 Result<ChannelInfo> DBImpl::RegisterChannel(std::string_view project, std::string_view device,
                                             std::string_view channel, ValueType type,
                                             std::string_view unit) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   std::shared_lock sealing(seal_gate_);
   return catalog_->RegisterChannel(*p, device, channel, type, unit);
 }
 
 Result<std::vector<ChannelInfo>> DBImpl::ListChannels(std::string_view project,
                                                       std::string_view device) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   return catalog_->ListChannels(*p, device);
 }
 
@@ -537,7 +537,7 @@ Status DBImpl::PutProjectSecret(std::string_view project, std::string_view name,
 
 Result<std::optional<std::string>> DBImpl::GetProjectSecret(std::string_view project,
                                                             std::string_view name) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   std::shared_lock lock(p->write_mu);
   if (p->dropped) {
     return Err(Status::NotFound("project '" + std::string(project) + "' does not exist"));
@@ -588,14 +588,14 @@ Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
 
 Result<std::vector<LatestPoint>> DBImpl::Latest(std::string_view project,
                                                 std::string_view device) {
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const Selector sel{std::string(device), ""};
   if (device.empty()) return Err(Status::InvalidArgument("latest needs a device name"));
   const auto series = catalog_->Select(*p, sel);
-  SENSORDB_RETURN_IF_ERROR_R(CheckSelection(sel, series.size()));
+  SENSORDB_RETURN_IF_ERROR(CheckSelection(sel, series.size()));
   std::vector<LatestPoint> out;
   query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
-  SENSORDB_RETURN_IF_ERROR_R(q.Latest(series, &out));
+  SENSORDB_RETURN_IF_ERROR(q.Latest(series, &out));
   return out;
 }
 
@@ -681,15 +681,14 @@ Result<DBStats> DBImpl::Stats() {
     if (!catalog_->FindProject(key.project)) continue;  // dropped, awaiting compaction
     block::Summary summary;
     if (!summaries_.Get(it->key(), &summary)) {
-      SENSORDB_RETURN_IF_ERROR_R(
-          block::OpenBlock(*cipher_, key.project, it->key(), view, &opened));
+      SENSORDB_RETURN_IF_ERROR(block::OpenBlock(*cipher_, key.project, it->key(), view, &opened));
       summary = opened.summary;
       summaries_.Put(it->key(), summary);
     }
     ++st.blocks;
     st.points += summary.count;
   }
-  SENSORDB_RETURN_IF_ERROR_R(it->status());
+  SENSORDB_RETURN_IF_ERROR(it->status());
   st.points += st.head_points;
   std::error_code ec;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir_, ec)) {
@@ -716,12 +715,12 @@ Status DBImpl::RotateMasterKey(const KeySource& new_key) {
 }
 
 Result<uint32_t> DBImpl::RotateProjectKey(std::string_view project) {
-  SENSORDB_RETURN_IF_ERROR_R(NeedKeys(keyring_ != nullptr));
-  SENSORDB_ASSIGN_OR_RETURN_R(auto p, catalog_->FindProject(project));
+  SENSORDB_RETURN_IF_ERROR(NeedKeys(keyring_ != nullptr));
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   std::shared_lock lock(p->write_mu);
   if (p->dropped) return Err(Status::NotFound("project '" + std::string(project) + "' does not exist"));
   std::shared_lock no_backup_copying(key_creation_mu_);
-  return keyring_->AddVersion(p->id);
+  return keyring_->AddVersion(p->id, clock_.NowUnixNs() / kNanosPerSecond);
 }
 
 Status DBImpl::ReencryptProject(std::string_view project, const ProgressCallback& progress) {
@@ -743,7 +742,7 @@ Status DBImpl::ReencryptProject(std::string_view project, const ProgressCallback
 }
 
 Result<KeyStatusReport> DBImpl::KeyStatus() {
-  SENSORDB_RETURN_IF_ERROR_R(NeedKeys(keyring_ != nullptr));
+  SENSORDB_RETURN_IF_ERROR(NeedKeys(keyring_ != nullptr));
   return key_manager_->Report();
 }
 

@@ -46,7 +46,7 @@ Result<SalvageReport> DB::Salvage(const Options& options, std::string_view dir,
   std::string log_dir = salvage.log_dir;
   if (log_dir.empty()) log_dir = std::filesystem::temp_directory_path().string();
   src->EnterSalvageMode(sink, log_dir);
-  SENSORDB_RETURN_IF_ERROR_R(src->Init());
+  SENSORDB_RETURN_IF_ERROR(src->Init());
 
   std::unique_ptr<DB> dst;
   if (!salvage.export_dir.empty()) {
@@ -59,18 +59,18 @@ Result<SalvageReport> DB::Salvage(const Options& options, std::string_view dir,
     Options wo = options;
     wo.create_if_missing = true;
     wo.maintenance_interval_ms = 0;
-    SENSORDB_ASSIGN_OR_RETURN_R(dst, DB::Open(wo, salvage.export_dir));
+    SENSORDB_ASSIGN_OR_RETURN(dst, DB::Open(wo, salvage.export_dir));
   }
-  SENSORDB_ASSIGN_OR_RETURN_R(const auto projects, src->ListProjects());
+  SENSORDB_ASSIGN_OR_RETURN(const auto projects, src->ListProjects());
   for (const ProjectInfo& p : projects) {
     ++report.projects;
     if (dst) {
       auto created = dst->CreateProject(p.name, {p.retention_days});
-      if (!created) return Err(created.error());
-      SENSORDB_ASSIGN_OR_RETURN_R(const auto devices, src->ListDevices(p.name));
-      for (const DeviceInfo& d : devices) SENSORDB_RETURN_IF_ERROR_R(dst->RegisterDevice(p.name, d));
+      SENSORDB_RETURN_IF_ERROR(created);
+      SENSORDB_ASSIGN_OR_RETURN(const auto devices, src->ListDevices(p.name));
+      for (const DeviceInfo& d : devices) SENSORDB_RETURN_IF_ERROR(dst->RegisterDevice(p.name, d));
     }
-    SENSORDB_ASSIGN_OR_RETURN_R(const auto channels, src->ListChannels(p.name, ""));
+    SENSORDB_ASSIGN_OR_RETURN(const auto channels, src->ListChannels(p.name, ""));
     for (const ChannelInfo& c : channels) {
       std::vector<int64_t> ts;
       std::vector<Value> values;
@@ -91,11 +91,11 @@ Result<SalvageReport> DB::Salvage(const Options& options, std::string_view dir,
       report.points += ts.size();
       if (!dst) continue;
       auto registered = dst->RegisterChannel(p.name, c.device, c.name, c.type, c.unit);
-      if (!registered) return Err(registered.error());
-      if (!ts.empty()) SENSORDB_RETURN_IF_ERROR_R(CopySeries(*dst, p.name, c, ts, values));
+      SENSORDB_RETURN_IF_ERROR(registered);
+      if (!ts.empty()) SENSORDB_RETURN_IF_ERROR(CopySeries(*dst, p.name, c, ts, values));
     }
   }
-  if (dst) SENSORDB_RETURN_IF_ERROR_R(dst->Flush());
+  if (dst) SENSORDB_RETURN_IF_ERROR(dst->Flush());
   return report;
 }
 

@@ -76,7 +76,7 @@ Result<KeyStatusReport> KeyManager::Report() {
       e.created_unix_s = k.created_unix_s;
       e.active = &k == &keys.back();
     }
-    SENSORDB_RETURN_IF_ERROR_R(Census(p->id, &ps.versions));
+    SENSORDB_RETURN_IF_ERROR(Census(p->id, &ps.versions));
     std::sort(ps.versions.begin(), ps.versions.end(),
               [](const auto& a, const auto& b) { return a.version < b.version; });
     r.projects.push_back(std::move(ps));
@@ -91,35 +91,36 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
   uint64_t done = 0;
   block::OpenedBlock opened;
   std::string value;
-  Status st = Scan(store_, Cf::kBlocks, prefix, [&](std::string_view k, std::string_view v) {
-    block::BlockView view;
-    if (!block::ParseBlockValue(v, &view)) return Status::Corruption("malformed block value");
-    if (cipher_.KeyVersionOf(view.sealed) >= newest) return Status::Ok();
-    SENSORDB_RETURN_IF_ERROR(block::OpenBlock(cipher_, project, k, view, &opened));
-    // Same plaintext, same key, same header: only the envelope changes.
-    std::string plain;
-    PutLengthPrefixed(&plain, [&] {
-      std::string s;
-      block::EncodeSummary(opened.summary, &s);
-      return s;
-    }());
-    plain.append(opened.data);
-    value.assign(view.header);
-    std::string ad(k);
-    ad.append(view.header);
-    SENSORDB_RETURN_IF_ERROR(
-        cipher_.Seal(project, crypto::RecordKind::kBlock, ad, plain, &value));
-    batch.Put(Cf::kBlocks, k, value);
-    ++done;
-    if (batch.Count() >= 1024) {
-      SENSORDB_RETURN_IF_ERROR(store_.Write(batch, false));
-      batch.Clear();
-      if (progress) progress(done, total);
-    }
-    return Status::Ok();
-  });
-  SENSORDB_RETURN_IF_ERROR_R(st);
-  if (batch.Count()) SENSORDB_RETURN_IF_ERROR_R(store_.Write(batch, true));
+  Status st =
+      Scan(store_, Cf::kBlocks, prefix, [&](std::string_view k, std::string_view v) -> Status {
+        block::BlockView view;
+        if (!block::ParseBlockValue(v, &view)) return Status::Corruption("malformed block value");
+        if (cipher_.KeyVersionOf(view.sealed) >= newest) return Status::Ok();
+        SENSORDB_RETURN_IF_ERROR(block::OpenBlock(cipher_, project, k, view, &opened));
+        // Same plaintext, same key, same header: only the envelope changes.
+        std::string plain;
+        PutLengthPrefixed(&plain, [&] {
+          std::string s;
+          block::EncodeSummary(opened.summary, &s);
+          return s;
+        }());
+        plain.append(opened.data);
+        value.assign(view.header);
+        std::string ad(k);
+        ad.append(view.header);
+        SENSORDB_RETURN_IF_ERROR(
+            cipher_.Seal(project, crypto::RecordKind::kBlock, ad, plain, &value));
+        batch.Put(Cf::kBlocks, k, value);
+        ++done;
+        if (batch.Count() >= 1024) {
+          SENSORDB_RETURN_IF_ERROR(store_.Write(batch, false));
+          batch.Clear();
+          if (progress) progress(done, total);
+        }
+        return Status::Ok();
+      });
+  SENSORDB_RETURN_IF_ERROR(st);
+  if (batch.Count()) SENSORDB_RETURN_IF_ERROR(store_.Write(batch, true));
   if (progress) progress(done, std::max(done, total));
   return done;
 }
@@ -144,15 +145,15 @@ Status KeyManager::Reencrypt(catalog::ProjectMeta& project, const std::function<
 }
 
 Result<bool> KeyManager::DestroyOlderIfUnused(const catalog::ProjectMeta& project) {
-  SENSORDB_ASSIGN_OR_RETURN_R(crypto::DataKey active, keyring_.Active(project.id));
+  SENSORDB_ASSIGN_OR_RETURN(crypto::DataKey active, keyring_.Active(project.id));
   std::vector<KeyVersionStatus> census;
-  SENSORDB_RETURN_IF_ERROR_R(Census(project.id, &census));
+  SENSORDB_RETURN_IF_ERROR(Census(project.id, &census));
   for (const auto& e : census) {
     if (e.version < active.version && e.blocks + e.head_records + e.catalog_records > 0) {
       return false;
     }
   }
-  SENSORDB_RETURN_IF_ERROR_R(keyring_.DestroyVersionsBelow(project.id, active.version));
+  SENSORDB_RETURN_IF_ERROR(keyring_.DestroyVersionsBelow(project.id, active.version));
   return true;
 }
 

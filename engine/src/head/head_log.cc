@@ -140,16 +140,16 @@ Result<uint64_t> HeadLog::Replay(const ReplayHandler& h) const {
   // sealed). Each pass checks the iterator's status before the next Seek would clear it.
   for (it->Seek(""); it->Valid(); it->Next()) {
     if (it->key().size() != store::kSealRecordKeySize) continue;
-    SENSORDB_RETURN_IF_ERROR_R(
+    SENSORDB_RETURN_IF_ERROR(
         damaged(Name(replay_seal(it->key(), it->value()), "seal record", it->key())));
   }
-  SENSORDB_RETURN_IF_ERROR_R(damaged(Name(it->status(), "reading the head column family", {})));
+  SENSORDB_RETURN_IF_ERROR(damaged(Name(it->status(), "reading the head column family", {})));
   for (it->Seek(""); it->Valid(); it->Next()) {
     if (it->key().size() == store::kSealRecordKeySize) continue;
-    SENSORDB_RETURN_IF_ERROR_R(
+    SENSORDB_RETURN_IF_ERROR(
         damaged(Name(replay_record(it->key(), it->value()), "head record", it->key())));
   }
-  SENSORDB_RETURN_IF_ERROR_R(damaged(Name(it->status(), "reading the head column family", {})));
+  SENSORDB_RETURN_IF_ERROR(damaged(Name(it->status(), "reading the head column family", {})));
   return max_seq;
 }
 

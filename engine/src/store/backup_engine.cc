@@ -144,7 +144,7 @@ Result<uint32_t> BackupEngine::Create(Store& store, const std::string& app_metad
                                       const std::function<void()>& progress) {
   // Flushed by the store first: it recovers from a pending failed write before, or refuses.
   // The backup's own flush then covers only what was written since.
-  SENSORDB_RETURN_IF_ERROR_R(store.Flush());
+  SENSORDB_RETURN_IF_ERROR(store.Flush());
   rocksdb::CreateBackupOptions co;
   co.flush_before_backup = true;
   if (progress) co.progress_callback = progress;

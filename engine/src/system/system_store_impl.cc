@@ -35,7 +35,7 @@ SystemStoreImpl::~SystemStoreImpl() = default;
 
 Result<std::string> SystemStoreImpl::Open(std::string_view key, std::string_view sealed) const {
   std::string plain;
-  SENSORDB_RETURN_IF_ERROR_R(
+  SENSORDB_RETURN_IF_ERROR(
       cipher_.Open(kSystemProject, crypto::RecordKind::kSystem, key, sealed, &plain));
   return plain;
 }
@@ -70,7 +70,7 @@ Status SystemStoreImpl::LoadHashKey() {
 }
 
 Result<std::string> SystemStoreImpl::NamedKey(SystemSpace space, std::string_view name) {
-  SENSORDB_RETURN_IF_ERROR_R(LoadHashKey());
+  SENSORDB_RETURN_IF_ERROR(LoadHashKey());
   std::string k = SpacePrefix(space, kNamed);
   const size_t at = k.size();
   k.resize(at + kHashBytes);
@@ -106,10 +106,10 @@ Status SystemStoreImpl::Apply(std::span<const Op> ops) {
 
 Result<std::optional<std::string>> SystemStoreImpl::GetNamed(SystemSpace space,
                                                              std::string_view name) {
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string key, NamedKey(space, name));
-  SENSORDB_ASSIGN_OR_RETURN_R(auto stored, store_.Get(Cf::kMeta, key));
+  SENSORDB_ASSIGN_OR_RETURN(std::string key, NamedKey(space, name));
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, store_.Get(Cf::kMeta, key));
   if (!stored) return std::optional<std::string>();
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string plain, Open(key, *stored));
+  SENSORDB_ASSIGN_OR_RETURN(std::string plain, Open(key, *stored));
   std::string_view in = plain, stored_name;
   if (!GetLengthPrefixed(&in, &stored_name) || stored_name != name) {
     return Err(Status::Corruption("system record does not hold the name it is stored under"));
@@ -119,9 +119,9 @@ Result<std::optional<std::string>> SystemStoreImpl::GetNamed(SystemSpace space,
 
 Result<std::optional<std::string>> SystemStoreImpl::GetNumbered(SystemSpace space, uint64_t id) {
   const std::string key = NumberedKey(space, id);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto stored, store_.Get(Cf::kMeta, key));
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, store_.Get(Cf::kMeta, key));
   if (!stored) return std::optional<std::string>();
-  SENSORDB_ASSIGN_OR_RETURN_R(std::string plain, Open(key, *stored));
+  SENSORDB_ASSIGN_OR_RETURN(std::string plain, Open(key, *stored));
   return std::optional<std::string>(std::move(plain));
 }
 
@@ -174,7 +174,7 @@ Status SystemStoreImpl::PutFileRecord(std::string_view name, std::string_view va
 Result<std::optional<std::string>> SystemStoreImpl::GetFileRecord(std::string_view name) {
   if (!IsPlainFileName(name)) return Err(Status::InvalidArgument("bad file record name"));
   const std::string path = dir_ + "/" + std::string(name);
-  SENSORDB_ASSIGN_OR_RETURN_R(auto sealed, ReadWholeFile(path, kMaxFileRecordBytes));
+  SENSORDB_ASSIGN_OR_RETURN(auto sealed, ReadWholeFile(path, kMaxFileRecordBytes));
   if (!sealed) return std::optional<std::string>();
   std::string plain;
   const Status s = cipher_.Open(kSystemProject, crypto::RecordKind::kSystem, FileRecordAd(name),
@@ -193,7 +193,7 @@ Result<uint64_t> SystemStoreImpl::LastNumbered(SystemSpace space) {
   if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 8) {
     return DecodeFixed64BE(it->key().data() + prefix.size());
   }
-  SENSORDB_RETURN_IF_ERROR_R(it->status());
+  SENSORDB_RETURN_IF_ERROR(it->status());
   return uint64_t{0};
 }
 
