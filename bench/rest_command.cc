@@ -1,6 +1,7 @@
 // sensordb-bench rest: the simulated fleet written as InfluxDB line protocol to a running
 // sensordbd's REST listener (docs/REST.md): HTTPS (TLS 1.3, the server certificate verified),
-// keep-alive connections each writing a slice of the devices, one request at a time, every 204
+// keep-alive connections each writing a slice of the devices (or, with --split time, taking turns
+// on one time-major stream of the whole fleet), one request at a time, every 204
 // a durable acknowledgement. The bodies are formatted (and gzipped) before the clock starts, so
 // the timed phase costs the tool only TLS and HTTP; formatting is reported apart. With
 // --server-pid, the server's CPU time per million points (from /proc); with --native-server,
@@ -46,6 +47,7 @@ struct Config {
   int64_t points = 10'000'000;
   int lines_per_request = 5000;
   int connections = 4;
+  std::string split = "devices";
   bool gzip = false;
   int gzip_level = 1;
   int timeout_ms = 60'000;
@@ -140,8 +142,11 @@ float Percentile(const std::vector<float>& sorted, double q) {
   return sorted[std::min(sorted.size() - 1, size_t(double(sorted.size()) * q))];
 }
 
-// Every body of the run, one slice of the devices per connection, formatted (and gzipped) in
-// parallel before the clock starts.
+// Every body of the run, formatted (and gzipped) in parallel before the clock starts. With
+// --split devices each connection writes a slice of the devices (time-major within it: a
+// 5000-line body of 1000 devices on 4 connections holds 20 points per series); with --split
+// time the whole fleet is one time-major stream whose bodies the connections take in turn (5
+// points per series per body), the shape of a gateway or of VictoriaMetrics' own tools.
 struct Bodies {
   std::vector<std::vector<LineProtocolBody>> per_connection;
   uint64_t raw_bytes = 0, sent_bytes = 0;
@@ -156,13 +161,19 @@ sensordb::Result<Bodies> PrepareBodies(const Config& cfg, int64_t per_series, in
   Tally tally;
   const double cpu0 = sensordb::bench::SelfCpuSeconds();
   const auto t0 = Clock::now();
+  auto format = [&](int slice, int of) {
+    return sensordb::bench::FormatLineProtocolBodies(
+        {cfg.devices, cfg.channels, per_series, cfg.lines_per_request, cfg.measurement, slice, of});
+  };
+  if (cfg.split == "time") {
+    auto all = format(0, 1);
+    for (size_t i = 0; i < all.size(); ++i) b.per_connection[i % n].push_back(std::move(all[i]));
+  }
   std::vector<std::thread> threads;
   for (int s = 0; s < slices; ++s) {
     threads.emplace_back([&, s] {
       auto& mine = b.per_connection[size_t(s)];
-      mine = sensordb::bench::FormatLineProtocolBodies({cfg.devices, cfg.channels, per_series,
-                                                        cfg.lines_per_request, cfg.measurement, s,
-                                                        slices});
+      if (cfg.split == "devices") mine = format(s, slices);
       for (auto& body : mine) {
         raw[size_t(s)] += body.data.size();
         if (cfg.gzip) {
@@ -240,14 +251,14 @@ void PrintReport(const Config& cfg, int slices, int64_t per_series, uint64_t poi
     fmt::print(
         "{{\"devices\": {}, \"channels\": {}, \"points\": {}, \"points_acked\": {}, "
         "\"points_counted\": {}, \"lines_per_request\": {}, \"connections\": {}, "
-        "\"api\": \"{}\", \"gzip\": {}, \"requests\": {}, \"body_bytes\": {}, "
+        "\"split\": \"{}\", \"api\": \"{}\", \"gzip\": {}, \"requests\": {}, \"body_bytes\": {}, "
         "\"sent_bytes\": {}, \"write_s\": {:.3f}, \"points_per_s\": {:.0f}, "
         "\"requests_per_s\": {:.1f}, \"latency_ms_p50\": {:.2f}, \"latency_ms_p99\": {:.2f}, "
         "\"server_cpu_s_per_mpoints\": {:.4f}, \"client_cpu_s_per_mpoints\": {:.4f}, "
         "\"format_s\": {:.3f}, \"format_cpu_s_per_mpoints\": {:.4f}}}\n",
         cfg.devices, cfg.channels, points, t.points_acked, counted, cfg.lines_per_request, slices,
-        cfg.api, cfg.gzip, t.requests, b.raw_bytes, b.sent_bytes, t.write_s, pps, rps, p50, p99,
-        server, t.client_cpu_s / mpts, b.format_s, b.format_cpu_s / mpts);
+        cfg.split, cfg.api, cfg.gzip, t.requests, b.raw_bytes, b.sent_bytes, t.write_s, pps, rps,
+        p50, p99, server, t.client_cpu_s / mpts, b.format_s, b.format_cpu_s / mpts);
     return;
   }
   fmt::print("fleet            {} devices x {} channels, {} points ({} per series), {} lines\n",
@@ -260,8 +271,8 @@ void PrintReport(const Config& cfg, int slices, int64_t per_series, uint64_t poi
       b.format_cpu_s / mpts);
   fmt::print(
       "writes           {:.3f} s, {:.2f} M points/s, {:.1f} requests/s over HTTPS ({} "
-      "keep-alive connection(s), API {}, durable acks)\n",
-      t.write_s, pps / 1e6, rps, slices, cfg.api);
+      "keep-alive connection(s), split by {}, API {}, durable acks)\n",
+      t.write_s, pps / 1e6, rps, slices, cfg.split, cfg.api);
   fmt::print("request latency  p50 {:.2f} ms, p99 {:.2f} ms\n", p50, p99);
   if (server >= 0) {
     fmt::print("server CPU       {:.2f} s, {:.3f} CPU-s per million points\n", t.server_cpu_s,
@@ -302,6 +313,10 @@ int RunRestCommand(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--connections", cfg.connections, "keep-alive connections, one thread each")
       ->check(CLI::Range(1, 64));
+  app.add_option("--split", cfg.split,
+                 "devices: each connection a slice of the devices; time: one time-major stream "
+                 "of the whole fleet, its bodies taken by the connections in turn")
+      ->check(CLI::IsMember({"devices", "time"}));
   app.add_flag("--gzip", cfg.gzip, "Content-Encoding: gzip (zlib)");
   app.add_option("--gzip-level", cfg.gzip_level, "zlib level with --gzip")->check(CLI::Range(1, 9));
   app.add_option("--timeout-ms", cfg.timeout_ms, "bound of each connect, send and response")
@@ -333,7 +348,7 @@ int RunRestCommand(int argc, char** argv) {
           ? "/write?db=" + PercentEncode(cfg.project) + "&precision=ns"
           : "/api/v2/write?bucket=" + PercentEncode(cfg.project) + "&org=bench&precision=ns";
   const std::string authorization = (cfg.api == "v1" ? "Bearer " : "Token ") + token;
-  const int slices = std::min(cfg.connections, cfg.devices);
+  const int slices = cfg.split == "time" ? cfg.connections : std::min(cfg.connections, cfg.devices);
   const int64_t series = int64_t(cfg.devices) * cfg.channels;
   const int64_t per_series = std::max<int64_t>(1, cfg.points / series);
   const uint64_t points = uint64_t(per_series * series);

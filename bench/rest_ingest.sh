@@ -7,10 +7,14 @@
 # compacts the data directory with the `sensordb` CLI and divides its size by the points. Prints
 # each run's JSON and a table of medians. Usage: bench/rest_ingest.sh [BUILD_DIR] [RUNS]
 # [sensordb-bench rest options, e.g. --points 10000000 --connections 4 --lines-per-request 5000
-# --gzip]. DURABILITY=async in the environment runs the server with async acknowledgements;
-# PERF=FILE records the server of the first run with `perf record -g` (or $PERF_ARGS, e.g.
-# `--call-graph dwarf`: sensordbd has no frame pointers) into FILE (the recording
-# costs CPU: keep that run's figures out of the tables).
+# --gzip; --split time for the fleet as one time-major stream]. The data directory is also
+# measured while the server runs: right after the last acknowledgement and, with SETTLE=N in the
+# environment, again N seconds later (what the running server compacts by itself). SET="K=V ..."
+# adds config settings (docs/SERVER.md), e.g. SET=storage.head_checkpoint_mib=0.
+# DURABILITY=async in the environment runs the server with async acknowledgements; PERF=FILE
+# records the server of the first run with `perf record -g` (or $PERF_ARGS, e.g.
+# `--call-graph dwarf`: sensordbd has no frame pointers) into FILE (the recording costs CPU: keep
+# that run's figures out of the tables).
 set -euo pipefail
 build=${1:-build}
 runs=${2:-3}
@@ -26,6 +30,7 @@ SENSORDBD=$sensordbd
 source "$(dirname "$0")/../tests/lib/sensordbd.sh"
 # Every setting asked for is checked to have taken, in the config and in the ready line.
 settings=(--set backup.dir= --set "durability=${DURABILITY:-sync}")
+for s in ${SET:-}; do settings+=(--set "$s"); done  # e.g. SET="storage.head_zstd_level=0"
 
 for ((i = 0; i < runs; i++)); do
   # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
@@ -48,6 +53,13 @@ for ((i = 0; i < runs; i++)); do
         --ca-file "$srv/tls/ca.crt" --token-file "$srv/bootstrap-admin.token" \
         --server-pid "$pid" --json "$@")
   [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+  # The data directory as the running server left it, then after SETTLE seconds of idling.
+  live_bytes=$(du -sb "$srv/data" | cut -f1)
+  settled_bytes=$live_bytes
+  if [[ ${SETTLE:-0} -gt 0 ]]; then
+    sleep "$SETTLE"
+    settled_bytes=$(du -sb "$srv/data" | cut -f1)
+  fi
   # The server's peak resident memory, from the kernel, before it stops.
   peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"
@@ -57,7 +69,7 @@ for ((i = 0; i < runs; i++)); do
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" flush >/dev/null
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" compact >/dev/null
   stats=$("$cli" --data-dir "$srv/data" --key-file "$srv/master.key" stats --json)
-  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}}"
+  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}, \"live_bytes\": $live_bytes, \"settled_bytes\": $settled_bytes}"
   rm -rf "$srv"
 done | tee "$work/runs.jsonl" | python3 -c '
 import json, statistics, sys
@@ -69,8 +81,8 @@ for r in rows:
 med = lambda f: statistics.median(f(r) for r in rows)
 rng = lambda f: "%.3g–%.3g" % (min(f(r) for r in rows), max(f(r) for r in rows))
 r0 = rows[0]["rest"]
-print("%d points, %d connections, %d lines per request, API %s%s" % (r0["points"], r0["connections"],
-      r0["lines_per_request"], r0["api"], ", gzip" if r0["gzip"] else ""))
+print("%d points, %d connections split by %s, %d lines per request, API %s%s" % (r0["points"],
+      r0["connections"], r0["split"], r0["lines_per_request"], r0["api"], ", gzip" if r0["gzip"] else ""))
 print("| figure | median of %d runs | range |" % len(rows))
 print("| --- | --- | --- |")
 figures = [
@@ -82,6 +94,8 @@ figures = [
     ("tool CPU-s per million points (TLS, HTTP)", lambda r: r["rest"]["client_cpu_s_per_mpoints"]),
     ("tool CPU-s per million points (formatting, before the clock)", lambda r: r["rest"]["format_cpu_s_per_mpoints"]),
     ("server peak RSS (MiB)", lambda r: r["server_peak_rss_kib"] / 1024),
+    ("bytes/point on disk, running, right after ingest", lambda r: r["live_bytes"] / r["rest"]["points"]),
+    ("bytes/point on disk, running, after SETTLE s", lambda r: r["settled_bytes"] / r["rest"]["points"]),
     ("bytes/point stored (flushed, compacted)", lambda r: r["stats"]["disk_bytes"] / r["stats"]["points"]),
 ]
 for name, f in figures:
