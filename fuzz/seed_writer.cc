@@ -144,6 +144,9 @@ void EngineRecords(const fs::path& dir) {
   std::string record;
   head::EncodeHeadRecord(batch.columns(), ids, &record);
   Write(dir, "head-record", 3, record);
+  record.clear();
+  head::EncodeHeadRecord(batch.columns(), ids, &record, /*zstd_level=*/1);
+  Write(dir, "head-record-zstd", 3, record);
   std::string summary;
   block::EncodeSummary(block::Summary::Of(c[0]), &summary);
   Write(dir, "summary", 4, summary);

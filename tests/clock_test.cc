@@ -26,16 +26,31 @@ bool Eventually(F done) {
 
 class ClockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Open(ClockOptions()); }
+
+  Options ClockOptions() {
     Options o = TestOptions();
     o.clock = &clock_;
     o.maintenance_interval_ms = 2;
     o.chunk_max_age_s = 3600;
     o.retention_interval_s = 3600;
+    return o;
+  }
+  void Open(const Options& o) {
+    db_.reset();
     auto db = DB::Open(o, dir_.path());
     ASSERT_TRUE(db.has_value()) << db.error().ToString();
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->CreateProject("p").has_value());
+    if (!db_->GetProject("p")) {
+      ASSERT_TRUE(db_->CreateProject("p").has_value());
+    }
+  }
+  void WriteTen() {
+    WriteBatch b;
+    for (int i = 0; i < 10; ++i) {
+      b.Add("d", "temp", kT0 + i * kNanosPerSecond, Value::Float64(20.0 + i));
+    }
+    ASSERT_TRUE(db_->Write("p", b).ok());
   }
 
   DBStats Stats() {
@@ -101,6 +116,58 @@ TEST_F(ClockTest, KeyVersionsAndBackupsAreDatedByTheClock) {
   auto b = db_->CreateBackup(backups.path() + "/b", {});
   ASSERT_TRUE(b.has_value()) << b.error().ToString();
   EXPECT_EQ(b->created_unix_ns, kT0 + 5 * kHourNs);
+}
+
+TEST_F(ClockTest, AnIdleDatabaseCheckpointsItsHead) {
+  Options o = ClockOptions();
+  o.head_checkpoint_bytes = 0;  // only idleness
+  o.head_idle_checkpoint_s = 10;
+  o.head_idle_checkpoint_min_bytes = 1;
+  Open(o);
+  WriteTen();
+  // Rounds run, but by the clock nobody has been idle yet.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stats().head_points, 10u);
+  EXPECT_EQ(Stats().head_checkpoints, 0u);
+
+  clock_.Set(kT0 + 11 * kNanosPerSecond);
+  ASSERT_TRUE(Eventually([&] { return Stats().head_checkpoints >= 1; }));
+  EXPECT_EQ(Stats().head_points, 0u);
+  EXPECT_GE(Stats().blocks, 1u);
+  EXPECT_EQ(ReadSeries(*db_, "p", "d", "temp").size(), 10u);
+  // Idle again with nothing new: no second checkpoint.
+  clock_.Set(kT0 + 60 * kNanosPerSecond);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stats().head_checkpoints, 1u);
+
+  // Reopened, nothing is left to replay and every point is in a block.
+  Open(o);
+  EXPECT_EQ(Stats().head_points, 0u);
+  EXPECT_EQ(ReadSeries(*db_, "p", "d", "temp").size(), 10u);
+}
+
+TEST_F(ClockTest, APauseWithALittleHeadIsNoCheckpoint) {
+  Options o = ClockOptions();
+  o.head_checkpoint_bytes = 0;
+  o.head_idle_checkpoint_s = 10;
+  o.head_idle_checkpoint_min_bytes = 1 << 20;  // ten points are far less
+  Open(o);
+  WriteTen();
+  clock_.Set(kT0 + 20 * kNanosPerSecond);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stats().head_checkpoints, 0u);
+  EXPECT_EQ(Stats().head_points, 10u);
+}
+
+TEST_F(ClockTest, AHeadPastItsBytesIsCheckpointedWithoutWaiting) {
+  Options o = ClockOptions();
+  o.head_checkpoint_bytes = 1;  // any write passes it
+  o.head_idle_checkpoint_s = 0;
+  Open(o);
+  WriteTen();
+  ASSERT_TRUE(Eventually([&] { return Stats().head_checkpoints >= 1; }));
+  EXPECT_EQ(Stats().head_points, 0u);
+  EXPECT_EQ(ReadSeries(*db_, "p", "d", "temp").size(), 10u);
 }
 
 }  // namespace

@@ -159,7 +159,7 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
   Reader r(file, errors);
   r.Known(root, "", {"data_dir", "key_file", "passphrase_file", "passphrase_env", "log_level", "durability",
                      "io_threads", "worker_threads", "client", "tls", "limits", "metrics",
-                     "devices", "rest", "backup"});
+                     "devices", "rest", "storage", "backup"});
   r.String(root, "", "data_dir", c.data_dir);
   r.String(root, "", "key_file", c.key_file);
   r.String(root, "", "passphrase_file", c.passphrase_file);
@@ -199,6 +199,13 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
     r.Integer(*t, "rest.", "max_body_bytes", w.max_body_bytes, 1024, 1 << 30);
     r.Integer(*t, "rest.", "header_limit_bytes", w.header_limit_bytes, 1024, 1 << 20);
     r.Integer(*t, "rest.", "timeout_ms", w.timeout_ms, 100, 3'600'000);
+  }
+  if (const toml::table* t = root["storage"].as_table()) {
+    StorageConfig& s = c.storage;
+    r.Known(*t, "storage.", {"head_zstd_level", "head_checkpoint_mib", "head_idle_checkpoint_s"});
+    r.Integer(*t, "storage.", "head_zstd_level", s.head_zstd_level, 0, 19);
+    r.Integer(*t, "storage.", "head_checkpoint_mib", s.head_checkpoint_mib, 0, 1 << 20);
+    r.Integer(*t, "storage.", "head_idle_checkpoint_s", s.head_idle_checkpoint_s, 0, 86'400);
   }
   if (const toml::table* t = root["backup"].as_table()) {
     BackupConfig& b = c.backup;
@@ -480,6 +487,12 @@ std::string RenderConfig(const ServerConfig& c) {
     << "max_body_bytes = " << c.rest.max_body_bytes << "\n"
     << "header_limit_bytes = " << c.rest.header_limit_bytes << "\n"
     << "timeout_ms = " << c.rest.timeout_ms << "\n\n"
+    << "[storage]   # the head: write-ahead records until checkpoints seal them into blocks\n"
+    << "head_zstd_level = " << c.storage.head_zstd_level << "   # 0: head records uncompressed\n"
+    << "head_checkpoint_mib = " << c.storage.head_checkpoint_mib
+    << "   # checkpoint after this much head; 0: never for size\n"
+    << "head_idle_checkpoint_s = " << c.storage.head_idle_checkpoint_s
+    << "   # checkpoint when writes pause this long; 0: never\n\n"
     << "[backup]   # daily backup; remove dir to turn it off\n"
     << "dir = " << q(c.backup.dir) << "\n"
     << "time_of_day = " << q(tod) << "   # UTC\n"

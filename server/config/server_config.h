@@ -83,6 +83,15 @@ struct RestConfig {
   uint32_t timeout_ms = 30'000;  // to receive one request's headers and body
 };
 
+// How the engine keeps its head (engine/docs/format/head_record.md, "Checkpoints"): sensordb's
+// Options::head_zstd_level, head_checkpoint_bytes (in MiB here; 0: never for size) and
+// head_idle_checkpoint_s (0: never when idle).
+struct StorageConfig {
+  uint32_t head_zstd_level = 1;
+  uint32_t head_checkpoint_mib = 16;
+  uint32_t head_idle_checkpoint_s = 10;
+};
+
 // The daily backup (docs/BACKUP.md); off while `dir` is empty.
 struct BackupConfig {
   std::string dir;
@@ -107,6 +116,7 @@ struct ServerConfig {
   MetricsConfig metrics;
   DevicesConfig devices;
   RestConfig rest;
+  StorageConfig storage;
   BackupConfig backup;
   std::string log_level = "info";  // error, warn, info, debug
   // "sync": a write is acknowledged once it is on disk (fsync); "async": once the OS has it

@@ -102,5 +102,26 @@ TEST(ServerConfig, SettingsAreTypedCheckedAndAllOrNothing) {
   }
 }
 
+TEST(ServerConfig, StorageSettingsReachTheEngineOptionsRange) {
+  ServerConfig c;
+  c.data_dir = "data";
+  c.key_file = "master.key";
+  c.tls = {"tls/server.crt", "tls/server.key", "tls/ca.crt"};
+  EXPECT_EQ(c.storage.head_zstd_level, 1u);
+  EXPECT_EQ(c.storage.head_checkpoint_mib, 16u);
+  EXPECT_EQ(c.storage.head_idle_checkpoint_s, 10u);
+  ASSERT_TRUE(ApplySettings(c, {"storage.head_zstd_level=0", "storage.head_checkpoint_mib=64",
+                                "storage.head_idle_checkpoint_s=0"})
+                  .ok());
+  EXPECT_EQ(c.storage.head_zstd_level, 0u);
+  EXPECT_EQ(c.storage.head_checkpoint_mib, 64u);
+  EXPECT_EQ(c.storage.head_idle_checkpoint_s, 0u);
+  EXPECT_NE(RenderConfig(c).find("head_checkpoint_mib = 64"), std::string::npos);
+  for (const char* bad : {"storage.head_zstd_level=20", "storage.head_checkpoint_mib=-1",
+                          "storage.head_idle_checkpoint_s=86401", "storage.level=1"}) {
+    EXPECT_EQ(ApplySettings(c, {bad}).code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sensordb::server

@@ -314,6 +314,9 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Sample(out, "sensordb_stored_points", "", double(src.db->points));
     Header(out, "sensordb_head_points", "gauge", "Points not sealed into blocks yet.");
     Sample(out, "sensordb_head_points", "", double(src.db->head_points));
+    Header(out, "sensordb_head_checkpoints_total", "counter",
+           "Head checkpoints (every chunk sealed, the head log emptied) since the start.");
+    Sample(out, "sensordb_head_checkpoints_total", "", double(src.db->head_checkpoints));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
     Header(out, "sensordb_series_quota_refusals_total", "counter",

@@ -221,6 +221,9 @@ int Run(std::string_view config_file) {
   options.durability = config->durability == "async" ? Durability::kAsync : Durability::kSync;
   options.key.key_file = config->key_file;
   options.max_aggregate_buckets = config->limits.max_aggregate_buckets;
+  options.head_zstd_level = int(config->storage.head_zstd_level);
+  options.head_checkpoint_bytes = size_t{config->storage.head_checkpoint_mib} << 20;
+  options.head_idle_checkpoint_s = config->storage.head_idle_checkpoint_s;
   options.series_quota = {config->limits.max_series_per_project,
                           config->limits.max_series_per_device,
                           config->limits.max_new_series_per_device_per_minute};

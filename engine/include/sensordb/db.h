@@ -31,6 +31,8 @@ struct DBStats {
   uint64_t quota_refusals_project = 0;
   uint64_t quota_refusals_device = 0;
   uint64_t quota_refusals_rate = 0;
+  // Head checkpoints since the open (Options::head_checkpoint_bytes, head_idle_checkpoint_s).
+  uint64_t head_checkpoints = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 

@@ -44,6 +44,20 @@ struct Options {
   // Compress each block with zstd after the codecs (the codecs alone already compress).
   bool block_zstd = true;
   int block_zstd_level = 3;
+  // Compress each head record (one per write, engine/docs/format/head_record.md) with zstd at
+  // this level before it is sealed; 0 stores the codecs' bytes as they are.
+  int head_zstd_level = 1;
+
+  // Head checkpoints: every open chunk sealed into blocks, the head records they replace deleted
+  // and compacted away, so a running database gets to its compact size by itself
+  // (engine/docs/format/head_record.md, "Checkpoints"). The maintenance thread runs one when the
+  // head records written since the last one pass head_checkpoint_bytes (0: never for size), and
+  // when no write has come for head_idle_checkpoint_s by Options::clock (0: never when idle) and
+  // those records hold at least head_idle_checkpoint_min_bytes (so that a fleet pausing between
+  // readings does not seal a block of one point per series at every pause).
+  size_t head_checkpoint_bytes = 16 * 1024 * 1024;
+  uint32_t head_idle_checkpoint_s = 10;
+  size_t head_idle_checkpoint_min_bytes = 1024 * 1024;
 
   // Bounds on one Write call; larger batches are refused with kResourceExhausted.
   size_t max_batch_points = 16 * 1024 * 1024;

@@ -328,7 +328,7 @@ Status DBImpl::WriteInto(std::string_view project_name, std::optional<uint32_t> 
 
   thread_local std::string payload;
   payload.clear();
-  head::EncodeHeadRecord(columns, ids, &payload);
+  head::EncodeHeadRecord(columns, ids, &payload, options_.head_zstd_level);
   const uint64_t seq = sequencer_->Assign();
   Sequencer::Turn turn(*sequencer_, seq);  // Done(seq) on every path, or later writers wait forever
   Status st = head_log_->AddRecord(project->id, seq, payload, &wb);
@@ -346,6 +346,7 @@ Status DBImpl::WriteInto(std::string_view project_name, std::optional<uint32_t> 
   }
   turn.Done();
   SENSORDB_RETURN_IF_ERROR(st);
+  head_bytes_since_checkpoint_.fetch_add(payload.size(), std::memory_order_relaxed);
   // Encoding the head's vectors needs no order: concurrent writers do it in parallel.
   const std::vector<uint64_t> full = head_->EncodeTails(ids);
   if (!full.empty()) {
@@ -421,17 +422,51 @@ Status DBImpl::TruncateHead() {
   return head_log_->Truncate(projects, applied, head_->MinOpenSeq());
 }
 
+Status DBImpl::CheckpointHead() {
+  const uint64_t bytes = head_bytes_since_checkpoint_.exchange(0, std::memory_order_relaxed);
+  // Seal all, truncate, flush the memtables (so the write-ahead log holding the records goes).
+  if (Status s = Flush(); !s.ok()) {
+    head_bytes_since_checkpoint_.fetch_add(bytes, std::memory_order_relaxed);  // still due
+    return s;
+  }
+  // The deleted records that reached the head's SST files before the truncation go now; the
+  // head family is small once truncated, so this is cheap.
+  SENSORDB_RETURN_IF_ERROR(store_->CompactFamily(Cf::kHead));
+  head_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  return Status::Ok();
+}
+
 void DBImpl::MaintenanceLoop() {
   // Rounds come at maintenance_interval_ms of real time; what is old and what is due is read
   // from Options::clock, so a simulated clock ages chunks and runs retention without sleeping.
   const auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
   const int64_t max_age_ns = int64_t{options_.chunk_max_age_s} * kNanosPerSecond;
+  const int64_t idle_ns = int64_t{options_.head_idle_checkpoint_s} * kNanosPerSecond;
   int64_t next_retention_ns = clock_.NowUnixNs();
+  // Idleness: the sequence of the last applied write, when it last moved, and what the last
+  // checkpoint covered (0: none yet). A head replayed at open counts no bytes: the next writes'
+  // checkpoint or its chunks' age seals it.
+  uint64_t last_applied = sequencer_->applied();
+  int64_t last_write_ns = next_retention_ns;
+  uint64_t checkpointed = 0;
   std::unique_lock lock(maintenance_mu_);
   while (!maintenance_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
     lock.unlock();
     const int64_t now_ns = clock_.NowUnixNs();
+    const uint64_t applied = sequencer_->applied();
+    if (applied != last_applied) {
+      last_applied = applied;
+      last_write_ns = now_ns;
+    }
+    const uint64_t head_bytes = head_bytes_since_checkpoint_.load(std::memory_order_relaxed);
+    const bool idle = idle_ns > 0 && applied != checkpointed && now_ns - last_write_ns >= idle_ns &&
+                      head_bytes >= options_.head_idle_checkpoint_min_bytes;
+    const bool large =
+        options_.head_checkpoint_bytes > 0 && head_bytes >= options_.head_checkpoint_bytes;
     // Failures here are retried on the next round; writes report their own errors.
+    if (idle || large) {
+      if (CheckpointHead().ok()) checkpointed = applied;
+    }
     SealChunks([&](const head::MemSeries& s) { return now_ns - s.opened_unix_ns >= max_age_ns; })
         .IgnoreError();
     TruncateHead().IgnoreError();
@@ -670,6 +705,7 @@ Result<DBStats> DBImpl::Stats() {
   st.quota_refusals_device = refusals.device;
   st.quota_refusals_rate = refusals.rate;
   st.head_points = head_->Points();
+  st.head_checkpoints = head_checkpoints_.load(std::memory_order_relaxed);
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;
   for (it->Seek(""); it->Valid(); it->Next()) {

@@ -119,6 +119,9 @@ class DBImpl final : public DB {
   Status PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vector);
   // Deletes head records every open chunk has moved past.
   Status TruncateHead();
+  // Seals every chunk, deletes the head records and compacts them out of the head's files
+  // (Options::head_checkpoint_bytes, head_idle_checkpoint_s).
+  Status CheckpointHead();
   void MaintenanceLoop();
 
   Options options_;  // the passphrase is wiped once the keyring is open
@@ -148,6 +151,9 @@ class DBImpl final : public DB {
   std::function<void(const Status&)> damage_;      // salvage only (read-only open)
   std::string salvage_log_dir_;
   bool opened_ = false;      // set once Init validated everything; only then may we truncate
+  // Bytes of head records written since the last checkpoint began (a trigger, not an account).
+  std::atomic<uint64_t> head_bytes_since_checkpoint_{0};
+  std::atomic<uint64_t> head_checkpoints_{0};
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)

@@ -141,6 +141,39 @@ TEST(HeadRecord, OnlyTheWholeRecordDecodes) {
       enc, [&](std::string_view in) { return DecodeHeadRecord(in, &out); });
 }
 
+// Version 2 (zstd) holds the same columns as version 1 and decodes to the same points; a
+// database written before it (version 1 only) still replays.
+TEST(HeadRecord, CompressedAndPlainVersionsDecodeAlike) {
+  WriteBatch b;
+  for (int s = 0; s < 50; ++s) {  // a time-major shape: the same instants in every series
+    for (int i = 0; i < 5; ++i) {
+      b.Add("d" + std::to_string(s), "c", int64_t(1000 + 10 * i), Value::Float64(20.0 + s + i));
+    }
+  }
+  std::vector<uint64_t> ids;
+  for (size_t i = 0; i < b.columns().size(); ++i) ids.push_back(100 + i);
+  std::string v1, v2;
+  EncodeHeadRecord(b.columns(), ids, &v1);
+  EncodeHeadRecord(b.columns(), ids, &v2, /*zstd_level=*/1);
+  ASSERT_EQ(uint8_t(v1[0]), kHeadRecordVersion);
+  ASSERT_EQ(uint8_t(v2[0]), kHeadRecordVersionZstd);
+  EXPECT_LT(v2.size(), v1.size());
+  std::vector<HeadRecordEntry> a, z;
+  ASSERT_TRUE(DecodeHeadRecord(v1, &a).ok());
+  ASSERT_TRUE(DecodeHeadRecord(v2, &z).ok());
+  ASSERT_EQ(a.size(), ids.size());
+  ASSERT_EQ(z.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(z[i].series, a[i].series);
+    EXPECT_EQ(z[i].points.ts, a[i].points.ts);
+    EXPECT_EQ(z[i].points.f64, a[i].points.f64);
+  }
+  sensordb::testing::ExpectOnlyWholeDecodes(
+      v2, [&](std::string_view in) { return DecodeHeadRecord(in, &z); });
+  v2[0] = 3;
+  EXPECT_EQ(DecodeHeadRecord(v2, &z).code(), StatusCode::kCorruption);
+}
+
 TEST_F(HeadLogTest, ReplaysSealRecordsFirstThenRecordsInOrder) {
   WriteSome();
   Seen seen;

@@ -17,26 +17,44 @@ PointRun ColumnRun(const WriteBatch::Column& c) {
 }
 
 void EncodeHeadRecord(std::span<const WriteBatch::Column> columns,
-                      std::span<const uint64_t> series_ids, std::string* out) {
-  out->push_back(char(kHeadRecordVersion));
-  PutVarint64(out, columns.size());
-  std::string body;
+                      std::span<const uint64_t> series_ids, std::string* out, int zstd_level) {
+  thread_local std::string columns_bytes;
+  std::string* dst = out;
+  if (zstd_level > 0) {
+    columns_bytes.clear();
+    dst = &columns_bytes;
+  } else {
+    out->push_back(char(kHeadRecordVersion));
+  }
+  PutVarint64(dst, columns.size());
+  thread_local std::string body;
   for (size_t i = 0; i < columns.size(); ++i) {
-    PutVarint64(out, series_ids[i]);
-    out->push_back(char(columns[i].type));
+    PutVarint64(dst, series_ids[i]);
+    dst->push_back(char(columns[i].type));
     body.clear();
     block::AppendVectors(ColumnRun(columns[i]), block::kMaxVectorValues, &body);
-    PutLengthPrefixed(out, body);
+    PutLengthPrefixed(dst, body);
+  }
+  if (zstd_level > 0) {
+    out->push_back(char(kHeadRecordVersionZstd));
+    block::CompressBody(columns_bytes, {true, zstd_level}, out);
   }
 }
 
 Status DecodeHeadRecord(std::string_view in, std::vector<HeadRecordEntry>* out) {
   out->clear();
   const Status bad = Status::Corruption("head record is malformed");
-  if (in.empty() || uint8_t(in[0]) != kHeadRecordVersion) {
+  if (in.empty()) return bad;
+  const uint8_t version = uint8_t(in[0]);
+  in.remove_prefix(1);
+  thread_local std::string scratch;
+  if (version == kHeadRecordVersionZstd) {
+    if (!block::DecompressBody(in, &scratch, &in).ok()) {
+      return Status::Corruption("head record fails to decompress");
+    }
+  } else if (version != kHeadRecordVersion) {
     return Status::Corruption("head record has an unknown version");
   }
-  in.remove_prefix(1);
   uint64_t n;
   if (!GetVarint64(&in, &n) || n > in.size()) return bad;
   out->resize(n);

@@ -13,14 +13,16 @@
 
 namespace sensordb::head {
 
-inline constexpr uint8_t kHeadRecordVersion = 1;
+inline constexpr uint8_t kHeadRecordVersion = 1;      // the columns as they are
+inline constexpr uint8_t kHeadRecordVersionZstd = 2;  // the same bytes through zstd
 
 // A batch column as a query-style run (a view into the column).
 PointRun ColumnRun(const WriteBatch::Column& c);
 
-// Encodes the batch's columns, column i belonging to series_ids[i].
+// Encodes the batch's columns, column i belonging to series_ids[i]; with zstd_level > 0 as a
+// version 2 record, the columns compressed at that level (stored raw if they do not shrink).
 void EncodeHeadRecord(std::span<const WriteBatch::Column> columns,
-                      std::span<const uint64_t> series_ids, std::string* out);
+                      std::span<const uint64_t> series_ids, std::string* out, int zstd_level = 0);
 
 struct HeadRecordEntry {
   uint64_t series = 0;

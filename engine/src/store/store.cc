@@ -663,13 +663,14 @@ Status Store::CompactRange(Cf cf, std::string_view begin, std::string_view end) 
   return FromRocks(rep_->db->CompactRange(co, rep_->cf(cf), &b, &e), "compacting");
 }
 
-Status Store::CompactAll() {
+Status Store::CompactFamily(Cf cf) {
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (auto* h : rep_->cfs) {
-    SENSORDB_RETURN_IF_ERROR(FromRocks(rep_->db->CompactRange(co, h, nullptr, nullptr),
-                                       "compacting"));
-  }
+  return FromRocks(rep_->db->CompactRange(co, rep_->cf(cf), nullptr, nullptr), "compacting");
+}
+
+Status Store::CompactAll() {
+  for (Cf cf : {Cf::kMeta, Cf::kHead, Cf::kBlocks}) SENSORDB_RETURN_IF_ERROR(CompactFamily(cf));
   return Status::Ok();
 }
 

@@ -89,6 +89,7 @@ class Store {
   std::unique_ptr<Iterator> NewIterator(Cf cf);
   Status Flush();
   Status CompactRange(Cf cf, std::string_view begin, std::string_view end);
+  Status CompactFamily(Cf cf);  // the whole family, to its bottom level
   Status CompactAll();
   // Bytes of live SST files plus WAL, as RocksDB counts them.
   uint64_t LiveBytes();
