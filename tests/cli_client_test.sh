@@ -224,8 +224,18 @@ anchor=$(sed -n 's/^anchor //p' <<<"$out")
 admin audit verify --anchor "$anchor" --json | json_get 'd["ok"]' | grep -q True || fail "anchored verify"
 expect_exit "reader audit verify" 1 as_alice "$ALICE_PW2" audit verify
 
+# --- storage maintenance: a superuser's, audited ---------------------------------------------------
+expect_eq "flush" "flushed: every head chunk is sealed into blocks" "$(admin flush)"
+expect_eq "compact" "compacted: expired blocks dropped, files compacted" "$(admin compact)"
+expect_exit "reader flush" 1 as_alice "$ALICE_PW2" flush
+[[ $ERR == sensordb:*"maintain-storage needs a superuser"* ]] || fail "reader flush message: $ERR"
+expect_eq "maintenance audited" "2" "$(admin audit list --limit 0 --json |
+  python3 -c "import json,sys; print(sum(json.loads(l)['action'] == 'storage-maintained' for l in sys.stdin))")"
+expect_eq "points after compact" "11" \
+  "$(admin query -p greenhouse --agg count -f csv | tail -n1 | cut -d, -f3)"
+
 # --- what client mode refuses --------------------------------------------------------------------
-for cmd in flush compact stats "key rotate-master" "key reencrypt -p greenhouse" \
+for cmd in stats "key rotate-master" "key reencrypt -p greenhouse" \
   "backup list --backup-dir $WORK/b"; do
   # shellcheck disable=SC2086
   expect_exit "$cmd with --server" 1 admin $cmd

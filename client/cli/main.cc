@@ -22,8 +22,7 @@ constexpr int kExitUsage = 2;
 constexpr int kExitTempFail = 75;
 
 // Commands that need the data directory itself, and those that exist only with a server.
-constexpr std::string_view kLocalOnly[] = {
-    "stats", "flush", "compact", "backup", "key rotate-master", "key reencrypt"};
+constexpr std::string_view kLocalOnly[] = {"stats", "backup", "key rotate-master", "key reencrypt"};
 constexpr std::string_view kServerOnly[] = {"user", "service-account", "token", "grant"};
 
 // Options that would carry a secret on the command line: recognised only to be refused.

@@ -1,4 +1,4 @@
-// `sensordb stats|flush|compact|salvage`.
+// `sensordb stats|flush|compact|salvage`; flush and compact also with --server (superuser).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>

@@ -220,17 +220,12 @@ Status RemoteDB::DeleteProjectSecret(std::string_view, std::string_view) {
   return Status::NotSupported("project secrets are not available over the network");
 }
 
-Status RemoteDB::Flush() {
-  return LocalOnlyError("flush", "the server seals head chunks on its own schedule");
-}
+Status RemoteDB::Flush() { return client_->Flush(); }
 
-Status RemoteDB::Compact() {
-  return LocalOnlyError("compact", "the server enforces retention and compacts on its own");
-}
+Status RemoteDB::Compact() { return client_->Compact(); }
 
-Status RemoteDB::EnforceRetention(int64_t) {
-  return LocalOnlyError("compact", "the server enforces retention and compacts on its own");
-}
+// The server enforces retention on its own schedule and before every Compact it is asked for.
+Status RemoteDB::EnforceRetention(int64_t) { return Status::Ok(); }
 
 Result<DBStats> RemoteDB::Stats() {
   return Err(LocalOnlyError("stats", "the server's metrics endpoint has these counts"));

@@ -687,6 +687,16 @@ RotatedKey DecodeRotateProjectKeyReply(const wire::RotateProjectKeyReply& reply)
   return {reply.version(), reply.reencrypted()};
 }
 
+OutFrame EncodeFlush(uint64_t request_id) {
+  return EncodeEmpty(request_id, wire::Message::Flush,
+                     [](auto& fbb) { return wire::CreateFlush(fbb); });
+}
+
+OutFrame EncodeCompact(uint64_t request_id) {
+  return EncodeEmpty(request_id, wire::Message::Compact,
+                     [](auto& fbb) { return wire::CreateCompact(fbb); });
+}
+
 OutFrame EncodeKeyStatus(uint64_t request_id) {
   return EncodeEmpty(request_id, wire::Message::KeyStatus,
                      [](auto& fbb) { return wire::CreateKeyStatus(fbb); });

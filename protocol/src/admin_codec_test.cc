@@ -33,6 +33,20 @@ TEST(AdminCodec, NewMessagesAreAppendedAfterPong) {
   EXPECT_EQ(MessageName(wire::Message::ReadAudit), "ReadAudit");
 }
 
+TEST(AdminCodec, MaintenanceMessagesAreAppendedAfterTheDeviceMessages) {
+  EXPECT_EQ(static_cast<int>(wire::Message::Flush),
+            static_cast<int>(wire::Message::GetDeviceCaReply) + 1);
+  EXPECT_EQ(static_cast<int>(wire::Message::Compact), static_cast<int>(wire::Message::Flush) + 1);
+  EXPECT_EQ(wire::Message::MAX, wire::Message::Compact);
+  EXPECT_EQ(static_cast<int>(wire::Message::Flush), 60);  // protocol/README.md
+  Frame flush = RoundTrip(EncodeFlush(5));
+  EXPECT_EQ(flush.type(), wire::Message::Flush);
+  EXPECT_EQ(flush.request_id(), 5u);
+  Frame compact = RoundTrip(EncodeCompact(6));
+  EXPECT_EQ(compact.type(), wire::Message::Compact);
+  EXPECT_EQ(MessageName(wire::Message::Compact), "Compact");
+}
+
 // ---- Accounts ----------------------------------------------------------------------------------
 
 TEST(AdminCodec, CreateAccountRoundTripsAUserAndAServiceAccount) {

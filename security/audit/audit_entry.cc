@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <iterator>
+
 #include "sensordb/coding.h"
 #include "tokens/token_text.h"
 
@@ -42,7 +44,9 @@ std::string_view AuditActionName(AuditAction action) {
                                                 "device-ca-created",
                                                 "device-enrolled",
                                                 "device-cert-revoked",
-                                                "device-revoked"};
+                                                "device-revoked",
+                                                "storage-maintained"};
+  static_assert(std::size(kNames) == kMaxAuditAction + 1, "a name for every action");
   const auto i = static_cast<uint8_t>(action);
   return i <= kMaxAuditAction ? kNames[i] : kNames[0];
 }

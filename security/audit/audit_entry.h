@@ -44,8 +44,10 @@ enum class AuditAction : uint8_t {
   kDeviceEnrolled = 22,
   kDeviceCertRevoked = 23,
   kDeviceRevoked = 24,
+  // Storage maintenance: flush and compact requested over the network.
+  kStorageMaintained = 25,
 };
-inline constexpr uint8_t kMaxAuditAction = 24;
+inline constexpr uint8_t kMaxAuditAction = 25;
 
 enum class AuditOutcome : uint8_t { kSuccess = 1, kFailure = 2, kDenied = 3 };
 

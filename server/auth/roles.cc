@@ -53,6 +53,8 @@ std::string_view OperationName(Operation op) {
       return "rotate-master-key";
     case Operation::kBackup:
       return "backup";
+    case Operation::kMaintainStorage:
+      return "maintain-storage";
   }
   return "unknown";
 }
@@ -73,6 +75,7 @@ bool IsProjectOperation(Operation op) {
     case Operation::kReadAllAudit:
     case Operation::kRotateMasterKey:
     case Operation::kBackup:
+    case Operation::kMaintainStorage:
       return false;
   }
   return false;
@@ -97,6 +100,7 @@ bool RoleAllows(Role role, Operation op) {
     case Operation::kReadAllAudit:
     case Operation::kRotateMasterKey:
     case Operation::kBackup:
+    case Operation::kMaintainStorage:
       return false;
   }
   return false;

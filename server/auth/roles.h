@@ -30,9 +30,10 @@ enum class Operation : uint8_t {
   kManageUsers,   // users, service accounts, passwords of others, API tokens
   kReadAllAudit,  // every audit entry, and audit verification
   kRotateMasterKey,
-  kBackup,  // take, verify, list and restore backups
+  kBackup,           // take, verify, list and restore backups
+  kMaintainStorage,  // flush the head into blocks, compact the files
 };
-inline constexpr size_t kOperationCount = 13;
+inline constexpr size_t kOperationCount = 14;
 inline constexpr std::array<Operation, kOperationCount> kAllOperations = {
     Operation::kWrite,
     Operation::kQuery,
@@ -46,7 +47,8 @@ inline constexpr std::array<Operation, kOperationCount> kAllOperations = {
     Operation::kManageUsers,
     Operation::kReadAllAudit,
     Operation::kRotateMasterKey,
-    Operation::kBackup};
+    Operation::kBackup,
+    Operation::kMaintainStorage};
 
 std::string_view RoleName(Role role);  // "owner", "admin", "writer", "reader"
 std::optional<Role> ParseRole(std::string_view name);

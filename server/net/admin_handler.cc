@@ -5,6 +5,7 @@
 // checks it with AuthorizeProject first, as HandleWrite does. A project the principal has no
 // role in is answered exactly as one that does not exist (NotFound, same text).
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -350,6 +351,37 @@ Status RequestHandler::HandleRotateProjectKey(const protocol::Frame& frame, Repl
   if (!reencrypted.ok()) return reencrypted;
   out.push_back(
       protocol::EncodeRotateProjectKeyReply(frame.request_id(), {*version, request->reencrypt}));
+  return Status::Ok();
+}
+
+Status MaintainStorage(DB& db, AuthService& auth, const Actor& actor, bool compact) {
+  // One at a time: each holds a worker until it is done, and a client that timed out and asked
+  // again must not stack compactions.
+  static std::mutex one_at_a_time;
+  std::unique_lock lock(one_at_a_time, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    return Status::RateLimited("a flush or compaction is already running; try again later");
+  }
+  const std::string what = compact ? "compact" : "flush";
+  // Compact drops expired blocks first, as `sensordb compact` on a data directory does.
+  Status s = compact ? db.EnforceRetention() : db.Flush();
+  if (s.ok() && compact) s = db.Compact();
+  if (!s.ok()) {
+    // The failure is what matters to the client; its audit entry is best effort.
+    auth.Record(actor, AuditAction::kStorageMaintained, std::nullopt, AuditOutcome::kFailure,
+                what + " failed: " + s.message())
+        .IgnoreError();
+    return s;
+  }
+  return auth.Record(actor, AuditAction::kStorageMaintained, std::nullopt, AuditOutcome::kSuccess,
+                     what);
+}
+
+Status RequestHandler::HandleMaintenance(const protocol::Frame& frame, ReplySink& out) {
+  SENSORDB_RETURN_IF_ERROR(auth_.AuthorizeServer(*principal_, Operation::kMaintainStorage));
+  SENSORDB_RETURN_IF_ERROR(MaintainStorage(db_, auth_, {*principal_, peer_, WallClockNs()},
+                                           frame.type() == wire::Message::Compact));
+  out.push_back(protocol::EncodeDone(frame.request_id()));
   return Status::Ok();
 }
 

@@ -317,6 +317,40 @@ TEST_F(AdminTest, ReadAuditReturnsTheEntriesOfTheActionsMade) {
   EXPECT_EQ(end.count, 2u);
 }
 
+// ---- Storage maintenance -----------------------------------------------------------------------
+
+TEST_F(AdminTest, FlushAndCompactAreForSuperusersAndAudited) {
+  AddProject("greenhouse");
+  WriteBatch b;
+  for (int i = 0; i < 10; ++i) b.Add("d", "temp", 1'000 + i, Value::Float64(i));
+  ASSERT_TRUE(db_->Write("greenhouse", b).ok());
+  ASSERT_EQ(db_->Stats()->head_points, 10u);
+  const uint64_t from = auth_->audit().Head().entries + 1;
+
+  // Anyone else is refused before any work: the head keeps its points.
+  auto friend_ = LoginToken(AddServiceAccount("friend"));
+  EXPECT_EQ(ErrorOf(Call(*friend_, protocol::EncodeFlush(NextId()))).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorOf(Call(*friend_, protocol::EncodeCompact(NextId()))).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(db_->Stats()->head_points, 10u);
+
+  Do(protocol::EncodeFlush(NextId()));
+  auto stats = db_->Stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->head_points, 0u);
+  EXPECT_EQ(stats->points, 10u);
+  // Compact enforces retention: a project keeping one day loses its 1970 points for good.
+  AddProject("brief");
+  ASSERT_TRUE(db_->SetRetention("brief", 1).ok());
+  ASSERT_TRUE(db_->Write("brief", b).ok());
+  Do(protocol::EncodeCompact(NextId()));
+  EXPECT_EQ(db_->Stats()->points, 10u) << "the expired points of 'brief' are still stored";
+
+  const auto actions = ReadActions(*root_, {from, "", 0});
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "storage-maintained "), 2);
+}
+
 TEST_F(AdminTest, ReadAuditStreamsALongLogInChunks) {
   const ProjectInfo p = AddProject("greenhouse");
   const uint64_t from = auth_->audit().Head().entries + 1;

@@ -66,6 +66,8 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
       {wire::Message::SetRetention, &RequestHandler::HandleSetRetention},
       {wire::Message::RotateProjectKey, &RequestHandler::HandleRotateProjectKey},
       {wire::Message::KeyStatus, &RequestHandler::HandleKeyStatus},
+      {wire::Message::Flush, &RequestHandler::HandleMaintenance},
+      {wire::Message::Compact, &RequestHandler::HandleMaintenance},
       {wire::Message::EnrollDevice, &RequestHandler::HandleEnrollDevice},
       {wire::Message::ListDeviceCerts, &RequestHandler::HandleListDeviceCerts},
       {wire::Message::RevokeDeviceCert, &RequestHandler::HandleRevokeDeviceCert},
@@ -168,7 +170,7 @@ Status RequestHandler::Admit() {
   if (!d.allowed) {
     return Status::RateLimited("request rate limit of account " + principal_->name +
                                " exceeded; retry in " +
-                               std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+                               std::to_string((d.retry_after_ns + 999'999) / 1'000'000) + " ms");
   }
   return Status::Ok();
 }

@@ -117,6 +117,8 @@ class RequestHandler : public FrameHandler {
   Status HandleSetRetention(const protocol::Frame& frame, ReplySink& out);
   Status HandleRotateProjectKey(const protocol::Frame& frame, ReplySink& out);
   Status HandleKeyStatus(const protocol::Frame& frame, ReplySink& out);
+  // Flush and Compact (superuser, audited).
+  Status HandleMaintenance(const protocol::Frame& frame, ReplySink& out);
   // Device identity (device_admin_handler.cc).
   Status HandleEnrollDevice(const protocol::Frame& frame, ReplySink& out);
   Status HandleListDeviceCerts(const protocol::Frame& frame, ReplySink& out);
@@ -140,5 +142,10 @@ class RequestHandler : public FrameHandler {
 
 // Now (Clock::System()), the time an authenticated request acts at (Actor::now_ns).
 int64_t WallClockNs();
+
+// Flush (every head chunk sealed, the head log emptied) or, with `compact`, retention enforced
+// and every file compacted, recorded in the audit log (storage-maintained) with its outcome.
+// The caller has authorised the actor for Operation::kMaintainStorage. Native and REST.
+Status MaintainStorage(DB& db, AuthService& auth, const Actor& actor, bool compact);
 
 }  // namespace sensordb::server

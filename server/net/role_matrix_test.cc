@@ -109,6 +109,10 @@ std::vector<WireOp> WireOps() {
       // KeyStatus is server-wide key management, guarded by the master key's operation.
       {"key status", O::kRotateMasterKey, M::KeyStatusReply,
        [](uint64_t id, P) { return protocol::EncodeKeyStatus(id); }},
+      {"flush", O::kMaintainStorage, M::Done,
+       [](uint64_t id, P) { return protocol::EncodeFlush(id); }},
+      {"compact", O::kMaintainStorage, M::Done,
+       [](uint64_t id, P) { return protocol::EncodeCompact(id); }},
   };
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "net/request_handler.h"
 #include "rest/gzip.h"
 #include "rest/json_text.h"
 #include "sensordb/formats/line_protocol.h"
@@ -34,6 +35,14 @@ std::string_view CodeName(unsigned status) {
     case 507: return "insufficient_storage";
     default: return "internal_error";
   }
+}
+
+// 204: done, nothing to say.
+RestResponse NoContent() {
+  RestResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
 }
 
 RestResponse Json(const json::value& v) {
@@ -290,7 +299,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   if (!rate.allowed) {
     auto r = refuse(429,
                     "request rate limit of account " + who->name + " exceeded; retry in " +
-                        std::to_string(rate.retry_after_ns / 1'000'000) + " ms",
+                        std::to_string((rate.retry_after_ns + 999'999) / 1'000'000) + " ms",
                     RestRefusal::kRateLimited);
     r.error().retry_after_s = std::max<int64_t>(1, (rate.retry_after_ns + 999'999'999) / 1'000'000'000);
     return r;
@@ -299,6 +308,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   // 2. What: the route.
   Admitted a;
   a.principal = std::move(*who);
+  a.peer = std::string(head.peer);
   auto target = ParseTarget(head.target);
   if (!target) return refuse(400, "malformed request target", RestRefusal::kMalformed);
   a.target = std::move(*target);
@@ -314,6 +324,12 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   }
   a.route = m.route;
   const bool write = a.route->id == RouteId::kWriteV1 || a.route->id == RouteId::kWriteV2;
+  if (a.route->id == RouteId::kFlush || a.route->id == RouteId::kCompact) {
+    if (Status s = auth_.AuthorizeServer(a.principal, Operation::kMaintainStorage); !s.ok()) {
+      return fail(HttpStatusOf(s), s.message());
+    }
+    if (head.content_length.value_or(0) > 0) return fail(400, "this route takes no body");
+  }
 
   // 3. The body's declared size and encoding.
   if (head.content_length && *head.content_length > limits_.max_body_bytes) {
@@ -381,8 +397,20 @@ void RestHandler::Handle(const Admitted& r, std::string body, ResponseWriter& ou
     case RouteId::kQueryAggregate: QueryAggregate(r, out); return;
     case RouteId::kWriteV1:
     case RouteId::kWriteV2: out.Send(Write(r, std::move(body))); return;
+    case RouteId::kFlush:
+    case RouteId::kCompact: out.Send(Maintain(r, body)); return;
   }
   out.Send(ErrorResponse(500, "unhandled route"));
+}
+
+RestResponse RestHandler::Maintain(const Admitted& r, const std::string& body) {
+  if (Status s = CheckParams(r.target, {}); !s.ok()) return ErrorResponse(400, s.message());
+  if (!body.empty()) return ErrorResponse(400, "this route takes no body");
+  const Actor actor{r.principal, r.peer, WallClockNs()};
+  if (Status s = MaintainStorage(db_, auth_, actor, r.route->id == RouteId::kCompact); !s.ok()) {
+    return ErrorResponse(HttpStatusOf(s), s.message());
+  }
+  return NoContent();
 }
 
 RestResponse RestHandler::Health(const Admitted& r) {
@@ -636,10 +664,7 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
     if (s.code() == StatusCode::kRateLimited) refused.retry_after_s = kRateQuotaRetryAfterS;
     return refused;
   }
-  RestResponse ok;
-  ok.status = 204;
-  ok.content_type.clear();
-  return ok;
+  return NoContent();
 }
 
 }  // namespace sensordb::server::rest

@@ -63,6 +63,7 @@ struct Admitted {
   Principal principal;
   const RestRoute* route = nullptr;
   Target target;
+  std::string peer;         // the client's address, for the audit log
   std::string project;      // project routes: the project's name (authorised)
   uint32_t project_id = 0;  // and its id: a write lands in no other of the same name
   bool gzip = false;
@@ -95,6 +96,7 @@ class RestHandler {
   RestResponse QueryLatest(const Admitted& r);
   void QueryAggregate(const Admitted& r, ResponseWriter& out);
   RestResponse Write(const Admitted& r, std::string body);
+  RestResponse Maintain(const Admitted& r, const std::string& body);
 
   DB& db_;
   AuthService& auth_;

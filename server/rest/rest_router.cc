@@ -7,7 +7,7 @@ namespace sensordb::server::rest {
 
 namespace {
 
-constexpr std::array<RestRoute, 9> kRoutes = {{
+constexpr std::array<RestRoute, 11> kRoutes = {{
     {RouteId::kHealth, "GET", "/api/v1/health"},
     {RouteId::kProjects, "GET", "/api/v1/projects"},
     {RouteId::kDevices, "GET", "/api/v1/projects/{project}/devices"},
@@ -17,6 +17,8 @@ constexpr std::array<RestRoute, 9> kRoutes = {{
     {RouteId::kQueryAggregate, "GET", "/api/v1/projects/{project}/query/aggregate"},
     {RouteId::kWriteV1, "POST", "/write"},
     {RouteId::kWriteV2, "POST", "/api/v2/write"},
+    {RouteId::kFlush, "POST", "/api/v1/admin/flush"},
+    {RouteId::kCompact, "POST", "/api/v1/admin/compact"},
 }};
 
 int HexValue(char c) {

@@ -22,6 +22,8 @@ enum class RouteId : uint8_t {
   kQueryAggregate,
   kWriteV1,  // InfluxDB 1.x: POST /write?db=
   kWriteV2,  // InfluxDB 2.x: POST /api/v2/write?bucket=
+  kFlush,    // POST /api/v1/admin/flush (superuser)
+  kCompact,  // POST /api/v1/admin/compact (superuser)
 };
 
 struct RestRoute {

@@ -345,13 +345,26 @@ class RestAccessMatrixTest : public RestTest {
   static bool HasProject(const RestRoute& r) {
     return r.path.find("{project}") != std::string_view::npos || IsWrite(r);
   }
+  static bool IsSuperuserOnly(const RestRoute& r) {
+    return r.id == RouteId::kFlush || r.id == RouteId::kCompact;
+  }
   // Every answer is recorded by route, to be checked against docs/openapi.yaml.
   Reply Send(const Call& c, std::string_view token, const RestRoute& route) {
     Reply r = Request(c.method, c.target, token, c.body);
     observed_[std::string(route.method) + " " + std::string(route.path)].insert(r.status);
     return r;
   }
+  void SetUp() override {
+    RestTest::SetUp();
+    if (HasFatalFailure()) return;
+    const Actor admin{Admin(), "test", WallClockNs()};
+    ASSERT_TRUE(auth_->accounts().CreateServiceAccount(admin, "svc-super", true).ok());
+    auto t = auth_->accounts().IssueToken(admin, "svc-super", 0);
+    ASSERT_TRUE(t.has_value());
+    superuser_ = std::string(t->text.view());
+  }
   int64_t stamp_ = 1;
+  std::string superuser_;
   std::map<std::string, std::set<unsigned>> observed_;
 };
 
@@ -403,7 +416,9 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
     }
     for (Role role : kAllRoles) {
       const Reply r = Send(For(route, "plant"), tokens_[role], route);
-      const unsigned want = IsWrite(route) ? (role == Role::kReader ? 403u : 204u) : 200u;
+      const unsigned want = IsSuperuserOnly(route) ? 403u
+                            : IsWrite(route)       ? (role == Role::kReader ? 403u : 204u)
+                                                   : 200u;
       EXPECT_EQ(r.status, want) << name << " as " << RoleName(role) << ": " << r.body;
       ++cells;
     }
@@ -417,6 +432,9 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
       if (size_t at = f.find("plant"); at != std::string::npos) f.replace(at, 5, "X");
       if (size_t at = m.find("nope"); at != std::string::npos) m.replace(at, 4, "X");
       EXPECT_EQ(f, m) << name << ": a foreign project must answer like a missing one";
+    } else if (IsSuperuserOnly(route)) {
+      EXPECT_EQ(foreign.status, 403u) << name << " from another project: " << foreign.body;
+      EXPECT_EQ(missing.status, 403u) << name << " from another project: " << missing.body;
     } else {
       EXPECT_EQ(foreign.status, 200u) << name << " from another project: " << foreign.body;
       EXPECT_EQ(foreign.body.find("plant"), std::string::npos)
@@ -432,7 +450,8 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
     EXPECT_EQ(Send(wrong, tokens_[Role::kOwner], route).status, 405u) << route.path;
     Call bad = For(route, "plant");
     bad.target += bad.target.find('?') == std::string::npos ? "?bogus=1" : "&precision=years";
-    const unsigned status = Send(bad, tokens_[Role::kOwner], route).status;
+    const std::string& token = IsSuperuserOnly(route) ? superuser_ : tokens_[Role::kOwner];
+    const unsigned status = Send(bad, token, route).status;
     EXPECT_EQ(status, 400u) << route.path;
   }
   // Every status a route answered is documented for it.
@@ -464,6 +483,37 @@ TEST_F(RestTest, UnauthenticatedRequestIsAnsweredWithoutReadingTheBody) {
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(res.result_int(), 401u);
   EXPECT_FALSE(res.keep_alive());
+}
+
+// POST /api/v1/admin/flush and /compact: a superuser's, audited, with no body.
+TEST_F(RestAccessMatrixTest, ASuperuserFlushesAndCompactsTheDatabase) {
+  WriteBatch b;
+  for (int i = 0; i < 10; ++i) b.Add("m1", "env.temp", 1'000 + i, Value::Float64(i));
+  ASSERT_TRUE(db_->Write("plant", b).ok());
+  ASSERT_EQ(db_->Stats()->head_points, 10u);
+  EXPECT_EQ(Request(http::verb::post, "/api/v1/admin/flush", superuser_, "x").status, 400u);
+  EXPECT_EQ(db_->Stats()->head_points, 10u);
+  const uint64_t before = auth_->audit().Head().entries;
+  EXPECT_EQ(Request(http::verb::post, "/api/v1/admin/flush", superuser_).status, 204u);
+  auto stats = db_->Stats();
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->head_points, 0u);
+  EXPECT_EQ(stats->points, 10u);
+  EXPECT_EQ(Request(http::verb::post, "/api/v1/admin/compact", superuser_).status, 204u);
+  EXPECT_EQ(auth_->audit().Head().entries, before + 2) << "one storage-maintained entry each";
+  std::vector<std::string> entries;
+  const auto collect = [&](const AuditEntry& e) {
+    entries.push_back(std::string(AuditActionName(e.event.action)) + " " +
+                      std::string(AuditOutcomeName(e.event.outcome)) + " " + e.event.detail);
+    return true;
+  };
+  const Actor admin{Admin(), "test", WallClockNs()};
+  ASSERT_TRUE(auth_->ReadAudit(admin, before + 1, std::nullopt, 0, collect).ok());
+  EXPECT_EQ(entries, (std::vector<std::string>{"storage-maintained success flush",
+                                               "storage-maintained success compact"}));
+  const Reply raw = Get("/api/v1/projects/plant/query/raw?device=m1", tokens_[Role::kReader]);
+  ASSERT_EQ(raw.status, 200u);
+  EXPECT_EQ(json::parse(raw.body).at("count").as_int64(), 10);
 }
 
 class RestDeadlineTest : public RestTest {

@@ -332,4 +332,20 @@ std::future<Result<KeyStatusReport>> AsyncClient::KeyStatus() {
       });
 }
 
+// ---- Storage maintenance ------------------------------------------------------------------------
+
+std::future<Status> AsyncClient::Flush() {
+  return impl_->CallOne<Status>(
+      impl_->Options("Flush"),
+      [](uint64_t id) -> Result<OutFrame> { return protocol::EncodeFlush(id); },
+      [](const Frame& f) { return ExpectDone(f, "Flush"); });
+}
+
+std::future<Status> AsyncClient::Compact() {
+  return impl_->CallOne<Status>(
+      impl_->Options("Compact"),
+      [](uint64_t id) -> Result<OutFrame> { return protocol::EncodeCompact(id); },
+      [](const Frame& f) { return ExpectDone(f, "Compact"); });
+}
+
 }  // namespace sensordb::client

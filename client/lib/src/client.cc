@@ -145,4 +145,8 @@ Result<RotatedProjectKey> Client::RotateProjectKey(std::string_view project, boo
 
 Result<KeyStatusReport> Client::KeyStatus() { return async_->KeyStatus().get(); }
 
+Status Client::Flush() { return async_->Flush().get(); }
+
+Status Client::Compact() { return async_->Compact().get(); }
+
 }  // namespace sensordb::client

@@ -279,6 +279,10 @@ struct RotatedKey {
 OutFrame EncodeRotateProjectKeyReply(uint64_t request_id, const RotatedKey& reply);
 RotatedKey DecodeRotateProjectKeyReply(const wire::RotateProjectKeyReply& reply);
 
+// Storage maintenance (both answered with Done).
+OutFrame EncodeFlush(uint64_t request_id);
+OutFrame EncodeCompact(uint64_t request_id);
+
 OutFrame EncodeKeyStatus(uint64_t request_id);
 OutFrame EncodeKeyStatusReply(uint64_t request_id, const KeyStatusReport& report);
 Result<KeyStatusReport> DecodeKeyStatusReply(const wire::KeyStatusReply& reply);

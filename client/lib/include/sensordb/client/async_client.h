@@ -171,6 +171,13 @@ class AsyncClient {
   // Master key fingerprint and data key versions per project (superuser); no key material.
   std::future<Result<KeyStatusReport>> KeyStatus();
 
+  // Storage maintenance (superuser, audited; docs/CLI.md "Stats and maintenance"): Flush seals
+  // every head chunk into blocks and empties the head log; Compact enforces retention, flushes,
+  // then compacts every file. The server answers when done: allow a long request_timeout_ms for
+  // Compact of a large database. One runs at a time; another gets RateLimited.
+  std::future<Status> Flush();
+  std::future<Status> Compact();
+
  private:
   class Impl;
   explicit AsyncClient(std::unique_ptr<Impl> impl);

@@ -76,6 +76,9 @@ class Client {
   Result<RotatedProjectKey> RotateProjectKey(std::string_view project, bool reencrypt = false);
   Result<KeyStatusReport> KeyStatus();
 
+  Status Flush();
+  Status Compact();
+
  private:
   explicit Client(std::unique_ptr<AsyncClient> async) : async_(std::move(async)) {}
   std::unique_ptr<AsyncClient> async_;
