@@ -8,8 +8,9 @@
 # each run's JSON and a table of medians. Usage: bench/rest_ingest.sh [BUILD_DIR] [RUNS]
 # [sensordb-bench rest options, e.g. --points 10000000 --connections 4 --lines-per-request 5000
 # --gzip; --split time for the fleet as one time-major stream]. The data directory is also
-# measured while the server runs: right after the last acknowledgement and, with SETTLE=N in the
-# environment, again N seconds later (what the running server compacts by itself). SET="K=V ..."
+# measured while the server runs: sampled every 0.2 s during the run (its largest size), right
+# after the last acknowledgement and, with SETTLE=N in the environment, again N seconds later
+# (what the running server compacts by itself). SET="K=V ..."
 # adds config settings (docs/SERVER.md), e.g. SET=storage.head_checkpoint_mib=0.
 # DURABILITY=async in the environment runs the server with async acknowledgements; PERF=FILE
 # records the server of the first run with `perf record -g` (or $PERF_ARGS, e.g.
@@ -34,7 +35,9 @@ for s in ${SET:-}; do settings+=(--set "$s"); done  # e.g. SET="storage.head_zst
 
 for ((i = 0; i < runs; i++)); do
   # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
-  trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null' EXIT
+  trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; [[ -n $du_pid ]] && kill $du_pid 2>/dev/null' \
+    EXIT
+  du_pid=
   srv="$work/srv$i"
   sensordbd_init "$srv" "${settings[@]}" || exit 1
   sensordbd_start "$srv" "$srv/out.log" "$srv/err.log" || { cat "$srv/err.log" >&2; exit 1; }
@@ -49,9 +52,16 @@ for ((i = 0; i < runs; i++)); do
     perf_pid=$!
     sleep 1
   fi
+  # The data directory's size every 0.2 s while the tool runs (formatting, then writes).
+  ( while :; do du -sb "$srv/data" 2>/dev/null | cut -f1; sleep 0.2; done ) >"$srv/du.log" &
+  du_pid=$!
   net=$("$bench" rest --server "127.0.0.1:$rest_port" --native-server "127.0.0.1:$port" \
         --ca-file "$srv/tls/ca.crt" --token-file "$srv/bootstrap-admin.token" \
         --server-pid "$pid" --json "$@")
+  kill "$du_pid" 2>/dev/null || true
+  wait "$du_pid" 2>/dev/null || true
+  du_pid=
+  peak_bytes=$(sort -n "$srv/du.log" | tail -n1)
   [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
   # The data directory as the running server left it, then after SETTLE seconds of idling.
   live_bytes=$(du -sb "$srv/data" | cut -f1)
@@ -69,7 +79,7 @@ for ((i = 0; i < runs; i++)); do
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" flush >/dev/null
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" compact >/dev/null
   stats=$("$cli" --data-dir "$srv/data" --key-file "$srv/master.key" stats --json)
-  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}, \"live_bytes\": $live_bytes, \"settled_bytes\": $settled_bytes}"
+  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}, \"live_bytes\": $live_bytes, \"settled_bytes\": $settled_bytes, \"peak_bytes\": ${peak_bytes:-0}}"
   rm -rf "$srv"
 done | tee "$work/runs.jsonl" | python3 -c '
 import json, statistics, sys
@@ -94,6 +104,7 @@ figures = [
     ("tool CPU-s per million points (TLS, HTTP)", lambda r: r["rest"]["client_cpu_s_per_mpoints"]),
     ("tool CPU-s per million points (formatting, before the clock)", lambda r: r["rest"]["format_cpu_s_per_mpoints"]),
     ("server peak RSS (MiB)", lambda r: r["server_peak_rss_kib"] / 1024),
+    ("largest data directory during ingest (sampled every 0.2 s), bytes per point written", lambda r: r["peak_bytes"] / r["rest"]["points"]),
     ("bytes/point on disk, running, right after ingest", lambda r: r["live_bytes"] / r["rest"]["points"]),
     ("bytes/point on disk, running, after SETTLE s", lambda r: r["settled_bytes"] / r["rest"]["points"]),
     ("bytes/point stored (flushed, compacted)", lambda r: r["stats"]["disk_bytes"] / r["stats"]["points"]),
