@@ -144,8 +144,15 @@ void EngineRecords(const fs::path& dir) {
   std::string record;
   head::EncodeHeadRecord(batch.columns(), ids, &record);
   Write(dir, "head-record", 3, record);
+  // A version 2 record needs kHeadRecordZstdMinBytes of columns: the same column from many devices.
+  WriteBatch fleet;
+  std::vector<uint64_t> fleet_ids;
+  for (int d = 0; d < 200; ++d) {
+    fleet.AddFloat64("dev-" + std::to_string(d), "temp", c[0].ts, c[0].f64);
+    fleet_ids.push_back(uint64_t(100 + d));
+  }
   record.clear();
-  head::EncodeHeadRecord(batch.columns(), ids, &record, /*zstd_level=*/1);
+  head::EncodeHeadRecord(fleet.columns(), fleet_ids, &record, /*zstd_level=*/1);
   Write(dir, "head-record-zstd", 3, record);
   std::string summary;
   block::EncodeSummary(block::Summary::Of(c[0]), &summary);

@@ -88,7 +88,7 @@ struct RestConfig {
 // head_idle_checkpoint_s (0: never when idle).
 struct StorageConfig {
   uint32_t head_zstd_level = 1;
-  uint32_t head_checkpoint_mib = 16;
+  uint32_t head_checkpoint_mib = 256;
   uint32_t head_idle_checkpoint_s = 10;
 };
 

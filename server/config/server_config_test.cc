@@ -108,7 +108,7 @@ TEST(ServerConfig, StorageSettingsReachTheEngineOptionsRange) {
   c.key_file = "master.key";
   c.tls = {"tls/server.crt", "tls/server.key", "tls/ca.crt"};
   EXPECT_EQ(c.storage.head_zstd_level, 1u);
-  EXPECT_EQ(c.storage.head_checkpoint_mib, 16u);
+  EXPECT_EQ(c.storage.head_checkpoint_mib, 256u);
   EXPECT_EQ(c.storage.head_idle_checkpoint_s, 10u);
   ASSERT_TRUE(ApplySettings(c, {"storage.head_zstd_level=0", "storage.head_checkpoint_mib=64",
                                 "storage.head_idle_checkpoint_s=0"})

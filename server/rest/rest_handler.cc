@@ -308,7 +308,6 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   // 2. What: the route.
   Admitted a;
   a.principal = std::move(*who);
-  a.peer = std::string(head.peer);
   auto target = ParseTarget(head.target);
   if (!target) return refuse(400, "malformed request target", RestRefusal::kMalformed);
   a.target = std::move(*target);
@@ -329,6 +328,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
       return fail(HttpStatusOf(s), s.message());
     }
     if (head.content_length.value_or(0) > 0) return fail(400, "this route takes no body");
+    a.peer = std::string(head.peer);  // for the audit entry
   }
 
   // 3. The body's declared size and encoding.

@@ -63,7 +63,7 @@ struct Admitted {
   Principal principal;
   const RestRoute* route = nullptr;
   Target target;
-  std::string peer;         // the client's address, for the audit log
+  std::string peer;         // admin routes: the client's address, for the audit log
   std::string project;      // project routes: the project's name (authorised)
   uint32_t project_id = 0;  // and its id: a write lands in no other of the same name
   bool gzip = false;

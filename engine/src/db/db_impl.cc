@@ -443,12 +443,15 @@ void DBImpl::MaintenanceLoop() {
   const int64_t max_age_ns = int64_t{options_.chunk_max_age_s} * kNanosPerSecond;
   const int64_t idle_ns = int64_t{options_.head_idle_checkpoint_s} * kNanosPerSecond;
   int64_t next_retention_ns = clock_.NowUnixNs();
-  // Idleness: the sequence of the last applied write, when it last moved, and what the last
-  // checkpoint covered (0: none yet). A head replayed at open counts no bytes: the next writes'
-  // checkpoint or its chunks' age seals it.
+  // Idleness: the sequence of the last applied write and when it last moved. What was written
+  // since the last checkpoint is head_bytes_since_checkpoint_; a head replayed at open counts no
+  // bytes (the next writes' checkpoint or its chunks' age seals it).
   uint64_t last_applied = sequencer_->applied();
   int64_t last_write_ns = next_retention_ns;
-  uint64_t checkpointed = 0;
+  // After a failed checkpoint (a full disk, say) the next waits: sealing every chunk again each
+  // round would only burn CPU.
+  constexpr int64_t kCheckpointRetryNs = 30 * kNanosPerSecond;
+  int64_t next_checkpoint_ns = 0;
   std::unique_lock lock(maintenance_mu_);
   while (!maintenance_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
     lock.unlock();
@@ -459,13 +462,13 @@ void DBImpl::MaintenanceLoop() {
       last_write_ns = now_ns;
     }
     const uint64_t head_bytes = head_bytes_since_checkpoint_.load(std::memory_order_relaxed);
-    const bool idle = idle_ns > 0 && applied != checkpointed && now_ns - last_write_ns >= idle_ns &&
+    const bool idle = idle_ns > 0 && head_bytes > 0 && now_ns - last_write_ns >= idle_ns &&
                       head_bytes >= options_.head_idle_checkpoint_min_bytes;
     const bool large =
         options_.head_checkpoint_bytes > 0 && head_bytes >= options_.head_checkpoint_bytes;
     // Failures here are retried on the next round; writes report their own errors.
-    if (idle || large) {
-      if (CheckpointHead().ok()) checkpointed = applied;
+    if ((idle || large) && now_ns >= next_checkpoint_ns && !CheckpointHead().ok()) {
+      next_checkpoint_ns = now_ns + kCheckpointRetryNs;
     }
     SealChunks([&](const head::MemSeries& s) { return now_ns - s.opened_unix_ns >= max_age_ns; })
         .IgnoreError();

@@ -18,26 +18,22 @@ PointRun ColumnRun(const WriteBatch::Column& c) {
 
 void EncodeHeadRecord(std::span<const WriteBatch::Column> columns,
                       std::span<const uint64_t> series_ids, std::string* out, int zstd_level) {
-  thread_local std::string columns_bytes;
-  std::string* dst = out;
-  if (zstd_level > 0) {
-    columns_bytes.clear();
-    dst = &columns_bytes;
-  } else {
-    out->push_back(char(kHeadRecordVersion));
-  }
-  PutVarint64(dst, columns.size());
-  thread_local std::string body;
+  thread_local std::string columns_bytes, body;
+  columns_bytes.clear();
+  PutVarint64(&columns_bytes, columns.size());
   for (size_t i = 0; i < columns.size(); ++i) {
-    PutVarint64(dst, series_ids[i]);
-    dst->push_back(char(columns[i].type));
+    PutVarint64(&columns_bytes, series_ids[i]);
+    columns_bytes.push_back(char(columns[i].type));
     body.clear();
     block::AppendVectors(ColumnRun(columns[i]), block::kMaxVectorValues, &body);
-    PutLengthPrefixed(dst, body);
+    PutLengthPrefixed(&columns_bytes, body);
   }
-  if (zstd_level > 0) {
+  if (zstd_level > 0 && columns_bytes.size() >= kHeadRecordZstdMinBytes) {
     out->push_back(char(kHeadRecordVersionZstd));
     block::CompressBody(columns_bytes, {true, zstd_level}, out);
+  } else {
+    out->push_back(char(kHeadRecordVersion));
+    out->append(columns_bytes);
   }
 }
 
