@@ -11,7 +11,10 @@
 # measured while the server runs: sampled every 0.2 s during the run (its largest size), right
 # after the last acknowledgement and, with SETTLE=N in the environment, again N seconds later
 # (what the running server compacts by itself). SET="K=V ..."
-# adds config settings (docs/SERVER.md), e.g. SET=storage.head_checkpoint_mib=0.
+# adds config settings (docs/SERVER.md), e.g. SET=storage.head_checkpoint_mib=0. QUERY_RUNS=N
+# times three REST queries on the running server after that (one keep-alive connection, curl's
+# time_total, median of N after one warm-up): the hourly mean of one channel merged over all
+# devices and per device, and the count of all points.
 # DURABILITY=async in the environment runs the server with async acknowledgements; PERF=FILE
 # records the server of the first run with `perf record -g` (or $PERF_ARGS, e.g.
 # `--call-graph dwarf`: sensordbd has no frame pointers) into FILE (the recording costs CPU: keep
@@ -70,6 +73,22 @@ for ((i = 0; i < runs; i++)); do
     sleep "$SETTLE"
     settled_bytes=$(du -sb "$srv/data" | cut -f1)
   fi
+  queries='{}'
+  if [[ ${QUERY_RUNS:-0} -gt 0 ]]; then
+    token=$(cat "$srv/bootstrap-admin.token")
+    base="https://127.0.0.1:$rest_port/api/v1/projects/bench/query/aggregate"
+    median_ms() {  # URL: median time_total over QUERY_RUNS answers after a warm-up, in ms
+      local urls=()
+      for ((k = 0; k <= QUERY_RUNS; k++)); do urls+=(-o /dev/null "$1"); done
+      curl -sS --fail --cacert "$srv/tls/ca.crt" -H "Authorization: Bearer $token" \
+        -w '%{time_total}\n' "${urls[@]}" | tail -n +2 | sort -n |
+        awk '{a[NR] = $1} END {printf "%.2f", a[int((NR + 1) / 2)] * 1000}'
+    }
+    merged=$(median_ms "$base?channel=env.temperature&every=1h&fn=mean")
+    per_device=$(median_ms "$base?channel=env.temperature&every=1h&fn=mean&per_series=true")
+    count=$(median_ms "$base?fn=count")
+    queries="{\"hourly_mean_one_channel_all_devices\": $merged, \"hourly_mean_one_channel_per_device\": $per_device, \"count_all_points\": $count}"
+  fi
   # The server's peak resident memory, from the kernel, before it stops.
   peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"
@@ -79,7 +98,7 @@ for ((i = 0; i < runs; i++)); do
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" flush >/dev/null
   "$cli" --data-dir "$srv/data" --key-file "$srv/master.key" compact >/dev/null
   stats=$("$cli" --data-dir "$srv/data" --key-file "$srv/master.key" stats --json)
-  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}, \"live_bytes\": $live_bytes, \"settled_bytes\": $settled_bytes, \"peak_bytes\": ${peak_bytes:-0}}"
+  echo "{\"rest\": $net, \"stats\": $stats, \"server_peak_rss_kib\": ${peak_kib:-0}, \"live_bytes\": $live_bytes, \"settled_bytes\": $settled_bytes, \"peak_bytes\": ${peak_bytes:-0}, \"query_ms\": $queries}"
   rm -rf "$srv"
 done | tee "$work/runs.jsonl" | python3 -c '
 import json, statistics, sys
@@ -109,6 +128,8 @@ figures = [
     ("bytes/point on disk, running, after SETTLE s", lambda r: r["settled_bytes"] / r["rest"]["points"]),
     ("bytes/point stored (flushed, compacted)", lambda r: r["stats"]["disk_bytes"] / r["stats"]["points"]),
 ]
+for q in rows[0]["query_ms"]:
+    figures.append(("REST query %s (ms, warm)" % q, lambda r, q=q: r["query_ms"][q]))
 for name, f in figures:
     print("| %s | %.3f | %s |" % (name, med(f), rng(f)))
 '
