@@ -137,7 +137,8 @@ sensordb::Result<std::vector<QueryResult>> RunQueries(Client& client, const Conf
   };
   const std::vector<std::pair<std::string, Fn>> queries = {
       {"hourly_mean_one_channel_all_devices", agg({{"", ch0}, {}, hour, false})},
-      {"count_all_points", agg({{}, {}, 0, false})},
+      {"count_all_points", agg({{}, {}, 0, false})},  // second: checked against the writes
+      {"hourly_mean_one_channel_per_device", agg({{"", ch0}, {}, hour, true})},
       {"hourly_mean_one_device_per_channel", agg({{dev0, ""}, {}, hour, true})},
       {"raw_one_series",
        [&](uint64_t* rows, uint64_t* points) {

@@ -170,5 +170,42 @@ TEST_F(ClockTest, AHeadPastItsBytesIsCheckpointedWithoutWaiting) {
   EXPECT_EQ(ReadSeries(*db_, "p", "d", "temp").size(), 10u);
 }
 
+// Options::head_memory_bytes: past it, the maintenance round seals the largest open chunks
+// (without waiting for age, size or a checkpoint) until they hold three quarters of the bound;
+// the small chunks stay open, and every point is still read.
+TEST_F(ClockTest, AHeadPastItsMemorySealsItsLargestChunks) {
+  Options o = ClockOptions();
+  o.head_checkpoint_bytes = 0;
+  o.head_idle_checkpoint_s = 0;
+  o.head_memory_bytes = 32 * 1024;
+  Open(o);
+  WriteBatch b;
+  for (int d = 0; d < 10; ++d) {  // 250 raw points each: about 4 KB of tail
+    for (int i = 0; i < 250; ++i) {
+      b.Add("big" + std::to_string(d), "temp", kT0 + i * kNanosPerSecond, Value::Float64(i));
+    }
+  }
+  for (int d = 0; d < 50; ++d) {  // 5 points each
+    for (int i = 0; i < 5; ++i) {
+      b.Add("small" + std::to_string(d), "temp", kT0 + i * kNanosPerSecond, Value::Float64(i));
+    }
+  }
+  ASSERT_TRUE(db_->Write("p", b).ok());
+  ASSERT_TRUE(Eventually([&] { return Stats().head_memory_seals >= 1; }));
+  const DBStats st = Stats();
+  EXPECT_LE(st.head_chunk_bytes, o.head_memory_bytes / 4 * 3);
+  EXPECT_GE(st.blocks, 1u);
+  EXPECT_LT(st.blocks, 10u) << "only as many large chunks as needed are sealed";
+  EXPECT_EQ(st.head_points, 10 * 250 - st.blocks * 250 + 50 * 5) << "the small chunks stay open";
+  EXPECT_EQ(st.head_checkpoints, 0u);
+  EXPECT_EQ(st.points, 10u * 250 + 50 * 5);
+  for (int d = 0; d < 10; ++d) {
+    EXPECT_EQ(ReadSeries(*db_, "p", "big" + std::to_string(d), "temp").size(), 250u) << d;
+  }
+  // Under the bound nothing more is sealed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(Stats().blocks, st.blocks);
+}
+
 }  // namespace
 }  // namespace sensordb::testing

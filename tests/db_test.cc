@@ -539,6 +539,53 @@ TEST(Query, ParallelAggregateEqualsSingleThreaded) {
   EXPECT_EQ(parallel.size(), 16u);  // 956 s of data in 60 s buckets
 }
 
+// Per-series aggregates over many series run on several threads in rounds, each thread keeping
+// the rows of its share; a share past its row budget (64 Ki rows) stops early and the round's
+// later shares are computed again. The rows, their order and an early stop by the caller are
+// those of one thread. 300 series x 600 one-nanosecond buckets: a share of 128 series holds 76 800.
+TEST(Query, PerSeriesOnSeveralThreadsEqualsOneThread) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  for (int part = 0; part < 2; ++part) {  // the first half sealed into blocks, the rest in the head
+    WriteBatch b;
+    for (int d = 0; d < 300; ++d) {
+      std::vector<int64_t> ts;
+      std::vector<double> v;
+      for (int i = part * 300; i < part * 300 + 300; ++i) ts.push_back(kT0 + i), v.push_back(d - i);
+      b.AddFloat64("d" + std::to_string(1000 + d), "x", ts, v);
+    }
+    ASSERT_TRUE(db->Write("p", b).ok());
+    if (part == 0) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+  }
+  using Row = std::tuple<std::string, int64_t, uint64_t, double, double, double>;
+  auto rows = [&](DB& which, size_t stop_after) {
+    std::vector<Row> out;
+    const AggregateQuery q{{"", "x"}, {}, 1, true};
+    const Status s = which.Aggregate("p", q, [&](const AggregateRow& r) {
+      out.emplace_back(std::string(r.series->device), r.bucket_start_ns, r.count, r.sum, r.first,
+                       r.last);
+      return out.size() < stop_after;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  };
+  const auto parallel = rows(*db, SIZE_MAX);
+  const auto stopped = rows(*db, 100'000);
+  db.reset();
+  Options o = TestOptions();
+  o.query_threads = 1;
+  auto single = OpenDb(dir.path(), o);
+  ASSERT_EQ(parallel.size(), 300u * 600u);
+  EXPECT_EQ(parallel, rows(*single, SIZE_MAX));
+  ASSERT_EQ(stopped.size(), 100'000u);
+  EXPECT_EQ(stopped, rows(*single, 100'000));
+  EXPECT_EQ(std::get<0>(parallel.front()), "d1000");
+  EXPECT_EQ(std::get<0>(parallel.back()), "d1299");
+}
+
 TEST(Query, RejectsEmptyRangeAndUnknownSelections) {
   TempDir dir;
   auto db = OpenDb(dir.path());

@@ -33,6 +33,10 @@ struct DBStats {
   uint64_t quota_refusals_rate = 0;
   // Head checkpoints since the open (Options::head_checkpoint_bytes, head_idle_checkpoint_s).
   uint64_t head_checkpoints = 0;
+  // Heap bytes of the head's open chunks, and how often they passed Options::head_memory_bytes
+  // and the largest were sealed.
+  uint64_t head_chunk_bytes = 0;
+  uint64_t head_memory_seals = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 

@@ -61,6 +61,11 @@ struct Options {
   size_t head_checkpoint_bytes = 256 * 1024 * 1024;
   uint32_t head_idle_checkpoint_s = 10;
   size_t head_idle_checkpoint_min_bytes = 1024 * 1024;
+  // Memory the head's open chunks may hold (encoded vectors and raw tails): past it, the
+  // maintenance thread seals the largest chunks until they hold three quarters of it. Many
+  // series, each too short to fill a chunk, would otherwise hold memory until chunk_max_age_s
+  // or a checkpoint. 0: no bound.
+  size_t head_memory_bytes = 256 * 1024 * 1024;
 
   // Bounds on one Write call; larger batches are refused with kResourceExhausted.
   size_t max_batch_points = 16 * 1024 * 1024;
@@ -71,7 +76,8 @@ struct Options {
   size_t write_buffer_bytes = 32 * 1024 * 1024;
   // RocksDB block cache.
   size_t block_cache_bytes = 32 * 1024 * 1024;
-  // Threads one aggregate over many series (merged, not per series) may use.
+  // Threads one aggregate over many series may use (merged: each folds a share into its own
+  // buckets; per series: each folds a share into rows the caller emits in series order).
   uint32_t query_threads = 2;
   // Buckets with points one aggregate may hold at once (a 128-byte map node each; per series when
   // per_series, else over all series, and each of query_threads may hold as many before the

@@ -22,6 +22,9 @@ using store::Cf;
 
 // Below this many series per thread an aggregate runs on the calling thread alone.
 constexpr size_t kSeriesPerThread = 128;
+// A per-series aggregate on several threads: the rows a thread may hold before it waits for the
+// caller to take them (about 90 bytes each: 6 MiB per thread).
+constexpr size_t kRowsPerLane = 64 * 1024;
 
 }  // namespace
 
@@ -472,6 +475,15 @@ void DBImpl::MaintenanceLoop() {
     }
     SealChunks([&](const head::MemSeries& s) { return now_ns - s.opened_unix_ns >= max_age_ns; })
         .IgnoreError();
+    if (const size_t bound = options_.head_memory_bytes; bound > 0) {
+      if (const size_t used = head_->ChunkBytes(); used > bound) {
+        const auto largest = head_->LargestChunks(used - bound / 4 * 3);
+        if (!largest.empty() &&
+            SealChunks([](const head::MemSeries&) { return true; }, largest).ok()) {
+          head_memory_seals_.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
     TruncateHead().IgnoreError();
     if (options_.retention_interval_s > 0 && now_ns >= next_retention_ns) {
       EnforceRetention(now_ns).IgnoreError();
@@ -645,10 +657,11 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   SENSORDB_RETURN_IF_ERROR(CheckSelection(query.selector, series.size()));
   if (query.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
   const size_t threads = std::min<size_t>(options_.query_threads, series.size() / kSeriesPerThread);
-  if (query.per_series || threads < 2) {
+  if (threads < 2) {
     query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns);
     return q.Aggregate(series, query, options_.max_aggregate_buckets, callback);
   }
+  if (query.per_series) return AggregatePerSeries(*p, series, query, threads, callback);
   // Merged aggregates over many series: each thread folds a share into its own buckets.
   std::vector<query::Aggregator> parts(
       threads, query::Aggregator(query.range, query.bucket_ns, options_.max_aggregate_buckets));
@@ -668,6 +681,93 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   if (parts[0].overflowed()) return parts[0].OverflowError();
   parts[0].Emit(nullptr, callback);
   return Status::Ok();
+}
+
+// Lanes: the series are cut into `threads` consecutive shares, as for a merged aggregate, each
+// folded on a thread of its own into a queue of at most kRowsPerLane rows; the calling thread
+// takes the queues in share order and emits the rows. A full queue hands its rows over and waits
+// until they are taken, so memory stays bounded; one wakeup per full queue or finished lane.
+Status DBImpl::AggregatePerSeries(const catalog::ProjectMeta& p,
+                                  std::span<const catalog::SeriesMeta* const> series,
+                                  const AggregateQuery& query, size_t threads,
+                                  const AggregateCallback& callback) {
+  using Rows = std::vector<std::pair<AggregateRow, uint32_t>>;  // row, index into `series`
+  struct Lane {
+    size_t begin = 0, end = 0;
+    std::mutex mu;
+    std::condition_variable cv;
+    Rows rows;
+    bool done = false;
+    bool cancelled = false;  // the caller stopped or failed: fold no further
+    Status status;
+  };
+  std::vector<Lane> lanes(threads);
+  const size_t share = (series.size() + threads - 1) / threads;
+  auto work = [&](Lane& lane) {
+    query::Querier q(*store_, *cipher_, *head_, summaries_, p.id, p.max_span_ns);
+    query::Aggregator agg(query.range, query.bucket_ns, options_.max_aggregate_buckets);
+    Rows rows;
+    // Hands `rows` over once the caller has taken the last; false when the caller cancelled.
+    auto hand_over = [&] {
+      std::unique_lock lock(lane.mu);
+      lane.cv.wait(lock, [&] { return lane.cancelled || lane.rows.empty(); });
+      lane.rows.swap(rows);
+      lane.cv.notify_all();
+      return !lane.cancelled;
+    };
+    auto index = uint32_t(lane.begin);
+    auto after_series = [&](const catalog::SeriesMeta&) {
+      agg.Emit(nullptr, [&](const AggregateRow& row) {
+        rows.emplace_back(row, index);
+        return true;
+      });
+      ++index;
+      return rows.size() < kRowsPerLane || hand_over();
+    };
+    Status s = q.AggregateInto(series.subspan(lane.begin, lane.end - lane.begin), query, &agg,
+                               after_series);
+    std::unique_lock lock(lane.mu);
+    lane.cv.wait(lock, [&] { return lane.cancelled || lane.rows.empty(); });
+    lane.rows.swap(rows);
+    lane.status = std::move(s);
+    lane.done = true;
+    lane.cv.notify_all();
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t) {
+    lanes[t].begin = std::min(series.size(), t * share);
+    lanes[t].end = std::min(series.size(), lanes[t].begin + share);
+    workers.emplace_back([&, t] { work(lanes[t]); });
+  }
+  bool go_on = true;
+  Status status;
+  Rows taken;
+  for (size_t t = 0; t < threads && go_on && status.ok(); ++t) {
+    for (bool done = false; !done && go_on;) {
+      {
+        std::unique_lock lock(lanes[t].mu);
+        lanes[t].cv.wait(lock, [&] { return lanes[t].done || !lanes[t].rows.empty(); });
+        taken.clear();
+        taken.swap(lanes[t].rows);
+        if ((done = lanes[t].done)) status = lanes[t].status;
+        lanes[t].cv.notify_all();
+      }
+      for (const auto& [r, index] : taken) {
+        const catalog::SeriesMeta& s = *series[index];
+        const SeriesRef ref{s.id, s.device, s.channel, s.type};
+        AggregateRow row = r;
+        row.series = &ref;
+        if (!(go_on = callback(row))) break;
+      }
+    }
+  }
+  for (Lane& lane : lanes) {
+    std::lock_guard lock(lane.mu);
+    lane.cancelled = true;
+    lane.cv.notify_all();
+  }
+  for (auto& w : workers) w.join();
+  return go_on ? status : Status::Ok();
 }
 
 // --- Maintenance ---------------------------------------------------------------------------
@@ -709,6 +809,8 @@ Result<DBStats> DBImpl::Stats() {
   st.quota_refusals_rate = refusals.rate;
   st.head_points = head_->Points();
   st.head_checkpoints = head_checkpoints_.load(std::memory_order_relaxed);
+  st.head_chunk_bytes = head_->ChunkBytes();
+  st.head_memory_seals = head_memory_seals_.load(std::memory_order_relaxed);
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;
   for (it->Seek(""); it->Valid(); it->Next()) {

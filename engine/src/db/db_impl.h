@@ -117,6 +117,11 @@ class DBImpl final : public DB {
   Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {},
                     bool one_vector = true);
   Status PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vector);
+  // Per-series aggregate of many series on `threads` threads, rows emitted in series order.
+  Status AggregatePerSeries(const catalog::ProjectMeta& p,
+                            std::span<const catalog::SeriesMeta* const> series,
+                            const AggregateQuery& query, size_t threads,
+                            const AggregateCallback& callback);
   // Deletes head records every open chunk has moved past.
   Status TruncateHead();
   // Seals every chunk, deletes the head records and compacts them out of the head's files
@@ -154,6 +159,7 @@ class DBImpl final : public DB {
   // Bytes of head records written since the last checkpoint began (a trigger, not an account).
   std::atomic<uint64_t> head_bytes_since_checkpoint_{0};
   std::atomic<uint64_t> head_checkpoints_{0};
+  std::atomic<uint64_t> head_memory_seals_{0};
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)

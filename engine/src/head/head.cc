@@ -26,10 +26,13 @@ void EraseFront(block::PointColumn* c, size_t n) {
   }
 }
 
+// Gives the chunk's memory back: many series each holding a few idle kilobytes are what the
+// head's memory bound (Options::head_memory_bytes) is about.
 void ResetChunk(MemSeries* s) {
-  s->vectors.clear();
+  std::string().swap(s->vectors);
   s->encoded_points = 0;
-  s->tail.clear();
+  s->tail = block::PointColumn{};
+  s->tail.type = s->type;
   s->sorted = true;
   s->summary = block::Summary();
   s->summary.type = s->type;
@@ -37,6 +40,12 @@ void ResetChunk(MemSeries* s) {
 }
 
 }  // namespace
+
+size_t MemSeries::chunk_bytes() const {
+  return vectors.capacity() + tail.ts.capacity() * sizeof(int64_t) +
+         tail.f64.capacity() * sizeof(double) + tail.i64.capacity() * sizeof(int64_t) +
+         tail.b.capacity();
+}
 
 Status HeadCopy::Decode(block::PointColumn* out) const {
   out->clear();
@@ -229,6 +238,34 @@ uint64_t Head::Points() const {
     for (const auto& [id, s] : sh.series) n += s->points();
   }
   return n;
+}
+
+size_t Head::ChunkBytes() const {
+  size_t n = 0;
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [id, s] : sh.series) n += s->chunk_bytes();
+  }
+  return n;
+}
+
+std::vector<uint64_t> Head::LargestChunks(size_t bytes) const {
+  std::vector<std::pair<size_t, uint64_t>> sizes;  // (bytes, series) of non-empty chunks
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (const auto& [id, s] : sh.series) {
+      if (!s->empty()) sizes.emplace_back(s->chunk_bytes(), id);
+    }
+  }
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  std::vector<uint64_t> out;
+  size_t taken = 0;
+  for (const auto& [size, id] : sizes) {
+    if (taken >= bytes) break;
+    out.push_back(id);
+    taken += size;
+  }
+  return out;
 }
 
 }  // namespace sensordb::head

@@ -45,6 +45,8 @@ struct MemSeries {
 
   size_t points() const { return encoded_points + tail.size(); }
   bool empty() const { return min_seq == 0; }
+  // Heap bytes of the open chunk (vectors and raw tail, as allocated).
+  size_t chunk_bytes() const;
 };
 
 // A copy of a series' chunk taken for a query, decoded on demand.
@@ -100,6 +102,11 @@ class Head {
   // Calls fn for every series of the project under its shard's lock (no seal runs meanwhile).
   Status ForEachInProject(uint32_t project, const std::function<Status(const MemSeries&)>& fn);
   uint64_t Points() const;
+  // Heap bytes of every open chunk (MemSeries::chunk_bytes; a sealed chunk gives its memory back).
+  size_t ChunkBytes() const;
+  // The series whose open chunks, taken largest first, hold at least `bytes` (all of them if
+  // they hold less).
+  std::vector<uint64_t> LargestChunks(size_t bytes) const;
   size_t chunk_max_points() const { return chunk_max_points_; }
 
  private:
