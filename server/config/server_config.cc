@@ -202,10 +202,13 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
   }
   if (const toml::table* t = root["storage"].as_table()) {
     StorageConfig& s = c.storage;
-    r.Known(*t, "storage.", {"head_zstd_level", "head_checkpoint_mib", "head_idle_checkpoint_s"});
+    r.Known(
+        *t, "storage.",
+        {"head_zstd_level", "head_checkpoint_mib", "head_idle_checkpoint_s", "head_memory_mib"});
     r.Integer(*t, "storage.", "head_zstd_level", s.head_zstd_level, 0, 19);
     r.Integer(*t, "storage.", "head_checkpoint_mib", s.head_checkpoint_mib, 0, 1 << 20);
     r.Integer(*t, "storage.", "head_idle_checkpoint_s", s.head_idle_checkpoint_s, 0, 86'400);
+    r.Integer(*t, "storage.", "head_memory_mib", s.head_memory_mib, 0, 1 << 20);
   }
   if (const toml::table* t = root["backup"].as_table()) {
     BackupConfig& b = c.backup;
@@ -492,12 +495,15 @@ std::string RenderConfig(const ServerConfig& c) {
     << "head_checkpoint_mib = " << c.storage.head_checkpoint_mib
     << "   # checkpoint after this much head; 0: never for size\n"
     << "head_idle_checkpoint_s = " << c.storage.head_idle_checkpoint_s
-    << "   # checkpoint when writes pause this long; 0: never\n\n"
+    << "   # checkpoint when writes pause this long; 0: never\n"
+    << "head_memory_mib = " << c.storage.head_memory_mib
+    << "   # seal the largest open chunks past this much memory; 0: no bound\n\n"
     << "[backup]   # daily backup; remove dir to turn it off\n"
     << "dir = " << q(c.backup.dir) << "\n"
     << "time_of_day = " << q(tod) << "   # UTC\n"
     << "keep_days = " << c.backup.keep_days << "   # every backup of the last N days\n"
-    << "keep_daily = " << c.backup.keep_daily << "   # and the last of each of N days, weeks, months\n"
+    << "keep_daily = " << c.backup.keep_daily
+    << "   # and the last of each of N days, weeks, months\n"
     << "keep_weekly = " << c.backup.keep_weekly << "\n"
     << "keep_monthly = " << c.backup.keep_monthly << "\n"
     << "verify = " << (c.backup.verify ? "true" : "false") << "\n";

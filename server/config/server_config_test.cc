@@ -110,9 +110,12 @@ TEST(ServerConfig, StorageSettingsReachTheEngineOptionsRange) {
   EXPECT_EQ(c.storage.head_zstd_level, 1u);
   EXPECT_EQ(c.storage.head_checkpoint_mib, 256u);
   EXPECT_EQ(c.storage.head_idle_checkpoint_s, 10u);
+  EXPECT_EQ(c.storage.head_memory_mib, 256u);
   ASSERT_TRUE(ApplySettings(c, {"storage.head_zstd_level=0", "storage.head_checkpoint_mib=64",
-                                "storage.head_idle_checkpoint_s=0"})
+                                "storage.head_idle_checkpoint_s=0", "storage.head_memory_mib=32"})
                   .ok());
+  EXPECT_EQ(c.storage.head_memory_mib, 32u);
+  EXPECT_NE(RenderConfig(c).find("head_memory_mib = 32"), std::string::npos);
   EXPECT_EQ(c.storage.head_zstd_level, 0u);
   EXPECT_EQ(c.storage.head_checkpoint_mib, 64u);
   EXPECT_EQ(c.storage.head_idle_checkpoint_s, 0u);

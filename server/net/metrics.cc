@@ -317,6 +317,12 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Header(out, "sensordb_head_checkpoints_total", "counter",
            "Head checkpoints (every chunk sealed, the head log emptied) since the start.");
     Sample(out, "sensordb_head_checkpoints_total", "", double(src.db->head_checkpoints));
+    Header(out, "sensordb_head_chunk_bytes", "gauge", "Memory of the head's open chunks.");
+    Sample(out, "sensordb_head_chunk_bytes", "", double(src.db->head_chunk_bytes));
+    Header(
+        out, "sensordb_head_memory_seals_total", "counter",
+        "Times the head's open chunks passed storage.head_memory_mib and the largest were sealed.");
+    Sample(out, "sensordb_head_memory_seals_total", "", double(src.db->head_memory_seals));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
     Header(out, "sensordb_series_quota_refusals_total", "counter",
