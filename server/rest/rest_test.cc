@@ -187,6 +187,43 @@ TEST_F(RestTest, WritesLineProtocolAndReadsItBack) {
   EXPECT_EQ(json::parse(channels.body).at("channels").as_array().size(), 1u);
 }
 
+// Per-series aggregates: one row per series and bucket, in series order, each naming its device
+// and channel (JSON-escaped), with exactly the functions asked for; a non-finite value is null.
+TEST_F(RestTest, PerSeriesAggregateRowsNameTheirSeries) {
+  std::string lp;
+  for (int d = 0; d < 3; ++d) {
+    for (int i = 0; i < 4; ++i) {
+      lp += "env,device=d" + std::to_string(d) + " temp=" + std::to_string(d * 10 + i) + " " +
+            std::to_string(i * 30) + "\n";
+    }
+  }
+  lp += "env,device=d\"q temp=7 0\n";  // device d"q: a name JSON must escape, sorted first
+  ASSERT_EQ(
+      Request(http::verb::post, "/write?db=plant&precision=s", tokens_[Role::kWriter], lp).status,
+      204u);
+  const Reply agg =
+      Get("/api/v1/projects/plant/query/aggregate?channel=env.temp&every=1m&fn=mean,count,max"
+          "&per_series=true",
+          tokens_[Role::kReader]);
+  ASSERT_EQ(agg.status, 200u) << agg.body;
+  const auto v = json::parse(agg.body);
+  const auto& rows = v.at("rows").as_array();
+  ASSERT_EQ(rows.size(), 7u) << agg.body;  // 1 one-minute bucket for d"q, 2 for each of d0..d2
+  EXPECT_EQ(v.at("count").as_int64(), 7);
+  EXPECT_EQ(rows[0].at("device").as_string(), "d\"q");
+  EXPECT_EQ(rows[0].at("mean").as_double(), 7.0);
+  EXPECT_EQ(rows[1].as_object().size(), 6u) << "start, device, channel, count, mean, max";
+  EXPECT_EQ(rows[1].at("device").as_string(), "d0");
+  EXPECT_EQ(rows[1].at("channel").as_string(), "env.temp");
+  EXPECT_EQ(rows[1].at("start").as_int64(), 0);
+  EXPECT_EQ(rows[1].at("count").as_int64(), 2);
+  EXPECT_EQ(rows[1].at("mean").as_double(), 0.5);
+  EXPECT_EQ(rows[2].at("start").as_int64(), 60'000'000'000);
+  EXPECT_EQ(rows[2].at("max").as_double(), 3.0);
+  EXPECT_EQ(rows[6].at("device").as_string(), "d2");
+  EXPECT_EQ(rows[6].at("max").as_double(), 23.0);
+}
+
 std::string Gzip(std::string_view in) {
   z_stream z{};
   deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
