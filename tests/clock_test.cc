@@ -191,7 +191,10 @@ TEST_F(ClockTest, AHeadPastItsMemorySealsItsLargestChunks) {
     }
   }
   ASSERT_TRUE(db_->Write("p", b).ok());
-  ASSERT_TRUE(Eventually([&] { return Stats().head_memory_seals >= 1; }));
+  ASSERT_TRUE(Eventually([&] {
+    const DBStats st = Stats();
+    return st.head_memory_seals >= 1 && st.head_chunk_bytes <= o.head_memory_bytes / 4 * 3;
+  }));
   const DBStats st = Stats();
   EXPECT_LE(st.head_chunk_bytes, o.head_memory_bytes / 4 * 3);
   EXPECT_GE(st.blocks, 1u);

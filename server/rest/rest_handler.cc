@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -593,7 +594,7 @@ void RestHandler::QueryAggregate(const Admitted& r, ResponseWriter& out) {
                                       "' (use count, sum, mean, min, max, first, last)"));
       return;
     }
-    fns.push_back(a);
+    if (std::find(fns.begin(), fns.end(), a) == fns.end()) fns.push_back(a);  // fn=mean,mean
     start = end + 1;
   }
   // {"project":P,"every":ns,"fn":[...],"rows":[{"start":t,["device","channel",]"count":n,

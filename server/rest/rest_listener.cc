@@ -164,7 +164,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   }
   bool EndChunked() override {
     return OnIo([](Connection& c, auto done) {
-      asio::async_write(c.stream_, http::make_chunk_last(), done);
+      static constexpr std::string_view kLast = "0\r\n\r\n";  // one record, as Chunk
+      asio::async_write(c.stream_, asio::buffer(kLast.data(), kLast.size()), done);
     });
   }
 

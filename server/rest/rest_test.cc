@@ -202,14 +202,17 @@ TEST_F(RestTest, PerSeriesAggregateRowsNameTheirSeries) {
       Request(http::verb::post, "/write?db=plant&precision=s", tokens_[Role::kWriter], lp).status,
       204u);
   const Reply agg =
-      Get("/api/v1/projects/plant/query/aggregate?channel=env.temp&every=1m&fn=mean,count,max"
-          "&per_series=true",
+      Get("/api/v1/projects/plant/query/aggregate?channel=env.temp&every=1m"
+          "&fn=mean,count,max,mean&per_series=true",  // a repeated function is answered once
           tokens_[Role::kReader]);
   ASSERT_EQ(agg.status, 200u) << agg.body;
   const auto v = json::parse(agg.body);
   const auto& rows = v.at("rows").as_array();
   ASSERT_EQ(rows.size(), 7u) << agg.body;  // 1 one-minute bucket for d"q, 2 for each of d0..d2
   EXPECT_EQ(v.at("count").as_int64(), 7);
+  size_t means = 0;
+  for (size_t at = 0; (at = agg.body.find("\"mean\":", at)) != std::string::npos; ++at) ++means;
+  EXPECT_EQ(means, 7u) << "one \"mean\" per row, not two";
   EXPECT_EQ(rows[0].at("device").as_string(), "d\"q");
   EXPECT_EQ(rows[0].at("mean").as_double(), 7.0);
   EXPECT_EQ(rows[1].as_object().size(), 6u) << "start, device, channel, count, mean, max";

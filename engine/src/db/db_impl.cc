@@ -478,8 +478,11 @@ void DBImpl::MaintenanceLoop() {
     if (const size_t bound = options_.head_memory_bytes; bound > 0) {
       if (const size_t used = head_->ChunkBytes(); used > bound) {
         const auto largest = head_->LargestChunks(used - bound / 4 * 3);
+        // A chunk a writer is still applying is left for the next round (SealChunks), so the
+        // count is of rounds that did free memory.
         if (!largest.empty() &&
-            SealChunks([](const head::MemSeries&) { return true; }, largest).ok()) {
+            SealChunks([](const head::MemSeries&) { return true; }, largest).ok() &&
+            head_->ChunkBytes() < used) {
           head_memory_seals_.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -698,34 +701,42 @@ Status DBImpl::AggregatePerSeries(const catalog::ProjectMeta& p,
     std::condition_variable cv;
     Rows rows;
     bool done = false;
-    bool cancelled = false;  // the caller stopped or failed: fold no further
+    // The caller stopped, failed or threw: fold no further. Set under `mu`; read without it
+    // after every series so that a stop ends the other lanes' work at once.
+    std::atomic<bool> cancelled{false};
     Status status;
   };
   std::vector<Lane> lanes(threads);
   const size_t share = (series.size() + threads - 1) / threads;
   auto work = [&](Lane& lane) {
-    query::Querier q(*store_, *cipher_, *head_, summaries_, p.id, p.max_span_ns);
-    query::Aggregator agg(query.range, query.bucket_ns, options_.max_aggregate_buckets);
     Rows rows;
-    // Hands `rows` over once the caller has taken the last; false when the caller cancelled.
-    auto hand_over = [&] {
-      std::unique_lock lock(lane.mu);
-      lane.cv.wait(lock, [&] { return lane.cancelled || lane.rows.empty(); });
-      lane.rows.swap(rows);
-      lane.cv.notify_all();
-      return !lane.cancelled;
-    };
-    auto index = uint32_t(lane.begin);
-    auto after_series = [&](const catalog::SeriesMeta&) {
-      agg.Emit(nullptr, [&](const AggregateRow& row) {
-        rows.emplace_back(row, index);
-        return true;
-      });
-      ++index;
-      return rows.size() < kRowsPerLane || hand_over();
-    };
-    Status s = q.AggregateInto(series.subspan(lane.begin, lane.end - lane.begin), query, &agg,
-                               after_series);
+    Status s;
+    try {
+      query::Querier q(*store_, *cipher_, *head_, summaries_, p.id, p.max_span_ns);
+      query::Aggregator agg(query.range, query.bucket_ns, options_.max_aggregate_buckets);
+      // Hands `rows` over once the caller has taken the last; false when the caller cancelled.
+      auto hand_over = [&] {
+        std::unique_lock lock(lane.mu);
+        lane.cv.wait(lock, [&] { return lane.cancelled || lane.rows.empty(); });
+        lane.rows.swap(rows);
+        lane.cv.notify_all();
+        return !lane.cancelled;
+      };
+      auto index = uint32_t(lane.begin);
+      auto after_series = [&](const catalog::SeriesMeta&) {
+        agg.Emit(nullptr, [&](const AggregateRow& row) {
+          rows.emplace_back(row, index);
+          return true;
+        });
+        ++index;
+        if (lane.cancelled.load(std::memory_order_relaxed)) return false;
+        return rows.size() < kRowsPerLane || hand_over();
+      };
+      s = q.AggregateInto(series.subspan(lane.begin, lane.end - lane.begin), query, &agg,
+                          after_series);
+    } catch (const std::exception& e) {
+      s = Status::Internal(std::string("per-series aggregate: ") + e.what());
+    }
     std::unique_lock lock(lane.mu);
     lane.cv.wait(lock, [&] { return lane.cancelled || lane.rows.empty(); });
     lane.rows.swap(rows);
@@ -734,6 +745,20 @@ Status DBImpl::AggregatePerSeries(const catalog::ProjectMeta& p,
     lane.cv.notify_all();
   };
   std::vector<std::thread> workers;
+  // Whatever way this function ends (a stop, an error, an exception from the callback), the
+  // lanes are cancelled and joined before `lanes` goes.
+  struct Joiner {
+    std::vector<Lane>& lanes;
+    std::vector<std::thread>& workers;
+    ~Joiner() {
+      for (Lane& lane : lanes) {
+        std::lock_guard lock(lane.mu);
+        lane.cancelled = true;
+        lane.cv.notify_all();
+      }
+      for (auto& w : workers) w.join();
+    }
+  } joiner{lanes, workers};
   for (size_t t = 0; t < threads; ++t) {
     lanes[t].begin = std::min(series.size(), t * share);
     lanes[t].end = std::min(series.size(), lanes[t].begin + share);
@@ -761,12 +786,6 @@ Status DBImpl::AggregatePerSeries(const catalog::ProjectMeta& p,
       }
     }
   }
-  for (Lane& lane : lanes) {
-    std::lock_guard lock(lane.mu);
-    lane.cancelled = true;
-    lane.cv.notify_all();
-  }
-  for (auto& w : workers) w.join();
   return go_on ? status : Status::Ok();
 }
 

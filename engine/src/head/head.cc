@@ -42,9 +42,10 @@ void ResetChunk(MemSeries* s) {
 }  // namespace
 
 size_t MemSeries::chunk_bytes() const {
-  return vectors.capacity() + tail.ts.capacity() * sizeof(int64_t) +
-         tail.f64.capacity() * sizeof(double) + tail.i64.capacity() * sizeof(int64_t) +
-         tail.b.capacity();
+  // An empty string's capacity is its inline buffer, not heap.
+  const size_t heap = vectors.capacity() > std::string().capacity() ? vectors.capacity() : 0;
+  return heap + tail.ts.capacity() * sizeof(int64_t) + tail.f64.capacity() * sizeof(double) +
+         tail.i64.capacity() * sizeof(int64_t) + tail.b.capacity();
 }
 
 Status HeadCopy::Decode(block::PointColumn* out) const {
