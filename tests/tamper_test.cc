@@ -123,6 +123,39 @@ TEST_F(Tamper, FlippedByteAnywhereInBlockValueIsCorruption) {
   EXPECT_TRUE(Query("alpha", "dev1").ok());  // the check above was not a broken fixture
 }
 
+// Merging short blocks (DB::Compact, head checkpoints) opens every block it would merge: one
+// that does not authenticate stops the merge with Corruption naming its series and range, and
+// its series' blocks are left exactly as they were (nothing deleted, nothing rewritten).
+TEST_F(Tamper, MergingShortBlocksRefusesADamagedBlockAndChangesNothing) {
+  const auto before = Blocks(alpha_, series_["dev2"]);
+  ASSERT_EQ(before.size(), 2u);  // two short blocks: a merge would make them one
+  std::string v = before[1].value;
+  v[v.size() / 2] = char(v[v.size() / 2] ^ 0x01);
+  Put(Cf::kBlocks, before[1].key, v);
+  {
+    auto db = Open();
+    ASSERT_TRUE(db);
+    const Status s = db->Compact();
+    EXPECT_CORRUPTION(s, "series " + std::to_string(series_["dev2"]));
+    EXPECT_NE(s.message().find("does not open"), std::string::npos) << s.ToString();
+  }
+  const auto after = Blocks(alpha_, series_["dev2"]);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].key, before[0].key);
+  EXPECT_EQ(after[0].value, before[0].value);
+  EXPECT_EQ(after[1].key, before[1].key);
+  EXPECT_EQ(after[1].value, v);
+  // Repaired, the same compaction merges the two into one block holding all 200 points.
+  Put(Cf::kBlocks, before[1].key, before[1].value);
+  {
+    auto db = Open();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->Compact().ok());
+    EXPECT_EQ(testing::ReadSeries(*db, "alpha", "dev2", "temp").size(), 200u);
+  }
+  EXPECT_EQ(Blocks(alpha_, series_["dev2"]).size(), 1u);
+}
+
 TEST_F(Tamper, BlocksSwappedBetweenSeriesAreCorruption) {
   const Entry a = Blocks(alpha_, series_["dev1"])[0];
   const Entry b = Blocks(alpha_, series_["dev2"])[0];

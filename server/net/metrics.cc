@@ -323,6 +323,9 @@ std::string ServerMetrics::Render(const Sources& src) const {
         out, "sensordb_head_memory_seals_total", "counter",
         "Times the head's open chunks passed storage.head_memory_mib and the largest were sealed.");
     Sample(out, "sensordb_head_memory_seals_total", "", double(src.db->head_memory_seals));
+    Header(out, "sensordb_blocks_merged_total", "counter",
+           "Short blocks merged into larger ones by compactions since the start.");
+    Sample(out, "sensordb_blocks_merged_total", "", double(src.db->blocks_merged));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
     Header(out, "sensordb_series_quota_refusals_total", "counter",

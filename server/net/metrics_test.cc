@@ -36,14 +36,16 @@ TEST(MetricsExposition, ShowsTheHeadsCheckpointsAndMemory) {
   db.head_checkpoints = 2;
   db.head_chunk_bytes = 4096;
   db.head_memory_seals = 3;
+  db.blocks_merged = 5;
   ServerMetrics metrics;
   ServerMetrics::Sources sources;
   sources.db = &db;
   const std::string text = metrics.Render(sources);
-  for (const char* line : {"sensordb_head_points 11", "sensordb_head_checkpoints_total 2",
-                           "sensordb_head_chunk_bytes 4096", "sensordb_head_memory_seals_total 3",
-                           "# TYPE sensordb_head_chunk_bytes gauge",
-                           "# TYPE sensordb_head_memory_seals_total counter"}) {
+  for (const char* line :
+       {"sensordb_head_points 11", "sensordb_head_checkpoints_total 2",
+        "sensordb_head_chunk_bytes 4096", "sensordb_head_memory_seals_total 3",
+        "sensordb_blocks_merged_total 5", "# TYPE sensordb_head_chunk_bytes gauge",
+        "# TYPE sensordb_head_memory_seals_total counter"}) {
     EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << text;
   }
 }

@@ -37,6 +37,8 @@ struct DBStats {
   // and the largest were sealed.
   uint64_t head_chunk_bytes = 0;
   uint64_t head_memory_seals = 0;
+  // Short blocks merged into larger ones since the open (Options::merge_block_bytes).
+  uint64_t blocks_merged = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 

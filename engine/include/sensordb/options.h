@@ -66,6 +66,11 @@ struct Options {
   // series, each too short to fill a chunk, would otherwise hold memory until chunk_max_age_s
   // or a checkpoint. 0: no bound.
   size_t head_memory_bytes = 256 * 1024 * 1024;
+  // Short blocks (a series' chunk cut by a checkpoint or by age, a short series): DB::Compact
+  // merges consecutive blocks of one series whose stored values are at most this many bytes,
+  // and that overlap no other block of the series, into one of at most chunk_max_points points
+  // (engine/docs/format/block_group.md). 0: never.
+  size_t merge_block_bytes = 2048;
 
   // Bounds on one Write call; larger batches are refused with kResourceExhausted.
   size_t max_batch_points = 16 * 1024 * 1024;

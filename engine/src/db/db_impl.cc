@@ -436,6 +436,9 @@ Status DBImpl::CheckpointHead() {
   // head family is small once truncated, so this is cheap.
   SENSORDB_RETURN_IF_ERROR(store_->CompactFamily(Cf::kHead));
   head_checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  // Short blocks are not merged here: the blocks a merge replaces stay on disk until RocksDB
+  // compacts them, which made a running server's data directory larger after a checkpoint
+  // (measured: 1.39 -> 1.52 bytes/point 15 s after ingest), not smaller. DB::Compact merges.
   return Status::Ok();
 }
 
@@ -799,6 +802,7 @@ Status DBImpl::Flush() {
 
 Status DBImpl::Compact() {
   SENSORDB_RETURN_IF_ERROR(Flush());
+  if (auto merged = MergeShortBlocks(); !merged) return merged.error();
   return store_->CompactAll();
 }
 
@@ -830,6 +834,7 @@ Result<DBStats> DBImpl::Stats() {
   st.head_checkpoints = head_checkpoints_.load(std::memory_order_relaxed);
   st.head_chunk_bytes = head_->ChunkBytes();
   st.head_memory_seals = head_memory_seals_.load(std::memory_order_relaxed);
+  st.blocks_merged = blocks_merged_.load(std::memory_order_relaxed);
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;
   for (it->Seek(""); it->Valid(); it->Next()) {

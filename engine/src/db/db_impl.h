@@ -117,6 +117,15 @@ class DBImpl final : public DB {
   Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {},
                     bool one_vector = true);
   Status PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vector);
+  // Merges each series' consecutive short blocks (Options::merge_block_bytes; db_merge.cc).
+  // Returns the number of merged blocks written; Corruption naming a block that does not open
+  // (nothing changed for its run).
+  Result<uint64_t> MergeShortBlocks();
+  Result<uint64_t> MergeShortBlocksOf(catalog::ProjectMeta& p);
+  struct ShortBlock;
+  Result<bool> MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run);
+  // Blocks of `p` ending before this are past its retention (min() when it keeps everything).
+  int64_t RetentionCutoff(const catalog::ProjectMeta& p) const;
   // Per-series aggregate of many series on `threads` threads, rows emitted in series order.
   Status AggregatePerSeries(const catalog::ProjectMeta& p,
                             std::span<const catalog::SeriesMeta* const> series,
@@ -160,6 +169,7 @@ class DBImpl final : public DB {
   std::atomic<uint64_t> head_bytes_since_checkpoint_{0};
   std::atomic<uint64_t> head_checkpoints_{0};
   std::atomic<uint64_t> head_memory_seals_{0};
+  std::atomic<uint64_t> blocks_merged_{0};
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)

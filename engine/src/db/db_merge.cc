@@ -1,0 +1,173 @@
+// Merging a series' short blocks (engine/docs/format/block_group.md, "choice 1"): consecutive
+// blocks of one series whose stored values are small, and whose time extents overlap no other
+// block of the series, become one block, written in one atomic batch with the deletion of the
+// blocks it replaces. Run by DB::Compact (not at head checkpoints: see DBImpl::CheckpointHead).
+#include <limits>
+
+#include "block/block.h"
+#include "block/column_codec.h"
+#include "db/db_impl.h"
+#include "store/keys.h"
+
+namespace sensordb {
+namespace {
+
+using store::Cf;
+
+// Stored bytes of the blocks one merge reads at most (the merged block's points are further
+// bounded by Options::chunk_max_points).
+constexpr size_t kMaxRunBytes = 256 * 1024;
+
+std::string Describe(const store::BlockKey& bk, int64_t max_ts) {
+  return "block of series " + std::to_string(bk.series) + " in project " +
+         std::to_string(bk.project) + ", time range [" + std::to_string(bk.min_ts) + ", " +
+         std::to_string(max_ts) + "]";
+}
+
+}  // namespace
+
+struct DBImpl::ShortBlock {
+  std::string key;
+  store::BlockKey bk;
+  std::string value;
+  int64_t max_ts = 0;  // the plaintext header's, checked against the summary once opened
+};
+
+Result<uint64_t> DBImpl::MergeShortBlocks() {
+  if (options_.merge_block_bytes == 0) return uint64_t{0};
+  // Re-encryption re-puts the blocks it read: a block deleted here meanwhile would come back.
+  // While one runs, this compaction merges nothing (the next one will).
+  std::unique_lock no_reencryption(reencrypt_mu_, std::try_to_lock);
+  if (!no_reencryption.owns_lock()) return uint64_t{0};
+  uint64_t written = 0;
+  for (const auto& p : catalog_->Projects()) {
+    std::shared_lock lock(p->write_mu);  // a drop waits for us
+    if (p->dropped) continue;
+    SENSORDB_ASSIGN_OR_RETURN(uint64_t n, MergeShortBlocksOf(*p));
+    written += n;
+  }
+  return written;
+}
+
+Result<uint64_t> DBImpl::MergeShortBlocksOf(catalog::ProjectMeta& p) {
+  const int64_t cutoff = RetentionCutoff(p);
+  const std::string prefix = store::ProjectPrefix(p.id);
+  auto it = store_->NewIterator(Cf::kBlocks);
+  uint64_t written = 0;
+  std::vector<ShortBlock> run;
+  size_t run_bytes = 0;
+  auto end_run = [&]() -> Status {
+    if (run.size() >= 2) {
+      SENSORDB_ASSIGN_OR_RETURN(bool merged, MergeRun(p, run));
+      written += merged ? 1 : 0;
+    }
+    run.clear();
+    run_bytes = 0;
+    return Status::Ok();
+  };
+  uint64_t series = 0;
+  bool have_before = false;  // the series has a block before this one
+  int64_t before_max = 0;    // the latest end of those
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    store::BlockKey bk;
+    block::BlockView view;
+    if (!store::DecodeBlockKey(it->key(), &bk) || !block::ParseBlockValue(it->value(), &view)) {
+      return Err(Status::Corruption("merging short blocks: a malformed block of project " +
+                                    std::to_string(p.id)));
+    }
+    if (!have_before || bk.series != series) {
+      SENSORDB_RETURN_IF_ERROR(end_run());
+      series = bk.series;
+      have_before = false;
+    }
+    if (have_before && bk.min_ts <= before_max) {
+      // Overlaps an earlier block: which write wins depends on the blocks' order, so neither
+      // this block nor the run's blocks it overlaps may move into a merged block.
+      while (!run.empty() && run.back().max_ts >= bk.min_ts) {
+        run_bytes -= run.back().value.size();
+        run.pop_back();
+      }
+      SENSORDB_RETURN_IF_ERROR(end_run());
+    } else if (it->value().size() > options_.merge_block_bytes || view.max_ts < cutoff ||
+               run_bytes + it->value().size() > kMaxRunBytes) {
+      SENSORDB_RETURN_IF_ERROR(end_run());
+      if (it->value().size() <= options_.merge_block_bytes && view.max_ts >= cutoff) {
+        run.push_back({std::string(it->key()), bk, std::string(it->value()), view.max_ts});
+        run_bytes = it->value().size();
+      }
+    } else {
+      run.push_back({std::string(it->key()), bk, std::string(it->value()), view.max_ts});
+      run_bytes += it->value().size();
+    }
+    before_max = have_before ? std::max(before_max, view.max_ts) : view.max_ts;
+    have_before = true;
+  }
+  SENSORDB_RETURN_IF_ERROR(it->status());
+  SENSORDB_RETURN_IF_ERROR(end_run());
+  return written;
+}
+
+int64_t DBImpl::RetentionCutoff(const catalog::ProjectMeta& p) const {
+  const uint32_t days = p.retention_days.load();
+  if (days == 0) return std::numeric_limits<int64_t>::min();
+  return clock_.NowUnixNs() - int64_t(days) * 86400 * kNanosPerSecond;
+}
+
+// Opens the run's blocks (a block that does not open fails the merge and changes nothing),
+// keeps the longest prefix that fits in chunk_max_points, and writes it as one block.
+Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run) {
+  std::vector<block::OpenedBlock> opened(run.size());
+  size_t take = 0;
+  uint64_t points = 0;
+  for (; take < run.size(); ++take) {
+    block::BlockView view;
+    block::ParseBlockValue(run[take].value, &view);  // parsed once already
+    Status s = block::OpenBlock(*cipher_, p.id, run[take].key, view, &opened[take]);
+    if (!s.ok()) {
+      return Err(Status::Corruption("merging short blocks: " +
+                                    Describe(run[take].bk, run[take].max_ts) +
+                                    " does not open: " + s.message()));
+    }
+    if (opened[take].summary.max_ts != run[take].max_ts ||
+        opened[take].summary.type != opened[0].summary.type) {
+      return Err(Status::Corruption("merging short blocks: " +
+                                    Describe(run[take].bk, run[take].max_ts) +
+                                    " disagrees with its header or its series' type"));
+    }
+    if (points + opened[take].summary.count > options_.chunk_max_points) break;
+    points += opened[take].summary.count;
+  }
+  if (take < 2) return false;
+  block::PointColumn all;
+  all.type = opened[0].summary.type;
+  uint64_t seq = 0;
+  for (size_t i = 0; i < take; ++i) {
+    SENSORDB_RETURN_IF_ERROR(block::DecodeBlockData(opened[i].data, &all));
+    seq = std::max(seq, run[i].bk.block_seq);
+  }
+  const block::Summary summary = block::Summary::Of(all);
+  std::string body;
+  block::AppendVectors(all.Run(), block::kMaxVectorValues, &body);
+  const store::BlockKey bk{p.id, run[0].bk.series, summary.min_ts, seq};
+  const std::string key = store::EncodeBlockKey(bk);
+  // A key is never given to a second value: summaries are cached by key (query/summary_cache.h),
+  // and a query may be caching the first block's. When the first block is also the run's latest
+  // write, the merged block would take its key, so the run stays as it is.
+  if (key == run[0].key) return false;
+  const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
+  std::shared_lock sealing(seal_gate_);  // from the seal to the write that stores it
+  if (keyring_ && !keyring_->Active(p.id)) return false;  // being dropped
+  SENSORDB_ASSIGN_OR_RETURN(std::string value,
+                            block::EncodeBlockValue(*cipher_, bk, key, summary, body, bo));
+  SENSORDB_RETURN_IF_ERROR(catalog_->RaiseMaxSpan(p, summary.max_ts - summary.min_ts));
+  auto wb = store_->NewBatch();
+  for (size_t i = 0; i < take; ++i) wb.Delete(Cf::kBlocks, run[i].key);
+  wb.Put(Cf::kBlocks, key, value);
+  // Not synced, as block persistence: the batch is atomic, so a crash leaves the old blocks or
+  // the merged one.
+  SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
+  blocks_merged_.fetch_add(take, std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace sensordb
