@@ -642,11 +642,14 @@ TEST(Compaction, MergesEachSeriesShortBlocksAndKeepsEveryPoint) {
     // d120: [50, 100), then a backfill [0, 50): the earlier block is the later write, and the
     // merged block would take its key (summaries are cached by key): left as it is.
     if (part < 2) write(20, 50 - part * 50, 50, 7);
+    // d121: two 10-second blocks two hours apart. Merged they would span 2 h, more than any
+    // block of the project or an aged chunk (1 h), and every query would seek back that far.
+    if (part < 2) write(21, part * 7200, 10, 3);
     ASSERT_TRUE(db->Flush().ok());
   }
-  ASSERT_EQ(db->Stats()->blocks, 62u);
+  ASSERT_EQ(db->Stats()->blocks, 64u);
   ASSERT_TRUE(db->Compact().ok());
-  EXPECT_EQ(db->Stats()->blocks, 19u + 3u + 2u);
+  EXPECT_EQ(db->Stats()->blocks, 19u + 3u + 2u + 2u);
   EXPECT_EQ(db->Stats()->blocks_merged, 19u * 3u);
   auto check = [&](DB& which) {
     for (const auto& [device, points] : model) {
@@ -657,11 +660,11 @@ TEST(Compaction, MergesEachSeriesShortBlocksAndKeepsEveryPoint) {
   };
   check(*db);
   ASSERT_TRUE(db->Compact().ok());  // nothing left to merge
-  EXPECT_EQ(db->Stats()->blocks, 24u);
+  EXPECT_EQ(db->Stats()->blocks, 26u);
   db.reset();
   db = OpenDb(dir.path());
   check(*db);
-  EXPECT_EQ(db->Stats()->blocks, 24u);
+  EXPECT_EQ(db->Stats()->blocks, 26u);
   // Options::merge_block_bytes = 0 turns merging off.
   db.reset();
   TempDir dir2;

@@ -123,7 +123,7 @@ TEST_F(Tamper, FlippedByteAnywhereInBlockValueIsCorruption) {
   EXPECT_TRUE(Query("alpha", "dev1").ok());  // the check above was not a broken fixture
 }
 
-// Merging short blocks (DB::Compact, head checkpoints) opens every block it would merge: one
+// Merging short blocks (DB::Compact) opens every block it would merge: one
 // that does not authenticate stops the merge with Corruption naming its series and range, and
 // its series' blocks are left exactly as they were (nothing deleted, nothing rewritten).
 TEST_F(Tamper, MergingShortBlocksRefusesADamagedBlockAndChangesNothing) {

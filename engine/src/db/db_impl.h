@@ -170,6 +170,9 @@ class DBImpl final : public DB {
   std::atomic<uint64_t> head_checkpoints_{0};
   std::atomic<uint64_t> head_memory_seals_{0};
   std::atomic<uint64_t> blocks_merged_{0};
+  // Held shared by queries from their head copies to their block iterator, exclusively by a
+  // merge's write (query::Querier, db_merge.cc).
+  std::shared_mutex copy_gate_;
   std::mutex maintenance_mu_;
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;  // GUARDED_BY(maintenance_mu_)

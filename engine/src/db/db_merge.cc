@@ -119,6 +119,8 @@ Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& 
   std::vector<block::OpenedBlock> opened(run.size());
   size_t take = 0;
   uint64_t points = 0;
+  const int64_t max_span =
+      std::max(p.max_span_ns.load(), int64_t{options_.chunk_max_age_s} * kNanosPerSecond);
   for (; take < run.size(); ++take) {
     block::BlockView view;
     block::ParseBlockValue(run[take].value, &view);  // parsed once already
@@ -134,7 +136,12 @@ Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& 
                                     Describe(run[take].bk, run[take].max_ts) +
                                     " disagrees with its header or its series' type"));
     }
-    if (points + opened[take].summary.count > options_.chunk_max_points) break;
+    // Bounded in points, and in time by what the project's queries already seek back for (its
+    // longest block, or an aged chunk): a merge never widens every query's seek window.
+    if (points + opened[take].summary.count > options_.chunk_max_points ||
+        opened[take].summary.max_ts - run[0].bk.min_ts > max_span) {
+      break;
+    }
     points += opened[take].summary.count;
   }
   if (take < 2) return false;
@@ -165,6 +172,7 @@ Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& 
   wb.Put(Cf::kBlocks, key, value);
   // Not synced, as block persistence: the batch is atomic, so a crash leaves the old blocks or
   // the merged one.
+  std::unique_lock no_copies(copy_gate_);  // see query::Querier: no query between copy and iterator
   SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
   blocks_merged_.fetch_add(take, std::memory_order_relaxed);
   return true;

@@ -30,8 +30,11 @@ Status Querier::ForEachSeries(
   for (size_t g = 0; g < series.size(); g += kSeriesPerGroup) {
     const size_t n = std::min(kSeriesPerGroup, series.size() - g);
     copies.clear();
+    std::shared_lock<std::shared_mutex> no_merge;
+    if (copy_gate_ != nullptr) no_merge = std::shared_lock(*copy_gate_);
     for (size_t i = 0; i < n; ++i) copies.push_back(head_.Copy(series[g + i]->id));
     auto it = store_.NewIterator(store::Cf::kBlocks);  // after the copies: see header
+    if (no_merge.owns_lock()) no_merge.unlock();
     span_ns_ = max_span_ns_.load();  // raised before any block with a longer span is written
     for (size_t i = 0; i < n; ++i) {
       Status s = fn(*series[g + i], copies[i], *it);

@@ -5,17 +5,17 @@
 // so every point is seen exactly once. One Querier per call; not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "block/block.h"
 #include "block/point_column.h"
-#include <atomic>
-
 #include "catalog/catalog.h"
 #include "crypto/cipher.h"
 #include "head/head.h"
@@ -32,10 +32,19 @@ class Querier {
  public:
   // Every reference must outlive the Querier.
   // `max_span_ns` is the project's longest block span, read when blocks are about to be read.
+  // `copy_gate`, if given, is held shared from the head copies to the creation of the block
+  // iterator: a block written meanwhile (DB::Compact's merges, db_merge.cc) could otherwise hold
+  // both points of the copy and older ones, and be skipped as "in the copy".
   Querier(store::Store& store, const crypto::Cipher& cipher, const head::Head& head,
-          SummaryCache& summaries, uint32_t project, const std::atomic<int64_t>& max_span_ns)
-      : store_(store), cipher_(cipher), head_(head), summaries_(summaries), project_(project),
-        max_span_ns_(max_span_ns) {}
+          SummaryCache& summaries, uint32_t project, const std::atomic<int64_t>& max_span_ns,
+          std::shared_mutex* copy_gate = nullptr)
+      : store_(store),
+        cipher_(cipher),
+        head_(head),
+        summaries_(summaries),
+        project_(project),
+        max_span_ns_(max_span_ns),
+        copy_gate_(copy_gate) {}
 
   // Salvage: a block that fails to open is reported to `sink` and left out, instead of failing
   // the query. Never used by normal reads.
@@ -105,6 +114,7 @@ class Querier {
   SummaryCache& summaries_;
   const uint32_t project_;
   const std::atomic<int64_t>& max_span_ns_;
+  std::shared_mutex* copy_gate_;
   std::function<void(const Status&)> on_damage_;  // salvage only
   int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
   block::PointColumn merged_, part_;  // Scan's buffers
