@@ -637,7 +637,7 @@ Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const auto series = catalog_->Select(*p, selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(selector, series.size()));
-  query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns, &copy_gate_);
+  query::Querier q = NewQuerier(*p);
   if (damage_) q.SkipDamagedBlocks(damage_);
   return q.Raw(series, range, callback);
 }
@@ -650,7 +650,7 @@ Result<std::vector<LatestPoint>> DBImpl::Latest(std::string_view project,
   const auto series = catalog_->Select(*p, sel);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(sel, series.size()));
   std::vector<LatestPoint> out;
-  query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns, &copy_gate_);
+  query::Querier q = NewQuerier(*p);
   SENSORDB_RETURN_IF_ERROR(q.Latest(series, &out));
   return out;
 }
@@ -664,7 +664,7 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   if (query.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
   const size_t threads = std::min<size_t>(options_.query_threads, series.size() / kSeriesPerThread);
   if (threads < 2) {
-    query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns, &copy_gate_);
+    query::Querier q = NewQuerier(*p);
     return q.Aggregate(series, query, options_.max_aggregate_buckets, callback);
   }
   if (query.per_series) return AggregatePerSeries(*p, series, query, threads, callback);
@@ -677,7 +677,7 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   for (size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       const size_t begin = t * share, end = std::min(series.size(), begin + share);
-      query::Querier q(*store_, *cipher_, *head_, summaries_, p->id, p->max_span_ns, &copy_gate_);
+      query::Querier q = NewQuerier(*p);
       results[t] = q.AggregateInto(std::span(series).subspan(begin, end - begin), query, &parts[t]);
     });
   }
@@ -687,6 +687,10 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   if (parts[0].overflowed()) return parts[0].OverflowError();
   parts[0].Emit(nullptr, callback);
   return Status::Ok();
+}
+
+query::Querier DBImpl::NewQuerier(const catalog::ProjectMeta& p) {
+  return query::Querier(*store_, *cipher_, *head_, summaries_, p.id, p.max_span_ns, &copy_gate_);
 }
 
 // Lanes: the series are cut into `threads` consecutive shares, as for a merged aggregate, each
@@ -715,7 +719,7 @@ Status DBImpl::AggregatePerSeries(const catalog::ProjectMeta& p,
     Rows rows;
     Status s;
     try {
-      query::Querier q(*store_, *cipher_, *head_, summaries_, p.id, p.max_span_ns, &copy_gate_);
+      query::Querier q = NewQuerier(p);
       query::Aggregator agg(query.range, query.bucket_ns, options_.max_aggregate_buckets);
       // Hands `rows` over once the caller has taken the last; false when the caller cancelled.
       auto hand_over = [&] {

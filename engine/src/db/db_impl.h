@@ -29,6 +29,9 @@
 #include "system/system_store_impl.h"
 
 namespace sensordb {
+namespace query {
+class Querier;
+}  // namespace query
 
 class DBImpl final : public DB {
  public:
@@ -126,6 +129,8 @@ class DBImpl final : public DB {
   Result<bool> MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run);
   // Blocks of `p` ending before this are past its retention (min() when it keeps everything).
   int64_t RetentionCutoff(const catalog::ProjectMeta& p) const;
+  // A Querier of project `p` holding the copy gate (every query of the database goes through one).
+  query::Querier NewQuerier(const catalog::ProjectMeta& p);
   // Per-series aggregate of many series on `threads` threads, rows emitted in series order.
   Status AggregatePerSeries(const catalog::ProjectMeta& p,
                             std::span<const catalog::SeriesMeta* const> series,
