@@ -1,6 +1,7 @@
 // Tampering with an encrypted database while it is closed: every altered, swapped, moved or
 // replayed value is refused with Corruption naming what failed (never wrong data, never a
 // crash). The raw values are edited through store::Store, the engine's RocksDB wrapper.
+#include "block/group.h"
 #include "store/keys.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -154,6 +155,108 @@ TEST_F(Tamper, MergingShortBlocksRefusesADamagedBlockAndChangesNothing) {
     EXPECT_EQ(testing::ReadSeries(*db, "alpha", "dev2", "temp").size(), 200u);
   }
   EXPECT_EQ(Blocks(alpha_, series_["dev2"]).size(), 1u);
+}
+
+// Block groups (DB::Compact): alpha's two series become references to one group. A group that
+// does not authenticate, a reference to another slot, to a missing group, or a group moved to
+// another project's key is Corruption naming the series, never another series' points.
+class TamperGroups : public Tamper {
+ protected:
+  void SetUp() override {
+    Tamper::SetUp();
+    {
+      auto db = Open();
+      ASSERT_TRUE(db);
+      ASSERT_TRUE(db->Compact().ok());
+      ASSERT_EQ(db->Stats()->blocks_grouped, 2u);
+    }
+    groups_ = Read(Cf::kGroups, store::ProjectPrefix(alpha_));
+    ASSERT_EQ(groups_.size(), 1u);
+    for (const char* dev : {"dev1", "dev2"}) {
+      const auto b = Blocks(alpha_, series_[dev]);
+      ASSERT_EQ(b.size(), 1u);
+      ASSERT_TRUE(block::ParseGroupRef(b[0].value, &refs_[dev]));
+      ref_keys_[dev] = b[0].key;
+    }
+  }
+  std::vector<Entry> groups_;
+  std::map<std::string, block::GroupRef> refs_;
+  std::map<std::string, std::string> ref_keys_;
+};
+
+TEST_F(TamperGroups, FlippedByteAnywhereInAGroupIsCorruption) {
+  const Entry& g = groups_[0];
+  for (size_t at :
+       {size_t(0), size_t(1), size_t(9), size_t(10), g.value.size() / 2, g.value.size() - 1}) {
+    SCOPED_TRACE("byte " + std::to_string(at) + " of " + std::to_string(g.value.size()));
+    std::string v = g.value;
+    v[at] = char(v[at] ^ 0x01);
+    Put(Cf::kGroups, g.key, v);
+    EXPECT_CORRUPTION(Query("alpha", "dev1"), "series " + std::to_string(series_["dev1"]));
+    EXPECT_CORRUPTION(Query("alpha", "dev2"), "group");
+  }
+  Put(Cf::kGroups, g.key, g.value);
+  EXPECT_TRUE(Query("alpha", "dev1").ok());
+  EXPECT_TRUE(Query("alpha", "dev2").ok());
+}
+
+TEST_F(TamperGroups, AReferenceToAnotherSlotOrAMissingGroupIsCorruption) {
+  block::GroupRef swapped = refs_["dev1"];
+  swapped.slot = refs_["dev2"].slot;
+  Put(Cf::kBlocks, ref_keys_["dev1"], block::EncodeGroupRef(swapped));
+  EXPECT_CORRUPTION(Query("alpha", "dev1"), "holds another block than its reference");
+  swapped.slot = 7;
+  Put(Cf::kBlocks, ref_keys_["dev1"], block::EncodeGroupRef(swapped));
+  EXPECT_CORRUPTION(Query("alpha", "dev1"), "series " + std::to_string(series_["dev1"]));
+  block::GroupRef missing = refs_["dev1"];
+  missing.group_id += 1000;
+  Put(Cf::kBlocks, ref_keys_["dev1"], block::EncodeGroupRef(missing));
+  EXPECT_CORRUPTION(Query("alpha", "dev1"), "is missing");
+  // A forged max_ts in the plaintext reference (which retention reads) is caught at open.
+  block::GroupRef later = refs_["dev1"];
+  later.max_ts += 1;
+  Put(Cf::kBlocks, ref_keys_["dev1"], block::EncodeGroupRef(later));
+  EXPECT_CORRUPTION(Query("alpha", "dev1"), "holds another block than its reference");
+  Put(Cf::kBlocks, ref_keys_["dev1"], block::EncodeGroupRef(refs_["dev1"]));
+  EXPECT_TRUE(Query("alpha", "dev1").ok());
+}
+
+TEST_F(TamperGroups, AGroupMovedToAnotherProjectIsCorruption) {
+  // beta's dev1 block pointed at alpha's group copied under beta's key.
+  const Entry b = Blocks(beta_, beta_series_)[0];
+  Put(Cf::kGroups, block::GroupKey(beta_, refs_["dev1"].group_id), groups_[0].value);
+  Put(Cf::kBlocks, b.key, block::EncodeGroupRef(refs_["dev1"]));
+  EXPECT_CORRUPTION(Query("beta", "dev1"), "project " + std::to_string(beta_));
+}
+
+// Grouping opens every block it groups: one that does not authenticate stops it with
+// Corruption naming the block, and nothing is grouped or changed.
+TEST_F(Tamper, GroupingRefusesADamagedBlockAndChangesNothing) {
+  const auto before = Read(Cf::kBlocks, store::ProjectPrefix(alpha_));
+  ASSERT_EQ(before.size(), 4u);
+  std::string v = before[2].value;  // dev2's first block
+  v[v.size() / 2] = char(v[v.size() / 2] ^ 0x01);
+  Put(Cf::kBlocks, before[2].key, v);
+  Options o = testing::TestOptions();
+  o.merge_block_bytes = 0;  // the merge would meet the damage first
+  {
+    auto db = DB::Open(o, dir_.path());
+    ASSERT_TRUE(db);
+    const Status s = (*db)->Compact();
+    EXPECT_CORRUPTION(s,
+                      "grouping short blocks: block of series " + std::to_string(series_["dev2"]));
+    EXPECT_FALSE((*db)->Stats());  // it opens every block
+  }
+  auto after = Read(Cf::kBlocks, store::ProjectPrefix(alpha_));
+  // The head's points were flushed by the compaction into a third block of dev1; the others are
+  // as they were.
+  ASSERT_EQ(after.size(), 5u);
+  size_t same = 0;
+  for (const Entry& e : after) {
+    for (const Entry& b : before) same += e.key == b.key && (e.value == b.value || e.value == v);
+  }
+  EXPECT_EQ(same, 4u);
+  EXPECT_TRUE(Read(Cf::kGroups, store::ProjectPrefix(alpha_)).empty());
 }
 
 TEST_F(Tamper, BlocksSwappedBetweenSeriesAreCorruption) {

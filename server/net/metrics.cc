@@ -326,6 +326,9 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Header(out, "sensordb_blocks_merged_total", "counter",
            "Short blocks merged into larger ones by compactions since the start.");
     Sample(out, "sensordb_blocks_merged_total", "", double(src.db->blocks_merged));
+    Header(out, "sensordb_blocks_grouped_total", "counter",
+           "Short blocks put into block groups by compactions since the start.");
+    Sample(out, "sensordb_blocks_grouped_total", "", double(src.db->blocks_grouped));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
     Header(out, "sensordb_series_quota_refusals_total", "counter",

@@ -12,7 +12,9 @@ struct KeyVersionStatus {
   uint32_t version = 0;
   bool active = false;            // new writes use it
   int64_t created_unix_s = 0;
-  uint64_t blocks = 0;            // sealed values that still use this version
+  // Sealed values that still use this version: blocks and block groups (a grouped block counts
+  // in its group).
+  uint64_t blocks = 0;
   uint64_t head_records = 0;
   uint64_t catalog_records = 0;
   uint64_t bytes = 0;             // bytes of those values

@@ -22,7 +22,8 @@ class DB;
 
 // The on-disk format version of sensordb data, recorded in every backup. 2: integer sequences
 // may use Rice packing (engine/docs/format/columns.md), which builds of version 1 cannot read.
-inline constexpr uint32_t kStorageFormatVersion = 2;
+// 3: short blocks may live in block groups (engine/docs/format/block_group.md).
+inline constexpr uint32_t kStorageFormatVersion = 3;
 
 struct BackupOptions {
   // Free text for people (at most 128 printable characters). Stored in plaintext: no secrets.

@@ -39,6 +39,8 @@ struct DBStats {
   uint64_t head_memory_seals = 0;
   // Short blocks merged into larger ones since the open (Options::merge_block_bytes).
   uint64_t blocks_merged = 0;
+  // Short blocks put into block groups since the open (Options::group_block_bytes).
+  uint64_t blocks_grouped = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 

@@ -71,6 +71,12 @@ struct Options {
   // and that overlap no other block of the series, into one of at most chunk_max_points points
   // (engine/docs/format/block_group.md). 0: never.
   size_t merge_block_bytes = 2048;
+  // Short blocks that stay short (a series of a few points, a series that stopped): after the
+  // merge above, DB::Compact puts blocks of one project and one UTC day whose stored values are
+  // at most this many bytes into block groups (one envelope, one zstd frame for up to
+  // group_target_bytes of their data; engine/docs/format/block_group.md). 0: never.
+  size_t group_block_bytes = 2048;
+  size_t group_target_bytes = 256 * 1024;
 
   // Bounds on one Write call; larger batches are refused with kResourceExhausted.
   size_t max_batch_points = 16 * 1024 * 1024;

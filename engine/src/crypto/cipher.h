@@ -22,6 +22,7 @@ enum class RecordKind : uint8_t {
   kSealRecord = 4,
   kSystem = 5,
   kProjectSecret = 6,
+  kGroup = 7,  // a group of short blocks (engine/docs/format/block_group.md)
 };
 
 class Cipher {

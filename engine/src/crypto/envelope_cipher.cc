@@ -26,6 +26,7 @@ const char* KindName(RecordKind kind) {
     case RecordKind::kSealRecord: return "seal record";
     case RecordKind::kSystem: return "system record";
     case RecordKind::kProjectSecret: return "project secret";
+    case RecordKind::kGroup: return "block group";
   }
   return "value";
 }

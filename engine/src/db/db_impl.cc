@@ -11,6 +11,7 @@
 #include "block/block.h"
 #include "crypto/secret_key.h"
 #include "head/head_log.h"
+#include "query/block_reader.h"
 #include "query/querier.h"
 #include "sensordb/coding.h"
 #include "store/keys.h"
@@ -205,6 +206,7 @@ Status DBImpl::DeleteProjectData(uint32_t pid) {
   }
   wb.DeleteRange(Cf::kHead, prefix, store::PrefixEnd(prefix));
   wb.DeleteRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix));
+  wb.DeleteRange(Cf::kGroups, prefix, store::PrefixEnd(prefix));
   return store_->Write(wb, /*sync=*/true);
 }
 
@@ -807,6 +809,7 @@ Status DBImpl::Flush() {
 Status DBImpl::Compact() {
   SENSORDB_RETURN_IF_ERROR(Flush());
   if (auto merged = MergeShortBlocks(); !merged) return merged.error();
+  if (auto grouped = GroupShortBlocks(); !grouped) return grouped.error();
   return store_->CompactAll();
 }
 
@@ -821,6 +824,7 @@ Status DBImpl::EnforceRetention(int64_t now_ns) {
   for (const auto& [pid, cutoff] : cutoffs) {
     const std::string prefix = store::ProjectPrefix(pid);
     SENSORDB_RETURN_IF_ERROR(store_->CompactRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix)));
+    SENSORDB_RETURN_IF_ERROR(store_->CompactRange(Cf::kGroups, prefix, store::PrefixEnd(prefix)));
   }
   return Status::Ok();
 }
@@ -839,18 +843,19 @@ Result<DBStats> DBImpl::Stats() {
   st.head_chunk_bytes = head_->ChunkBytes();
   st.head_memory_seals = head_memory_seals_.load(std::memory_order_relaxed);
   st.blocks_merged = blocks_merged_.load(std::memory_order_relaxed);
+  st.blocks_grouped = blocks_grouped_.load(std::memory_order_relaxed);
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;
+  query::BlockReader reader(*store_, *cipher_);
   for (it->Seek(""); it->Valid(); it->Next()) {
     store::BlockKey key;
-    block::BlockView view;
-    if (!store::DecodeBlockKey(it->key(), &key) || !block::ParseBlockValue(it->value(), &view)) {
+    if (!store::DecodeBlockKey(it->key(), &key) || !query::BlockReader::WellFormed(it->value())) {
       return Err(Status::Corruption("malformed block in the blocks column family"));
     }
     if (!catalog_->FindProject(key.project)) continue;  // dropped, awaiting compaction
     block::Summary summary;
     if (!summaries_.Get(it->key(), &summary)) {
-      SENSORDB_RETURN_IF_ERROR(block::OpenBlock(*cipher_, key.project, it->key(), view, &opened));
+      SENSORDB_RETURN_IF_ERROR(reader.Open(it->key(), it->value(), &opened));
       summary = opened.summary;
       summaries_.Put(it->key(), summary);
     }

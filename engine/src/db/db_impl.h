@@ -127,6 +127,13 @@ class DBImpl final : public DB {
   Result<uint64_t> MergeShortBlocksOf(catalog::ProjectMeta& p);
   struct ShortBlock;
   Result<bool> MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run);
+  // Puts each project's short blocks into block groups (Options::group_block_bytes;
+  // db_group.cc). Returns the number of blocks grouped; Corruption naming a block that does not
+  // open (nothing changed for its group).
+  Result<uint64_t> GroupShortBlocks();
+  Result<uint64_t> GroupShortBlocksOf(catalog::ProjectMeta& p);
+  struct GroupDraft;
+  Result<uint64_t> WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft);
   // Blocks of `p` ending before this are past its retention (min() when it keeps everything).
   int64_t RetentionCutoff(const catalog::ProjectMeta& p) const;
   // A Querier of project `p` holding the copy gate (every query of the database goes through one).
@@ -175,6 +182,7 @@ class DBImpl final : public DB {
   std::atomic<uint64_t> head_checkpoints_{0};
   std::atomic<uint64_t> head_memory_seals_{0};
   std::atomic<uint64_t> blocks_merged_{0};
+  std::atomic<uint64_t> blocks_grouped_{0};
   // Held shared by queries from their head copies to their block iterator, exclusively by a
   // merge's write (query::Querier, db_merge.cc).
   std::shared_mutex copy_gate_;

@@ -6,6 +6,7 @@
 
 #include "block/block.h"
 #include "block/column_codec.h"
+#include "block/group.h"
 #include "db/db_impl.h"
 #include "store/keys.h"
 
@@ -71,7 +72,14 @@ Result<uint64_t> DBImpl::MergeShortBlocksOf(catalog::ProjectMeta& p) {
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     store::BlockKey bk;
     block::BlockView view;
-    if (!store::DecodeBlockKey(it->key(), &bk) || !block::ParseBlockValue(it->value(), &view)) {
+    block::GroupRef ref;
+    // A grouped block (a reference) is final: it takes part in the overlap rules, never in a run.
+    bool mergeable = true;
+    if (store::DecodeBlockKey(it->key(), &bk) && block::ParseGroupRef(it->value(), &ref)) {
+      view.max_ts = ref.max_ts;
+      mergeable = false;
+    } else if (!store::DecodeBlockKey(it->key(), &bk) ||
+               !block::ParseBlockValue(it->value(), &view)) {
       return Err(Status::Corruption("merging short blocks: a malformed block of project " +
                                     std::to_string(p.id)));
     }
@@ -88,10 +96,10 @@ Result<uint64_t> DBImpl::MergeShortBlocksOf(catalog::ProjectMeta& p) {
         run.pop_back();
       }
       SENSORDB_RETURN_IF_ERROR(end_run());
-    } else if (it->value().size() > options_.merge_block_bytes || view.max_ts < cutoff ||
-               run_bytes + it->value().size() > kMaxRunBytes) {
+    } else if (!mergeable || it->value().size() > options_.merge_block_bytes ||
+               view.max_ts < cutoff || run_bytes + it->value().size() > kMaxRunBytes) {
       SENSORDB_RETURN_IF_ERROR(end_run());
-      if (it->value().size() <= options_.merge_block_bytes && view.max_ts >= cutoff) {
+      if (mergeable && it->value().size() <= options_.merge_block_bytes && view.max_ts >= cutoff) {
         run.push_back({std::string(it->key()), bk, std::string(it->value()), view.max_ts});
         run_bytes = it->value().size();
       }

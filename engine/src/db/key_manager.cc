@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "block/block.h"
+#include "block/group.h"
 #include "sensordb/coding.h"
 #include "store/keys.h"
 
@@ -36,7 +37,17 @@ Status KeyManager::Census(uint32_t project, std::vector<KeyVersionStatus>* versi
   const std::string prefix = store::ProjectPrefix(project);
   SENSORDB_RETURN_IF_ERROR(Scan(store_, Cf::kBlocks, prefix, [&](auto, std::string_view v) {
     block::BlockView view;
+    block::GroupRef ref;
+    if (block::ParseGroupRef(v, &ref)) return Status::Ok();  // sealed in its group, below
     if (!block::ParseBlockValue(v, &view)) return Status::Corruption("malformed block value");
+    auto& e = VersionEntry(versions, cipher_.KeyVersionOf(view.sealed));
+    ++e.blocks;
+    e.bytes += v.size();
+    return Status::Ok();
+  }));
+  SENSORDB_RETURN_IF_ERROR(Scan(store_, Cf::kGroups, prefix, [&](auto, std::string_view v) {
+    block::BlockView view;
+    if (!block::ParseGroupValue(v, &view)) return Status::Corruption("malformed group value");
     auto& e = VersionEntry(versions, cipher_.KeyVersionOf(view.sealed));
     ++e.blocks;
     e.bytes += v.size();
@@ -94,6 +105,8 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
   Status st =
       Scan(store_, Cf::kBlocks, prefix, [&](std::string_view k, std::string_view v) -> Status {
         block::BlockView view;
+        block::GroupRef ref;
+        if (block::ParseGroupRef(v, &ref)) return Status::Ok();  // ResealGroups
         if (!block::ParseBlockValue(v, &view)) return Status::Corruption("malformed block value");
         if (cipher_.KeyVersionOf(view.sealed) >= newest) return Status::Ok();
         SENSORDB_RETURN_IF_ERROR(block::OpenBlock(cipher_, project, k, view, &opened));
@@ -119,6 +132,29 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
         }
         return Status::Ok();
       });
+  SENSORDB_RETURN_IF_ERROR(st);
+  // Groups: the same envelope change, one value for all its members.
+  std::string resealed;
+  st = Scan(store_, Cf::kGroups, prefix, [&](std::string_view k, std::string_view v) -> Status {
+    block::BlockView view;
+    if (k.size() != block::kGroupKeySize || !block::ParseGroupValue(v, &view)) {
+      return Status::Corruption("malformed block group in project " + std::to_string(project));
+    }
+    if (cipher_.KeyVersionOf(view.sealed) >= newest) return Status::Ok();
+    Status s = block::ResealGroup(cipher_, project, k, v, &resealed);
+    if (!s.ok()) {
+      return Status(s.code(), s.message() + " (block group " +
+                                  std::to_string(DecodeFixed64BE(k.data() + 4)) + ")");
+    }
+    batch.Put(Cf::kGroups, k, resealed);
+    ++done;
+    if (batch.Count() >= 64) {
+      SENSORDB_RETURN_IF_ERROR(store_.Write(batch, false));
+      batch.Clear();
+      if (progress) progress(done, total);
+    }
+    return Status::Ok();
+  });
   SENSORDB_RETURN_IF_ERROR(st);
   if (batch.Count()) SENSORDB_RETURN_IF_ERROR(store_.Write(batch, true));
   if (progress) progress(done, std::max(done, total));

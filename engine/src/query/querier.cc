@@ -56,8 +56,7 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
     if (!store::DecodeBlockKey(it.key(), &key)) return Status::Corruption("bad block key");
     if (key.min_ts >= range.end_ns) break;
     if (SealedAfterCopy(key.block_seq, head)) continue;  // its points are in the copy
-    block::BlockView view;
-    if (!block::ParseBlockValue(it.value(), &view)) {
+    if (!BlockReader::WellFormed(it.value())) {
       return Status::Corruption("block of series " + std::to_string(s.id) + " is malformed");
     }
     Source src;
@@ -105,26 +104,20 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
   return Status::Ok();
 }
 
-Status Querier::Open(std::string_view key, const block::BlockView& view,
-                     block::OpenedBlock* out) {
-  Status s = block::OpenBlock(cipher_, project_, key, view, out);
-  if (s.ok()) return s;
-  store::BlockKey k;
-  store::DecodeBlockKey(key, &k);
-  return Status(s.code(), s.message() + " (block of series " + std::to_string(k.series) +
-                              " starting at " + std::to_string(k.min_ts) + ")");
+Status Querier::Open(std::string_view key, std::string_view value, block::OpenedBlock* out) {
+  return reader_.Open(key, value, out);
 }
 
 Status Querier::OpenSource(Source* src) {
-  block::BlockView view;
-  if (!block::ParseBlockValue(src->value, &view)) return Status::Corruption("bad block value");
-  SENSORDB_RETURN_IF_ERROR(Open(src->key, view, &opened_));
+  SENSORDB_RETURN_IF_ERROR(Open(src->key, src->value, &opened_));
   src->summary = opened_.summary;
-  if (cipher_.IsPassthrough()) {  // data points into the value we keep
-    src->data_offset = size_t(opened_.data.data() - src->value.data());
+  const char* data = opened_.data.data();
+  src->data_in_value = data >= src->value.data() && data <= src->value.data() + src->value.size();
+  if (src->data_in_value) {  // a passthrough cipher's block: data points into the value we keep
+    src->data_offset = size_t(data - src->value.data());
     src->plain.clear();
   } else {
-    src->data_offset = size_t(opened_.data.data() - opened_.plain.data());
+    src->data_offset = size_t(data - opened_.plain.data());
     src->plain = std::move(opened_.plain);
   }
   src->opened = true;
@@ -138,7 +131,7 @@ Status Querier::Load(Source& src, block::PointColumn* out) {
   }
   if (src.head) return src.head->Decode(out);
   if (!src.opened) SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
-  const std::string& buf = cipher_.IsPassthrough() ? src.value : src.plain;
+  const std::string& buf = src.data_in_value ? src.value : src.plain;
   out->clear();
   return block::DecodeBlockData(std::string_view(buf).substr(src.data_offset), out);
 }
@@ -263,11 +256,9 @@ Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<La
       if (!store::DecodeBlockKey(it.key(), &key)) return Status::Corruption("bad block key");
       if (have && key.min_ts < SaturatingSub(best.timestamp_ns, span_ns_)) break;
       if (SealedAfterCopy(key.block_seq, head)) continue;
-      block::BlockView view;
-      if (!block::ParseBlockValue(it.value(), &view)) return Status::Corruption("bad block value");
       block::Summary summary;  // authenticated (see Gather), not the header's max_ts
       if (!summaries_.Get(it.key(), &summary)) {
-        SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
+        SENSORDB_RETURN_IF_ERROR(Open(it.key(), it.value(), &opened_));
         summary = opened_.summary;
         summaries_.Put(it.key(), summary);
       }
@@ -275,7 +266,7 @@ Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<La
                          (summary.max_ts == best.timestamp_ns && key.block_seq > best_priority);
       if (have && !newer) continue;
       points.clear();
-      SENSORDB_RETURN_IF_ERROR(Open(it.key(), view, &opened_));
+      SENSORDB_RETURN_IF_ERROR(Open(it.key(), it.value(), &opened_));
       SENSORDB_RETURN_IF_ERROR(block::DecodeBlockData(opened_.data, &points));
       if (points.empty()) continue;
       best = {s.channel, points.ts.back(), points.Run().value(points.size() - 1)};

@@ -20,6 +20,7 @@
 #include "crypto/cipher.h"
 #include "head/head.h"
 #include "query/aggregator.h"
+#include "query/block_reader.h"
 #include "query/summary_cache.h"
 #include "sensordb/query.h"
 #include "store/store.h"
@@ -44,7 +45,8 @@ class Querier {
         summaries_(summaries),
         project_(project),
         max_span_ns_(max_span_ns),
-        copy_gate_(copy_gate) {}
+        copy_gate_(copy_gate),
+        reader_(store, cipher) {}
 
   // Salvage: a block that fails to open is reported to `sink` and left out, instead of failing
   // the query. Never used by normal reads.
@@ -75,6 +77,7 @@ class Querier {
     std::string key, value;                // a block, as stored ...
     bool opened = false;                   // ... and once opened (lazily: a cached summary
     std::string plain;                     // may be all a query needs), its contents,
+    bool data_in_value = false;            // (or, with a passthrough cipher, `value`)
     size_t data_offset = 0;                // whose data (flags + body) starts here
     const head::HeadCopy* head = nullptr;  // or the head ...
     bool head_decoded = false;             // ... whose points, when Gather had to decode
@@ -91,8 +94,8 @@ class Querier {
                                                   store::Store::Iterator&)>& fn);
   Status Gather(const SeriesMeta& s, const head::HeadCopy& head, store::Store::Iterator& it,
                 const TimeRange& range, std::vector<Source>* out);
-  // Opens a block, naming it in any error.
-  Status Open(std::string_view key, const block::BlockView& view, block::OpenedBlock* out);
+  // Opens a block or a group member (BlockReader), naming it in any error.
+  Status Open(std::string_view key, std::string_view value, block::OpenedBlock* out);
   // Opens a block source if it is not open yet.
   Status OpenSource(Source* src);
   Status Load(Source& src, block::PointColumn* out);
@@ -119,6 +122,7 @@ class Querier {
   int64_t span_ns_ = 0;      // max_span_ns_, read once the current group's iterator exists
   block::PointColumn merged_, part_;  // Scan's buffers
   block::OpenedBlock opened_;
+  BlockReader reader_;
 };
 
 }  // namespace sensordb::query

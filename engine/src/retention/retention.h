@@ -1,6 +1,7 @@
-// Retention: which blocks have outlived their project's policy. The compaction filter of the
-// blocks column family asks ShouldDrop for every block it meets, so expired blocks disappear as
-// RocksDB compacts, and EnforceRetention compacts the affected projects to make it happen now.
+// Retention: which blocks have outlived their project's policy. The compaction filters of the
+// blocks and groups column families ask ShouldDrop for every block, group reference and block
+// group they meet, so expired ones disappear as RocksDB compacts, and EnforceRetention compacts
+// the affected projects to make it happen now.
 // Thread-safe: cutoffs are replaced as a whole and read through an atomic shared_ptr.
 #pragma once
 

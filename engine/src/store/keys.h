@@ -13,12 +13,13 @@ namespace sensordb::store {
 
 // meta column family: one-byte tag, then ids.
 enum class MetaTag : char {
-  kCounters = 'N',  // 'N' -> next project id, next object id
-  kProject = 'P',   // 'P' project -> project record
-  kDevice = 'D',    // 'D' project device_id -> device record
-  kSeries = 'S',    // 'S' project device_id record_id (21 bytes) -> channels record
-  kHeadFloor = 'Q',  // 'Q' -> the next head sequence number at the last head truncation
-  kSecret = 'K',     // 'K' project record_id -> project secret (name and value, sealed)
+  kCounters = 'N',      // 'N' -> next project id, next object id
+  kProject = 'P',       // 'P' project -> project record
+  kDevice = 'D',        // 'D' project device_id -> device record
+  kSeries = 'S',        // 'S' project device_id record_id (21 bytes) -> channels record
+  kHeadFloor = 'Q',     // 'Q' -> the next head sequence number at the last head truncation
+  kSecret = 'K',        // 'K' project record_id -> project secret (name and value, sealed)
+  kGroupCounter = 'G',  // 'G' -> u64be: the next block group id (never reused)
 };
 
 inline std::string MetaKey(MetaTag tag) { return std::string(1, char(tag)); }

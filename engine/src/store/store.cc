@@ -91,7 +91,7 @@ class NoAutoRecovery final : public rocksdb::EventListener {
 // tries a flush, and writers keep coming.
 constexpr auto kResumeInterval = std::chrono::milliseconds(500);
 
-const char* const kCfNames[] = {"default", "head", "blocks"};
+const char* const kCfNames[] = {"default", "head", "blocks", "groups"};
 
 // "000042.log" -> 42; 0 for any other file.
 uint64_t LogNumber(const std::string& path) {
@@ -413,7 +413,9 @@ struct Store::Rep {
   std::set<uint64_t> skipped_files;  // salvage only; set before any reader runs
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[static_cast<size_t>(c)]; }
   ~Rep() {
-    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    for (auto* h : cfs) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
     if (db) db->Close().PermitUncheckedError();
   }
 };
@@ -490,13 +492,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   // Values are already compressed (codecs + zstd) and, with a key configured, encrypted:
   // RocksDB compression could not shrink them, so it is off for head and blocks.
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < std::size(kCfNames); ++i) {
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory = table_factory;
     cf.write_buffer_size = i == 0 ? (4 << 20) : options.write_buffer_bytes / 2;
     cf.compression = i == 0 ? rocksdb::kZSTD : rocksdb::kNoCompression;
     cf.level_compaction_dynamic_level_bytes = true;
-    if (i == static_cast<size_t>(Cf::kBlocks)) cf.compaction_filter = rep->filter.get();
+    if (i == static_cast<size_t>(Cf::kBlocks) || i == static_cast<size_t>(Cf::kGroups)) {
+      cf.compaction_filter = rep->filter.get();
+    }
     descs.emplace_back(kCfNames[i], cf);
   }
   // Without CURRENT RocksDB takes a directory for a new database and deletes the files it
@@ -522,7 +526,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
     if (options.skip_damaged_wal) {
       db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
     }
+    // A directory written before the groups family existed has none, and a read-only open
+    // cannot create it: it is left out (reads of it find nothing).
+    std::vector<std::string> present;
+    if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &present).ok() &&
+        std::find(present.begin(), present.end(), kCfNames[size_t(Cf::kGroups)]) == present.end()) {
+      descs.pop_back();
+    }
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &rep->cfs, &raw);
+    if (s.ok()) rep->cfs.resize(std::size(kCfNames), nullptr);
   } else {
     s = rocksdb::DB::Open(db_opts, dir, descs, &rep->cfs, &raw);
   }
@@ -619,6 +631,7 @@ bool Store::ResumeLocked() {
 }
 
 Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {
+  if (rep_->cf(cf) == nullptr) return std::optional<std::string>();  // see Open: read-only
   std::string v;
   rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->cf(cf), S(key), &v);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -627,6 +640,9 @@ Result<std::optional<std::string>> Store::Get(Cf cf, std::string_view key) {
 }
 
 std::unique_ptr<Store::Iterator> Store::NewIterator(Cf cf) {
+  if (rep_->cf(cf) == nullptr) {  // see Open: read-only, without the family
+    return std::make_unique<IteratorImpl>(rocksdb::NewEmptyIterator());
+  }
   rocksdb::ReadOptions ro;
   ro.fill_cache = true;
   if (!rep_->skipped_files.empty()) {  // salvage: damaged SST files are left out
@@ -670,7 +686,9 @@ Status Store::CompactFamily(Cf cf) {
 }
 
 Status Store::CompactAll() {
-  for (Cf cf : {Cf::kMeta, Cf::kHead, Cf::kBlocks}) SENSORDB_RETURN_IF_ERROR(CompactFamily(cf));
+  for (Cf cf : {Cf::kMeta, Cf::kHead, Cf::kBlocks, Cf::kGroups}) {
+    SENSORDB_RETURN_IF_ERROR(CompactFamily(cf));
+  }
   return Status::Ok();
 }
 
@@ -701,7 +719,8 @@ Status Store::VerifyFiles(const std::function<void(const Status&, uint64_t)>& on
 uint64_t Store::LiveBytes() {
   uint64_t total = 0, v = 0;
   for (auto* h : rep_->cfs) {
-    if (rep_->db->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) total += v;
+    if (h != nullptr && rep_->db->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v))
+      total += v;
   }
   return total;
 }

@@ -23,13 +23,14 @@ namespace sensordb::store {
 class BackupEngine;
 struct FaultInjection;
 
-enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2 };
+enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2, kGroups = 3 };
 
 struct StoreOptions {
   bool create_if_missing = true;
   size_t write_buffer_bytes = 32 << 20;
   size_t block_cache_bytes = 32 << 20;
-  // Called by compactions of the blocks column family; returning true drops the entry.
+  // Called by compactions of the blocks and groups column families; returning true drops the
+  // entry.
   // Must be thread-safe and must outlive the Store.
   std::function<bool(std::string_view key, std::string_view value)> drop_block;
   // Tests only: faults to inject under RocksDB (fault_injection.h); null in production.
