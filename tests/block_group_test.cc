@@ -2,8 +2,10 @@
 // into groups; every point, latest value and aggregate stays what it was, through reopen, key
 // rotation, retention, a dropped project, and a backup restored. The stored values are read
 // through store::Store with the database closed.
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "backup_test_util.h"
 #include "block/block.h"
@@ -189,6 +191,43 @@ TEST(BlockGroup, ShortBlocksOfManySeriesAreGroupedAndEveryAnswerStays) {
   EXPECT_EQ(db->Stats()->blocks_grouped, 0u);
   db.reset();
   EXPECT_EQ(ReadRaw(dir2.path(), pid2).groups.size(), 0u);
+}
+
+// A running database groups by itself: after an idle head checkpoint, and every
+// short_block_interval_s without one (Options::clock; maintenance rounds every 10 ms).
+TEST(BlockGroup, ARunningDatabaseGroupsAfterAnIdleCheckpointAndPeriodically) {
+  auto grouped_within = [](DB& db, int64_t want) {
+    for (int i = 0; i < 1000; ++i) {  // at most ~10 s
+      if (db.Stats()->blocks_grouped >= uint64_t(want)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  for (bool idle : {true, false}) {
+    SCOPED_TRACE(idle ? "idle checkpoint" : "interval");
+    TempDir dir;
+    FakeClock clock(kT0 + kDay);
+    Options o = TestOptions();
+    o.clock = &clock;
+    o.maintenance_interval_ms = 10;
+    o.head_idle_checkpoint_s = idle ? 5 : 0;
+    o.head_idle_checkpoint_min_bytes = 0;
+    o.head_checkpoint_bytes = 0;
+    o.short_block_interval_s = 600;
+    auto db = Open(dir.path(), o);
+    ASSERT_TRUE(db->CreateProject("p"));
+    WriteShort(*db, "p", 30, kT0);
+    const std::string before = Answers(*db, "p");
+    if (!idle) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(db->Stats()->blocks_grouped, 0u);  // neither idle long enough nor due
+    clock.Set(kT0 + kDay + (idle ? 6 : 601) * kSec);
+    ASSERT_TRUE(grouped_within(*db, 30 * 3));
+    EXPECT_EQ(db->Stats()->short_block_pass_errors, 0u);
+    EXPECT_EQ(Answers(*db, "p"), before);
+  }
 }
 
 TEST(BlockGroup, KeyRotationResealsGroupsAndOnlyThenDestroysTheOldKey) {

@@ -202,13 +202,14 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
   }
   if (const toml::table* t = root["storage"].as_table()) {
     StorageConfig& s = c.storage;
-    r.Known(
-        *t, "storage.",
-        {"head_zstd_level", "head_checkpoint_mib", "head_idle_checkpoint_s", "head_memory_mib"});
+    r.Known(*t, "storage.",
+            {"head_zstd_level", "head_checkpoint_mib", "head_idle_checkpoint_s", "head_memory_mib",
+             "short_block_interval_s"});
     r.Integer(*t, "storage.", "head_zstd_level", s.head_zstd_level, 0, 19);
     r.Integer(*t, "storage.", "head_checkpoint_mib", s.head_checkpoint_mib, 0, 1 << 20);
     r.Integer(*t, "storage.", "head_idle_checkpoint_s", s.head_idle_checkpoint_s, 0, 86'400);
     r.Integer(*t, "storage.", "head_memory_mib", s.head_memory_mib, 0, 1 << 20);
+    r.Integer(*t, "storage.", "short_block_interval_s", s.short_block_interval_s, 0, 604'800);
   }
   if (const toml::table* t = root["backup"].as_table()) {
     BackupConfig& b = c.backup;
@@ -497,7 +498,9 @@ std::string RenderConfig(const ServerConfig& c) {
     << "head_idle_checkpoint_s = " << c.storage.head_idle_checkpoint_s
     << "   # checkpoint when writes pause this long; 0: never\n"
     << "head_memory_mib = " << c.storage.head_memory_mib
-    << "   # seal the largest open chunks past this much memory; 0: no bound\n\n"
+    << "   # seal the largest open chunks past this much memory; 0: no bound\n"
+    << "short_block_interval_s = " << c.storage.short_block_interval_s
+    << "   # merge and group short blocks after idle checkpoints and this often; 0: on compact\n\n"
     << "[backup]   # daily backup; remove dir to turn it off\n"
     << "dir = " << q(c.backup.dir) << "\n"
     << "time_of_day = " << q(tod) << "   # UTC\n"

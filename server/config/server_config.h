@@ -85,12 +85,14 @@ struct RestConfig {
 
 // How the engine keeps its head (engine/docs/format/head_record.md, "Checkpoints"): sensordb's
 // Options::head_zstd_level, head_checkpoint_bytes (in MiB here; 0: never for size),
-// head_idle_checkpoint_s (0: never when idle) and head_memory_bytes (in MiB; 0: no bound).
+// head_idle_checkpoint_s (0: never when idle), head_memory_bytes (in MiB; 0: no bound) and
+// short_block_interval_s (0: short blocks are merged and grouped only by `compact`).
 struct StorageConfig {
   uint32_t head_zstd_level = 1;
   uint32_t head_checkpoint_mib = 256;
   uint32_t head_idle_checkpoint_s = 10;
   uint32_t head_memory_mib = 256;
+  uint32_t short_block_interval_s = 3600;
 };
 
 // The daily backup (docs/BACKUP.md); off while `dir` is empty.

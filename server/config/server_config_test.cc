@@ -111,9 +111,13 @@ TEST(ServerConfig, StorageSettingsReachTheEngineOptionsRange) {
   EXPECT_EQ(c.storage.head_checkpoint_mib, 256u);
   EXPECT_EQ(c.storage.head_idle_checkpoint_s, 10u);
   EXPECT_EQ(c.storage.head_memory_mib, 256u);
+  EXPECT_EQ(c.storage.short_block_interval_s, 3600u);
   ASSERT_TRUE(ApplySettings(c, {"storage.head_zstd_level=0", "storage.head_checkpoint_mib=64",
-                                "storage.head_idle_checkpoint_s=0", "storage.head_memory_mib=32"})
+                                "storage.head_idle_checkpoint_s=0", "storage.head_memory_mib=32",
+                                "storage.short_block_interval_s=0"})
                   .ok());
+  EXPECT_EQ(c.storage.short_block_interval_s, 0u);
+  EXPECT_NE(RenderConfig(c).find("short_block_interval_s = 0"), std::string::npos);
   EXPECT_EQ(c.storage.head_memory_mib, 32u);
   EXPECT_NE(RenderConfig(c).find("head_memory_mib = 32"), std::string::npos);
   EXPECT_EQ(c.storage.head_zstd_level, 0u);
@@ -121,7 +125,8 @@ TEST(ServerConfig, StorageSettingsReachTheEngineOptionsRange) {
   EXPECT_EQ(c.storage.head_idle_checkpoint_s, 0u);
   EXPECT_NE(RenderConfig(c).find("head_checkpoint_mib = 64"), std::string::npos);
   for (const char* bad : {"storage.head_zstd_level=20", "storage.head_checkpoint_mib=-1",
-                          "storage.head_idle_checkpoint_s=86401", "storage.level=1"}) {
+                          "storage.head_idle_checkpoint_s=86401",
+                          "storage.short_block_interval_s=604801", "storage.level=1"}) {
     EXPECT_EQ(ApplySettings(c, {bad}).code(), StatusCode::kInvalidArgument) << bad;
   }
 }

@@ -329,6 +329,11 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Header(out, "sensordb_blocks_grouped_total", "counter",
            "Short blocks put into block groups by compactions since the start.");
     Sample(out, "sensordb_blocks_grouped_total", "", double(src.db->blocks_grouped));
+    Header(out, "sensordb_short_block_pass_errors_total", "counter",
+           "Background merge-and-group passes that failed (a block that does not open; "
+           "`sensordb compact` names it).");
+    Sample(out, "sensordb_short_block_pass_errors_total", "",
+           double(src.db->short_block_pass_errors));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));
     Header(out, "sensordb_series_quota_refusals_total", "counter",

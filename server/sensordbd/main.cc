@@ -225,6 +225,7 @@ int Run(std::string_view config_file) {
   options.head_checkpoint_bytes = size_t{config->storage.head_checkpoint_mib} << 20;
   options.head_idle_checkpoint_s = config->storage.head_idle_checkpoint_s;
   options.head_memory_bytes = size_t{config->storage.head_memory_mib} << 20;
+  options.short_block_interval_s = config->storage.short_block_interval_s;
   options.series_quota = {config->limits.max_series_per_project,
                           config->limits.max_series_per_device,
                           config->limits.max_new_series_per_device_per_minute};

@@ -41,6 +41,9 @@ struct DBStats {
   uint64_t blocks_merged = 0;
   // Short blocks put into block groups since the open (Options::group_block_bytes).
   uint64_t blocks_grouped = 0;
+  // Background merge-and-group passes (Options::short_block_interval_s) that failed since the
+  // open (a block that does not open: DB::Compact and queries name it).
+  uint64_t short_block_pass_errors = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 

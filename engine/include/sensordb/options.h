@@ -77,6 +77,11 @@ struct Options {
   // group_target_bytes of their data; engine/docs/format/block_group.md). 0: never.
   size_t group_block_bytes = 2048;
   size_t group_target_bytes = 256 * 1024;
+  // A running database merges and groups short blocks by itself, as DB::Compact does, after
+  // each idle head checkpoint (head_idle_checkpoint_s) and otherwise every this many seconds by
+  // Options::clock, then compacts the key ranges it rewrote so that the replaced values leave
+  // the disk. 0: only DB::Compact does.
+  uint32_t short_block_interval_s = 3600;
 
   // Bounds on one Write call; larger batches are refused with kResourceExhausted.
   size_t max_batch_points = 16 * 1024 * 1024;

@@ -8,8 +8,10 @@
 namespace sensordb::block {
 namespace {
 
-// A group holds at most this many members (a group of short blocks holds a few thousand).
+// A group holds at most this many members (a group of short blocks holds a few thousand), and
+// a member at most this many bytes (a short block holds a few KiB).
 constexpr uint64_t kMaxMembers = 1 << 20;
+constexpr uint64_t kMaxBodyBytes = 64 << 20;
 
 std::string GroupAd(std::string_view group_key, std::string_view header) {
   std::string ad(group_key);
@@ -59,21 +61,24 @@ Result<std::string> EncodeGroupValue(const crypto::Cipher& cipher, uint32_t proj
     return Err(
         Status::InvalidArgument("a group holds 1 to " + std::to_string(kMaxMembers) + " members"));
   }
-  std::string plain, body, summary;
+  // The member table and the members' vectors, compressed together: the table's deltas and
+  // the members' shared timestamps are where zstd finds its repeats.
+  std::string frame, plain;
   int64_t max_ts = std::numeric_limits<int64_t>::min();
-  PutVarint64(&plain, members.size());
+  PutVarint64(&frame, members.size());
+  store::BlockKey prev;
   for (const GroupMember& m : members) {
-    PutFixed64BE(&plain, m.key.series);
-    PutFixed64BE(&plain, OrderedFromSigned(m.key.min_ts));
-    PutFixed64BE(&plain, m.key.block_seq);
-    summary.clear();
-    EncodeSummary(m.summary, &summary);
-    PutLengthPrefixed(&plain, summary);
-    PutVarint64(&plain, m.body.size());
-    body.append(m.body);
+    frame.push_back(char(m.summary.type));
+    PutVarint64(&frame, ZigZagEncode(int64_t(m.key.series - prev.series)));
+    PutVarint64(&frame, ZigZagEncode(int64_t(uint64_t(m.key.min_ts) - uint64_t(prev.min_ts))));
+    PutVarint64(&frame, ZigZagEncode(int64_t(m.key.block_seq - prev.block_seq)));
+    PutVarint64(&frame, m.body.size());
+    prev = m.key;
     max_ts = std::max(max_ts, m.summary.max_ts);
   }
-  CompressBody(body, options, &plain);
+  for (const GroupMember& m : members) frame.append(m.body);
+  PutFixed64BE(&plain, OrderedFromSigned(max_ts));  // the header's, authenticated
+  CompressBody(frame, options, &plain);
   std::string value;
   value.push_back(char(kGroupFormatVersion));
   PutFixed64BE(&value, OrderedFromSigned(max_ts));
@@ -118,36 +123,45 @@ Status OpenedGroup::Open(const crypto::Cipher& cipher, uint32_t project, std::st
                                          GroupAd(group_key, view.header), in, &plain_));
   }
   in = plain_;
+  uint64_t sealed_max;
+  if (!GetFixed64BE(&in, &sealed_max) || SignedFromOrdered(sealed_max) != view.max_ts) {
+    return Status::Corruption("group header disagrees with its contents");
+  }
+  SENSORDB_RETURN_IF_ERROR(DecompressBody(in, &scratch_, &in));
   uint64_t n;
   if (!GetVarint64(&in, &n) || n == 0 || n > kMaxMembers) {
     return Status::Corruption("group has a bad member count");
   }
   members_.resize(n);
   size_t offset = 0;
-  int64_t max_ts = std::numeric_limits<int64_t>::min();
+  store::BlockKey prev;
   for (Member& m : members_) {
-    uint64_t min_ts, size;
-    std::string_view summary;
-    m.key.project = project;
-    if (!GetFixed64BE(&in, &m.key.series) || !GetFixed64BE(&in, &min_ts) ||
-        !GetFixed64BE(&in, &m.key.block_seq) || !GetLengthPrefixed(&in, &summary) ||
-        !DecodeSummary(summary, &m.summary) || !GetVarint64(&in, &size)) {
+    uint64_t series, min_ts, seq, size;
+    if (in.empty() || uint8_t(in[0]) < 1 || uint8_t(in[0]) > 3) {
       members_.clear();
       return Status::Corruption("group member table is malformed");
     }
-    m.key.min_ts = SignedFromOrdered(min_ts);
+    m.type = ValueType(uint8_t(in[0]));
+    in.remove_prefix(1);
+    if (!GetVarint64(&in, &series) || !GetVarint64(&in, &min_ts) || !GetVarint64(&in, &seq) ||
+        !GetVarint64(&in, &size) || size > kMaxBodyBytes) {
+      members_.clear();
+      return Status::Corruption("group member table is malformed");
+    }
+    m.key.project = project;
+    m.key.series = prev.series + uint64_t(ZigZagDecode(series));
+    m.key.min_ts = int64_t(uint64_t(prev.min_ts) + uint64_t(ZigZagDecode(min_ts)));
+    m.key.block_seq = prev.block_seq + uint64_t(ZigZagDecode(seq));
+    prev = m.key;
     m.offset = offset;
     m.size = size_t(size);
     offset += m.size;
-    max_ts = std::max(max_ts, m.summary.max_ts);
   }
-  Status s = DecompressBody(in, &scratch_, &body_);
-  if (s.ok() && body_.size() != offset) s = Status::Corruption("group body length disagrees");
-  if (s.ok() && max_ts != view.max_ts) s = Status::Corruption("group header disagrees");
-  if (!s.ok()) {
+  if (in.size() != offset) {
     members_.clear();
-    return s;
+    return Status::Corruption("group body length disagrees with its member table");
   }
+  body_ = in;
   id_ = DecodeFixed64BE(group_key.data() + 4);
   return Status::Ok();
 }
@@ -161,15 +175,33 @@ Status OpenedGroup::OpenMember(const store::BlockKey& key, const GroupRef& ref,
   }
   const Member& m = members_[ref.slot];
   if (m.key.project != key.project || m.key.series != key.series || m.key.min_ts != key.min_ts ||
-      m.key.block_seq != key.block_seq || m.summary.max_ts != ref.max_ts) {
+      m.key.block_seq != key.block_seq) {
     return Status::Corruption("slot " + std::to_string(ref.slot) + " of group " +
                               std::to_string(id_) + " holds another block than its reference (" +
                               Describe(key) + ")");
   }
-  out->summary = m.summary;
+  // The summary is the member's points', computed here (a stored one would cost ~60 bytes per
+  // member, more than the points of a short one).
+  PointColumn points;
+  points.type = m.type;
+  const std::string_view data = body_.substr(m.offset, m.size);
+  Status s = DecodeVectors(data, &points);
+  if (s.ok() && (points.empty() || !std::is_sorted(points.ts.begin(), points.ts.end()))) {
+    s = Status::Corruption("member holds no points or unsorted points");
+  }
+  if (!s.ok()) {
+    return Status(s.code(), s.message() + " (slot " + std::to_string(ref.slot) + " of group " +
+                                std::to_string(id_) + ", " + Describe(key) + ")");
+  }
+  out->summary = Summary::Of(points);
+  if (out->summary.max_ts != ref.max_ts) {
+    return Status::Corruption("slot " + std::to_string(ref.slot) + " of group " +
+                              std::to_string(id_) + " holds another block than its reference (" +
+                              Describe(key) + ")");
+  }
   out->plain.clear();
   out->plain.push_back('\0');  // flags: raw
-  out->plain.append(body_.substr(m.offset, m.size));
+  out->plain.append(data);
   out->data = out->plain;
   return Status::Ok();
 }

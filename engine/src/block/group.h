@@ -37,11 +37,12 @@ inline uint8_t StoredVersion(std::string_view value) {
   return value.empty() ? 0 : uint8_t(value[0]);
 }
 
-// One member being grouped: its key and its opened block.
+// One member being grouped: its key, its opened block's summary (for its type and extent; not
+// stored: computed from the points when the member is opened) and its vectors, uncompressed.
 struct GroupMember {
   store::BlockKey key;
   Summary summary;
-  std::string body;  // vectors, uncompressed
+  std::string body;
 };
 // Builds the groups value for `key` (GroupKey) holding `members` in order.
 Result<std::string> EncodeGroupValue(const crypto::Cipher& cipher, uint32_t project,
@@ -72,7 +73,7 @@ class OpenedGroup {
  private:
   struct Member {
     store::BlockKey key;
-    Summary summary;
+    ValueType type = ValueType::kFloat64;
     size_t offset = 0, size = 0;  // in body_
   };
   uint64_t id_ = 0;

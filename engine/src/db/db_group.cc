@@ -34,33 +34,14 @@ struct DBImpl::GroupDraft {
   size_t bytes = 0;  // stored bytes of `blocks`
 };
 
-Result<uint64_t> DBImpl::GroupShortBlocks() {
-  if (options_.group_block_bytes == 0) return uint64_t{0};
-  // As for merges: re-encryption re-puts the blocks it read, which would undo a reference.
-  std::unique_lock no_reencryption(reencrypt_mu_, std::try_to_lock);
-  if (!no_reencryption.owns_lock()) return uint64_t{0};
-  uint64_t grouped = 0;
-  for (const auto& p : catalog_->Projects()) {
-    std::shared_lock lock(p->write_mu);  // a drop waits for us
-    if (p->dropped) continue;
-    SENSORDB_ASSIGN_OR_RETURN(uint64_t n, GroupShortBlocksOf(*p));
-    grouped += n;
-  }
-  return grouped;
-}
-
-Result<uint64_t> DBImpl::GroupShortBlocksOf(catalog::ProjectMeta& p) {
+Status DBImpl::GroupShortBlocksOf(catalog::ProjectMeta& p, RewrittenRanges* ranges) {
   const int64_t cutoff = RetentionCutoff(p);
   const std::string prefix = store::ProjectPrefix(p.id);
   std::map<int64_t, GroupDraft> by_day;
   size_t pending = 0;
-  uint64_t grouped = 0;
   auto write = [&](std::map<int64_t, GroupDraft>::iterator d) -> Status {
     pending -= d->second.bytes;
-    if (d->second.blocks.size() >= 2) {
-      SENSORDB_ASSIGN_OR_RETURN(uint64_t n, WriteGroup(p, d->second));
-      grouped += n;
-    }
+    if (d->second.blocks.size() >= 2) SENSORDB_RETURN_IF_ERROR(WriteGroup(p, d->second, ranges));
     by_day.erase(d);
     return Status::Ok();
   };
@@ -90,12 +71,12 @@ Result<uint64_t> DBImpl::GroupShortBlocksOf(catalog::ProjectMeta& p) {
   }
   SENSORDB_RETURN_IF_ERROR(it->status());
   while (!by_day.empty()) SENSORDB_RETURN_IF_ERROR(write(by_day.begin()));
-  return grouped;
+  return Status::Ok();
 }
 
 // Opens every block of the draft (one that does not open fails the pass and changes nothing),
 // writes the group and the references in one atomic batch.
-Result<uint64_t> DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft) {
+Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenRanges* ranges) {
   std::vector<block::GroupMember> members(draft.blocks.size());
   block::OpenedBlock opened;
   std::string scratch;
@@ -127,20 +108,20 @@ Result<uint64_t> DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft) 
   if (counter) {
     std::string_view in = *counter;
     if (!GetFixed64BE(&in, &id) || !in.empty() || id == 0) {
-      return Err(Status::Corruption("the block group counter (meta key 'G') is malformed"));
+      return Status::Corruption("the block group counter (meta key 'G') is malformed");
     }
   }
   const std::string group_key = block::GroupKey(p.id, id);
   SENSORDB_ASSIGN_OR_RETURN(auto existing, store_->Get(Cf::kGroups, group_key));
   if (existing) {  // never write over a group: a damaged counter must not destroy one
-    return Err(Status::Corruption("block group " + std::to_string(id) + " of project " +
-                                  std::to_string(p.id) +
-                                  " exists already; the group counter (meta key 'G') is behind"));
+    return Status::Corruption("block group " + std::to_string(id) + " of project " +
+                              std::to_string(p.id) +
+                              " exists already; the group counter (meta key 'G') is behind");
   }
   std::string next;
   PutFixed64BE(&next, id + 1);
   std::shared_lock sealing(seal_gate_);  // from the seal to the write that stores it
-  if (keyring_ && !keyring_->Active(p.id)) return uint64_t{0};  // being dropped
+  if (keyring_ && !keyring_->Active(p.id)) return Status::Ok();  // being dropped
   SENSORDB_ASSIGN_OR_RETURN(std::string value,
                             block::EncodeGroupValue(*cipher_, p.id, group_key, members, bo));
   auto wb = store_->NewBatch();
@@ -154,7 +135,8 @@ Result<uint64_t> DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft) 
   // group with its references.
   SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
   blocks_grouped_.fetch_add(members.size(), std::memory_order_relaxed);
-  return uint64_t(members.size());
+  Widen(ranges, p.id, draft.blocks.front().key, draft.blocks.back().key);
+  return Status::Ok();
 }
 
 }  // namespace sensordb

@@ -460,6 +460,8 @@ void DBImpl::MaintenanceLoop() {
   // round would only burn CPU.
   constexpr int64_t kCheckpointRetryNs = 30 * kNanosPerSecond;
   int64_t next_checkpoint_ns = 0;
+  const int64_t pass_ns = int64_t{options_.short_block_interval_s} * kNanosPerSecond;
+  int64_t next_pass_ns = next_retention_ns + pass_ns;
   std::unique_lock lock(maintenance_mu_);
   while (!maintenance_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
     lock.unlock();
@@ -475,8 +477,21 @@ void DBImpl::MaintenanceLoop() {
     const bool large =
         options_.head_checkpoint_bytes > 0 && head_bytes >= options_.head_checkpoint_bytes;
     // Failures here are retried on the next round; writes report their own errors.
-    if ((idle || large) && now_ns >= next_checkpoint_ns && !CheckpointHead().ok()) {
-      next_checkpoint_ns = now_ns + kCheckpointRetryNs;
+    bool idle_checkpoint = false;
+    if ((idle || large) && now_ns >= next_checkpoint_ns) {
+      if (CheckpointHead().ok()) {
+        idle_checkpoint = idle;
+      } else {
+        next_checkpoint_ns = now_ns + kCheckpointRetryNs;
+      }
+    }
+    // Ingest paused and its chunks are sealed: merge and group what they left short, so the
+    // directory converges to its compact size without an operator's `compact`.
+    if (pass_ns > 0 && (idle_checkpoint || now_ns >= next_pass_ns)) {
+      if (!RewriteShortBlocksAndCompact().ok()) {
+        short_block_pass_errors_.fetch_add(1, std::memory_order_relaxed);
+      }
+      next_pass_ns = now_ns + pass_ns;
     }
     SealChunks([&](const head::MemSeries& s) { return now_ns - s.opened_unix_ns >= max_age_ns; })
         .IgnoreError();
@@ -808,8 +823,8 @@ Status DBImpl::Flush() {
 
 Status DBImpl::Compact() {
   SENSORDB_RETURN_IF_ERROR(Flush());
-  if (auto merged = MergeShortBlocks(); !merged) return merged.error();
-  if (auto grouped = GroupShortBlocks(); !grouped) return grouped.error();
+  RewrittenRanges ranges;
+  SENSORDB_RETURN_IF_ERROR(RewriteShortBlocks(&ranges));
   return store_->CompactAll();
 }
 
@@ -844,6 +859,7 @@ Result<DBStats> DBImpl::Stats() {
   st.head_memory_seals = head_memory_seals_.load(std::memory_order_relaxed);
   st.blocks_merged = blocks_merged_.load(std::memory_order_relaxed);
   st.blocks_grouped = blocks_grouped_.load(std::memory_order_relaxed);
+  st.short_block_pass_errors = short_block_pass_errors_.load(std::memory_order_relaxed);
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;
   query::BlockReader reader(*store_, *cipher_);

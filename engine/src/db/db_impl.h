@@ -120,20 +120,25 @@ class DBImpl final : public DB {
   Status SealChunks(const head::Head::DueFn& due, const std::vector<uint64_t>& only = {},
                     bool one_vector = true);
   Status PersistBlocks(std::vector<head::CutChunk>& chunks, bool one_vector);
-  // Merges each series' consecutive short blocks (Options::merge_block_bytes; db_merge.cc).
-  // Returns the number of merged blocks written; Corruption naming a block that does not open
-  // (nothing changed for its run).
-  Result<uint64_t> MergeShortBlocks();
-  Result<uint64_t> MergeShortBlocksOf(catalog::ProjectMeta& p);
+  // The key range of `blocks` that short-block passes rewrote, per project.
+  using RewrittenRanges = std::map<uint32_t, std::pair<std::string, std::string>>;
+  static void Widen(RewrittenRanges* ranges, uint32_t project, std::string_view first,
+                    std::string_view last);
+  // Merges each project's series' consecutive short blocks (Options::merge_block_bytes;
+  // db_merge.cc), then puts the short blocks left into block groups (Options::group_block_bytes;
+  // db_group.cc), noting what it rewrote in `ranges`. Does nothing while a re-encryption runs.
+  // Corruption naming a block that does not open (nothing changed for its run or group).
+  Status RewriteShortBlocks(RewrittenRanges* ranges);
+  // The same, then compacts the rewritten ranges so that the replaced values leave the disk
+  // (the maintenance thread: after an idle checkpoint, and every short_block_interval_s).
+  Status RewriteShortBlocksAndCompact();
+  Status MergeShortBlocksOf(catalog::ProjectMeta& p, RewrittenRanges* ranges);
   struct ShortBlock;
-  Result<bool> MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run);
-  // Puts each project's short blocks into block groups (Options::group_block_bytes;
-  // db_group.cc). Returns the number of blocks grouped; Corruption naming a block that does not
-  // open (nothing changed for its group).
-  Result<uint64_t> GroupShortBlocks();
-  Result<uint64_t> GroupShortBlocksOf(catalog::ProjectMeta& p);
+  Result<bool> MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run,
+                        RewrittenRanges* ranges);
+  Status GroupShortBlocksOf(catalog::ProjectMeta& p, RewrittenRanges* ranges);
   struct GroupDraft;
-  Result<uint64_t> WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft);
+  Status WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenRanges* ranges);
   // Blocks of `p` ending before this are past its retention (min() when it keeps everything).
   int64_t RetentionCutoff(const catalog::ProjectMeta& p) const;
   // A Querier of project `p` holding the copy gate (every query of the database goes through one).
@@ -183,6 +188,7 @@ class DBImpl final : public DB {
   std::atomic<uint64_t> head_memory_seals_{0};
   std::atomic<uint64_t> blocks_merged_{0};
   std::atomic<uint64_t> blocks_grouped_{0};
+  std::atomic<uint64_t> short_block_pass_errors_{0};
   // Held shared by queries from their head copies to their block iterator, exclusively by a
   // merge's write (query::Querier, db_merge.cc).
   std::shared_mutex copy_gate_;

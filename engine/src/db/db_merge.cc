@@ -34,33 +34,48 @@ struct DBImpl::ShortBlock {
   int64_t max_ts = 0;  // the plaintext header's, checked against the summary once opened
 };
 
-Result<uint64_t> DBImpl::MergeShortBlocks() {
-  if (options_.merge_block_bytes == 0) return uint64_t{0};
-  // Re-encryption re-puts the blocks it read: a block deleted here meanwhile would come back.
-  // While one runs, this compaction merges nothing (the next one will).
+void DBImpl::Widen(RewrittenRanges* ranges, uint32_t project, std::string_view first,
+                   std::string_view last) {
+  auto [it, fresh] = ranges->try_emplace(project, std::string(first), std::string(last));
+  if (fresh) return;
+  if (first < it->second.first) it->second.first = first;
+  if (last > it->second.second) it->second.second = last;
+}
+
+Status DBImpl::RewriteShortBlocks(RewrittenRanges* ranges) {
+  // Re-encryption re-puts the blocks it read: a block deleted or replaced by a reference here
+  // meanwhile would come back. While one runs, this pass does nothing (the next one will).
   std::unique_lock no_reencryption(reencrypt_mu_, std::try_to_lock);
-  if (!no_reencryption.owns_lock()) return uint64_t{0};
-  uint64_t written = 0;
+  if (!no_reencryption.owns_lock()) return Status::Ok();
   for (const auto& p : catalog_->Projects()) {
     std::shared_lock lock(p->write_mu);  // a drop waits for us
     if (p->dropped) continue;
-    SENSORDB_ASSIGN_OR_RETURN(uint64_t n, MergeShortBlocksOf(*p));
-    written += n;
+    if (options_.merge_block_bytes > 0) SENSORDB_RETURN_IF_ERROR(MergeShortBlocksOf(*p, ranges));
+    if (options_.group_block_bytes > 0) SENSORDB_RETURN_IF_ERROR(GroupShortBlocksOf(*p, ranges));
   }
-  return written;
+  return Status::Ok();
 }
 
-Result<uint64_t> DBImpl::MergeShortBlocksOf(catalog::ProjectMeta& p) {
+Status DBImpl::RewriteShortBlocksAndCompact() {
+  RewrittenRanges ranges;
+  SENSORDB_RETURN_IF_ERROR(RewriteShortBlocks(&ranges));
+  for (const auto& [project, range] : ranges) {
+    SENSORDB_RETURN_IF_ERROR(
+        store_->CompactRange(Cf::kBlocks, range.first, store::PrefixEnd(range.second)));
+  }
+  return Status::Ok();
+}
+
+Status DBImpl::MergeShortBlocksOf(catalog::ProjectMeta& p, RewrittenRanges* ranges) {
   const int64_t cutoff = RetentionCutoff(p);
   const std::string prefix = store::ProjectPrefix(p.id);
   auto it = store_->NewIterator(Cf::kBlocks);
-  uint64_t written = 0;
   std::vector<ShortBlock> run;
   size_t run_bytes = 0;
   auto end_run = [&]() -> Status {
     if (run.size() >= 2) {
-      SENSORDB_ASSIGN_OR_RETURN(bool merged, MergeRun(p, run));
-      written += merged ? 1 : 0;
+      SENSORDB_ASSIGN_OR_RETURN(bool merged, MergeRun(p, run, ranges));
+      (void)merged;
     }
     run.clear();
     run_bytes = 0;
@@ -111,8 +126,7 @@ Result<uint64_t> DBImpl::MergeShortBlocksOf(catalog::ProjectMeta& p) {
     have_before = true;
   }
   SENSORDB_RETURN_IF_ERROR(it->status());
-  SENSORDB_RETURN_IF_ERROR(end_run());
-  return written;
+  return end_run();
 }
 
 int64_t DBImpl::RetentionCutoff(const catalog::ProjectMeta& p) const {
@@ -123,7 +137,8 @@ int64_t DBImpl::RetentionCutoff(const catalog::ProjectMeta& p) const {
 
 // Opens the run's blocks (a block that does not open fails the merge and changes nothing),
 // keeps the longest prefix that fits in chunk_max_points, and writes it as one block.
-Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run) {
+Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& run,
+                              RewrittenRanges* ranges) {
   std::vector<block::OpenedBlock> opened(run.size());
   size_t take = 0;
   uint64_t points = 0;
@@ -183,6 +198,7 @@ Result<bool> DBImpl::MergeRun(catalog::ProjectMeta& p, std::vector<ShortBlock>& 
   std::unique_lock no_copies(copy_gate_);  // see query::Querier: no query between copy and iterator
   SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
   blocks_merged_.fetch_add(take, std::memory_order_relaxed);
+  Widen(ranges, p.id, run[0].key, run[take - 1].key);
   return true;
 }
 

@@ -497,6 +497,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
     cf.table_factory = table_factory;
     cf.write_buffer_size = i == 0 ? (4 << 20) : options.write_buffer_bytes / 2;
     cf.compression = i == 0 ? rocksdb::kZSTD : rocksdb::kNoCompression;
+    // Except the plaintext references of grouped blocks (engine/docs/format/block_group.md),
+    // 48 bytes per block with its key, which zstd shrinks where they settle; a data block of
+    // sealed values that does not shrink is stored raw by RocksDB.
+    if (i == static_cast<size_t>(Cf::kBlocks)) cf.bottommost_compression = rocksdb::kZSTD;
     cf.level_compaction_dynamic_level_bytes = true;
     if (i == static_cast<size_t>(Cf::kBlocks) || i == static_cast<size_t>(Cf::kGroups)) {
       cf.compaction_filter = rep->filter.get();
