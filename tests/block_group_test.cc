@@ -134,13 +134,17 @@ TEST(BlockGroup, ShortBlocksOfManySeriesAreGroupedAndEveryAnswerStays) {
   }
   WriteBatch big;
   big.AddFloat64("big", "x", ts, v);
+  // And one small in bytes (a constant, every 10 s) but not in points (group_max_points).
+  ts.resize(300);
+  for (size_t i = 0; i < ts.size(); ++i) ts[i] = kT0 + int64_t(i) * 10 * kSec;
+  big.AddFloat64("steady", "x", ts, std::vector<double>(ts.size(), 21.5));
   ASSERT_TRUE(db->Write("p", big).ok());
   ASSERT_TRUE(db->Flush().ok());
   WriteShort(*db, "p", 40, kT0 + 3 * kDay + 5 * kSec, 1);  // another day, in other groups
   ASSERT_TRUE(db->Flush().ok());
   const std::string before = Answers(*db, "p");
   const uint64_t blocks = db->Stats()->blocks;
-  ASSERT_EQ(blocks, 120u * 3 + 40u * 3 + 1);
+  ASSERT_EQ(blocks, 120u * 3 + 40u * 3 + 2);
 
   ASSERT_TRUE(db->Compact().ok());
   EXPECT_EQ(db->Stats()->blocks_grouped, 120u * 3 + 40u * 3);
@@ -152,7 +156,12 @@ TEST(BlockGroup, ShortBlocksOfManySeriesAreGroupedAndEveryAnswerStays) {
 
   const Raw raw = ReadRaw(dir.path(), pid);
   EXPECT_EQ(raw.blocks.size(), blocks);
-  EXPECT_EQ(References(raw), blocks - 1);  // all but the long series' block
+  EXPECT_EQ(References(raw), blocks - 2);  // all but the long series' blocks
+  size_t small_but_long = 0;  // the steady series: under group_block_bytes, over 256 points
+  for (const auto& [k, val] : raw.blocks) {
+    small_but_long += block::StoredVersion(val) == block::kBlockFormatVersion && val.size() <= 2048;
+  }
+  EXPECT_EQ(small_but_long, 1u);
   EXPECT_GE(raw.groups.size(), 4u);
   // No group holds members of two days: the references of each group start on one day.
   std::map<uint64_t, std::set<int64_t>> days;

@@ -75,7 +75,11 @@ struct Options {
   // merge above, DB::Compact puts blocks of one project and one UTC day whose stored values are
   // at most this many bytes into block groups (one envelope, one zstd frame for up to
   // group_target_bytes of their data; engine/docs/format/block_group.md). 0: never.
+  // Blocks of more than group_max_points points stay apart (their fixed cost is spread thin
+  // already, and reading one would mean opening its whole group: measured on a time-major fleet
+  // with 1000-point blocks, grouped, an hourly mean over all devices took 19.5 ms instead of 6.5).
   size_t group_block_bytes = 2048;
+  size_t group_max_points = 256;
   size_t group_target_bytes = 256 * 1024;
   // A running database merges and groups short blocks by itself, as DB::Compact does, after
   // each idle head checkpoint (head_idle_checkpoint_s) and otherwise every this many seconds by

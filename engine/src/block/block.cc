@@ -156,7 +156,11 @@ Result<std::string> EncodeBlockValue(const crypto::Cipher& cipher, const store::
 }
 
 bool ParseBlockValue(std::string_view value, BlockView* view) {
-  if (value.size() < 9 || uint8_t(value[0]) != kBlockFormatVersion) return false;
+  return ParseSealedValue(value, kBlockFormatVersion, view);
+}
+
+bool ParseSealedValue(std::string_view value, uint8_t version, BlockView* view) {
+  if (value.size() < 9 || uint8_t(value[0]) != version) return false;
   view->header = value.substr(0, 9);
   view->max_ts = SignedFromOrdered(DecodeFixed64BE(value.data() + 1));
   view->sealed = value.substr(9);

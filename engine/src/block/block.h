@@ -48,6 +48,8 @@ struct BlockView {
   std::string_view sealed;
 };
 bool ParseBlockValue(std::string_view value, BlockView* view);
+// The same layout (version byte, max_ts, sealed part) with another version byte (block groups).
+bool ParseSealedValue(std::string_view value, uint8_t version, BlockView* view);
 
 // An opened block: its summary, and its data (flags + body) still compressed. `data` points into
 // `plain` or, with a passthrough cipher, into the value itself.

@@ -88,11 +88,7 @@ Result<std::string> EncodeGroupValue(const crypto::Cipher& cipher, uint32_t proj
 }
 
 bool ParseGroupValue(std::string_view value, BlockView* view) {
-  if (value.size() < 9 || uint8_t(value[0]) != kGroupFormatVersion) return false;
-  view->header = value.substr(0, 9);
-  view->max_ts = SignedFromOrdered(DecodeFixed64BE(value.data() + 1));
-  view->sealed = value.substr(9);
-  return true;
+  return ParseSealedValue(value, kGroupFormatVersion, view);
 }
 
 Status ResealGroup(const crypto::Cipher& cipher, uint32_t project, std::string_view group_key,

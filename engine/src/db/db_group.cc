@@ -75,15 +75,16 @@ Status DBImpl::GroupShortBlocksOf(catalog::ProjectMeta& p, RewrittenRanges* rang
 }
 
 // Opens every block of the draft (one that does not open fails the pass and changes nothing),
-// writes the group and the references in one atomic batch.
+// keeps those of at most group_max_points points, and writes the group and the references in
+// one atomic batch.
 Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenRanges* ranges) {
-  std::vector<block::GroupMember> members(draft.blocks.size());
+  std::vector<block::GroupMember> members;
+  std::vector<const std::string*> keys;
   block::OpenedBlock opened;
   std::string scratch;
-  for (size_t i = 0; i < draft.blocks.size(); ++i) {
-    const GroupDraft::Block& b = draft.blocks[i];
+  for (const GroupDraft::Block& b : draft.blocks) {
     block::BlockView view;
-    block::GroupMember& m = members[i];
+    block::GroupMember m;
     store::DecodeBlockKey(b.key, &m.key);  // decoded once already
     block::ParseBlockValue(b.value, &view);
     Status s = block::OpenBlock(*cipher_, p.id, b.key, view, &opened);
@@ -93,14 +94,20 @@ Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenR
     std::string_view body;
     if (s.ok()) s = block::DecompressBody(opened.data, &scratch, &body);
     if (!s.ok()) {
-      return Err(Status::Corruption(
+      return Status::Corruption(
           "grouping short blocks: block of series " + std::to_string(m.key.series) +
           " in project " + std::to_string(p.id) + ", time range [" + std::to_string(m.key.min_ts) +
-          ", " + std::to_string(view.max_ts) + "] does not open: " + s.message()));
+          ", " + std::to_string(view.max_ts) + "] does not open: " + s.message());
     }
+    // Small in bytes but not in points (a well-compressed series): its block's fixed cost is
+    // already spread thin, and a query of it would pay for opening the whole group.
+    if (opened.summary.count > options_.group_max_points) continue;
     m.summary = opened.summary;
     m.body.assign(body);
+    members.push_back(std::move(m));
+    keys.push_back(&b.key);
   }
+  if (members.size() < 2) return Status::Ok();
   const block::BlockOptions bo{options_.block_zstd, options_.block_zstd_level};
   const std::string counter_key = store::MetaKey(store::MetaTag::kGroupCounter);
   SENSORDB_ASSIGN_OR_RETURN(auto counter, store_->Get(Cf::kMeta, counter_key));
@@ -127,7 +134,7 @@ Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenR
   auto wb = store_->NewBatch();
   wb.Put(Cf::kGroups, group_key, value);
   for (size_t i = 0; i < members.size(); ++i) {
-    wb.Put(Cf::kBlocks, draft.blocks[i].key,
+    wb.Put(Cf::kBlocks, *keys[i],
            block::EncodeGroupRef({members[i].summary.max_ts, id, uint32_t(i)}));
   }
   wb.Put(Cf::kMeta, counter_key, next);
@@ -135,7 +142,7 @@ Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenR
   // group with its references.
   SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/false));
   blocks_grouped_.fetch_add(members.size(), std::memory_order_relaxed);
-  Widen(ranges, p.id, draft.blocks.front().key, draft.blocks.back().key);
+  Widen(ranges, p.id, *keys.front(), *keys.back());
   return Status::Ok();
 }
 

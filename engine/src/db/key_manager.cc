@@ -102,6 +102,16 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
   uint64_t done = 0;
   block::OpenedBlock opened;
   std::string value;
+  // Puts a resealed value; writes the batch (unsynced; the last one is synced) every `every`.
+  auto put = [&](Cf cf, std::string_view k, std::string_view v, size_t every) -> Status {
+    batch.Put(cf, k, v);
+    ++done;
+    if (batch.Count() < every) return Status::Ok();
+    SENSORDB_RETURN_IF_ERROR(store_.Write(batch, false));
+    batch.Clear();
+    if (progress) progress(done, total);
+    return Status::Ok();
+  };
   Status st =
       Scan(store_, Cf::kBlocks, prefix, [&](std::string_view k, std::string_view v) -> Status {
         block::BlockView view;
@@ -123,14 +133,7 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
         ad.append(view.header);
         SENSORDB_RETURN_IF_ERROR(
             cipher_.Seal(project, crypto::RecordKind::kBlock, ad, plain, &value));
-        batch.Put(Cf::kBlocks, k, value);
-        ++done;
-        if (batch.Count() >= 1024) {
-          SENSORDB_RETURN_IF_ERROR(store_.Write(batch, false));
-          batch.Clear();
-          if (progress) progress(done, total);
-        }
-        return Status::Ok();
+        return put(Cf::kBlocks, k, value, 1024);
       });
   SENSORDB_RETURN_IF_ERROR(st);
   // Groups: the same envelope change, one value for all its members.
@@ -146,14 +149,7 @@ Result<uint64_t> KeyManager::ResealBlocks(uint32_t project, uint32_t newest, uin
       return Status(s.code(), s.message() + " (block group " +
                                   std::to_string(DecodeFixed64BE(k.data() + 4)) + ")");
     }
-    batch.Put(Cf::kGroups, k, resealed);
-    ++done;
-    if (batch.Count() >= 64) {
-      SENSORDB_RETURN_IF_ERROR(store_.Write(batch, false));
-      batch.Clear();
-      if (progress) progress(done, total);
-    }
-    return Status::Ok();
+    return put(Cf::kGroups, k, resealed, 64);
   });
   SENSORDB_RETURN_IF_ERROR(st);
   if (batch.Count()) SENSORDB_RETURN_IF_ERROR(store_.Write(batch, true));
