@@ -1,5 +1,5 @@
 // The engine's decoders of stored plaintext: block bodies and data, the column codecs, head
-// records, block summaries and catalog records, fed forged bytes as if they had authenticated
+// records, block summaries, catalog records and block groups with their references, fed forged bytes as if they had authenticated
 // (a holder of the project key could write them). The first byte picks the decoder and, for
 // the column codecs, the value type and count. Each must end in a value or an error; a body
 // that decodes must encode and decode again to the same points.
@@ -13,8 +13,10 @@
 
 #include "block/block.h"
 #include "block/column_codec.h"
+#include "block/group.h"
 #include "block/point_column.h"
 #include "catalog/catalog_records.h"
+#include "crypto/cipher.h"
 #include "head/head_record.h"
 
 namespace sensordb {
@@ -130,6 +132,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)catalog::DecodeDevice(in, &device).ok();
       std::vector<catalog::ChannelEntry> channels;
       (void)catalog::DecodeChannels(in, &channels).ok();
+      break;
+    }
+    case 6: {
+      // A groups value (its contents in clear, as a passthrough cipher stores them), then each
+      // member opened as a reference to it would be.
+      static const auto cipher = crypto::NewPlainCipher();
+      block::OpenedGroup group;
+      if (!group.Open(*cipher, 1, block::GroupKey(1, 7), in).ok()) break;
+      for (size_t slot = 0; slot < group.members() && slot < 64; ++slot) {
+        block::OpenedBlock member;
+        const store::BlockKey key = group.MemberKey(slot);
+        if (!group.OpenMember(key, {0, 7, uint32_t(slot)}, &member).ok()) continue;
+        block::PointColumn points;
+        points.type = member.summary.type;
+        Check(block::DecodeBlockData(member.data, &points).ok(), "opened member does not decode");
+      }
+      block::GroupRef ref;
+      (void)block::ParseGroupRef(in, &ref);
       break;
     }
     default:

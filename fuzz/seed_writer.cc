@@ -11,7 +11,9 @@
 
 #include "block/block.h"
 #include "block/column_codec.h"
+#include "block/group.h"
 #include "catalog/catalog_records.h"
+#include "crypto/cipher.h"
 #include "head/head_record.h"
 #include "mqtt/codec.h"
 #include "sensordb/protocol/admin_codec.h"
@@ -163,6 +165,19 @@ void EngineRecords(const fs::path& dir) {
                                             {18, ValueType::kInt64, "count", ""}};
   Write(dir, "channels", 5, catalog::EncodeChannels(channels));
   Write(dir, "counters", 5, catalog::EncodeCounters({4, 99}));
+  std::vector<block::GroupMember> members;
+  for (uint8_t k = 0; k < 3; ++k) {
+    block::GroupMember m;
+    m.key = {1, uint64_t(17 + k), c[k].ts.front(), uint64_t(40 + k)};
+    m.summary = block::Summary::Of(c[k]);
+    block::AppendVectors(c[k].Run(), 16, &m.body);
+    members.push_back(std::move(m));
+  }
+  const auto plain = crypto::NewPlainCipher();
+  for (bool zstd : {false, true}) {
+    auto group = block::EncodeGroupValue(*plain, 1, block::GroupKey(1, 7), members, {zstd, 3});
+    if (group) Write(dir, zstd ? "group-zstd" : "group", 6, *group);
+  }
 }
 
 }  // namespace
