@@ -141,12 +141,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       block::OpenedGroup group;
       if (!group.Open(*cipher, 1, block::GroupKey(1, 7), in).ok()) break;
       for (size_t slot = 0; slot < group.members() && slot < 64; ++slot) {
+        block::PointColumn points;
+        if (!group.DecodeMember(slot, &points).ok()) continue;
+        // The reference a grouping pass would have written for it opens, and gives its points.
         block::OpenedBlock member;
         const store::BlockKey key = group.MemberKey(slot);
-        if (!group.OpenMember(key, {0, 7, uint32_t(slot)}, &member).ok()) continue;
-        block::PointColumn points;
-        points.type = member.summary.type;
-        Check(block::DecodeBlockData(member.data, &points).ok(), "opened member does not decode");
+        Check(group.OpenMember(key, {points.ts.back(), 7, uint32_t(slot)}, &member).ok(),
+              "a member that decodes does not open");
+        block::PointColumn again;
+        again.type = member.summary.type;
+        Check(block::DecodeBlockData(member.data, &again).ok() && SamePoints(points, again),
+              "an opened member decodes to other points");
       }
       block::GroupRef ref;
       (void)block::ParseGroupRef(in, &ref);

@@ -269,27 +269,52 @@ TEST(BlockGroup, KeyRotationResealsGroupsAndOnlyThenDestroysTheOldKey) {
   EXPECT_EQ(Answers(*db, "p"), before);
 }
 
+// Retention drops references by their own max_ts; a group stays while any member is kept and
+// goes with its last one, never before its references.
 TEST(BlockGroup, RetentionDropsReferencesAndAGroupWithItsLastMember) {
   TempDir dir;
-  FakeClock clock(kT0 + 2 * kDay + 3600 * kSec);
+  FakeClock clock(kT0 + 3 * kDay);
   Options o = TestOptions();
   o.clock = &clock;
   auto db = Open(dir.path(), o);
   const uint32_t pid = db->CreateProject("p", {.retention_days = 5})->id;
+  // Day 0: devices d1000.. at 00:00 and, as project "q"-like other devices, e1000.. at 20:00;
+  // one group for the day. Day 2: one more group.
   WriteShort(*db, "p", 20, kT0);
-  ASSERT_TRUE(db->Flush().ok());  // one block per series and day
+  ASSERT_TRUE(db->Flush().ok());
+  WriteBatch late;
+  for (int d = 0; d < 20; ++d) {
+    for (int i = 0; i < 5; ++i) {
+      late.Add("e" + std::to_string(1000 + d), "x", kT0 + 20 * 3600 * kSec + i * 10 * kSec,
+               Value::Float64(d + i));
+    }
+  }
+  ASSERT_TRUE(db->Write("p", late).ok());
+  ASSERT_TRUE(db->Flush().ok());
   WriteShort(*db, "p", 20, kT0 + 2 * kDay, 1);
   ASSERT_TRUE(db->Compact().ok());
   db.reset();
   Raw raw = ReadRaw(dir.path(), pid);
   ASSERT_EQ(raw.groups.size(), 2u);  // one per day
-  ASSERT_EQ(References(raw), 2u * 20 * 3);
+  ASSERT_EQ(References(raw), 2u * 20 * 3 + 20);
 
+  // Cutoff at day 0, 10:00: the 00:00 members expire, the 20:00 ones of the same group stay.
+  clock.Set(kT0 + kDay + 10 * 3600 * kSec);
   db = Open(dir.path(), o);
-  ASSERT_TRUE(db->SetRetention("p", 1).ok());  // the first day expires, the second stays
+  ASSERT_TRUE(db->SetRetention("p", 1).ok());
   ASSERT_TRUE(db->EnforceRetention().ok());
   EXPECT_TRUE(testing::ReadSeries(*db, "p", "d1000", "x", {kT0, kT0 + kDay}).empty());
-  EXPECT_EQ(testing::ReadSeries(*db, "p", "d1000", "x").size(), 5u);
+  EXPECT_EQ(testing::ReadSeries(*db, "p", "e1005", "x").size(), 5u);
+  EXPECT_EQ(testing::ReadSeries(*db, "p", "d1000", "x").size(), 5u);  // day 2
+  db.reset();
+  raw = ReadRaw(dir.path(), pid);
+  EXPECT_EQ(raw.groups.size(), 2u);
+  EXPECT_EQ(References(raw), 20u * 3 + 20);
+
+  // Cutoff past day 0's last member: its group goes with it; every query still answers.
+  clock.Set(kT0 + 2 * kDay + 1);
+  db = Open(dir.path(), o);
+  ASSERT_TRUE(db->EnforceRetention().ok());
   uint64_t points = 0;
   ASSERT_TRUE(db->Aggregate("p", {}, [&](const AggregateRow& r) {
                   points += r.count;

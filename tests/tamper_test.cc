@@ -226,7 +226,8 @@ TEST_F(TamperGroups, AGroupMovedToAnotherProjectIsCorruption) {
   const Entry b = Blocks(beta_, beta_series_)[0];
   Put(Cf::kGroups, block::GroupKey(beta_, refs_["dev1"].group_id), groups_[0].value);
   Put(Cf::kBlocks, b.key, block::EncodeGroupRef(refs_["dev1"]));
-  EXPECT_CORRUPTION(Query("beta", "dev1"), "project " + std::to_string(beta_));
+  EXPECT_CORRUPTION(Query("beta", "dev1"),
+                    "block group of project " + std::to_string(beta_) + " fails authentication");
 }
 
 // Grouping opens every block it groups: one that does not authenticate stops it with

@@ -12,6 +12,8 @@ namespace {
 // a member at most this many bytes (a short block holds a few KiB).
 constexpr uint64_t kMaxMembers = 1 << 20;
 constexpr uint64_t kMaxBodyBytes = 64 << 20;
+// What DecompressBody accepts (block.cc): a frame the decoder would refuse is never written.
+constexpr uint64_t kMaxFrameBytes = 256 << 20;
 
 std::string GroupAd(std::string_view group_key, std::string_view header) {
   std::string ad(group_key);
@@ -76,7 +78,17 @@ Result<std::string> EncodeGroupValue(const crypto::Cipher& cipher, uint32_t proj
     prev = m.key;
     max_ts = std::max(max_ts, m.summary.max_ts);
   }
-  for (const GroupMember& m : members) frame.append(m.body);
+  for (const GroupMember& m : members) {
+    if (m.body.size() > kMaxBodyBytes) {
+      return Err(Status::InvalidArgument("a group member holds at most " +
+                                         std::to_string(kMaxBodyBytes) + " bytes"));
+    }
+    frame.append(m.body);
+  }
+  if (frame.size() > kMaxFrameBytes) {
+    return Err(Status::InvalidArgument("a group holds at most " + std::to_string(kMaxFrameBytes) +
+                                       " bytes of members"));
+  }
   PutFixed64BE(&plain, OrderedFromSigned(max_ts));  // the header's, authenticated
   CompressBody(frame, options, &plain);
   std::string value;
@@ -125,7 +137,9 @@ Status OpenedGroup::Open(const crypto::Cipher& cipher, uint32_t project, std::st
   }
   SENSORDB_RETURN_IF_ERROR(DecompressBody(in, &scratch_, &in));
   uint64_t n;
-  if (!GetVarint64(&in, &n) || n == 0 || n > kMaxMembers) {
+  // Each member takes at least 5 bytes of the table: a count the frame cannot hold is refused
+  // before anything is allocated for it.
+  if (!GetVarint64(&in, &n) || n == 0 || n > kMaxMembers || n > in.size() / 5) {
     return Status::Corruption("group has a bad member count");
   }
   members_.resize(n);
@@ -179,12 +193,7 @@ Status OpenedGroup::OpenMember(const store::BlockKey& key, const GroupRef& ref,
   // The summary is the member's points', computed here (a stored one would cost ~60 bytes per
   // member, more than the points of a short one).
   PointColumn points;
-  points.type = m.type;
-  const std::string_view data = body_.substr(m.offset, m.size);
-  Status s = DecodeVectors(data, &points);
-  if (s.ok() && (points.empty() || !std::is_sorted(points.ts.begin(), points.ts.end()))) {
-    s = Status::Corruption("member holds no points or unsorted points");
-  }
+  Status s = DecodeMember(ref.slot, &points);
   if (!s.ok()) {
     return Status(s.code(), s.message() + " (slot " + std::to_string(ref.slot) + " of group " +
                                 std::to_string(id_) + ", " + Describe(key) + ")");
@@ -197,11 +206,22 @@ Status OpenedGroup::OpenMember(const store::BlockKey& key, const GroupRef& ref,
   }
   out->plain.clear();
   out->plain.push_back('\0');  // flags: raw
-  out->plain.append(data);
+  out->plain.append(body_.substr(m.offset, m.size));
   out->data = out->plain;
   return Status::Ok();
 }
 
 store::BlockKey OpenedGroup::MemberKey(size_t slot) const { return members_.at(slot).key; }
+
+Status OpenedGroup::DecodeMember(size_t slot, PointColumn* out) const {
+  const Member& m = members_.at(slot);
+  out->clear();
+  out->type = m.type;
+  SENSORDB_RETURN_IF_ERROR(DecodeVectors(body_.substr(m.offset, m.size), out));
+  if (out->empty() || !std::is_sorted(out->ts.begin(), out->ts.end())) {
+    return Status::Corruption("member holds no points or unsorted points");
+  }
+  return Status::Ok();
+}
 
 }  // namespace sensordb::block

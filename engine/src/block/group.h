@@ -59,6 +59,9 @@ Status ResealGroup(const crypto::Cipher& cipher, uint32_t project, std::string_v
 // An opened group: its member table and its decompressed body.
 class OpenedGroup {
  public:
+  OpenedGroup() = default;
+  OpenedGroup(const OpenedGroup&) = delete;  // body_ may view into plain_ or scratch_
+  OpenedGroup& operator=(const OpenedGroup&) = delete;
   // Authenticates and decodes `value`, the groups value stored under `group_key`.
   Status Open(const crypto::Cipher& cipher, uint32_t project, std::string_view group_key,
               std::string_view value);
@@ -67,8 +70,10 @@ class OpenedGroup {
   // The member at `ref.slot`, checked to be the block of `key` (the reference's key) and to end
   // at `ref.max_ts`; `out` gets its summary and its data (flags + body), as OpenBlock gives.
   Status OpenMember(const store::BlockKey& key, const GroupRef& ref, OpenedBlock* out) const;
-  // For salvage and census: the key of the member at `slot`.
+  // The key of the member at `slot` (< members()), and its points, decoded and checked to be
+  // non-empty and sorted (what OpenMember relies on).
   store::BlockKey MemberKey(size_t slot) const;
+  Status DecodeMember(size_t slot, PointColumn* out) const;
 
  private:
   struct Member {

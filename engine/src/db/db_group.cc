@@ -5,6 +5,7 @@
 // block's value in `blocks` becomes a plaintext reference to its slot. Keys, block_seq and
 // points do not change, so queries, overlap rules and cached summaries stay as they were.
 // A grouped block is final: it is never merged or grouped again.
+#include <algorithm>
 #include <map>
 
 #include "block/block.h"
@@ -53,7 +54,13 @@ Status DBImpl::GroupShortBlocksOf(catalog::ProjectMeta& p, RewrittenRanges* rang
       return Err(Status::Corruption("grouping short blocks: a malformed block key in project " +
                                     std::to_string(p.id)));
     }
-    if (!block::ParseBlockValue(it->value(), &view)) continue;  // a reference: already grouped
+    if (!block::ParseBlockValue(it->value(), &view)) {
+      block::GroupRef ref;
+      if (block::ParseGroupRef(it->value(), &ref)) continue;  // already grouped
+      return Status::Corruption("grouping short blocks: block of series " +
+                                std::to_string(bk.series) + " in project " + std::to_string(p.id) +
+                                " starting at " + std::to_string(bk.min_ts) + " is malformed");
+    }
     if (it->value().size() > options_.group_block_bytes || view.max_ts < cutoff) continue;
     auto d = by_day.try_emplace(DayOf(bk.min_ts)).first;
     d->second.blocks.push_back({std::string(it->key()), std::string(it->value())});
@@ -81,6 +88,7 @@ Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenR
   std::vector<block::GroupMember> members;
   std::vector<const std::string*> keys;
   block::OpenedBlock opened;
+  block::PointColumn points;
   std::string scratch;
   for (const GroupDraft::Block& b : draft.blocks) {
     block::BlockView view;
@@ -102,6 +110,14 @@ Status DBImpl::WriteGroup(catalog::ProjectMeta& p, GroupDraft& draft, RewrittenR
     // Small in bytes but not in points (a well-compressed series): its block's fixed cost is
     // already spread thin, and a query of it would pay for opening the whole group.
     if (opened.summary.count > options_.group_max_points) continue;
+    // A member is opened by its points (OpenedGroup::OpenMember): a block whose points would not
+    // pass that (none, unsorted, another end than its header's) stays as it is, readable.
+    points.clear();
+    points.type = opened.summary.type;
+    if (!block::DecodeVectors(body, &points).ok() || points.empty() ||
+        !std::is_sorted(points.ts.begin(), points.ts.end()) || points.ts.back() != view.max_ts) {
+      continue;
+    }
     m.summary = opened.summary;
     m.body.assign(body);
     members.push_back(std::move(m));

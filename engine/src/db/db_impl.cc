@@ -1,7 +1,9 @@
 #include "db/db_impl.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -462,6 +464,10 @@ void DBImpl::MaintenanceLoop() {
   int64_t next_checkpoint_ns = 0;
   const int64_t pass_ns = int64_t{options_.short_block_interval_s} * kNanosPerSecond;
   int64_t next_pass_ns = next_retention_ns + pass_ns;
+  // A pass reads every block: after an idle checkpoint at most once per ten minutes (a fleet
+  // that writes in bursts checkpoints after each), besides the interval's.
+  const int64_t idle_pass_gap_ns = std::min(pass_ns, int64_t{600} * kNanosPerSecond);
+  int64_t last_pass_ns = std::numeric_limits<int64_t>::min();
   std::unique_lock lock(maintenance_mu_);
   while (!maintenance_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
     lock.unlock();
@@ -487,10 +493,14 @@ void DBImpl::MaintenanceLoop() {
     }
     // Ingest paused and its chunks are sealed: merge and group what they left short, so the
     // directory converges to its compact size without an operator's `compact`.
-    if (pass_ns > 0 && (idle_checkpoint || now_ns >= next_pass_ns)) {
+    const bool idle_pass =
+        idle_checkpoint && (last_pass_ns == std::numeric_limits<int64_t>::min() ||
+                            now_ns - last_pass_ns >= idle_pass_gap_ns);
+    if (pass_ns > 0 && (idle_pass || now_ns >= next_pass_ns)) {
       if (!RewriteShortBlocksAndCompact().ok()) {
         short_block_pass_errors_.fetch_add(1, std::memory_order_relaxed);
       }
+      last_pass_ns = now_ns;
       next_pass_ns = now_ns + pass_ns;
     }
     SealChunks([&](const head::MemSeries& s) { return now_ns - s.opened_unix_ns >= max_age_ns; })
@@ -839,6 +849,12 @@ Status DBImpl::EnforceRetention(int64_t now_ns) {
   for (const auto& [pid, cutoff] : cutoffs) {
     const std::string prefix = store::ProjectPrefix(pid);
     SENSORDB_RETURN_IF_ERROR(store_->CompactRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix)));
+  }
+  // Groups only now, when the references to them that expire are gone from every file: a group
+  // dropped first would leave its references unreadable (Corruption, "group ... is missing").
+  cutoffs_.SetGroups(cutoffs);
+  for (const auto& [pid, cutoff] : cutoffs) {
+    const std::string prefix = store::ProjectPrefix(pid);
     SENSORDB_RETURN_IF_ERROR(store_->CompactRange(Cf::kGroups, prefix, store::PrefixEnd(prefix)));
   }
   return Status::Ok();

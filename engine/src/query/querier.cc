@@ -112,7 +112,7 @@ Status Querier::OpenSource(Source* src) {
   SENSORDB_RETURN_IF_ERROR(Open(src->key, src->value, &opened_));
   src->summary = opened_.summary;
   const char* data = opened_.data.data();
-  src->data_in_value = data >= src->value.data() && data <= src->value.data() + src->value.size();
+  src->data_in_value = data >= src->value.data() && data < src->value.data() + src->value.size();
   if (src->data_in_value) {  // a passthrough cipher's block: data points into the value we keep
     src->data_offset = size_t(data - src->value.data());
     src->plain.clear();

@@ -12,6 +12,7 @@ bool Cutoffs::ShouldDrop(std::string_view key, std::string_view value) const {
   // with the last of them.
   uint32_t project = 0;
   int64_t max_ts = 0;
+  bool group = false;
   block::BlockView view;
   block::GroupRef ref;
   if (key.size() == store::kBlockKeySize) {
@@ -24,11 +25,12 @@ bool Cutoffs::ShouldDrop(std::string_view key, std::string_view value) const {
     }
   } else if (key.size() == block::kGroupKeySize && block::ParseGroupValue(value, &view)) {
     max_ts = view.max_ts;
+    group = true;
   } else {
     return false;
   }
   project = DecodeFixed32BE(key.data());
-  auto map = map_.load();
+  auto map = group ? groups_.load() : map_.load();
   auto it = map->find(project);
   return it != map->end() && max_ts < it->second;
 }
