@@ -28,6 +28,13 @@ void Sample(std::string& out, std::string_view name, std::string_view labels, do
   out.append(" ").append(buf).append("\n");
 }
 
+// One metric without labels: its header and its sample.
+void Single(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            double value) {
+  Header(out, name, type, help);
+  Sample(out, name, "", value);
+}
+
 std::string Label(std::string_view key, std::string_view value) {
   // Values here are fixed names and numbers; escape anyway.
   std::string s(key);
@@ -323,16 +330,15 @@ std::string ServerMetrics::Render(const Sources& src) const {
         out, "sensordb_head_memory_seals_total", "counter",
         "Times the head's open chunks passed storage.head_memory_mib and the largest were sealed.");
     Sample(out, "sensordb_head_memory_seals_total", "", double(src.db->head_memory_seals));
-    Header(out, "sensordb_blocks_merged_total", "counter",
-           "Short blocks merged into larger ones by compactions since the start.");
-    Sample(out, "sensordb_blocks_merged_total", "", double(src.db->blocks_merged));
-    Header(out, "sensordb_blocks_grouped_total", "counter",
-           "Short blocks put into block groups by compactions since the start.");
-    Sample(out, "sensordb_blocks_grouped_total", "", double(src.db->blocks_grouped));
-    Header(out, "sensordb_short_block_pass_errors_total", "counter",
+    Single(out, "sensordb_blocks_merged_total", "counter",
+           "Short blocks merged into larger ones by compactions since the start.",
+           double(src.db->blocks_merged));
+    Single(out, "sensordb_blocks_grouped_total", "counter",
+           "Short blocks put into block groups by compactions since the start.",
+           double(src.db->blocks_grouped));
+    Single(out, "sensordb_short_block_pass_errors_total", "counter",
            "Background merge-and-group passes that failed (a block that does not open; "
-           "`sensordb compact` names it).");
-    Sample(out, "sensordb_short_block_pass_errors_total", "",
+           "`sensordb compact` names it).",
            double(src.db->short_block_pass_errors));
     Header(out, "sensordb_disk_bytes", "gauge", "Bytes of the data directory.");
     Sample(out, "sensordb_disk_bytes", "", double(src.db->disk_bytes));

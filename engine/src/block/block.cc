@@ -171,6 +171,8 @@ Status OpenBlock(const crypto::Cipher& cipher, uint32_t project, std::string_vie
                  const BlockView& view, OpenedBlock* out) {
   std::string_view in = view.sealed;
   out->plain.clear();
+  out->decoded = false;
+  out->points.clear();
   if (!cipher.IsPassthrough()) {
     SENSORDB_RETURN_IF_ERROR(cipher.Open(project, crypto::RecordKind::kBlock,
                                          BlockAd(encoded_key, view.header), view.sealed,

@@ -57,6 +57,10 @@ struct OpenedBlock {
   Summary summary;
   std::string_view data;
   std::string plain;
+  // A group member is decoded to compute its summary (block_group.md): its points, kept so that
+  // a reader need not decode `data` again. Empty (and `decoded` false) for a block.
+  bool decoded = false;
+  PointColumn points;
 };
 Status OpenBlock(const crypto::Cipher& cipher, uint32_t project, std::string_view encoded_key,
                  const BlockView& view, OpenedBlock* out);

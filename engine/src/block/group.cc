@@ -208,6 +208,8 @@ Status OpenedGroup::OpenMember(const store::BlockKey& key, const GroupRef& ref,
   out->plain.push_back('\0');  // flags: raw
   out->plain.append(body_.substr(m.offset, m.size));
   out->data = out->plain;
+  out->points = std::move(points);
+  out->decoded = true;
   return Status::Ok();
 }
 

@@ -91,9 +91,9 @@ Status Querier::Gather(const SeriesMeta& s, const head::HeadCopy& head,
     } else {
       // Unsorted chunk: its extent needs a decode (rare: late or duplicate points); the decoded,
       // sorted points are kept so that Load does not decode them again.
-      SENSORDB_RETURN_IF_ERROR(head.Decode(&src.head_points));
-      src.head_decoded = true;
-      src.summary = block::Summary::Of(src.head_points);
+      SENSORDB_RETURN_IF_ERROR(head.Decode(&src.points));
+      src.decoded = true;
+      src.summary = block::Summary::Of(src.points);
       src.min_ts = src.summary.min_ts;
       src.max_ts = src.summary.max_ts;
     }
@@ -111,6 +111,11 @@ Status Querier::Open(std::string_view key, std::string_view value, block::Opened
 Status Querier::OpenSource(Source* src) {
   SENSORDB_RETURN_IF_ERROR(Open(src->key, src->value, &opened_));
   src->summary = opened_.summary;
+  if (opened_.decoded) {  // a group member: its points are all Load needs
+    src->points = std::move(opened_.points);
+    src->decoded = src->opened = true;
+    return Status::Ok();
+  }
   const char* data = opened_.data.data();
   src->data_in_value = data >= src->value.data() && data < src->value.data() + src->value.size();
   if (src->data_in_value) {  // a passthrough cipher's block: data points into the value we keep
@@ -125,12 +130,17 @@ Status Querier::OpenSource(Source* src) {
 }
 
 Status Querier::Load(Source& src, block::PointColumn* out) {
-  if (src.head && src.head_decoded) {
-    *out = src.head_points;
+  if (!src.decoded && !src.head && !src.opened) SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
+  if (src.decoded) {
+    // A group member's points were decoded by the type its group names: it must be the
+    // series' (`out` has the series' type), as a block's are decoded by the series' type.
+    if (src.points.type != out->type) {
+      return Status::Corruption("a grouped block of this series holds values of another type");
+    }
+    *out = src.points;
     return Status::Ok();
   }
   if (src.head) return src.head->Decode(out);
-  if (!src.opened) SENSORDB_RETURN_IF_ERROR(OpenSource(&src));
   const std::string& buf = src.data_in_value ? src.value : src.plain;
   out->clear();
   return block::DecodeBlockData(std::string_view(buf).substr(src.data_offset), out);
@@ -267,7 +277,15 @@ Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<La
       if (have && !newer) continue;
       points.clear();
       SENSORDB_RETURN_IF_ERROR(Open(it.key(), it.value(), &opened_));
-      SENSORDB_RETURN_IF_ERROR(block::DecodeBlockData(opened_.data, &points));
+      if (opened_.decoded) {
+        if (opened_.points.type != s.type) {
+          return Status::Corruption("block of series " + std::to_string(s.id) + " starting at " +
+                                    std::to_string(key.min_ts) + " holds values of another type");
+        }
+        std::swap(points, opened_.points);
+      } else {
+        SENSORDB_RETURN_IF_ERROR(block::DecodeBlockData(opened_.data, &points));
+      }
       if (points.empty()) continue;
       best = {s.channel, points.ts.back(), points.Run().value(points.size() - 1)};
       best_priority = key.block_seq;

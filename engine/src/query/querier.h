@@ -79,9 +79,9 @@ class Querier {
     std::string plain;                     // may be all a query needs), its contents,
     bool data_in_value = false;            // (or, with a passthrough cipher, `value`)
     size_t data_offset = 0;                // whose data (flags + body) starts here
-    const head::HeadCopy* head = nullptr;  // or the head ...
-    bool head_decoded = false;             // ... whose points, when Gather had to decode
-    block::PointColumn head_points;        // them, are kept here
+    const head::HeadCopy* head = nullptr;  // or the head.
+    bool decoded = false;                  // Points already decoded (an unsorted head chunk,
+    block::PointColumn points;             // a group member), kept so Load need not again
   };
   // Called with runs of one series in time order; returns false to stop.
   using RunFn = std::function<bool(const block::PointColumn&, size_t begin, size_t end)>;
