@@ -37,7 +37,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Fuzz -DSENSORDB_WERROR=ON \
-	  -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g1 -Wno-maybe-uninitialized" \
+	  -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g1 -Wno-maybe-uninitialized" -DCMAKE_C_FLAGS_FUZZ="-O1 -g1" \
 	  -DSENSORDB_BUILD_TESTS=OFF -DSENSORDB_BUILD_BENCH=OFF -DSENSORDB_SANITIZE=address,undefined \
 	  -DSENSORDB_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers

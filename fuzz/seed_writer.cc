@@ -16,6 +16,7 @@
 #include "crypto/cipher.h"
 #include "head/head_record.h"
 #include "mqtt/codec.h"
+#include "ota_fixture.h"
 #include "sensordb/protocol/admin_codec.h"
 #include "sensordb/protocol/frame.h"
 #include "sensordb/protocol/messages.h"
@@ -180,6 +181,23 @@ void EngineRecords(const fs::path& dir) {
   }
 }
 
+// Firmware metadata signed by the fixture's keys, raw (ota_metadata_fuzz has no selector byte).
+void OtaMetadata(const fs::path& dir) {
+  using ota_fuzz::Bytes;
+  if (sdb_ota_init() != SDB_OTA_OK) return;
+  const ota_fuzz::Fixture f;
+  static const uint8_t nonce[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const auto put = [&](const std::string& name, const Bytes& b) {
+    fs::create_directories(dir);
+    std::ofstream out(dir / ("seed-" + name), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  };
+  put("root", f.SignedRoot());
+  put("root-next", f.SignedNextRoot());
+  put("manifest", f.SignedManifest());
+  put("freshness", f.SignedFreshness(nonce));
+}
+
 }  // namespace
 }  // namespace sensordb
 
@@ -192,5 +210,6 @@ int main(int argc, char** argv) {
   sensordb::NativeFrames(root / "native_frame_fuzz");
   sensordb::MqttPackets(root / "mqtt_packet_fuzz");
   sensordb::EngineRecords(root / "engine_records_fuzz");
+  sensordb::OtaMetadata(root / "ota_metadata_fuzz");
   return 0;
 }

@@ -19,6 +19,7 @@ ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
 # Where a part's files live, most specific first.
 PARTS = [
     ('core', 'core/'),
+    ('device', 'device/'),
     ('engine', 'engine/'),
     ('protocol', 'protocol/'),
     ('formats', 'formats/'),
@@ -33,15 +34,16 @@ PARTS = [
 # What each part may include, besides itself.
 ALLOWED = {
     'core': set(),
+    'device': set(),
     'engine': {'core'},
     'protocol': {'core'},
     'formats': {'core'},
-    'security': {'core', 'engine'},
+    'security': {'core', 'engine', 'device'},
     'client-lib': {'core', 'protocol'},
     'client-examples': {'core', 'client-lib'},
-    'cli': {'core', 'engine', 'protocol', 'formats', 'security', 'client-lib'},
-    'server': {'core', 'engine', 'protocol', 'formats', 'security'},
-    'bench': {'core', 'engine', 'protocol', 'formats', 'client-lib'},
+    'cli': {'core', 'engine', 'protocol', 'formats', 'security', 'client-lib', 'device'},
+    'server': {'core', 'engine', 'protocol', 'formats', 'security', 'device'},
+    'bench': {'core', 'engine', 'protocol', 'formats', 'client-lib', 'device'},
 }
 
 # (including file, included file or folder/): edges that break a rule today, each with the
@@ -55,7 +57,7 @@ CONFINED = [('sodium.h', 'engine/', 'engine/src/crypto/'),
 SYSTEM_INCLUDE = re.compile(r'^\s*#\s*include\s+<([^>]+)>')
 
 # Include roots, searched in order after the including file's own folder.
-ROOTS = ['core/include', 'engine/include', 'protocol/include', 'protocol', 'formats/include',
+ROOTS = ['core/include', 'device/include', 'device/src', 'device/tests', 'engine/include', 'protocol/include', 'protocol', 'formats/include',
          'client/lib/include', 'engine/src', 'security', 'server', 'client', 'client/cli',
          'client/lib/src', 'bench', 'tests', 'fuzz', '.']
 GENERATED = {'sensordb/protocol/sensordb_generated.h': 'protocol/include/sensordb/protocol/'}
@@ -94,7 +96,7 @@ def main():
         if rel_dir == '.':
             dirnames[:] = [d for d in dirnames if not d.startswith(('.', 'build'))]
         for f in filenames:
-            if not f.endswith(('.h', '.cc')):
+            if not f.endswith(('.h', '.cc', '.c')):
                 continue
             rel = os.path.normpath(os.path.join(rel_dir, f))
             part = part_of(rel)
