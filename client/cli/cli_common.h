@@ -51,6 +51,8 @@ void AddAuditCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddAccountCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddTokenCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddGrantCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+// Offline, no data directory or server: release keys, trust roots, manifests (docs/OTA.md).
+void AddFirmwareCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 
 // `--format,-f table|csv|json` with the shorthands `--json` and `--csv`, into `*format`
 // (borrowed; empty: ParseOutputFormat's default).

@@ -126,7 +126,8 @@ int CheckMode(const CLI::App& app, const sensordb::cli::GlobalArgs& global,
       return kExitFailure;
     }
   }
-  if (path == "device keygen") return 0;  // local files only: no data directory needed
+  // Local files only: no data directory needed.
+  if (path == "device keygen" || Matches(path, "firmware")) return 0;
   if (global.data_dir.empty() && path != "keygen") {
     fmt::print(stderr,
                "sensordb: --data-dir DIR is required (or set SENSORDB_DATA_DIR), or --server "
@@ -153,6 +154,7 @@ int Run(int argc, char** argv) {
   sensordb::cli::AddAccountCommands(app, global, &action);
   sensordb::cli::AddTokenCommands(app, global, &action);
   sensordb::cli::AddGrantCommands(app, global, &action);
+  sensordb::cli::AddFirmwareCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The offline firmware tools with the real `sensordb` CLI (docs/OTA.md, docs/CLI.md "Firmware"):
+# release keys are 0600 and never overwritten; a root of 2 of 3 keys is written unsigned and
+# verifies only once two of its keys signed it; a manifest of an image verifies only with two
+# signatures of that root's keys, not with one, not twice by one key, not with keys of another
+# root; a changed image byte or length is named; a rotated root verifies only with the old
+# threshold and its own; `show --json` reports the fields. No data directory, no server.
+# Usage: cli_firmware_test.sh SENSORDB
+set -uo pipefail
+
+BIN=${1:?usage: cli_firmware_test.sh SENSORDB}
+source "$(dirname "$0")/cli_test_lib.sh"
+cd "$WORK" || exit 1
+fw() { "$BIN" firmware "$@"; }
+
+# --- keys ------------------------------------------------------------------------------------------
+for k in a b c d fresh; do
+  expect_exit "keygen $k" 0 fw keygen "$k.key"
+done
+[[ $(stat -c %a a.key) == 600 ]] || fail "a key file is not 0600"
+[[ $(stat -c %s a.key) == 32 ]] || fail "a key file does not hold a 32-byte seed"
+grep -qE '^[0-9a-f]{64}$' a.key.pub || fail "a.key.pub is not one line of 64 hex digits"
+before=$(sha256sum a.key)
+expect_exit "keygen refuses to overwrite" 1 fw keygen a.key
+[[ $ERR == *"already exists"* ]] || fail "overwrite refusal does not say why: $ERR"
+expect_eq "the refused keygen left the key" "$before" "$(sha256sum a.key)"
+
+# --- root version 1: 2 of a, b, c --------------------------------------------------------------
+expect_exit "trust init" 0 fw trust init -p greenhouse --key a.key.pub --key b.key.pub \
+  --key c.key.pub -t 2 --freshness-key fresh.key.pub --expires 365d -o root1
+expect_exit "an unsigned root does not verify" 1 fw verify --root root1 root1
+[[ $ERR == *below-threshold* ]] || fail "unsigned root: $ERR"
+expect_exit "sign root with a" 0 fw sign --key a.key root1
+expect_exit "one signature is below the threshold" 1 fw verify --root root1 root1
+expect_exit "sign root with b" 0 fw sign --key b.key root1
+expect_exit "root 1 verifies with 2 of 3" 0 fw verify --root root1 root1
+expect_exit "threshold above n is refused" 1 fw trust init -p greenhouse --key a.key.pub \
+  -t 2 --freshness-key fresh.key.pub -o bad
+[[ $ERR == *"--threshold"* ]] || fail "threshold refusal does not name the option: $ERR"
+[[ ! -e bad ]] || fail "a refused root was written"
+expect_exit "the freshness key may not be a release key" 1 fw trust init -p greenhouse \
+  --key a.key.pub --key fresh.key.pub -t 1 --freshness-key fresh.key.pub -o bad
+[[ ! -e bad ]] || fail "a root with the freshness key as a release key was written"
+
+# --- a manifest ------------------------------------------------------------------------------------
+head -c 300000 /dev/urandom >fw.bin
+expect_exit "manifest" 0 fw manifest --root root1 --image fw.bin --model DL-200 --version 2.1.0 \
+  --security-version 4 --expires 180d --notes "fixes the RS-485 timeout" -o fw.sdbm
+expect_exit "sign manifest with c" 0 fw sign --key c.key fw.sdbm
+expect_exit "sign manifest with c again" 0 fw sign --key c.key fw.sdbm
+expect_exit "one key twice is one signature" 1 fw verify --root root1 fw.sdbm
+[[ $ERR == *below-threshold* ]] || fail "one key twice: $ERR"
+fw show --json fw.sdbm >show.json 2>&1 || fail "show: $(cat show.json)"
+expect_eq "one signature kept per key" 1 "$(json_get 'len(d["signed_by"].split())' <show.json)"
+expect_exit "sign manifest with d (not in the root)" 0 fw sign --key d.key fw.sdbm
+expect_exit "a key outside the root does not count" 1 fw verify --root root1 fw.sdbm
+expect_exit "sign manifest with a" 0 fw sign --key a.key fw.sdbm
+expect_exit "manifest verifies with its image" 0 fw verify --root root1 --image fw.bin fw.sdbm
+fw show --json fw.sdbm >show.json 2>&1 || fail "show: $(cat show.json)"
+expect_eq "show: kind" manifest "$(json_get 'd["kind"]' <show.json)"
+expect_eq "show: model" DL-200 "$(json_get 'd["hardware_model"]' <show.json)"
+expect_eq "show: security version" 4 "$(json_get 'd["security_version"]' <show.json)"
+expect_eq "show: length" 300000 "$(json_get 'd["image_length"]' <show.json)"
+expect_eq "show: hash" "$(sha256sum fw.bin | cut -d' ' -f1)" "$(json_get 'd["image_sha256"]' <show.json)"
+expect_eq "show: notes" "fixes the RS-485 timeout" "$(json_get 'd["notes"]' <show.json)"
+
+cp fw.bin flipped.bin
+printf '\x5a' | dd of=flipped.bin bs=1 seek=1234 conv=notrunc status=none
+cmp -s fw.bin flipped.bin && printf '\xa5' | dd of=flipped.bin bs=1 seek=1234 conv=notrunc status=none
+expect_exit "a changed image byte" 1 fw verify --root root1 --image flipped.bin fw.sdbm
+[[ $ERR == *hash-mismatch* ]] || fail "flipped byte: $ERR"
+head -c 299999 fw.bin >short.bin
+expect_exit "a shorter image" 1 fw verify --root root1 --image short.bin fw.sdbm
+[[ $ERR == *length-mismatch* ]] || fail "short image: $ERR"
+
+# A manifest whose body was changed after signing (security version 4 -> 5 in place).
+python3 - fw.sdbm forged.sdbm <<'EOF' || fail "could not forge"
+import sys
+data = bytearray(open(sys.argv[1], 'rb').read())
+i = data.find(b'2.1.0') + len(b'2.1.0')
+assert data[i] == 4
+data[i] = 5
+open(sys.argv[2], 'wb').write(data)
+EOF
+expect_exit "a changed manifest" 1 fw verify --root root1 forged.sdbm
+[[ $ERR == *bad-signature* ]] || fail "forged manifest: $ERR"
+
+# --- key files -------------------------------------------------------------------------------------
+chmod 644 c.key
+expect_exit "a key readable by others is refused" 1 fw sign --key c.key fw.sdbm
+[[ $ERR == *"chmod 600"* ]] || fail "mode refusal does not say what to do: $ERR"
+chmod 600 c.key
+
+# --- rotation: root 2 replaces c with d -----------------------------------------------------------
+expect_exit "trust rotate" 0 fw trust rotate --from root1 --key a.key.pub --key b.key.pub \
+  --key d.key.pub -t 2 --freshness-key fresh.key.pub -o root2
+fw show --json root2 >show.json 2>&1
+expect_eq "rotated root is version 2" 2 "$(json_get 'd["version"]' <show.json)"
+expect_exit "sign root 2 with d" 0 fw sign --key d.key root2
+expect_exit "sign root 2 with b" 0 fw sign --key b.key root2
+expect_exit "root 2 verifies against itself" 0 fw verify --root root2 root2
+cp root2 root2-new-only
+expect_exit "sign root 2 copy with c (old only)" 0 fw sign --key c.key root2
+expect_exit "root 2 with b, c, d verifies against root 1" 0 fw verify --root root1 root2
+expect_exit "root 2 signed by b and d only lacks root 1's threshold" 1 \
+  fw verify --root root1 root2-new-only
+[[ $ERR == *"root version 1"*below-threshold* ]] || fail "rotation without old threshold: $ERR"
+expect_exit "rotate again to root 3" 0 fw trust rotate --from root2 --key a.key.pub \
+  --key b.key.pub -t 1 --freshness-key fresh.key.pub -o root3
+expect_exit "a root that skips a version" 1 fw verify --root root1 root3
+[[ $ERR == *"accepts only version 2"* ]] || fail "skipped version: $ERR"
+expect_exit "root 1 does not verify against root 2" 1 fw verify --root root2 root1
+expect_exit "root 1's manifest names root 1" 1 fw verify --root root2 fw.sdbm
+[[ $ERR == *wrong-root* ]] || fail "manifest of another root: $ERR"
+
+# Nothing here touched a data directory or needed one.
+[[ ! -e $DB ]] || fail "a data directory was created"
+finish "cli firmware"
