@@ -235,6 +235,12 @@ sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_sig
   return SDB_OTA_OK;
 }
 
+sdb_ota_result sdb_ota_cancel_install(sdb_ota_store* store) {
+  if (store->trial == SDB_OTA_TRIAL_BOOTING) return SDB_OTA_BAD_STATE;
+  store->trial = SDB_OTA_TRIAL_NONE;
+  return SDB_OTA_OK;
+}
+
 sdb_ota_result sdb_ota_boot(sdb_ota_store* store, sdb_ota_read_fn read, void* ctx, uint32_t* slot) {
   if (store->active_slot > 1) return SDB_OTA_BAD_STATE;
   const uint32_t active = store->active_slot;

@@ -232,6 +232,16 @@ TEST_F(OtaTest, ADamagedActiveSlotDoesNotBoot) {
   EXPECT_EQ(slot, 9u);
 }
 
+TEST_F(OtaTest, AnInstallNotTriedYetCanBeForgottenButNotARunningTrial) {
+  ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
+  ASSERT_OTA_OK(sdb_ota_cancel_install(&store_));
+  ExpectOldFirmware();
+  ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
+  EXPECT_EQ(Boot(), 1u);
+  EXPECT_OTA(SDB_OTA_BAD_STATE, sdb_ota_cancel_install(&store_));
+  EXPECT_EQ(store_.trial, uint32_t{SDB_OTA_TRIAL_BOOTING});
+}
+
 TEST_F(OtaTest, NothingInstallsWhileATrialRuns) {
   ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
   EXPECT_EQ(Boot(), 1u);

@@ -198,6 +198,10 @@ sdb_ota_result sdb_ota_image_finish(sdb_ota_image* img);
 sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_signed, size_t len,
                                sdb_ota_read_fn read, void* ctx);
 
+/* Forgets an installed slot that has not been tried yet (before its bytes are overwritten by
+ * another download). BAD_STATE while a trial runs: that slot is the running firmware. */
+sdb_ota_result sdb_ota_cancel_install(sdb_ota_store* store);
+
 /* The bootloader's decision at every reset, and its secure-boot check: an installed slot is
  * tried once; a reset while on trial abandons it (rolled back); the slot chosen is hashed whole
  * and compared with what the agent verified; a trial slot that fails falls back to the active
