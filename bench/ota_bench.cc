@@ -39,6 +39,7 @@ void BM_Install(benchmark::State& state) {
   Fixture f(size_t(state.range(0)));
   sdb_ota_store store{};
   if (!f.Provision(&store)) return state.SkipWithError("provision");
+  f.RecordOffer(&store);
   const Bytes manifest = f.SignedManifest();
   for (auto _ : state) {
     sdb_ota_store s = store;
@@ -134,8 +135,10 @@ void BM_StackUse(benchmark::State& state) {
     state.counters["accept_root"] =
         double(StackTouched([&] { (void)sdb_ota_accept_root(&s, next.data(), next.size()); }));
     s = store;
+    f.PendRequest(&s, nonce);
     state.counters["accept_freshness"] = double(StackTouched(
-        [&] { (void)sdb_ota_accept_freshness(&s, fresh.data(), fresh.size(), nonce, nullptr); }));
+        [&] { (void)sdb_ota_accept_freshness(&s, fresh.data(), fresh.size(), nullptr); }));
+    f.RecordOffer(&s);  // the statement offered SignedManifest(); the same again, to be sure
     state.counters["install"] = double(StackTouched(
         [&] { (void)sdb_ota_install(&s, manifest.data(), manifest.size(), Fixture::Read, &f); }));
     state.counters["boot"] = double(StackTouched([&] {

@@ -208,21 +208,18 @@ Result<uint32_t> OtaLogger::PowerOn() {
   return slot;
 }
 
-std::span<const uint8_t> OtaLogger::NewNonce() {
-  nonce_.resize(SDB_OTA_NONCE_BYTES);
-  randombytes_buf(nonce_.data(), nonce_.size());
-  return nonce_;
+Result<std::vector<uint8_t>> OtaLogger::NewNonce() {
+  std::vector<uint8_t> nonce(SDB_OTA_NONCE_BYTES);
+  sdb_ota_begin_request(&store_, nonce.data());
+  SENSORDB_RETURN_IF_ERROR(SaveStore());
+  return nonce;
 }
 
 Result<sdb_ota_freshness> OtaLogger::AcceptFreshness(std::span<const uint8_t> statement) {
-  if (nonce_.size() != SDB_OTA_NONCE_BYTES) {
-    return std::unexpected(Refuse(SDB_OTA_STALE_NONCE, "freshness statement (no request made)"));
-  }
   sdb_ota_freshness f;
-  const sdb_ota_result r =
-      sdb_ota_accept_freshness(&store_, statement.data(), statement.size(), nonce_.data(), &f);
-  SENSORDB_RETURN_IF_ERROR(Refuse(r, "freshness statement"));
-  nonce_.clear();  // one answer per request
+  SENSORDB_RETURN_IF_ERROR(
+      Refuse(sdb_ota_accept_freshness(&store_, statement.data(), statement.size(), &f),
+             "freshness statement"));
   SENSORDB_RETURN_IF_ERROR(SaveStore());
   return f;
 }
@@ -233,13 +230,12 @@ Status OtaLogger::AcceptRoot(std::span<const uint8_t> root_signed) {
   return SaveStore();
 }
 
-Status OtaLogger::BeginDownload(std::span<const uint8_t> manifest_signed,
-                                std::span<const uint8_t> offered) {
-  if (offered.size() != SDB_OTA_HASH_BYTES) return Refuse(SDB_OTA_NOT_OFFERED, "manifest");
+Status OtaLogger::BeginDownload(std::span<const uint8_t> manifest_signed) {
+  if (!store_.has_offer) return Refuse(SDB_OTA_NOT_OFFERED, "manifest");
   sdb_ota_manifest m;
   SENSORDB_RETURN_IF_ERROR(
       Refuse(sdb_ota_check_manifest(&store_, manifest_signed.data(), manifest_signed.size(),
-                                    offered.data(), &m),
+                                    store_.offered_sha256, &m),
              "manifest"));
   // The inactive slot is about to change: an install not tried yet is forgotten first.
   if (store_.trial != SDB_OTA_TRIAL_NONE) {

@@ -36,14 +36,14 @@ class OtaLogger {
 
   // The bootloader at power-on: sdb_ota_boot, the store persisted; the slot it boots.
   Result<uint32_t> PowerOn();
-  // A fresh random nonce for the next offer request (kept in memory only: a restart forgets it).
-  std::span<const uint8_t> NewNonce();
-  // The server's answer to the request made with the current nonce.
+  // Starts a request for an offer (sdb_ota_begin_request, the store persisted): its nonce.
+  Result<std::vector<uint8_t>> NewNonce();
+  // The server's answer to the pending request; records its offer.
   Result<sdb_ota_freshness> AcceptFreshness(std::span<const uint8_t> statement);
   Status AcceptRoot(std::span<const uint8_t> root_signed);
   // Starts downloading the manifest's image into the inactive slot: the manifest must be the
-  // offered one (`offered`: the hash from an accepted freshness statement).
-  Status BeginDownload(std::span<const uint8_t> manifest_signed, std::span<const uint8_t> offered);
+  // one the last accepted freshness statement offered.
+  Status BeginDownload(std::span<const uint8_t> manifest_signed);
   // Where the download resumes (0 without one).
   uint64_t DownloadOffset() const { return download_ ? image_.written : 0; }
   uint64_t DownloadLength() const { return download_ ? image_.expected_length : 0; }
@@ -69,7 +69,6 @@ class OtaLogger {
   sdb_ota_store store_{};
   uint64_t store_counter_ = 0;
   sdb_ota_result last_ = SDB_OTA_OK;
-  std::vector<uint8_t> nonce_;
   bool download_ = false;
   std::vector<uint8_t> manifest_;  // the signed manifest being downloaded
   sdb_ota_image image_{};

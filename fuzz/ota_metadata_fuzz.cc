@@ -1,7 +1,8 @@
 // Firmware metadata as a device receives it (docs/OTA.md, protocol/firmware_format.md): the
 // signed container, and its body decoded as a root, a manifest and a freshness statement; then
-// the same bytes against a provisioned device (fuzz/ota_fixture.h) as a root rotation, an offer
-// answering the nonce 00..0f, and a manifest to install from a slot holding the fixture's image.
+// the same bytes against a provisioned device (device/tests/ota_fixture.h) as a root rotation, an
+// offer answering the pending nonce 00..0f, and a manifest to install from a slot holding the
+// fixture's image, with the fixture's manifest offered.
 // Checks: a body that decodes re-encodes to exactly its bytes (one encoding per value), and a
 // refused input leaves the device's store as it was.
 #include <cstdint>
@@ -50,6 +51,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (sdb_ota_init() != SDB_OTA_OK) std::abort();
   fixture = new Fixture();
   if (!fixture->Provision(&provisioned)) std::abort();
+  static const uint8_t nonce[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  fixture->PendRequest(&provisioned, nonce);
+  fixture->RecordOffer(&provisioned);
   return 0;
 }
 
@@ -62,10 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Bytes again = Encode(s, sdb_ota_encode_signed);
     Check(again.size() == size && std::memcmp(again.data(), data, size) == 0);
   }
-  static const uint8_t nonce[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   OnDevice([&](sdb_ota_store* st) { return sdb_ota_accept_root(st, data, size); });
-  OnDevice(
-      [&](sdb_ota_store* st) { return sdb_ota_accept_freshness(st, data, size, nonce, nullptr); });
+  OnDevice([&](sdb_ota_store* st) { return sdb_ota_accept_freshness(st, data, size, nullptr); });
   OnDevice([&](sdb_ota_store* st) {
     return sdb_ota_install(st, data, size, Fixture::Read, const_cast<Fixture*>(fixture));
   });

@@ -85,6 +85,37 @@ EOF
 expect_exit "a changed manifest" 1 fw verify --root root1 forged.sdbm
 [[ $ERR == *bad-signature* ]] || fail "forged manifest: $ERR"
 
+# An anchor nobody signed proves nothing, whatever it lists.
+expect_exit "evil root" 0 fw trust init -p greenhouse --key d.key.pub -t 1 \
+  --freshness-key fresh.key.pub -o evil-root
+expect_exit "manifest under the evil root" 0 fw manifest --root evil-root --image fw.bin \
+  --model DL-200 --version 9.9.9 --security-version 99 -o evil.sdbm
+expect_exit "sign it with d" 0 fw sign --key d.key evil.sdbm
+expect_exit "an unsigned anchor is refused" 1 fw verify --root evil-root evil.sdbm
+[[ $ERR == *"not signed by 1 of its own keys"*below-threshold* ]] || fail "unsigned anchor: $ERR"
+
+# Files: new ones never replace old ones; a prepared symlink is not followed.
+before=$(sha256sum root1)
+expect_exit "trust init over a signed root" 1 fw trust init -p greenhouse --key a.key.pub \
+  -t 1 --freshness-key fresh.key.pub -o root1
+[[ $ERR == *"already exists"* ]] || fail "overwrite refusal: $ERR"
+expect_eq "root1 unchanged" "$before" "$(sha256sum root1)"
+echo "precious" >victim.txt
+ln -s victim.txt fw.sdbm.tmp
+expect_exit "sign with a symlink at FILE.tmp" 0 fw sign --key b.key fw.sdbm
+expect_eq "the symlink's target is untouched" precious "$(cat victim.txt)"
+[[ -L fw.sdbm.tmp && ! -L fw.sdbm ]] || fail "the symlink was moved into place"
+ls fw.sdbm.?????? >/dev/null 2>&1 && fail "a temporary file was left behind"
+
+# What show prints cannot be forged by the notes.
+expect_exit "manifest with a forged line in its notes" 0 fw manifest --root root1 --image fw.bin \
+  --model DL-200 --version 2.1.1 --security-version 4 -o notes.sdbm \
+  --notes $'ok\nsigned_by 0123456789abcdef\e[8m'
+fw show notes.sdbm >show.txt 2>&1 || fail "show: $(cat show.txt)"
+expect_eq "one signed_by line" 1 "$(grep -c '^signed_by' show.txt)"
+grep -q $'\e' show.txt && fail "an escape character reached the terminal"
+grep -qF 'ok\x0asigned_by' show.txt || fail "notes not shown escaped: $(cat show.txt)"
+
 # --- key files -------------------------------------------------------------------------------------
 chmod 644 c.key
 expect_exit "a key readable by others is refused" 1 fw sign --key c.key fw.sdbm

@@ -91,10 +91,11 @@ sdb_ota_signed View(const SignedFile& file) {
   return s;
 }
 
+// A new, unsigned file: never over an existing one (a signed root is not replaced by accident).
 Status Write(const std::string& path, std::vector<uint8_t> body) {
   SignedFile f;
   f.body = std::move(body);
-  return firmware::WriteSignedFile(path, f);
+  return firmware::WriteSignedFile(path, f, /*replace=*/false);
 }
 
 Status RunKeygen(const FirmwareArgs& args) {
@@ -229,13 +230,28 @@ Status RunSign(const FirmwareArgs& args) {
   SENSORDB_ASSIGN_OR_RETURN(const firmware::ReleaseKey key,
                             firmware::ReleaseKey::Load(args.key_file));
   SENSORDB_RETURN_IF_ERROR(firmware::AddSignature(&file, key));
-  SENSORDB_RETURN_IF_ERROR(firmware::WriteSignedFile(args.file, file));
+  SENSORDB_RETURN_IF_ERROR(firmware::WriteSignedFile(args.file, file, /*replace=*/true));
   fmt::print("signed {} with key {} ({} signature(s) now)\n", args.file,
              Hex(firmware::KeyIdOf(key.public_key())), file.signatures.size());
   return Status::Ok();
 }
 
 std::string Text(const uint8_t* p, size_t n) { return {reinterpret_cast<const char*>(p), n}; }
+
+// Printable ASCII as is; every other byte as \xNN (and the backslash doubled).
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
 
 // RFC 3339 when the seconds fit in nanoseconds (a file may hold any int64), else the number.
 std::string TimeText(int64_t unix_s) {
@@ -298,7 +314,9 @@ Status RunShow(const FirmwareArgs& args) {
     fmt::print("}}\n");
     return Status::Ok();
   }
-  for (const auto& [k, v] : fields) fmt::print("{:<17} {}\n", k, v);
+  // Escaped: notes, model and version are anyone's bytes, and must not draw lines of their own
+  // (a forged "signed_by") or move the cursor on the terminal of the person about to sign.
+  for (const auto& [k, v] : fields) fmt::print("{:<17} {}\n", k, Printable(v));
   return Status::Ok();
 }
 
@@ -309,6 +327,13 @@ Status RunVerify(const FirmwareArgs& args) {
   SignedFile root_file;
   sdb_ota_root root;
   SENSORDB_RETURN_IF_ERROR(ReadRoot(args.root_file, &root_file, &root));
+  // The anchor itself: a root that k of its own keys did not sign was never given to a device.
+  const sdb_ota_signed anchor = View(root_file);
+  if (const sdb_ota_result r = sdb_ota_check_threshold(&root, &anchor); r != SDB_OTA_OK) {
+    return Refused(fmt::format("{} is not signed by {} of its own keys, so no device holds it",
+                               args.root_file, root.threshold),
+                   r);
+  }
   SENSORDB_ASSIGN_OR_RETURN(const SignedFile file, firmware::ReadSignedFile(args.file));
   SENSORDB_ASSIGN_OR_RETURN(const Decoded d, Decode(args.file, file));
   const sdb_ota_signed s = View(file);
@@ -348,6 +373,12 @@ Status RunVerify(const FirmwareArgs& args) {
     return Refused(args.file, r);
   }
   if (m.expires_unix_s <= now) return Refused(args.file, SDB_OTA_EXPIRED);
+  if (root.expires_unix_s <= now) {
+    return Refused(fmt::format("{} (root version {} has expired: devices refuse every manifest "
+                               "until they hold the next root)",
+                               args.file, root.version),
+                   SDB_OTA_EXPIRED);
+  }
   if (!args.image_file.empty()) {
     uint64_t length = 0;
     uint8_t sha[SDB_OTA_HASH_BYTES];

@@ -47,7 +47,9 @@ static sdb_ota_result check_signers(const uint8_t (*keys)[SDB_OTA_KEY_BYTES], ui
 }
 
 sdb_ota_result sdb_ota_check_threshold(const sdb_ota_root* root, const sdb_ota_signed* s) {
-  if (root->key_count == 0 || root->key_count > SDB_OTA_MAX_KEYS || root->threshold == 0) {
+  /* Both may be built by a caller rather than decoded: bounds before any array is read. */
+  if (root->key_count == 0 || root->key_count > SDB_OTA_MAX_KEYS || root->threshold == 0 ||
+      root->threshold > root->key_count || s->signature_count > SDB_OTA_MAX_SIGNATURES) {
     return SDB_OTA_MALFORMED;
   }
   return check_signers(root->keys, root->key_count, root->threshold, s);
@@ -93,8 +95,8 @@ sdb_ota_result sdb_ota_provision(sdb_ota_store* store, const char* project, cons
   sdb_ota_root root;
   uint8_t sha[SDB_OTA_HASH_BYTES];
   if (active_slot > 1 || image_length == 0 || !sdb_ota_valid_project(project) ||
-      strlen(device) == 0 || strlen(device) > SDB_OTA_MAX_DEVICE || strlen(hardware_model) == 0 ||
-      strlen(hardware_model) > SDB_OTA_MAX_NAME) {
+      !sdb_ota_valid_text(device, SDB_OTA_MAX_DEVICE) ||
+      !sdb_ota_valid_text(hardware_model, SDB_OTA_MAX_NAME)) {
     return SDB_OTA_MALFORMED;
   }
   sdb_ota_result r = sdb_ota_open_signed(root_signed, root_len, &s);
@@ -134,19 +136,28 @@ sdb_ota_result sdb_ota_accept_root(sdb_ota_store* store, const uint8_t* root_sig
   if (r == SDB_OTA_OK) r = sdb_ota_decode_root(s.body, s.body_len, &next);
   if (r != SDB_OTA_OK) return r;
   if (strcmp(next.project, store->project) != 0) return SDB_OTA_WRONG_PROJECT;
-  if (next.version != store->root.version + 1) return SDB_OTA_WRONG_ROOT;
+  if (store->root.version == UINT64_MAX || next.version != store->root.version + 1) {
+    return SDB_OTA_WRONG_ROOT;
+  }
   /* The old threshold authorises the change; the new one shows the new keys are held. */
   r = sdb_ota_check_threshold(&store->root, &s);
   if (r == SDB_OTA_OK) r = sdb_ota_check_threshold(&next, &s);
   if (r != SDB_OTA_OK) return r;
-  if (next.expires_unix_s <= store->time_floor_unix_s) return SDB_OTA_EXPIRED;
+  /* No expiry check (as TUF walks a root chain): an intermediate root that expired while the
+   * device slept must not strand it. The price: whoever holds a threshold of keys that a later
+   * rotation retired can sign a successor for devices still before that rotation. */
   store->root = next;
   return SDB_OTA_OK;
 }
 
+void sdb_ota_begin_request(sdb_ota_store* store, uint8_t nonce[SDB_OTA_NONCE_BYTES]) {
+  randombytes_buf(store->request_nonce, SDB_OTA_NONCE_BYTES);
+  store->request_pending = 1;
+  memcpy(nonce, store->request_nonce, SDB_OTA_NONCE_BYTES);
+}
+
 sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stmt_signed,
-                                        size_t len, const uint8_t nonce[SDB_OTA_NONCE_BYTES],
-                                        sdb_ota_freshness* out) {
+                                        size_t len, sdb_ota_freshness* out) {
   sdb_ota_signed s;
   sdb_ota_freshness f;
   sdb_ota_result r = sdb_ota_open_signed(stmt_signed, len, &s);
@@ -157,15 +168,24 @@ sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stm
   if (r != SDB_OTA_OK) return r;
   if (strcmp(f.project, store->project) != 0) return SDB_OTA_WRONG_PROJECT;
   if (strcmp(f.device, store->device) != 0) return SDB_OTA_WRONG_DEVICE;
-  if (sodium_memcmp(f.nonce, nonce, SDB_OTA_NONCE_BYTES) != 0) return SDB_OTA_STALE_NONCE;
+  if (!store->request_pending ||
+      sodium_memcmp(f.nonce, store->request_nonce, SDB_OTA_NONCE_BYTES) != 0) {
+    return SDB_OTA_STALE_NONCE;
+  }
   /* Older than the time the device already trusts, by more than its validity (in unsigned
-   * arithmetic: the difference of two int64 always fits). */
-  if (f.server_unix_s < store->time_floor_unix_s &&
-      (uint64_t)store->time_floor_unix_s - (uint64_t)f.server_unix_s >= f.valid_for_s) {
+   * arithmetic: the difference of two int64 always fits); or dated at or past the root's
+   * expiry, which would let the online key freeze every later update. */
+  if ((f.server_unix_s < store->time_floor_unix_s &&
+       (uint64_t)store->time_floor_unix_s - (uint64_t)f.server_unix_s >= f.valid_for_s) ||
+      f.server_unix_s >= store->root.expires_unix_s) {
     return SDB_OTA_EXPIRED;
   }
   sdb_ota_observe_time(store, f.server_unix_s);
   if (f.server_unix_s > store->last_fresh_unix_s) store->last_fresh_unix_s = f.server_unix_s;
+  store->request_pending = 0;
+  sodium_memzero(store->request_nonce, SDB_OTA_NONCE_BYTES);
+  store->has_offer = (uint32_t)f.has_offer;
+  memcpy(store->offered_sha256, f.manifest_sha256, SDB_OTA_HASH_BYTES);
   if (out) *out = f;
   return SDB_OTA_OK;
 }
@@ -222,7 +242,8 @@ sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_sig
                                sdb_ota_read_fn read, void* ctx) {
   sdb_ota_manifest m;
   if (store->active_slot > 1 || store->trial == SDB_OTA_TRIAL_BOOTING) return SDB_OTA_BAD_STATE;
-  sdb_ota_result r = sdb_ota_check_manifest(store, manifest_signed, len, NULL, &m);
+  if (!store->has_offer) return SDB_OTA_NOT_OFFERED;
+  sdb_ota_result r = sdb_ota_check_manifest(store, manifest_signed, len, store->offered_sha256, &m);
   if (r != SDB_OTA_OK) return r;
   const uint32_t inactive = 1 - store->active_slot;
   r = sdb_ota_verify_slot(read, ctx, inactive, m.image_length, m.image_sha256);
@@ -232,6 +253,7 @@ sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_sig
   store->slots[inactive].security_version = m.security_version;
   store->trial = SDB_OTA_TRIAL_INSTALLED;
   store->rolled_back = 0;
+  store->has_offer = 0;
   return SDB_OTA_OK;
 }
 
@@ -268,7 +290,8 @@ sdb_ota_result sdb_ota_boot(sdb_ota_store* store, sdb_ota_read_fn read, void* ct
 sdb_ota_result sdb_ota_confirm(sdb_ota_store* store) {
   if (store->active_slot > 1 || store->trial != SDB_OTA_TRIAL_BOOTING) return SDB_OTA_BAD_STATE;
   store->active_slot = 1 - store->active_slot;
-  store->security_version = store->slots[store->active_slot].security_version;
+  const uint64_t sv = store->slots[store->active_slot].security_version;
+  if (sv > store->security_version) store->security_version = sv;
   store->trial = SDB_OTA_TRIAL_NONE;
   return SDB_OTA_OK;
 }

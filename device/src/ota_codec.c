@@ -99,6 +99,16 @@ static int get_text(sdb_ota_reader* r, char* out, size_t max) {
   return 1;
 }
 
+int sdb_ota_valid_text(const char* s, size_t max) {
+  const size_t n = strlen(s);
+  if (n == 0 || n > max) return 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = (uint8_t)s[i];
+    if (c < 0x20 || c == 0x7f) return 0;
+  }
+  return 1;
+}
+
 int sdb_ota_valid_project(const char* s) {
   const size_t n = strlen(s);
   if (n == 0 || n > SDB_OTA_MAX_NAME || s[0] == '-' || s[0] == '_') return 0;

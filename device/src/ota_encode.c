@@ -40,11 +40,7 @@ static void put_signed(writer* w, int64_t v) {
 /* What get_text accepts: 1..max bytes, no control characters. */
 static void put_text(writer* w, const char* s, size_t max) {
   const size_t n = strlen(s);
-  if (n == 0 || n > max) w->ok = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t c = (uint8_t)s[i];
-    if (c < 0x20 || c == 0x7f) w->ok = 0;
-  }
+  if (!sdb_ota_valid_text(s, max)) w->ok = 0;
   put_varint(w, n);
   put_raw(w, s, n);
 }

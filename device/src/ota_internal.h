@@ -26,6 +26,9 @@ int sdb_ota_get_varint(sdb_ota_reader* r, uint64_t* v);
 int sdb_ota_get_signed(sdb_ota_reader* r, int64_t* v); /* zigzag */
 int sdb_ota_get_raw(sdb_ota_reader* r, uint8_t* out, size_t n);
 
+/* What text(max) holds: 1..max bytes, none a control character (0x00-0x1f, 0x7f). */
+int sdb_ota_valid_text(const char* s, size_t max);
+
 /* 1..64 characters of [a-z0-9_-], not starting with '-' or '_' (core/include/sensordb/names.h). */
 int sdb_ota_valid_project(const char* s);
 

@@ -124,6 +124,19 @@ struct Fixture {
     std::memcpy(buf, img.data() + offset, len);
     return 0;
   }
+  // As if the device had asked with `nonce` and been offered SignedManifest(): what a store
+  // holds between a request and its answer, and after the answer.
+  void PendRequest(sdb_ota_store* store, const uint8_t nonce[16]) const {
+    store->request_pending = 1;
+    std::memcpy(store->request_nonce, nonce, 16);
+  }
+  void RecordOffer(sdb_ota_store* store) const {
+    const Bytes manifest = SignedManifest();
+    sdb_ota_signed s{};
+    sdb_ota_open_signed(manifest.data(), manifest.size(), &s);
+    crypto_hash_sha256(store->offered_sha256, s.body, s.body_len);
+    store->has_offer = 1;
+  }
   // A device of project greenhouse, model DL-200, running security version 1 in slot 0.
   bool Provision(sdb_ota_store* store) const {
     const Bytes root = SignedRoot();

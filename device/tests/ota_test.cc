@@ -74,7 +74,32 @@ class OtaTest : public ::testing::Test {
     return Sign(EncodeManifest(Manifest(image, security_version)), {&release_[0], &release_[1]});
   }
 
+  // A freshness statement answering `nonce`, offering `offered` (a signed manifest) if any.
+  Bytes Statement(const uint8_t* nonce, const Bytes& offered, const char* device = "dl-7",
+                  int64_t server_time = kNow + 600, const TestKey* signer = nullptr) const {
+    sdb_ota_freshness f{};
+    std::strcpy(f.project, "greenhouse");
+    std::strcpy(f.device, device);
+    std::memcpy(f.nonce, nonce, SDB_OTA_NONCE_BYTES);
+    f.server_unix_s = server_time;
+    f.valid_for_s = 3600;
+    f.has_offer = offered.empty() ? 0 : 1;
+    if (f.has_offer) std::memcpy(f.manifest_sha256, Sha256(BodyOf(offered)).data(), 32);
+    return Sign(EncodeFreshness(f), {signer ? signer : &fresh_});
+  }
+
+  // The device asks for an offer and the server offers `manifest`.
+  sdb_ota_result Offer(const Bytes& manifest) {
+    uint8_t nonce[SDB_OTA_NONCE_BYTES];
+    sdb_ota_begin_request(&store_, nonce);
+    const Bytes stmt = Statement(nonce, manifest, "dl-7", store_.time_floor_unix_s + 60);
+    return sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nullptr);
+  }
+
+  // Offered, then installed.
   sdb_ota_result Install(const Bytes& manifest) {
+    const sdb_ota_result offered = Offer(manifest);
+    if (offered != SDB_OTA_OK) return offered;
     return sdb_ota_install(&store_, manifest.data(), manifest.size(), Slots::Read, &slots_);
   }
 
@@ -191,7 +216,7 @@ TEST_F(OtaTest, AnExpiredManifestIsRefusedByTheTimeFloor) {
   sdb_ota_observe_time(&store_, kNow + 181 * kDay);
   EXPECT_OTA(SDB_OTA_EXPIRED, Install(manifest));
   sdb_ota_observe_time(&store_, kNow);  // the floor never goes back
-  EXPECT_EQ(store_.time_floor_unix_s, kNow + 181 * kDay);
+  EXPECT_GE(store_.time_floor_unix_s, kNow + 181 * kDay);
   EXPECT_OTA(SDB_OTA_EXPIRED, Install(manifest));
   ExpectOldFirmware();
 }
@@ -242,6 +267,26 @@ TEST_F(OtaTest, AnInstallNotTriedYetCanBeForgottenButNotARunningTrial) {
   EXPECT_EQ(store_.trial, uint32_t{SDB_OTA_TRIAL_BOOTING});
 }
 
+TEST_F(OtaTest, ConfirmNeverLowersTheSecurityVersion) {
+  ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
+  store_.slots[1].security_version = 0;  // a store damaged between install and confirm
+  EXPECT_EQ(Boot(), 1u);
+  ASSERT_OTA_OK(sdb_ota_confirm(&store_));
+  EXPECT_EQ(store_.security_version, 3u);
+}
+
+TEST_F(OtaTest, AThresholdCheckRefusesStructsOutOfBounds) {
+  sdb_ota_signed s{};
+  s.body = factory_.data();
+  s.body_len = factory_.size();
+  s.signature_count = SDB_OTA_MAX_SIGNATURES + 1;
+  EXPECT_OTA(SDB_OTA_MALFORMED, sdb_ota_check_threshold(&root_, &s));
+  s.signature_count = 0;
+  sdb_ota_root r = root_;
+  r.threshold = r.key_count + 1;
+  EXPECT_OTA(SDB_OTA_MALFORMED, sdb_ota_check_threshold(&r, &s));
+}
+
 TEST_F(OtaTest, NothingInstallsWhileATrialRuns) {
   ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
   EXPECT_EQ(Boot(), 1u);
@@ -280,26 +325,21 @@ TEST_F(OtaTest, AStreamedImageMustMatchLengthAndHash) {
 
 class FreshnessTest : public OtaTest {
  protected:
-  Bytes Statement(const uint8_t* nonce, const Bytes& offered, const char* device = "dl-7",
-                  int64_t server_time = kNow + 600, const TestKey* signer = nullptr) {
-    sdb_ota_freshness f{};
-    std::strcpy(f.project, "greenhouse");
-    std::strcpy(f.device, device);
-    std::memcpy(f.nonce, nonce, SDB_OTA_NONCE_BYTES);
-    f.server_unix_s = server_time;
-    f.valid_for_s = 3600;
-    f.has_offer = offered.empty() ? 0 : 1;
-    if (f.has_offer) std::memcpy(f.manifest_sha256, Sha256(BodyOf(offered)).data(), 32);
-    return Sign(EncodeFreshness(f), {signer ? signer : &fresh_});
+  void SetUp() override {
+    OtaTest::SetUp();
+    sdb_ota_begin_request(&store_, nonce_);
   }
-  uint8_t nonce_[SDB_OTA_NONCE_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  sdb_ota_result Accept(const Bytes& stmt) {
+    return sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nullptr);
+  }
+  uint8_t nonce_[SDB_OTA_NONCE_BYTES];
 };
 
 TEST_F(FreshnessTest, AnOfferAnsweringThisRequestInstalls) {
   const Bytes manifest = Release(Image(5000, 2));
   const Bytes stmt = Statement(nonce_, manifest);
   sdb_ota_freshness f;
-  ASSERT_OTA_OK(sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nonce_, &f));
+  ASSERT_OTA_OK(sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), &f));
   EXPECT_EQ(store_.time_floor_unix_s, kNow + 600);
   EXPECT_EQ(store_.last_fresh_unix_s, kNow + 600);
   ASSERT_EQ(f.has_offer, 1);
@@ -308,35 +348,55 @@ TEST_F(FreshnessTest, AnOfferAnsweringThisRequestInstalls) {
   const Bytes other = Release(Image(4000, 9));
   EXPECT_OTA(SDB_OTA_NOT_OFFERED, sdb_ota_check_manifest(&store_, other.data(), other.size(),
                                                          f.manifest_sha256, nullptr));
+  EXPECT_OTA(SDB_OTA_NOT_OFFERED,
+             sdb_ota_install(&store_, other.data(), other.size(), Slots::Read, &slots_));
+  slots_.slot[1] = Image(5000, 2);
+  ASSERT_OTA_OK(sdb_ota_install(&store_, manifest.data(), manifest.size(), Slots::Read, &slots_));
+  EXPECT_EQ(store_.has_offer, 0u);  // an offer installs once
+}
+
+TEST_F(FreshnessTest, NothingInstallsWithoutAnOffer) {
+  const Bytes manifest = Release(Image(5000, 2));
+  EXPECT_OTA(SDB_OTA_NOT_OFFERED,
+             sdb_ota_install(&store_, manifest.data(), manifest.size(), Slots::Read, &slots_));
+  ASSERT_OTA_OK(Accept(Statement(nonce_, {})));  // "nothing to install" clears any offer
+  EXPECT_OTA(SDB_OTA_NOT_OFFERED,
+             sdb_ota_install(&store_, manifest.data(), manifest.size(), Slots::Read, &slots_));
+  ExpectOldFirmware();
 }
 
 TEST_F(FreshnessTest, AReplayedStatementFailsTheNonce) {
   const Bytes stmt = Statement(nonce_, {});
-  ASSERT_OTA_OK(sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nonce_, nullptr));
-  uint8_t next[SDB_OTA_NONCE_BYTES] = {};
-  next[0] = 42;
-  EXPECT_OTA(SDB_OTA_STALE_NONCE,
-             sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), next, nullptr));
+  ASSERT_OTA_OK(Accept(stmt));
+  EXPECT_OTA(SDB_OTA_STALE_NONCE, Accept(stmt));  // the request was answered
+  uint8_t next[SDB_OTA_NONCE_BYTES];
+  sdb_ota_begin_request(&store_, next);
+  EXPECT_OTA(SDB_OTA_STALE_NONCE, Accept(stmt));  // a new request, an old answer
+}
+
+TEST_F(FreshnessTest, TheOnlineKeyCannotPushTheTimeFloorPastTheRoot) {
+  // A statement dated at the root's expiry would expire every manifest and root after it.
+  EXPECT_OTA(SDB_OTA_EXPIRED, Accept(Statement(nonce_, {}, "dl-7", root_.expires_unix_s)));
+  EXPECT_OTA(SDB_OTA_EXPIRED, Accept(Statement(nonce_, {}, "dl-7", INT64_MAX)));
+  EXPECT_EQ(store_.time_floor_unix_s, kNow);
+  ASSERT_OTA_OK(Accept(Statement(nonce_, {}, "dl-7", root_.expires_unix_s - 1)));
 }
 
 TEST_F(FreshnessTest, AStatementForAnotherDeviceIsRefused) {
   const Bytes stmt = Statement(nonce_, {}, "dl-8");
-  EXPECT_OTA(SDB_OTA_WRONG_DEVICE,
-             sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nonce_, nullptr));
+  EXPECT_OTA(SDB_OTA_WRONG_DEVICE, Accept(stmt));
 }
 
 TEST_F(FreshnessTest, OnlyTheFreshnessKeySignsStatements) {
   const Bytes stmt = Statement(nonce_, {}, "dl-7", kNow + 600, &release_[0]);
-  EXPECT_OTA(SDB_OTA_BELOW_THRESHOLD,
-             sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nonce_, nullptr));
+  EXPECT_OTA(SDB_OTA_BELOW_THRESHOLD, Accept(stmt));
   EXPECT_EQ(store_.time_floor_unix_s, kNow);
 }
 
 TEST_F(FreshnessTest, AStatementOlderThanTheTimeFloorHasExpired) {
   sdb_ota_observe_time(&store_, kNow + 10 * kDay);
   const Bytes stmt = Statement(nonce_, {}, "dl-7", kNow + 600);
-  EXPECT_OTA(SDB_OTA_EXPIRED,
-             sdb_ota_accept_freshness(&store_, stmt.data(), stmt.size(), nonce_, nullptr));
+  EXPECT_OTA(SDB_OTA_EXPIRED, Accept(stmt));
 }
 
 class RootTest : public OtaTest {
@@ -361,6 +421,24 @@ TEST_F(RootTest, ANewRootNeedsTheOldThresholdAndItsOwn) {
   const Bytes old_keys = Sign(EncodeManifest(Manifest(image, 4)), {&release_[0], &release_[1]});
   EXPECT_OTA(SDB_OTA_BELOW_THRESHOLD, Install(old_keys));
   ASSERT_OTA_OK(Install(Sign(EncodeManifest(Manifest(image, 4)), {&n[0], &release_[2]})));
+}
+
+TEST_F(RootTest, AnIntermediateRootThatExpiredWhileTheDeviceSleptDoesNotStrandIt) {
+  sdb_ota_root v2 = MakeRoot(2, {&release_[0], &release_[1], &release_[2]}, 2, fresh_);
+  v2.expires_unix_s = kNow + kDay;
+  const sdb_ota_root v3 = MakeRoot(3, {&release_[0], &release_[1], &release_[2]}, 2, fresh_);
+  sdb_ota_observe_time(&store_, kNow + 30 * kDay);
+  ASSERT_OTA_OK(Accept(Sign(EncodeRoot(v2), {&release_[0], &release_[1]})));
+  ASSERT_OTA_OK(Accept(Sign(EncodeRoot(v3), {&release_[0], &release_[1]})));
+  ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
+}
+
+TEST_F(RootTest, AManifestIsRefusedWhileTheRootHasExpired) {
+  const Bytes manifest = Release(Image(5000, 2));
+  ASSERT_OTA_OK(Offer(manifest));
+  sdb_ota_observe_time(&store_, root_.expires_unix_s);
+  EXPECT_OTA(SDB_OTA_EXPIRED,
+             sdb_ota_install(&store_, manifest.data(), manifest.size(), Slots::Read, &slots_));
 }
 
 TEST_F(RootTest, RootsAreAcceptedOneVersionAtATime) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -242,7 +243,7 @@ std::vector<uint8_t> EncodeSignedFile(const SignedFile& file) {
   return out;
 }
 
-Status WriteSignedFile(std::string_view path_view, const SignedFile& file) {
+Status WriteSignedFile(std::string_view path_view, const SignedFile& file, bool replace) {
   if (file.signatures.size() > SDB_OTA_MAX_SIGNATURES) {
     return Status::InvalidArgument("at most " + std::to_string(SDB_OTA_MAX_SIGNATURES) +
                                    " signatures per file");
@@ -250,17 +251,37 @@ Status WriteSignedFile(std::string_view path_view, const SignedFile& file) {
   const std::vector<uint8_t> data = EncodeSignedFile(file);
   if (data.empty()) return Status::InvalidArgument("nothing to write: the body is empty");
   const std::string path(path_view);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot create", tmp);
-  const bool ok = WriteAll(fd, data.data(), data.size()) && ::fsync(fd) == 0;
+  // mkstemp: a name nobody could have prepared (no symlink followed, O_EXCL underneath).
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Errno("cannot create a temporary file beside", path);
+  const bool ok =
+      WriteAll(fd, data.data(), data.size()) && ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const Status s = Errno("cannot write", path);
+  if (!ok) {
+    const Status s = Errno("cannot write", tmp);
     ::unlink(tmp.c_str());
     return s;
   }
-  return Status::Ok();
+  // link() fails when `path` exists: the new file appears whole or not at all.
+  const bool placed =
+      replace ? ::rename(tmp.c_str(), path.c_str()) == 0 : ::link(tmp.c_str(), path.c_str()) == 0;
+  if (!placed) {
+    const Status s = errno == EEXIST ? Status::AlreadyExists(path +
+                                                             " already exists; nothing "
+                                                             "was written")
+                                     : Errno("cannot write", path);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (!replace) ::unlink(tmp.c_str());
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Errno("cannot open directory", dir);
+  const bool synced = ::fsync(dfd) == 0;
+  ::close(dfd);
+  return synced ? Status::Ok() : Errno("cannot sync directory", dir);
 }
 
 Status AddSignature(SignedFile* file, const ReleaseKey& key) {

@@ -68,8 +68,9 @@ struct SignedFile {
 
 // Reads and checks the container (not the signatures); the message names the file.
 Result<SignedFile> ReadSignedFile(std::string_view path);
-// Writes through a temporary file renamed over `path`, so a reader never sees half a file.
-Status WriteSignedFile(std::string_view path, const SignedFile& file);
+// Writes through a new temporary file (mkstemp, beside `path`) moved into place, so a reader
+// never sees half a file; with `replace` false an existing `path` is refused (AlreadyExists).
+Status WriteSignedFile(std::string_view path, const SignedFile& file, bool replace);
 std::vector<uint8_t> EncodeSignedFile(const SignedFile& file);
 // Adds `key`'s signature over the body, replacing an earlier one by the same key.
 Status AddSignature(SignedFile* file, const ReleaseKey& key);

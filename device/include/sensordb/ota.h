@@ -144,6 +144,10 @@ typedef struct {
   uint32_t trial;               /* SDB_OTA_TRIAL_* of the other slot */
   uint32_t rolled_back;         /* 1 after a trial was abandoned, until the next install */
   sdb_ota_slot_record slots[2]; /* what each slot was verified to hold */
+  uint32_t request_pending;     /* 1 while a request for an offer awaits its answer */
+  uint8_t request_nonce[SDB_OTA_NONCE_BYTES]; /* that request's nonce, drawn by the agent */
+  uint32_t has_offer;                         /* 1: the last statement offered the manifest below */
+  uint8_t offered_sha256[SDB_OTA_HASH_BYTES]; /* SHA-256 of the offered manifest's body */
 } sdb_ota_store;
 
 /* Reads `len` bytes of slot `slot` at `offset` into `buf`; returns 0 on success. */
@@ -162,14 +166,22 @@ sdb_ota_result sdb_ota_provision(sdb_ota_store* store, const char* project, cons
 void sdb_ota_observe_time(sdb_ota_store* store, int64_t unix_s);
 
 /* The next root: version current + 1, same project, signed by a threshold of the current root's
- * keys and by a threshold of its own. */
+ * keys and by a threshold of its own. Its expiry is not checked here (a device that slept
+ * through an intermediate root's validity must still walk the chain); a manifest is refused
+ * while the root the device ends on has expired. */
 sdb_ota_result sdb_ota_accept_root(sdb_ota_store* store, const uint8_t* root_signed, size_t len);
 
-/* A freshness statement answering the request made with `nonce`: checks it and raises the time
- * floor to its server time; `out` (may be NULL) receives it, with the offered manifest's hash. */
+/* Starts a request for an offer: draws a fresh nonce (into the store and `nonce`), which the
+ * device sends to the server. A new request replaces an unanswered one. */
+void sdb_ota_begin_request(sdb_ota_store* store, uint8_t nonce[SDB_OTA_NONCE_BYTES]);
+
+/* The answer to the pending request: signed by the root's freshness key, for this project and
+ * device, with the request's nonce, not older than the time floor by more than its validity, and
+ * dated before the root expires (so that the online key cannot push the floor past the root and
+ * freeze updates). Raises the time floor to its server time, ends the request and records the
+ * offer (or that there is none); `out` (may be NULL) receives the statement. */
 sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stmt_signed,
-                                        size_t len, const uint8_t nonce[SDB_OTA_NONCE_BYTES],
-                                        sdb_ota_freshness* out);
+                                        size_t len, sdb_ota_freshness* out);
 
 /* Whether a manifest may install on this device now: threshold of the current root, project,
  * model, root version, security version, expiry; with `offered` (the hash from an accepted
@@ -193,8 +205,9 @@ void sdb_ota_image_begin(sdb_ota_image* img, const sdb_ota_manifest* m);
 sdb_ota_result sdb_ota_image_update(sdb_ota_image* img, const uint8_t* data, size_t len);
 sdb_ota_result sdb_ota_image_finish(sdb_ota_image* img);
 
-/* The check before switching: check_manifest (no offer needed), then the inactive slot hashed
- * whole; on success records the slot as installed, to be tried at the next boot. */
+/* The check before switching: check_manifest with the recorded offer (NOT_OFFERED without one,
+ * or for another manifest), then the image's bytes of the inactive slot hashed; on success
+ * records the slot as installed, to be tried at the next boot, and consumes the offer. */
 sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_signed, size_t len,
                                sdb_ota_read_fn read, void* ctx);
 
@@ -203,14 +216,15 @@ sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_sig
 sdb_ota_result sdb_ota_cancel_install(sdb_ota_store* store);
 
 /* The bootloader's decision at every reset, and its secure-boot check: an installed slot is
- * tried once; a reset while on trial abandons it (rolled back); the slot chosen is hashed whole
- * and compared with what the agent verified; a trial slot that fails falls back to the active
- * one. `*slot` is the slot to boot; HASH_MISMATCH when even the active slot fails (boot nothing).
+ * tried once; a reset while on trial abandons it (rolled back); the image's bytes of the slot
+ * chosen are hashed and compared with what the agent verified; a trial slot that fails falls back
+ * to the active one. `*slot` is the slot to boot; HASH_MISMATCH when even the active slot fails
+ * (boot nothing).
  */
 sdb_ota_result sdb_ota_boot(sdb_ota_store* store, sdb_ota_read_fn read, void* ctx, uint32_t* slot);
 
 /* After the application reports healthy on trial: the trial slot becomes the active one and its
- * security version the device's. */
+ * security version the device's (never lower than before). */
 sdb_ota_result sdb_ota_confirm(sdb_ota_store* store);
 
 /* Encoders for the tools that make metadata (not needed on a device): each writes at most `cap`
