@@ -9,6 +9,7 @@
 set -uo pipefail
 
 BIN=${1:?usage: cli_firmware_test.sh SENSORDB}
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 source "$(dirname "$0")/cli_test_lib.sh"
 cd "$WORK" || exit 1
 fw() { "$BIN" firmware "$@"; }
@@ -115,6 +116,13 @@ fw show notes.sdbm >show.txt 2>&1 || fail "show: $(cat show.txt)"
 expect_eq "one signed_by line" 1 "$(grep -c '^signed_by' show.txt)"
 grep -q $'\e' show.txt && fail "an escape character reached the terminal"
 grep -qF 'ok\x0asigned_by' show.txt || fail "notes not shown escaped: $(cat show.txt)"
+
+# A freshness statement (the fuzz seed, signed by the fixture's online key) is shown, never signed.
+cp "$SRC_DIR/fuzz/corpus/ota_metadata_fuzz/seed-freshness" stmt.sdbf
+fw show --json stmt.sdbf >show.json 2>&1 || fail "show statement: $(cat show.json)"
+expect_eq "show: a statement" freshness "$(json_get 'd["kind"]' <show.json)"
+expect_exit "a release key does not sign a freshness statement" 1 fw sign --key a.key stmt.sdbf
+[[ $ERR == *"online key"* ]] || fail "statement signing refusal: $ERR"
 
 # --- key files -------------------------------------------------------------------------------------
 chmod 644 c.key

@@ -226,7 +226,12 @@ Status RunManifest(const FirmwareArgs& args) {
 
 Status RunSign(const FirmwareArgs& args) {
   SENSORDB_ASSIGN_OR_RETURN(SignedFile file, firmware::ReadSignedFile(args.file));
-  if (auto d = Decode(args.file, file); !d) return d.error();
+  SENSORDB_ASSIGN_OR_RETURN(const Decoded d, Decode(args.file, file));
+  if (d.kind == Decoded::kFreshness) {
+    return Status::InvalidArgument(args.file +
+                                   " is a freshness statement: the server's online "
+                                   "key signs those, never a release key");
+  }
   SENSORDB_ASSIGN_OR_RETURN(const firmware::ReleaseKey key,
                             firmware::ReleaseKey::Load(args.key_file));
   SENSORDB_RETURN_IF_ERROR(firmware::AddSignature(&file, key));

@@ -190,6 +190,12 @@ sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stm
   return SDB_OTA_OK;
 }
 
+int sdb_ota_is_stale(const sdb_ota_store* store, int64_t stale_after_s) {
+  if (store->time_floor_unix_s <= store->last_fresh_unix_s) return 0;
+  const uint64_t since = (uint64_t)store->time_floor_unix_s - (uint64_t)store->last_fresh_unix_s;
+  return stale_after_s <= 0 || since >= (uint64_t)stale_after_s;
+}
+
 sdb_ota_result sdb_ota_check_manifest(const sdb_ota_store* store, const uint8_t* manifest_signed,
                                       size_t len, const uint8_t* offered, sdb_ota_manifest* out) {
   sdb_ota_signed s;

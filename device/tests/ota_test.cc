@@ -382,6 +382,15 @@ TEST_F(FreshnessTest, TheOnlineKeyCannotPushTheTimeFloorPastTheRoot) {
   ASSERT_OTA_OK(Accept(Statement(nonce_, {}, "dl-7", root_.expires_unix_s - 1)));
 }
 
+TEST_F(FreshnessTest, ADeviceWithoutStatementsForAWeekIsStale) {
+  constexpr int64_t kWeek = 7 * kDay;
+  EXPECT_EQ(sdb_ota_is_stale(&store_, kWeek), 0);
+  sdb_ota_observe_time(&store_, kNow + kWeek);  // its own clock moved on; the server was silent
+  EXPECT_EQ(sdb_ota_is_stale(&store_, kWeek), 1);
+  ASSERT_OTA_OK(Accept(Statement(nonce_, {}, "dl-7", kNow + kWeek)));
+  EXPECT_EQ(sdb_ota_is_stale(&store_, kWeek), 0);
+}
+
 TEST_F(FreshnessTest, AStatementForAnotherDeviceIsRefused) {
   const Bytes stmt = Statement(nonce_, {}, "dl-8");
   EXPECT_OTA(SDB_OTA_WRONG_DEVICE, Accept(stmt));

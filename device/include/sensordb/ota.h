@@ -183,6 +183,11 @@ void sdb_ota_begin_request(sdb_ota_store* store, uint8_t nonce[SDB_OTA_NONCE_BYT
 sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stmt_signed,
                                         size_t len, sdb_ota_freshness* out);
 
+/* 1 when the device has had no valid freshness statement for `stale_after_s` seconds of its time
+ * floor (docs/OTA.md "Freshness": the server or the network may be hiding a newer release); the
+ * device reports `stale` in its telemetry and keeps its firmware. */
+int sdb_ota_is_stale(const sdb_ota_store* store, int64_t stale_after_s);
+
 /* Whether a manifest may install on this device now: threshold of the current root, project,
  * model, root version, security version, expiry; with `offered` (the hash from an accepted
  * freshness statement) also that it is the offered one. Changes nothing. */
