@@ -117,6 +117,15 @@ expect_eq "one signed_by line" 1 "$(grep -c '^signed_by' show.txt)"
 grep -q $'\e' show.txt && fail "an escape character reached the terminal"
 grep -qF 'ok\x0asigned_by' show.txt || fail "notes not shown escaped: $(cat show.txt)"
 
+# New files follow the umask; show --json is valid JSON whatever bytes the notes hold.
+(umask 077 && fw trust init -p greenhouse --key a.key.pub -t 1 --freshness-key fresh.key.pub \
+  -o private-root >/dev/null) || fail "trust init under umask 077"
+expect_eq "a new file follows the umask" 600 "$(stat -c %a private-root)"
+expect_exit "manifest with a byte that is not UTF-8" 0 fw manifest --root root1 --image fw.bin \
+  --model DL-200 --version 2.1.2 --security-version 4 -o binary.sdbm --notes $'\xff\xfe'
+fw show --json binary.sdbm >show.json 2>&1 || fail "show: $(cat show.json)"
+expect_eq "notes escaped in JSON" '\xff\xfe' "$(json_get 'd["notes"]' <show.json)"
+
 # A freshness statement (the fuzz seed, signed by the fixture's online key) is shown, never signed.
 cp "$SRC_DIR/fuzz/corpus/ota_metadata_fuzz/seed-freshness" stmt.sdbf
 fw show --json stmt.sdbf >show.json 2>&1 || fail "show statement: $(cat show.json)"

@@ -314,7 +314,7 @@ Status RunShow(const FirmwareArgs& args) {
     fmt::print("{{");
     for (size_t i = 0; i < fields.size(); ++i) {
       fmt::print("{}{}: {}", i ? ", " : "", JsonString(fields[i].first),
-                 JsonString(fields[i].second));
+                 JsonString(Printable(fields[i].second)));  // valid JSON whatever the bytes
     }
     fmt::print("}}\n");
     return Status::Ok();
@@ -396,8 +396,9 @@ Status RunVerify(const FirmwareArgs& args) {
   fmt::print(
       "ok: {} ({} {}, security version {}) is signed by {} of the {} keys of root "
       "version {}{}\n",
-      args.file, m.hardware_model, m.version, m.security_version, root.threshold, root.key_count,
-      root.version, args.image_file.empty() ? "" : "; the image matches its length and hash");
+      args.file, Printable(m.hardware_model), Printable(m.version), m.security_version,
+      root.threshold, root.key_count, root.version,
+      args.image_file.empty() ? "" : "; the image matches its length and hash");
   return Status::Ok();
 }
 

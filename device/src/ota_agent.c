@@ -145,14 +145,21 @@ sdb_ota_result sdb_ota_accept_root(sdb_ota_store* store, const uint8_t* root_sig
   if (r != SDB_OTA_OK) return r;
   /* No expiry check (as TUF walks a root chain): an intermediate root that expired while the
    * device slept must not strand it. The price: whoever holds a threshold of keys that a later
-   * rotation retired can sign a successor for devices still before that rotation. */
+   * rotation retired can sign a successor for devices still before that rotation. What the
+   * old root's online key offered or was asked ends with it. */
   store->root = next;
+  store->has_offer = 0;
+  memset(store->offered_sha256, 0, SDB_OTA_HASH_BYTES);
+  store->request_pending = 0;
+  sodium_memzero(store->request_nonce, SDB_OTA_NONCE_BYTES);
   return SDB_OTA_OK;
 }
 
 void sdb_ota_begin_request(sdb_ota_store* store, uint8_t nonce[SDB_OTA_NONCE_BYTES]) {
   randombytes_buf(store->request_nonce, SDB_OTA_NONCE_BYTES);
   store->request_pending = 1;
+  store->has_offer = 0;
+  memset(store->offered_sha256, 0, SDB_OTA_HASH_BYTES);
   memcpy(nonce, store->request_nonce, SDB_OTA_NONCE_BYTES);
 }
 
@@ -186,6 +193,11 @@ sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stm
   sodium_memzero(store->request_nonce, SDB_OTA_NONCE_BYTES);
   store->has_offer = (uint32_t)f.has_offer;
   memcpy(store->offered_sha256, f.manifest_sha256, SDB_OTA_HASH_BYTES);
+  if (store->trial == SDB_OTA_TRIAL_INSTALLED &&
+      (!f.has_offer ||
+       memcmp(f.manifest_sha256, store->trial_manifest_sha256, SDB_OTA_HASH_BYTES) != 0)) {
+    store->trial = SDB_OTA_TRIAL_NONE; /* withdrawn before it was tried */
+  }
   if (out) *out = f;
   return SDB_OTA_OK;
 }
@@ -259,6 +271,7 @@ sdb_ota_result sdb_ota_install(sdb_ota_store* store, const uint8_t* manifest_sig
   store->slots[inactive].security_version = m.security_version;
   store->trial = SDB_OTA_TRIAL_INSTALLED;
   store->rolled_back = 0;
+  memcpy(store->trial_manifest_sha256, store->offered_sha256, SDB_OTA_HASH_BYTES);
   store->has_offer = 0;
   return SDB_OTA_OK;
 }

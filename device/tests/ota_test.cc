@@ -355,6 +355,31 @@ TEST_F(FreshnessTest, AnOfferAnsweringThisRequestInstalls) {
   EXPECT_EQ(store_.has_offer, 0u);  // an offer installs once
 }
 
+TEST_F(FreshnessTest, ARootRotationOrANewRequestEndsAnOffer) {
+  const Bytes manifest = Release(Image(5000, 2));
+  ASSERT_OTA_OK(Accept(Statement(nonce_, manifest)));
+  uint8_t next[SDB_OTA_NONCE_BYTES];
+  sdb_ota_begin_request(&store_, next);  // its answer was dropped on the way
+  EXPECT_OTA(SDB_OTA_NOT_OFFERED,
+             sdb_ota_install(&store_, manifest.data(), manifest.size(), Slots::Read, &slots_));
+  ASSERT_OTA_OK(Accept(Statement(next, manifest)));
+  const TestKey fresh2 = TestKey::Make();
+  const Bytes v2 =
+      Sign(EncodeRoot(MakeRoot(2, {&release_[0], &release_[1], &release_[2]}, 2, fresh2)),
+           {&release_[0], &release_[1]});
+  ASSERT_OTA_OK(sdb_ota_accept_root(&store_, v2.data(), v2.size()));
+  EXPECT_EQ(store_.has_offer, 0u);  // the retired online key's offer ends with its root
+}
+
+TEST_F(FreshnessTest, AnInstallNotTriedYetIsWithdrawnByTheNextAnswer) {
+  ASSERT_OTA_OK(Install(Release(Image(5000, 2))));
+  uint8_t next[SDB_OTA_NONCE_BYTES];
+  sdb_ota_begin_request(&store_, next);
+  ASSERT_OTA_OK(Accept(Statement(next, {}, "dl-7", store_.time_floor_unix_s)));
+  EXPECT_EQ(store_.trial, uint32_t{SDB_OTA_TRIAL_NONE});
+  ExpectOldFirmware();
+}
+
 TEST_F(FreshnessTest, NothingInstallsWithoutAnOffer) {
   const Bytes manifest = Release(Image(5000, 2));
   EXPECT_OTA(SDB_OTA_NOT_OFFERED,

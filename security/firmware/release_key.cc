@@ -251,34 +251,46 @@ Status WriteSignedFile(std::string_view path_view, const SignedFile& file, bool 
   const std::vector<uint8_t> data = EncodeSignedFile(file);
   if (data.empty()) return Status::InvalidArgument("nothing to write: the body is empty");
   const std::string path(path_view);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  // The directory first: once the file is in place, nothing may fail that a retry cannot redo.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Errno("cannot open directory", dir);
+  // The mode: the replaced file's, or 0644 less the umask, as open(2) would have made it.
+  mode_t mode = 0644;
+  struct stat old;
+  if (replace && ::stat(path.c_str(), &old) == 0) {
+    mode = old.st_mode & 0777;
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode &= ~mask;
+  }
   // mkstemp: a name nobody could have prepared (no symlink followed, O_EXCL underneath).
   std::string tmp = path + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return Errno("cannot create a temporary file beside", path);
+  if (fd < 0) {
+    const Status s = Errno("cannot create a temporary file beside", path);
+    ::close(dfd);
+    return s;
+  }
   const bool ok =
-      WriteAll(fd, data.data(), data.size()) && ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;
+      WriteAll(fd, data.data(), data.size()) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok) {
-    const Status s = Errno("cannot write", tmp);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  // link() fails when `path` exists: the new file appears whole or not at all.
-  const bool placed =
-      replace ? ::rename(tmp.c_str(), path.c_str()) == 0 : ::link(tmp.c_str(), path.c_str()) == 0;
+  // RENAME_NOREPLACE fails when `path` exists: a new file appears whole or not at all (and,
+  // unlike link(), it works on the FAT and exFAT sticks offline signing often uses).
+  const bool placed = ok && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(),
+                                        replace ? 0 : RENAME_NOREPLACE) == 0;
   if (!placed) {
-    const Status s = errno == EEXIST ? Status::AlreadyExists(path +
-                                                             " already exists; nothing "
-                                                             "was written")
-                                     : Errno("cannot write", path);
+    const Status s = !ok               ? Errno("cannot write", tmp)
+                     : errno == EEXIST ? Status::AlreadyExists(path +
+                                                               " already exists; nothing "
+                                                               "was written")
+                                       : Errno("cannot write", path);
     ::unlink(tmp.c_str());
+    ::close(dfd);
     return s;
   }
-  if (!replace) ::unlink(tmp.c_str());
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Errno("cannot open directory", dir);
   const bool synced = ::fsync(dfd) == 0;
   ::close(dfd);
   return synced ? Status::Ok() : Errno("cannot sync directory", dir);

@@ -148,6 +148,7 @@ typedef struct {
   uint8_t request_nonce[SDB_OTA_NONCE_BYTES]; /* that request's nonce, drawn by the agent */
   uint32_t has_offer;                         /* 1: the last statement offered the manifest below */
   uint8_t offered_sha256[SDB_OTA_HASH_BYTES]; /* SHA-256 of the offered manifest's body */
+  uint8_t trial_manifest_sha256[SDB_OTA_HASH_BYTES]; /* of the manifest installed, to be tried */
 } sdb_ota_store;
 
 /* Reads `len` bytes of slot `slot` at `offset` into `buf`; returns 0 on success. */
@@ -172,14 +173,17 @@ void sdb_ota_observe_time(sdb_ota_store* store, int64_t unix_s);
 sdb_ota_result sdb_ota_accept_root(sdb_ota_store* store, const uint8_t* root_signed, size_t len);
 
 /* Starts a request for an offer: draws a fresh nonce (into the store and `nonce`), which the
- * device sends to the server. A new request replaces an unanswered one. */
+ * device sends to the server. A new request replaces an unanswered one and withdraws the last
+ * answer's offer: only the answer to the newest request can offer anything. */
 void sdb_ota_begin_request(sdb_ota_store* store, uint8_t nonce[SDB_OTA_NONCE_BYTES]);
 
 /* The answer to the pending request: signed by the root's freshness key, for this project and
  * device, with the request's nonce, not older than the time floor by more than its validity, and
  * dated before the root expires (so that the online key cannot push the floor past the root and
  * freeze updates). Raises the time floor to its server time, ends the request and records the
- * offer (or that there is none); `out` (may be NULL) receives the statement. */
+ * offer (or that there is none); an install not tried yet of another manifest is forgotten (the
+ * server withdrew it). `out` (may be NULL) receives the statement. Accept newer roots first:
+ * the statement is checked against the root the device holds. */
 sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stmt_signed,
                                         size_t len, sdb_ota_freshness* out);
 
@@ -189,8 +193,8 @@ sdb_ota_result sdb_ota_accept_freshness(sdb_ota_store* store, const uint8_t* stm
 int sdb_ota_is_stale(const sdb_ota_store* store, int64_t stale_after_s);
 
 /* Whether a manifest may install on this device now: threshold of the current root, project,
- * model, root version, security version, expiry; with `offered` (the hash from an accepted
- * freshness statement) also that it is the offered one. Changes nothing. */
+ * model, root version, security version, its expiry and the root's; with `offered` (the hash from
+ * an accepted freshness statement) also that it is the offered one. Changes nothing. */
 sdb_ota_result sdb_ota_check_manifest(const sdb_ota_store* store, const uint8_t* manifest_signed,
                                       size_t len, const uint8_t* offered, sdb_ota_manifest* out);
 
