@@ -4,7 +4,10 @@
 # verifies only once two of its keys signed it; a manifest of an image verifies only with two
 # signatures of that root's keys, not with one, not twice by one key, not with keys of another
 # root; a changed image byte or length is named; a rotated root verifies only with the old
-# threshold and its own; `show --json` reports the fields. No data directory, no server.
+# threshold and its own; `show --json` reports the fields. Then the server's store on a data
+# directory: the project's freshness key, a root and a release accepted only when they verify
+# as a device would, a changed image refused with nothing kept, the release listed, counted by
+# key status, removed.
 # Usage: cli_firmware_test.sh SENSORDB
 set -uo pipefail
 
@@ -161,6 +164,54 @@ expect_exit "root 1 does not verify against root 2" 1 fw verify --root root2 roo
 expect_exit "root 1's manifest names root 1" 1 fw verify --root root2 fw.sdbm
 [[ $ERR == *wrong-root* ]] || fail "manifest of another root: $ERR"
 
-# Nothing here touched a data directory or needed one.
+# Nothing above touched a data directory or needed one.
 [[ ! -e $DB ]] || fail "a data directory was created"
+
+# --- the server's store, on a data directory (docs/CLI.md "Firmware on the server") -------------
+sdb project create greenhouse >/dev/null || fail "project create"
+expect_exit "no freshness key file is written over" 1 sdb firmware freshness-key -p greenhouse \
+  -o fresh.key.pub
+expect_exit "freshness key" 0 sdb firmware freshness-key -p greenhouse -o server-fresh.pub
+expect_eq "the freshness key is stable" "$(cat server-fresh.pub)" \
+  "$(sdb firmware freshness-key -p greenhouse 2>&1)"
+expect_exit "a root naming another freshness key is refused" 1 \
+  sdb firmware trust upload -p greenhouse root1
+[[ $ERR == *"freshness key"* ]] || fail "foreign freshness key: $ERR"
+expect_exit "server root" 0 fw trust init -p greenhouse --key a.key.pub --key b.key.pub \
+  --key c.key.pub -t 2 --freshness-key server-fresh.pub -o sroot1
+expect_exit "sign server root with a" 0 fw sign --key a.key sroot1
+expect_exit "a root signed once is refused" 1 sdb firmware trust upload -p greenhouse sroot1
+[[ $ERR == *below-threshold* ]] || fail "root below threshold: $ERR"
+expect_exit "sign server root with c" 0 fw sign --key c.key sroot1
+expect_exit "trust upload" 0 sdb firmware trust upload -p greenhouse sroot1
+[[ $(cat out) == *"root version 1"* ]] || fail "trust upload says: $(cat out)"
+expect_exit "manifest for the server root" 0 fw manifest --root sroot1 --image fw.bin \
+  --model DL-200 --version 2.1.0 --security-version 4 --expires 30d -o sfw.sdbm
+expect_exit "sign server manifest with b" 0 fw sign --key b.key sfw.sdbm
+expect_exit "one signature is refused" 1 sdb firmware upload -p greenhouse --image fw.bin sfw.sdbm
+[[ $ERR == *below-threshold*"nothing was stored"* ]] || fail "upload below threshold: $ERR"
+expect_exit "sign server manifest with a" 0 fw sign --key a.key sfw.sdbm
+python3 -c "import sys; b = bytearray(open('fw.bin', 'rb').read()); b[1000] ^= 1; open('changed.bin', 'wb').write(b)"
+expect_exit "a changed image byte is refused" 1 \
+  sdb firmware upload -p greenhouse --image changed.bin sfw.sdbm
+[[ $ERR == *hash-mismatch* ]] || fail "changed image: $ERR"
+expect_exit "nothing of a refused upload is listed" 0 sdb firmware releases -p greenhouse --json
+expect_eq "no release after refusals" "[]" "$(cat out)"
+expect_exit "upload" 0 sdb firmware upload -p greenhouse --image fw.bin sfw.sdbm
+[[ $(cat out) == *"DL-200 2.1.0 (security version 4)"* ]] || fail "upload says: $(cat out)"
+expect_exit "the same release twice" 1 sdb firmware upload -p greenhouse --image fw.bin sfw.sdbm
+[[ $ERR == *"stored already"* ]] || fail "duplicate upload: $ERR"
+sdb firmware releases -p greenhouse --json >rel.json 2>&1
+expect_eq "one release listed" 1 "$(json_get 'len(d)' <rel.json)"
+expect_eq "its security version" 4 "$(json_get 'd[0]["security_version"]' <rel.json)"
+expect_eq "its length" "$(stat -c %s fw.bin)" "$(json_get 'd[0]["image_length"]' <rel.json)"
+id=$(json_get 'd[0]["id"]' <rel.json)
+sdb key status --json >keys.json 2>&1
+expect_eq "key status counts the release's records" 1 \
+  "$(json_get 'int(sum(v["file_records"] for p in d["projects"] for v in p["versions"]) > 1)' <keys.json)"
+expect_exit "remove" 0 sdb firmware remove -p greenhouse "$id"
+expect_exit "remove again" 1 sdb firmware remove -p greenhouse "$id"
+expect_exit "not over the network yet" 1 "$BIN" --server 127.0.0.1:1 firmware releases \
+  -p greenhouse
+[[ $ERR == *"--data-dir"* ]] || fail "remote refusal does not say what works: $ERR"
 finish "cli firmware"

@@ -53,6 +53,9 @@ void AddTokenCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 void AddGrantCommands(CLI::App& app, const GlobalArgs& global, Action* action);
 // Offline, no data directory or server: release keys, trust roots, manifests (docs/OTA.md).
 void AddFirmwareCommands(CLI::App& app, const GlobalArgs& global, Action* action);
+// The store's side, under `firmware` and `firmware trust` (firmware_store_commands.cc).
+void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& global,
+                              Action* action);
 
 // `--format,-f table|csv|json` with the shorthands `--json` and `--csv`, into `*format`
 // (borrowed; empty: ParseOutputFormat's default).

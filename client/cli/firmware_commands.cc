@@ -243,21 +243,6 @@ Status RunSign(const FirmwareArgs& args) {
 
 std::string Text(const uint8_t* p, size_t n) { return {reinterpret_cast<const char*>(p), n}; }
 
-// Printable ASCII as is; every other byte as \xNN (and the backslash doubled).
-std::string Printable(std::string_view text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += char(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  return out;
-}
-
 // RFC 3339 when the seconds fit in nanoseconds (a file may hold any int64), else the number.
 std::string TimeText(int64_t unix_s) {
   constexpr int64_t kMax = 9'000'000'000;  // year 2255
@@ -314,14 +299,14 @@ Status RunShow(const FirmwareArgs& args) {
     fmt::print("{{");
     for (size_t i = 0; i < fields.size(); ++i) {
       fmt::print("{}{}: {}", i ? ", " : "", JsonString(fields[i].first),
-                 JsonString(Printable(fields[i].second)));  // valid JSON whatever the bytes
+                 JsonString(PrintableText(fields[i].second)));  // valid JSON whatever the bytes
     }
     fmt::print("}}\n");
     return Status::Ok();
   }
   // Escaped: notes, model and version are anyone's bytes, and must not draw lines of their own
   // (a forged "signed_by") or move the cursor on the terminal of the person about to sign.
-  for (const auto& [k, v] : fields) fmt::print("{:<17} {}\n", k, Printable(v));
+  for (const auto& [k, v] : fields) fmt::print("{:<17} {}\n", k, PrintableText(v));
   return Status::Ok();
 }
 
@@ -396,7 +381,7 @@ Status RunVerify(const FirmwareArgs& args) {
   fmt::print(
       "ok: {} ({} {}, security version {}) is signed by {} of the {} keys of root "
       "version {}{}\n",
-      args.file, Printable(m.hardware_model), Printable(m.version), m.security_version,
+      args.file, PrintableText(m.hardware_model), PrintableText(m.version), m.security_version,
       root.threshold, root.key_count, root.version,
       args.image_file.empty() ? "" : "; the image matches its length and hash");
   return Status::Ok();
@@ -426,7 +411,7 @@ void AddRootKeyOptions(CLI::App* cmd, FirmwareArgs* a) {
 
 }  // namespace
 
-void AddFirmwareCommands(CLI::App& app, const GlobalArgs& /*global*/, Action* action) {
+void AddFirmwareCommands(CLI::App& app, const GlobalArgs& global, Action* action) {
   CLI::App* fw =
       app.add_subcommand("firmware",
                          "Signed firmware updates, offline: release keys, trust roots, manifests "
@@ -483,6 +468,8 @@ void AddFirmwareCommands(CLI::App& app, const GlobalArgs& /*global*/, Action* ac
   verify->add_option("--root", args->root_file, "The root devices hold")->required();
   verify->add_option("--image", args->image_file, "Also check an image against the manifest");
   verify->add_option("file", args->file, "Root or manifest file")->required();
+
+  AddFirmwareStoreCommands(fw, trust, global, action);
 }
 
 }  // namespace sensordb::cli

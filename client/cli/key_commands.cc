@@ -35,10 +35,12 @@ Status RunStatus(const GlobalArgs& global, bool json) {
       fmt::print("{}{{\"project\": {}, \"versions\": [", i ? ", " : "", JsonString(p.project));
       for (size_t j = 0; j < p.versions.size(); ++j) {
         const auto& v = p.versions[j];
-        fmt::print("{}{{\"version\": {}, \"active\": {}, \"created_unix_s\": {}, \"blocks\": {}, "
-                   "\"head_records\": {}, \"catalog_records\": {}, \"bytes\": {}}}",
-                   j ? ", " : "", v.version, v.active, v.created_unix_s, v.blocks,
-                   v.head_records, v.catalog_records, v.bytes);
+        fmt::print(
+            "{}{{\"version\": {}, \"active\": {}, \"created_unix_s\": {}, \"blocks\": {}, "
+            "\"head_records\": {}, \"catalog_records\": {}, \"file_records\": {}, "
+            "\"bytes\": {}}}",
+            j ? ", " : "", v.version, v.active, v.created_unix_s, v.blocks, v.head_records,
+            v.catalog_records, v.file_records, v.bytes);
       }
       fmt::print("]}}");
     }
@@ -46,12 +48,13 @@ Status RunStatus(const GlobalArgs& global, bool json) {
     return Status::Ok();
   }
   fmt::print("master key  {} ({})\n", r.master_key_fingerprint, r.kdf);
-  fmt::print("{:<24} {:>7} {:>6} {:>10} {:>8} {:>8} {:>12}\n", "project", "version", "active",
-             "blocks", "head", "catalog", "bytes");
+  fmt::print("{:<24} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>12}\n", "project", "version", "active",
+             "blocks", "head", "catalog", "files", "bytes");
   for (const auto& p : r.projects) {
     for (const auto& v : p.versions) {
-      fmt::print("{:<24} {:>7} {:>6} {:>10} {:>8} {:>8} {:>12}\n", p.project, v.version,
-                 v.active ? "yes" : "", v.blocks, v.head_records, v.catalog_records, v.bytes);
+      fmt::print("{:<24} {:>7} {:>6} {:>10} {:>8} {:>8} {:>8} {:>12}\n", p.project, v.version,
+                 v.active ? "yes" : "", v.blocks, v.head_records, v.catalog_records, v.file_records,
+                 v.bytes);
     }
   }
   return Status::Ok();

@@ -228,4 +228,18 @@ std::unique_ptr<RowWriter> RowWriter::Make(OutputFormat format, std::FILE* out,
   return nullptr;
 }
 
+std::string PrintableText(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
 }  // namespace sensordb::cli

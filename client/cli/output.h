@@ -46,6 +46,9 @@ std::string FormatDouble(double v);
 // `s` as a JSON string literal, quoted and escaped.
 void AppendJsonString(std::string_view s, std::string* out);
 std::string JsonString(std::string_view s);
+// Printable ASCII as is; every other byte as \xNN and the backslash doubled: for text from
+// files and servers that may hold anything (firmware fields, names).
+std::string PrintableText(std::string_view text);
 
 class RowWriter {
  public:

@@ -220,6 +220,30 @@ Status RemoteDB::DeleteProjectSecret(std::string_view, std::string_view) {
   return Status::NotSupported("project secrets are not available over the network");
 }
 
+namespace {
+Status NoFiles() {
+  return Status::NotSupported("project files are not available over the network");
+}
+}  // namespace
+
+Result<std::unique_ptr<ProjectFileWriter>> RemoteDB::CreateProjectFile(std::string_view) {
+  return Err(NoFiles());
+}
+
+Result<std::vector<ProjectFileInfo>> RemoteDB::ListProjectFiles(std::string_view) {
+  return Err(NoFiles());
+}
+
+Result<ProjectFileInfo> RemoteDB::GetProjectFile(std::string_view, uint64_t) {
+  return Err(NoFiles());
+}
+
+Status RemoteDB::ReadProjectFile(std::string_view, uint64_t, uint64_t, uint64_t, std::string*) {
+  return NoFiles();
+}
+
+Status RemoteDB::DeleteProjectFile(std::string_view, uint64_t) { return NoFiles(); }
+
 Status RemoteDB::Flush() { return client_->Flush(); }
 
 Status RemoteDB::Compact() { return client_->Compact(); }

@@ -52,6 +52,12 @@ class RemoteDB final : public DB {
   Result<std::optional<std::string>> GetProjectSecret(std::string_view project,
                                                       std::string_view name) override;
   Status DeleteProjectSecret(std::string_view project, std::string_view name) override;
+  Result<std::unique_ptr<ProjectFileWriter>> CreateProjectFile(std::string_view project) override;
+  Result<std::vector<ProjectFileInfo>> ListProjectFiles(std::string_view project) override;
+  Result<ProjectFileInfo> GetProjectFile(std::string_view project, uint64_t id) override;
+  Status ReadProjectFile(std::string_view project, uint64_t id, uint64_t offset, uint64_t length,
+                         std::string* out) override;
+  Status DeleteProjectFile(std::string_view project, uint64_t id) override;
 
   Status Write(std::string_view project, const WriteBatch& batch) override;
   // NotSupported: the server pins the project itself when it admits a write.

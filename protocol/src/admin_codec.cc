@@ -712,7 +712,7 @@ OutFrame EncodeKeyStatusReply(uint64_t request_id, const KeyStatusReport& report
     for (const KeyVersionStatus& v : p.versions) {
       versions.push_back(wire::CreateKeyVersionInfo(fbb, v.version, v.active, v.created_unix_s,
                                                     v.blocks, v.head_records, v.catalog_records,
-                                                    v.bytes));
+                                                    v.bytes, v.file_records));
     }
     auto name = Str(fbb, p.project);
     projects.push_back(
@@ -745,7 +745,7 @@ Result<KeyStatusReport> DecodeKeyStatusReply(const wire::KeyStatusReply& reply) 
             for (const wire::KeyVersionInfo* v : *p.versions()) {
               status.versions.push_back({v->version(), v->active(), v->created_unix_s(),
                                          v->blocks(), v->head_records(), v->catalog_records(),
-                                         v->bytes()});
+                                         v->bytes(), v->file_records()});
             }
             return status;
           }));

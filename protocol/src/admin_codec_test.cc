@@ -452,7 +452,7 @@ TEST(AdminCodec, KeyStatusReplyRoundTrips) {
   KeyStatusReport report;
   report.master_key_fingerprint = "3f9a00aa";
   report.kdf = "key-file";
-  report.projects.push_back({"greenhouse", 1, {{1, false, 100, 5, 1, 2, 4096}, {2, true, 200}}});
+  report.projects.push_back({"greenhouse", 1, {{1, false, 100, 5, 1, 2, 4096, 7}, {2, true, 200}}});
   Frame frame = RoundTrip(EncodeKeyStatusReply(1, report));
   auto r = DecodeKeyStatusReply(MessageOf<wire::KeyStatusReply>(frame));
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
@@ -461,6 +461,7 @@ TEST(AdminCodec, KeyStatusReplyRoundTrips) {
   ASSERT_EQ(r->projects.size(), 1u);
   ASSERT_EQ(r->projects[0].versions.size(), 2u);
   EXPECT_EQ(r->projects[0].versions[0].bytes, 4096u);
+  EXPECT_EQ(r->projects[0].versions[0].file_records, 7u);
   EXPECT_TRUE(r->projects[0].versions[1].active);
 }
 

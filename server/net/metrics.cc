@@ -290,7 +290,7 @@ std::string ServerMetrics::Render(const Sources& src) const {
       size_t in_use = 0;
       for (const KeyVersionStatus& v : p.versions) {
         if (v.active) active = v.version;
-        if (v.blocks + v.head_records + v.catalog_records != 0) ++in_use;
+        if (v.blocks + v.head_records + v.catalog_records + v.file_records != 0) ++in_use;
       }
       // By id: a metrics account holds no role in the project and must not learn its name.
       const std::string project = Label("project_id", std::to_string(p.project_id));

@@ -18,6 +18,7 @@ struct KeyVersionStatus {
   uint64_t head_records = 0;
   uint64_t catalog_records = 0;
   uint64_t bytes = 0;             // bytes of those values
+  uint64_t file_records = 0;      // project files (firmware images): records and chunks
 };
 
 struct ProjectKeyStatus {

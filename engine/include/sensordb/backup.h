@@ -22,8 +22,10 @@ class DB;
 
 // The on-disk format version of sensordb data, recorded in every backup. 2: integer sequences
 // may use Rice packing (engine/docs/format/columns.md), which builds of version 1 cannot read.
-// 3: short blocks may live in block groups (engine/docs/format/block_group.md).
-inline constexpr uint32_t kStorageFormatVersion = 3;
+// 3: short blocks may live in block groups (engine/docs/format/block_group.md). 4: project
+// files in the `files` column family (engine/docs/format/project_files.md), which builds of
+// version 3 would neither count nor re-seal before destroying a key version.
+inline constexpr uint32_t kStorageFormatVersion = 4;
 
 struct BackupOptions {
   // Free text for people (at most 128 printable characters). Stored in plaintext: no secrets.

@@ -2,6 +2,7 @@
 // Thread-safe: any number of threads may write and query concurrently.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "sensordb/backup.h"
 #include "sensordb/keys.h"
 #include "sensordb/options.h"
+#include "sensordb/project_file.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
 #include "sensordb/system_store.h"
@@ -58,6 +60,24 @@ struct SalvageReport {
   uint64_t series = 0;              // readable series
   uint64_t points = 0;              // readable points (exported, with an export directory)
   bool clean() const { return damage.empty(); }
+};
+
+// Writes one project file (DB::CreateProjectFile). Not thread-safe; one writer per file.
+class ProjectFileWriter {
+ public:
+  // Without Commit, deletes what it wrote (best effort: a failure leaves the file incomplete).
+  // Must not outlive its DB.
+  virtual ~ProjectFileWriter() = default;
+  // Appends content; full 64 KiB chunks are sealed and stored as they fill. After an error the
+  // writer refuses everything.
+  virtual Status Append(std::string_view bytes) = 0;
+  // Bytes appended so far, and their SHA-256 (so that a caller can check the content against
+  // what it expects before it commits).
+  virtual uint64_t length() const = 0;
+  virtual std::array<uint8_t, 32> sha256() const = 0;
+  // Stores the last chunk and marks the file complete with `metadata` (at most 64 KiB), in one
+  // durable write. The file is readable only afterwards.
+  virtual Result<ProjectFileInfo> Commit(std::string_view metadata) = 0;
 };
 
 class DB {
@@ -113,6 +133,26 @@ class DB {
   virtual Result<std::optional<std::string>> GetProjectSecret(std::string_view project,
                                                               std::string_view name) = 0;
   virtual Status DeleteProjectSecret(std::string_view project, std::string_view name) = 0;
+
+  // --- Project files (engine/docs/format/project_files.md) -----------------------------------
+  // Immutable byte strings of a project of at most 1 GiB (firmware images), sealed under its
+  // data key in 64 KiB chunks, read by byte range, counted by KeyStatus, re-sealed by
+  // ReencryptProject, destroyed with the project by DropProject and copied by backups.
+  // Create durably records a new file in state "writing" and returns its writer.
+  virtual Result<std::unique_ptr<ProjectFileWriter>> CreateProjectFile(
+      std::string_view project) = 0;
+  // Every file of the project, incomplete ones included, by id.
+  virtual Result<std::vector<ProjectFileInfo>> ListProjectFiles(std::string_view project) = 0;
+  virtual Result<ProjectFileInfo> GetProjectFile(std::string_view project, uint64_t id) = 0;
+  // Replaces *out with bytes [offset, offset + length) of a complete file, cut at its end (at
+  // most kMaxProjectFileReadBytes after the cut, else InvalidArgument). NotFound for a file
+  // that does not exist; FailedPrecondition for an incomplete one; Corruption naming the file,
+  // chunk and byte range when a chunk is missing or altered (*out is then unchanged).
+  virtual Status ReadProjectFile(std::string_view project, uint64_t id, uint64_t offset,
+                                 uint64_t length, std::string* out) = 0;
+  // Deletes the file, complete or not, durably; NotFound when there is none. A writer of the
+  // file fails from its next Append or Commit on.
+  virtual Status DeleteProjectFile(std::string_view project, uint64_t id) = 0;
 
   // --- Writes --------------------------------------------------------------------------------
   // Applies the batch whole or not at all. Points may arrive out of order; a timestamp written

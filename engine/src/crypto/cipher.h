@@ -22,7 +22,9 @@ enum class RecordKind : uint8_t {
   kSealRecord = 4,
   kSystem = 5,
   kProjectSecret = 6,
-  kGroup = 7,  // a group of short blocks (engine/docs/format/block_group.md)
+  kGroup = 7,             // a group of short blocks (engine/docs/format/block_group.md)
+  kProjectFileChunk = 8,  // content of a project file (engine/docs/format/project_files.md)
+  kProjectFile = 9,       // a project file's record: state, length, hash, metadata
 };
 
 class Cipher {

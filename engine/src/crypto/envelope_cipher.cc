@@ -27,6 +27,10 @@ const char* KindName(RecordKind kind) {
     case RecordKind::kSystem: return "system record";
     case RecordKind::kProjectSecret: return "project secret";
     case RecordKind::kGroup: return "block group";
+    case RecordKind::kProjectFileChunk:
+      return "project file chunk";
+    case RecordKind::kProjectFile:
+      return "project file record";
   }
   return "value";
 }

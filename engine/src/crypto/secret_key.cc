@@ -67,4 +67,20 @@ void KeyedHash(const SecretKey& key, std::string_view in, std::span<uint8_t> out
                      in.size(), key.data(), SecretKey::kSize);
 }
 
+static_assert(sizeof(crypto_hash_sha256_state) <= 104 && alignof(crypto_hash_sha256_state) <= 8);
+
+Sha256::Sha256() { crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_)); }
+
+void Sha256::Update(std::string_view bytes) {
+  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_),
+                            reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+std::array<uint8_t, 32> Sha256::Digest() const {
+  Sha256 copy = *this;
+  std::array<uint8_t, 32> out{};
+  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(copy.state_), out.data());
+  return out;
+}
+
 }  // namespace sensordb::crypto

@@ -4,6 +4,7 @@
 // needs (wiping, random bytes, a keyed hash), so that libsodium is called from crypto/ only.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -50,5 +51,17 @@ void RandomBytes(std::span<uint8_t> out);
 
 // BLAKE2b of `in` keyed with `key`, out.size() bytes (16 to 64). Thread-safe.
 void KeyedHash(const SecretKey& key, std::string_view in, std::span<uint8_t> out);
+
+// SHA-256 of a stream (project files: the hash their readers compare). Copyable: Digest of a
+// copy leaves the original running.
+class Sha256 {
+ public:
+  Sha256();
+  void Update(std::string_view bytes);
+  std::array<uint8_t, 32> Digest() const;
+
+ private:
+  alignas(8) uint8_t state_[104];  // crypto_hash_sha256_state, checked in secret_key.cc
+};
 
 }  // namespace sensordb::crypto

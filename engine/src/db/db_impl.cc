@@ -102,11 +102,12 @@ Status DBImpl::Init() {
   SENSORDB_RETURN_IF_ERROR(CheckUnreadableProjects(unreadable));
   if (!damage_) SENSORDB_RETURN_IF_ERROR(CheckSystemKey());
   secrets_ = std::make_unique<catalog::ProjectSecrets>(*store_, *cipher_);
+  files_ = std::make_unique<catalog::ProjectFiles>(*store_, *cipher_);
   system_ = std::make_unique<system::SystemStoreImpl>(*store_, *cipher_, dir_);
   head_ = std::make_unique<head::Head>(options_.chunk_max_points, clock_);
   if (keyring_) {
     key_manager_ =
-        std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *secrets_);
+        std::make_unique<KeyManager>(*store_, *cipher_, *keyring_, *catalog_, *secrets_, *files_);
   }
   head_log_ = std::make_unique<head::HeadLog>(*store_, *cipher_);
   SENSORDB_RETURN_IF_ERROR(ReplayHead());
@@ -209,6 +210,7 @@ Status DBImpl::DeleteProjectData(uint32_t pid) {
   wb.DeleteRange(Cf::kHead, prefix, store::PrefixEnd(prefix));
   wb.DeleteRange(Cf::kBlocks, prefix, store::PrefixEnd(prefix));
   wb.DeleteRange(Cf::kGroups, prefix, store::PrefixEnd(prefix));
+  wb.DeleteRange(Cf::kFiles, prefix, store::PrefixEnd(prefix));
   return store_->Write(wb, /*sync=*/true);
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "catalog/project_files.h"
 #include "catalog/project_secrets.h"
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
@@ -68,6 +69,13 @@ class DBImpl final : public DB {
                                                       std::string_view name) override;
   Status DeleteProjectSecret(std::string_view project, std::string_view name) override;
 
+  Result<std::unique_ptr<ProjectFileWriter>> CreateProjectFile(std::string_view project) override;
+  Result<std::vector<ProjectFileInfo>> ListProjectFiles(std::string_view project) override;
+  Result<ProjectFileInfo> GetProjectFile(std::string_view project, uint64_t id) override;
+  Status ReadProjectFile(std::string_view project, uint64_t id, uint64_t offset, uint64_t length,
+                         std::string* out) override;
+  Status DeleteProjectFile(std::string_view project, uint64_t id) override;
+
   Status Write(std::string_view project, const WriteBatch& batch) override;
   Status Write(std::string_view project, uint32_t project_id, const WriteBatch& batch) override;
 
@@ -94,6 +102,7 @@ class DBImpl final : public DB {
                                   const BackupOptions& options) override;
 
  private:
+  class FileWriter;  // db_files.cc
   // Opens the keyring (or notes plaintext mode) and picks the cipher.
   Status OpenKeys();
   // Accepts projects without a data key only if the keyring records their drop (their data is
@@ -164,6 +173,7 @@ class DBImpl final : public DB {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<catalog::ProjectSecrets> secrets_;
+  std::unique_ptr<catalog::ProjectFiles> files_;
   std::unique_ptr<head::Head> head_;
   std::unique_ptr<head::HeadLog> head_log_;
   std::unique_ptr<Sequencer> sequencer_;

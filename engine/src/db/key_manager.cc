@@ -70,7 +70,8 @@ Status KeyManager::Census(uint32_t project, std::vector<KeyVersionStatus>* versi
           return Status::Ok();
         }));
   }
-  return Status::Ok();
+  return files_.Census(project,
+                       [&](uint32_t v) -> KeyVersionStatus& { return VersionEntry(versions, v); });
 }
 
 Result<KeyStatusReport> KeyManager::Report() {
@@ -171,6 +172,8 @@ Status KeyManager::Reencrypt(catalog::ProjectMeta& project, const std::function<
   SENSORDB_RETURN_IF_ERROR(flush());
   SENSORDB_RETURN_IF_ERROR(catalog_.Reseal(project));
   SENSORDB_RETURN_IF_ERROR(secrets_.Reseal(project.id));
+  SENSORDB_ASSIGN_OR_RETURN(uint64_t files, files_.Reseal(project.id, newest));
+  (void)files;
   SENSORDB_ASSIGN_OR_RETURN(uint64_t n, ResealBlocks(project.id, newest, old_blocks, progress));
   (void)n;
   return Status::Ok();
@@ -181,7 +184,8 @@ Result<bool> KeyManager::DestroyOlderIfUnused(const catalog::ProjectMeta& projec
   std::vector<KeyVersionStatus> census;
   SENSORDB_RETURN_IF_ERROR(Census(project.id, &census));
   for (const auto& e : census) {
-    if (e.version < active.version && e.blocks + e.head_records + e.catalog_records > 0) {
+    if (e.version < active.version &&
+        e.blocks + e.head_records + e.catalog_records + e.file_records > 0) {
       return false;
     }
   }

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "catalog/catalog.h"
+#include "catalog/project_files.h"
 #include "catalog/project_secrets.h"
 #include "crypto/cipher.h"
 #include "crypto/keyring.h"
@@ -18,8 +19,14 @@ namespace sensordb {
 class KeyManager {
  public:
   KeyManager(store::Store& store, const crypto::Cipher& cipher, crypto::Keyring& keyring,
-             catalog::Catalog& catalog, catalog::ProjectSecrets& secrets)
-      : store_(store), cipher_(cipher), keyring_(keyring), catalog_(catalog), secrets_(secrets) {}
+             catalog::Catalog& catalog, catalog::ProjectSecrets& secrets,
+             catalog::ProjectFiles& files)
+      : store_(store),
+        cipher_(cipher),
+        keyring_(keyring),
+        catalog_(catalog),
+        secrets_(secrets),
+        files_(files) {}
 
   Result<KeyStatusReport> Report();
   // Re-seals every value of the project under its newest key version. `flush` seals the head
@@ -42,6 +49,7 @@ class KeyManager {
   crypto::Keyring& keyring_;
   catalog::Catalog& catalog_;
   catalog::ProjectSecrets& secrets_;
+  catalog::ProjectFiles& files_;
 };
 
 

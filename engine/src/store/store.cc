@@ -91,7 +91,7 @@ class NoAutoRecovery final : public rocksdb::EventListener {
 // tries a flush, and writers keep coming.
 constexpr auto kResumeInterval = std::chrono::milliseconds(500);
 
-const char* const kCfNames[] = {"default", "head", "blocks", "groups"};
+const char* const kCfNames[] = {"default", "head", "blocks", "groups", "files"};
 
 // "000042.log" -> 42; 0 for any other file.
 uint64_t LogNumber(const std::string& path) {
@@ -495,7 +495,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   for (size_t i = 0; i < std::size(kCfNames); ++i) {
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory = table_factory;
-    cf.write_buffer_size = i == 0 ? (4 << 20) : options.write_buffer_bytes / 2;
+    // The catalog and project files (firmware images, sealed chunks) are small or rare.
+    cf.write_buffer_size =
+        (i == 0 || i == size_t(Cf::kFiles)) ? (4 << 20) : options.write_buffer_bytes / 2;
     cf.compression = i == 0 ? rocksdb::kZSTD : rocksdb::kNoCompression;
     // Except the plaintext references of grouped blocks (engine/docs/format/block_group.md),
     // 48 bytes per block with its key, which zstd shrinks where they settle; a data block of
@@ -530,12 +532,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
     if (options.skip_damaged_wal) {
       db_opts.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
     }
-    // A directory written before the groups family existed has none, and a read-only open
-    // cannot create it: it is left out (reads of it find nothing).
+    // A directory written before the groups or files family existed has none, and a
+    // read-only open cannot create it: it is left out (reads of it find nothing). Families
+    // were added in order, so the missing ones are the last.
     std::vector<std::string> present;
-    if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &present).ok() &&
-        std::find(present.begin(), present.end(), kCfNames[size_t(Cf::kGroups)]) == present.end()) {
-      descs.pop_back();
+    if (rocksdb::DB::ListColumnFamilies(db_opts, dir, &present).ok()) {
+      while (descs.size() > 1 &&
+             std::find(present.begin(), present.end(), descs.back().name) == present.end()) {
+        descs.pop_back();
+      }
     }
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &rep->cfs, &raw);
     if (s.ok()) rep->cfs.resize(std::size(kCfNames), nullptr);
@@ -690,7 +695,7 @@ Status Store::CompactFamily(Cf cf) {
 }
 
 Status Store::CompactAll() {
-  for (Cf cf : {Cf::kMeta, Cf::kHead, Cf::kBlocks, Cf::kGroups}) {
+  for (Cf cf : {Cf::kMeta, Cf::kHead, Cf::kBlocks, Cf::kGroups, Cf::kFiles}) {
     SENSORDB_RETURN_IF_ERROR(CompactFamily(cf));
   }
   return Status::Ok();

@@ -23,7 +23,7 @@ namespace sensordb::store {
 class BackupEngine;
 struct FaultInjection;
 
-enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2, kGroups = 3 };
+enum class Cf : uint8_t { kMeta = 0, kHead = 1, kBlocks = 2, kGroups = 3, kFiles = 4 };
 
 struct StoreOptions {
   bool create_if_missing = true;

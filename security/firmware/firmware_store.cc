@@ -1,0 +1,387 @@
+#include "firmware/firmware_store.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "sensordb/coding.h"
+#include "sensordb/ota.h"
+
+namespace sensordb::firmware {
+namespace {
+
+constexpr char kRootsSecret[] = "firmware-roots";
+constexpr char kFreshnessSecret[] = "firmware-freshness-key";
+constexpr size_t kSeedBytes = crypto_sign_SEEDBYTES;
+// A release's project file metadata: this tag, then the signed manifest as uploaded (other
+// project files, should the project hold any, are not releases).
+constexpr std::string_view kReleaseTag = "sensordb-release-1\n";
+
+Status Refused(const std::string& what, sdb_ota_result r) {
+  return Status::InvalidArgument(what + ": " + sdb_ota_result_name(r));
+}
+
+std::string IdText(uint64_t id) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4) s[size_t(i)] = digits[id & 15];
+  return s;
+}
+
+Result<sdb_ota_signed> Open(std::span<const uint8_t> file, const char* what) {
+  sdb_ota_signed s;
+  if (const sdb_ota_result r = sdb_ota_open_signed(file.data(), file.size(), &s); r != SDB_OTA_OK) {
+    return Err(Refused(std::string(what) + " is not signed firmware metadata", r));
+  }
+  return s;
+}
+
+Result<sdb_ota_root> DecodeRoot(const sdb_ota_signed& s, const char* what) {
+  sdb_ota_root r;
+  if (const sdb_ota_result e = sdb_ota_decode_root(s.body, s.body_len, &r); e != SDB_OTA_OK) {
+    return Err(Refused(std::string(what) + " is not a trust root", e));
+  }
+  return r;
+}
+
+// Wipes and frees a secret seed or key held in libsodium's guarded memory.
+struct Guarded {
+  explicit Guarded(size_t n) : p(static_cast<uint8_t*>(sodium_malloc(n))) {}
+  ~Guarded() { sodium_free(p); }
+  Guarded(const Guarded&) = delete;
+  Guarded& operator=(const Guarded&) = delete;
+  uint8_t* p;
+};
+
+// Calls fn with the project's freshness signing key (64 bytes, libsodium's layout) and its
+// public key. With `make`, a project without one gets one first (the caller holds the store's
+// mutex); without, that is FailedPrecondition: a key made anywhere else than by FreshnessKey
+// would be one no root names.
+Status WithFreshnessKey(DB& db, std::string_view project, bool make,
+                        const std::function<void(const uint8_t* sk, const PublicKey&)>& fn) {
+  SENSORDB_RETURN_IF_ERROR(InitCrypto());
+  Guarded seed(kSeedBytes), sk(crypto_sign_SECRETKEYBYTES);
+  if (seed.p == nullptr || sk.p == nullptr) return Status::Internal("out of locked memory");
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, db.GetProjectSecret(project, kFreshnessSecret));
+  if (stored) {
+    const bool ok = stored->size() == kSeedBytes;
+    if (ok) std::memcpy(seed.p, stored->data(), kSeedBytes);
+    sodium_memzero(stored->data(), stored->size());
+    if (!ok) {
+      return Status::Corruption("project '" + std::string(project) +
+                                "': the freshness key secret has the wrong size");
+    }
+  } else if (!make) {
+    return Status::FailedPrecondition("project '" + std::string(project) +
+                                      "' has no freshness key yet (sensordb firmware "
+                                      "freshness-key makes it)");
+  } else {
+    randombytes_buf(seed.p, kSeedBytes);
+    std::string value(reinterpret_cast<const char*>(seed.p), kSeedBytes);
+    Status s = db.PutProjectSecret(project, kFreshnessSecret, value);
+    sodium_memzero(value.data(), value.size());
+    SENSORDB_RETURN_IF_ERROR(s);
+  }
+  PublicKey pk;
+  crypto_sign_seed_keypair(pk.data(), sk.p, seed.p);
+  fn(sk.p, pk);
+  return Status::Ok();
+}
+
+Result<std::vector<std::vector<uint8_t>>> ParseRoots(std::string_view value,
+                                                     std::string_view project) {
+  std::vector<std::vector<uint8_t>> roots;
+  while (!value.empty()) {
+    std::string_view one;
+    if (!GetLengthPrefixed(&value, &one)) {
+      return Err(Status::Corruption("project '" + std::string(project) +
+                                    "': the stored trust roots are malformed"));
+    }
+    roots.emplace_back(one.begin(), one.end());
+  }
+  return roots;
+}
+
+}  // namespace
+
+Result<PublicKey> FirmwareStore::FreshnessKey(std::string_view project) {
+  std::lock_guard lock(roots_mu_);
+  PublicKey out{};
+  SENSORDB_RETURN_IF_ERROR(WithFreshnessKey(
+      db_, project, /*make=*/true, [&](const uint8_t*, const PublicKey& pk) { out = pk; }));
+  return out;
+}
+
+Result<std::vector<std::vector<uint8_t>>> FirmwareStore::Roots(std::string_view project) {
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, db_.GetProjectSecret(project, kRootsSecret));
+  if (!stored) return std::vector<std::vector<uint8_t>>{};
+  return ParseRoots(*stored, project);
+}
+
+Result<uint64_t> FirmwareStore::AddRoot(std::string_view project,
+                                        std::span<const uint8_t> root_file) {
+  SENSORDB_RETURN_IF_ERROR(InitCrypto());
+  std::lock_guard lock(roots_mu_);
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed s, Open(root_file, "the root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root r, DecodeRoot(s, "the file"));
+  if (r.project != project) {
+    return Err(Status::InvalidArgument(std::string("the root is for project '") + r.project +
+                                       "', not '" + std::string(project) + "'"));
+  }
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
+  if (r.expires_unix_s <= now)
+    return Err(Refused("root version " + std::to_string(r.version), SDB_OTA_EXPIRED));
+  PublicKey fresh{};
+  SENSORDB_RETURN_IF_ERROR(WithFreshnessKey(
+      db_, project, /*make=*/false, [&](const uint8_t*, const PublicKey& pk) { fresh = pk; }));
+  if (std::memcmp(fresh.data(), r.freshness_key, fresh.size()) != 0) {
+    return Err(Status::InvalidArgument(
+        "the root names freshness key " + Hex({r.freshness_key, sizeof r.freshness_key}) +
+        ", but the server's for project '" + std::string(project) + "' is " + Hex(fresh) +
+        " (sensordb firmware freshness-key): devices would refuse every answer"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(auto roots, Roots(project));
+  if (roots.empty()) {
+    if (const sdb_ota_result e = sdb_ota_check_threshold(&r, &s); e != SDB_OTA_OK) {
+      return Err(Refused("root version " + std::to_string(r.version) + " is not signed by " +
+                             std::to_string(r.threshold) + " of its own keys",
+                         e));
+    }
+  } else {
+    SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed cs, Open(roots.back(), "the stored root"));
+    SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root cur, DecodeRoot(cs, "the stored root"));
+    if (r.version == cur.version &&
+        std::equal(root_file.begin(), root_file.end(), roots.back().begin(), roots.back().end())) {
+      return Err(Status::AlreadyExists("root version " + std::to_string(r.version) +
+                                       " is the project's current root already"));
+    }
+    if (r.version != cur.version + 1) {
+      return Err(
+          Status::InvalidArgument("the root is version " + std::to_string(r.version) +
+                                  "; the project holds version " + std::to_string(cur.version) +
+                                  " and accepts only version " + std::to_string(cur.version + 1)));
+    }
+    if (const sdb_ota_result e = sdb_ota_check_threshold(&cur, &s); e != SDB_OTA_OK) {
+      return Err(Refused("root version " + std::to_string(r.version) + ": signatures of " +
+                             std::to_string(cur.threshold) + " keys of version " +
+                             std::to_string(cur.version),
+                         e));
+    }
+    if (const sdb_ota_result e = sdb_ota_check_threshold(&r, &s); e != SDB_OTA_OK) {
+      return Err(Refused("root version " + std::to_string(r.version) + ": signatures of " +
+                             std::to_string(r.threshold) + " of its own keys",
+                         e));
+    }
+  }
+  roots.emplace_back(root_file.begin(), root_file.end());
+  std::string value;
+  for (const auto& one : roots) {
+    PutLengthPrefixed(&value, {reinterpret_cast<const char*>(one.data()), one.size()});
+  }
+  SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRootsSecret, value));
+  return r.version;
+}
+
+Result<Release> FirmwareStore::FromFile(const ProjectFileInfo& f) {
+  Release rel;
+  rel.id = f.id;
+  rel.complete = f.complete;
+  rel.uploaded_unix_s = f.created_unix_s;
+  if (!f.complete) return rel;
+  if (!std::string_view(f.metadata).starts_with(kReleaseTag)) {
+    return Err(Status::NotFound("project file " + IdText(f.id) + " is not a release"));
+  }
+  const std::span<const uint8_t> file(
+      reinterpret_cast<const uint8_t*>(f.metadata.data()) + kReleaseTag.size(),
+      f.metadata.size() - kReleaseTag.size());
+  sdb_ota_signed s;
+  sdb_ota_manifest m;
+  if (sdb_ota_open_signed(file.data(), file.size(), &s) != SDB_OTA_OK ||
+      sdb_ota_decode_manifest(s.body, s.body_len, &m) != SDB_OTA_OK) {
+    return Err(Status::Corruption("release " + IdText(f.id) +
+                                  ": its stored manifest does not "
+                                  "decode"));
+  }
+  rel.manifest.assign(file.begin(), file.end());
+  crypto_hash_sha256(rel.manifest_sha256.data(), s.body, s.body_len);
+  rel.hardware_model = m.hardware_model;
+  rel.version = m.version;
+  rel.security_version = m.security_version;
+  rel.root_version = m.root_version;
+  rel.image_length = m.image_length;
+  rel.expires_unix_s = m.expires_unix_s;
+  return rel;
+}
+
+Result<Release> FirmwareStore::AddRelease(std::string_view project,
+                                          std::span<const uint8_t> manifest_file,
+                                          const ImageSource& source) {
+  SENSORDB_RETURN_IF_ERROR(InitCrypto());
+  std::lock_guard lock(roots_mu_);  // the root checked is the root when it is stored
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed s, Open(manifest_file, "the manifest"));
+  sdb_ota_manifest m;
+  if (const sdb_ota_result e = sdb_ota_decode_manifest(s.body, s.body_len, &m); e != SDB_OTA_OK) {
+    return Err(Refused("the file is not a manifest", e));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
+  if (roots.empty()) {
+    return Err(Status::FailedPrecondition(
+        "project '" + std::string(project) +
+        "' has no firmware trust root yet: upload one first (sensordb firmware trust upload)"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed cs, Open(roots.back(), "the stored root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(cs, "the stored root"));
+  if (m.project != project) return Err(Refused("the manifest", SDB_OTA_WRONG_PROJECT));
+  if (m.root_version != root.version) {
+    return Err(Refused("the manifest is signed for root version " + std::to_string(m.root_version) +
+                           "; the project's is " + std::to_string(root.version),
+                       SDB_OTA_WRONG_ROOT));
+  }
+  if (const sdb_ota_result e = sdb_ota_check_threshold(&root, &s); e != SDB_OTA_OK) {
+    return Err(Refused("the manifest: signatures of " + std::to_string(root.threshold) +
+                           " keys of root version " + std::to_string(root.version),
+                       e));
+  }
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
+  if (m.expires_unix_s <= now) return Err(Refused("the manifest", SDB_OTA_EXPIRED));
+  if (root.expires_unix_s <= now) {
+    return Err(Refused("root version " + std::to_string(root.version), SDB_OTA_EXPIRED));
+  }
+  if (m.image_length > kMaxProjectFileBytes) {
+    return Err(Status::InvalidArgument(
+        "the manifest's image has " + std::to_string(m.image_length) +
+        " bytes; the server keeps images of at most " + std::to_string(kMaxProjectFileBytes)));
+  }
+  std::array<uint8_t, 32> body_hash{};
+  crypto_hash_sha256(body_hash.data(), s.body, s.body_len);
+  SENSORDB_ASSIGN_OR_RETURN(const auto stored, Releases(project));
+  for (const Release& r : stored) {
+    if (r.complete && r.manifest_sha256 == body_hash) {
+      return Err(
+          Status::AlreadyExists("this manifest is stored already, as release " + IdText(r.id)));
+    }
+  }
+
+  SENSORDB_ASSIGN_OR_RETURN(auto writer, db_.CreateProjectFile(project));
+  std::vector<uint8_t> buf(kProjectFileChunkBytes);
+  for (;;) {
+    SENSORDB_ASSIGN_OR_RETURN(const size_t n, source(buf));
+    if (n == 0) break;
+    if (n > buf.size()) return Err(Status::Internal("the image source overran its buffer"));
+    if (writer->length() + n > m.image_length) {
+      return Err(Refused(
+          "the image is longer than the manifest's " + std::to_string(m.image_length) + " bytes",
+          SDB_OTA_LENGTH_MISMATCH));
+    }
+    SENSORDB_RETURN_IF_ERROR(writer->Append({reinterpret_cast<const char*>(buf.data()), n}));
+  }
+  if (writer->length() != m.image_length) {
+    return Err(Refused("the image has " + std::to_string(writer->length()) +
+                           " bytes; the manifest says " + std::to_string(m.image_length),
+                       SDB_OTA_LENGTH_MISMATCH));
+  }
+  if (std::memcmp(writer->sha256().data(), m.image_sha256, SDB_OTA_HASH_BYTES) != 0) {
+    return Err(Refused("the image's SHA-256 is not the manifest's", SDB_OTA_HASH_MISMATCH));
+  }
+  std::string metadata(kReleaseTag);
+  metadata.append(reinterpret_cast<const char*>(manifest_file.data()), manifest_file.size());
+  SENSORDB_ASSIGN_OR_RETURN(const ProjectFileInfo info, writer->Commit(metadata));
+  return FromFile(info);
+}
+
+Result<std::vector<Release>> FirmwareStore::Releases(std::string_view project) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto files, db_.ListProjectFiles(project));
+  std::vector<Release> out;
+  out.reserve(files.size());
+  for (const auto& f : files) {
+    auto r = FromFile(f);
+    if (!r && r.error().code() == StatusCode::kNotFound) continue;  // another kind of file
+    if (!r) return Err(r.error());
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+Result<Release> FirmwareStore::GetRelease(std::string_view project, uint64_t id) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto f, db_.GetProjectFile(project, id));
+  return FromFile(f);
+}
+
+Status FirmwareStore::ReadImage(std::string_view project, uint64_t id, uint64_t offset,
+                                uint64_t length, std::string* out) {
+  return db_.ReadProjectFile(project, id, offset, length, out);
+}
+
+Status FirmwareStore::DeleteRelease(std::string_view project, uint64_t id) {
+  return db_.DeleteProjectFile(project, id);
+}
+
+Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
+                                                   std::string_view device,
+                                                   std::span<const uint8_t, 16> nonce,
+                                                   std::optional<uint64_t> offer,
+                                                   uint32_t valid_for_s) {
+  SENSORDB_RETURN_IF_ERROR(InitCrypto());
+  if (project.size() > SDB_OTA_MAX_NAME || device.empty() || device.size() > SDB_OTA_MAX_DEVICE) {
+    return Err(Status::InvalidArgument("project or device name does not fit a statement"));
+  }
+  // What a device would check of the offer, checked before anything is signed: the root it
+  // names is the project's current one, its key is ours, nothing has expired.
+  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
+  if (roots.empty()) {
+    return Err(Status::FailedPrecondition("project '" + std::string(project) +
+                                          "' has no firmware trust root yet"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(rs, "the stored root"));
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
+  if (root.expires_unix_s <= now) {
+    return Err(Refused("root version " + std::to_string(root.version), SDB_OTA_EXPIRED));
+  }
+  sdb_ota_freshness f{};
+  if (offer) {
+    SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, *offer));
+    if (!rel.complete) {
+      return Err(Status::FailedPrecondition("release " + IdText(rel.id) + " is incomplete"));
+    }
+    if (rel.root_version != root.version) {
+      return Err(Refused("release " + IdText(rel.id), SDB_OTA_WRONG_ROOT));
+    }
+    if (rel.expires_unix_s <= now)
+      return Err(Refused("release " + IdText(rel.id), SDB_OTA_EXPIRED));
+    std::memcpy(f.manifest_sha256, rel.manifest_sha256.data(), SDB_OTA_HASH_BYTES);
+    f.has_offer = 1;
+  }
+  std::memcpy(f.project, project.data(), project.size());
+  std::memcpy(f.device, device.data(), device.size());
+  std::memcpy(f.nonce, nonce.data(), nonce.size());
+  f.server_unix_s = now;
+  f.valid_for_s = valid_for_s;
+  SignedFile file;
+  file.body.resize(512 + SDB_OTA_MAX_NAME + SDB_OTA_MAX_DEVICE);
+  size_t len = 0;
+  if (const sdb_ota_result e =
+          sdb_ota_encode_freshness(&f, file.body.data(), file.body.size(), &len);
+      e != SDB_OTA_OK) {
+    return Err(Refused("cannot make a freshness statement", e));
+  }
+  file.body.resize(len);
+  bool ours = false;
+  SENSORDB_RETURN_IF_ERROR(
+      WithFreshnessKey(db_, project, /*make=*/false, [&](const uint8_t* sk, const PublicKey& pk) {
+        ours = std::memcmp(pk.data(), root.freshness_key, pk.size()) == 0;
+        if (!ours) return;
+        Signature sig;
+        crypto_sign_detached(sig.data(), nullptr, file.body.data(), file.body.size(), sk);
+        file.signatures.emplace_back(KeyIdOf(pk), sig);
+      }));
+  if (!ours) {
+    return Err(Status::FailedPrecondition(
+        "the project's freshness key is not the one its current root names: devices would "
+        "refuse the answer (nothing signed)"));
+  }
+  return EncodeSignedFile(file);
+}
+
+}  // namespace sensordb::firmware

@@ -1,0 +1,95 @@
+// FirmwareStore: what the server keeps of a project's firmware (docs/OTA.md, "Storage on the
+// server"): its trust roots, its freshness key and its releases — a signed manifest and its
+// image. All of it is sealed under the project's data key by the engine (roots and the
+// freshness key as project secrets, each image as a project file whose metadata is its signed
+// manifest), so it is encrypted at rest, in backups, and shredded with the project. It holds no
+// release key: it checks what the release managers signed, exactly as a device would, and signs
+// only freshness statements. Built on the engine's public API and the agent's codec.
+// Thread-safe as the DB is; changes to one project's roots are serialised by a mutex.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "firmware/release_key.h"
+#include "sensordb/clock.h"
+#include "sensordb/db.h"
+
+namespace sensordb::firmware {
+
+// One stored release.
+struct Release {
+  uint64_t id = 0;                // its image's project file id
+  bool complete = false;          // false: an upload that never finished (nothing else is set)
+  std::vector<uint8_t> manifest;  // the signed manifest file as uploaded
+  std::array<uint8_t, 32> manifest_sha256{};  // of the manifest's body: what offers name
+  std::string hardware_model;
+  std::string version;
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
+  uint64_t image_length = 0;
+  int64_t expires_unix_s = 0;
+  int64_t uploaded_unix_s = 0;
+};
+
+// Reads up to out.size() bytes of an image into `out`; returns how many (0 at the end).
+using ImageSource = std::function<Result<size_t>(std::span<uint8_t> out)>;
+
+class FirmwareStore {
+ public:
+  explicit FirmwareStore(DB& db, const Clock& clock = Clock::System()) : db_(db), clock_(clock) {}
+
+  // The public half of the project's freshness key; the key is made on first use, its 32-byte
+  // seed sealed as the project secret "firmware-freshness-key". Release managers put it in the
+  // project's trust root (`sensordb firmware trust init --freshness-key`).
+  Result<PublicKey> FreshnessKey(std::string_view project);
+
+  // Adds the project's next trust root (the project must have its freshness key already). The
+  // first the server gets must be signed by k of its own keys; each later one must be the next
+  // version, signed by k of the current root's keys and k of its own. Refused: another project's
+  // root, an expired one, one naming a freshness key that is not the project's. Returns the root's
+  // version.
+  Result<uint64_t> AddRoot(std::string_view project, std::span<const uint8_t> root_file);
+  // The root files, oldest first; empty when the project has none.
+  Result<std::vector<std::vector<uint8_t>>> Roots(std::string_view project);
+
+  // Stores a release. The manifest must be valid against the project's current root as a device
+  // holding it would find (project, root version, k signatures, not expired); the image read
+  // from `source` must have the manifest's length and SHA-256. Otherwise nothing is kept. A
+  // manifest stored already is AlreadyExists.
+  Result<Release> AddRelease(std::string_view project, std::span<const uint8_t> manifest_file,
+                             const ImageSource& source);
+  // Every release, and every upload that never finished (complete = false), by id.
+  Result<std::vector<Release>> Releases(std::string_view project);
+  Result<Release> GetRelease(std::string_view project, uint64_t id);
+  // Bytes [offset, offset + length) of a release's image, cut at its end.
+  Status ReadImage(std::string_view project, uint64_t id, uint64_t offset, uint64_t length,
+                   std::string* out);
+  Status DeleteRelease(std::string_view project, uint64_t id);
+
+  // A freshness statement signed by the project's freshness key: the answer to `device`'s
+  // request `nonce`, offering the stored release `offer` (by its manifest's hash) or, without
+  // one, nothing. valid_for_s: 1 .. 3600. Signs nothing a device would refuse for the server's
+  // sake: the release must be complete, of the current root, unexpired; the root unexpired and
+  // naming the project's freshness key.
+  Result<std::vector<uint8_t>> Answer(std::string_view project, std::string_view device,
+                                      std::span<const uint8_t, 16> nonce,
+                                      std::optional<uint64_t> offer, uint32_t valid_for_s);
+
+ private:
+  Result<Release> FromFile(const ProjectFileInfo& f);
+
+  DB& db_;
+  const Clock& clock_;
+  // AddRoot, AddRelease and FreshnessKey: a root checked is the root when the result is stored.
+  std::mutex roots_mu_;
+};
+
+}  // namespace sensordb::firmware

@@ -1,0 +1,305 @@
+// The server's firmware store (security/firmware/firmware_store.h, docs/OTA.md "Storage on the
+// server") on a real encrypted database, checked by a simulated logger running the real agent
+// over files (bench/ota_logger.h): roots and releases are refused unless they verify as a device
+// would verify them, nothing of a refused upload is kept, and what the store hands out installs
+// on the logger — or, when a stored byte was changed, never reaches it.
+#include "firmware/firmware_store.h"
+
+#include <sodium.h>
+
+#include <filesystem>
+
+#include "catalog/project_files.h"
+#include "ota_fixture.h"
+#include "ota_logger.h"
+#include "store/keys.h"
+#include "store/store.h"
+#include "test_util.h"
+
+namespace sensordb {
+namespace {
+
+using firmware::FirmwareStore;
+using firmware::Release;
+using ota_fuzz::Bytes;
+using ota_fuzz::Fixture;
+using ota_fuzz::Key;
+using ota_fuzz::kNow;
+using ota_fuzz::SignWith;
+
+constexpr char kProject[] = "greenhouse";  // the fixture's project
+
+// An image source over a byte vector, `step` bytes per call.
+firmware::ImageSource From(const Bytes& bytes, size_t step = 10'000) {
+  auto at = std::make_shared<size_t>(0);
+  return [&bytes, at, step](std::span<uint8_t> out) -> Result<size_t> {
+    const size_t n = std::min({out.size(), step, bytes.size() - *at});
+    std::copy_n(bytes.begin() + long(*at), n, out.begin());
+    *at += n;
+    return n;
+  };
+}
+
+class FirmwareStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(sdb_ota_init(), SDB_OTA_OK);
+    Options o = testing::TestOptions();
+    o.clock = &clock_;
+    auto db = DB::Open(o, dir_.path());
+    ASSERT_TRUE(db.has_value()) << db.error().ToString();
+    db_ = std::move(*db);
+    ASSERT_TRUE(db_->CreateProject(kProject).has_value());
+    ASSERT_TRUE(db_->CreateProject("other").has_value());
+    store_ = std::make_unique<FirmwareStore>(*db_, clock_);
+    auto fresh = store_->FreshnessKey(kProject);
+    ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+    fresh_ = *fresh;
+  }
+
+  // The fixture's root `version` (keys 0, 1 and `third`, k = 2) naming the server's key.
+  sdb_ota_root Root(uint64_t version, const Key& third) const {
+    sdb_ota_root r = fx_.Root(version, third);
+    std::memcpy(r.freshness_key, fresh_.data(), fresh_.size());
+    return r;
+  }
+  Bytes RootFile(const sdb_ota_root& r, const std::vector<const Key*>& signers) const {
+    return SignWith(ota_fuzz::Encode(r, sdb_ota_encode_root), signers);
+  }
+  Bytes Root1() const {
+    return RootFile(Root(1, fx_.release[2]), {&fx_.release[0], &fx_.release[1]});
+  }
+  sdb_ota_manifest Manifest(const Bytes& image) const {
+    sdb_ota_manifest m{};
+    std::strcpy(m.project, kProject);
+    m.root_version = 1;
+    std::strcpy(m.hardware_model, "DL-200");
+    std::strcpy(m.version, "2.0.0");
+    m.security_version = 2;
+    m.image_length = image.size();
+    crypto_hash_sha256(m.image_sha256, image.data(), image.size());
+    m.created_unix_s = kNow;
+    m.expires_unix_s = kNow + 86400;
+    return m;
+  }
+  Bytes ManifestFile(const sdb_ota_manifest& m, const std::vector<const Key*>& signers) const {
+    return SignWith(ota_fuzz::Encode(m, sdb_ota_encode_manifest), signers);
+  }
+  Result<Release> Upload(const Bytes& manifest, const Bytes& image) {
+    return store_->AddRelease(kProject, manifest, From(image));
+  }
+  uint64_t FileRecords() {
+    auto report = db_->KeyStatus();
+    uint64_t n = 0;
+    for (const auto& p : report->projects) {
+      for (const auto& v : p.versions) n += v.file_records;
+    }
+    return n;
+  }
+
+  testing::FakeClock clock_{kNow * kNanosPerSecond};
+  testing::TempDir dir_;
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<FirmwareStore> store_;
+  firmware::PublicKey fresh_{};
+  Fixture fx_{200'000};  // a 200 kB image: four chunks
+};
+
+TEST_F(FirmwareStoreTest, RootsVerifyAsADeviceWould) {
+  const Bytes root1 = Root1();
+  // Refused: unsigned, k-1 signatures, another project's, another freshness key, expired.
+  EXPECT_EQ(store_->AddRoot(kProject, RootFile(Root(1, fx_.release[2]), {})).error().code(),
+            StatusCode::kInvalidArgument);
+  auto one = store_->AddRoot(kProject, RootFile(Root(1, fx_.release[2]), {&fx_.release[0]}));
+  ASSERT_FALSE(one.has_value());
+  EXPECT_NE(one.error().message().find("below-threshold"), std::string::npos)
+      << one.error().ToString();
+  EXPECT_NE(store_->AddRoot("other", root1).error().message().find("for project 'greenhouse'"),
+            std::string::npos);
+  sdb_ota_root foreign_fresh = fx_.Root(1, fx_.release[2]);  // the fixture's own freshness key
+  auto wrong =
+      store_->AddRoot(kProject, RootFile(foreign_fresh, {&fx_.release[0], &fx_.release[1]}));
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_NE(wrong.error().message().find("freshness key"), std::string::npos);
+  sdb_ota_root old = Root(1, fx_.release[2]);
+  old.expires_unix_s = kNow - 1;
+  old.created_unix_s = kNow - 86400;
+  EXPECT_EQ(
+      store_->AddRoot(kProject, RootFile(old, {&fx_.release[0], &fx_.release[1]})).error().code(),
+      StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->Roots(kProject)->empty());
+
+  ASSERT_EQ(store_->AddRoot(kProject, root1).value_or(0), 1u);
+  EXPECT_EQ(store_->AddRoot(kProject, root1).error().code(), StatusCode::kAlreadyExists);
+  // Version 2 replaces key 2 by `next`: it needs k of version 1 and k of its own.
+  const sdb_ota_root r2 = Root(2, fx_.next);
+  auto only_new = store_->AddRoot(kProject, RootFile(r2, {&fx_.next, &fx_.release[2]}));
+  ASSERT_FALSE(only_new.has_value());  // one key of version 1 (release[2]) is not k of it
+  EXPECT_NE(only_new.error().message().find("keys of version 1"), std::string::npos)
+      << only_new.error().ToString();
+  auto only_old = store_->AddRoot(kProject, RootFile(r2, {&fx_.release[0], &fx_.release[2]}));
+  ASSERT_FALSE(only_old.has_value());  // k of version 1, but one of its own (release[0])
+  EXPECT_NE(only_old.error().message().find("of its own keys"), std::string::npos)
+      << only_old.error().ToString();
+  sdb_ota_root r3 = Root(3, fx_.next);
+  EXPECT_EQ(
+      store_->AddRoot(kProject, RootFile(r3, {&fx_.release[0], &fx_.release[1]})).error().code(),
+      StatusCode::kInvalidArgument);  // skips a version
+  ASSERT_EQ(store_->AddRoot(kProject, RootFile(r2, {&fx_.release[0], &fx_.release[1]})).value_or(0),
+            2u);  // keys 0 and 1 are in both roots: k of each
+  // Kept sealed with the project, across a reopen.
+  store_.reset();
+  db_.reset();
+  Options o = testing::TestOptions();
+  o.clock = &clock_;
+  db_ = std::move(*DB::Open(o, dir_.path()));
+  store_ = std::make_unique<FirmwareStore>(*db_, clock_);
+  auto roots = store_->Roots(kProject);
+  ASSERT_TRUE(roots.has_value());
+  ASSERT_EQ(roots->size(), 2u);
+  EXPECT_EQ(roots->front(), root1);
+  EXPECT_EQ(*store_->FreshnessKey(kProject), fresh_);  // the same key after the reopen
+}
+
+TEST_F(FirmwareStoreTest, ReleasesAreRefusedUnlessTheyVerifyAndNothingOfARefusalIsKept) {
+  const Bytes& image = fx_.image;
+  const sdb_ota_manifest m = Manifest(image);
+  const Bytes good = ManifestFile(m, {&fx_.release[0], &fx_.release[2]});
+  EXPECT_EQ(Upload(good, image).error().code(), StatusCode::kFailedPrecondition);  // no root
+  ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
+
+  auto expect_refused = [&](const Bytes& manifest, const Bytes& img, const char* reason) {
+    auto r = Upload(manifest, img);
+    ASSERT_FALSE(r.has_value()) << reason;
+    EXPECT_NE(r.error().message().find(reason), std::string::npos) << r.error().ToString();
+    EXPECT_TRUE(store_->Releases(kProject)->empty()) << reason;
+    EXPECT_EQ(FileRecords(), 0u) << reason;
+  };
+  Bytes flipped = image;
+  flipped[123'456] ^= 0x01;
+  expect_refused(good, flipped, "hash-mismatch");
+  expect_refused(good, Bytes(image.begin(), image.end() - 1), "length-mismatch");
+  Bytes longer = image;
+  longer.push_back(0);
+  expect_refused(good, longer, "length-mismatch");
+  expect_refused(ManifestFile(m, {&fx_.release[0]}), image, "below-threshold");
+  const Key stranger[2] = {ota_fuzz::MakeKey(40), ota_fuzz::MakeKey(41)};
+  expect_refused(ManifestFile(m, {&stranger[0], &stranger[1]}), image, "below-threshold");
+  sdb_ota_manifest other_project = m;
+  std::strcpy(other_project.project, "other");
+  expect_refused(ManifestFile(other_project, {&fx_.release[0], &fx_.release[1]}), image,
+                 "wrong-project");
+  sdb_ota_manifest other_root = m;
+  other_root.root_version = 2;
+  expect_refused(ManifestFile(other_root, {&fx_.release[0], &fx_.release[1]}), image, "wrong-root");
+  clock_.Set((m.expires_unix_s + 1) * kNanosPerSecond);
+  expect_refused(good, image, "expired");
+  clock_.Set(kNow * kNanosPerSecond);
+
+  auto stored = Upload(good, image);
+  ASSERT_TRUE(stored.has_value()) << stored.error().ToString();
+  EXPECT_TRUE(stored->complete);
+  EXPECT_EQ(stored->hardware_model, "DL-200");
+  EXPECT_EQ(stored->image_length, image.size());
+  EXPECT_EQ(stored->manifest, good);
+  EXPECT_EQ(Upload(good, image).error().code(), StatusCode::kAlreadyExists);
+  std::string out;
+  ASSERT_TRUE(store_->ReadImage(kProject, stored->id, 0, image.size(), &out).ok());
+  EXPECT_EQ(Bytes(out.begin(), out.end()), image);
+  // Another project cannot read it by id.
+  EXPECT_EQ(store_->ReadImage("other", stored->id, 0, 1, &out).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteRelease(kProject, stored->id).ok());
+  EXPECT_TRUE(store_->Releases(kProject)->empty());
+}
+
+// The whole path on one machine: the store answers the logger's request, the logger downloads
+// the image the store reads back from its sealed chunks, installs, boots and confirms it.
+TEST_F(FirmwareStoreTest, WhatTheStoreServesInstallsOnTheLogger) {
+  ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
+  const Bytes manifest = ManifestFile(Manifest(fx_.image), {&fx_.release[0], &fx_.release[2]});
+  auto rel = Upload(manifest, fx_.image);
+  ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
+  const std::string dir = dir_.path() + "-logger";
+  auto logger = bench::OtaLogger::Provision(dir, kProject, "dl-7", "DL-200", Root1(),
+                                            Bytes(3000, 'F'), 1, kNow);
+  ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
+
+  // An answer for another device is refused by the logger; the release is not another
+  // project's to offer; the server signs nothing for a project without root and key.
+  auto nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  std::span<const uint8_t, 16> n(nonce->data(), 16);
+  auto for_other = store_->Answer(kProject, "dl-8", n, rel->id, 600);
+  ASSERT_TRUE(for_other.has_value());
+  EXPECT_FALSE(logger->AcceptFreshness(*for_other).has_value());
+  EXPECT_EQ(logger->last_result(), SDB_OTA_WRONG_DEVICE);
+  EXPECT_FALSE(store_->Answer(kProject, "dl-7", n, rel->id + 1, 600).has_value());
+  EXPECT_EQ(store_->Answer("other", "dl-7", n, rel->id, 600).error().code(),
+            StatusCode::kFailedPrecondition);
+  // Expired, the release is no longer offered.
+  clock_.Set((kNow + 86400) * kNanosPerSecond);
+  auto late = store_->Answer(kProject, "dl-7", n, rel->id, 600);
+  ASSERT_FALSE(late.has_value());
+  EXPECT_NE(late.error().message().find("expired"), std::string::npos);
+  clock_.Set(kNow * kNanosPerSecond);
+
+  nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  auto answer = store_->Answer(kProject, "dl-7", std::span<const uint8_t, 16>(nonce->data(), 16),
+                               rel->id, 600);
+  ASSERT_TRUE(answer.has_value()) << answer.error().ToString();
+  auto accepted = logger->AcceptFreshness(*answer);
+  ASSERT_TRUE(accepted.has_value()) << accepted.error().ToString();
+  ASSERT_TRUE(logger->BeginDownload(rel->manifest).ok());
+  std::string chunk;
+  while (logger->DownloadOffset() < logger->DownloadLength()) {
+    const uint64_t at = logger->DownloadOffset();
+    ASSERT_TRUE(store_->ReadImage(kProject, rel->id, at, 30'000, &chunk).ok());
+    ASSERT_TRUE(
+        logger->WriteChunk(at, {reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()})
+            .ok());
+  }
+  ASSERT_TRUE(logger->FinishDownload().ok()) << sdb_ota_result_name(logger->last_result());
+  auto slot = logger->PowerOn();
+  ASSERT_TRUE(slot.has_value());
+  EXPECT_EQ(*slot, 1u);
+  ASSERT_TRUE(logger->ConfirmHealthy().ok());
+  EXPECT_EQ(logger->store().security_version, 2u);
+  std::filesystem::remove_all(dir);
+}
+
+// A byte changed in the stored image (on the server's disk) never reaches a logger: the read
+// fails closed naming the chunk, and the logger keeps what it runs.
+TEST_F(FirmwareStoreTest, AChangedStoredByteIsRefusedByTheServer) {
+  ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
+  const Bytes manifest = ManifestFile(Manifest(fx_.image), {&fx_.release[0], &fx_.release[2]});
+  auto rel = Upload(manifest, fx_.image);
+  ASSERT_TRUE(rel.has_value());
+  const uint32_t pid = db_->GetProject(kProject)->id;
+  store_.reset();
+  db_.reset();
+  {
+    auto s = store::Store::Open({}, dir_.path());
+    ASSERT_TRUE(s.has_value());
+    const std::string key = catalog::ProjectFileChunkKey(pid, rel->id, 2);
+    auto v = (*s)->Get(store::Cf::kFiles, key);
+    ASSERT_TRUE(v && *v);
+    std::string changed = **v;
+    changed[changed.size() - 20] ^= 0x40;
+    auto b = (*s)->NewBatch();
+    b.Put(store::Cf::kFiles, key, changed);
+    ASSERT_TRUE((*s)->Write(b, true).ok());
+  }
+  Options o = testing::TestOptions();
+  o.clock = &clock_;
+  db_ = std::move(*DB::Open(o, dir_.path()));
+  store_ = std::make_unique<FirmwareStore>(*db_, clock_);
+  std::string out;
+  const Status s = store_->ReadImage(kProject, rel->id, 0, fx_.image.size(), &out);
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find("chunk 2 (bytes 131072-196607)"), std::string::npos) << s.ToString();
+  EXPECT_EQ(store_->Releases(kProject)->size(), 1u);  // nothing deleted
+}
+
+}  // namespace
+}  // namespace sensordb
