@@ -69,19 +69,6 @@ class FirmwareStoreTest : public ::testing::Test {
   Bytes Root1() const {
     return RootFile(Root(1, fx_.release[2]), {&fx_.release[0], &fx_.release[1]});
   }
-  sdb_ota_manifest Manifest(const Bytes& image) const {
-    sdb_ota_manifest m{};
-    std::strcpy(m.project, kProject);
-    m.root_version = 1;
-    std::strcpy(m.hardware_model, "DL-200");
-    std::strcpy(m.version, "2.0.0");
-    m.security_version = 2;
-    m.image_length = image.size();
-    crypto_hash_sha256(m.image_sha256, image.data(), image.size());
-    m.created_unix_s = kNow;
-    m.expires_unix_s = kNow + 86400;
-    return m;
-  }
   Bytes ManifestFile(const sdb_ota_manifest& m, const std::vector<const Key*>& signers) const {
     return SignWith(ota_fuzz::Encode(m, sdb_ota_encode_manifest), signers);
   }
@@ -163,7 +150,7 @@ TEST_F(FirmwareStoreTest, RootsVerifyAsADeviceWould) {
 
 TEST_F(FirmwareStoreTest, ReleasesAreRefusedUnlessTheyVerifyAndNothingOfARefusalIsKept) {
   const Bytes& image = fx_.image;
-  const sdb_ota_manifest m = Manifest(image);
+  const sdb_ota_manifest m = fx_.Manifest();
   const Bytes good = ManifestFile(m, {&fx_.release[0], &fx_.release[2]});
   EXPECT_EQ(Upload(good, image).error().code(), StatusCode::kFailedPrecondition);  // no root
   ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
@@ -216,7 +203,7 @@ TEST_F(FirmwareStoreTest, ReleasesAreRefusedUnlessTheyVerifyAndNothingOfARefusal
 // the image the store reads back from its sealed chunks, installs, boots and confirms it.
 TEST_F(FirmwareStoreTest, WhatTheStoreServesInstallsOnTheLogger) {
   ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
-  const Bytes manifest = ManifestFile(Manifest(fx_.image), {&fx_.release[0], &fx_.release[2]});
+  const Bytes manifest = ManifestFile(fx_.Manifest(), {&fx_.release[0], &fx_.release[2]});
   auto rel = Upload(manifest, fx_.image);
   ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
   const std::string dir = dir_.path() + "-logger";
@@ -272,7 +259,7 @@ TEST_F(FirmwareStoreTest, WhatTheStoreServesInstallsOnTheLogger) {
 // fails closed naming the chunk, and the logger keeps what it runs.
 TEST_F(FirmwareStoreTest, AChangedStoredByteIsRefusedByTheServer) {
   ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
-  const Bytes manifest = ManifestFile(Manifest(fx_.image), {&fx_.release[0], &fx_.release[2]});
+  const Bytes manifest = ManifestFile(fx_.Manifest(), {&fx_.release[0], &fx_.release[2]});
   auto rel = Upload(manifest, fx_.image);
   ASSERT_TRUE(rel.has_value());
   const uint32_t pid = db_->GetProject(kProject)->id;

@@ -90,7 +90,8 @@ struct Fixture {
   Bytes SignedNextRoot() const {
     return SignWith(Encode(Root(2, next), sdb_ota_encode_root), {&release[0], &release[1], &next});
   }
-  Bytes SignedManifest() const {
+  // Release 2.0.0 of the image for DL-200, security version 2, of root version 1.
+  sdb_ota_manifest Manifest() const {
     sdb_ota_manifest m{};
     std::strcpy(m.project, "greenhouse");
     m.root_version = 1;
@@ -101,7 +102,10 @@ struct Fixture {
     crypto_hash_sha256(m.image_sha256, image.data(), image.size());
     m.created_unix_s = kNow;
     m.expires_unix_s = kNow + 86400;
-    return SignWith(Encode(m, sdb_ota_encode_manifest), {&release[0], &release[2]});
+    return m;
+  }
+  Bytes SignedManifest() const {
+    return SignWith(Encode(Manifest(), sdb_ota_encode_manifest), {&release[0], &release[2]});
   }
   Bytes SignedFreshness(const uint8_t nonce[16]) const {
     sdb_ota_freshness f{};
