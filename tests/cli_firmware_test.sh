@@ -169,8 +169,11 @@ expect_exit "root 1's manifest names root 1" 1 fw verify --root root2 fw.sdbm
 
 # --- the server's store, on a data directory (docs/CLI.md "Firmware on the server") -------------
 sdb project create greenhouse >/dev/null || fail "project create"
+before=$(sha256sum fresh.key.pub)
 expect_exit "no freshness key file is written over" 1 sdb firmware freshness-key -p greenhouse \
   -o fresh.key.pub
+[[ $ERR == *"exists"* ]] || fail "freshness key over a file: $ERR"
+expect_eq "the refused freshness-key left the file" "$before" "$(sha256sum fresh.key.pub)"
 expect_exit "freshness key" 0 sdb firmware freshness-key -p greenhouse -o server-fresh.pub
 expect_eq "the freshness key is stable" "$(cat server-fresh.pub)" \
   "$(sdb firmware freshness-key -p greenhouse 2>&1)"
@@ -189,7 +192,7 @@ expect_exit "manifest for the server root" 0 fw manifest --root sroot1 --image f
   --model DL-200 --version 2.1.0 --security-version 4 --expires 30d -o sfw.sdbm
 expect_exit "sign server manifest with b" 0 fw sign --key b.key sfw.sdbm
 expect_exit "one signature is refused" 1 sdb firmware upload -p greenhouse --image fw.bin sfw.sdbm
-[[ $ERR == *below-threshold*"nothing was stored"* ]] || fail "upload below threshold: $ERR"
+[[ $ERR == *below-threshold*"nothing was kept"* ]] || fail "upload below threshold: $ERR"
 expect_exit "sign server manifest with a" 0 fw sign --key a.key sfw.sdbm
 python3 -c "import sys; b = bytearray(open('fw.bin', 'rb').read()); b[1000] ^= 1; open('changed.bin', 'wb').write(b)"
 expect_exit "a changed image byte is refused" 1 \
@@ -211,6 +214,9 @@ expect_eq "key status counts the release's records" 1 \
   "$(json_get 'int(sum(v["file_records"] for p in d["projects"] for v in p["versions"]) > 1)' <keys.json)"
 expect_exit "remove" 0 sdb firmware remove -p greenhouse "$id"
 expect_exit "remove again" 1 sdb firmware remove -p greenhouse "$id"
+expect_exit "nothing listed after remove" 0 sdb firmware releases -p greenhouse --json
+expect_eq "no release after remove" "[]" "$(cat out)"
+expect_exit "a malformed id" 1 sdb firmware remove -p greenhouse 0x12
 expect_exit "not over the network yet" 1 "$BIN" --server 127.0.0.1:1 firmware releases \
   -p greenhouse
 [[ $ERR == *"--data-dir"* ]] || fail "remote refusal does not say what works: $ERR"

@@ -211,8 +211,8 @@ TEST_F(FirmwareStoreTest, WhatTheStoreServesInstallsOnTheLogger) {
                                             Bytes(3000, 'F'), 1, kNow);
   ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
 
-  // An answer for another device is refused by the logger; the release is not another
-  // project's to offer; the server signs nothing for a project without root and key.
+  // An answer for another device is refused by the logger; the server signs nothing for a
+  // release it does not hold, nor for a project without root and key.
   auto nonce = logger->NewNonce();
   ASSERT_TRUE(nonce.has_value());
   std::span<const uint8_t, 16> n(nonce->data(), 16);
@@ -252,11 +252,27 @@ TEST_F(FirmwareStoreTest, WhatTheStoreServesInstallsOnTheLogger) {
   EXPECT_EQ(*slot, 1u);
   ASSERT_TRUE(logger->ConfirmHealthy().ok());
   EXPECT_EQ(logger->store().security_version, 2u);
+  // Once root version 2 is stored, a release of version 1 is no longer offered.
+  ASSERT_TRUE(
+      store_->AddRoot(kProject, RootFile(Root(2, fx_.next), {&fx_.release[0], &fx_.release[1]}))
+          .has_value());
+  auto stale = store_->Answer(kProject, "dl-7", std::span<const uint8_t, 16>(nonce->data(), 16),
+                              rel->id, 600);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_NE(stale.error().message().find("wrong-root"), std::string::npos)
+      << stale.error().ToString();
+  const std::string nul_device("dl-7\0x", 6);
+  EXPECT_EQ(store_
+                ->Answer(kProject, nul_device, std::span<const uint8_t, 16>(nonce->data(), 16),
+                         std::nullopt, 600)
+                .error()
+                .code(),
+            StatusCode::kInvalidArgument);
   std::filesystem::remove_all(dir);
 }
 
-// A byte changed in the stored image (on the server's disk) never reaches a logger: the read
-// fails closed naming the chunk, and the logger keeps what it runs.
+// A byte changed in the stored image (on the server's disk) never leaves the server: the read
+// fails closed naming the chunk, and nothing is deleted.
 TEST_F(FirmwareStoreTest, AChangedStoredByteIsRefusedByTheServer) {
   ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
   const Bytes manifest = ManifestFile(fx_.Manifest(), {&fx_.release[0], &fx_.release[2]});

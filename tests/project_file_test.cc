@@ -4,6 +4,7 @@
 // Corruption naming the file, the chunk and its bytes; an interrupted write leaves an
 // incomplete file that only an explicit delete removes.
 #include <fmt/format.h>
+#include <rocksdb/db.h>
 #include <sodium.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,16 +183,70 @@ TEST_F(ProjectFileTest, ResealedByReencryptionReadableAfterTheOldKeyIsGone) {
   ASSERT_TRUE(db_->ReencryptProject(kProject).ok());
   auto report = db_->KeyStatus();
   ASSERT_TRUE(report.has_value());
+  bool found = false;
   for (const auto& p : report->projects) {
     if (p.project != kProject) continue;
+    found = true;
     ASSERT_EQ(p.versions.size(), 1u);  // version 1 destroyed: nothing uses it any more
     EXPECT_EQ(p.versions[0].version, *v2);
     EXPECT_EQ(p.versions[0].file_records, 4u);
   }
+  EXPECT_TRUE(found);
   db_.reset();
   db_ = testing::OpenTestDb(dir_.path());
   ASSERT_TRUE(db_);
   EXPECT_EQ(Read(f.id, 0, content.size()), content);
+}
+
+// A write that spans a key rotation and re-encryption: its first chunk is re-sealed, its later
+// ones use the new key, and everything reads once the old version is destroyed.
+TEST_F(ProjectFileTest, AWriteSpanningReencryptionReadsAfterTheOldKeyIsGone) {
+  const std::string content = Content();
+  auto w = db_->CreateProjectFile(kProject);
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE((*w)->Append(content.substr(0, kChunk + 5)).ok());  // chunk 0 stored under v1
+  ASSERT_TRUE(db_->RotateProjectKey(kProject).has_value());
+  ASSERT_TRUE(db_->ReencryptProject(kProject).ok());  // v1 destroyed
+  ASSERT_TRUE((*w)->Append(content.substr(kChunk + 5)).ok());
+  auto f = (*w)->Commit("m");
+  ASSERT_TRUE(f.has_value()) << f.error().ToString();
+  EXPECT_EQ(Read(f->id, 0, content.size()), content);
+}
+
+// A directory written before the `files` family existed gets it at a read-write open.
+TEST(ProjectFileUpgrade, OlderDirectoryGetsTheFamily) {
+  testing::TempDir dir;
+  {
+    auto db = testing::OpenTestDb(dir.path());
+    ASSERT_TRUE(db && db->CreateProject(kProject));
+  }
+  {  // Remove the family, as a version-3 build left its directories.
+    rocksdb::Options o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "files") {
+        EXPECT_TRUE(raw->DropColumnFamily(handles[i]).ok());
+      }
+    }
+    for (auto* h : handles) EXPECT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+    names.clear();
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path(), &names).ok());
+    ASSERT_EQ(std::count(names.begin(), names.end(), "files"), 0);
+  }
+  auto db = testing::OpenTestDb(dir.path());
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->ListProjectFiles(kProject)->size(), 0u);
+  auto w = db->CreateProjectFile(kProject);
+  ASSERT_TRUE(w.has_value());
+  ASSERT_TRUE((*w)->Append("image").ok());
+  ASSERT_TRUE((*w)->Commit("m").has_value());
 }
 
 TEST_F(ProjectFileTest, GoneWithTheDroppedProject) {

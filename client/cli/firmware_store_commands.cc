@@ -102,7 +102,9 @@ Status RunUpload(const GlobalArgs& global, const StoreArgs& a) {
   });
   if (!rel) {
     const Status& e = rel.error();
-    return Status(e.code(), a.file + ": " + e.message() + " (nothing was stored)");
+    return Status(e.code(), a.file + ": " + e.message() +
+                                " (nothing was kept; `firmware releases` lists an incomplete "
+                                "upload if its cleanup failed too)");
   }
   fmt::print("release {}: {} {} (security version {}), {} bytes, sealed in '{}'\n", IdText(rel->id),
              PrintableText(rel->hardware_model), PrintableText(rel->version), rel->security_version,

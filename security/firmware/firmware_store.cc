@@ -323,8 +323,21 @@ Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
                                                    std::optional<uint64_t> offer,
                                                    uint32_t valid_for_s) {
   SENSORDB_RETURN_IF_ERROR(InitCrypto());
-  if (project.size() > SDB_OTA_MAX_NAME || device.empty() || device.size() > SDB_OTA_MAX_DEVICE) {
-    return Err(Status::InvalidArgument("project or device name does not fit a statement"));
+  // The agent's rule for text in statements: 1..max bytes, no control byte (a NUL would
+  // name another device once copied into the C string).
+  const auto text_ok = [](std::string_view t, size_t max) {
+    return !t.empty() && t.size() <= max &&
+           std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || c == 0x7f; });
+  };
+  if (!text_ok(project, SDB_OTA_MAX_NAME) || !text_ok(device, SDB_OTA_MAX_DEVICE)) {
+    return Err(Status::InvalidArgument(
+        "a freshness statement names a project of 1-64 and a device of 1-255 bytes without "
+        "control characters"));
+  }
+  if (valid_for_s == 0 || valid_for_s > SDB_OTA_MAX_FRESHNESS_S) {
+    return Err(Status::InvalidArgument("a freshness statement is valid for 1 to " +
+                                       std::to_string(SDB_OTA_MAX_FRESHNESS_S) + " s, not " +
+                                       std::to_string(valid_for_s)));
   }
   // What a device would check of the offer, checked before anything is signed: the root it
   // names is the project's current one, its key is ours, nothing has expired.

@@ -139,6 +139,9 @@ Status DBImpl::ReadProjectFile(std::string_view project, uint64_t id, uint64_t o
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   std::shared_lock lock(p->write_mu);
   if (p->dropped) return Dropped(project);
+  // No key version is destroyed while the read's iterator may still reach a chunk sealed with
+  // it (ReencryptProject's last check holds the gate exclusively).
+  std::shared_lock sealing(seal_gate_);
   return files_->Read(p->id, id, offset, length, out);
 }
 

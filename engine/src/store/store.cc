@@ -495,9 +495,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options, const st
   for (size_t i = 0; i < std::size(kCfNames); ++i) {
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory = table_factory;
-    // The catalog and project files (firmware images, sealed chunks) are small or rare.
-    cf.write_buffer_size =
-        (i == 0 || i == size_t(Cf::kFiles)) ? (4 << 20) : options.write_buffer_bytes / 2;
+    // The catalog is small. Project files (sealed image chunks) are rare but come in bursts of
+    // megabytes: with atomic_flush, a small memtable of theirs would flush every family often.
+    cf.write_buffer_size = i == 0 ? (4 << 20) : options.write_buffer_bytes / 2;
     cf.compression = i == 0 ? rocksdb::kZSTD : rocksdb::kNoCompression;
     // Except the plaintext references of grouped blocks (engine/docs/format/block_group.md),
     // 48 bytes per block with its key, which zstd shrinks where they settle; a data block of
