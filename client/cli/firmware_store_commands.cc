@@ -48,24 +48,6 @@ Result<std::unique_ptr<DB>> OpenStoreDb(const GlobalArgs& global) {
   return OpenDb(global, /*create_if_missing=*/false);
 }
 
-Result<uint64_t> ParseId(const std::string& text) {
-  uint64_t id = 0;
-  for (const char c : text) {
-    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0 || text.size() != 16) {
-      return Err(Status::InvalidArgument("release id '" + PrintableText(text) +
-                                         "' is not 16 lower-case hex digits"));
-    }
-    id = id << 4 | uint64_t(d);
-  }
-  if (text.size() != 16) {
-    return Err(Status::InvalidArgument("release id '' is not 16 lower-case hex digits"));
-  }
-  return id;
-}
-
-std::string IdText(uint64_t id) { return fmt::format("{:016x}", id); }
-
 Status RunFreshnessKey(const GlobalArgs& global, const StoreArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
   FirmwareStore store(*db);
@@ -106,9 +88,9 @@ Status RunUpload(const GlobalArgs& global, const StoreArgs& a) {
                                 " (nothing was kept; `firmware releases` lists an incomplete "
                                 "upload if its cleanup failed too)");
   }
-  fmt::print("release {}: {} {} (security version {}), {} bytes, sealed in '{}'\n", IdText(rel->id),
-             PrintableText(rel->hardware_model), PrintableText(rel->version), rel->security_version,
-             rel->image_length, a.project);
+  fmt::print("release {}: {} {} (security version {}), {} bytes, sealed in '{}'\n",
+             firmware::ReleaseIdText(rel->id), PrintableText(rel->hardware_model),
+             PrintableText(rel->version), rel->security_version, rel->image_length, a.project);
   return Status::Ok();
 }
 
@@ -120,8 +102,9 @@ Status RunReleases(const GlobalArgs& global, const StoreArgs& a) {
     std::string out = "[";
     for (size_t i = 0; i < releases.size(); ++i) {
       const auto& r = releases[i];
-      out += fmt::format("{}{{\"id\": \"{}\", \"complete\": {}, \"uploaded_unix_s\": {}",
-                         i ? ", " : "", IdText(r.id), r.complete, r.uploaded_unix_s);
+      out +=
+          fmt::format("{}{{\"id\": \"{}\", \"complete\": {}, \"uploaded_unix_s\": {}",
+                      i ? ", " : "", firmware::ReleaseIdText(r.id), r.complete, r.uploaded_unix_s);
       if (r.complete) {
         out += fmt::format(
             ", \"hardware_model\": {}, \"version\": {}, \"security_version\": {}, "
@@ -140,11 +123,11 @@ Status RunReleases(const GlobalArgs& global, const StoreArgs& a) {
              "security", "root", "bytes", "state");
   for (const auto& r : releases) {
     if (!r.complete) {
-      fmt::print("{:<16}  {:<16} {:<12} {:>8} {:>5} {:>12}  incomplete upload\n", IdText(r.id), "-",
-                 "-", "-", "-", "-");
+      fmt::print("{:<16}  {:<16} {:<12} {:>8} {:>5} {:>12}  incomplete upload\n",
+                 firmware::ReleaseIdText(r.id), "-", "-", "-", "-", "-");
       continue;
     }
-    fmt::print("{:<16}  {:<16} {:<12} {:>8} {:>5} {:>12}  stored\n", IdText(r.id),
+    fmt::print("{:<16}  {:<16} {:<12} {:>8} {:>5} {:>12}  stored\n", firmware::ReleaseIdText(r.id),
                PrintableText(r.hardware_model), PrintableText(r.version), r.security_version,
                r.root_version, r.image_length);
   }
@@ -152,11 +135,16 @@ Status RunReleases(const GlobalArgs& global, const StoreArgs& a) {
 }
 
 Status RunRemove(const GlobalArgs& global, const StoreArgs& a) {
-  SENSORDB_ASSIGN_OR_RETURN(const uint64_t id, ParseId(a.id));
+  auto parsed = firmware::ParseReleaseId(a.id);
+  if (!parsed) {
+    return Status::InvalidArgument("release id '" + PrintableText(a.id) +
+                                   "': " + parsed.error().message());
+  }
+  const uint64_t id = *parsed;
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
   FirmwareStore store(*db);
   SENSORDB_RETURN_IF_ERROR(store.DeleteRelease(a.project, id));
-  fmt::print("release {} removed from '{}'\n", IdText(id), a.project);
+  fmt::print("release {} removed from '{}'\n", firmware::ReleaseIdText(id), a.project);
   return Status::Ok();
 }
 

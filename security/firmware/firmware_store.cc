@@ -22,13 +22,6 @@ Status Refused(const std::string& what, sdb_ota_result r) {
   return Status::InvalidArgument(what + ": " + sdb_ota_result_name(r));
 }
 
-std::string IdText(uint64_t id) {
-  static const char* digits = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, id >>= 4) s[size_t(i)] = digits[id & 15];
-  return s;
-}
-
 Result<sdb_ota_signed> Open(std::span<const uint8_t> file, const char* what) {
   sdb_ota_signed s;
   if (const sdb_ota_result r = sdb_ota_open_signed(file.data(), file.size(), &s); r != SDB_OTA_OK) {
@@ -104,6 +97,25 @@ Result<std::vector<std::vector<uint8_t>>> ParseRoots(std::string_view value,
 }
 
 }  // namespace
+
+std::string ReleaseIdText(uint64_t id) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, id >>= 4) s[size_t(i)] = digits[id & 15];
+  return s;
+}
+
+Result<uint64_t> ParseReleaseId(std::string_view text) {
+  uint64_t id = 0;
+  for (const char c : text) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) break;
+    id = id << 4 | uint64_t(d);
+  }
+  const bool ok = text.size() == 16 && ReleaseIdText(id) == text;
+  if (!ok) return Err(Status::InvalidArgument("a release id is 16 lower-case hex digits"));
+  return id;
+}
 
 Result<PublicKey> FirmwareStore::FreshnessKey(std::string_view project) {
   std::lock_guard lock(roots_mu_);
@@ -190,7 +202,7 @@ Result<Release> FirmwareStore::FromFile(const ProjectFileInfo& f) {
   rel.uploaded_unix_s = f.created_unix_s;
   if (!f.complete) return rel;
   if (!std::string_view(f.metadata).starts_with(kReleaseTag)) {
-    return Err(Status::NotFound("project file " + IdText(f.id) + " is not a release"));
+    return Err(Status::NotFound("project file " + ReleaseIdText(f.id) + " is not a release"));
   }
   const std::span<const uint8_t> file(
       reinterpret_cast<const uint8_t*>(f.metadata.data()) + kReleaseTag.size(),
@@ -199,7 +211,7 @@ Result<Release> FirmwareStore::FromFile(const ProjectFileInfo& f) {
   sdb_ota_manifest m;
   if (sdb_ota_open_signed(file.data(), file.size(), &s) != SDB_OTA_OK ||
       sdb_ota_decode_manifest(s.body, s.body_len, &m) != SDB_OTA_OK) {
-    return Err(Status::Corruption("release " + IdText(f.id) +
+    return Err(Status::Corruption("release " + ReleaseIdText(f.id) +
                                   ": its stored manifest does not "
                                   "decode"));
   }
@@ -258,8 +270,8 @@ Result<Release> FirmwareStore::AddRelease(std::string_view project,
   SENSORDB_ASSIGN_OR_RETURN(const auto stored, Releases(project));
   for (const Release& r : stored) {
     if (r.complete && r.manifest_sha256 == body_hash) {
-      return Err(
-          Status::AlreadyExists("this manifest is stored already, as release " + IdText(r.id)));
+      return Err(Status::AlreadyExists("this manifest is stored already, as release " +
+                                       ReleaseIdText(r.id)));
     }
   }
 
@@ -356,13 +368,13 @@ Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
   if (offer) {
     SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, *offer));
     if (!rel.complete) {
-      return Err(Status::FailedPrecondition("release " + IdText(rel.id) + " is incomplete"));
+      return Err(Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " is incomplete"));
     }
     if (rel.root_version != root.version) {
-      return Err(Refused("release " + IdText(rel.id), SDB_OTA_WRONG_ROOT));
+      return Err(Refused("release " + ReleaseIdText(rel.id), SDB_OTA_WRONG_ROOT));
     }
     if (rel.expires_unix_s <= now)
-      return Err(Refused("release " + IdText(rel.id), SDB_OTA_EXPIRED));
+      return Err(Refused("release " + ReleaseIdText(rel.id), SDB_OTA_EXPIRED));
     std::memcpy(f.manifest_sha256, rel.manifest_sha256.data(), SDB_OTA_HASH_BYTES);
     f.has_offer = 1;
   }

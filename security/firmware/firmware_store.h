@@ -39,6 +39,10 @@ struct Release {
   int64_t uploaded_unix_s = 0;
 };
 
+// A release's id as people and scripts see it: 16 lower-case hex digits, and back.
+std::string ReleaseIdText(uint64_t id);
+Result<uint64_t> ParseReleaseId(std::string_view text);
+
 // Reads up to out.size() bytes of an image into `out`; returns how many (0 at the end).
 using ImageSource = std::function<Result<size_t>(std::span<uint8_t> out)>;
 

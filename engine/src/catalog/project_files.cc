@@ -110,7 +110,10 @@ Result<uint64_t> ProjectFiles::Create(uint32_t project, int64_t created_unix_s) 
 Status ProjectFiles::PutChunk(uint32_t project, uint64_t id, uint32_t index,
                               std::string_view bytes) {
   std::lock_guard lock(mu_);
-  SENSORDB_RETURN_IF_ERROR(CheckWriting(project, id));
+  // The record's presence is enough here (a committed file has no writer left to call this);
+  // its state is checked once, at the commit.
+  SENSORDB_ASSIGN_OR_RETURN(auto record, store_.Get(Cf::kFiles, ProjectFileKey(project, id)));
+  if (!record) return Status::NotFound(Where(project, id) + " was deleted during its write");
   const std::string key = ProjectFileChunkKey(project, id, index);
   std::string sealed;
   SENSORDB_RETURN_IF_ERROR(
@@ -198,19 +201,21 @@ Status ProjectFiles::Read(uint32_t project, uint64_t id, uint64_t offset, uint64
   for (; c * kProjectFileChunkBytes < end; ++c, it->Next()) {
     const uint64_t begin_c = c * kProjectFileChunkBytes;
     const uint64_t end_c = std::min(f.length, begin_c + kProjectFileChunkBytes);
-    const std::string where =
-        fmt::format("{}: chunk {} (bytes {}-{})", Where(project, id), c, begin_c, end_c - 1);
+    // Formatted only for an error: the loop is a download's path.
+    const auto where = [&] {
+      return fmt::format("{}: chunk {} (bytes {}-{})", Where(project, id), c, begin_c, end_c - 1);
+    };
     const std::string key = ProjectFileChunkKey(project, id, uint32_t(c));
     if (!it->Valid() || it->key() != key) {
       SENSORDB_RETURN_IF_ERROR(it->status());
-      return Status::Corruption(where + " is missing");
+      return Status::Corruption(where() + " is missing");
     }
     plain.clear();
     Status s =
         cipher_.Open(project, crypto::RecordKind::kProjectFileChunk, key, it->value(), &plain);
-    if (!s.ok()) return Status(s.code(), where + ": " + s.message());
+    if (!s.ok()) return Status(s.code(), where() + ": " + s.message());
     if (plain.size() != end_c - begin_c) {
-      return Status::Corruption(where + fmt::format(" holds {} bytes", plain.size()));
+      return Status::Corruption(where() + fmt::format(" holds {} bytes", plain.size()));
     }
     const uint64_t from = std::max(offset, begin_c) - begin_c;
     const uint64_t to = std::min(end, end_c) - begin_c;
