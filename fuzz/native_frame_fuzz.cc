@@ -7,6 +7,7 @@
 
 #include "sensordb/protocol/admin_codec.h"
 #include "sensordb/protocol/device_codec.h"
+#include "sensordb/protocol/firmware_codec.h"
 #include "sensordb/protocol/frame.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/query_codec.h"
@@ -28,17 +29,21 @@ void Consume(const Result<T>& r) {
 void Consume(const Status& s) { (void)s.ok(); }
 
 // Every decoder whose only argument is its message.
+// clang-format off
 #define SENSORDB_FUZZ_MESSAGES(X)                                                              \
   X(AuditChunk) X(AuditEnd) X(Auth) X(AuthReply) X(ChangePassword) X(CreateAccount)            \
   X(CreateProject) X(CreateProjectReply) X(DeleteAccount) X(DropProject) X(EnrollDevice)       \
-  X(EnrollDeviceReply) X(Error) X(GetDeviceCa) X(GetDeviceCaReply) X(Hello) X(HelloReply)      \
-  X(IssueToken) X(IssueTokenReply) X(KeyStatusReply) X(ListAccountsReply) X(ListChannels)      \
+  X(EnrollDeviceReply) X(Error) X(FirmwareData) X(FirmwareOffer) X(GetDeviceCa)                \
+  X(GetDeviceCaReply) X(GetFirmwareOffer) X(Hello) X(HelloReply) X(IssueToken)                 \
+  X(IssueTokenReply) X(KeyStatusReply) X(ListAccountsReply) X(ListChannels)                    \
   X(ListChannelsReply) X(ListDeviceCerts) X(ListDeviceCertsReply) X(ListDevices)               \
   X(ListDevicesReply) X(ListGrants) X(ListGrantsReply) X(ListProjectsReply) X(ListTokens)      \
-  X(ListTokensReply) X(Query) X(ReadAudit) X(RegisterChannel) X(RegisterChannelReply)          \
-  X(RegisterDevice) X(RemoveGrant) X(RevokeDevice) X(RevokeDeviceCert) X(RevokeToken)          \
-  X(RotateProjectKey) X(RotateProjectKeyReply) X(SetAccountDisabled) X(SetGrant)               \
-  X(SetRetention) X(VerifyAudit) X(VerifyAuditReply) X(WriteReply)
+  X(ListTokensReply) X(Query) X(ReadAudit) X(ReadFirmware) X(RegisterChannel)                  \
+  X(RegisterChannelReply) X(RegisterDevice) X(RemoveGrant) X(RevokeDevice)                     \
+  X(RevokeDeviceCert) X(RevokeToken) X(RotateProjectKey) X(RotateProjectKeyReply)              \
+  X(SetAccountDisabled) X(SetGrant) X(SetRetention) X(VerifyAudit) X(VerifyAuditReply)         \
+  X(WriteReply)
+// clang-format on
 
 void DecodeEverything(const Frame& frame) {
 #define SENSORDB_FUZZ_DECODE(T) \

@@ -18,6 +18,7 @@
 #include "mqtt/codec.h"
 #include "ota_fixture.h"
 #include "sensordb/protocol/admin_codec.h"
+#include "sensordb/protocol/firmware_codec.h"
 #include "sensordb/protocol/frame.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/query_codec.h"
@@ -79,6 +80,12 @@ void NativeFrames(const fs::path& dir) {
   QueryChunkBuilder latest(14, QueryKind::kLatest);
   latest.AddLatest("dev-1", {"temp", 1, Value::Float64(1)});
   Write(dir, "replies", 0, Stream(raw.Finish(), agg.Finish(), latest.Finish()));
+  const std::vector<uint8_t> nonce(16, 7), file(40, 9);
+  Write(dir, "firmware", 0,
+        Stream(EncodeGetFirmwareOffer(15, {"greenhouse", nonce, "DL-200", "1.0.0", 1, 1}),
+               EncodeFirmwareOffer(15, {file, file, 3, 4096, {file, file}}),
+               EncodeReadFirmware(16, {"greenhouse", 3, 0, 4096}),
+               EncodeFirmwareData(16, {0, file})));
 }
 
 void MqttPackets(const fs::path& dir) {

@@ -212,6 +212,20 @@ id=$(json_get 'd[0]["id"]' <rel.json)
 sdb key status --json >keys.json 2>&1
 expect_eq "key status counts the release's records" 1 \
   "$(json_get 'int(sum(v["file_records"] for p in d["projects"] for v in p["versions"]) > 1)' <keys.json)"
+# Rollouts: offered to named devices; a release a live rollout offers cannot be removed.
+expect_exit "a rollout of a release that does not exist" 1 \
+  sdb firmware rollout create -p greenhouse 00000000000000ff -d dl-1
+expect_exit "rollout create" 0 sdb firmware rollout create -p greenhouse "$id" -d dl-2 -d dl-1
+[[ $(cat out) == *"rollout 1 of release $id to 2 device(s)"* ]] || fail "rollout says: $(cat out)"
+expect_exit "rollout pause" 0 sdb firmware rollout pause -p greenhouse 1
+expect_exit "rollout list" 0 sdb firmware rollout list -p greenhouse --json
+expect_eq "the rollout's state" paused "$(json_get 'd[0]["state"]' <out)"
+expect_eq "its devices, sorted" "['dl-1', 'dl-2']" "$(json_get 'd[0]["devices"]' <out)"
+expect_exit "a paused rollout's release is kept" 1 sdb firmware remove -p greenhouse "$id"
+[[ $ERR == *"offered by rollout 1"* ]] || fail "remove under a rollout: $ERR"
+expect_exit "rollout cancel" 0 sdb firmware rollout cancel -p greenhouse 1
+expect_exit "a cancelled rollout stays cancelled" 1 sdb firmware rollout resume -p greenhouse 1
+expect_exit "a malformed rollout number" 1 sdb firmware rollout pause -p greenhouse x1
 expect_exit "remove" 0 sdb firmware remove -p greenhouse "$id"
 expect_exit "remove again" 1 sdb firmware remove -p greenhouse "$id"
 expect_exit "nothing listed after remove" 0 sdb firmware releases -p greenhouse --json

@@ -1,7 +1,7 @@
-// `sensordb firmware freshness-key | trust upload | upload | releases | remove`: the server's
-// side of signed firmware (docs/OTA.md, "Storage on the server") on a data directory, through
-// firmware::FirmwareStore. The store checks every root and manifest as a device would, and keeps
-// images sealed under the project's key.
+// `sensordb firmware freshness-key | trust upload | upload | releases | remove | rollout`: the
+// server's side of signed firmware (docs/OTA.md, "Storage on the server") on a data directory,
+// through firmware::FirmwareStore. The store checks every root and manifest as a device would, and
+// keeps images sealed under the project's key.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli_common.h"
@@ -27,6 +28,7 @@ struct StoreArgs {
   std::string image_file;
   std::string out_file;
   std::string id;
+  std::vector<std::string> devices;
   bool json = false;
 };
 
@@ -148,6 +150,81 @@ Status RunRemove(const GlobalArgs& global, const StoreArgs& a) {
   return Status::Ok();
 }
 
+Result<uint64_t> RolloutId(const std::string& text) {
+  uint64_t id = 0;
+  const bool ok = !text.empty() && text.size() <= 19 &&
+                  text.find_first_not_of("0123456789") == std::string::npos &&
+                  (id = std::stoull(text)) > 0;
+  if (!ok) {
+    return Err(Status::InvalidArgument("rollout id '" + PrintableText(text) +
+                                       "': a positive number, as `firmware rollout list` shows"));
+  }
+  return id;
+}
+
+void PrintRollouts(const std::vector<firmware::Rollout>& all, bool json) {
+  if (json) {
+    std::string out = "[";
+    for (size_t i = 0; i < all.size(); ++i) {
+      const auto& r = all[i];
+      std::string devices;
+      for (size_t j = 0; j < r.devices.size(); ++j) {
+        devices += (j ? ", " : "") + JsonString(PrintableText(r.devices[j]));
+      }
+      out += fmt::format(
+          "{}{{\"id\": {}, \"release\": \"{}\", \"state\": \"{}\", \"created_unix_s\": {}, "
+          "\"devices\": [{}]}}",
+          i ? ", " : "", r.id, firmware::ReleaseIdText(r.release),
+          firmware::RolloutStateName(r.state), r.created_unix_s, devices);
+    }
+    fmt::print("{}]\n", out);
+    return;
+  }
+  fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {}\n", "rollout", "release", "state", "devices",
+             "first devices");
+  for (const auto& r : all) {
+    std::string first;
+    for (size_t j = 0; j < r.devices.size() && j < 3; ++j) {
+      first += (j ? ", " : "") + PrintableText(r.devices[j]);
+    }
+    if (r.devices.size() > 3) first += ", ...";
+    fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {}\n", r.id, firmware::ReleaseIdText(r.release),
+               firmware::RolloutStateName(r.state), r.devices.size(), first);
+  }
+}
+
+Status RunRolloutCreate(const GlobalArgs& global, const StoreArgs& a) {
+  auto release = firmware::ParseReleaseId(a.id);
+  if (!release) {
+    return Status::InvalidArgument("release id '" + PrintableText(a.id) +
+                                   "': " + release.error().message());
+  }
+  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
+  FirmwareStore store(*db);
+  SENSORDB_ASSIGN_OR_RETURN(const auto r, store.CreateRollout(a.project, *release, a.devices));
+  fmt::print("rollout {} of release {} to {} device(s) of '{}': running\n", r.id,
+             firmware::ReleaseIdText(r.release), r.devices.size(), a.project);
+  return Status::Ok();
+}
+
+Status RunRolloutList(const GlobalArgs& global, const StoreArgs& a) {
+  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
+  FirmwareStore store(*db);
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, store.Rollouts(a.project));
+  PrintRollouts(all, a.json);
+  return Status::Ok();
+}
+
+template <firmware::RolloutState kState>
+Status RunRolloutSet(const GlobalArgs& global, const StoreArgs& a) {
+  SENSORDB_ASSIGN_OR_RETURN(const uint64_t id, RolloutId(a.id));
+  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
+  FirmwareStore store(*db);
+  SENSORDB_ASSIGN_OR_RETURN(const auto r, store.SetRolloutState(a.project, id, kState));
+  fmt::print("rollout {} of '{}': {}\n", r.id, a.project, firmware::RolloutStateName(r.state));
+  return Status::Ok();
+}
+
 using RunFn = Status (*)(const GlobalArgs&, const StoreArgs&);
 
 CLI::App* Command(CLI::App* parent, const char* name, const char* help, const GlobalArgs& global,
@@ -191,6 +268,28 @@ void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& g
   CLI::App* remove = Command(fw, "remove", "Delete a stored release (data directory)", global,
                              action, args, RunRemove);
   remove->add_option("id", args->id, "Release id (16 hex digits)")->required();
+
+  CLI::App* rollout = fw->add_subcommand(
+      "rollout", "Offer a stored release to devices over their sessions (data directory)");
+  rollout->require_subcommand(1);
+  CLI::App* create = Command(rollout, "create", "Offer a release to a list of devices", global,
+                             action, args, RunRolloutCreate);
+  create->add_option("id", args->id, "Release id (16 hex digits)")->required();
+  create->add_option("--device,-d", args->devices, "Device to offer it to (repeat)")->required();
+  CLI::App* rollouts =
+      Command(rollout, "list", "List the project's rollouts", global, action, args, RunRolloutList);
+  rollouts->add_flag("--json", args->json, "One JSON array");
+  using firmware::RolloutState;
+  for (const auto& [name, help, run] :
+       {std::tuple{"pause", "Stop offering and serving a rollout's release until resumed",
+                   &RunRolloutSet<RolloutState::kPaused>},
+        std::tuple{"resume", "Offer a paused rollout's release again",
+                   &RunRolloutSet<RolloutState::kRunning>},
+        std::tuple{"cancel", "End a rollout for good (its release may then be removed)",
+                   &RunRolloutSet<RolloutState::kCancelled>}}) {
+    CLI::App* cmd = Command(rollout, name, help, global, action, args, run);
+    cmd->add_option("rollout", args->id, "Rollout number")->required();
+  }
 }
 
 }  // namespace sensordb::cli

@@ -37,7 +37,7 @@ TEST(AdminCodec, MaintenanceMessagesAreAppendedAfterTheDeviceMessages) {
   EXPECT_EQ(static_cast<int>(wire::Message::Flush),
             static_cast<int>(wire::Message::GetDeviceCaReply) + 1);
   EXPECT_EQ(static_cast<int>(wire::Message::Compact), static_cast<int>(wire::Message::Flush) + 1);
-  EXPECT_EQ(wire::Message::MAX, wire::Message::Compact);
+  EXPECT_GE(wire::Message::MAX, wire::Message::Compact);  // firmware transfer follows
   EXPECT_EQ(static_cast<int>(wire::Message::Flush), 60);  // protocol/README.md
   Frame flush = RoundTrip(EncodeFlush(5));
   EXPECT_EQ(flush.type(), wire::Message::Flush);

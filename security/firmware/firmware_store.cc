@@ -13,6 +13,7 @@ namespace {
 
 constexpr char kRootsSecret[] = "firmware-roots";
 constexpr char kFreshnessSecret[] = "firmware-freshness-key";
+constexpr char kRolloutsSecret[] = "firmware-rollouts";
 constexpr size_t kSeedBytes = crypto_sign_SEEDBYTES;
 // A release's project file metadata: this tag, then the signed manifest as uploaded (other
 // project files, should the project hold any, are not releases).
@@ -96,7 +97,73 @@ Result<std::vector<std::vector<uint8_t>>> ParseRoots(std::string_view value,
   return roots;
 }
 
+// The agent's rule for text in statements: 1..max bytes, no control byte (a NUL would name
+// another device once copied into the C string).
+bool TextOk(std::string_view t, size_t max) {
+  return !t.empty() && t.size() <= max &&
+         std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || c == 0x7f; });
+}
+
+// Rollouts as stored: per rollout id, release, state, created (fixed64 BE, state one byte),
+// the device count (varint) and each name length-prefixed.
+std::string EncodeRollouts(const std::vector<Rollout>& all) {
+  std::string out;
+  for (const Rollout& r : all) {
+    PutFixed64BE(&out, r.id);
+    PutFixed64BE(&out, r.release);
+    out.push_back(char(r.state));
+    PutFixed64BE(&out, uint64_t(r.created_unix_s));
+    PutVarint64(&out, r.devices.size());
+    for (const auto& d : r.devices) PutLengthPrefixed(&out, d);
+  }
+  return out;
+}
+
+Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_view project) {
+  const auto bad = [&] {
+    return Err(Status::Corruption("project '" + std::string(project) +
+                                  "': the stored firmware rollouts are malformed"));
+  };
+  std::vector<Rollout> all;
+  while (!in.empty()) {
+    Rollout r;
+    uint64_t created = 0, count = 0;
+    if (!GetFixed64BE(&in, &r.id) || !GetFixed64BE(&in, &r.release) || in.empty()) return bad();
+    const uint8_t state = uint8_t(in[0]);
+    in.remove_prefix(1);
+    if (state < 1 || state > 3) return bad();
+    r.state = RolloutState(state);
+    if (!GetFixed64BE(&in, &created) || !GetVarint64(&in, &count) || count > kMaxRolloutDevices) {
+      return bad();
+    }
+    r.created_unix_s = int64_t(created);
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string_view d;
+      if (!GetLengthPrefixed(&in, &d)) return bad();
+      r.devices.emplace_back(d);
+    }
+    all.push_back(std::move(r));
+  }
+  return all;
+}
+
+bool Names(const Rollout& r, std::string_view device) {
+  return std::binary_search(r.devices.begin(), r.devices.end(), device);
+}
+
 }  // namespace
+
+std::string_view RolloutStateName(RolloutState s) {
+  switch (s) {
+    case RolloutState::kRunning:
+      return "running";
+    case RolloutState::kPaused:
+      return "paused";
+    case RolloutState::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
 
 std::string ReleaseIdText(uint64_t id) {
   static const char* digits = "0123456789abcdef";
@@ -326,7 +393,137 @@ Status FirmwareStore::ReadImage(std::string_view project, uint64_t id, uint64_t 
 }
 
 Status FirmwareStore::DeleteRelease(std::string_view project, uint64_t id) {
+  std::lock_guard lock(rollouts_mu_);
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+  for (const Rollout& r : all) {
+    if (r.release == id && r.state != RolloutState::kCancelled) {
+      return Status::FailedPrecondition(
+          "release " + ReleaseIdText(id) + " is offered by rollout " + std::to_string(r.id) + " (" +
+          std::string(RolloutStateName(r.state)) + "); cancel it first");
+    }
+  }
   return db_.DeleteProjectFile(project, id);
+}
+
+Result<std::vector<Rollout>> FirmwareStore::LoadRollouts(std::string_view project) {
+  SENSORDB_ASSIGN_OR_RETURN(auto stored, db_.GetProjectSecret(project, kRolloutsSecret));
+  if (!stored) return std::vector<Rollout>{};
+  return DecodeRollouts(*stored, project);
+}
+
+Result<std::vector<Rollout>> FirmwareStore::Rollouts(std::string_view project) {
+  return LoadRollouts(project);
+}
+
+Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t release,
+                                             std::vector<std::string> devices) {
+  std::sort(devices.begin(), devices.end());
+  devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
+  if (devices.empty() || devices.size() > kMaxRolloutDevices) {
+    return Err(Status::InvalidArgument("a rollout names 1 to " +
+                                       std::to_string(kMaxRolloutDevices) + " devices, not " +
+                                       std::to_string(devices.size())));
+  }
+  for (const auto& d : devices) {
+    if (!TextOk(d, SDB_OTA_MAX_DEVICE)) {
+      return Err(
+          Status::InvalidArgument("a device name is 1-255 bytes without control characters"));
+    }
+  }
+  // What Answer will check, checked now: a rollout nobody could be answered for is a mistake.
+  SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, release));
+  if (!rel.complete) {
+    return Err(Status::FailedPrecondition("release " + ReleaseIdText(release) + " is incomplete"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
+  if (roots.empty()) {
+    return Err(Status::FailedPrecondition("project '" + std::string(project) +
+                                          "' has no firmware trust root yet"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(rs, "the stored root"));
+  if (rel.root_version != root.version) {
+    return Err(Refused("release " + ReleaseIdText(release) + " is signed under root version " +
+                           std::to_string(rel.root_version) + ", the project's is " +
+                           std::to_string(root.version),
+                       SDB_OTA_WRONG_ROOT));
+  }
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
+  if (rel.expires_unix_s <= now) {
+    return Err(Refused("release " + ReleaseIdText(release), SDB_OTA_EXPIRED));
+  }
+  std::lock_guard lock(rollouts_mu_);
+  SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
+  Rollout r;
+  r.id = all.empty() ? 1 : all.back().id + 1;
+  r.release = release;
+  r.created_unix_s = now;
+  r.devices = std::move(devices);
+  all.push_back(r);
+  SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
+  return r;
+}
+
+Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_t id,
+                                               RolloutState state) {
+  std::lock_guard lock(rollouts_mu_);
+  SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
+  auto it = std::find_if(all.begin(), all.end(), [&](const Rollout& r) { return r.id == id; });
+  if (it == all.end()) {
+    return Err(Status::NotFound("project '" + std::string(project) + "' has no rollout " +
+                                std::to_string(id)));
+  }
+  if (it->state == RolloutState::kCancelled && state != RolloutState::kCancelled) {
+    return Err(Status::FailedPrecondition("rollout " + std::to_string(id) +
+                                          " is cancelled; create a new one"));
+  }
+  if (it->state != state) {
+    it->state = state;
+    SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
+  }
+  return *it;
+}
+
+Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
+                                                       std::string_view device,
+                                                       std::string_view model,
+                                                       std::string_view version,
+                                                       uint64_t security_version) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (it->state != RolloutState::kRunning || !Names(*it, device)) continue;
+    auto rel = GetRelease(project, it->release);
+    if (!rel && rel.error().code() == StatusCode::kNotFound) continue;
+    if (!rel) return Err(rel.error());
+    if (!rel->complete || rel->hardware_model != model ||
+        rel->security_version < security_version || rel->version == version) {
+      continue;
+    }
+    return std::optional<Release>(std::move(*rel));
+  }
+  return std::optional<Release>();
+}
+
+Status FirmwareStore::CheckOffered(std::string_view project, std::string_view device, uint64_t id) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+  for (const Rollout& r : all) {
+    if (r.release == id && r.state == RolloutState::kRunning && Names(r, device)) {
+      return Status::Ok();
+    }
+  }
+  return Status::NotFound("firmware image " + ReleaseIdText(id) + " does not exist");
+}
+
+Result<std::vector<std::vector<uint8_t>>> FirmwareStore::RootsAfter(std::string_view project,
+                                                                    uint64_t version) {
+  SENSORDB_ASSIGN_OR_RETURN(auto roots, Roots(project));
+  std::vector<std::vector<uint8_t>> out;
+  for (auto& file : roots) {
+    SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed s, Open(file, "a stored root"));
+    SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root r, DecodeRoot(s, "a stored root"));
+    if (r.version > version) out.push_back(std::move(file));
+  }
+  return out;
 }
 
 Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
@@ -335,13 +532,7 @@ Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
                                                    std::optional<uint64_t> offer,
                                                    uint32_t valid_for_s) {
   SENSORDB_RETURN_IF_ERROR(InitCrypto());
-  // The agent's rule for text in statements: 1..max bytes, no control byte (a NUL would
-  // name another device once copied into the C string).
-  const auto text_ok = [](std::string_view t, size_t max) {
-    return !t.empty() && t.size() <= max &&
-           std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || c == 0x7f; });
-  };
-  if (!text_ok(project, SDB_OTA_MAX_NAME) || !text_ok(device, SDB_OTA_MAX_DEVICE)) {
+  if (!TextOk(project, SDB_OTA_MAX_NAME) || !TextOk(device, SDB_OTA_MAX_DEVICE)) {
     return Err(Status::InvalidArgument(
         "a freshness statement names a project of 1-64 and a device of 1-255 bytes without "
         "control characters"));

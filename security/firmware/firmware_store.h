@@ -39,12 +39,28 @@ struct Release {
   int64_t uploaded_unix_s = 0;
 };
 
+// A rollout (docs/OTA.md "Rollouts"): one release offered to a list of devices. The first slice
+// of campaigns: no waves and no automatic halt yet. Running: offered and readable; paused:
+// neither, until resumed; cancelled: final.
+enum class RolloutState : uint8_t { kRunning = 1, kPaused = 2, kCancelled = 3 };
+std::string_view RolloutStateName(RolloutState s);
+
+struct Rollout {
+  uint64_t id = 0;  // 1, 2, ... per project
+  uint64_t release = 0;
+  RolloutState state = RolloutState::kRunning;
+  int64_t created_unix_s = 0;
+  std::vector<std::string> devices;  // sorted, distinct
+};
+
 // A release's id as people and scripts see it: 16 lower-case hex digits, and back.
 std::string ReleaseIdText(uint64_t id);
 Result<uint64_t> ParseReleaseId(std::string_view text);
 
 // Reads up to out.size() bytes of an image into `out`; returns how many (0 at the end).
 using ImageSource = std::function<Result<size_t>(std::span<uint8_t> out)>;
+
+inline constexpr size_t kMaxRolloutDevices = 4096;
 
 class FirmwareStore {
  public:
@@ -76,7 +92,28 @@ class FirmwareStore {
   // Bytes [offset, offset + length) of a release's image, cut at its end.
   Status ReadImage(std::string_view project, uint64_t id, uint64_t offset, uint64_t length,
                    std::string* out);
+  // Refused (FailedPrecondition) while a running or paused rollout offers the release.
   Status DeleteRelease(std::string_view project, uint64_t id);
+
+  // Starts offering the complete release `release` to `devices` (1 .. kMaxRolloutDevices
+  // names); refused when the release would not be answered for (incomplete, of an older root,
+  // expired). Rollouts are the project secret "firmware-rollouts".
+  Result<Rollout> CreateRollout(std::string_view project, uint64_t release,
+                                std::vector<std::string> devices);
+  Result<std::vector<Rollout>> Rollouts(std::string_view project);
+  // Running <-> paused; anything -> cancelled; a cancelled rollout stays cancelled.
+  Result<Rollout> SetRolloutState(std::string_view project, uint64_t id, RolloutState state);
+  // The release a device running (model, version, security_version) is offered: of the running
+  // rollouts naming it, the newest whose release is for `model`, not below `security_version`
+  // and not the version it runs. nullopt: nothing to offer.
+  Result<std::optional<Release>> OfferFor(std::string_view project, std::string_view device,
+                                          std::string_view model, std::string_view version,
+                                          uint64_t security_version);
+  // Ok when a running rollout offers release `id` to `device`; otherwise NotFound, the same
+  // answer as for a release that does not exist.
+  Status CheckOffered(std::string_view project, std::string_view device, uint64_t id);
+  // The stored root files whose version is above `version`, oldest first.
+  Result<std::vector<std::vector<uint8_t>>> RootsAfter(std::string_view project, uint64_t version);
 
   // A freshness statement signed by the project's freshness key: the answer to `device`'s
   // request `nonce`, offering the stored release `offer` (by its manifest's hash) or, without
@@ -89,11 +126,14 @@ class FirmwareStore {
 
  private:
   Result<Release> FromFile(const ProjectFileInfo& f);
+  Result<std::vector<Rollout>> LoadRollouts(std::string_view project);
 
   DB& db_;
   const Clock& clock_;
   // AddRoot, AddRelease and FreshnessKey: a root checked is the root when the result is stored.
   std::mutex roots_mu_;
+  // CreateRollout, SetRolloutState and DeleteRelease: a read-modify-write of the rollouts.
+  std::mutex rollouts_mu_;
 };
 
 }  // namespace sensordb::firmware

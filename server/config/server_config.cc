@@ -177,8 +177,9 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
   }
   if (const toml::table* t = root["devices"].as_table()) {
     DevicesConfig& d = c.devices;
-    r.Known(*t, "devices.", {"enabled", "address", "port", "mqtt", "mqtt_port", "max_sessions_per_device",
-                             "points_per_second", "points_burst", "cert_days"});
+    r.Known(*t, "devices.",
+            {"enabled", "address", "port", "mqtt", "mqtt_port", "max_sessions_per_device",
+             "points_per_second", "points_burst", "cert_days", "firmware_bytes_per_second"});
     r.Bool(*t, "devices.", "enabled", d.enabled);
     r.String(*t, "devices.", "address", d.address);
     r.Integer(*t, "devices.", "port", d.port, 0, 65535);
@@ -188,6 +189,8 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
     r.Integer(*t, "devices.", "points_per_second", d.points_per_second, 1, 1'000'000'000);
     r.Integer(*t, "devices.", "points_burst", d.points_burst, 1, 1'000'000'000);
     r.Integer(*t, "devices.", "cert_days", d.cert_days, 1, 3650);
+    r.Integer(*t, "devices.", "firmware_bytes_per_second", d.firmware_bytes_per_second, 64 * 1024,
+              1024 * 1024 * 1024);
   }
   if (const toml::table* t = root["rest"].as_table()) {
     RestConfig& w = c.rest;
@@ -483,7 +486,9 @@ std::string RenderConfig(const ServerConfig& c) {
     << "max_sessions_per_device = " << c.devices.max_sessions_per_device << "\n"
     << "points_per_second = " << c.devices.points_per_second << "   # per device\n"
     << "points_burst = " << c.devices.points_burst << "\n"
-    << "cert_days = " << c.devices.cert_days << "   # lifetime of enrolled certificates\n\n"
+    << "cert_days = " << c.devices.cert_days << "   # lifetime of enrolled certificates\n"
+    << "firmware_bytes_per_second = " << c.devices.firmware_bytes_per_second
+    << "   # firmware reads, per device\n\n"
     << "[rest]   # HTTPS: JSON API under /api/v1/ and InfluxDB writes (docs/REST.md)\n"
     << "enabled = " << (c.rest.enabled ? "true" : "false") << "\n"
     << "address = " << q(c.rest.address) << "\n"

@@ -71,6 +71,9 @@ struct DevicesConfig {
   uint32_t points_per_second = 100'000;  // per device (token bucket)
   uint32_t points_burst = 1'000'000;
   uint32_t cert_days = 365;              // lifetime of a certificate issued at enrolment
+  // Firmware reads on the device stream, per device (token bucket; burst: one second's worth,
+  // at least one 64 KiB read).
+  uint32_t firmware_bytes_per_second = 1024 * 1024;
 };
 
 // The REST API over HTTPS (docs/REST.md): JSON under /api/v1/ and InfluxDB-compatible writes.

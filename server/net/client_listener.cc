@@ -10,6 +10,7 @@
 
 #include "net/session.h"
 #include "net/tls_context.h"
+#include "sensordb/protocol/firmware_codec.h"
 
 namespace sensordb::server {
 
@@ -155,7 +156,12 @@ ClientListener::ClientListener(const ServerConfig& config, DB& db, AuthService& 
       own_metrics_(metrics == nullptr ? std::make_unique<ServerMetrics>() : nullptr),
       metrics_(metrics == nullptr ? own_metrics_.get() : metrics),
       device_points_(RateLimit{double(config.devices.points_per_second),
-                               double(config.devices.points_burst), 1'000'000}) {}
+                               double(config.devices.points_burst), 1'000'000}),
+      firmware_bytes_(RateLimit{double(config.devices.firmware_bytes_per_second),
+                                std::max(double(config.devices.firmware_bytes_per_second),
+                                         double(protocol::kMaxFirmwareReadBytes)),
+                                1'000'000}),
+      firmware_(authority != nullptr ? std::make_unique<firmware::FirmwareStore>(db) : nullptr) {}
 
 ClientListener::~ClientListener() { Stop(); }
 

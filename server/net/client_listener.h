@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,12 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/ssl/context.hpp>
-
 #include "auth/auth_service.h"
 #include "auth/rate_limiter.h"
 #include "config/server_config.h"
 #include "devices/device_authority.h"
+#include "firmware/firmware_store.h"
 #include "net/listener_core.h"
 #include "net/metrics.h"
 #include "net/request_handler.h"
@@ -97,6 +97,8 @@ class ClientListener {
   std::unique_ptr<ServerMetrics> own_metrics_;
   ServerMetrics* metrics_;
   RateLimiter device_points_;
+  RateLimiter firmware_bytes_;                         // per device
+  std::unique_ptr<firmware::FirmwareStore> firmware_;  // device listeners
   uint64_t watch_ = 0;
   uint64_t ca_generation_ = 0;  // GUARDED_BY(io_->tls's lock: MakeDeviceContext runs under it)
   std::unique_ptr<ListenerIo> io_;

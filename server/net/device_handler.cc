@@ -1,6 +1,7 @@
 #include "net/device_handler.h"
 
 #include "sensordb/protocol/admin_codec.h"
+#include "sensordb/protocol/firmware_codec.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/write_codec.h"
 
@@ -36,6 +37,12 @@ FrameHandler::Next DeviceHandler::Handle(const protocol::Frame& frame, ReplySink
     case wire::Message::ListChannels:
       s = HandleListChannels(frame, out);
       break;
+    case wire::Message::GetFirmwareOffer:
+      s = HandleGetFirmwareOffer(frame, out);
+      break;
+    case wire::Message::ReadFirmware:
+      s = HandleReadFirmware(frame, out);
+      break;
     case wire::Message::Auth:
       s = Status::InvalidArgument(
           "a device is identified by its certificate; Auth is not used on the device port");
@@ -43,7 +50,7 @@ FrameHandler::Next DeviceHandler::Handle(const protocol::Frame& frame, ReplySink
     default:
       s = Status::PermissionDenied(protocol::MessageName(type) +
                                    " is not available to devices (Write, Ping, ListDevices, "
-                                   "ListChannels only)");
+                                   "ListChannels, GetFirmwareOffer, ReadFirmware only)");
   }
   if (!s.ok()) {
     outcome_.code = s.code();
@@ -116,6 +123,65 @@ Status DeviceHandler::HandleListChannels(const protocol::Frame& frame, ReplySink
   auto channels = db_.ListChannels(identity_.project, identity_.device);
   SENSORDB_RETURN_IF_ERROR(channels);
   out.push_back(protocol::EncodeListChannelsReply(frame.request_id(), *channels));
+  return Status::Ok();
+}
+
+// How long a freshness statement of an offer is valid: long enough for a slow link to act on
+// it, short enough that a frozen offer is noticed (docs/OTA.md "Freshness").
+constexpr uint32_t kOfferValidForS = 300;
+
+Status DeviceHandler::HandleGetFirmwareOffer(const protocol::Frame& frame, ReplySink& out) {
+  if (firmware_.store == nullptr) return Status::NotSupported("firmware is not served here");
+  auto request = protocol::DecodeGetFirmwareOffer(*frame.As<wire::GetFirmwareOffer>());
+  SENSORDB_RETURN_IF_ERROR(request);
+  SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  firmware::FirmwareStore& store = *firmware_.store;
+  auto offer = store.OfferFor(identity_.project, identity_.device, request->model, request->version,
+                              request->security_version);
+  SENSORDB_RETURN_IF_ERROR(offer);
+  std::optional<uint64_t> id;
+  if (*offer) id = (*offer)->id;
+  auto statement =
+      store.Answer(identity_.project, identity_.device,
+                   std::span<const uint8_t, 16>(request->nonce.data(), 16), id, kOfferValidForS);
+  SENSORDB_RETURN_IF_ERROR(statement);
+  auto roots = store.RootsAfter(identity_.project, request->root_version);
+  SENSORDB_RETURN_IF_ERROR(roots);
+  protocol::FirmwareOfferView reply;
+  reply.statement = *statement;
+  if (*offer) {
+    reply.manifest = (*offer)->manifest;
+    reply.image_id = (*offer)->id;
+    reply.image_length = (*offer)->image_length;
+  }
+  reply.roots.assign(roots->begin(), roots->end());
+  out.push_back(protocol::EncodeFirmwareOffer(frame.request_id(), reply));
+  return Status::Ok();
+}
+
+Status DeviceHandler::HandleReadFirmware(const protocol::Frame& frame, ReplySink& out) {
+  if (firmware_.store == nullptr) return Status::NotSupported("firmware is not served here");
+  auto request = protocol::DecodeReadFirmware(*frame.As<wire::ReadFirmware>());
+  SENSORDB_RETURN_IF_ERROR(request);
+  SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  firmware::FirmwareStore& store = *firmware_.store;
+  SENSORDB_RETURN_IF_ERROR(
+      store.CheckOffered(identity_.project, identity_.device, request->image_id));
+  if (firmware_.bytes_limit != nullptr) {
+    const RateDecision d = firmware_.bytes_limit->Admit(identity_.project + "/" + identity_.device,
+                                                        WallClockNs(), double(request->length));
+    if (!d.allowed) {
+      return Status::RateLimited("firmware bytes-per-second limit of device '" + identity_.device +
+                                 "' exceeded; retry in " +
+                                 std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+    }
+  }
+  std::string bytes;
+  SENSORDB_RETURN_IF_ERROR(store.ReadImage(identity_.project, request->image_id, request->offset,
+                                           request->length, &bytes));
+  out.push_back(protocol::EncodeFirmwareData(
+      frame.request_id(),
+      {request->offset, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}}));
   return Status::Ok();
 }
 

@@ -1,8 +1,10 @@
 // DeviceHandler: the native protocol as a device speaks it (docs/DEVICES.md) — the identity is
 // the verified certificate, fixed when the connection was admitted: `Hello`, then `Write`s of
 // the device's own series only, `Ping`, and reading its own configuration (`ListDevices` and
-// `ListChannels` of its project answer with itself only). `Auth` and everything else are
-// refused. Writes pass a per-device points-per-second limit. Borrows the DB and the limiter.
+// `ListChannels` of its project answer with itself only), and firmware (docs/OTA.md "Transfer":
+// `GetFirmwareOffer`, `ReadFirmware` of what a running rollout offers it, per-device bytes per
+// second). `Auth` and everything else are refused. Writes pass a per-device points-per-second
+// limit. Borrows the DB, the firmware store and the limiters.
 // Not thread-safe (one per connection).
 #pragma once
 
@@ -11,6 +13,7 @@
 
 #include "auth/rate_limiter.h"
 #include "devices/device_authority.h"
+#include "firmware/firmware_store.h"
 #include "net/request_handler.h"
 #include "sensordb/db.h"
 #include "sensordb/write_batch.h"
@@ -19,8 +22,17 @@ namespace sensordb::server {
 
 class DeviceHandler : public FrameHandler {
  public:
-  DeviceHandler(DB& db, DeviceIdentity identity, SessionLimits limits, RateLimiter& points_limit)
-      : db_(db), identity_(std::move(identity)), limits_(limits), points_limit_(points_limit) {}
+  struct Firmware {
+    firmware::FirmwareStore* store = nullptr;  // null: firmware requests are refused
+    RateLimiter* bytes_limit = nullptr;
+  };
+  DeviceHandler(DB& db, DeviceIdentity identity, SessionLimits limits, RateLimiter& points_limit,
+                Firmware firmware)
+      : db_(db),
+        identity_(std::move(identity)),
+        limits_(limits),
+        points_limit_(points_limit),
+        firmware_(firmware) {}
 
   Next Handle(const protocol::Frame& frame, ReplySink& out) override;
   bool authenticated() const override { return hello_done_; }
@@ -31,6 +43,8 @@ class DeviceHandler : public FrameHandler {
   Status HandleWrite(const protocol::Frame& frame, ReplySink& out);
   Status HandleListDevices(const protocol::Frame& frame, ReplySink& out);
   Status HandleListChannels(const protocol::Frame& frame, ReplySink& out);
+  Status HandleGetFirmwareOffer(const protocol::Frame& frame, ReplySink& out);
+  Status HandleReadFirmware(const protocol::Frame& frame, ReplySink& out);
   // Ok when `project` is the device's own; else the NotFound every other name gets.
   Status OwnProject(std::string_view project) const;
 
@@ -38,6 +52,7 @@ class DeviceHandler : public FrameHandler {
   const DeviceIdentity identity_;
   const SessionLimits limits_;
   RateLimiter& points_limit_;
+  const Firmware firmware_;
   bool hello_done_ = false;
   WriteBatch batch_;
   RequestOutcome outcome_;

@@ -143,8 +143,9 @@ bool Session::AdmitDevice() {
     mqtt_ = std::make_unique<MqttHandler>(listener_.db_, *who, listener_.SessionLimitsOf(),
                                           listener_.device_points_);
   } else {
-    handler_ = std::make_unique<DeviceHandler>(listener_.db_, *who, listener_.SessionLimitsOf(),
-                                               listener_.device_points_);
+    handler_ = std::make_unique<DeviceHandler>(
+        listener_.db_, *who, listener_.SessionLimitsOf(), listener_.device_points_,
+        DeviceHandler::Firmware{listener_.firmware_.get(), &listener_.firmware_bytes_});
   }
   return true;
 }

@@ -1,0 +1,303 @@
+// Firmware over the device's own mutual-TLS session (docs/OTA.md "Transfer"), end to end: a real
+// device listener on 127.0.0.1, devices enrolled with keys and CSRs, and a simulated logger
+// running the real agent (bench/ota_logger.h) that asks for its offer, reads the image in 64 KiB
+// ranges, installs, boots and confirms it. A device outside the rollout, a device of another
+// project, a paused rollout and a fast reader are refused.
+#include <sodium.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "devices/device_registry.h"
+#include "firmware/firmware_store.h"
+#include "identity/device_ca.h"
+#include "net/server_fixture.h"
+#include "ota_fixture.h"
+#include "ota_logger.h"
+#include "sensordb/protocol/firmware_codec.h"
+
+namespace sensordb::server {
+namespace {
+
+using ota_fuzz::Bytes;
+using ota_fuzz::SignWith;
+using testing::ServerFixture;
+using testing::TestClient;
+
+constexpr char kProject[] = "greenhouse";  // the agent fixture's project
+constexpr uint32_t kBytesPerSecond = 128 * 1024;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class FirmwareTransferTest : public ServerFixture {
+ protected:
+  void Configure(ServerConfig& c) override {
+    c.devices.port = 0;
+    c.devices.firmware_bytes_per_second = kBytesPerSecond;
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(sdb_ota_init(), SDB_OTA_OK);
+    ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
+    auto registry = DeviceRegistry::Open(*db_, *auth_);
+    ASSERT_TRUE(registry.has_value()) << registry.error().ToString();
+    registry_ = std::move(*registry);
+    auto native = ClientListener::StartDevices(config_, *db_, *auth_, *registry_, false,
+                                               &listener_->metrics());
+    ASSERT_TRUE(native.has_value()) << native.error().ToString();
+    native_ = std::move(*native);
+    auto admin = auth_->Authenticate(Credentials::Token(token_), "local", WallClockNs());
+    ASSERT_TRUE(admin.has_value());
+    admin_ = std::move(*admin);
+    for (const char* name : {kProject, "other"}) {
+      auto p = db_->CreateProject(name);
+      ASSERT_TRUE(p.has_value());
+      ASSERT_TRUE(auth_->ProjectCreated({admin_, "local", WallClockNs()}, p->id, p->name).ok());
+    }
+    // The project's firmware as release managers and the operator set it up: the server's
+    // freshness key in a root signed by two of three release keys, one signed release.
+    store_ = std::make_unique<firmware::FirmwareStore>(*db_);
+    auto fresh = store_->FreshnessKey(kProject);
+    ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+    now_ = WallClockNs() / kNanosPerSecond;
+    sdb_ota_root root = fx_.Root(1, fx_.release[2]);
+    std::memcpy(root.freshness_key, fresh->data(), fresh->size());
+    root.created_unix_s = now_ - 86400;
+    root.expires_unix_s = now_ + 365 * 86400;
+    root1_ =
+        SignWith(ota_fuzz::Encode(root, sdb_ota_encode_root), {&fx_.release[0], &fx_.release[1]});
+    ASSERT_EQ(store_->AddRoot(kProject, root1_).value_or(0), 1u);
+    sdb_ota_manifest m = fx_.Manifest();
+    m.created_unix_s = now_ - 60;
+    m.expires_unix_s = now_ + 30 * 86400;
+    const Bytes manifest =
+        SignWith(ota_fuzz::Encode(m, sdb_ota_encode_manifest), {&fx_.release[0], &fx_.release[2]});
+    size_t at = 0;
+    auto rel =
+        store_->AddRelease(kProject, manifest, [&](std::span<uint8_t> out) -> Result<size_t> {
+          const size_t n = std::min(out.size(), fx_.image.size() - at);
+          std::copy_n(fx_.image.begin() + long(at), n, out.begin());
+          at += n;
+          return n;
+        });
+    ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
+    release_ = *rel;
+  }
+
+  void TearDown() override {
+    if (native_) native_->Stop();
+    ServerFixture::TearDown();
+  }
+
+  // A device of `project` enrolled and connected to the native device stream, Hello done.
+  std::unique_ptr<TestClient> Device(const std::string& project, const std::string& device) {
+    const std::string base = dir_.Sub(project + "-" + device);
+    EXPECT_TRUE(WriteDeviceKeyAndCsr(project, device, base + ".key", base + ".csr").ok());
+    auto cert = registry_->Enroll({admin_, "local", WallClockNs()}, project, device,
+                                  Slurp(base + ".csr"), 30);
+    EXPECT_TRUE(cert.has_value()) << cert.error().ToString();
+    if (!cert) return nullptr;
+    std::ofstream(base + ".crt") << cert->certificate_pem << cert->chain_pem;
+    auto c = std::make_unique<TestClient>(config_.tls.ca_file, TLS1_3_VERSION, base + ".crt",
+                                          base + ".key");
+    const auto ec = c->Connect(native_->port());
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_TRUE(c->Send(protocol::EncodeHello(next_id_++, {})));
+    auto hello = c->Receive();
+    EXPECT_TRUE(hello && hello->type() == wire::Message::HelloReply) << ErrorOf(hello).ToString();
+    return c;
+  }
+
+  // The reply to GetFirmwareOffer (kept alive in `frame`), or the error.
+  Result<protocol::FirmwareOfferView> Offer(TestClient& c, std::span<const uint8_t> nonce,
+                                            const std::string& project, const std::string& version,
+                                            std::optional<protocol::Frame>* frame) {
+    const std::vector<uint8_t> n(nonce.begin(), nonce.end());
+    EXPECT_TRUE(c.Send(
+        protocol::EncodeGetFirmwareOffer(next_id_++, {project, n, "DL-200", version, 1, 1})));
+    *frame = c.Receive();
+    if (!*frame || (*frame)->type() != wire::Message::FirmwareOffer) return Err(ErrorOf(*frame));
+    return protocol::DecodeFirmwareOffer(*(*frame)->As<wire::FirmwareOffer>());
+  }
+
+  // One ReadFirmware: the bytes, or the error.
+  Result<std::string> Read(TestClient& c, const std::string& project, uint64_t id, uint64_t offset,
+                           uint32_t length) {
+    EXPECT_TRUE(c.Send(protocol::EncodeReadFirmware(next_id_++, {project, id, offset, length})));
+    auto frame = c.Receive();
+    if (!frame || frame->type() != wire::Message::FirmwareData) return Err(ErrorOf(frame));
+    auto data = protocol::DecodeFirmwareData(*frame->As<wire::FirmwareData>());
+    if (!data) return Err(data.error());
+    EXPECT_EQ(data->offset, offset);
+    return std::string(data->bytes.begin(), data->bytes.end());
+  }
+
+  std::unique_ptr<DeviceRegistry> registry_;
+  std::unique_ptr<ClientListener> native_;
+  std::unique_ptr<firmware::FirmwareStore> store_;
+  Principal admin_;
+  ota_fuzz::Fixture fx_{200'000};  // four 64 KiB reads
+  Bytes root1_;
+  firmware::Release release_;
+  int64_t now_ = 0;
+  uint64_t next_id_ = 1;
+};
+
+TEST_F(FirmwareTransferTest, ALoggerInstallsWhatARolloutOffersItOverItsOwnSession) {
+  auto dl7 = Device(kProject, "dl-7");
+  ASSERT_TRUE(dl7);
+  auto logger = bench::OtaLogger::Provision(dir_.Sub("logger-7"), kProject, "dl-7", "DL-200",
+                                            root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
+
+  // No rollout yet: a fresh statement offering nothing, which the agent accepts; the image is
+  // not readable.
+  auto nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  std::optional<protocol::Frame> frame;
+  auto offer = Offer(*dl7, *nonce, kProject, "1.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  EXPECT_EQ(offer->image_id, 0u);
+  EXPECT_TRUE(offer->roots.empty());  // the device holds root 1, the newest
+  auto accepted = logger->AcceptFreshness(offer->statement);
+  ASSERT_TRUE(accepted.has_value()) << accepted.error().ToString();
+  EXPECT_EQ(accepted->has_offer, 0u);
+  EXPECT_EQ(Read(*dl7, kProject, release_.id, 0, 1024).error().code(), StatusCode::kNotFound);
+
+  auto rollout = store_->CreateRollout(kProject, release_.id, {"dl-7", "dl-9"});
+  ASSERT_TRUE(rollout.has_value()) << rollout.error().ToString();
+
+  // A device holding no root newer than version 0 gets root 1 with the offer.
+  nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  std::vector<uint8_t> n(nonce->begin(), nonce->end());
+  ASSERT_TRUE(dl7->Send(
+      protocol::EncodeGetFirmwareOffer(next_id_++, {kProject, n, "DL-200", "1.0.0", 1, 0})));
+  frame = dl7->Receive();
+  ASSERT_TRUE(frame && frame->type() == wire::Message::FirmwareOffer) << ErrorOf(frame).ToString();
+  auto with_roots = protocol::DecodeFirmwareOffer(*frame->As<wire::FirmwareOffer>());
+  ASSERT_TRUE(with_roots.has_value());
+  ASSERT_EQ(with_roots->roots.size(), 1u);
+  EXPECT_EQ(Bytes(with_roots->roots[0].begin(), with_roots->roots[0].end()), root1_);
+  ASSERT_EQ(with_roots->image_id, release_.id);
+  ASSERT_TRUE(logger->AcceptFreshness(with_roots->statement).has_value());
+  ASSERT_TRUE(logger->BeginDownload(with_roots->manifest).ok())
+      << sdb_ota_result_name(logger->last_result());
+  EXPECT_EQ(with_roots->image_length, fx_.image.size());
+
+  // The download, one chunk per request; the per-device byte rate refuses a reader faster than
+  // 128 KiB/s (the image is 200 kB: the burst does not cover it), who waits and goes on.
+  int refused = 0;
+  for (int tries = 0; tries < 200 && logger->DownloadOffset() < logger->DownloadLength(); ++tries) {
+    const uint64_t at = logger->DownloadOffset();
+    auto bytes = Read(*dl7, kProject, release_.id, at, protocol::kMaxFirmwareReadBytes);
+    if (!bytes && bytes.error().code() == StatusCode::kRateLimited) {
+      ++refused;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    ASSERT_TRUE(bytes.has_value()) << bytes.error().ToString();
+    ASSERT_TRUE(
+        logger->WriteChunk(at, {reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()})
+            .ok());
+  }
+  EXPECT_GT(refused, 0);
+  ASSERT_TRUE(logger->FinishDownload().ok()) << sdb_ota_result_name(logger->last_result());
+  auto slot = logger->PowerOn();
+  ASSERT_TRUE(slot.has_value()) << slot.error().ToString();
+  ASSERT_TRUE(logger->ConfirmHealthy().ok());
+  EXPECT_EQ(logger->store().security_version, 2u);
+
+  // Running the release's version, nothing more is offered.
+  nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  offer = Offer(*dl7, *nonce, kProject, "2.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  EXPECT_EQ(offer->image_id, 0u);
+  ASSERT_TRUE(logger->AcceptFreshness(offer->statement).has_value());
+}
+
+TEST_F(FirmwareTransferTest, OnlyTheDevicesOfARunningRolloutReadItsImage) {
+  ASSERT_TRUE(store_->CreateRollout(kProject, release_.id, {"dl-7"}).has_value());
+  const std::vector<uint8_t> nonce(16, 0x5a);
+  std::optional<protocol::Frame> frame;
+
+  // Another device of the project: nothing offered, the image "does not exist".
+  auto dl8 = Device(kProject, "dl-8");
+  ASSERT_TRUE(dl8);
+  auto offer = Offer(*dl8, nonce, kProject, "1.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  EXPECT_EQ(offer->image_id, 0u);
+  EXPECT_EQ(Read(*dl8, kProject, release_.id, 0, 1024).error().code(), StatusCode::kNotFound);
+
+  // A device of another project, even named like the targeted one: the project is not its own.
+  auto foreign = Device("other", "dl-7");
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(Offer(*foreign, nonce, kProject, "1.0.0", &frame).error().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Read(*foreign, kProject, release_.id, 0, 1024).error().code(), StatusCode::kNotFound);
+  // Its own project has no firmware: refused, nothing signed.
+  EXPECT_EQ(Offer(*foreign, nonce, "other", "1.0.0", &frame).error().code(),
+            StatusCode::kFailedPrecondition);
+
+  // The targeted device reads; paused, it cannot; resumed, it can again; a release offered by
+  // a rollout that is not cancelled cannot be removed.
+  auto dl7 = Device(kProject, "dl-7");
+  ASSERT_TRUE(dl7);
+  auto first = Read(*dl7, kProject, release_.id, 0, 1000);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  EXPECT_EQ(Bytes(first->begin(), first->end()),
+            Bytes(fx_.image.begin(), fx_.image.begin() + 1000));
+  ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kPaused).has_value());
+  EXPECT_EQ(Read(*dl7, kProject, release_.id, 0, 1000).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteRelease(kProject, release_.id).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kRunning).has_value());
+  EXPECT_TRUE(Read(*dl7, kProject, release_.id, 1000, 1000).has_value());
+  // Out of bounds reads are refused by the decoder, before any lookup.
+  EXPECT_EQ(
+      Read(*dl7, kProject, release_.id, 0, protocol::kMaxFirmwareReadBytes + 1).error().code(),
+      StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kCancelled).has_value());
+  EXPECT_EQ(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kRunning).error().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Read(*dl7, kProject, release_.id, 0, 1000).error().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->DeleteRelease(kProject, release_.id).ok());
+}
+
+TEST_F(FirmwareTransferTest, RolloutsAreCheckedAndKeptSealed) {
+  EXPECT_EQ(store_->CreateRollout(kProject, release_.id, {}).error().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->CreateRollout(kProject, release_.id, {std::string("dl\n7")}).error().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->CreateRollout(kProject, release_.id + 1, {"dl-7"}).error().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->CreateRollout("other", release_.id, {"dl-7"}).error().code(),
+            StatusCode::kNotFound);
+  auto r = store_->CreateRollout(kProject, release_.id, {"dl-9", "dl-7", "dl-9"});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->id, 1u);
+  EXPECT_EQ(r->devices, (std::vector<std::string>{"dl-7", "dl-9"}));
+  auto second = store_->CreateRollout(kProject, release_.id, {"dl-8"});
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->id, 2u);
+  auto all = store_->Rollouts(kProject);
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[1].devices, std::vector<std::string>{"dl-8"});
+  EXPECT_EQ(store_->SetRolloutState(kProject, 3, firmware::RolloutState::kPaused).error().code(),
+            StatusCode::kNotFound);
+  // Sealed under the project's key: no device name in clear anywhere in the data directory.
+  ASSERT_TRUE(db_->Flush().ok());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(config_.data_dir)) {
+    if (!e.is_regular_file()) continue;
+    EXPECT_EQ(Slurp(e.path().string()).find("dl-9"), std::string::npos) << e.path();
+  }
+}
+
+}  // namespace
+}  // namespace sensordb::server
