@@ -3,6 +3,7 @@
 // running the real agent (bench/ota_logger.h) that asks for its offer, reads the image in 64 KiB
 // ranges, installs, boots and confirms it. A device outside the rollout, a device of another
 // project, a paused rollout and a fast reader are refused.
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <filesystem>
@@ -26,7 +27,13 @@ using testing::ServerFixture;
 using testing::TestClient;
 
 constexpr char kProject[] = "greenhouse";  // the agent fixture's project
-constexpr uint32_t kBytesPerSecond = 128 * 1024;
+constexpr uint32_t kBytesPerSecond = 192 * 1024;
+
+// The code of a result: kOk when it holds a value (so a refusal that regresses fails cleanly).
+template <typename T>
+StatusCode CodeOf(const Result<T>& r) {
+  return r.has_value() ? StatusCode::kOk : r.error().code();
+}
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
@@ -113,16 +120,24 @@ class FirmwareTransferTest : public ServerFixture {
     return c;
   }
 
-  // The reply to GetFirmwareOffer (kept alive in `frame`), or the error.
+  // The reply to GetFirmwareOffer (kept alive in `frame`), or the error. `patient`: waits out
+  // the device's rate limit (bounded: 50 tries), as a device does.
   Result<protocol::FirmwareOfferView> Offer(TestClient& c, std::span<const uint8_t> nonce,
                                             const std::string& project, const std::string& version,
-                                            std::optional<protocol::Frame>* frame) {
+                                            std::optional<protocol::Frame>* frame,
+                                            bool patient = true, uint64_t root_version = 1) {
     const std::vector<uint8_t> n(nonce.begin(), nonce.end());
-    EXPECT_TRUE(c.Send(
-        protocol::EncodeGetFirmwareOffer(next_id_++, {project, n, "DL-200", version, 1, 1})));
-    *frame = c.Receive();
-    if (!*frame || (*frame)->type() != wire::Message::FirmwareOffer) return Err(ErrorOf(*frame));
-    return protocol::DecodeFirmwareOffer(*(*frame)->As<wire::FirmwareOffer>());
+    for (int tries = 0;; ++tries) {
+      EXPECT_TRUE(c.Send(protocol::EncodeGetFirmwareOffer(
+          next_id_++, {project, n, "DL-200", version, 1, root_version})));
+      *frame = c.Receive();
+      if (*frame && (*frame)->type() == wire::Message::FirmwareOffer) {
+        return protocol::DecodeFirmwareOffer(*(*frame)->As<wire::FirmwareOffer>());
+      }
+      const Status error = ErrorOf(*frame);
+      if (!patient || error.code() != StatusCode::kRateLimited || tries >= 50) return Err(error);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   // One ReadFirmware: the bytes, or the error.
@@ -167,7 +182,7 @@ TEST_F(FirmwareTransferTest, ALoggerInstallsWhatARolloutOffersItOverItsOwnSessio
   auto accepted = logger->AcceptFreshness(offer->statement);
   ASSERT_TRUE(accepted.has_value()) << accepted.error().ToString();
   EXPECT_EQ(accepted->has_offer, 0u);
-  EXPECT_EQ(Read(*dl7, kProject, release_.id, 0, 1024).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Read(*dl7, kProject, release_.id, 0, 1024)), StatusCode::kNotFound);
 
   auto rollout = store_->CreateRollout(kProject, release_.id, {"dl-7", "dl-9"});
   ASSERT_TRUE(rollout.has_value()) << rollout.error().ToString();
@@ -175,13 +190,8 @@ TEST_F(FirmwareTransferTest, ALoggerInstallsWhatARolloutOffersItOverItsOwnSessio
   // A device holding no root newer than version 0 gets root 1 with the offer.
   nonce = logger->NewNonce();
   ASSERT_TRUE(nonce.has_value());
-  std::vector<uint8_t> n(nonce->begin(), nonce->end());
-  ASSERT_TRUE(dl7->Send(
-      protocol::EncodeGetFirmwareOffer(next_id_++, {kProject, n, "DL-200", "1.0.0", 1, 0})));
-  frame = dl7->Receive();
-  ASSERT_TRUE(frame && frame->type() == wire::Message::FirmwareOffer) << ErrorOf(frame).ToString();
-  auto with_roots = protocol::DecodeFirmwareOffer(*frame->As<wire::FirmwareOffer>());
-  ASSERT_TRUE(with_roots.has_value());
+  auto with_roots = Offer(*dl7, *nonce, kProject, "1.0.0", &frame, true, /*root_version=*/0);
+  ASSERT_TRUE(with_roots.has_value()) << with_roots.error().ToString();
   ASSERT_EQ(with_roots->roots.size(), 1u);
   EXPECT_EQ(Bytes(with_roots->roots[0].begin(), with_roots->roots[0].end()), root1_);
   ASSERT_EQ(with_roots->image_id, release_.id);
@@ -191,7 +201,8 @@ TEST_F(FirmwareTransferTest, ALoggerInstallsWhatARolloutOffersItOverItsOwnSessio
   EXPECT_EQ(with_roots->image_length, fx_.image.size());
 
   // The download, one chunk per request; the per-device byte rate refuses a reader faster than
-  // 128 KiB/s (the image is 200 kB: the burst does not cover it), who waits and goes on.
+  // 192 KiB/s (the image is 200 kB and offers count: the burst does not cover it), who waits and
+  // goes on.
   int refused = 0;
   for (int tries = 0; tries < 200 && logger->DownloadOffset() < logger->DownloadLength(); ++tries) {
     const uint64_t at = logger->DownloadOffset();
@@ -233,16 +244,15 @@ TEST_F(FirmwareTransferTest, OnlyTheDevicesOfARunningRolloutReadItsImage) {
   auto offer = Offer(*dl8, nonce, kProject, "1.0.0", &frame);
   ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
   EXPECT_EQ(offer->image_id, 0u);
-  EXPECT_EQ(Read(*dl8, kProject, release_.id, 0, 1024).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Read(*dl8, kProject, release_.id, 0, 1024)), StatusCode::kNotFound);
 
   // A device of another project, even named like the targeted one: the project is not its own.
   auto foreign = Device("other", "dl-7");
   ASSERT_TRUE(foreign);
-  EXPECT_EQ(Offer(*foreign, nonce, kProject, "1.0.0", &frame).error().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(Read(*foreign, kProject, release_.id, 0, 1024).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Offer(*foreign, nonce, kProject, "1.0.0", &frame)), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Read(*foreign, kProject, release_.id, 0, 1024)), StatusCode::kNotFound);
   // Its own project has no firmware: refused, nothing signed.
-  EXPECT_EQ(Offer(*foreign, nonce, "other", "1.0.0", &frame).error().code(),
+  EXPECT_EQ(CodeOf(Offer(*foreign, nonce, "other", "1.0.0", &frame)),
             StatusCode::kFailedPrecondition);
 
   // The targeted device reads; paused, it cannot; resumed, it can again; a release offered by
@@ -254,7 +264,7 @@ TEST_F(FirmwareTransferTest, OnlyTheDevicesOfARunningRolloutReadItsImage) {
   EXPECT_EQ(Bytes(first->begin(), first->end()),
             Bytes(fx_.image.begin(), fx_.image.begin() + 1000));
   ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kPaused).has_value());
-  EXPECT_EQ(Read(*dl7, kProject, release_.id, 0, 1000).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Read(*dl7, kProject, release_.id, 0, 1000)), StatusCode::kNotFound);
   EXPECT_EQ(store_->DeleteRelease(kProject, release_.id).code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kRunning).has_value());
   EXPECT_TRUE(Read(*dl7, kProject, release_.id, 1000, 1000).has_value());
@@ -263,21 +273,19 @@ TEST_F(FirmwareTransferTest, OnlyTheDevicesOfARunningRolloutReadItsImage) {
       Read(*dl7, kProject, release_.id, 0, protocol::kMaxFirmwareReadBytes + 1).error().code(),
       StatusCode::kInvalidArgument);
   ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kCancelled).has_value());
-  EXPECT_EQ(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kRunning).error().code(),
+  EXPECT_EQ(CodeOf(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kRunning)),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Read(*dl7, kProject, release_.id, 0, 1000).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(Read(*dl7, kProject, release_.id, 0, 1000)), StatusCode::kNotFound);
   EXPECT_TRUE(store_->DeleteRelease(kProject, release_.id).ok());
 }
 
 TEST_F(FirmwareTransferTest, RolloutsAreCheckedAndKeptSealed) {
-  EXPECT_EQ(store_->CreateRollout(kProject, release_.id, {}).error().code(),
+  EXPECT_EQ(CodeOf(store_->CreateRollout(kProject, release_.id, {})), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(store_->CreateRollout(kProject, release_.id, {std::string("dl\n7")})),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->CreateRollout(kProject, release_.id, {std::string("dl\n7")}).error().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->CreateRollout(kProject, release_.id + 1, {"dl-7"}).error().code(),
+  EXPECT_EQ(CodeOf(store_->CreateRollout(kProject, release_.id + 1, {"dl-7"})),
             StatusCode::kNotFound);
-  EXPECT_EQ(store_->CreateRollout("other", release_.id, {"dl-7"}).error().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->CreateRollout("other", release_.id, {"dl-7"})), StatusCode::kNotFound);
   auto r = store_->CreateRollout(kProject, release_.id, {"dl-9", "dl-7", "dl-9"});
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->id, 1u);
@@ -289,14 +297,87 @@ TEST_F(FirmwareTransferTest, RolloutsAreCheckedAndKeptSealed) {
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[1].devices, std::vector<std::string>{"dl-8"});
-  EXPECT_EQ(store_->SetRolloutState(kProject, 3, firmware::RolloutState::kPaused).error().code(),
+  EXPECT_EQ(CodeOf(store_->SetRolloutState(kProject, 3, firmware::RolloutState::kPaused)),
             StatusCode::kNotFound);
+  // The rollouts are one 64 KiB secret: a rollout that does not fit is refused unless cancelled
+  // rollouts, dropped oldest first, make room.
+  std::vector<std::string> fleet;
+  for (int i = 0; i < 1024; ++i) fleet.push_back(fmt::format("{:0>50}", i));
+  auto big = store_->CreateRollout(kProject, release_.id, fleet);
+  ASSERT_TRUE(big.has_value()) << big.error().ToString();
+  EXPECT_EQ(CodeOf(store_->CreateRollout(kProject, release_.id, fleet)),
+            StatusCode::kResourceExhausted);
+  ASSERT_TRUE(
+      store_->SetRolloutState(kProject, big->id, firmware::RolloutState::kCancelled).has_value());
+  auto again = store_->CreateRollout(kProject, release_.id, fleet);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  all = store_->Rollouts(kProject);
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 3u);  // 1, 2 and the new one; the cancelled big one made room
+  EXPECT_EQ(all->back().id, big->id + 1);
+  EXPECT_EQ((*all)[1].id, 2u);
+  EXPECT_EQ(
+      CodeOf(store_->CreateRollout(kProject, release_.id, std::vector<std::string>(1025, "x"))),
+      StatusCode::kOk);  // duplicates collapse to one name
   // Sealed under the project's key: no device name in clear anywhere in the data directory.
   ASSERT_TRUE(db_->Flush().ok());
   for (const auto& e : std::filesystem::recursive_directory_iterator(config_.data_dir)) {
     if (!e.is_regular_file()) continue;
     EXPECT_EQ(Slurp(e.path().string()).find("dl-9"), std::string::npos) << e.path();
   }
+}
+
+TEST_F(FirmwareTransferTest, ARolloutLeftBehindByARootRotationOffersNothingButTheNewRoot) {
+  ASSERT_TRUE(store_->CreateRollout(kProject, release_.id, {"dl-7"}).has_value());
+  auto fresh = store_->FreshnessKey(kProject);
+  ASSERT_TRUE(fresh.has_value());
+  sdb_ota_root root2 = fx_.Root(2, fx_.next);
+  std::memcpy(root2.freshness_key, fresh->data(), fresh->size());
+  root2.created_unix_s = now_ - 60;
+  root2.expires_unix_s = now_ + 365 * 86400;
+  const Bytes root2_file =
+      SignWith(ota_fuzz::Encode(root2, sdb_ota_encode_root), {&fx_.release[0], &fx_.release[1]});
+  ASSERT_EQ(store_->AddRoot(kProject, root2_file).value_or(0), 2u);
+
+  // The release is of root 1: the device still gets its statement and root 2, and no offer.
+  auto dl7 = Device(kProject, "dl-7");
+  ASSERT_TRUE(dl7);
+  const std::vector<uint8_t> nonce(16, 0x11);
+  std::optional<protocol::Frame> frame;
+  auto offer = Offer(*dl7, nonce, kProject, "1.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  EXPECT_EQ(offer->image_id, 0u);
+  ASSERT_EQ(offer->roots.size(), 1u);
+  EXPECT_EQ(Bytes(offer->roots[0].begin(), offer->roots[0].end()), root2_file);
+  // Such a rollout cannot be created or resumed either.
+  EXPECT_EQ(CodeOf(store_->CreateRollout(kProject, release_.id, {"dl-8"})),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kPaused).has_value());
+  EXPECT_EQ(CodeOf(store_->SetRolloutState(kProject, 1, firmware::RolloutState::kRunning)),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(FirmwareTransferTest, ReadsPastTheEndAndFloodsOfOffersAreRefused) {
+  ASSERT_TRUE(store_->CreateRollout(kProject, release_.id, {"dl-7"}).has_value());
+  auto dl7 = Device(kProject, "dl-7");
+  ASSERT_TRUE(dl7);
+  auto at_end = Read(*dl7, kProject, release_.id, fx_.image.size(), 1024);
+  ASSERT_TRUE(at_end.has_value()) << at_end.error().ToString();
+  EXPECT_TRUE(at_end->empty());
+  auto past = Read(*dl7, kProject, release_.id, uint64_t{1} << 62, 1024);
+  ASSERT_FALSE(past.has_value());
+  EXPECT_EQ(past.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(past.error().message().find("past the end of firmware image"), std::string::npos)
+      << past.error().ToString();
+  // Each offer costs 64 KiB of the device's 192 KiB/s: a burst of ten cannot all pass.
+  const std::vector<uint8_t> nonce(16, 0x22);
+  std::optional<protocol::Frame> frame;
+  int limited = 0;
+  for (int i = 0; i < 10; ++i) {
+    limited += CodeOf(Offer(*dl7, nonce, kProject, "1.0.0", &frame, /*patient=*/false)) ==
+               StatusCode::kRateLimited;
+  }
+  EXPECT_GT(limited, 0);
 }
 
 }  // namespace

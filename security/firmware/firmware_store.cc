@@ -415,6 +415,30 @@ Result<std::vector<Rollout>> FirmwareStore::Rollouts(std::string_view project) {
   return LoadRollouts(project);
 }
 
+Status FirmwareStore::Offerable(std::string_view project, const Release& rel) {
+  if (!rel.complete) {
+    return Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " is incomplete");
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
+  if (roots.empty()) {
+    return Status::FailedPrecondition("project '" + std::string(project) +
+                                      "' has no firmware trust root yet");
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(rs, "the stored root"));
+  if (rel.root_version != root.version) {
+    return Status::FailedPrecondition(
+        "release " + ReleaseIdText(rel.id) + " is signed under root version " +
+        std::to_string(rel.root_version) + ", the project's is " + std::to_string(root.version) +
+        " (" + sdb_ota_result_name(SDB_OTA_WRONG_ROOT) + ")");
+  }
+  if (rel.expires_unix_s <= clock_.NowUnixNs() / kNanosPerSecond) {
+    return Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " has expired (" +
+                                      sdb_ota_result_name(SDB_OTA_EXPIRED) + ")");
+  }
+  return Status::Ok();
+}
+
 Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t release,
                                              std::vector<std::string> devices) {
   std::sort(devices.begin(), devices.end());
@@ -430,37 +454,33 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
           Status::InvalidArgument("a device name is 1-255 bytes without control characters"));
     }
   }
+  std::lock_guard lock(rollouts_mu_);  // before the check: a delete waits for the rollout
   // What Answer will check, checked now: a rollout nobody could be answered for is a mistake.
   SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, release));
-  if (!rel.complete) {
-    return Err(Status::FailedPrecondition("release " + ReleaseIdText(release) + " is incomplete"));
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
-  if (roots.empty()) {
-    return Err(Status::FailedPrecondition("project '" + std::string(project) +
-                                          "' has no firmware trust root yet"));
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(rs, "the stored root"));
-  if (rel.root_version != root.version) {
-    return Err(Refused("release " + ReleaseIdText(release) + " is signed under root version " +
-                           std::to_string(rel.root_version) + ", the project's is " +
-                           std::to_string(root.version),
-                       SDB_OTA_WRONG_ROOT));
-  }
-  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
-  if (rel.expires_unix_s <= now) {
-    return Err(Refused("release " + ReleaseIdText(release), SDB_OTA_EXPIRED));
-  }
-  std::lock_guard lock(rollouts_mu_);
+  SENSORDB_RETURN_IF_ERROR(Offerable(project, rel));
   SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
   Rollout r;
   r.id = all.empty() ? 1 : all.back().id + 1;
   r.release = release;
-  r.created_unix_s = now;
+  r.created_unix_s = clock_.NowUnixNs() / kNanosPerSecond;
   r.devices = std::move(devices);
   all.push_back(r);
-  SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
+  std::string value = EncodeRollouts(all);
+  // Cancelled rollouts are final and offer nothing: the oldest make room for a new one.
+  for (auto it = all.begin(); value.size() > kMaxRolloutBytes && it != all.end();) {
+    if (it->state == RolloutState::kCancelled) {
+      it = all.erase(it);
+      value = EncodeRollouts(all);
+    } else {
+      ++it;
+    }
+  }
+  if (value.size() > kMaxRolloutBytes) {
+    return Err(Status::ResourceExhausted(
+        "the project's rollouts would take " + std::to_string(value.size()) + " bytes; at most " +
+        std::to_string(kMaxRolloutBytes) + " (cancel finished rollouts, or name fewer devices)"));
+  }
+  SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, value));
   return r;
 }
 
@@ -478,6 +498,10 @@ Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_
                                           " is cancelled; create a new one"));
   }
   if (it->state != state) {
+    if (state == RolloutState::kRunning) {
+      SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, it->release));
+      SENSORDB_RETURN_IF_ERROR(Offerable(project, rel));
+    }
     it->state = state;
     SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
   }
@@ -499,6 +523,9 @@ Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
         rel->security_version < security_version || rel->version == version) {
       continue;
     }
+    // Left behind by a root rotation or expired: offering it would refuse the device its
+    // statement and the roots it needs; an older rollout or nothing is offered instead.
+    if (!Offerable(project, *rel).ok()) continue;
     return std::optional<Release>(std::move(*rel));
   }
   return std::optional<Release>();
@@ -521,7 +548,7 @@ Result<std::vector<std::vector<uint8_t>>> FirmwareStore::RootsAfter(std::string_
   for (auto& file : roots) {
     SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed s, Open(file, "a stored root"));
     SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root r, DecodeRoot(s, "a stored root"));
-    if (r.version > version) out.push_back(std::move(file));
+    if (r.version > version && out.size() < kMaxRootsPerOffer) out.push_back(std::move(file));
   }
   return out;
 }

@@ -60,7 +60,12 @@ Result<uint64_t> ParseReleaseId(std::string_view text);
 // Reads up to out.size() bytes of an image into `out`; returns how many (0 at the end).
 using ImageSource = std::function<Result<size_t>(std::span<uint8_t> out)>;
 
-inline constexpr size_t kMaxRolloutDevices = 4096;
+// Devices one rollout names; all of a project's rollouts are one project secret of at most
+// kMaxRolloutBytes (64 KiB less room for the envelope).
+inline constexpr size_t kMaxRolloutDevices = 1024;
+inline constexpr size_t kMaxRolloutBytes = 60 * 1024;
+// Roots sent with one offer (protocol::kMaxFirmwareRoots): the oldest ones the device lacks.
+inline constexpr size_t kMaxRootsPerOffer = 64;
 
 class FirmwareStore {
  public:
@@ -97,22 +102,29 @@ class FirmwareStore {
 
   // Starts offering the complete release `release` to `devices` (1 .. kMaxRolloutDevices
   // names); refused when the release would not be answered for (incomplete, of an older root,
-  // expired). Rollouts are the project secret "firmware-rollouts".
+  // expired). Rollouts are the project secret "firmware-rollouts"; when a new one would not
+  // fit in kMaxRolloutBytes, cancelled rollouts are dropped, oldest first, and if that is not
+  // enough the new one is refused (ResourceExhausted).
   Result<Rollout> CreateRollout(std::string_view project, uint64_t release,
                                 std::vector<std::string> devices);
   Result<std::vector<Rollout>> Rollouts(std::string_view project);
-  // Running <-> paused; anything -> cancelled; a cancelled rollout stays cancelled.
+  // Running <-> paused; anything -> cancelled; a cancelled rollout stays cancelled. Resuming
+  // checks the release again as CreateRollout does.
   Result<Rollout> SetRolloutState(std::string_view project, uint64_t id, RolloutState state);
   // The release a device running (model, version, security_version) is offered: of the running
-  // rollouts naming it, the newest whose release is for `model`, not below `security_version`
-  // and not the version it runs. nullopt: nothing to offer.
+  // rollouts naming it, the newest whose release is for `model`, not below `security_version`,
+  // not the version it runs, and one Answer signs for (complete, of the current root,
+  // unexpired; a rollout left behind by a root rotation or an expiry offers nothing). nullopt:
+  // nothing to offer.
   Result<std::optional<Release>> OfferFor(std::string_view project, std::string_view device,
                                           std::string_view model, std::string_view version,
                                           uint64_t security_version);
-  // Ok when a running rollout offers release `id` to `device`; otherwise NotFound, the same
-  // answer as for a release that does not exist.
+  // Ok when a running rollout names `device` with release `id` (whichever OfferFor picks: the
+  // agent installs only the one its statement offers); otherwise NotFound, the same answer as
+  // for a release that does not exist.
   Status CheckOffered(std::string_view project, std::string_view device, uint64_t id);
-  // The stored root files whose version is above `version`, oldest first.
+  // The stored root files whose version is above `version`, oldest first, at most
+  // kMaxRootsPerOffer (a device further behind asks again after accepting them).
   Result<std::vector<std::vector<uint8_t>>> RootsAfter(std::string_view project, uint64_t version);
 
   // A freshness statement signed by the project's freshness key: the answer to `device`'s
@@ -127,13 +139,17 @@ class FirmwareStore {
  private:
   Result<Release> FromFile(const ProjectFileInfo& f);
   Result<std::vector<Rollout>> LoadRollouts(std::string_view project);
+  // Ok when Answer would sign an offer of `rel` now (complete, of the current root, unexpired).
+  Status Offerable(std::string_view project, const Release& rel);
 
   DB& db_;
   const Clock& clock_;
-  // AddRoot, AddRelease and FreshnessKey: a root checked is the root when the result is stored.
-  std::mutex roots_mu_;
-  // CreateRollout, SetRolloutState and DeleteRelease: a read-modify-write of the rollouts.
-  std::mutex rollouts_mu_;
+  // Process-wide, since every listener may hold a store on the same DB. AddRoot, AddRelease and
+  // FreshnessKey: a root checked is the root when the result is stored.
+  static inline std::mutex roots_mu_;
+  // CreateRollout, SetRolloutState and DeleteRelease: a read-modify-write of the rollouts, and a
+  // release checked is there when its rollout is stored.
+  static inline std::mutex rollouts_mu_;
 };
 
 }  // namespace sensordb::firmware

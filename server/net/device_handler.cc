@@ -129,12 +129,27 @@ Status DeviceHandler::HandleListChannels(const protocol::Frame& frame, ReplySink
 // How long a freshness statement of an offer is valid: long enough for a slow link to act on
 // it, short enough that a frozen offer is noticed (docs/OTA.md "Freshness").
 constexpr uint32_t kOfferValidForS = 300;
+// What an offer costs against the device's firmware byte rate: it reads sealed records and signs
+// once, so a device cannot ask for offers faster than for a few reads (16 per second at the
+// default 1 MiB/s).
+constexpr double kOfferCostBytes = 64 * 1024;
+
+// Charges `bytes` to the device's firmware rate before any lookup.
+Status ChargeFirmware(RateLimiter* limit, const DeviceIdentity& who, double bytes) {
+  if (limit == nullptr) return Status::Ok();
+  const RateDecision d = limit->Admit(who.project + "/" + who.device, WallClockNs(), bytes);
+  if (d.allowed) return Status::Ok();
+  return Status::RateLimited("firmware bytes-per-second limit of device '" + who.device +
+                             "' exceeded; retry in " +
+                             std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+}
 
 Status DeviceHandler::HandleGetFirmwareOffer(const protocol::Frame& frame, ReplySink& out) {
   if (firmware_.store == nullptr) return Status::NotSupported("firmware is not served here");
   auto request = protocol::DecodeGetFirmwareOffer(*frame.As<wire::GetFirmwareOffer>());
   SENSORDB_RETURN_IF_ERROR(request);
   SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  SENSORDB_RETURN_IF_ERROR(ChargeFirmware(firmware_.bytes_limit, identity_, kOfferCostBytes));
   firmware::FirmwareStore& store = *firmware_.store;
   auto offer = store.OfferFor(identity_.project, identity_.device, request->model, request->version,
                               request->security_version);
@@ -164,21 +179,23 @@ Status DeviceHandler::HandleReadFirmware(const protocol::Frame& frame, ReplySink
   auto request = protocol::DecodeReadFirmware(*frame.As<wire::ReadFirmware>());
   SENSORDB_RETURN_IF_ERROR(request);
   SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  // Charged before the lookups, refused or not: a device cannot make the server read records
+  // for free.
+  SENSORDB_RETURN_IF_ERROR(
+      ChargeFirmware(firmware_.bytes_limit, identity_, double(request->length)));
   firmware::FirmwareStore& store = *firmware_.store;
   SENSORDB_RETURN_IF_ERROR(
       store.CheckOffered(identity_.project, identity_.device, request->image_id));
-  if (firmware_.bytes_limit != nullptr) {
-    const RateDecision d = firmware_.bytes_limit->Admit(identity_.project + "/" + identity_.device,
-                                                        WallClockNs(), double(request->length));
-    if (!d.allowed) {
-      return Status::RateLimited("firmware bytes-per-second limit of device '" + identity_.device +
-                                 "' exceeded; retry in " +
-                                 std::to_string(d.retry_after_ns / 1'000'000) + " ms");
-    }
-  }
   std::string bytes;
-  SENSORDB_RETURN_IF_ERROR(store.ReadImage(identity_.project, request->image_id, request->offset,
-                                           request->length, &bytes));
+  const Status read = store.ReadImage(identity_.project, request->image_id, request->offset,
+                                      request->length, &bytes);
+  if (read.code() == StatusCode::kInvalidArgument) {
+    // The engine's message names internal ids; the device needs only what was wrong.
+    return Status::InvalidArgument("offset " + std::to_string(request->offset) +
+                                   " is past the end of firmware image " +
+                                   firmware::ReleaseIdText(request->image_id));
+  }
+  SENSORDB_RETURN_IF_ERROR(read);
   out.push_back(protocol::EncodeFirmwareData(
       frame.request_id(),
       {request->offset, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}}));
