@@ -32,17 +32,19 @@ void Consume(const Status& s) { (void)s.ok(); }
 // clang-format off
 #define SENSORDB_FUZZ_MESSAGES(X)                                                              \
   X(AuditChunk) X(AuditEnd) X(Auth) X(AuthReply) X(ChangePassword) X(CreateAccount)            \
-  X(CreateProject) X(CreateProjectReply) X(DeleteAccount) X(DropProject) X(EnrollDevice)       \
-  X(EnrollDeviceReply) X(Error) X(FirmwareData) X(FirmwareOffer) X(GetDeviceCa)                \
-  X(GetDeviceCaReply) X(GetFirmwareOffer) X(Hello) X(HelloReply) X(IssueToken)                 \
+  X(CreateProject) X(CreateProjectReply) X(CreateRollout) X(DeleteAccount) X(DropProject)      \
+  X(EnrollDevice) X(EnrollDeviceReply) X(Error) X(FirmwareData) X(FirmwareOffer)               \
+  X(FirmwareRelease) X(FreshnessKeyReply) X(GetDeviceCa) X(GetDeviceCaReply)                   \
+  X(GetFirmwareOffer) X(GetFreshnessKey) X(Hello) X(HelloReply) X(IssueToken)                  \
   X(IssueTokenReply) X(KeyStatusReply) X(ListAccountsReply) X(ListChannels)                    \
   X(ListChannelsReply) X(ListDeviceCerts) X(ListDeviceCertsReply) X(ListDevices)               \
-  X(ListDevicesReply) X(ListGrants) X(ListGrantsReply) X(ListProjectsReply) X(ListTokens)      \
-  X(ListTokensReply) X(Query) X(ReadAudit) X(ReadFirmware) X(RegisterChannel)                  \
-  X(RegisterChannelReply) X(RegisterDevice) X(RemoveGrant) X(RevokeDevice)                     \
-  X(RevokeDeviceCert) X(RevokeToken) X(RotateProjectKey) X(RotateProjectKeyReply)              \
-  X(SetAccountDisabled) X(SetGrant) X(SetRetention) X(VerifyAudit) X(VerifyAuditReply)         \
-  X(WriteReply)
+  X(ListDevicesReply) X(ListFirmware) X(ListFirmwareReply) X(ListGrants) X(ListGrantsReply)    \
+  X(ListProjectsReply) X(ListTokens) X(ListTokensReply) X(Query) X(ReadAudit)                  \
+  X(ReadFirmware) X(RegisterChannel) X(RegisterChannelReply) X(RegisterDevice)                 \
+  X(RemoveFirmware) X(RemoveGrant) X(RevokeDevice) X(RevokeDeviceCert) X(RevokeToken)          \
+  X(RolloutInfo) X(RotateProjectKey) X(RotateProjectKeyReply) X(SetAccountDisabled)            \
+  X(SetGrant) X(SetRetention) X(SetRolloutState) X(UploadFirmware) X(UploadFirmwareRoot)       \
+  X(VerifyAudit) X(VerifyAuditReply) X(WriteReply)
 // clang-format on
 
 void DecodeEverything(const Frame& frame) {
@@ -53,6 +55,9 @@ void DecodeEverything(const Frame& frame) {
   if (const auto* m = frame.As<wire::Write>()) {
     WriteBatch batch;
     Consume(DecodeWrite(*m, {}, batch));
+  }
+  if (const auto* m = frame.As<wire::UploadFirmwareRootReply>()) {
+    Consume(DecodeUploadFirmwareRootReply(*m));
   }
   if (const auto* m = frame.As<wire::QueryChunk>()) {
     if (m->raw()) {

@@ -86,6 +86,14 @@ void NativeFrames(const fs::path& dir) {
                EncodeFirmwareOffer(15, {file, file, 3, 4096, {file, file}}),
                EncodeReadFirmware(16, {"greenhouse", 3, 0, 4096}),
                EncodeFirmwareData(16, {0, file})));
+  Write(dir, "firmware-admin", 0,
+        Stream(EncodeGetFreshnessKey(17, "greenhouse"),
+               EncodeUploadFirmwareRoot(18, {"greenhouse", file}),
+               EncodeUploadFirmware(19, {"greenhouse", file, file}),
+               EncodeListFirmwareReply(20, {{{3, true, "DL-200", "2.0.0", 2, 1, 40, 9, 8, nonce}},
+                                            {{1, 3, 1, 8, {"dev-1"}}}}),
+               EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}}),
+               EncodeSetRolloutState(22, {"greenhouse", 1, 2})));
 }
 
 void MqttPackets(const fs::path& dir) {

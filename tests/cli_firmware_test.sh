@@ -231,7 +231,4 @@ expect_exit "remove again" 1 sdb firmware remove -p greenhouse "$id"
 expect_exit "nothing listed after remove" 0 sdb firmware releases -p greenhouse --json
 expect_eq "no release after remove" "[]" "$(cat out)"
 expect_exit "a malformed id" 1 sdb firmware remove -p greenhouse 0x12
-expect_exit "not over the network yet" 1 "$BIN" --server 127.0.0.1:1 firmware releases \
-  -p greenhouse
-[[ $ERR == *"--data-dir"* ]] || fail "remote refusal does not say what works: $ERR"
 finish "cli firmware"

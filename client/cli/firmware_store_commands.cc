@@ -1,7 +1,8 @@
 // `sensordb firmware freshness-key | trust upload | upload | releases | remove | rollout`: the
-// server's side of signed firmware (docs/OTA.md, "Storage on the server") on a data directory,
-// through firmware::FirmwareStore. The store checks every root and manifest as a device would, and
-// keeps images sealed under the project's key.
+// server's side of signed firmware (docs/OTA.md, "Storage on the server"), on a data directory
+// through firmware::FirmwareStore or on a running server (--server) through the client library.
+// Either way the store checks every root and manifest as a device would, and keeps images sealed
+// under the project's key; the server also audits every change.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "connect.h"
 #include "firmware/firmware_store.h"
 #include "output.h"
 
@@ -40,20 +42,149 @@ Result<std::vector<uint8_t>> ReadWhole(const std::string& path) {
   return data;
 }
 
-// The store needs the engine's own records, which only a data directory gives today.
-Result<std::unique_ptr<DB>> OpenStoreDb(const GlobalArgs& global) {
-  if (global.remote()) {
-    return Err(Status::NotSupported(
-        "firmware storage commands work on a data directory (--data-dir); over the network "
-        "(--server) they are not built yet (docs/OTA.md)"));
+// Where the commands act: a data directory through firmware::FirmwareStore, or a running
+// sensordbd (--server) through the client library, which checks the same rules server-side
+// and audits each change.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Result<firmware::PublicKey> FreshnessKey(const std::string& project) = 0;
+  virtual Result<uint64_t> AddRoot(const std::string& project, std::span<const uint8_t> root) = 0;
+  virtual Result<firmware::Release> AddRelease(const std::string& project,
+                                               std::span<const uint8_t> manifest,
+                                               const std::string& image_file) = 0;
+  virtual Result<std::vector<firmware::Release>> Releases(const std::string& project) = 0;
+  virtual Result<std::vector<firmware::Rollout>> Rollouts(const std::string& project) = 0;
+  virtual Status DeleteRelease(const std::string& project, uint64_t id) = 0;
+  virtual Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
+                                                  const std::vector<std::string>& devices) = 0;
+  virtual Result<firmware::Rollout> SetRolloutState(const std::string& project, uint64_t id,
+                                                    firmware::RolloutState state) = 0;
+};
+
+class LocalBackend : public Backend {
+ public:
+  explicit LocalBackend(std::unique_ptr<DB> db) : db_(std::move(db)), store_(*db_) {}
+  Result<firmware::PublicKey> FreshnessKey(const std::string& project) override {
+    return store_.FreshnessKey(project);
   }
-  return OpenDb(global, /*create_if_missing=*/false);
+  Result<uint64_t> AddRoot(const std::string& project, std::span<const uint8_t> root) override {
+    return store_.AddRoot(project, root);
+  }
+  Result<firmware::Release> AddRelease(const std::string& project,
+                                       std::span<const uint8_t> manifest,
+                                       const std::string& image_file) override {
+    std::FILE* image = std::fopen(image_file.c_str(), "rb");
+    if (image == nullptr) return Err(Status::NotFound("cannot open " + image_file));
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(image, std::fclose);
+    return store_.AddRelease(project, manifest, [&](std::span<uint8_t> out) -> Result<size_t> {
+      const size_t n = std::fread(out.data(), 1, out.size(), image);
+      if (n == 0 && std::ferror(image)) return Err(Status::IOError("cannot read " + image_file));
+      return n;
+    });
+  }
+  Result<std::vector<firmware::Release>> Releases(const std::string& project) override {
+    return store_.Releases(project);
+  }
+  Result<std::vector<firmware::Rollout>> Rollouts(const std::string& project) override {
+    return store_.Rollouts(project);
+  }
+  Status DeleteRelease(const std::string& project, uint64_t id) override {
+    return store_.DeleteRelease(project, id);
+  }
+  Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
+                                          const std::vector<std::string>& devices) override {
+    return store_.CreateRollout(project, release, devices);
+  }
+  Result<firmware::Rollout> SetRolloutState(const std::string& project, uint64_t id,
+                                            firmware::RolloutState state) override {
+    return store_.SetRolloutState(project, id, state);
+  }
+
+ private:
+  std::unique_ptr<DB> db_;
+  FirmwareStore store_;
+};
+
+firmware::Release FromServer(const client::FirmwareRelease& r) {
+  firmware::Release out;
+  out.id = r.id;
+  out.complete = r.complete;
+  out.manifest_sha256 = r.manifest_sha256;
+  out.hardware_model = r.hardware_model;
+  out.version = r.version;
+  out.security_version = r.security_version;
+  out.root_version = r.root_version;
+  out.image_length = r.image_length;
+  out.expires_unix_s = r.expires_unix_s;
+  out.uploaded_unix_s = r.uploaded_unix_s;
+  return out;
+}
+
+firmware::Rollout FromServer(const client::FirmwareRollout& r) {
+  return {r.id, r.release, firmware::RolloutState(uint8_t(r.state)), r.created_unix_s, r.devices};
+}
+
+class RemoteBackend : public Backend {
+ public:
+  explicit RemoteBackend(std::unique_ptr<client::Client> c) : c_(std::move(c)) {}
+  Result<firmware::PublicKey> FreshnessKey(const std::string& project) override {
+    return c_->GetFreshnessKey(project);
+  }
+  Result<uint64_t> AddRoot(const std::string& project, std::span<const uint8_t> root) override {
+    return c_->UploadFirmwareRoot(project, root);
+  }
+  Result<firmware::Release> AddRelease(const std::string& project,
+                                       std::span<const uint8_t> manifest,
+                                       const std::string& image_file) override {
+    // One frame: the server's frame limit (limits.max_frame_bytes) bounds the image.
+    SENSORDB_ASSIGN_OR_RETURN(const auto image, ReadWhole(image_file));
+    SENSORDB_ASSIGN_OR_RETURN(const auto r, c_->UploadFirmware(project, manifest, image));
+    return FromServer(r);
+  }
+  Result<std::vector<firmware::Release>> Releases(const std::string& project) override {
+    SENSORDB_ASSIGN_OR_RETURN(const auto list, c_->ListFirmware(project));
+    std::vector<firmware::Release> out;
+    for (const auto& r : list.releases) out.push_back(FromServer(r));
+    return out;
+  }
+  Result<std::vector<firmware::Rollout>> Rollouts(const std::string& project) override {
+    SENSORDB_ASSIGN_OR_RETURN(const auto list, c_->ListFirmware(project));
+    std::vector<firmware::Rollout> out;
+    for (const auto& r : list.rollouts) out.push_back(FromServer(r));
+    return out;
+  }
+  Status DeleteRelease(const std::string& project, uint64_t id) override {
+    return c_->RemoveFirmware(project, id);
+  }
+  Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
+                                          const std::vector<std::string>& devices) override {
+    SENSORDB_ASSIGN_OR_RETURN(const auto r, c_->CreateRollout(project, release, devices));
+    return FromServer(r);
+  }
+  Result<firmware::Rollout> SetRolloutState(const std::string& project, uint64_t id,
+                                            firmware::RolloutState state) override {
+    SENSORDB_ASSIGN_OR_RETURN(
+        const auto r, c_->SetRolloutState(project, id, client::RolloutState(uint8_t(state))));
+    return FromServer(r);
+  }
+
+ private:
+  std::unique_ptr<client::Client> c_;
+};
+
+Result<std::unique_ptr<Backend>> OpenBackend(const GlobalArgs& global) {
+  if (global.remote()) {
+    SENSORDB_ASSIGN_OR_RETURN(auto c, ConnectServer(global));
+    return std::unique_ptr<Backend>(std::make_unique<RemoteBackend>(std::move(c)));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
+  return std::unique_ptr<Backend>(std::make_unique<LocalBackend>(std::move(db)));
 }
 
 Status RunFreshnessKey(const GlobalArgs& global, const StoreArgs& a) {
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  SENSORDB_ASSIGN_OR_RETURN(const firmware::PublicKey pk, store.FreshnessKey(a.project));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const firmware::PublicKey pk, store->FreshnessKey(a.project));
   if (!a.out_file.empty()) return firmware::WritePublicKeyFile(a.out_file, pk);
   fmt::print("{}\n", Hex(pk));
   return Status::Ok();
@@ -61,9 +192,8 @@ Status RunFreshnessKey(const GlobalArgs& global, const StoreArgs& a) {
 
 Status RunTrustUpload(const GlobalArgs& global, const StoreArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const auto root, ReadWhole(a.file));
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  auto version = store.AddRoot(a.project, root);
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  auto version = store->AddRoot(a.project, root);
   if (!version) {
     const Status& e = version.error();
     return Status(e.code(), a.file + ": " + e.message());
@@ -74,16 +204,8 @@ Status RunTrustUpload(const GlobalArgs& global, const StoreArgs& a) {
 
 Status RunUpload(const GlobalArgs& global, const StoreArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const auto manifest, ReadWhole(a.file));
-  std::FILE* image = std::fopen(a.image_file.c_str(), "rb");
-  if (image == nullptr) return Status::NotFound("cannot open " + a.image_file);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(image, std::fclose);
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  auto rel = store.AddRelease(a.project, manifest, [&](std::span<uint8_t> out) -> Result<size_t> {
-    const size_t n = std::fread(out.data(), 1, out.size(), image);
-    if (n == 0 && std::ferror(image)) return Err(Status::IOError("cannot read " + a.image_file));
-    return n;
-  });
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  auto rel = store->AddRelease(a.project, manifest, a.image_file);
   if (!rel) {
     const Status& e = rel.error();
     return Status(e.code(), a.file + ": " + e.message() +
@@ -97,9 +219,8 @@ Status RunUpload(const GlobalArgs& global, const StoreArgs& a) {
 }
 
 Status RunReleases(const GlobalArgs& global, const StoreArgs& a) {
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  SENSORDB_ASSIGN_OR_RETURN(const auto releases, store.Releases(a.project));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const auto releases, store->Releases(a.project));
   if (a.json) {
     std::string out = "[";
     for (size_t i = 0; i < releases.size(); ++i) {
@@ -143,9 +264,8 @@ Status RunRemove(const GlobalArgs& global, const StoreArgs& a) {
                                    "': " + parsed.error().message());
   }
   const uint64_t id = *parsed;
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  SENSORDB_RETURN_IF_ERROR(store.DeleteRelease(a.project, id));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_RETURN_IF_ERROR(store->DeleteRelease(a.project, id));
   fmt::print("release {} removed from '{}'\n", firmware::ReleaseIdText(id), a.project);
   return Status::Ok();
 }
@@ -199,18 +319,16 @@ Status RunRolloutCreate(const GlobalArgs& global, const StoreArgs& a) {
     return Status::InvalidArgument("release id '" + PrintableText(a.id) +
                                    "': " + release.error().message());
   }
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  SENSORDB_ASSIGN_OR_RETURN(const auto r, store.CreateRollout(a.project, *release, a.devices));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const auto r, store->CreateRollout(a.project, *release, a.devices));
   fmt::print("rollout {} of release {} to {} device(s) of '{}': running\n", r.id,
              firmware::ReleaseIdText(r.release), r.devices.size(), a.project);
   return Status::Ok();
 }
 
 Status RunRolloutList(const GlobalArgs& global, const StoreArgs& a) {
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  SENSORDB_ASSIGN_OR_RETURN(const auto all, store.Rollouts(a.project));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, store->Rollouts(a.project));
   PrintRollouts(all, a.json);
   return Status::Ok();
 }
@@ -218,9 +336,8 @@ Status RunRolloutList(const GlobalArgs& global, const StoreArgs& a) {
 template <firmware::RolloutState kState>
 Status RunRolloutSet(const GlobalArgs& global, const StoreArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const uint64_t id, RolloutId(a.id));
-  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenStoreDb(global));
-  FirmwareStore store(*db);
-  SENSORDB_ASSIGN_OR_RETURN(const auto r, store.SetRolloutState(a.project, id, kState));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const auto r, store->SetRolloutState(a.project, id, kState));
   fmt::print("rollout {} of '{}': {}\n", r.id, a.project, firmware::RolloutStateName(r.state));
   return Status::Ok();
 }
@@ -244,33 +361,33 @@ void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& g
   auto args = std::make_shared<StoreArgs>();
   CLI::App* fresh = Command(fw, "freshness-key",
                             "Print (or write with -o) the project's freshness public key, made "
-                            "on first use (data directory)",
+                            "on first use",
                             global, action, args, RunFreshnessKey);
   fresh->add_option("--out,-o", args->out_file, "Public key file to write (never overwritten)");
 
   CLI::App* upload_root = Command(trust, "upload",
                                   "Store the project's next trust root, checked as a device "
-                                  "would (data directory)",
+                                  "would",
                                   global, action, args, RunTrustUpload);
   upload_root->add_option("file", args->file, "Signed root file")->required();
 
   CLI::App* upload = Command(fw, "upload",
                              "Store a signed release: manifest and image, checked against the "
-                             "project's root (data directory)",
+                             "project's root",
                              global, action, args, RunUpload);
   upload->add_option("--image", args->image_file, "Firmware image file")->required();
   upload->add_option("file", args->file, "Signed manifest file")->required();
 
-  CLI::App* list = Command(fw, "releases", "List the project's stored releases (data directory)",
-                           global, action, args, RunReleases);
+  CLI::App* list = Command(fw, "releases", "List the project's stored releases", global, action,
+                           args, RunReleases);
   list->add_flag("--json", args->json, "One JSON array");
 
-  CLI::App* remove = Command(fw, "remove", "Delete a stored release (data directory)", global,
-                             action, args, RunRemove);
+  CLI::App* remove =
+      Command(fw, "remove", "Delete a stored release", global, action, args, RunRemove);
   remove->add_option("id", args->id, "Release id (16 hex digits)")->required();
 
-  CLI::App* rollout = fw->add_subcommand(
-      "rollout", "Offer a stored release to devices over their sessions (data directory)");
+  CLI::App* rollout =
+      fw->add_subcommand("rollout", "Offer a stored release to devices over their sessions");
   rollout->require_subcommand(1);
   CLI::App* create = Command(rollout, "create", "Offer a release to a list of devices", global,
                              action, args, RunRolloutCreate);

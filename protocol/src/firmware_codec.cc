@@ -31,6 +31,88 @@ Result<std::span<const uint8_t>> CheckBytes(const flatbuffers::Vector<uint8_t>* 
   return std::span<const uint8_t>(v->data(), v->size());
 }
 
+Result<std::string_view> Project(const flatbuffers::String* s) {
+  return CheckString(s, "project name", kMaxNameBytes, true);
+}
+
+Offset<wire::FirmwareRelease> BuildRelease(FlatBufferBuilder& fbb, const FirmwareReleaseView& r) {
+  auto model = Str(fbb, r.hardware_model);
+  auto version = Str(fbb, r.version);
+  auto hash = Bytes(fbb, r.manifest_sha256);
+  return wire::CreateFirmwareRelease(fbb, r.id, r.complete, model, version, r.security_version,
+                                     r.root_version, r.image_length, r.expires_unix_s,
+                                     r.uploaded_unix_s, hash);
+}
+
+Result<FirmwareReleaseView> ViewRelease(const wire::FirmwareRelease& r) {
+  FirmwareReleaseView out;
+  out.id = r.id();
+  out.complete = r.complete();
+  SENSORDB_ASSIGN_OR_RETURN(
+      out.hardware_model, CheckString(r.hardware_model(), "hardware model", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.version, CheckString(r.version(), "version", kMaxNameBytes, false));
+  out.security_version = r.security_version();
+  out.root_version = r.root_version();
+  out.image_length = r.image_length();
+  out.expires_unix_s = r.expires_unix_s();
+  out.uploaded_unix_s = r.uploaded_unix_s();
+  SENSORDB_ASSIGN_OR_RETURN(out.manifest_sha256, CheckBytes(r.manifest_sha256(), "manifest hash",
+                                                            kFirmwareHashBytes, false));
+  if (!out.manifest_sha256.empty() && out.manifest_sha256.size() != kFirmwareHashBytes) {
+    return Err(Status::InvalidArgument("a manifest hash is 32 bytes"));
+  }
+  return out;
+}
+
+using NameVector = flatbuffers::Vector<Offset<flatbuffers::String>>;
+
+Offset<NameVector> BuildNames(FlatBufferBuilder& fbb, const std::vector<std::string_view>& names) {
+  std::vector<Offset<flatbuffers::String>> offsets;
+  offsets.reserve(names.size());
+  for (const auto n : names) offsets.push_back(Str(fbb, n));
+  return fbb.CreateVector(offsets);
+}
+
+Result<std::vector<std::string_view>> ViewDevices(const NameVector* names, bool required) {
+  std::vector<std::string_view> out;
+  const size_t n = names == nullptr ? 0 : names->size();
+  if (n > kMaxRolloutDevicesOnWire || (required && n == 0)) {
+    return Err(Status::InvalidArgument("a rollout names 1 to " +
+                                       std::to_string(kMaxRolloutDevicesOnWire) + " devices, not " +
+                                       std::to_string(n)));
+  }
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    SENSORDB_ASSIGN_OR_RETURN(const auto d, CheckString(names->Get(flatbuffers::uoffset_t(i)),
+                                                        "device name", kMaxNameBytes, true));
+    out.push_back(d);
+  }
+  return out;
+}
+
+Offset<wire::RolloutInfo> BuildRollout(FlatBufferBuilder& fbb, const RolloutView& r) {
+  auto devices = BuildNames(fbb, r.devices);
+  return wire::CreateRolloutInfo(fbb, r.id, r.release, r.state, r.created_unix_s, devices);
+}
+
+Result<uint8_t> CheckState(uint8_t state) {
+  if (state < 1 || state > 3) {
+    return Err(Status::InvalidArgument("rollout state " + std::to_string(state) +
+                                       " is not 1 (running), 2 (paused) or 3 (cancelled)"));
+  }
+  return state;
+}
+
+Result<RolloutView> ViewRollout(const wire::RolloutInfo& r) {
+  RolloutView out;
+  out.id = r.id();
+  out.release = r.release();
+  SENSORDB_ASSIGN_OR_RETURN(out.state, CheckState(r.state()));
+  out.created_unix_s = r.created_unix_s();
+  SENSORDB_ASSIGN_OR_RETURN(out.devices, ViewDevices(r.devices(), false));
+  return out;
+}
+
 }  // namespace
 
 OutFrame EncodeGetFirmwareOffer(uint64_t request_id, const FirmwareOfferRequest& request) {
@@ -143,6 +225,188 @@ Result<FirmwareDataView> DecodeFirmwareData(const wire::FirmwareData& reply) {
   out.offset = reply.offset();
   SENSORDB_ASSIGN_OR_RETURN(
       out.bytes, CheckBytes(reply.bytes(), "firmware data", kMaxFirmwareReadBytes, false));
+  return out;
+}
+
+// ---- Administration ----------------------------------------------------------------------------
+
+OutFrame EncodeGetFreshnessKey(uint64_t request_id, std::string_view project) {
+  FlatBufferBuilder fbb(128);
+  auto msg = wire::CreateGetFreshnessKey(fbb, Str(fbb, project));
+  return FinishEnvelope(fbb, request_id, wire::Message::GetFreshnessKey, msg.Union());
+}
+
+Result<std::string_view> DecodeGetFreshnessKey(const wire::GetFreshnessKey& request) {
+  return Project(request.project());
+}
+
+OutFrame EncodeFreshnessKeyReply(uint64_t request_id, std::span<const uint8_t> public_key) {
+  FlatBufferBuilder fbb(128);
+  auto msg = wire::CreateFreshnessKeyReply(fbb, Bytes(fbb, public_key));
+  return FinishEnvelope(fbb, request_id, wire::Message::FreshnessKeyReply, msg.Union());
+}
+
+Result<std::span<const uint8_t>> DecodeFreshnessKeyReply(const wire::FreshnessKeyReply& reply) {
+  SENSORDB_ASSIGN_OR_RETURN(
+      auto key, CheckBytes(reply.public_key(), "freshness key", kFirmwareKeyBytes, true));
+  if (key.size() != kFirmwareKeyBytes) {
+    return Err(Status::InvalidArgument("a freshness key is 32 bytes"));
+  }
+  return key;
+}
+
+OutFrame EncodeUploadFirmwareRoot(uint64_t request_id, const UploadFirmwareRootRequest& request) {
+  FlatBufferBuilder fbb(128 + request.root.size());
+  auto project = Str(fbb, request.project);
+  auto root = Bytes(fbb, request.root);
+  auto msg = wire::CreateUploadFirmwareRoot(fbb, project, root);
+  return FinishEnvelope(fbb, request_id, wire::Message::UploadFirmwareRoot, msg.Union());
+}
+
+Result<UploadFirmwareRootRequest> DecodeUploadFirmwareRoot(
+    const wire::UploadFirmwareRoot& request) {
+  UploadFirmwareRootRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  SENSORDB_ASSIGN_OR_RETURN(out.root,
+                            CheckBytes(request.root(), "root", kMaxFirmwareFileBytes, true));
+  return out;
+}
+
+OutFrame EncodeUploadFirmwareRootReply(uint64_t request_id, uint64_t version) {
+  FlatBufferBuilder fbb(64);
+  auto msg = wire::CreateUploadFirmwareRootReply(fbb, version);
+  return FinishEnvelope(fbb, request_id, wire::Message::UploadFirmwareRootReply, msg.Union());
+}
+
+uint64_t DecodeUploadFirmwareRootReply(const wire::UploadFirmwareRootReply& reply) {
+  return reply.version();
+}
+
+OutFrame EncodeUploadFirmware(uint64_t request_id, const UploadFirmwareRequest& request) {
+  FlatBufferBuilder fbb(256 + request.manifest.size() + request.image.size());
+  auto project = Str(fbb, request.project);
+  auto manifest = Bytes(fbb, request.manifest);
+  auto image = Bytes(fbb, request.image);
+  auto msg = wire::CreateUploadFirmware(fbb, project, manifest, image);
+  return FinishEnvelope(fbb, request_id, wire::Message::UploadFirmware, msg.Union());
+}
+
+Result<UploadFirmwareRequest> DecodeUploadFirmware(const wire::UploadFirmware& request) {
+  UploadFirmwareRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  SENSORDB_ASSIGN_OR_RETURN(
+      out.manifest, CheckBytes(request.manifest(), "manifest", kMaxFirmwareFileBytes, true));
+  const auto* image = request.image();
+  if (image != nullptr) out.image = {image->data(), image->size()};
+  return out;
+}
+
+OutFrame EncodeFirmwareRelease(uint64_t request_id, const FirmwareReleaseView& reply) {
+  FlatBufferBuilder fbb(256);
+  auto msg = BuildRelease(fbb, reply);
+  return FinishEnvelope(fbb, request_id, wire::Message::FirmwareRelease, msg.Union());
+}
+
+Result<FirmwareReleaseView> DecodeFirmwareRelease(const wire::FirmwareRelease& reply) {
+  return ViewRelease(reply);
+}
+
+OutFrame EncodeRolloutInfo(uint64_t request_id, const RolloutView& reply) {
+  FlatBufferBuilder fbb(128 + 32 * reply.devices.size());
+  auto msg = BuildRollout(fbb, reply);
+  return FinishEnvelope(fbb, request_id, wire::Message::RolloutInfo, msg.Union());
+}
+
+Result<RolloutView> DecodeRolloutInfo(const wire::RolloutInfo& reply) { return ViewRollout(reply); }
+
+OutFrame EncodeListFirmware(uint64_t request_id, std::string_view project) {
+  FlatBufferBuilder fbb(128);
+  auto msg = wire::CreateListFirmware(fbb, Str(fbb, project));
+  return FinishEnvelope(fbb, request_id, wire::Message::ListFirmware, msg.Union());
+}
+
+Result<std::string_view> DecodeListFirmware(const wire::ListFirmware& request) {
+  return Project(request.project());
+}
+
+OutFrame EncodeListFirmwareReply(uint64_t request_id, const FirmwareListView& reply) {
+  FlatBufferBuilder fbb(1024);
+  std::vector<Offset<wire::FirmwareRelease>> releases;
+  releases.reserve(reply.releases.size());
+  for (const auto& r : reply.releases) releases.push_back(BuildRelease(fbb, r));
+  auto releases_vec = fbb.CreateVector(releases);
+  std::vector<Offset<wire::RolloutInfo>> rollouts;
+  rollouts.reserve(reply.rollouts.size());
+  for (const auto& r : reply.rollouts) rollouts.push_back(BuildRollout(fbb, r));
+  auto rollouts_vec = fbb.CreateVector(rollouts);
+  auto msg = wire::CreateListFirmwareReply(fbb, releases_vec, rollouts_vec);
+  return FinishEnvelope(fbb, request_id, wire::Message::ListFirmwareReply, msg.Union());
+}
+
+Result<FirmwareListView> DecodeListFirmwareReply(const wire::ListFirmwareReply& reply) {
+  FirmwareListView out;
+  const size_t releases = reply.releases() ? reply.releases()->size() : 0;
+  const size_t rollouts = reply.rollouts() ? reply.rollouts()->size() : 0;
+  if (releases > kMaxFirmwareListEntries || rollouts > kMaxFirmwareListEntries) {
+    return Err(Status::InvalidArgument("a firmware listing holds at most " +
+                                       std::to_string(kMaxFirmwareListEntries) +
+                                       " releases and rollouts"));
+  }
+  for (size_t i = 0; i < releases; ++i) {
+    SENSORDB_ASSIGN_OR_RETURN(auto r,
+                              ViewRelease(*reply.releases()->Get(flatbuffers::uoffset_t(i))));
+    out.releases.push_back(r);
+  }
+  for (size_t i = 0; i < rollouts; ++i) {
+    SENSORDB_ASSIGN_OR_RETURN(auto r,
+                              ViewRollout(*reply.rollouts()->Get(flatbuffers::uoffset_t(i))));
+    out.rollouts.push_back(std::move(r));
+  }
+  return out;
+}
+
+OutFrame EncodeRemoveFirmware(uint64_t request_id, const RemoveFirmwareRequest& request) {
+  FlatBufferBuilder fbb(128);
+  auto project = Str(fbb, request.project);
+  auto msg = wire::CreateRemoveFirmware(fbb, project, request.release);
+  return FinishEnvelope(fbb, request_id, wire::Message::RemoveFirmware, msg.Union());
+}
+
+Result<RemoveFirmwareRequest> DecodeRemoveFirmware(const wire::RemoveFirmware& request) {
+  RemoveFirmwareRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  out.release = request.release();
+  return out;
+}
+
+OutFrame EncodeCreateRollout(uint64_t request_id, const CreateRolloutRequest& request) {
+  FlatBufferBuilder fbb(128 + 32 * request.devices.size());
+  auto project = Str(fbb, request.project);
+  auto devices = BuildNames(fbb, request.devices);
+  auto msg = wire::CreateCreateRollout(fbb, project, request.release, devices);
+  return FinishEnvelope(fbb, request_id, wire::Message::CreateRollout, msg.Union());
+}
+
+Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& request) {
+  CreateRolloutRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  out.release = request.release();
+  SENSORDB_ASSIGN_OR_RETURN(out.devices, ViewDevices(request.devices(), true));
+  return out;
+}
+
+OutFrame EncodeSetRolloutState(uint64_t request_id, const SetRolloutStateRequest& request) {
+  FlatBufferBuilder fbb(128);
+  auto project = Str(fbb, request.project);
+  auto msg = wire::CreateSetRolloutState(fbb, project, request.rollout, request.state);
+  return FinishEnvelope(fbb, request_id, wire::Message::SetRolloutState, msg.Union());
+}
+
+Result<SetRolloutStateRequest> DecodeSetRolloutState(const wire::SetRolloutState& request) {
+  SetRolloutStateRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  out.rollout = request.rollout();
+  SENSORDB_ASSIGN_OR_RETURN(out.state, CheckState(request.state()));
   return out;
 }
 

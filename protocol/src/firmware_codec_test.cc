@@ -16,7 +16,9 @@ using testing::RoundTrip;
 TEST(FirmwareCodec, MessagesAreAppendedAfterCompact) {
   EXPECT_EQ(static_cast<int>(wire::Message::GetFirmwareOffer), 62);  // protocol/README.md
   EXPECT_EQ(static_cast<int>(wire::Message::FirmwareData), 65);
-  EXPECT_EQ(wire::Message::MAX, wire::Message::FirmwareData);
+  EXPECT_EQ(static_cast<int>(wire::Message::GetFreshnessKey), 66);
+  EXPECT_EQ(static_cast<int>(wire::Message::RolloutInfo), 77);
+  EXPECT_EQ(wire::Message::MAX, wire::Message::RolloutInfo);
   EXPECT_EQ(MessageName(wire::Message::ReadFirmware), "ReadFirmware");
 }
 
@@ -86,6 +88,74 @@ TEST(FirmwareCodec, ReadsAreBoundedToOneChunk) {
   ASSERT_TRUE(d.has_value()) << d.error().ToString();
   EXPECT_EQ(d->offset, 4096u);
   EXPECT_EQ(d->bytes.size(), 1000u);
+}
+
+TEST(FirmwareCodec, AdministrationRoundTrips) {
+  Frame frame = RoundTrip(EncodeGetFreshnessKey(1, "farm"));
+  EXPECT_EQ(DecodeGetFreshnessKey(MessageOf<wire::GetFreshnessKey>(frame)).value_or(""), "farm");
+  const std::vector<uint8_t> key(32, 3), short_key(31, 3);
+  frame = RoundTrip(EncodeFreshnessKeyReply(1, key));
+  EXPECT_TRUE(DecodeFreshnessKeyReply(MessageOf<wire::FreshnessKeyReply>(frame)).has_value());
+  frame = RoundTrip(EncodeFreshnessKeyReply(1, short_key));
+  EXPECT_FALSE(DecodeFreshnessKeyReply(MessageOf<wire::FreshnessKeyReply>(frame)).has_value());
+
+  const std::vector<uint8_t> root(500, 1), manifest(600, 2), image(100'000, 9);
+  frame = RoundTrip(EncodeUploadFirmwareRoot(2, {"farm", root}));
+  auto up_root = DecodeUploadFirmwareRoot(MessageOf<wire::UploadFirmwareRoot>(frame));
+  ASSERT_TRUE(up_root.has_value());
+  EXPECT_EQ(up_root->root.size(), 500u);
+  frame = RoundTrip(EncodeUploadFirmwareRoot(2, {"farm", {}}));
+  EXPECT_FALSE(DecodeUploadFirmwareRoot(MessageOf<wire::UploadFirmwareRoot>(frame)).has_value());
+  frame = RoundTrip(EncodeUploadFirmwareRootReply(2, 7));
+  EXPECT_EQ(DecodeUploadFirmwareRootReply(MessageOf<wire::UploadFirmwareRootReply>(frame)), 7u);
+
+  frame = RoundTrip(EncodeUploadFirmware(3, {"farm", manifest, image}));
+  auto up = DecodeUploadFirmware(MessageOf<wire::UploadFirmware>(frame));
+  ASSERT_TRUE(up.has_value()) << up.error().ToString();
+  EXPECT_EQ(up->manifest.size(), 600u);
+  EXPECT_EQ(up->image.size(), 100'000u);
+  EXPECT_EQ(up->image[99'999], 9);
+
+  const std::vector<uint8_t> hash(32, 4);
+  const FirmwareReleaseView rel{5, true, "DL-200", "2.0.0", 3, 1, 4096, 1000, 900, hash};
+  frame = RoundTrip(EncodeFirmwareRelease(4, rel));
+  auto r = DecodeFirmwareRelease(MessageOf<wire::FirmwareRelease>(frame));
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->id, 5u);
+  EXPECT_EQ(r->hardware_model, "DL-200");
+  EXPECT_EQ(r->image_length, 4096u);
+  EXPECT_EQ(r->manifest_sha256.size(), 32u);
+
+  const RolloutView rollout{2, 5, 2, 950, {"dl-1", "dl-2"}};
+  frame = RoundTrip(EncodeRolloutInfo(5, rollout));
+  auto ro = DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame));
+  ASSERT_TRUE(ro.has_value()) << ro.error().ToString();
+  EXPECT_EQ(ro->state, 2);
+  EXPECT_EQ(ro->devices, (std::vector<std::string_view>{"dl-1", "dl-2"}));
+
+  frame = RoundTrip(EncodeListFirmwareReply(6, {{rel, rel}, {rollout}}));
+  auto list = DecodeListFirmwareReply(MessageOf<wire::ListFirmwareReply>(frame));
+  ASSERT_TRUE(list.has_value()) << list.error().ToString();
+  EXPECT_EQ(list->releases.size(), 2u);
+  ASSERT_EQ(list->rollouts.size(), 1u);
+  EXPECT_EQ(list->rollouts[0].release, 5u);
+
+  frame = RoundTrip(EncodeRemoveFirmware(7, {"farm", 5}));
+  EXPECT_EQ(DecodeRemoveFirmware(MessageOf<wire::RemoveFirmware>(frame))->release, 5u);
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}}));
+  auto create = DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame));
+  ASSERT_TRUE(create.has_value());
+  EXPECT_EQ(create->devices.size(), 1u);
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {}}));
+  EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1", ""}}));
+  EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
+  frame = RoundTrip(EncodeSetRolloutState(9, {"farm", 2, 3}));
+  EXPECT_EQ(DecodeSetRolloutState(MessageOf<wire::SetRolloutState>(frame))->state, 3);
+  for (uint8_t bad : {uint8_t{0}, uint8_t{4}}) {
+    frame = RoundTrip(EncodeSetRolloutState(9, {"farm", 2, bad}));
+    EXPECT_FALSE(DecodeSetRolloutState(MessageOf<wire::SetRolloutState>(frame)).has_value());
+  }
 }
 
 }  // namespace

@@ -45,7 +45,11 @@ std::string_view AuditActionName(AuditAction action) {
                                                 "device-enrolled",
                                                 "device-cert-revoked",
                                                 "device-revoked",
-                                                "storage-maintained"};
+                                                "storage-maintained",
+                                                "firmware-root-added",
+                                                "firmware-release-added",
+                                                "firmware-release-removed",
+                                                "firmware-rollout-changed"};
   static_assert(std::size(kNames) == kMaxAuditAction + 1, "a name for every action");
   const auto i = static_cast<uint8_t>(action);
   return i <= kMaxAuditAction ? kNames[i] : kNames[0];

@@ -46,8 +46,13 @@ enum class AuditAction : uint8_t {
   kDeviceRevoked = 24,
   // Storage maintenance: flush and compact requested over the network.
   kStorageMaintained = 25,
+  // Firmware (docs/OTA.md), changed over the network.
+  kFirmwareRootAdded = 26,
+  kFirmwareReleaseAdded = 27,
+  kFirmwareReleaseRemoved = 28,
+  kFirmwareRolloutChanged = 29,  // created, paused, resumed, cancelled
 };
-inline constexpr uint8_t kMaxAuditAction = 25;
+inline constexpr uint8_t kMaxAuditAction = 29;
 
 enum class AuditOutcome : uint8_t { kSuccess = 1, kFailure = 2, kDenied = 3 };
 

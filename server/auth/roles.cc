@@ -55,6 +55,8 @@ std::string_view OperationName(Operation op) {
       return "backup";
     case Operation::kMaintainStorage:
       return "maintain-storage";
+    case Operation::kManageFirmware:
+      return "manage-firmware";
   }
   return "unknown";
 }
@@ -69,6 +71,7 @@ bool IsProjectOperation(Operation op) {
     case Operation::kSetRetention:
     case Operation::kRotateProjectKey:
     case Operation::kDropProject:
+    case Operation::kManageFirmware:
       return true;
     case Operation::kCreateProject:
     case Operation::kManageUsers:
@@ -91,6 +94,7 @@ bool RoleAllows(Role role, Operation op) {
     case Operation::kManageGrants:
     case Operation::kReadAudit:
     case Operation::kSetRetention:
+    case Operation::kManageFirmware:
       return role == Role::kOwner || role == Role::kAdmin;
     case Operation::kRotateProjectKey:
     case Operation::kDropProject:

@@ -32,8 +32,9 @@ enum class Operation : uint8_t {
   kRotateMasterKey,
   kBackup,           // take, verify, list and restore backups
   kMaintainStorage,  // flush the head into blocks, compact the files
+  kManageFirmware,   // the project's firmware: freshness key, roots, releases, rollouts
 };
-inline constexpr size_t kOperationCount = 14;
+inline constexpr size_t kOperationCount = 15;
 inline constexpr std::array<Operation, kOperationCount> kAllOperations = {
     Operation::kWrite,
     Operation::kQuery,
@@ -48,7 +49,8 @@ inline constexpr std::array<Operation, kOperationCount> kAllOperations = {
     Operation::kReadAllAudit,
     Operation::kRotateMasterKey,
     Operation::kBackup,
-    Operation::kMaintainStorage};
+    Operation::kMaintainStorage,
+    Operation::kManageFirmware};
 
 std::string_view RoleName(Role role);  // "owner", "admin", "writer", "reader"
 std::optional<Role> ParseRole(std::string_view name);

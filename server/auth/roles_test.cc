@@ -18,9 +18,10 @@ using O = Operation;
 const std::map<Role, std::set<Operation>> kAllowed = {
     {Role::kOwner,
      {O::kWrite, O::kQuery, O::kManageDevices, O::kManageGrants, O::kReadAudit, O::kSetRetention,
-      O::kRotateProjectKey, O::kDropProject}},
+      O::kRotateProjectKey, O::kDropProject, O::kManageFirmware}},
     {Role::kAdmin,
-     {O::kWrite, O::kQuery, O::kManageDevices, O::kManageGrants, O::kReadAudit, O::kSetRetention}},
+     {O::kWrite, O::kQuery, O::kManageDevices, O::kManageGrants, O::kReadAudit, O::kSetRetention,
+      O::kManageFirmware}},
     {Role::kWriter, {O::kWrite, O::kQuery}},
     {Role::kReader, {O::kQuery}},
 };

@@ -42,7 +42,8 @@ Result<std::shared_ptr<asio::ssl::context>> ClientListener::MakeDeviceContext() 
 
 SessionLimits ClientListener::SessionLimitsOf() const {
   return {config_.limits.max_frame_bytes, config_.limits.max_write_points,
-          config_.durability == "async" ? Durability::kAsync : Durability::kSync, registry_};
+          config_.durability == "async" ? Durability::kAsync : Durability::kSync, registry_,
+          firmware_.get()};
 }
 
 namespace {
@@ -161,7 +162,7 @@ ClientListener::ClientListener(const ServerConfig& config, DB& db, AuthService& 
                                 std::max(double(config.devices.firmware_bytes_per_second),
                                          double(protocol::kMaxFirmwareReadBytes)),
                                 1'000'000}),
-      firmware_(authority != nullptr ? std::make_unique<firmware::FirmwareStore>(db) : nullptr) {}
+      firmware_(std::make_unique<firmware::FirmwareStore>(db)) {}
 
 ClientListener::~ClientListener() { Stop(); }
 

@@ -98,7 +98,7 @@ class ClientListener {
   ServerMetrics* metrics_;
   RateLimiter device_points_;
   RateLimiter firmware_bytes_;                         // per device
-  std::unique_ptr<firmware::FirmwareStore> firmware_;  // device listeners
+  std::unique_ptr<firmware::FirmwareStore> firmware_;
   uint64_t watch_ = 0;
   uint64_t ca_generation_ = 0;  // GUARDED_BY(io_->tls's lock: MakeDeviceContext runs under it)
   std::unique_ptr<ListenerIo> io_;

@@ -73,6 +73,13 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
       {wire::Message::RevokeDeviceCert, &RequestHandler::HandleRevokeDeviceCert},
       {wire::Message::RevokeDevice, &RequestHandler::HandleRevokeDevice},
       {wire::Message::GetDeviceCa, &RequestHandler::HandleGetDeviceCa},
+      {wire::Message::GetFreshnessKey, &RequestHandler::HandleGetFreshnessKey},
+      {wire::Message::UploadFirmwareRoot, &RequestHandler::HandleUploadFirmwareRoot},
+      {wire::Message::UploadFirmware, &RequestHandler::HandleUploadFirmware},
+      {wire::Message::ListFirmware, &RequestHandler::HandleListFirmware},
+      {wire::Message::RemoveFirmware, &RequestHandler::HandleRemoveFirmware},
+      {wire::Message::CreateRollout, &RequestHandler::HandleCreateRollout},
+      {wire::Message::SetRolloutState, &RequestHandler::HandleSetRolloutState},
   };
   // Every request is admitted here, once, before its handler runs: the account still exists
   // and is enabled, its token is valid, and it is within its request rate.

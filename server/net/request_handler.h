@@ -14,6 +14,10 @@
 #include "sensordb/protocol/frame.h"
 #include "sensordb/write_batch.h"
 
+namespace sensordb::firmware {
+class FirmwareStore;
+}  // namespace sensordb::firmware
+
 namespace sensordb::server {
 
 class DeviceRegistry;
@@ -46,6 +50,8 @@ struct SessionLimits {
   // Device identity (docs/DEVICES.md); null: the device requests answer FailedPrecondition.
   // Borrowed; must outlive the handler.
   DeviceRegistry* devices = nullptr;
+  // Firmware administration (docs/OTA.md); null: those requests answer FailedPrecondition.
+  firmware::FirmwareStore* firmware = nullptr;
 };
 
 // The Hello of either session (people and programs, devices): at most one per connection, the
@@ -125,6 +131,15 @@ class RequestHandler : public FrameHandler {
   Status HandleRevokeDeviceCert(const protocol::Frame& frame, ReplySink& out);
   Status HandleRevokeDevice(const protocol::Frame& frame, ReplySink& out);
   Status HandleGetDeviceCa(const protocol::Frame& frame, ReplySink& out);
+  // Firmware administration (firmware_admin_handler.cc).
+  Status HandleGetFreshnessKey(const protocol::Frame& frame, ReplySink& out);
+  Status HandleUploadFirmwareRoot(const protocol::Frame& frame, ReplySink& out);
+  Status HandleUploadFirmware(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListFirmware(const protocol::Frame& frame, ReplySink& out);
+  Status HandleRemoveFirmware(const protocol::Frame& frame, ReplySink& out);
+  Status HandleCreateRollout(const protocol::Frame& frame, ReplySink& out);
+  Status HandleSetRolloutState(const protocol::Frame& frame, ReplySink& out);
+  Result<firmware::FirmwareStore*> Firmware();
   Result<DeviceRegistry*> Devices();
   // Resolves `name` and checks the principal may do `op` in it; the project's id on success.
   Result<ProjectInfo> AuthorizeProject(std::string_view name, Operation op);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "net/admin_test_util.h"
+#include "sensordb/protocol/firmware_codec.h"
 #include "sensordb/protocol/query_codec.h"
 #include "sensordb/protocol/write_codec.h"
 
@@ -86,6 +87,10 @@ std::vector<WireOp> WireOps() {
        [](uint64_t id, P p) {
          return protocol::EncodeRotateProjectKey(id, {p, false});
        }},
+      {"freshness key", O::kManageFirmware, M::FreshnessKeyReply,
+       [](uint64_t id, P p) { return protocol::EncodeGetFreshnessKey(id, p); }},
+      {"list firmware", O::kQuery, M::ListFirmwareReply,
+       [](uint64_t id, P p) { return protocol::EncodeListFirmware(id, p); }},
       {"drop project", O::kDropProject, M::DropProjectReply,
        [](uint64_t id, P p) { return protocol::EncodeDropProject(id, p); }},
       // Server-wide: the project argument is a fresh name for requests that create something.

@@ -149,4 +149,37 @@ Status Client::Flush() { return async_->Flush().get(); }
 
 Status Client::Compact() { return async_->Compact().get(); }
 
+Result<std::array<uint8_t, 32>> Client::GetFreshnessKey(std::string_view project) {
+  return async_->GetFreshnessKey(project).get();
+}
+
+Result<uint64_t> Client::UploadFirmwareRoot(std::string_view project,
+                                            std::span<const uint8_t> root) {
+  return async_->UploadFirmwareRoot(project, root).get();
+}
+
+Result<FirmwareRelease> Client::UploadFirmware(std::string_view project,
+                                               std::span<const uint8_t> manifest,
+                                               std::span<const uint8_t> image) {
+  return async_->UploadFirmware(project, manifest, image).get();
+}
+
+Result<FirmwareListing> Client::ListFirmware(std::string_view project) {
+  return async_->ListFirmware(project).get();
+}
+
+Status Client::RemoveFirmware(std::string_view project, uint64_t release) {
+  return async_->RemoveFirmware(project, release).get();
+}
+
+Result<FirmwareRollout> Client::CreateRollout(std::string_view project, uint64_t release,
+                                              const std::vector<std::string>& devices) {
+  return async_->CreateRollout(project, release, devices).get();
+}
+
+Result<FirmwareRollout> Client::SetRolloutState(std::string_view project, uint64_t rollout,
+                                                RolloutState state) {
+  return async_->SetRolloutState(project, rollout, state).get();
+}
+
 }  // namespace sensordb::client

@@ -1,12 +1,15 @@
 // Firmware on the device stream (docs/OTA.md "Transfer", protocol/README.md): a device asks for
-// its offer and reads the offered image in ranges. Same conventions as admin_codec.h: Encode*
-// return a frame ready to send; Decode* check sizes and required fields and return views into
-// the frame (keep it alive while using them). The signed files inside (statement, manifest,
-// roots) are opaque here: the device's agent verifies them. Functions are thread-safe (pure).
+// its offer and reads the offered image in ranges; and firmware administration on the client
+// listener: the freshness key, roots, releases and rollouts of a project. Same conventions as
+// admin_codec.h: Encode* return a frame ready to send; Decode* check sizes and required fields and
+// return views into the frame (keep it alive while using them). The signed files inside (statement,
+// manifest, roots) are opaque here: the device's agent verifies them. Functions are thread-safe
+// (pure).
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -60,5 +63,93 @@ struct FirmwareDataView {
 };
 OutFrame EncodeFirmwareData(uint64_t request_id, const FirmwareDataView& reply);
 Result<FirmwareDataView> DecodeFirmwareData(const wire::FirmwareData& reply);
+
+// ---- Administration (client listener) -------------------------------------------------------
+
+inline constexpr size_t kFirmwareKeyBytes = 32;
+inline constexpr size_t kFirmwareHashBytes = 32;
+// Devices one rollout names (firmware::kMaxRolloutDevices), and what one listing carries.
+inline constexpr size_t kMaxRolloutDevicesOnWire = 4096;
+inline constexpr size_t kMaxFirmwareListEntries = 100'000;
+
+OutFrame EncodeGetFreshnessKey(uint64_t request_id, std::string_view project);
+Result<std::string_view> DecodeGetFreshnessKey(const wire::GetFreshnessKey& request);
+OutFrame EncodeFreshnessKeyReply(uint64_t request_id, std::span<const uint8_t> public_key);
+Result<std::span<const uint8_t>> DecodeFreshnessKeyReply(const wire::FreshnessKeyReply& reply);
+
+struct UploadFirmwareRootRequest {
+  std::string_view project;
+  std::span<const uint8_t> root;
+};
+OutFrame EncodeUploadFirmwareRoot(uint64_t request_id, const UploadFirmwareRootRequest& request);
+Result<UploadFirmwareRootRequest> DecodeUploadFirmwareRoot(const wire::UploadFirmwareRoot& request);
+OutFrame EncodeUploadFirmwareRootReply(uint64_t request_id, uint64_t version);
+uint64_t DecodeUploadFirmwareRootReply(const wire::UploadFirmwareRootReply& reply);
+
+// The image is bounded by the frame limit only: the server streams it into sealed chunks.
+struct UploadFirmwareRequest {
+  std::string_view project;
+  std::span<const uint8_t> manifest;
+  std::span<const uint8_t> image;
+};
+OutFrame EncodeUploadFirmware(uint64_t request_id, const UploadFirmwareRequest& request);
+Result<UploadFirmwareRequest> DecodeUploadFirmware(const wire::UploadFirmware& request);
+
+struct FirmwareReleaseView {
+  uint64_t id = 0;
+  bool complete = false;
+  std::string_view hardware_model;
+  std::string_view version;
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
+  uint64_t image_length = 0;
+  int64_t expires_unix_s = 0;
+  int64_t uploaded_unix_s = 0;
+  std::span<const uint8_t> manifest_sha256;  // empty or kFirmwareHashBytes
+};
+OutFrame EncodeFirmwareRelease(uint64_t request_id, const FirmwareReleaseView& reply);
+Result<FirmwareReleaseView> DecodeFirmwareRelease(const wire::FirmwareRelease& reply);
+
+struct RolloutView {
+  uint64_t id = 0;
+  uint64_t release = 0;
+  uint8_t state = 0;  // 1 running, 2 paused, 3 cancelled
+  int64_t created_unix_s = 0;
+  std::vector<std::string_view> devices;
+};
+OutFrame EncodeRolloutInfo(uint64_t request_id, const RolloutView& reply);
+Result<RolloutView> DecodeRolloutInfo(const wire::RolloutInfo& reply);
+
+OutFrame EncodeListFirmware(uint64_t request_id, std::string_view project);
+Result<std::string_view> DecodeListFirmware(const wire::ListFirmware& request);
+struct FirmwareListView {
+  std::vector<FirmwareReleaseView> releases;
+  std::vector<RolloutView> rollouts;
+};
+OutFrame EncodeListFirmwareReply(uint64_t request_id, const FirmwareListView& reply);
+Result<FirmwareListView> DecodeListFirmwareReply(const wire::ListFirmwareReply& reply);
+
+struct RemoveFirmwareRequest {
+  std::string_view project;
+  uint64_t release = 0;
+};
+OutFrame EncodeRemoveFirmware(uint64_t request_id, const RemoveFirmwareRequest& request);
+Result<RemoveFirmwareRequest> DecodeRemoveFirmware(const wire::RemoveFirmware& request);
+
+struct CreateRolloutRequest {
+  std::string_view project;
+  uint64_t release = 0;
+  std::vector<std::string_view> devices;
+};
+OutFrame EncodeCreateRollout(uint64_t request_id, const CreateRolloutRequest& request);
+Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& request);
+
+struct SetRolloutStateRequest {
+  std::string_view project;
+  uint64_t rollout = 0;
+  uint8_t state = 0;  // 1 running, 2 paused, 3 cancelled
+};
+OutFrame EncodeSetRolloutState(uint64_t request_id, const SetRolloutStateRequest& request);
+Result<SetRolloutStateRequest> DecodeSetRolloutState(const wire::SetRolloutState& request);
 
 }  // namespace sensordb::protocol

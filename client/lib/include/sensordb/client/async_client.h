@@ -14,10 +14,12 @@
 // which fail at once rather than wait when the window is full. See docs/CLIENT.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "sensordb/client/admin_types.h"
 #include "sensordb/client/client_options.h"
 #include "sensordb/client/device_types.h"
+#include "sensordb/client/firmware_types.h"
 #include "sensordb/key_status.h"
 #include "sensordb/query.h"
 #include "sensordb/status.h"
@@ -177,6 +180,23 @@ class AsyncClient {
   // Compact of a large database. One runs at a time; another gets RateLimited.
   std::future<Status> Flush();
   std::future<Status> Compact();
+
+  // Firmware (docs/OTA.md; manage-firmware, listing: query; every change audited): the
+  // project's freshness public key (made on first use), its next trust root, a signed release
+  // (manifest and image in one frame: the image is bounded by the server's frame limit), the
+  // releases and rollouts, and rollouts offering a release to devices.
+  std::future<Result<std::array<uint8_t, 32>>> GetFreshnessKey(std::string_view project);
+  std::future<Result<uint64_t>> UploadFirmwareRoot(std::string_view project,
+                                                   std::span<const uint8_t> root);
+  std::future<Result<FirmwareRelease>> UploadFirmware(std::string_view project,
+                                                      std::span<const uint8_t> manifest,
+                                                      std::span<const uint8_t> image);
+  std::future<Result<FirmwareListing>> ListFirmware(std::string_view project);
+  std::future<Status> RemoveFirmware(std::string_view project, uint64_t release);
+  std::future<Result<FirmwareRollout>> CreateRollout(std::string_view project, uint64_t release,
+                                                     const std::vector<std::string>& devices);
+  std::future<Result<FirmwareRollout>> SetRolloutState(std::string_view project, uint64_t rollout,
+                                                       RolloutState state);
 
  private:
   class Impl;

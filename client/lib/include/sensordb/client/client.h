@@ -79,6 +79,18 @@ class Client {
   Status Flush();
   Status Compact();
 
+  Result<std::array<uint8_t, 32>> GetFreshnessKey(std::string_view project);
+  Result<uint64_t> UploadFirmwareRoot(std::string_view project, std::span<const uint8_t> root);
+  Result<FirmwareRelease> UploadFirmware(std::string_view project,
+                                         std::span<const uint8_t> manifest,
+                                         std::span<const uint8_t> image);
+  Result<FirmwareListing> ListFirmware(std::string_view project);
+  Status RemoveFirmware(std::string_view project, uint64_t release);
+  Result<FirmwareRollout> CreateRollout(std::string_view project, uint64_t release,
+                                        const std::vector<std::string>& devices);
+  Result<FirmwareRollout> SetRolloutState(std::string_view project, uint64_t rollout,
+                                          RolloutState state);
+
  private:
   explicit Client(std::unique_ptr<AsyncClient> async) : async_(std::move(async)) {}
   std::unique_ptr<AsyncClient> async_;
