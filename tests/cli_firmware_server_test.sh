@@ -83,6 +83,8 @@ ID=$(json_get 'd[0]["id"]' <"$WORK/rel.json")
 # --- rollouts -------------------------------------------------------------------------------------
 expect_exit "rollout create" 0 admin firmware rollout create -p greenhouse "$ID" -d dl-2 -d dl-1
 expect_exit "rollout pause" 0 admin firmware rollout pause -p greenhouse 1
+expect_exit "pausing a paused rollout changes nothing" 0 admin firmware rollout pause \
+  -p greenhouse 1
 expect_exit "rollout list" 0 admin firmware rollout list -p greenhouse --json
 expect_eq "paused" paused "$(json_get 'd[0]["state"]' <"$WORK/out")"
 expect_eq "devices" "['dl-1', 'dl-2']" "$(json_get 'd[0]["devices"]' <"$WORK/out")"
@@ -113,10 +115,13 @@ expect_eq "no release left" "[]" "$(admin firmware releases -p greenhouse --json
 json_lines() { python3 -c "import json,sys; print(' '.join(sorted(set(str(json.loads(l)['$1']) for l in sys.stdin))))"; }
 admin audit list --project greenhouse --limit 0 --json >"$WORK/audit.json" || fail "audit list"
 actions=$(json_lines action <"$WORK/audit.json")
-for a in firmware-root-added firmware-release-added firmware-release-removed \
-  firmware-rollout-changed; do
+for a in firmware-key-created firmware-root-added firmware-release-added \
+  firmware-release-removed firmware-rollout-changed; do
   [[ " $actions " == *" $a "* ]] || fail "audit lacks $a (has: $actions)"
 done
+expect_eq "the key is created once" 1 "$(grep -c '"action": *"firmware-key-created"' "$WORK/audit.json")"
+expect_eq "create, pause, resume, cancel: four rollout changes" 4 \
+  "$(grep -c '"action": *"firmware-rollout-changed"' "$WORK/audit.json")"
 expect_eq "refused uploads are audited as failures" 2 \
   "$(grep -c '"outcome": *"failure"' "$WORK/audit.json")"
 

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -48,6 +49,8 @@ Result<std::vector<uint8_t>> ReadWhole(const std::string& path) {
 class Backend {
  public:
   virtual ~Backend() = default;
+  // Before an image is read: whether a release of this size can be sent at all.
+  virtual Status CheckImageSize(uint64_t image_bytes, size_t manifest_bytes) = 0;
   virtual Result<firmware::PublicKey> FreshnessKey(const std::string& project) = 0;
   virtual Result<uint64_t> AddRoot(const std::string& project, std::span<const uint8_t> root) = 0;
   virtual Result<firmware::Release> AddRelease(const std::string& project,
@@ -65,6 +68,7 @@ class Backend {
 class LocalBackend : public Backend {
  public:
   explicit LocalBackend(std::unique_ptr<DB> db) : db_(std::move(db)), store_(*db_) {}
+  Status CheckImageSize(uint64_t, size_t) override { return Status::Ok(); }  // streamed
   Result<firmware::PublicKey> FreshnessKey(const std::string& project) override {
     return store_.FreshnessKey(project);
   }
@@ -128,6 +132,16 @@ firmware::Rollout FromServer(const client::FirmwareRollout& r) {
 class RemoteBackend : public Backend {
  public:
   explicit RemoteBackend(std::unique_ptr<client::Client> c) : c_(std::move(c)) {}
+  Status CheckImageSize(uint64_t image_bytes, size_t manifest_bytes) override {
+    // One frame carries manifest and image; 1 KiB covers the rest of the frame. The library
+    // checks the exact frame again before it sends.
+    const uint64_t limit = c_->async().session().max_frame_bytes;
+    if (limit == 0 || image_bytes + manifest_bytes + 1024 <= limit) return Status::Ok();
+    return Status::ResourceExhausted(
+        "the release (" + std::to_string(image_bytes) +
+        "-byte image) does not fit in one frame: the server accepts frames up to " +
+        std::to_string(limit) + " bytes (its limits.max_frame_bytes); nothing was sent");
+  }
   Result<firmware::PublicKey> FreshnessKey(const std::string& project) override {
     return c_->GetFreshnessKey(project);
   }
@@ -204,7 +218,11 @@ Status RunTrustUpload(const GlobalArgs& global, const StoreArgs& a) {
 
 Status RunUpload(const GlobalArgs& global, const StoreArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const auto manifest, ReadWhole(a.file));
+  std::error_code ec;
+  const uint64_t image_bytes = std::filesystem::file_size(a.image_file, ec);
+  if (ec) return Status::NotFound("cannot open " + a.image_file + ": " + ec.message());
   SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_RETURN_IF_ERROR(store->CheckImageSize(image_bytes, manifest.size()));
   auto rel = store->AddRelease(a.project, manifest, a.image_file);
   if (!rel) {
     const Status& e = rel.error();

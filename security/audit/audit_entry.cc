@@ -49,7 +49,8 @@ std::string_view AuditActionName(AuditAction action) {
                                                 "firmware-root-added",
                                                 "firmware-release-added",
                                                 "firmware-release-removed",
-                                                "firmware-rollout-changed"};
+                                                "firmware-rollout-changed",
+                                                "firmware-key-created"};
   static_assert(std::size(kNames) == kMaxAuditAction + 1, "a name for every action");
   const auto i = static_cast<uint8_t>(action);
   return i <= kMaxAuditAction ? kNames[i] : kNames[0];

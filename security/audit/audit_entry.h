@@ -51,8 +51,9 @@ enum class AuditAction : uint8_t {
   kFirmwareReleaseAdded = 27,
   kFirmwareReleaseRemoved = 28,
   kFirmwareRolloutChanged = 29,  // created, paused, resumed, cancelled
+  kFirmwareKeyCreated = 30,      // the project's freshness key, made on its first request
 };
-inline constexpr uint8_t kMaxAuditAction = 29;
+inline constexpr uint8_t kMaxAuditAction = 30;
 
 enum class AuditOutcome : uint8_t { kSuccess = 1, kFailure = 2, kDenied = 3 };
 

@@ -53,7 +53,8 @@ struct Guarded {
 // mutex); without, that is FailedPrecondition: a key made anywhere else than by FreshnessKey
 // would be one no root names.
 Status WithFreshnessKey(DB& db, std::string_view project, bool make,
-                        const std::function<void(const uint8_t* sk, const PublicKey&)>& fn) {
+                        const std::function<void(const uint8_t* sk, const PublicKey&)>& fn,
+                        bool* created = nullptr) {
   SENSORDB_RETURN_IF_ERROR(InitCrypto());
   Guarded seed(kSeedBytes), sk(crypto_sign_SECRETKEYBYTES);
   if (seed.p == nullptr || sk.p == nullptr) return Status::Internal("out of locked memory");
@@ -76,6 +77,7 @@ Status WithFreshnessKey(DB& db, std::string_view project, bool make,
     Status s = db.PutProjectSecret(project, kFreshnessSecret, value);
     sodium_memzero(value.data(), value.size());
     SENSORDB_RETURN_IF_ERROR(s);
+    if (created != nullptr) *created = true;
   }
   PublicKey pk;
   crypto_sign_seed_keypair(pk.data(), sk.p, seed.p);
@@ -184,11 +186,13 @@ Result<uint64_t> ParseReleaseId(std::string_view text) {
   return id;
 }
 
-Result<PublicKey> FirmwareStore::FreshnessKey(std::string_view project) {
+Result<PublicKey> FirmwareStore::FreshnessKey(std::string_view project, bool* created) {
   std::lock_guard lock(roots_mu_);
   PublicKey out{};
+  if (created != nullptr) *created = false;
   SENSORDB_RETURN_IF_ERROR(WithFreshnessKey(
-      db_, project, /*make=*/true, [&](const uint8_t*, const PublicKey& pk) { out = pk; }));
+      db_, project, /*make=*/true, [&](const uint8_t*, const PublicKey& pk) { out = pk; },
+      created));
   return out;
 }
 
@@ -485,8 +489,9 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
 }
 
 Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_t id,
-                                               RolloutState state) {
+                                               RolloutState state, bool* changed) {
   std::lock_guard lock(rollouts_mu_);
+  if (changed != nullptr) *changed = false;
   SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
   auto it = std::find_if(all.begin(), all.end(), [&](const Rollout& r) { return r.id == id; });
   if (it == all.end()) {
@@ -504,6 +509,7 @@ Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_
     }
     it->state = state;
     SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
+    if (changed != nullptr) *changed = true;
   }
   return *it;
 }

@@ -74,7 +74,8 @@ class FirmwareStore {
   // The public half of the project's freshness key; the key is made on first use, its 32-byte
   // seed sealed as the project secret "firmware-freshness-key". Release managers put it in the
   // project's trust root (`sensordb firmware trust init --freshness-key`).
-  Result<PublicKey> FreshnessKey(std::string_view project);
+  // `created` (optional): set when this call made the key.
+  Result<PublicKey> FreshnessKey(std::string_view project, bool* created = nullptr);
 
   // Adds the project's next trust root (the project must have its freshness key already). The
   // first the server gets must be signed by k of its own keys; each later one must be the next
@@ -110,7 +111,9 @@ class FirmwareStore {
   Result<std::vector<Rollout>> Rollouts(std::string_view project);
   // Running <-> paused; anything -> cancelled; a cancelled rollout stays cancelled. Resuming
   // checks the release again as CreateRollout does.
-  Result<Rollout> SetRolloutState(std::string_view project, uint64_t id, RolloutState state);
+  // `changed` (optional): set when the state was another one before.
+  Result<Rollout> SetRolloutState(std::string_view project, uint64_t id, RolloutState state,
+                                  bool* changed = nullptr);
   // The release a device running (model, version, security_version) is offered: of the running
   // rollouts naming it, the newest whose release is for `model`, not below `security_version`,
   // not the version it runs, and one Answer signs for (complete, of the current root,

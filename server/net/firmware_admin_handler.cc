@@ -1,8 +1,9 @@
 // RequestHandler's firmware administration (protocol/README.md "Firmware administration",
 // docs/OTA.md): the project's freshness key, trust roots, releases and rollouts, through the
 // server's FirmwareStore. Each decodes its request and checks the operation with
-// AuthorizeProject (manage-firmware; listing: query). Every change, and every refused upload of
-// a root or release (a forged manifest is worth knowing about), is an audit entry.
+// AuthorizeProject (manage-firmware; listing: query). Every change (the freshness key's
+// creation included), and every refused upload of a root or release (a forged manifest is worth
+// knowing about), is an audit entry, recorded after the change like key rotations.
 #include "firmware/firmware_store.h"
 #include "net/request_handler.h"
 #include "sensordb/protocol/admin_codec.h"
@@ -51,8 +52,14 @@ Status RequestHandler::HandleGetFreshnessKey(const protocol::Frame& frame, Reply
   SENSORDB_RETURN_IF_ERROR(name);
   auto project = AuthorizeProject(*name, Operation::kManageFirmware);
   SENSORDB_RETURN_IF_ERROR(project);
-  auto key = store->FreshnessKey(project->name);
+  bool created = false;
+  auto key = store->FreshnessKey(project->name, &created);
   SENSORDB_RETURN_IF_ERROR(key);
+  if (created) {
+    SENSORDB_RETURN_IF_ERROR(
+        auth_.Record({*principal_, peer_, WallClockNs()}, AuditAction::kFirmwareKeyCreated,
+                     project->id, AuditOutcome::kSuccess, "freshness key " + firmware::Hex(*key)));
+  }
   out.push_back(protocol::EncodeFreshnessKeyReply(frame.request_id(), *key));
   return Status::Ok();
 }
@@ -166,12 +173,15 @@ Status RequestHandler::HandleSetRolloutState(const protocol::Frame& frame, Reply
   SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kManageFirmware);
   SENSORDB_RETURN_IF_ERROR(project);
+  bool changed = false;
   auto rollout = store->SetRolloutState(project->name, request->rollout,
-                                        firmware::RolloutState(request->state));
+                                        firmware::RolloutState(request->state), &changed);
   SENSORDB_RETURN_IF_ERROR(rollout);
-  SENSORDB_RETURN_IF_ERROR(auth_.Record({*principal_, peer_, WallClockNs()},
-                                        AuditAction::kFirmwareRolloutChanged, project->id,
-                                        AuditOutcome::kSuccess, RolloutText(*rollout)));
+  if (changed) {  // asking for the state it has changes nothing, and records nothing
+    SENSORDB_RETURN_IF_ERROR(auth_.Record({*principal_, peer_, WallClockNs()},
+                                          AuditAction::kFirmwareRolloutChanged, project->id,
+                                          AuditOutcome::kSuccess, RolloutText(*rollout)));
+  }
   out.push_back(protocol::EncodeRolloutInfo(frame.request_id(), RolloutView(*rollout)));
   return Status::Ok();
 }
