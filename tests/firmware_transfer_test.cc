@@ -10,10 +10,8 @@
 #include <fstream>
 #include <thread>
 
-#include "devices/device_registry.h"
 #include "firmware/firmware_store.h"
-#include "identity/device_ca.h"
-#include "net/server_fixture.h"
+#include "net/device_fixture.h"
 #include "ota_fixture.h"
 #include "ota_logger.h"
 #include "sensordb/protocol/firmware_codec.h"
@@ -23,7 +21,8 @@ namespace {
 
 using ota_fuzz::Bytes;
 using ota_fuzz::SignWith;
-using testing::ServerFixture;
+using testing::DeviceServerFixture;
+using testing::Slurp;
 using testing::TestClient;
 
 constexpr char kProject[] = "greenhouse";  // the agent fixture's project
@@ -35,37 +34,19 @@ StatusCode CodeOf(const Result<T>& r) {
   return r.has_value() ? StatusCode::kOk : r.error().code();
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-class FirmwareTransferTest : public ServerFixture {
+class FirmwareTransferTest : public DeviceServerFixture {
  protected:
+  FirmwareTransferTest() : DeviceServerFixture({kProject, "other"}, /*mqtt=*/false) {}
+
   void Configure(ServerConfig& c) override {
-    c.devices.port = 0;
+    DeviceServerFixture::Configure(c);
     c.devices.firmware_bytes_per_second = kBytesPerSecond;
   }
 
   void SetUp() override {
     ASSERT_EQ(sdb_ota_init(), SDB_OTA_OK);
-    ServerFixture::SetUp();
+    DeviceServerFixture::SetUp();
     if (HasFatalFailure()) return;
-    auto registry = DeviceRegistry::Open(*db_, *auth_);
-    ASSERT_TRUE(registry.has_value()) << registry.error().ToString();
-    registry_ = std::move(*registry);
-    auto native = ClientListener::StartDevices(config_, *db_, *auth_, *registry_, false,
-                                               &listener_->metrics());
-    ASSERT_TRUE(native.has_value()) << native.error().ToString();
-    native_ = std::move(*native);
-    auto admin = auth_->Authenticate(Credentials::Token(token_), "local", WallClockNs());
-    ASSERT_TRUE(admin.has_value());
-    admin_ = std::move(*admin);
-    for (const char* name : {kProject, "other"}) {
-      auto p = db_->CreateProject(name);
-      ASSERT_TRUE(p.has_value());
-      ASSERT_TRUE(auth_->ProjectCreated({admin_, "local", WallClockNs()}, p->id, p->name).ok());
-    }
     // The project's firmware as release managers and the operator set it up: the server's
     // freshness key in a root signed by two of three release keys, one signed release.
     store_ = std::make_unique<firmware::FirmwareStore>(*db_);
@@ -96,24 +77,11 @@ class FirmwareTransferTest : public ServerFixture {
     release_ = *rel;
   }
 
-  void TearDown() override {
-    if (native_) native_->Stop();
-    ServerFixture::TearDown();
-  }
-
   // A device of `project` enrolled and connected to the native device stream, Hello done.
   std::unique_ptr<TestClient> Device(const std::string& project, const std::string& device) {
-    const std::string base = dir_.Sub(project + "-" + device);
-    EXPECT_TRUE(WriteDeviceKeyAndCsr(project, device, base + ".key", base + ".csr").ok());
-    auto cert = registry_->Enroll({admin_, "local", WallClockNs()}, project, device,
-                                  Slurp(base + ".csr"), 30);
-    EXPECT_TRUE(cert.has_value()) << cert.error().ToString();
-    if (!cert) return nullptr;
-    std::ofstream(base + ".crt") << cert->certificate_pem << cert->chain_pem;
-    auto c = std::make_unique<TestClient>(config_.tls.ca_file, TLS1_3_VERSION, base + ".crt",
-                                          base + ".key");
-    const auto ec = c->Connect(native_->port());
-    EXPECT_FALSE(ec) << ec.message();
+    const testing::DeviceFiles f = Enroll(project, device);
+    if (f.serial.empty()) return nullptr;
+    auto c = DeviceClient(f);
     EXPECT_TRUE(c->Send(protocol::EncodeHello(next_id_++, {})));
     auto hello = c->Receive();
     EXPECT_TRUE(hello && hello->type() == wire::Message::HelloReply) << ErrorOf(hello).ToString();
@@ -152,10 +120,7 @@ class FirmwareTransferTest : public ServerFixture {
     return std::string(data->bytes.begin(), data->bytes.end());
   }
 
-  std::unique_ptr<DeviceRegistry> registry_;
-  std::unique_ptr<ClientListener> native_;
   std::unique_ptr<firmware::FirmwareStore> store_;
-  Principal admin_;
   ota_fuzz::Fixture fx_{200'000};  // four 64 KiB reads
   Bytes root1_;
   firmware::Release release_;
@@ -309,8 +274,10 @@ TEST_F(FirmwareTransferTest, RolloutsAreCheckedAndKeptSealed) {
             StatusCode::kResourceExhausted);
   ASSERT_TRUE(
       store_->SetRolloutState(kProject, big->id, firmware::RolloutState::kCancelled).has_value());
-  auto again = store_->CreateRollout(kProject, release_.id, fleet);
+  std::vector<uint64_t> dropped;
+  auto again = store_->CreateRollout(kProject, release_.id, fleet, &dropped);
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(dropped, std::vector<uint64_t>{big->id});  // named, for the audit entry
   all = store_->Rollouts(kProject);
   ASSERT_TRUE(all.has_value());
   ASSERT_EQ(all->size(), 3u);  // 1, 2 and the new one; the cancelled big one made room

@@ -153,6 +153,39 @@ bool Names(const Rollout& r, std::string_view device) {
   return std::binary_search(r.devices.begin(), r.devices.end(), device);
 }
 
+// The newest of a project's stored roots (Roots()), decoded; FailedPrecondition when it has none.
+Result<sdb_ota_root> NewestRoot(const Result<std::vector<std::vector<uint8_t>>>& stored,
+                                std::string_view project) {
+  SENSORDB_RETURN_IF_ERROR(stored);
+  const auto& roots = *stored;
+  if (roots.empty()) {
+    return Err(Status::FailedPrecondition(
+        "project '" + std::string(project) +
+        "' has no firmware trust root yet: upload one first (sensordb firmware trust upload)"));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
+  return DecodeRoot(rs, "the stored root");
+}
+
+// Ok when an offer of `rel` may be signed under `root` at `now`: complete, of that root,
+// unexpired (what Answer, OfferFor, CreateRollout and a resume all check).
+Status CheckOffer(const Release& rel, const sdb_ota_root& root, int64_t now) {
+  if (!rel.complete) {
+    return Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " is incomplete");
+  }
+  if (rel.root_version != root.version) {
+    return Status::FailedPrecondition(
+        "release " + ReleaseIdText(rel.id) + " is signed under root version " +
+        std::to_string(rel.root_version) + ", the project's is " + std::to_string(root.version) +
+        " (" + sdb_ota_result_name(SDB_OTA_WRONG_ROOT) + ")");
+  }
+  if (rel.expires_unix_s <= now) {
+    return Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " has expired (" +
+                                      sdb_ota_result_name(SDB_OTA_EXPIRED) + ")");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view RolloutStateName(RolloutState s) {
@@ -307,14 +340,7 @@ Result<Release> FirmwareStore::AddRelease(std::string_view project,
   if (const sdb_ota_result e = sdb_ota_decode_manifest(s.body, s.body_len, &m); e != SDB_OTA_OK) {
     return Err(Refused("the file is not a manifest", e));
   }
-  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
-  if (roots.empty()) {
-    return Err(Status::FailedPrecondition(
-        "project '" + std::string(project) +
-        "' has no firmware trust root yet: upload one first (sensordb firmware trust upload)"));
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed cs, Open(roots.back(), "the stored root"));
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(cs, "the stored root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, NewestRoot(Roots(project), project));
   if (m.project != project) return Err(Refused("the manifest", SDB_OTA_WRONG_PROJECT));
   if (m.root_version != root.version) {
     return Err(Refused("the manifest is signed for root version " + std::to_string(m.root_version) +
@@ -420,31 +446,13 @@ Result<std::vector<Rollout>> FirmwareStore::Rollouts(std::string_view project) {
 }
 
 Status FirmwareStore::Offerable(std::string_view project, const Release& rel) {
-  if (!rel.complete) {
-    return Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " is incomplete");
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
-  if (roots.empty()) {
-    return Status::FailedPrecondition("project '" + std::string(project) +
-                                      "' has no firmware trust root yet");
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(rs, "the stored root"));
-  if (rel.root_version != root.version) {
-    return Status::FailedPrecondition(
-        "release " + ReleaseIdText(rel.id) + " is signed under root version " +
-        std::to_string(rel.root_version) + ", the project's is " + std::to_string(root.version) +
-        " (" + sdb_ota_result_name(SDB_OTA_WRONG_ROOT) + ")");
-  }
-  if (rel.expires_unix_s <= clock_.NowUnixNs() / kNanosPerSecond) {
-    return Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " has expired (" +
-                                      sdb_ota_result_name(SDB_OTA_EXPIRED) + ")");
-  }
-  return Status::Ok();
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, NewestRoot(Roots(project), project));
+  return CheckOffer(rel, root, clock_.NowUnixNs() / kNanosPerSecond);
 }
 
 Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t release,
-                                             std::vector<std::string> devices) {
+                                             std::vector<std::string> devices,
+                                             std::vector<uint64_t>* dropped) {
   std::sort(devices.begin(), devices.end());
   devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
   if (devices.empty() || devices.size() > kMaxRolloutDevices) {
@@ -471,8 +479,10 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
   all.push_back(r);
   std::string value = EncodeRollouts(all);
   // Cancelled rollouts are final and offer nothing: the oldest make room for a new one.
+  std::vector<uint64_t> gone;
   for (auto it = all.begin(); value.size() > kMaxRolloutBytes && it != all.end();) {
     if (it->state == RolloutState::kCancelled) {
+      gone.push_back(it->id);
       it = all.erase(it);
       value = EncodeRollouts(all);
     } else {
@@ -485,6 +495,7 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
         std::to_string(kMaxRolloutBytes) + " (cancel finished rollouts, or name fewer devices)"));
   }
   SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, value));
+  if (dropped != nullptr) *dropped = std::move(gone);
   return r;
 }
 
@@ -520,6 +531,8 @@ Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
                                                        std::string_view version,
                                                        uint64_t security_version) {
   SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+  std::optional<sdb_ota_root> root;  // read once, for the first candidate
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (it->state != RolloutState::kRunning || !Names(*it, device)) continue;
     auto rel = GetRelease(project, it->release);
@@ -531,7 +544,10 @@ Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
     }
     // Left behind by a root rotation or expired: offering it would refuse the device its
     // statement and the roots it needs; an older rollout or nothing is offered instead.
-    if (!Offerable(project, *rel).ok()) continue;
+    if (!root) {
+      SENSORDB_ASSIGN_OR_RETURN(root, NewestRoot(Roots(project), project));
+    }
+    if (!CheckOffer(*rel, *root, now).ok()) continue;
     return std::optional<Release>(std::move(*rel));
   }
   return std::optional<Release>();
@@ -577,13 +593,7 @@ Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
   }
   // What a device would check of the offer, checked before anything is signed: the root it
   // names is the project's current one, its key is ours, nothing has expired.
-  SENSORDB_ASSIGN_OR_RETURN(const auto roots, Roots(project));
-  if (roots.empty()) {
-    return Err(Status::FailedPrecondition("project '" + std::string(project) +
-                                          "' has no firmware trust root yet"));
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_signed rs, Open(roots.back(), "the stored root"));
-  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, DecodeRoot(rs, "the stored root"));
+  SENSORDB_ASSIGN_OR_RETURN(const sdb_ota_root root, NewestRoot(Roots(project), project));
   const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
   if (root.expires_unix_s <= now) {
     return Err(Refused("root version " + std::to_string(root.version), SDB_OTA_EXPIRED));
@@ -591,14 +601,7 @@ Result<std::vector<uint8_t>> FirmwareStore::Answer(std::string_view project,
   sdb_ota_freshness f{};
   if (offer) {
     SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, *offer));
-    if (!rel.complete) {
-      return Err(Status::FailedPrecondition("release " + ReleaseIdText(rel.id) + " is incomplete"));
-    }
-    if (rel.root_version != root.version) {
-      return Err(Refused("release " + ReleaseIdText(rel.id), SDB_OTA_WRONG_ROOT));
-    }
-    if (rel.expires_unix_s <= now)
-      return Err(Refused("release " + ReleaseIdText(rel.id), SDB_OTA_EXPIRED));
+    SENSORDB_RETURN_IF_ERROR(CheckOffer(rel, root, now));
     std::memcpy(f.manifest_sha256, rel.manifest_sha256.data(), SDB_OTA_HASH_BYTES);
     f.has_offer = 1;
   }

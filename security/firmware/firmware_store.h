@@ -104,10 +104,12 @@ class FirmwareStore {
   // Starts offering the complete release `release` to `devices` (1 .. kMaxRolloutDevices
   // names); refused when the release would not be answered for (incomplete, of an older root,
   // expired). Rollouts are the project secret "firmware-rollouts"; when a new one would not
-  // fit in kMaxRolloutBytes, cancelled rollouts are dropped, oldest first, and if that is not
-  // enough the new one is refused (ResourceExhausted).
+  // fit in kMaxRolloutBytes, cancelled rollouts are dropped, oldest first (their ids in
+  // `dropped`, for the audit entry), and if that is not enough the new one is refused
+  // (ResourceExhausted).
   Result<Rollout> CreateRollout(std::string_view project, uint64_t release,
-                                std::vector<std::string> devices);
+                                std::vector<std::string> devices,
+                                std::vector<uint64_t>* dropped = nullptr);
   Result<std::vector<Rollout>> Rollouts(std::string_view project);
   // Running <-> paused; anything -> cancelled; a cancelled rollout stays cancelled. Resuming
   // checks the release again as CreateRollout does.

@@ -6,6 +6,28 @@
 #include "sensordb/protocol/write_codec.h"
 
 namespace sensordb::server {
+namespace {
+
+// How long a freshness statement of an offer is valid: long enough for a slow link to act on
+// it, short enough that a frozen offer is noticed (docs/OTA.md "Freshness").
+constexpr uint32_t kOfferValidForS = 300;
+// What an offer costs against the device's firmware byte rate: it reads sealed records and signs
+// once, so a device cannot ask for offers faster than for a few reads (16 per second at the
+// default 1 MiB/s).
+constexpr double kOfferCostBytes = 64 * 1024;
+
+// Charges `cost` to the device's bucket of `limit` (null: no limit); RateLimited naming the
+// limit (`what`) and the wait when the bucket is empty.
+Status Charge(RateLimiter* limit, const DeviceIdentity& who, double cost, std::string_view what) {
+  if (limit == nullptr) return Status::Ok();
+  const RateDecision d = limit->Admit(who.project + "/" + who.device, WallClockNs(), cost);
+  if (d.allowed) return Status::Ok();
+  return Status::RateLimited(std::string(what) + " limit of device '" + who.device +
+                             "' exceeded; retry in " +
+                             std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+}
+
+}  // namespace
 
 FrameHandler::Next DeviceHandler::Handle(const protocol::Frame& frame, ReplySink& out) {
   const uint64_t id = frame.request_id();
@@ -80,14 +102,11 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
                                       "' may write only its own series; nothing was written");
     }
   }
-  const RateDecision d =
-      points_limit_.Admit(identity_.project + "/" + identity_.device, WallClockNs(),
-                          double(batch_.points()));
-  if (!d.allowed) {
+  if (Status admitted =
+          Charge(&points_limit_, identity_, double(batch_.points()), "points-per-second");
+      !admitted.ok()) {
     batch_.Clear();
-    return Status::RateLimited("points-per-second limit of device '" + identity_.device +
-                               "' exceeded; retry in " +
-                               std::to_string(d.retry_after_ns / 1'000'000) + " ms");
+    return admitted;
   }
   const Status s = db_.Write(identity_.project, identity_.project_id, batch_);
   const uint64_t points = batch_.points();
@@ -126,30 +145,13 @@ Status DeviceHandler::HandleListChannels(const protocol::Frame& frame, ReplySink
   return Status::Ok();
 }
 
-// How long a freshness statement of an offer is valid: long enough for a slow link to act on
-// it, short enough that a frozen offer is noticed (docs/OTA.md "Freshness").
-constexpr uint32_t kOfferValidForS = 300;
-// What an offer costs against the device's firmware byte rate: it reads sealed records and signs
-// once, so a device cannot ask for offers faster than for a few reads (16 per second at the
-// default 1 MiB/s).
-constexpr double kOfferCostBytes = 64 * 1024;
-
-// Charges `bytes` to the device's firmware rate before any lookup.
-Status ChargeFirmware(RateLimiter* limit, const DeviceIdentity& who, double bytes) {
-  if (limit == nullptr) return Status::Ok();
-  const RateDecision d = limit->Admit(who.project + "/" + who.device, WallClockNs(), bytes);
-  if (d.allowed) return Status::Ok();
-  return Status::RateLimited("firmware bytes-per-second limit of device '" + who.device +
-                             "' exceeded; retry in " +
-                             std::to_string(d.retry_after_ns / 1'000'000) + " ms");
-}
-
 Status DeviceHandler::HandleGetFirmwareOffer(const protocol::Frame& frame, ReplySink& out) {
   if (firmware_.store == nullptr) return Status::NotSupported("firmware is not served here");
   auto request = protocol::DecodeGetFirmwareOffer(*frame.As<wire::GetFirmwareOffer>());
   SENSORDB_RETURN_IF_ERROR(request);
   SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
-  SENSORDB_RETURN_IF_ERROR(ChargeFirmware(firmware_.bytes_limit, identity_, kOfferCostBytes));
+  SENSORDB_RETURN_IF_ERROR(
+      Charge(firmware_.bytes_limit, identity_, kOfferCostBytes, "firmware bytes-per-second"));
   firmware::FirmwareStore& store = *firmware_.store;
   auto offer = store.OfferFor(identity_.project, identity_.device, request->model, request->version,
                               request->security_version);
@@ -181,8 +183,8 @@ Status DeviceHandler::HandleReadFirmware(const protocol::Frame& frame, ReplySink
   SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
   // Charged before the lookups, refused or not: a device cannot make the server read records
   // for free.
-  SENSORDB_RETURN_IF_ERROR(
-      ChargeFirmware(firmware_.bytes_limit, identity_, double(request->length)));
+  SENSORDB_RETURN_IF_ERROR(Charge(firmware_.bytes_limit, identity_, double(request->length),
+                                  "firmware bytes-per-second"));
   firmware::FirmwareStore& store = *firmware_.store;
   SENSORDB_RETURN_IF_ERROR(
       store.CheckOffered(identity_.project, identity_.device, request->image_id));

@@ -12,9 +12,9 @@
 #include <numeric>
 #include <thread>
 
-#include "identity/device_ca.h"
 #include "devices/device_registry.h"
-#include "net/server_fixture.h"
+#include "identity/device_ca.h"
+#include "net/device_fixture.h"
 #include "sensordb/protocol/admin_codec.h"
 #include "sensordb/protocol/query_codec.h"
 #include "sensordb/protocol/write_codec.h"
@@ -22,7 +22,9 @@
 namespace sensordb::server {
 namespace {
 
-using testing::ServerFixture;
+using testing::DeviceFiles;
+using testing::DeviceServerFixture;
+using testing::Slurp;
 using testing::TestClient;
 
 constexpr int64_t kT0 = 1'767'225'600'000'000'000;
@@ -45,74 +47,13 @@ Shell Sh(const std::string& command) {
   return r;
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-struct DeviceFiles {
-  std::string key, cert, serial;
-};
-
-class DeviceListenerTest : public ServerFixture {
+class DeviceListenerTest : public DeviceServerFixture {
  protected:
+  DeviceListenerTest() : DeviceServerFixture({"farm", "other"}, /*mqtt=*/true) {}
+
   void Configure(ServerConfig& c) override {
-    c.devices.port = 0;
-    c.devices.mqtt_port = 0;
+    DeviceServerFixture::Configure(c);
     c.limits.max_frame_bytes = LimitsConfig{}.max_frame_bytes;  // as shipped: 16 MiB
-  }
-
-  void SetUp() override {
-    ServerFixture::SetUp();
-    if (HasFatalFailure()) return;
-    auto registry = DeviceRegistry::Open(*db_, *auth_);
-    ASSERT_TRUE(registry.has_value()) << registry.error().ToString();
-    registry_ = std::move(*registry);
-    auto native = ClientListener::StartDevices(config_, *db_, *auth_, *registry_, false,
-                                               &listener_->metrics());
-    ASSERT_TRUE(native.has_value()) << native.error().ToString();
-    native_ = std::move(*native);
-    auto mqtt = ClientListener::StartDevices(config_, *db_, *auth_, *registry_, true,
-                                             &listener_->metrics());
-    ASSERT_TRUE(mqtt.has_value()) << mqtt.error().ToString();
-    mqtt_ = std::move(*mqtt);
-    auto admin = auth_->Authenticate(Credentials::Token(token_), "local", WallClockNs());
-    ASSERT_TRUE(admin.has_value());
-    admin_ = std::move(*admin);
-    for (const char* name : {"farm", "other"}) {
-      auto p = db_->CreateProject(name);
-      ASSERT_TRUE(p.has_value());
-      ASSERT_TRUE(auth_->ProjectCreated(Local(), p->id, p->name).ok());
-    }
-  }
-
-  void TearDown() override {
-    if (native_) native_->Stop();
-    if (mqtt_) mqtt_->Stop();
-    ServerFixture::TearDown();
-  }
-
-  Actor Local() { return Actor{admin_, "local", WallClockNs()}; }
-
-  // Key and CSR as `sensordb device keygen` makes them, enrolled; the certificate file holds
-  // the chain a device presents.
-  DeviceFiles Enroll(const std::string& project, const std::string& device) {
-    const std::string base = dir_.Sub(project + "-" + device + "-" + std::to_string(++files_));
-    DeviceFiles f{base + ".key", base + ".crt", {}};
-    EXPECT_TRUE(WriteDeviceKeyAndCsr(project, device, f.key, base + ".csr").ok());
-    auto cert = registry_->Enroll(Local(), project, device, Slurp(base + ".csr"), 30);
-    EXPECT_TRUE(cert.has_value()) << cert.error().ToString();
-    if (!cert) return f;
-    std::ofstream(f.cert) << cert->certificate_pem << cert->chain_pem;
-    f.serial = cert->serial;
-    return f;
-  }
-
-  std::unique_ptr<TestClient> DeviceClient(const DeviceFiles& f) {
-    auto c = std::make_unique<TestClient>(config_.tls.ca_file, TLS1_3_VERSION, f.cert, f.key);
-    const auto ec = c->Connect(native_->port());
-    EXPECT_FALSE(ec) << ec.message();
-    return c;
   }
 
   std::string Pub(const DeviceFiles& f, const std::string& topic, const std::string& message,
@@ -148,11 +89,6 @@ class DeviceListenerTest : public ServerFixture {
     return ::sensordb::server::testing::MetricValue(
         listener_->metrics().Render({}), "sensordb_refusals_total{reason=\"" + reason + "\"}");
   }
-
-  std::unique_ptr<DeviceRegistry> registry_;
-  std::unique_ptr<ClientListener> native_, mqtt_;
-  Principal admin_;
-  int files_ = 0;
 };
 
 TEST_F(DeviceListenerTest, ADeviceWritesItsOwnSeriesOverTheNativeStreamAndNothingElse) {

@@ -156,13 +156,19 @@ Status RequestHandler::HandleCreateRollout(const protocol::Frame& frame, ReplySi
   SENSORDB_RETURN_IF_ERROR(request);
   auto project = AuthorizeProject(request->project, Operation::kManageFirmware);
   SENSORDB_RETURN_IF_ERROR(project);
+  std::vector<uint64_t> dropped;
   auto rollout = store->CreateRollout(
       project->name, request->release,
-      std::vector<std::string>(request->devices.begin(), request->devices.end()));
+      std::vector<std::string>(request->devices.begin(), request->devices.end()), &dropped);
   SENSORDB_RETURN_IF_ERROR(rollout);
-  SENSORDB_RETURN_IF_ERROR(
-      auth_.Record({*principal_, peer_, WallClockNs()}, AuditAction::kFirmwareRolloutChanged,
-                   project->id, AuditOutcome::kSuccess, "created " + RolloutText(*rollout)));
+  std::string detail = "created " + RolloutText(*rollout);
+  if (!dropped.empty()) {
+    detail += "; cancelled rollouts dropped to make room:";
+    for (const uint64_t id : dropped) detail += " " + std::to_string(id);
+  }
+  SENSORDB_RETURN_IF_ERROR(auth_.Record({*principal_, peer_, WallClockNs()},
+                                        AuditAction::kFirmwareRolloutChanged, project->id,
+                                        AuditOutcome::kSuccess, std::move(detail)));
   out.push_back(protocol::EncodeRolloutInfo(frame.request_id(), RolloutView(*rollout)));
   return Status::Ok();
 }

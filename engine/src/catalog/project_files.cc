@@ -276,7 +276,7 @@ Status ProjectFiles::Census(uint32_t project,
   return it->status();
 }
 
-Result<uint64_t> ProjectFiles::Reseal(uint32_t project, uint32_t newest) {
+Status ProjectFiles::Reseal(uint32_t project, uint32_t newest) {
   // Held for the whole pass: no file is created, written, committed or deleted meanwhile, so
   // what the iterator read is what is stored when its re-sealed copy is written back.
   std::lock_guard lock(mu_);
@@ -289,8 +289,8 @@ Result<uint64_t> ProjectFiles::Reseal(uint32_t project, uint32_t newest) {
     if (cipher_.KeyVersionOf(it->value()) >= newest) continue;
     const std::string_view key = it->key();
     if (key.size() != kRecordKeySize && key.size() != kChunkKeySize) {
-      return Err(Status::Corruption(
-          fmt::format("project {}: malformed file key of {} bytes", project, key.size())));
+      return Status::Corruption(
+          fmt::format("project {}: malformed file key of {} bytes", project, key.size()));
     }
     const auto kind = key.size() == kRecordKeySize ? crypto::RecordKind::kProjectFile
                                                    : crypto::RecordKind::kProjectFileChunk;
@@ -299,8 +299,7 @@ Result<uint64_t> ProjectFiles::Reseal(uint32_t project, uint32_t newest) {
     Status s = cipher_.Open(project, kind, key, it->value(), &plain);
     if (s.ok()) s = cipher_.Seal(project, kind, key, plain, &sealed);
     if (!s.ok()) {
-      return Err(
-          Status(s.code(), Where(project, DecodeFixed64BE(key.data() + 4)) + ": " + s.message()));
+      return Status(s.code(), Where(project, DecodeFixed64BE(key.data() + 4)) + ": " + s.message());
     }
     batch.Put(Cf::kFiles, key, sealed);
     if (++done % 64 == 0) {  // at most 4 MiB per batch
@@ -309,8 +308,7 @@ Result<uint64_t> ProjectFiles::Reseal(uint32_t project, uint32_t newest) {
     }
   }
   SENSORDB_RETURN_IF_ERROR(it->status());
-  SENSORDB_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
-  return done;
+  return store_.Write(batch, /*sync=*/true);
 }
 
 }  // namespace sensordb::catalog

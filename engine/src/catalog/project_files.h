@@ -44,8 +44,8 @@ class ProjectFiles {
   Status DeleteRange(uint32_t project, uint64_t id);
   // Counts the project's file records by key version (file_records, bytes).
   Status Census(uint32_t project, const std::function<KeyVersionStatus&(uint32_t version)>& entry);
-  // Re-seals every record of the project's files sealed below `newest`; returns how many.
-  Result<uint64_t> Reseal(uint32_t project, uint32_t newest);
+  // Re-seals every record of the project's files sealed below `newest`.
+  Status Reseal(uint32_t project, uint32_t newest);
 
  private:
   Result<ProjectFileInfo> OpenRecord(uint32_t project, std::string_view key,

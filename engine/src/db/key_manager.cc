@@ -172,8 +172,7 @@ Status KeyManager::Reencrypt(catalog::ProjectMeta& project, const std::function<
   SENSORDB_RETURN_IF_ERROR(flush());
   SENSORDB_RETURN_IF_ERROR(catalog_.Reseal(project));
   SENSORDB_RETURN_IF_ERROR(secrets_.Reseal(project.id));
-  SENSORDB_ASSIGN_OR_RETURN(uint64_t files, files_.Reseal(project.id, newest));
-  (void)files;
+  SENSORDB_RETURN_IF_ERROR(files_.Reseal(project.id, newest));
   SENSORDB_ASSIGN_OR_RETURN(uint64_t n, ResealBlocks(project.id, newest, old_blocks, progress));
   (void)n;
   return Status::Ok();
