@@ -32,19 +32,19 @@ void Consume(const Status& s) { (void)s.ok(); }
 // clang-format off
 #define SENSORDB_FUZZ_MESSAGES(X)                                                              \
   X(AuditChunk) X(AuditEnd) X(Auth) X(AuthReply) X(ChangePassword) X(CreateAccount)            \
-  X(CreateProject) X(CreateProjectReply) X(CreateRollout) X(DeleteAccount) X(DropProject)      \
-  X(EnrollDevice) X(EnrollDeviceReply) X(Error) X(FirmwareData) X(FirmwareOffer)               \
-  X(FirmwareRelease) X(FreshnessKeyReply) X(GetDeviceCa) X(GetDeviceCaReply)                   \
-  X(GetFirmwareOffer) X(GetFreshnessKey) X(Hello) X(HelloReply) X(IssueToken)                  \
-  X(IssueTokenReply) X(KeyStatusReply) X(ListAccountsReply) X(ListChannels)                    \
-  X(ListChannelsReply) X(ListDeviceCerts) X(ListDeviceCertsReply) X(ListDevices)               \
-  X(ListDevicesReply) X(ListFirmware) X(ListFirmwareReply) X(ListGrants) X(ListGrantsReply)    \
-  X(ListProjectsReply) X(ListTokens) X(ListTokensReply) X(Query) X(ReadAudit)                  \
-  X(ReadFirmware) X(RegisterChannel) X(RegisterChannelReply) X(RegisterDevice)                 \
-  X(RemoveFirmware) X(RemoveGrant) X(RevokeDevice) X(RevokeDeviceCert) X(RevokeToken)          \
-  X(RolloutInfo) X(RotateProjectKey) X(RotateProjectKeyReply) X(SetAccountDisabled)            \
-  X(SetGrant) X(SetRetention) X(SetRolloutState) X(UploadFirmware) X(UploadFirmwareRoot)       \
-  X(VerifyAudit) X(VerifyAuditReply) X(WriteReply)
+  X(CreateProject) X(CreateProjectReply) X(CreateRollout) X(DeleteAccount)                     \
+  X(DeviceFirmwareList) X(DropProject) X(EnrollDevice) X(EnrollDeviceReply) X(Error)           \
+  X(FirmwareData) X(FirmwareOffer) X(FirmwareRelease) X(FreshnessKeyReply) X(GetDeviceCa)      \
+  X(GetDeviceCaReply) X(GetFirmwareOffer) X(GetFreshnessKey) X(Hello) X(HelloReply)            \
+  X(IssueToken) X(IssueTokenReply) X(KeyStatusReply) X(ListAccountsReply) X(ListChannels)      \
+  X(ListChannelsReply) X(ListDeviceCerts) X(ListDeviceCertsReply) X(ListDeviceFirmware)        \
+  X(ListDevices) X(ListDevicesReply) X(ListFirmware) X(ListFirmwareReply) X(ListGrants)        \
+  X(ListGrantsReply) X(ListProjectsReply) X(ListTokens) X(ListTokensReply) X(Query)            \
+  X(ReadAudit) X(ReadFirmware) X(RegisterChannel) X(RegisterChannelReply) X(RegisterDevice)    \
+  X(RemoveFirmware) X(RemoveGrant) X(ReportFirmware) X(RevokeDevice) X(RevokeDeviceCert)       \
+  X(RevokeToken) X(RolloutInfo) X(RotateProjectKey) X(RotateProjectKeyReply)                   \
+  X(SetAccountDisabled) X(SetGrant) X(SetRetention) X(SetRolloutState) X(UploadFirmware)       \
+  X(UploadFirmwareRoot) X(VerifyAudit) X(VerifyAuditReply) X(WriteReply)
 // clang-format on
 
 void DecodeEverything(const Frame& frame) {

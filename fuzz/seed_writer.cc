@@ -81,19 +81,23 @@ void NativeFrames(const fs::path& dir) {
   latest.AddLatest("dev-1", {"temp", 1, Value::Float64(1)});
   Write(dir, "replies", 0, Stream(raw.Finish(), agg.Finish(), latest.Finish()));
   const std::vector<uint8_t> nonce(16, 7), file(40, 9);
-  Write(dir, "firmware", 0,
-        Stream(EncodeGetFirmwareOffer(15, {"greenhouse", nonce, "DL-200", "1.0.0", 1, 1}),
-               EncodeFirmwareOffer(15, {file, file, 3, 4096, {file, file}}),
-               EncodeReadFirmware(16, {"greenhouse", 3, 0, 4096}),
-               EncodeFirmwareData(16, {0, file})));
-  Write(dir, "firmware-admin", 0,
-        Stream(EncodeGetFreshnessKey(17, "greenhouse"),
-               EncodeUploadFirmwareRoot(18, {"greenhouse", file}),
-               EncodeUploadFirmware(19, {"greenhouse", file, file}),
-               EncodeListFirmwareReply(20, {{{3, true, "DL-200", "2.0.0", 2, 1, 40, 9, 8, nonce}},
-                                            {{1, 3, 1, 8, {"dev-1"}}}}),
-               EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}}),
-               EncodeSetRolloutState(22, {"greenhouse", 1, 2})));
+  Write(
+      dir, "firmware", 0,
+      Stream(EncodeGetFirmwareOffer(15, {"greenhouse", nonce, "DL-200", "1.0.0", 1, 1}),
+             EncodeFirmwareOffer(15, {file, file, 3, 4096, {file, file}}),
+             EncodeReadFirmware(16, {"greenhouse", 3, 0, 4096}), EncodeFirmwareData(16, {0, file}),
+             EncodeReportFirmware(17, {"greenhouse", 3, 7, "hash-mismatch", "1.0.0", 1, 1})));
+  Write(
+      dir, "firmware-admin", 0,
+      Stream(EncodeGetFreshnessKey(17, "greenhouse"),
+             EncodeUploadFirmwareRoot(18, {"greenhouse", file}),
+             EncodeUploadFirmware(19, {"greenhouse", file, file}),
+             EncodeListFirmwareReply(20, {{{3, true, "DL-200", "2.0.0", 2, 1, 40, 9, 8, nonce}},
+                                          {{1, 3, 4, 8, {"dev-1"}, {50, 100}, 5, 600, 1, 9, {1}}}}),
+             EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}, {1, 100}, 5, 600}),
+             EncodeSetRolloutState(22, {"greenhouse", 1, 2}),
+             EncodeListDeviceFirmware(23, {"greenhouse", "dev-1"}),
+             EncodeDeviceFirmwareList(23, {{"dev-1", 3, 5, "", "2.0.0", 2, 1, 9}})));
 }
 
 void MqttPackets(const fs::path& dir) {

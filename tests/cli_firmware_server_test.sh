@@ -91,6 +91,27 @@ expect_eq "devices" "['dl-1', 'dl-2']" "$(json_get 'd[0]["devices"]' <"$WORK/out
 expect_exit "rollout resume" 0 admin firmware rollout resume -p greenhouse 1
 expect_exit "a live rollout's release is kept" 1 admin firmware remove -p greenhouse "$ID"
 [[ $ERR == *"offered by rollout 1"* ]] || fail "remove under a rollout: $ERR"
+# In waves: two of four devices first, the rest after an hour; what they reported, per wave.
+expect_exit "waves that fall" 1 admin firmware rollout create -p greenhouse "$ID" -d dl-1 \
+  --waves 10,5,100
+[[ $ERR == *"rising"* ]] || fail "falling waves: $ERR"
+expect_exit "rollout in waves" 0 admin firmware rollout create -p greenhouse "$ID" -d dl-1 -d dl-2 \
+  -d dl-3 -d dl-4 --waves 50,100 --failure-threshold 20 --soak 1h
+[[ $(cat "$WORK/out") == *"waves 50,100 (3600 s each), halts when more than 20 %"* ]] ||
+  fail "create in waves says: $(cat "$WORK/out")"
+expect_exit "rollout status" 0 admin firmware rollout status -p greenhouse 2 --json
+expect_eq "two waves" 2 "$(json_get 'len(d["waves"])' <"$WORK/out")"
+expect_eq "the first wave is open" True "$(json_get 'd["waves"][0]["open"]' <"$WORK/out")"
+expect_eq "the second is not" False "$(json_get 'd["waves"][1]["open"]' <"$WORK/out")"
+expect_eq "half the devices in each" "2 2" \
+  "$(json_get '" ".join(str(w["devices"]) for w in d["waves"])' <"$WORK/out")"
+expect_eq "nobody reported yet" "2 True" \
+  "$(json_get 'str(d["waves"][0]["no_report"]) + " " + str(d["reports"])' <"$WORK/out")"
+expect_exit "rollout status, as a table" 0 admin firmware rollout status -p greenhouse 2
+[[ $(cat "$WORK/out") == *"wave 1 of 2 (50 %)"* ]] || fail "status says: $(cat "$WORK/out")"
+expect_exit "no rollout 9" 1 admin firmware rollout status -p greenhouse 9
+expect_exit "device reports" 0 admin firmware devices -p greenhouse --json
+expect_eq "no device reported" "[]" "$(cat "$WORK/out")"
 
 # --- who may -----------------------------------------------------------------------------------
 admin service-account create ingest >/dev/null || fail "service-account create"
@@ -99,6 +120,8 @@ admin grant set greenhouse ingest writer >/dev/null || fail "grant writer"
 writer() { cli --token-file "$WORK/ingest.token" "$@"; }
 expect_exit "a writer lists" 0 writer firmware releases -p greenhouse
 expect_exit "a writer lists rollouts" 0 writer firmware rollout list -p greenhouse
+expect_exit "a writer reads a rollout's status" 0 writer firmware rollout status -p greenhouse 2
+expect_exit "a writer reads device reports" 0 writer firmware devices -p greenhouse -d dl-1
 expect_exit "a writer may not upload" 1 writer firmware upload -p greenhouse --image "$F/fw.bin" \
   "$F/fw.sdbm"
 [[ $ERR == *"role writer"* ]] || fail "writer upload message: $ERR"
@@ -108,6 +131,7 @@ expect_exit "another project is not found" 1 admin firmware releases -p nowhere
 [[ $ERR == *"does not exist"* ]] || fail "unknown project: $ERR"
 
 expect_exit "rollout cancel" 0 admin firmware rollout cancel -p greenhouse 1
+expect_exit "rollout cancel, waves" 0 admin firmware rollout cancel -p greenhouse 2
 expect_exit "remove" 0 admin firmware remove -p greenhouse "$ID"
 expect_eq "no release left" "[]" "$(admin firmware releases -p greenhouse --json)"
 
@@ -120,7 +144,7 @@ for a in firmware-key-created firmware-root-added firmware-release-added \
   [[ " $actions " == *" $a "* ]] || fail "audit lacks $a (has: $actions)"
 done
 expect_eq "the key is created once" 1 "$(grep -c '"action": *"firmware-key-created"' "$WORK/audit.json")"
-expect_eq "create, pause, resume, cancel: four rollout changes" 4 \
+expect_eq "create, pause, resume, cancel, and create, cancel in waves: six rollout changes" 6 \
   "$(grep -c '"action": *"firmware-rollout-changed"' "$WORK/audit.json")"
 expect_eq "refused uploads are audited as failures" 2 \
   "$(grep -c '"outcome": *"failure"' "$WORK/audit.json")"

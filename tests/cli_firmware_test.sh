@@ -226,6 +226,18 @@ expect_exit "a paused rollout's release is kept" 1 sdb firmware remove -p greenh
 expect_exit "rollout cancel" 0 sdb firmware rollout cancel -p greenhouse 1
 expect_exit "a cancelled rollout stays cancelled" 1 sdb firmware rollout resume -p greenhouse 1
 expect_exit "a malformed rollout number" 1 sdb firmware rollout pause -p greenhouse x1
+expect_exit "rollout in waves" 0 sdb firmware rollout create -p greenhouse "$id" -d dl-1 -d dl-2 \
+  --waves 1,100 --soak 0
+expect_exit "rollout list, waves" 0 sdb firmware rollout list -p greenhouse --json
+expect_eq "no soak: every wave open" "[1, 100] 2" \
+  "$(json_get 'str(d[1]["waves"]) + " " + str(d[1]["wave"])' <out)"
+expect_exit "a threshold above 100" 1 sdb firmware rollout create -p greenhouse "$id" -d dl-1 \
+  --failure-threshold 101
+expect_exit "device reports need the server" 1 sdb firmware devices -p greenhouse
+[[ $ERR == *"--server"* ]] || fail "devices offline: $ERR"
+expect_exit "rollout status offline" 0 sdb firmware rollout status -p greenhouse 2
+[[ $(cat out) == *"no device reports"* ]] || fail "status offline says: $(cat out)"
+expect_exit "cancel the waves" 0 sdb firmware rollout cancel -p greenhouse 2
 expect_exit "remove" 0 sdb firmware remove -p greenhouse "$id"
 expect_exit "remove again" 1 sdb firmware remove -p greenhouse "$id"
 expect_exit "nothing listed after remove" 0 sdb firmware releases -p greenhouse --json

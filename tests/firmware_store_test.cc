@@ -8,10 +8,12 @@
 #include <sodium.h>
 
 #include <filesystem>
+#include <map>
 
 #include "catalog/project_files.h"
 #include "ota_fixture.h"
 #include "ota_logger.h"
+#include "sensordb/coding.h"
 #include "store/keys.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -302,6 +304,136 @@ TEST_F(FirmwareStoreTest, AChangedStoredByteIsRefusedByTheServer) {
   EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
   EXPECT_NE(s.message().find("chunk 2 (bytes 131072-196607)"), std::string::npos) << s.ToString();
   EXPECT_EQ(store_->Releases(kProject)->size(), 1u);  // nothing deleted
+}
+
+// Waves and the automatic halt (docs/OTA.md "Waves and automatic halt"), on the store's own
+// clock: a wave opens only after the one before has soaked, pausing freezes the waves, and a
+// wave whose failures pass the threshold halts the rollout until an operator resumes it.
+TEST_F(FirmwareStoreTest, RolloutsOpenWavesByTimeAndHaltWhenAWaveFails) {
+  using firmware::FirmwareStep;
+  using firmware::RolloutState;
+  ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
+  auto rel = Upload(ManifestFile(fx_.Manifest(), {&fx_.release[0], &fx_.release[2]}), fx_.image);
+  ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
+  std::vector<std::string> fleet;
+  for (int i = 0; i < 20; ++i) fleet.push_back((i < 10 ? "dl-0" : "dl-") + std::to_string(i));
+
+  // Plans that make no sense are refused, naming what is wrong.
+  for (const firmware::RolloutPlan& bad :
+       {firmware::RolloutPlan{{50}, 5, 600}, firmware::RolloutPlan{{10, 5, 100}, 5, 600},
+        firmware::RolloutPlan{{0, 100}, 5, 600}, firmware::RolloutPlan{{}, 5, 600},
+        firmware::RolloutPlan{{1, 2, 3, 4, 5, 6, 7, 8, 100}, 5, 600},
+        firmware::RolloutPlan{{100}, 101, 600}, firmware::RolloutPlan{{100}, 5, 8 * 86400}}) {
+    auto r = store_->CreateRollout(kProject, rel->id, fleet, bad);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << r.error().ToString();
+  }
+  EXPECT_TRUE(store_->Rollouts(kProject)->empty());
+
+  auto created = store_->CreateRollout(kProject, rel->id, fleet, {{10, 50, 100}, 10, 600});
+  ASSERT_TRUE(created.has_value()) << created.error().ToString();
+  // Stored and read back whole; 2, 8 and 10 devices in the three waves.
+  auto all = store_->Rollouts(kProject);
+  ASSERT_TRUE(all.has_value() && all->size() == 1u);
+  const firmware::Rollout r = all->front();
+  EXPECT_EQ(r.device_waves, created->device_waves);
+  EXPECT_EQ(r.plan.waves, (std::vector<uint8_t>{10, 50, 100}));
+  std::array<std::vector<std::string>, 3> waves;
+  for (size_t i = 0; i < r.devices.size(); ++i) waves.at(r.device_waves[i]).push_back(r.devices[i]);
+  EXPECT_EQ(waves[0].size(), 2u);
+  EXPECT_EQ(waves[1].size(), 8u);
+  EXPECT_EQ(waves[2].size(), 10u);
+
+  const auto offered = [&](const std::string& device) {
+    auto o = store_->OfferFor(kProject, device, "DL-200", "0.9.0", 0);
+    EXPECT_TRUE(o.has_value());
+    const bool yes = o.has_value() && o->has_value();
+    EXPECT_EQ(store_->CheckOffered(kProject, device, rel->id).ok(), yes) << device;
+    return yes;
+  };
+  const auto at = [&](int64_t s) { clock_.Set((kNow + s) * kNanosPerSecond); };
+  EXPECT_TRUE(offered(waves[0][0]));
+  EXPECT_FALSE(offered(waves[1][0]));
+  at(599);
+  EXPECT_FALSE(offered(waves[1][0]));
+  at(600);
+  EXPECT_TRUE(offered(waves[1][0]));
+  EXPECT_FALSE(offered(waves[2][0]));
+  // Paused in wave 1: nothing offered, the waves frozen; resumed, wave 1 soaks again.
+  at(700);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, r.id, RolloutState::kPaused).has_value());
+  EXPECT_FALSE(offered(waves[0][0]));
+  at(2000);
+  auto resumed = store_->SetRolloutState(kProject, r.id, RolloutState::kRunning);
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().ToString();
+  EXPECT_EQ(resumed->wave, 1u);
+  EXPECT_FALSE(offered(waves[2][0]));
+  at(2599);
+  EXPECT_FALSE(offered(waves[2][0]));
+  at(2600);
+  EXPECT_TRUE(offered(waves[2][0]));
+  at(2000);  // back in wave 1 for the halt
+
+  // Reports as the registry keeps them. One failure among wave 1's 8 devices is 12.5 % > 10 %.
+  std::map<std::string, firmware::StepReport, std::less<>> reports;
+  const firmware::StepOf step_of = [&](std::string_view d) -> std::optional<firmware::StepReport> {
+    auto it = reports.find(d);
+    if (it == reports.end()) return std::nullopt;
+    return it->second;
+  };
+  reports[waves[1][0]] = {rel->id, FirmwareStep::kConfirmed, kNow + 2000};
+  reports[waves[1][1]] = {rel->id + 1, FirmwareStep::kFailed, kNow + 2000};  // another release
+  EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][1], rel->id, step_of)->empty());
+  reports[waves[1][2]] = {rel->id, FirmwareStep::kRolledBack, kNow + 2000};
+  auto halted = store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of);
+  ASSERT_TRUE(halted.has_value()) << halted.error().ToString();
+  ASSERT_EQ(halted->size(), 1u);
+  EXPECT_EQ(halted->front().state, RolloutState::kHalted);
+  const auto tally = firmware::Tally(halted->front(), step_of);
+  EXPECT_EQ(tally[1].devices, 8u);
+  EXPECT_EQ(tally[1].failures(), 1u);
+  EXPECT_EQ(tally[1].steps[uint8_t(FirmwareStep::kConfirmed)], 1u);
+  EXPECT_EQ(tally[1].steps[0], 6u);  // no report for this release
+  EXPECT_FALSE(offered(waves[0][0]));
+  EXPECT_EQ(store_->Rollouts(kProject)->front().state, RolloutState::kHalted);
+  // Only the server halts; an operator resumes, and the count starts again.
+  EXPECT_EQ(store_->SetRolloutState(kProject, r.id, RolloutState::kHalted).error().code(),
+            StatusCode::kInvalidArgument);
+  at(2100);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, r.id, RolloutState::kRunning).has_value());
+  EXPECT_TRUE(offered(waves[1][0]));
+  EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of)->empty());
+  reports[waves[1][3]] = {rel->id, FirmwareStep::kFailed, kNow + 2100};
+  EXPECT_EQ(store_->HaltIfFailing(kProject, waves[1][3], rel->id, step_of)->size(), 1u);
+}
+
+// Rollouts stored by the first format (no plan) read as one wave that never halts; damage to
+// the stored value is refused, never read as fewer rollouts.
+TEST_F(FirmwareStoreTest, RolloutsOfTheFirstFormatReadAsOneWaveAndDamageIsRefused) {
+  std::string v1;
+  PutFixed64BE(&v1, 1);       // id
+  PutFixed64BE(&v1, 0x1234);  // release
+  v1.push_back(char(1));      // running
+  PutFixed64BE(&v1, kNow);    // created
+  PutVarint64(&v1, 2);
+  PutLengthPrefixed(&v1, "dl-1");
+  PutLengthPrefixed(&v1, "dl-2");
+  ASSERT_TRUE(db_->PutProjectSecret(kProject, "firmware-rollouts", v1).ok());
+  auto all = store_->Rollouts(kProject);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().devices, (std::vector<std::string>{"dl-1", "dl-2"}));
+  EXPECT_EQ(all->front().device_waves, (std::vector<uint8_t>{0, 0}));
+  EXPECT_EQ(all->front().plan.waves, (std::vector<uint8_t>{100}));
+  EXPECT_EQ(all->front().plan.failure_percent, 100);
+  for (const std::string& bad :
+       {v1.substr(0, v1.size() - 1), v1 + "x", std::string("\x02\x00", 2), std::string("\x05")}) {
+    ASSERT_TRUE(db_->PutProjectSecret(kProject, "firmware-rollouts", bad).ok());
+    auto r = store_->Rollouts(kProject);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kCorruption);
+    EXPECT_NE(r.error().message().find("rollouts are malformed"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -108,6 +108,21 @@ class FirmwareTransferTest : public DeviceServerFixture {
     }
   }
 
+  // One ReportFirmware: Ok when the server answered Done. Waits out the device's rate limit
+  // (bounded: 50 tries), as a device does.
+  Status Report(TestClient& c, const std::string& project, uint64_t id, firmware::FirmwareStep step,
+                const std::string& reason, const std::string& version = "1.0.0") {
+    for (int tries = 0;; ++tries) {
+      EXPECT_TRUE(c.Send(protocol::EncodeReportFirmware(
+          next_id_++, {project, id, uint8_t(step), reason, version, 1, 1})));
+      auto frame = c.Receive();
+      if (frame && frame->type() == wire::Message::Done) return Status::Ok();
+      const Status error = ErrorOf(frame);
+      if (error.code() != StatusCode::kRateLimited || tries >= 50) return error;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
   // One ReadFirmware: the bytes, or the error.
   Result<std::string> Read(TestClient& c, const std::string& project, uint64_t id, uint64_t offset,
                            uint32_t length) {
@@ -275,7 +290,7 @@ TEST_F(FirmwareTransferTest, RolloutsAreCheckedAndKeptSealed) {
   ASSERT_TRUE(
       store_->SetRolloutState(kProject, big->id, firmware::RolloutState::kCancelled).has_value());
   std::vector<uint64_t> dropped;
-  auto again = store_->CreateRollout(kProject, release_.id, fleet, &dropped);
+  auto again = store_->CreateRollout(kProject, release_.id, fleet, {}, &dropped);
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_EQ(dropped, std::vector<uint64_t>{big->id});  // named, for the audit entry
   all = store_->Rollouts(kProject);
@@ -345,6 +360,153 @@ TEST_F(FirmwareTransferTest, ReadsPastTheEndAndFloodsOfOffersAreRefused) {
                StatusCode::kRateLimited;
   }
   EXPECT_GT(limited, 0);
+}
+
+// Devices report each step into the registry; a wave whose failures pass the threshold halts the
+// rollout (audited), after which nothing more is offered or served until an operator resumes.
+// The first failure is real: a logger whose flash flipped a byte of the image, refused by the
+// agent with its named reason.
+TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegistry) {
+  using firmware::FirmwareStep;
+  auto dl7 = Device(kProject, "dl-7");
+  auto dl8 = Device(kProject, "dl-8");
+  auto dl9 = Device(kProject, "dl-9");
+  auto stranger = Device(kProject, "dl-5");
+  ASSERT_TRUE(dl7 && dl8 && dl9 && stranger);
+  // One wave of three; more than 40 % failed (two devices) halts it.
+  auto rollout =
+      store_->CreateRollout(kProject, release_.id, {"dl-7", "dl-8", "dl-9"}, {{100}, 40, 0});
+  ASSERT_TRUE(rollout.has_value()) << rollout.error().ToString();
+  const uint64_t audit_from = auth_->audit().Head().entries + 1;
+
+  // dl-7 downloads with one byte flipped on its way to flash: the agent refuses the image.
+  auto logger = bench::OtaLogger::Provision(dir_.Sub("logger-7"), kProject, "dl-7", "DL-200",
+                                            root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
+  auto nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  std::optional<protocol::Frame> frame;
+  auto offer = Offer(*dl7, *nonce, kProject, "1.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  ASSERT_EQ(offer->image_id, release_.id);
+  ASSERT_TRUE(logger->AcceptFreshness(offer->statement).has_value());
+  ASSERT_TRUE(logger->BeginDownload(offer->manifest).ok());
+  EXPECT_TRUE(Report(*dl7, kProject, release_.id, FirmwareStep::kDownloading, "").ok());
+  for (int tries = 0; tries < 200 && logger->DownloadOffset() < logger->DownloadLength(); ++tries) {
+    const uint64_t at = logger->DownloadOffset();
+    auto bytes = Read(*dl7, kProject, release_.id, at, protocol::kMaxFirmwareReadBytes);
+    if (!bytes && bytes.error().code() == StatusCode::kRateLimited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    ASSERT_TRUE(bytes.has_value()) << bytes.error().ToString();
+    if (at == 0) (*bytes)[100] ^= 0x20;  // the flipped bit
+    ASSERT_TRUE(
+        logger->WriteChunk(at, {reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()})
+            .ok());
+  }
+  ASSERT_FALSE(logger->FinishDownload().ok());
+  const std::string reason = sdb_ota_result_name(logger->last_result());
+  EXPECT_EQ(reason, "hash-mismatch");
+  Status reported = Report(*dl7, kProject, release_.id, FirmwareStep::kFailed, reason);
+  ASSERT_TRUE(reported.ok()) << reported.ToString();
+  // One of three is 33 %: still running, dl-9 is offered the release.
+  EXPECT_EQ(store_->Rollouts(kProject)->front().state, firmware::RolloutState::kRunning);
+  EXPECT_TRUE(Read(*dl9, kProject, release_.id, 0, 1024).has_value());
+
+  // Reports the server refuses: about a release no rollout named the device for, from a device
+  // outside the rollout, for another project, a step that does not exist.
+  EXPECT_EQ(Report(*dl7, kProject, release_.id + 1, FirmwareStep::kFailed, "x").code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Report(*stranger, kProject, release_.id, FirmwareStep::kFailed, "x").code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Report(*dl8, "other", release_.id, FirmwareStep::kFailed, "x").code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Report(*dl8, kProject, release_.id, FirmwareStep(9), "x").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Rollouts(kProject)->front().state, firmware::RolloutState::kRunning);
+
+  // dl-8's trial boot failed: the second failure, 67 % > 40 %, halts the rollout.
+  reported = Report(*dl8, kProject, release_.id, FirmwareStep::kRolledBack, "");
+  ASSERT_TRUE(reported.ok()) << reported.ToString();
+  EXPECT_EQ(store_->Rollouts(kProject)->front().state, firmware::RolloutState::kHalted);
+  EXPECT_EQ(CodeOf(Read(*dl9, kProject, release_.id, 0, 1024)), StatusCode::kNotFound);
+  auto logger9 = bench::OtaLogger::Provision(dir_.Sub("logger-9"), kProject, "dl-9", "DL-200",
+                                             root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  ASSERT_TRUE(logger9.has_value());
+  nonce = logger9->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  offer = Offer(*dl9, *nonce, kProject, "1.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  EXPECT_EQ(offer->image_id, 0u);  // a statement offering nothing
+  // A device still reports on a halted rollout's release (it may be mid-install).
+  EXPECT_TRUE(Report(*dl9, kProject, release_.id, FirmwareStep::kOffered, "").ok());
+
+  // The halt is in the audit log, with the wave, the threshold and the last report.
+  std::vector<std::string> halts;
+  ASSERT_TRUE(auth_->audit()
+                  .Read(audit_from,
+                        [&](const AuditEntry& e) {
+                          if (e.event.action == AuditAction::kFirmwareRolloutHalted) {
+                            halts.push_back(e.event.detail);
+                          }
+                          return true;
+                        })
+                  .ok());
+  ASSERT_EQ(halts.size(), 1u);
+  EXPECT_NE(halts[0].find("rollout " + std::to_string(rollout->id) + " halted: wave 1 has 2 of 3"),
+            std::string::npos)
+      << halts[0];
+  EXPECT_NE(halts[0].find("threshold 40 %"), std::string::npos) << halts[0];
+  EXPECT_NE(halts[0].find("dl-8 rolled-back"), std::string::npos) << halts[0];
+
+  // The registry keeps each device's last report, stored: a registry opened again reads them.
+  auto reopened = DeviceRegistry::Open(*db_, *auth_);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+  auto reports = (*reopened)->ListFirmware({admin_, "local", WallClockNs()}, kProject);
+  ASSERT_TRUE(reports.has_value()) << reports.error().ToString();
+  ASSERT_EQ(reports->size(), 3u);
+  EXPECT_EQ((*reports)[0].first, "dl-7");
+  EXPECT_EQ((*reports)[0].second.step, uint8_t(FirmwareStep::kFailed));
+  EXPECT_EQ((*reports)[0].second.reason, "hash-mismatch");
+  EXPECT_EQ((*reports)[1].second.step, uint8_t(FirmwareStep::kRolledBack));
+  EXPECT_EQ((*reports)[2].first, "dl-9");
+  auto one = registry_->ListFirmware({admin_, "local", WallClockNs()}, kProject, "dl-8");
+  ASSERT_TRUE(one.has_value());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().first, "dl-8");
+
+  // Resumed by an operator, the count starts again: dl-9 is offered the release and confirms it,
+  // which the catalog's device record shows.
+  ASSERT_TRUE(
+      store_->SetRolloutState(kProject, rollout->id, firmware::RolloutState::kRunning).has_value());
+  EXPECT_TRUE(Read(*dl9, kProject, release_.id, 0, 1024).has_value());
+  EXPECT_TRUE(Report(*dl9, kProject, release_.id, FirmwareStep::kConfirmed, "", "2.0.0").ok());
+  auto devices = db_->ListDevices(kProject);
+  ASSERT_TRUE(devices.has_value());
+  for (const DeviceInfo& d : *devices) {
+    if (d.name == "dl-9") {
+      EXPECT_EQ(d.firmware_version, "2.0.0");
+    }
+  }
+  // Dropping the project deletes its devices' reports.
+  const uint32_t pid = db_->GetProject(kProject)->id;
+  const std::string prefix = "firmware/" + std::to_string(pid) + "/";
+  const auto stored = [&] {
+    int n = 0;
+    EXPECT_TRUE(db_->System()
+                    .ScanNamed(SystemSpace::kDevices,
+                               [&](std::string_view name, std::string_view) {
+                                 n += name.starts_with(prefix);
+                                 return true;
+                               })
+                    .ok());
+    return n;
+  };
+  EXPECT_EQ(stored(), 3);
+  ASSERT_TRUE(db_->DropProject(kProject).ok());
+  ASSERT_TRUE(registry_->ProjectDropped(pid).ok());
+  EXPECT_EQ(stored(), 0);
 }
 
 }  // namespace

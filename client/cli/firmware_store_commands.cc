@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -18,6 +20,7 @@
 #include "connect.h"
 #include "firmware/firmware_store.h"
 #include "output.h"
+#include "time_util.h"
 
 namespace sensordb::cli {
 namespace {
@@ -32,7 +35,21 @@ struct StoreArgs {
   std::string out_file;
   std::string id;
   std::vector<std::string> devices;
+  std::string device;
+  std::string waves = "100";
+  int failure_percent = 5;
+  std::string soak = "10m";
   bool json = false;
+};
+
+// A device's last report, as both backends give it (the server's registry keeps them).
+struct Report {
+  std::string device;
+  firmware::StepReport step;
+  std::string reason;
+  std::string version;
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
 };
 
 Result<std::vector<uint8_t>> ReadWhole(const std::string& path) {
@@ -60,9 +77,13 @@ class Backend {
   virtual Result<std::vector<firmware::Rollout>> Rollouts(const std::string& project) = 0;
   virtual Status DeleteRelease(const std::string& project, uint64_t id) = 0;
   virtual Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
-                                                  const std::vector<std::string>& devices) = 0;
+                                                  const std::vector<std::string>& devices,
+                                                  const firmware::RolloutPlan& plan) = 0;
   virtual Result<firmware::Rollout> SetRolloutState(const std::string& project, uint64_t id,
                                                     firmware::RolloutState state) = 0;
+  // What the devices last reported, by device name (every device that reported, or one).
+  virtual Result<std::vector<Report>> Reports(const std::string& project,
+                                              const std::string& device) = 0;
 };
 
 class LocalBackend : public Backend {
@@ -97,12 +118,17 @@ class LocalBackend : public Backend {
     return store_.DeleteRelease(project, id);
   }
   Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
-                                          const std::vector<std::string>& devices) override {
-    return store_.CreateRollout(project, release, devices);
+                                          const std::vector<std::string>& devices,
+                                          const firmware::RolloutPlan& plan) override {
+    return store_.CreateRollout(project, release, devices, plan);
   }
   Result<firmware::Rollout> SetRolloutState(const std::string& project, uint64_t id,
                                             firmware::RolloutState state) override {
     return store_.SetRolloutState(project, id, state);
+  }
+  Result<std::vector<Report>> Reports(const std::string&, const std::string&) override {
+    return Err(Status::FailedPrecondition(
+        "device reports are kept by the running server's registry: use --server"));
   }
 
  private:
@@ -126,7 +152,20 @@ firmware::Release FromServer(const client::FirmwareRelease& r) {
 }
 
 firmware::Rollout FromServer(const client::FirmwareRollout& r) {
-  return {r.id, r.release, firmware::RolloutState(uint8_t(r.state)), r.created_unix_s, r.devices};
+  firmware::Rollout out;
+  out.id = r.id;
+  out.release = r.release;
+  out.state = firmware::RolloutState(uint8_t(r.state));
+  out.created_unix_s = r.created_unix_s;
+  out.devices = r.devices;
+  out.device_waves = r.device_waves;
+  if (out.device_waves.size() != out.devices.size()) out.device_waves.assign(r.devices.size(), 0);
+  out.plan = {r.plan.waves.empty() ? std::vector<uint8_t>{100} : r.plan.waves,
+              r.plan.failure_percent, r.plan.soak_s};
+  // The wave open when the server answered and when it opened: OpenWave agrees later on.
+  out.wave = r.wave;
+  out.wave_opened_unix_s = r.wave_opened_unix_s;
+  return out;
 }
 
 class RemoteBackend : public Backend {
@@ -172,9 +211,27 @@ class RemoteBackend : public Backend {
     return c_->RemoveFirmware(project, id);
   }
   Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
-                                          const std::vector<std::string>& devices) override {
-    SENSORDB_ASSIGN_OR_RETURN(const auto r, c_->CreateRollout(project, release, devices));
+                                          const std::vector<std::string>& devices,
+                                          const firmware::RolloutPlan& plan) override {
+    SENSORDB_ASSIGN_OR_RETURN(const auto r,
+                              c_->CreateRollout(project, release, devices,
+                                                {plan.waves, plan.failure_percent, plan.soak_s}));
     return FromServer(r);
+  }
+  Result<std::vector<Report>> Reports(const std::string& project,
+                                      const std::string& device) override {
+    SENSORDB_ASSIGN_OR_RETURN(const auto list, c_->ListDeviceFirmware(project, device));
+    std::vector<Report> out;
+    for (const auto& d : list) {
+      if (d.step < 1 || d.step > firmware::kMaxFirmwareStep) continue;  // a newer server's step
+      out.push_back({d.device,
+                     {d.release, firmware::FirmwareStep(d.step), d.reported_unix_s},
+                     d.reason,
+                     d.version,
+                     d.security_version,
+                     d.root_version});
+    }
+    return out;
   }
   Result<firmware::Rollout> SetRolloutState(const std::string& project, uint64_t id,
                                             firmware::RolloutState state) override {
@@ -300,7 +357,14 @@ Result<uint64_t> RolloutId(const std::string& text) {
   return id;
 }
 
+// "2 of 4 (10 %)": the wave open at `now`, of how many, and its cumulative percentage.
+std::string WaveText(const firmware::Rollout& r, int64_t now) {
+  const uint32_t w = firmware::OpenWave(r, now);
+  return fmt::format("{} of {} ({} %)", w + 1, r.plan.waves.size(), r.plan.waves[w]);
+}
+
 void PrintRollouts(const std::vector<firmware::Rollout>& all, bool json) {
+  const int64_t now = NowNanos() / 1'000'000'000;
   if (json) {
     std::string out = "[";
     for (size_t i = 0; i < all.size(); ++i) {
@@ -309,26 +373,49 @@ void PrintRollouts(const std::vector<firmware::Rollout>& all, bool json) {
       for (size_t j = 0; j < r.devices.size(); ++j) {
         devices += (j ? ", " : "") + JsonString(PrintableText(r.devices[j]));
       }
+      const uint32_t w = firmware::OpenWave(r, now);
       out += fmt::format(
           "{}{{\"id\": {}, \"release\": \"{}\", \"state\": \"{}\", \"created_unix_s\": {}, "
-          "\"devices\": [{}]}}",
+          "\"waves\": [{}], \"failure_percent\": {}, \"soak_s\": {}, \"wave\": {}, "
+          "\"wave_opened_unix_s\": {}, \"devices\": [{}]}}",
           i ? ", " : "", r.id, firmware::ReleaseIdText(r.release),
-          firmware::RolloutStateName(r.state), r.created_unix_s, devices);
+          firmware::RolloutStateName(r.state), r.created_unix_s, firmware::WavesText(r.plan.waves),
+          r.plan.failure_percent, r.plan.soak_s, w + 1, firmware::WaveOpensAt(r, w), devices);
     }
     fmt::print("{}]\n", out);
     return;
   }
-  fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {}\n", "rollout", "release", "state", "devices",
-             "first devices");
+  fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {:<14}  {}\n", "rollout", "release", "state", "devices",
+             "wave", "first devices");
   for (const auto& r : all) {
     std::string first;
     for (size_t j = 0; j < r.devices.size() && j < 3; ++j) {
       first += (j ? ", " : "") + PrintableText(r.devices[j]);
     }
     if (r.devices.size() > 3) first += ", ...";
-    fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {}\n", r.id, firmware::ReleaseIdText(r.release),
-               firmware::RolloutStateName(r.state), r.devices.size(), first);
+    fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {:<14}  {}\n", r.id, firmware::ReleaseIdText(r.release),
+               firmware::RolloutStateName(r.state), r.devices.size(), WaveText(r, now), first);
   }
+}
+
+Result<firmware::RolloutPlan> PlanOf(const StoreArgs& a) {
+  firmware::RolloutPlan plan;
+  SENSORDB_ASSIGN_OR_RETURN(plan.waves, firmware::ParseWaves(a.waves));
+  if (a.failure_percent < 0 || a.failure_percent > 100) {
+    return Err(Status::InvalidArgument("--failure-threshold is a percentage, 0 to 100, not " +
+                                       std::to_string(a.failure_percent)));
+  }
+  plan.failure_percent = uint8_t(a.failure_percent);
+  int64_t soak_ns = 0;  // "0": every wave opens at once
+  if (a.soak != "0") {
+    SENSORDB_ASSIGN_OR_RETURN(soak_ns, ParseDuration(a.soak));
+  }
+  if (soak_ns < 0 || soak_ns / 1'000'000'000 > firmware::kMaxSoakSeconds) {
+    return Err(Status::InvalidArgument("--soak is 0 to 7d, not " + PrintableText(a.soak)));
+  }
+  plan.soak_s = uint32_t(soak_ns / 1'000'000'000);
+  SENSORDB_RETURN_IF_ERROR(firmware::CheckPlan(plan));
+  return plan;
 }
 
 Status RunRolloutCreate(const GlobalArgs& global, const StoreArgs& a) {
@@ -337,10 +424,116 @@ Status RunRolloutCreate(const GlobalArgs& global, const StoreArgs& a) {
     return Status::InvalidArgument("release id '" + PrintableText(a.id) +
                                    "': " + release.error().message());
   }
+  SENSORDB_ASSIGN_OR_RETURN(const auto plan, PlanOf(a));
   SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
-  SENSORDB_ASSIGN_OR_RETURN(const auto r, store->CreateRollout(a.project, *release, a.devices));
-  fmt::print("rollout {} of release {} to {} device(s) of '{}': running\n", r.id,
-             firmware::ReleaseIdText(r.release), r.devices.size(), a.project);
+  SENSORDB_ASSIGN_OR_RETURN(const auto r,
+                            store->CreateRollout(a.project, *release, a.devices, plan));
+  fmt::print(
+      "rollout {} of release {} to {} device(s) of '{}': running, waves {} ({} s each), halts "
+      "when more than {} % of a wave fail\n",
+      r.id, firmware::ReleaseIdText(r.release), r.devices.size(), a.project,
+      firmware::WavesText(r.plan.waves), r.plan.soak_s, r.plan.failure_percent);
+  return Status::Ok();
+}
+
+// `rollout status`: the plan, the open wave, and per wave what its devices last reported for
+// the rollout's release (the server's registry keeps the reports: with --server).
+Status RunRolloutStatus(const GlobalArgs& global, const StoreArgs& a) {
+  SENSORDB_ASSIGN_OR_RETURN(const uint64_t id, RolloutId(a.id));
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, store->Rollouts(a.project));
+  auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.id == id; });
+  if (it == all.end()) {
+    return Status::NotFound("project '" + a.project + "' has no rollout " + std::to_string(id));
+  }
+  const firmware::Rollout& r = *it;
+  auto reports = store->Reports(a.project, {});
+  std::map<std::string, firmware::StepReport, std::less<>> by_device;
+  if (reports) {
+    for (const Report& rep : *reports) by_device[rep.device] = rep.step;
+  }
+  const firmware::StepOf step_of = [&](std::string_view d) -> std::optional<firmware::StepReport> {
+    auto f = by_device.find(d);
+    if (f == by_device.end()) return std::nullopt;
+    return f->second;
+  };
+  const auto tally = firmware::Tally(r, step_of);
+  const int64_t now = NowNanos() / 1'000'000'000;
+  const uint32_t open = firmware::OpenWave(r, now);
+  using S = firmware::FirmwareStep;
+  if (a.json) {
+    std::string waves;
+    for (size_t w = 0; w < tally.size(); ++w) {
+      std::string steps;
+      for (uint8_t st = 1; st <= firmware::kMaxFirmwareStep; ++st) {
+        steps += fmt::format("{}\"{}\": {}", st > 1 ? ", " : "", firmware::FirmwareStepName(S(st)),
+                             tally[w].steps[st]);
+      }
+      waves += fmt::format(
+          "{}{{\"wave\": {}, \"percent\": {}, \"open\": {}, \"opens_unix_s\": {}, \"devices\": {}, "
+          "\"no_report\": {}, {}, \"past_threshold\": {}}}",
+          w ? ", " : "", w + 1, r.plan.waves[w], w <= open, firmware::WaveOpensAt(r, uint32_t(w)),
+          tally[w].devices, tally[w].steps[0], steps, firmware::PastThreshold(r.plan, tally[w]));
+    }
+    fmt::print(
+        "{{\"id\": {}, \"release\": \"{}\", \"state\": \"{}\", \"failure_percent\": {}, "
+        "\"soak_s\": {}, \"reports\": {}, \"waves\": [{}]}}\n",
+        r.id, firmware::ReleaseIdText(r.release), firmware::RolloutStateName(r.state),
+        r.plan.failure_percent, r.plan.soak_s, reports.has_value(), waves);
+    return Status::Ok();
+  }
+  fmt::print(
+      "rollout {} of release {} in '{}': {}, wave {}; halts when more than {} % of a wave fail; "
+      "each wave soaks {} s\n",
+      r.id, firmware::ReleaseIdText(r.release), a.project, firmware::RolloutStateName(r.state),
+      WaveText(r, now), r.plan.failure_percent, r.plan.soak_s);
+  if (!reports) fmt::print("(no device reports: {})\n", reports.error().message());
+  fmt::print("{:>4} {:>4}  {:<24} {:>7} {:>9} {:>7} {:>11} {:>8} {:>9} {:>9} {:>6}\n", "wave", "%",
+             "opens", "devices", "no-report", "offered", "downloading", "verified", "installed",
+             "confirmed", "failed");
+  for (size_t w = 0; w < tally.size(); ++w) {
+    const auto& t = tally[w];
+    fmt::print("{:>4} {:>4}  {:<24} {:>7} {:>9} {:>7} {:>11} {:>8} {:>9} {:>9} {:>6}{}\n", w + 1,
+               r.plan.waves[w],
+               FormatRfc3339(firmware::WaveOpensAt(r, uint32_t(w)) * 1'000'000'000) +
+                   (w <= open ? "" : " *"),
+               t.devices, t.steps[0], t.steps[uint8_t(S::kOffered)],
+               t.steps[uint8_t(S::kDownloading)], t.steps[uint8_t(S::kVerified)],
+               t.steps[uint8_t(S::kInstalled)], t.steps[uint8_t(S::kConfirmed)], t.failures(),
+               firmware::PastThreshold(r.plan, t) ? "  past threshold" : "");
+  }
+  if (open + 1 < tally.size()) fmt::print("(* not open yet)\n");
+  return Status::Ok();
+}
+
+// `firmware devices`: what each device last reported (the server's registry: with --server).
+Status RunDevices(const GlobalArgs& global, const StoreArgs& a) {
+  SENSORDB_ASSIGN_OR_RETURN(auto store, OpenBackend(global));
+  SENSORDB_ASSIGN_OR_RETURN(const auto reports, store->Reports(a.project, a.device));
+  if (a.json) {
+    std::string out = "[";
+    for (size_t i = 0; i < reports.size(); ++i) {
+      const Report& r = reports[i];
+      out += fmt::format(
+          "{}{{\"device\": {}, \"release\": \"{}\", \"step\": \"{}\", \"reason\": {}, "
+          "\"version\": {}, \"security_version\": {}, \"root_version\": {}, "
+          "\"reported_unix_s\": {}}}",
+          i ? ", " : "", JsonString(PrintableText(r.device)),
+          firmware::ReleaseIdText(r.step.release), firmware::FirmwareStepName(r.step.step),
+          JsonString(PrintableText(r.reason)), JsonString(PrintableText(r.version)),
+          r.security_version, r.root_version, r.step.at_unix_s);
+    }
+    fmt::print("{}]\n", out);
+    return Status::Ok();
+  }
+  fmt::print("{:<20} {:<16}  {:<11} {:<12} {:>8} {:>4}  {:<20}  {}\n", "device", "release", "step",
+             "runs", "security", "root", "reported", "reason");
+  for (const Report& r : reports) {
+    fmt::print("{:<20} {:<16}  {:<11} {:<12} {:>8} {:>4}  {:<20}  {}\n", PrintableText(r.device),
+               firmware::ReleaseIdText(r.step.release), firmware::FirmwareStepName(r.step.step),
+               PrintableText(r.version), r.security_version, r.root_version,
+               FormatRfc3339(r.step.at_unix_s * 1'000'000'000), PrintableText(r.reason));
+  }
   return Status::Ok();
 }
 
@@ -404,6 +597,12 @@ void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& g
       Command(fw, "remove", "Delete a stored release", global, action, args, RunRemove);
   remove->add_option("id", args->id, "Release id (16 hex digits)")->required();
 
+  CLI::App* devices =
+      Command(fw, "devices", "What each device last reported of its firmware (--server)", global,
+              action, args, RunDevices);
+  devices->add_option("--device,-d", args->device, "Only this device");
+  devices->add_flag("--json", args->json, "One JSON array");
+
   CLI::App* rollout =
       fw->add_subcommand("rollout", "Offer a stored release to devices over their sessions");
   rollout->require_subcommand(1);
@@ -411,6 +610,18 @@ void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& g
                              action, args, RunRolloutCreate);
   create->add_option("id", args->id, "Release id (16 hex digits)")->required();
   create->add_option("--device,-d", args->devices, "Device to offer it to (repeat)")->required();
+  create->add_option("--waves", args->waves,
+                     "Cumulative percentages of the devices, e.g. 1,10,50,100 (default 100: one "
+                     "wave)");
+  create->add_option("--failure-threshold", args->failure_percent,
+                     "Halt when more than this % of a wave fail or roll back (default 5)");
+  create->add_option("--soak", args->soak,
+                     "How long each wave runs before the next (default 10m; 0: all at once)");
+  CLI::App* status =
+      Command(rollout, "status", "A rollout's waves and what their devices reported (--server)",
+              global, action, args, RunRolloutStatus);
+  status->add_option("rollout", args->id, "Rollout number")->required();
+  status->add_flag("--json", args->json, "One JSON object");
   CLI::App* rollouts =
       Command(rollout, "list", "List the project's rollouts", global, action, args, RunRolloutList);
   rollouts->add_flag("--json", args->json, "One JSON array");
@@ -418,7 +629,7 @@ void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& g
   for (const auto& [name, help, run] :
        {std::tuple{"pause", "Stop offering and serving a rollout's release until resumed",
                    &RunRolloutSet<RolloutState::kPaused>},
-        std::tuple{"resume", "Offer a paused rollout's release again",
+        std::tuple{"resume", "Offer a paused or halted rollout's release again",
                    &RunRolloutSet<RolloutState::kRunning>},
         std::tuple{"cancel", "End a rollout for good (its release may then be removed)",
                    &RunRolloutSet<RolloutState::kCancelled>}}) {

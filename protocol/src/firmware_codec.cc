@@ -92,25 +92,67 @@ Result<std::vector<std::string_view>> ViewDevices(const NameVector* names, bool 
 
 Offset<wire::RolloutInfo> BuildRollout(FlatBufferBuilder& fbb, const RolloutView& r) {
   auto devices = BuildNames(fbb, r.devices);
-  return wire::CreateRolloutInfo(fbb, r.id, r.release, r.state, r.created_unix_s, devices);
+  auto waves = Bytes(fbb, r.waves);
+  auto device_waves = Bytes(fbb, r.device_waves);
+  return wire::CreateRolloutInfo(fbb, r.id, r.release, r.state, r.created_unix_s, devices, waves,
+                                 r.failure_percent, r.soak_s, r.wave, r.wave_opened_unix_s,
+                                 device_waves);
 }
 
-Result<uint8_t> CheckState(uint8_t state) {
-  if (state < 1 || state > 3) {
+// A rollout's states on the wire; `max` 3 where a client sets one (halted is the server's).
+Result<uint8_t> CheckState(uint8_t state, uint8_t max) {
+  if (state < 1 || state > max) {
     return Err(Status::InvalidArgument("rollout state " + std::to_string(state) +
-                                       " is not 1 (running), 2 (paused) or 3 (cancelled)"));
+                                       " is not 1 (running), 2 (paused), 3 (cancelled)" +
+                                       (max > 3 ? " or 4 (halted)" : "")));
   }
   return state;
+}
+
+// Waves as percentages (at most 8: the store checks the rest).
+Result<std::vector<uint8_t>> ViewWaves(const flatbuffers::Vector<uint8_t>* v) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto bytes, CheckBytes(v, "waves", 8, false));
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 Result<RolloutView> ViewRollout(const wire::RolloutInfo& r) {
   RolloutView out;
   out.id = r.id();
   out.release = r.release();
-  SENSORDB_ASSIGN_OR_RETURN(out.state, CheckState(r.state()));
+  SENSORDB_ASSIGN_OR_RETURN(out.state, CheckState(r.state(), 4));
   out.created_unix_s = r.created_unix_s();
   SENSORDB_ASSIGN_OR_RETURN(out.devices, ViewDevices(r.devices(), false));
+  SENSORDB_ASSIGN_OR_RETURN(out.waves, ViewWaves(r.waves()));
+  out.failure_percent = r.failure_percent();
+  out.soak_s = r.soak_s();
+  out.wave = r.wave();
+  out.wave_opened_unix_s = r.wave_opened_unix_s();
+  SENSORDB_ASSIGN_OR_RETURN(
+      const auto dw, CheckBytes(r.device_waves(), "device waves", kMaxRolloutDevicesOnWire, false));
+  out.device_waves.assign(dw.begin(), dw.end());
+  if (!out.device_waves.empty() && out.device_waves.size() != out.devices.size()) {
+    return Err(Status::InvalidArgument("a rollout's device waves do not match its devices"));
+  }
   return out;
+}
+
+// A short printable text of a report (reason, version); empty allowed.
+Result<std::string_view> ReportText(const flatbuffers::String* s, std::string_view what) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto t, CheckString(s, what, kMaxFirmwareReasonBytes, false));
+  for (char c : t) {
+    if (uint8_t(c) < 0x20 || c == 0x7f) {
+      return Err(Status::InvalidArgument(std::string(what) + " has a control character"));
+    }
+  }
+  return t;
+}
+
+Result<uint8_t> CheckStep(uint8_t step) {
+  if (step < 1 || step > kMaxFirmwareStepOnWire) {
+    return Err(Status::InvalidArgument("firmware step " + std::to_string(step) +
+                                       " is not 1 (offered) .. 7 (failed)"));
+  }
+  return step;
 }
 
 }  // namespace
@@ -383,7 +425,9 @@ OutFrame EncodeCreateRollout(uint64_t request_id, const CreateRolloutRequest& re
   FlatBufferBuilder fbb(128 + 32 * request.devices.size());
   auto project = Str(fbb, request.project);
   auto devices = BuildNames(fbb, request.devices);
-  auto msg = wire::CreateCreateRollout(fbb, project, request.release, devices);
+  auto waves = Bytes(fbb, request.waves);
+  auto msg = wire::CreateCreateRollout(fbb, project, request.release, devices, waves,
+                                       request.failure_percent, request.soak_s);
   return FinishEnvelope(fbb, request_id, wire::Message::CreateRollout, msg.Union());
 }
 
@@ -392,6 +436,9 @@ Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& requ
   SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
   out.release = request.release();
   SENSORDB_ASSIGN_OR_RETURN(out.devices, ViewDevices(request.devices(), true));
+  SENSORDB_ASSIGN_OR_RETURN(out.waves, ViewWaves(request.waves()));
+  out.failure_percent = request.failure_percent();
+  out.soak_s = request.soak_s();
   return out;
 }
 
@@ -406,7 +453,93 @@ Result<SetRolloutStateRequest> DecodeSetRolloutState(const wire::SetRolloutState
   SetRolloutStateRequest out;
   SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
   out.rollout = request.rollout();
-  SENSORDB_ASSIGN_OR_RETURN(out.state, CheckState(request.state()));
+  SENSORDB_ASSIGN_OR_RETURN(out.state, CheckState(request.state(), 3));
+  return out;
+}
+
+OutFrame EncodeReportFirmware(uint64_t request_id, const ReportFirmwareRequest& request) {
+  FlatBufferBuilder fbb(256);
+  auto project = Str(fbb, request.project);
+  auto reason = Str(fbb, request.reason);
+  auto version = Str(fbb, request.version);
+  auto msg = wire::CreateReportFirmware(fbb, project, request.image_id, request.step, reason,
+                                        version, request.security_version, request.root_version);
+  return FinishEnvelope(fbb, request_id, wire::Message::ReportFirmware, msg.Union());
+}
+
+Result<ReportFirmwareRequest> DecodeReportFirmware(const wire::ReportFirmware& request) {
+  ReportFirmwareRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  out.image_id = request.image_id();
+  if (out.image_id == 0)
+    return Err(Status::InvalidArgument("a report names the image it is about"));
+  SENSORDB_ASSIGN_OR_RETURN(out.step, CheckStep(request.step()));
+  SENSORDB_ASSIGN_OR_RETURN(out.reason, ReportText(request.reason(), "reason"));
+  SENSORDB_ASSIGN_OR_RETURN(out.version, ReportText(request.version(), "version"));
+  out.security_version = request.security_version();
+  out.root_version = request.root_version();
+  return out;
+}
+
+OutFrame EncodeListDeviceFirmware(uint64_t request_id, const ListDeviceFirmwareRequest& request) {
+  FlatBufferBuilder fbb(128);
+  auto project = Str(fbb, request.project);
+  auto device = Str(fbb, request.device);
+  auto msg = wire::CreateListDeviceFirmware(fbb, project, device);
+  return FinishEnvelope(fbb, request_id, wire::Message::ListDeviceFirmware, msg.Union());
+}
+
+Result<ListDeviceFirmwareRequest> DecodeListDeviceFirmware(
+    const wire::ListDeviceFirmware& request) {
+  ListDeviceFirmwareRequest out;
+  SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
+  SENSORDB_ASSIGN_OR_RETURN(out.device,
+                            CheckString(request.device(), "device name", kMaxNameBytes, false));
+  return out;
+}
+
+OutFrame EncodeDeviceFirmwareList(uint64_t request_id,
+                                  const std::vector<DeviceFirmwareView>& reply) {
+  FlatBufferBuilder fbb(128 + 96 * reply.size());
+  std::vector<Offset<wire::DeviceFirmware>> entries;
+  entries.reserve(reply.size());
+  for (const DeviceFirmwareView& d : reply) {
+    auto device = Str(fbb, d.device);
+    auto reason = Str(fbb, d.reason);
+    auto version = Str(fbb, d.version);
+    entries.push_back(wire::CreateDeviceFirmware(fbb, device, d.image_id, d.step, reason, version,
+                                                 d.security_version, d.root_version,
+                                                 d.reported_unix_s));
+  }
+  auto list = fbb.CreateVector(entries);
+  auto msg = wire::CreateDeviceFirmwareList(fbb, list);
+  return FinishEnvelope(fbb, request_id, wire::Message::DeviceFirmwareList, msg.Union());
+}
+
+Result<std::vector<DeviceFirmwareView>> DecodeDeviceFirmwareList(
+    const wire::DeviceFirmwareList& reply) {
+  std::vector<DeviceFirmwareView> out;
+  const auto* list = reply.devices();
+  const size_t n = list == nullptr ? 0 : list->size();
+  if (n > kMaxFirmwareListEntries) {
+    return Err(Status::InvalidArgument("a firmware status list has at most " +
+                                       std::to_string(kMaxFirmwareListEntries) + " devices"));
+  }
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const wire::DeviceFirmware* d = list->Get(flatbuffers::uoffset_t(i));
+    DeviceFirmwareView v;
+    SENSORDB_ASSIGN_OR_RETURN(v.device,
+                              CheckString(d->device(), "device name", kMaxNameBytes, true));
+    v.image_id = d->image_id();
+    SENSORDB_ASSIGN_OR_RETURN(v.step, CheckStep(d->step()));
+    SENSORDB_ASSIGN_OR_RETURN(v.reason, ReportText(d->reason(), "reason"));
+    SENSORDB_ASSIGN_OR_RETURN(v.version, ReportText(d->version(), "version"));
+    v.security_version = d->security_version();
+    v.root_version = d->root_version();
+    v.reported_unix_s = d->reported_unix_s();
+    out.push_back(v);
+  }
   return out;
 }
 

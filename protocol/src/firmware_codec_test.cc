@@ -18,7 +18,9 @@ TEST(FirmwareCodec, MessagesAreAppendedAfterCompact) {
   EXPECT_EQ(static_cast<int>(wire::Message::FirmwareData), 65);
   EXPECT_EQ(static_cast<int>(wire::Message::GetFreshnessKey), 66);
   EXPECT_EQ(static_cast<int>(wire::Message::RolloutInfo), 77);
-  EXPECT_EQ(wire::Message::MAX, wire::Message::RolloutInfo);
+  EXPECT_EQ(static_cast<int>(wire::Message::ReportFirmware), 78);
+  EXPECT_EQ(static_cast<int>(wire::Message::DeviceFirmwareList), 80);
+  EXPECT_EQ(wire::Message::MAX, wire::Message::DeviceFirmwareList);
   EXPECT_EQ(MessageName(wire::Message::ReadFirmware), "ReadFirmware");
 }
 
@@ -126,12 +128,22 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
   EXPECT_EQ(r->image_length, 4096u);
   EXPECT_EQ(r->manifest_sha256.size(), 32u);
 
-  const RolloutView rollout{2, 5, 2, 950, {"dl-1", "dl-2"}};
+  const RolloutView rollout{2, 5, 4, 950, {"dl-1", "dl-2"}, {50, 100}, 10, 600, 1, 1550, {1, 0}};
   frame = RoundTrip(EncodeRolloutInfo(5, rollout));
   auto ro = DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame));
   ASSERT_TRUE(ro.has_value()) << ro.error().ToString();
-  EXPECT_EQ(ro->state, 2);
+  EXPECT_EQ(ro->state, 4);  // halted
   EXPECT_EQ(ro->devices, (std::vector<std::string_view>{"dl-1", "dl-2"}));
+  EXPECT_EQ(ro->waves, (std::vector<uint8_t>{50, 100}));
+  EXPECT_EQ(ro->device_waves, (std::vector<uint8_t>{1, 0}));
+  EXPECT_EQ(ro->failure_percent, 10);
+  EXPECT_EQ(ro->soak_s, 600u);
+  EXPECT_EQ(ro->wave, 1u);
+  EXPECT_EQ(ro->wave_opened_unix_s, 1550);
+  RolloutView mismatched = rollout;
+  mismatched.device_waves = {1};
+  frame = RoundTrip(EncodeRolloutInfo(5, mismatched));
+  EXPECT_FALSE(DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame)).has_value());
 
   frame = RoundTrip(EncodeListFirmwareReply(6, {{rel, rel}, {rollout}}));
   auto list = DecodeListFirmwareReply(MessageOf<wire::ListFirmwareReply>(frame));
@@ -142,19 +154,68 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
 
   frame = RoundTrip(EncodeRemoveFirmware(7, {"farm", 5}));
   EXPECT_EQ(DecodeRemoveFirmware(MessageOf<wire::RemoveFirmware>(frame))->release, 5u);
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}}));
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, {1, 10, 100}, 0, 60}));
   auto create = DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame));
   ASSERT_TRUE(create.has_value());
   EXPECT_EQ(create->devices.size(), 1u);
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {}}));
+  EXPECT_EQ(create->waves, (std::vector<uint8_t>{1, 10, 100}));
+  EXPECT_EQ(create->failure_percent, 0);  // a default (5) would hide "any failure halts"
+  EXPECT_EQ(create->soak_s, 60u);
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, {}, 5, 600}));
+  create = DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame));
+  ASSERT_TRUE(create.has_value());
+  EXPECT_TRUE(create->waves.empty());
+  EXPECT_EQ(create->failure_percent, 5);
+  frame =
+      RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, std::vector<uint8_t>(9, 1), 5, 600}));
   EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1", ""}}));
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {}, {}, 5, 600}));
+  EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1", ""}, {}, 5, 600}));
   EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
   frame = RoundTrip(EncodeSetRolloutState(9, {"farm", 2, 3}));
   EXPECT_EQ(DecodeSetRolloutState(MessageOf<wire::SetRolloutState>(frame))->state, 3);
-  for (uint8_t bad : {uint8_t{0}, uint8_t{4}}) {
+  for (uint8_t bad : {uint8_t{0}, uint8_t{4}}) {  // 4, halted, is the server's to set
     frame = RoundTrip(EncodeSetRolloutState(9, {"farm", 2, bad}));
     EXPECT_FALSE(DecodeSetRolloutState(MessageOf<wire::SetRolloutState>(frame)).has_value());
+  }
+
+  frame = RoundTrip(EncodeListDeviceFirmware(10, {"farm", "dl-1"}));
+  auto ldf = DecodeListDeviceFirmware(MessageOf<wire::ListDeviceFirmware>(frame));
+  ASSERT_TRUE(ldf.has_value());
+  EXPECT_EQ(ldf->device, "dl-1");
+  const std::vector<DeviceFirmwareView> reports{
+      {"dl-1", 5, 7, "hash-mismatch", "1.0.0", 1, 1, 1600},
+      {"dl-2", 5, 5, "", "2.0.0", 3, 1, 1601}};
+  frame = RoundTrip(EncodeDeviceFirmwareList(11, reports));
+  auto got = DecodeDeviceFirmwareList(MessageOf<wire::DeviceFirmwareList>(frame));
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].reason, "hash-mismatch");
+  EXPECT_EQ((*got)[1].step, 5);
+  EXPECT_EQ((*got)[1].reported_unix_s, 1601);
+}
+
+// A device's report: a step 1..7 about a named image, short printable texts.
+TEST(FirmwareCodec, ReportsAreBoundedAndNamed) {
+  protocol::Frame frame =
+      RoundTrip(EncodeReportFirmware(1, {"farm", 5, 7, "hash-mismatch", "1.0.0", 1, 1}));
+  auto r = DecodeReportFirmware(MessageOf<wire::ReportFirmware>(frame));
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->image_id, 5u);
+  EXPECT_EQ(r->step, 7);
+  EXPECT_EQ(r->reason, "hash-mismatch");
+  const std::string long_reason(65, 'x');
+  for (const ReportFirmwareRequest& bad :
+       {ReportFirmwareRequest{"farm", 5, 0, "", "1.0.0", 1, 1},
+        ReportFirmwareRequest{"farm", 5, 8, "", "1.0.0", 1, 1},
+        ReportFirmwareRequest{"farm", 0, 5, "", "1.0.0", 1, 1},
+        ReportFirmwareRequest{"farm", 5, 7, long_reason, "1.0.0", 1, 1},
+        ReportFirmwareRequest{"farm", 5, 7, "bad\nline", "1.0.0", 1, 1},
+        ReportFirmwareRequest{"", 5, 7, "", "1.0.0", 1, 1}}) {
+    frame = RoundTrip(EncodeReportFirmware(1, bad));
+    EXPECT_FALSE(DecodeReportFirmware(MessageOf<wire::ReportFirmware>(frame)).has_value())
+        << int(bad.step) << " " << bad.reason;
   }
 }
 

@@ -50,7 +50,8 @@ std::string_view AuditActionName(AuditAction action) {
                                                 "firmware-release-added",
                                                 "firmware-release-removed",
                                                 "firmware-rollout-changed",
-                                                "firmware-key-created"};
+                                                "firmware-key-created",
+                                                "firmware-rollout-halted"};
   static_assert(std::size(kNames) == kMaxAuditAction + 1, "a name for every action");
   const auto i = static_cast<uint8_t>(action);
   return i <= kMaxAuditAction ? kNames[i] : kNames[0];

@@ -52,8 +52,9 @@ enum class AuditAction : uint8_t {
   kFirmwareReleaseRemoved = 28,
   kFirmwareRolloutChanged = 29,  // created, paused, resumed, cancelled
   kFirmwareKeyCreated = 30,      // the project's freshness key, made on its first request
+  kFirmwareRolloutHalted = 31,   // by the server, when a wave's failures passed the threshold
 };
-inline constexpr uint8_t kMaxAuditAction = 30;
+inline constexpr uint8_t kMaxAuditAction = 31;
 
 enum class AuditOutcome : uint8_t { kSuccess = 1, kFailure = 2, kDenied = 3 };
 

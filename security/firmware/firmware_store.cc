@@ -106,19 +106,44 @@ bool TextOk(std::string_view t, size_t max) {
          std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || c == 0x7f; });
 }
 
-// Rollouts as stored: per rollout id, release, state, created (fixed64 BE, state one byte),
-// the device count (varint) and each name length-prefixed.
+// Rollouts as stored (docs/OTA.md "Storage on the server"). Format 2: the byte 2, then per
+// rollout its id, release (fixed64 BE), state (one byte), created (fixed64 BE), the plan (wave
+// count and percentages, one byte each; failure percent, one byte; soak seconds, varint), the
+// open wave (one byte), when it opened and since when failures count (fixed64 BE), the device
+// count (varint) and each name length-prefixed followed by its wave (one byte). The first
+// format had no leading byte and no plan: its records start with an id's high byte, 0 for any
+// id below 2^56, so the two cannot be taken for each other; its rollouts read as one wave that
+// never halts, which is what they were.
+constexpr char kRolloutsFormat2 = 2;
+
 std::string EncodeRollouts(const std::vector<Rollout>& all) {
-  std::string out;
+  std::string out(1, kRolloutsFormat2);
   for (const Rollout& r : all) {
     PutFixed64BE(&out, r.id);
     PutFixed64BE(&out, r.release);
     out.push_back(char(r.state));
     PutFixed64BE(&out, uint64_t(r.created_unix_s));
+    out.push_back(char(r.plan.waves.size()));
+    for (uint8_t w : r.plan.waves) out.push_back(char(w));
+    out.push_back(char(r.plan.failure_percent));
+    PutVarint64(&out, r.plan.soak_s);
+    out.push_back(char(r.wave));
+    PutFixed64BE(&out, uint64_t(r.wave_opened_unix_s));
+    PutFixed64BE(&out, uint64_t(r.counted_since_unix_s));
     PutVarint64(&out, r.devices.size());
-    for (const auto& d : r.devices) PutLengthPrefixed(&out, d);
+    for (size_t i = 0; i < r.devices.size(); ++i) {
+      PutLengthPrefixed(&out, r.devices[i]);
+      out.push_back(char(r.device_waves[i]));
+    }
   }
   return out;
+}
+
+bool GetByte(std::string_view* in, uint8_t* b) {
+  if (in->empty()) return false;
+  *b = uint8_t((*in)[0]);
+  in->remove_prefix(1);
+  return true;
 }
 
 Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_view project) {
@@ -126,31 +151,101 @@ Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_vie
     return Err(Status::Corruption("project '" + std::string(project) +
                                   "': the stored firmware rollouts are malformed"));
   };
+  const bool v2 = !in.empty() && in[0] == kRolloutsFormat2;
+  if (v2) in.remove_prefix(1);
   std::vector<Rollout> all;
   while (!in.empty()) {
     Rollout r;
     uint64_t created = 0, count = 0;
-    if (!GetFixed64BE(&in, &r.id) || !GetFixed64BE(&in, &r.release) || in.empty()) return bad();
-    const uint8_t state = uint8_t(in[0]);
-    in.remove_prefix(1);
-    if (state < 1 || state > 3) return bad();
-    r.state = RolloutState(state);
-    if (!GetFixed64BE(&in, &created) || !GetVarint64(&in, &count) || count > kMaxRolloutDevices) {
+    uint8_t state = 0;
+    if (!GetFixed64BE(&in, &r.id) || !GetFixed64BE(&in, &r.release) || !GetByte(&in, &state) ||
+        state < 1 || state > (v2 ? 4 : 3) || !GetFixed64BE(&in, &created)) {
       return bad();
     }
+    r.state = RolloutState(state);
     r.created_unix_s = int64_t(created);
+    if (v2) {
+      uint8_t n = 0, wave = 0;
+      uint64_t soak = 0, opened = 0, since = 0;
+      if (!GetByte(&in, &n) || n > kMaxWaves) return bad();
+      r.plan.waves.resize(n);
+      for (uint8_t& w : r.plan.waves) {
+        if (!GetByte(&in, &w)) return bad();
+      }
+      if (!GetByte(&in, &r.plan.failure_percent) || !GetVarint64(&in, &soak) ||
+          soak > kMaxSoakSeconds || !GetByte(&in, &wave) || wave >= n ||
+          !GetFixed64BE(&in, &opened) || !GetFixed64BE(&in, &since)) {
+        return bad();
+      }
+      r.plan.soak_s = uint32_t(soak);
+      if (!CheckPlan(r.plan).ok()) return bad();
+      r.wave = wave;
+      r.wave_opened_unix_s = int64_t(opened);
+      r.counted_since_unix_s = int64_t(since);
+    } else {
+      r.plan = RolloutPlan{{100}, 100, 0};
+      r.wave_opened_unix_s = r.counted_since_unix_s = r.created_unix_s;
+    }
+    if (!GetVarint64(&in, &count) || count > kMaxRolloutDevices) return bad();
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view d;
-      if (!GetLengthPrefixed(&in, &d)) return bad();
+      uint8_t wave = 0;
+      if (!GetLengthPrefixed(&in, &d) ||
+          (v2 && (!GetByte(&in, &wave) || wave >= r.plan.waves.size()))) {
+        return bad();
+      }
       r.devices.emplace_back(d);
+      r.device_waves.push_back(wave);
     }
     all.push_back(std::move(r));
   }
   return all;
 }
 
-bool Names(const Rollout& r, std::string_view device) {
-  return std::binary_search(r.devices.begin(), r.devices.end(), device);
+// The device's wave in `r`, or nullopt when `r` does not name it.
+std::optional<uint32_t> WaveOf(const Rollout& r, std::string_view device) {
+  auto it = std::lower_bound(r.devices.begin(), r.devices.end(), device);
+  if (it == r.devices.end() || *it != device) return std::nullopt;
+  return r.device_waves[size_t(it - r.devices.begin())];
+}
+
+// Whether `r` offers its release to `device` at `now`: running, naming it in an open wave.
+bool Offers(const Rollout& r, std::string_view device, int64_t now) {
+  if (r.state != RolloutState::kRunning) return false;
+  const auto w = WaveOf(r, device);
+  return w && *w <= OpenWave(r, now);
+}
+
+// Before a running rollout stops: records the wave open at `now` and when it opened.
+void FreezeWave(Rollout& r, int64_t now) {
+  const uint32_t w = OpenWave(r, now);
+  r.wave_opened_unix_s = WaveOpensAt(r, w);
+  r.wave = w;
+}
+
+// Spreads `devices` over the plan's waves: ordered by a hash keyed with a fresh random key,
+// the first ceil(n * p / 100) devices are in the waves up to the one of cumulative percentage p.
+std::vector<uint8_t> AssignWaves(const std::vector<std::string>& devices, const RolloutPlan& plan) {
+  std::array<uint8_t, crypto_shorthash_KEYBYTES> key;
+  randombytes_buf(key.data(), key.size());
+  std::vector<std::pair<uint64_t, size_t>> order;
+  order.reserve(devices.size());
+  for (size_t i = 0; i < devices.size(); ++i) {
+    uint64_t h = 0;
+    crypto_shorthash(reinterpret_cast<uint8_t*>(&h),
+                     reinterpret_cast<const uint8_t*>(devices[i].data()), devices[i].size(),
+                     key.data());
+    order.emplace_back(h, i);
+  }
+  sodium_memzero(key.data(), key.size());
+  std::sort(order.begin(), order.end());
+  std::vector<uint8_t> waves(devices.size(), 0);
+  size_t rank = 0;
+  for (size_t w = 0; w < plan.waves.size(); ++w) {
+    const size_t end = (devices.size() * plan.waves[w] + 99) / 100;
+    for (; rank < end && rank < order.size(); ++rank) waves[order[rank].second] = uint8_t(w);
+  }
+  return waves;
 }
 
 // The newest of a project's stored roots (Roots()), decoded; FailedPrecondition when it has none.
@@ -196,8 +291,126 @@ std::string_view RolloutStateName(RolloutState s) {
       return "paused";
     case RolloutState::kCancelled:
       return "cancelled";
+    case RolloutState::kHalted:
+      return "halted";
   }
   return "unknown";
+}
+
+Status CheckPlan(const RolloutPlan& plan) {
+  if (plan.waves.empty() || plan.waves.size() > kMaxWaves) {
+    return Status::InvalidArgument("a rollout has 1 to " + std::to_string(kMaxWaves) +
+                                   " waves, not " + std::to_string(plan.waves.size()));
+  }
+  for (size_t i = 0; i < plan.waves.size(); ++i) {
+    if (plan.waves[i] < 1 || plan.waves[i] > 100 || (i > 0 && plan.waves[i] <= plan.waves[i - 1])) {
+      return Status::InvalidArgument(
+          "waves are cumulative percentages of the devices, rising, "
+          "from 1 to 100 (e.g. 1,10,50,100), not " +
+          WavesText(plan.waves));
+    }
+  }
+  if (plan.waves.back() != 100) {
+    return Status::InvalidArgument("the last wave is 100 (every device), not " +
+                                   std::to_string(plan.waves.back()));
+  }
+  if (plan.failure_percent > 100) {
+    return Status::InvalidArgument("the failure threshold is a percentage, 0 to 100, not " +
+                                   std::to_string(plan.failure_percent));
+  }
+  if (plan.soak_s > kMaxSoakSeconds) {
+    return Status::InvalidArgument("a wave's soak time is at most 7 days, not " +
+                                   std::to_string(plan.soak_s) + " s");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> ParseWaves(std::string_view text) {
+  std::vector<uint8_t> out;
+  while (true) {
+    const size_t comma = text.find(',');
+    const std::string_view one = text.substr(0, comma);
+    uint32_t v = 0;
+    if (one.empty() || one.size() > 3 ||
+        !std::all_of(one.begin(), one.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Err(
+          Status::InvalidArgument("waves are percentages separated by commas "
+                                  "(e.g. 1,10,50,100), not '" +
+                                  std::string(text) + "'"));
+    }
+    for (char c : one) v = v * 10 + uint32_t(c - '0');
+    if (v > 255) v = 255;  // refused by CheckPlan with the list
+    out.push_back(uint8_t(v));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string WavesText(const std::vector<uint8_t>& waves) {
+  std::string out;
+  for (uint8_t w : waves) out += (out.empty() ? "" : ",") + std::to_string(w);
+  return out;
+}
+
+uint32_t OpenWave(const Rollout& r, int64_t now_unix_s) {
+  const uint32_t last = uint32_t(r.plan.waves.size()) - 1;
+  if (r.state != RolloutState::kRunning) return r.wave;
+  if (r.plan.soak_s == 0) return last;
+  const int64_t elapsed = std::max<int64_t>(0, now_unix_s - r.wave_opened_unix_s);
+  return uint32_t(std::min<int64_t>(last, int64_t(r.wave) + elapsed / r.plan.soak_s));
+}
+
+int64_t WaveOpensAt(const Rollout& r, uint32_t w) {
+  if (w <= r.wave) return r.wave_opened_unix_s;
+  return r.wave_opened_unix_s + int64_t(w - r.wave) * r.plan.soak_s;
+}
+
+std::string_view FirmwareStepName(FirmwareStep s) {
+  switch (s) {
+    case FirmwareStep::kOffered:
+      return "offered";
+    case FirmwareStep::kDownloading:
+      return "downloading";
+    case FirmwareStep::kVerified:
+      return "verified";
+    case FirmwareStep::kInstalled:
+      return "installed";
+    case FirmwareStep::kConfirmed:
+      return "confirmed";
+    case FirmwareStep::kRolledBack:
+      return "rolled-back";
+    case FirmwareStep::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<FirmwareStep> ParseFirmwareStep(std::string_view name) {
+  for (uint8_t i = 1; i <= kMaxFirmwareStep; ++i) {
+    if (FirmwareStepName(FirmwareStep(i)) == name) return FirmwareStep(i);
+  }
+  return std::nullopt;
+}
+
+std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of) {
+  std::vector<WaveTally> out(r.plan.waves.size());
+  for (size_t i = 0; i < r.devices.size(); ++i) {
+    WaveTally& t = out[r.device_waves[i]];
+    ++t.devices;
+    const auto rep = step_of(r.devices[i]);
+    if (rep && rep->release == r.release && rep->at_unix_s >= r.counted_since_unix_s) {
+      ++t.steps[uint8_t(rep->step)];
+    } else {
+      ++t.steps[0];
+    }
+  }
+  return out;
+}
+
+bool PastThreshold(const RolloutPlan& plan, const WaveTally& t) {
+  return t.failures() > 0 &&
+         uint64_t(t.failures()) * 100 > uint64_t(plan.failure_percent) * t.devices;
 }
 
 std::string ReleaseIdText(uint64_t id) {
@@ -452,7 +665,9 @@ Status FirmwareStore::Offerable(std::string_view project, const Release& rel) {
 
 Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t release,
                                              std::vector<std::string> devices,
+                                             const RolloutPlan& plan,
                                              std::vector<uint64_t>* dropped) {
+  SENSORDB_RETURN_IF_ERROR(CheckPlan(plan));
   std::sort(devices.begin(), devices.end());
   devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
   if (devices.empty() || devices.size() > kMaxRolloutDevices) {
@@ -474,7 +689,10 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
   Rollout r;
   r.id = all.empty() ? 1 : all.back().id + 1;
   r.release = release;
-  r.created_unix_s = clock_.NowUnixNs() / kNanosPerSecond;
+  r.created_unix_s = r.wave_opened_unix_s = r.counted_since_unix_s =
+      clock_.NowUnixNs() / kNanosPerSecond;
+  r.plan = plan;
+  r.device_waves = AssignWaves(devices, plan);
   r.devices = std::move(devices);
   all.push_back(r);
   std::string value = EncodeRollouts(all);
@@ -513,16 +731,47 @@ Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_
     return Err(Status::FailedPrecondition("rollout " + std::to_string(id) +
                                           " is cancelled; create a new one"));
   }
+  if (state == RolloutState::kHalted && it->state != RolloutState::kHalted) {
+    return Err(Status::InvalidArgument(
+        "a rollout is halted by the server when a wave fails; pause it instead"));
+  }
   if (it->state != state) {
+    const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
     if (state == RolloutState::kRunning) {
       SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, it->release));
       SENSORDB_RETURN_IF_ERROR(Offerable(project, rel));
+      // The open wave runs its whole soak again; after a halt, failures count from now.
+      it->wave_opened_unix_s = now;
+      if (it->state == RolloutState::kHalted) it->counted_since_unix_s = now;
+    } else if (it->state == RolloutState::kRunning) {
+      FreezeWave(*it, now);
     }
     it->state = state;
     SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
     if (changed != nullptr) *changed = true;
   }
   return *it;
+}
+
+Result<std::vector<Rollout>> FirmwareStore::HaltIfFailing(std::string_view project,
+                                                          std::string_view device, uint64_t release,
+                                                          const StepOf& step_of) {
+  std::lock_guard lock(rollouts_mu_);
+  SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
+  std::vector<Rollout> halted;
+  for (Rollout& r : all) {
+    if (r.release != release || !Offers(r, device, now)) continue;
+    const uint32_t w = *WaveOf(r, device);
+    if (!PastThreshold(r.plan, Tally(r, step_of)[w])) continue;
+    FreezeWave(r, now);
+    r.state = RolloutState::kHalted;
+    halted.push_back(r);
+  }
+  if (!halted.empty()) {
+    SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
+  }
+  return halted;
 }
 
 Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
@@ -534,7 +783,7 @@ Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
   std::optional<sdb_ota_root> root;  // read once, for the first candidate
   const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    if (it->state != RolloutState::kRunning || !Names(*it, device)) continue;
+    if (!Offers(*it, device, now)) continue;
     auto rel = GetRelease(project, it->release);
     if (!rel && rel.error().code() == StatusCode::kNotFound) continue;
     if (!rel) return Err(rel.error());
@@ -555,10 +804,19 @@ Result<std::optional<Release>> FirmwareStore::OfferFor(std::string_view project,
 
 Status FirmwareStore::CheckOffered(std::string_view project, std::string_view device, uint64_t id) {
   SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
   for (const Rollout& r : all) {
-    if (r.release == id && r.state == RolloutState::kRunning && Names(r, device)) {
+    if (r.release == id && Offers(r, device, now)) {
       return Status::Ok();
     }
+  }
+  return Status::NotFound("firmware image " + ReleaseIdText(id) + " does not exist");
+}
+
+Status FirmwareStore::CheckNamed(std::string_view project, std::string_view device, uint64_t id) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+  for (const Rollout& r : all) {
+    if (r.release == id && WaveOf(r, device)) return Status::Ok();
   }
   return Status::NotFound("firmware image " + ReleaseIdText(id) + " does not exist");
 }

@@ -39,19 +39,87 @@ struct Release {
   int64_t uploaded_unix_s = 0;
 };
 
-// A rollout (docs/OTA.md "Rollouts"): one release offered to a list of devices. The first slice
-// of campaigns: no waves and no automatic halt yet. Running: offered and readable; paused:
-// neither, until resumed; cancelled: final.
-enum class RolloutState : uint8_t { kRunning = 1, kPaused = 2, kCancelled = 3 };
+// A rollout (docs/OTA.md "Rollouts"): one release offered to a list of devices, in waves.
+// Running: the open waves' devices are offered the release and may read it; paused: nothing is
+// offered or readable until an operator resumes; halted: as paused, set by the server when a
+// wave's failures pass the threshold; cancelled: final.
+enum class RolloutState : uint8_t { kRunning = 1, kPaused = 2, kCancelled = 3, kHalted = 4 };
 std::string_view RolloutStateName(RolloutState s);
+
+// How a rollout widens and when it stops by itself (docs/OTA.md "Waves and automatic halt").
+struct RolloutPlan {
+  // Cumulative percentages of the devices, strictly increasing, the last 100 (1 .. kMaxWaves).
+  std::vector<uint8_t> waves{100};
+  // A wave halts the rollout when more than this percentage of its devices report `failed` or
+  // `rolled-back` (0: any failure; 100: never).
+  uint8_t failure_percent = 5;
+  // Seconds each wave runs before the next opens (0: all open at once); at most 7 days.
+  uint32_t soak_s = 600;
+};
+inline constexpr size_t kMaxWaves = 8;
+inline constexpr uint32_t kMaxSoakSeconds = 7 * 24 * 3600;
+// Ok, or InvalidArgument saying what is wrong with the plan.
+Status CheckPlan(const RolloutPlan& plan);
+// Parses "1,10,50,100".
+Result<std::vector<uint8_t>> ParseWaves(std::string_view text);
+std::string WavesText(const std::vector<uint8_t>& waves);
 
 struct Rollout {
   uint64_t id = 0;  // 1, 2, ... per project
   uint64_t release = 0;
   RolloutState state = RolloutState::kRunning;
   int64_t created_unix_s = 0;
-  std::vector<std::string> devices;  // sorted, distinct
+  std::vector<std::string> devices;   // sorted, distinct
+  std::vector<uint8_t> device_waves;  // the wave of each device (0-based), by a keyed hash
+  RolloutPlan plan;
+  // The wave open when the state last changed and when it opened (a resume restarts its soak);
+  // while running, later waves open by time (OpenWave).
+  uint32_t wave = 0;
+  int64_t wave_opened_unix_s = 0;
+  // Failures reported at or after this time count towards a halt (creation; a resume from
+  // halted starts the count again).
+  int64_t counted_since_unix_s = 0;
 };
+// The last wave open at `now` (every wave up to it is open).
+uint32_t OpenWave(const Rollout& r, int64_t now_unix_s);
+// When wave `w` (<= OpenWave) opened, or will open while the rollout runs.
+int64_t WaveOpensAt(const Rollout& r, uint32_t w);
+
+// The steps a device reports for an offered release (docs/OTA.md "Device reports").
+enum class FirmwareStep : uint8_t {
+  kOffered = 1,
+  kDownloading = 2,
+  kVerified = 3,
+  kInstalled = 4,
+  kConfirmed = 5,
+  kRolledBack = 6,
+  kFailed = 7,
+};
+inline constexpr uint8_t kMaxFirmwareStep = 7;
+std::string_view FirmwareStepName(FirmwareStep s);
+std::optional<FirmwareStep> ParseFirmwareStep(std::string_view name);
+inline bool IsFailure(FirmwareStep s) {
+  return s == FirmwareStep::kFailed || s == FirmwareStep::kRolledBack;
+}
+// A device's last report, as a rollout counts it.
+struct StepReport {
+  uint64_t release = 0;
+  FirmwareStep step = FirmwareStep::kOffered;
+  int64_t at_unix_s = 0;
+};
+using StepOf = std::function<std::optional<StepReport>(std::string_view device)>;
+// Per wave of a rollout: its devices, and how many last reported each step for the rollout's
+// release since the rollout counts (index: the step's number; 0: no report).
+struct WaveTally {
+  uint32_t devices = 0;
+  std::array<uint32_t, kMaxFirmwareStep + 1> steps{};
+  uint32_t failures() const {
+    return steps[uint8_t(FirmwareStep::kFailed)] + steps[uint8_t(FirmwareStep::kRolledBack)];
+  }
+};
+std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of);
+// Whether a wave with this tally passes the rollout's failure threshold.
+bool PastThreshold(const RolloutPlan& plan, const WaveTally& t);
 
 // A release's id as people and scripts see it: 16 lower-case hex digits, and back.
 std::string ReleaseIdText(uint64_t id);
@@ -107,27 +175,39 @@ class FirmwareStore {
   // fit in kMaxRolloutBytes, cancelled rollouts are dropped, oldest first (their ids in
   // `dropped`, for the audit entry), and if that is not enough the new one is refused
   // (ResourceExhausted).
+  // Devices are spread over the plan's waves by a keyed hash (a random key per rollout, not
+  // stored): stable, and not predictable from the names.
   Result<Rollout> CreateRollout(std::string_view project, uint64_t release,
-                                std::vector<std::string> devices,
+                                std::vector<std::string> devices, const RolloutPlan& plan = {},
                                 std::vector<uint64_t>* dropped = nullptr);
   Result<std::vector<Rollout>> Rollouts(std::string_view project);
-  // Running <-> paused; anything -> cancelled; a cancelled rollout stays cancelled. Resuming
-  // checks the release again as CreateRollout does.
+  // Running <-> paused, halted -> running or paused; anything -> cancelled; a cancelled rollout
+  // stays cancelled; only HaltIfFailing halts. Resuming checks the release again as
+  // CreateRollout does, restarts the open wave's soak, and after a halt starts the failure
+  // count again.
   // `changed` (optional): set when the state was another one before.
   Result<Rollout> SetRolloutState(std::string_view project, uint64_t id, RolloutState state,
                                   bool* changed = nullptr);
+  // After `device` reported a failure of `release`: halts each running rollout of that release
+  // whose wave holding the device is past its failure threshold (steps read with `step_of`).
+  // Returns the rollouts it halted.
+  Result<std::vector<Rollout>> HaltIfFailing(std::string_view project, std::string_view device,
+                                             uint64_t release, const StepOf& step_of);
   // The release a device running (model, version, security_version) is offered: of the running
-  // rollouts naming it, the newest whose release is for `model`, not below `security_version`,
-  // not the version it runs, and one Answer signs for (complete, of the current root,
-  // unexpired; a rollout left behind by a root rotation or an expiry offers nothing). nullopt:
-  // nothing to offer.
+  // rollouts naming it in an open wave, the newest whose release is for `model`, not below
+  // `security_version`, not the version it runs, and one Answer signs for (complete, of the current
+  // root, unexpired; a rollout left behind by a root rotation or an expiry offers nothing).
+  // nullopt: nothing to offer.
   Result<std::optional<Release>> OfferFor(std::string_view project, std::string_view device,
                                           std::string_view model, std::string_view version,
                                           uint64_t security_version);
-  // Ok when a running rollout names `device` with release `id` (whichever OfferFor picks: the
-  // agent installs only the one its statement offers); otherwise NotFound, the same answer as
-  // for a release that does not exist.
+  // Ok when a running rollout names `device` in an open wave with release `id` (whichever OfferFor
+  // picks: the agent installs only the one its statement offers); otherwise NotFound, the same
+  // answer as for a release that does not exist.
   Status CheckOffered(std::string_view project, std::string_view device, uint64_t id);
+  // Ok when a rollout in any state names `device` with release `id` (what a device may report
+  // about); otherwise NotFound as CheckOffered.
+  Status CheckNamed(std::string_view project, std::string_view device, uint64_t id);
   // The stored root files whose version is above `version`, oldest first, at most
   // kMaxRootsPerOffer (a device further behind asks again after accepting them).
   Result<std::vector<std::vector<uint8_t>>> RootsAfter(std::string_view project, uint64_t version);

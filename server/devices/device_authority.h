@@ -26,6 +26,18 @@ struct DeviceIdentity {
   int64_t not_after_ns = 0;
 };
 
+// A device's report of a step of an offered firmware release (docs/OTA.md "Device reports"):
+// the step is firmware::FirmwareStep's number, the reason the agent's result name.
+struct FirmwareReport {
+  uint64_t release = 0;
+  uint8_t step = 0;
+  std::string reason;
+  std::string version;  // what the device runs now
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
+  int64_t at_ns = 0;
+};
+
 class DeviceAuthority {
  public:
   virtual ~DeviceAuthority() = default;
@@ -43,6 +55,11 @@ class DeviceAuthority {
 
   // Notes that the device was seen (stored at most once a minute per device).
   virtual void Seen(const DeviceIdentity& device, int64_t now_ns) = 0;
+
+  // Records the device's last firmware report (one per device, replacing the one before); a
+  // `confirmed` report sets the catalog's firmware version; a failure halts each rollout of
+  // the release whose wave holding the device passed its failure threshold (audited).
+  virtual Status ReportFirmware(const DeviceIdentity& device, const FirmwareReport& report) = 0;
 
   // Called (on the revoking thread) when a certificate (serial set) or a whole device (serial
   // empty) is revoked, or a device's project is dropped (device and serial empty), so that

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <tuple>
 
 #include "auth/records.h"
+#include "firmware/firmware_store.h"
 #include "sensordb/coding.h"
 
 namespace sensordb::server {
@@ -15,13 +17,50 @@ constexpr std::string_view kCaKeySecret = "device-ca.key";
 constexpr std::string_view kCaCertSecret = "device-ca.crt";
 
 constexpr uint8_t kRecordVersion = 1;
-constexpr std::string_view kCertPrefix = "cert/", kDevicePrefix = "device/";
+constexpr std::string_view kCertPrefix = "cert/", kDevicePrefix = "device/",
+                           kFirmwarePrefix = "firmware/";
 
 std::string CertName(uint32_t project_id, std::string_view serial) {
   return std::string(kCertPrefix) + std::to_string(project_id) + "/" + std::string(serial);
 }
 std::string DeviceName(uint32_t project_id, std::string_view device) {
   return std::string(kDevicePrefix) + std::to_string(project_id) + "/" + std::string(device);
+}
+
+std::string FirmwareName(uint32_t project_id, std::string_view device) {
+  return std::string(kFirmwarePrefix) + std::to_string(project_id) + "/" + std::string(device);
+}
+
+// A device's last firmware report (docs/DEVICES.md "Registry").
+std::string Encode(uint32_t project_id, std::string_view device, const FirmwareReport& r) {
+  RecordWriter w;
+  w.PutU8(kRecordVersion);
+  w.PutVarint(project_id);
+  w.PutString(device);
+  w.PutVarint(r.release);
+  w.PutU8(r.step);
+  w.PutString(r.reason);
+  w.PutString(r.version);
+  w.PutVarint(r.security_version);
+  w.PutVarint(r.root_version);
+  w.PutSigned(r.at_ns);
+  return w.Release();
+}
+
+Status DecodeFirmware(std::string_view v, uint32_t* project_id, std::string* device,
+                      FirmwareReport* r) {
+  RecordReader in(v);
+  uint8_t version = 0;
+  uint64_t pid = 0;
+  if (!in.GetU8(&version) || version != kRecordVersion || !in.GetVarint(&pid) || pid > UINT32_MAX ||
+      !in.GetString(device) || !in.GetVarint(&r->release) || !in.GetU8(&r->step) || r->step < 1 ||
+      r->step > firmware::kMaxFirmwareStep || !in.GetString(&r->reason) ||
+      !in.GetString(&r->version) || !in.GetVarint(&r->security_version) ||
+      !in.GetVarint(&r->root_version) || !in.GetSigned(&r->at_ns) || !in.empty()) {
+    return Status::Corruption("device firmware record is malformed");
+  }
+  *project_id = uint32_t(pid);
+  return Status::Ok();
 }
 
 std::string Encode(const DeviceRegistry::CertRecord& r) {
@@ -145,6 +184,15 @@ Status DeviceRegistry::Load() {
             DeviceKey key{r->project_id, r->device};
             devices_[std::move(key)] = std::move(*r);
           }
+        } else if (name.starts_with(kFirmwarePrefix)) {
+          uint32_t pid = 0;
+          std::string device;
+          FirmwareReport report;
+          if (Status d = DecodeFirmware(v, &pid, &device, &report); !d.ok()) {
+            bad = d;
+            return false;
+          }
+          if (live.count(pid)) firmware_[{pid, std::move(device)}] = std::move(report);
         }
         return true;
       }));
@@ -386,6 +434,18 @@ Status DeviceRegistry::ProjectDropped(uint32_t project_id) {
       last_seen_.erase(it->first);
       it = devices_.erase(it);
     }
+    for (auto it = firmware_.begin(); it != firmware_.end();) {
+      if (it->first.first != project_id) {
+        ++it;
+        continue;
+      }
+      ops.push_back({SystemStore::Op::Kind::kDeleteNamed,
+                     SystemSpace::kDevices,
+                     FirmwareName(project_id, it->first.second),
+                     0,
+                     {}});
+      it = firmware_.erase(it);
+    }
     std::erase_if(cas_, [&](const auto& e) { return e.second.project_id == project_id; });
   }
   ca_generation_.fetch_add(1);
@@ -476,6 +536,96 @@ void DeviceRegistry::Seen(const DeviceIdentity& device, int64_t now_ns) {
   }
   std::unique_lock lock(mu_);
   if (auto d = devices_.find(key); d != devices_.end()) d->second.last_seen_ns = now_ns;
+}
+
+Status DeviceRegistry::ReportFirmware(const DeviceIdentity& device, const FirmwareReport& report) {
+  if (report.step < 1 || report.step > firmware::kMaxFirmwareStep) {
+    return Status::InvalidArgument("firmware step " + std::to_string(report.step) +
+                                   " is not one of 1 (offered) .. 7 (failed)");
+  }
+  const DeviceKey key{device.project_id, device.device};
+  {
+    std::lock_guard change(change_mu_);
+    {
+      std::shared_lock lock(mu_);
+      auto d = devices_.find(key);
+      if (d == devices_.end() || d->second.revoked) {
+        return Status::PermissionDenied("device is revoked " +
+                                        Where(device.device, device.project));
+      }
+    }
+    SENSORDB_RETURN_IF_ERROR(
+        db_.System().PutNamed(SystemSpace::kDevices, FirmwareName(device.project_id, device.device),
+                              Encode(device.project_id, device.device, report)));
+    std::unique_lock lock(mu_);
+    firmware_[key] = report;
+  }
+  const auto step = firmware::FirmwareStep(report.step);
+  if (step == firmware::FirmwareStep::kConfirmed && !report.version.empty()) {
+    // What `device list` shows: the catalog's record, model kept.
+    SENSORDB_ASSIGN_OR_RETURN(const auto devices, db_.ListDevices(device.project));
+    for (DeviceInfo info : devices) {
+      if (info.name != device.device || info.firmware_version == report.version) continue;
+      info.firmware_version = report.version;
+      SENSORDB_RETURN_IF_ERROR(db_.RegisterDevice(device.project, info));
+    }
+  }
+  if (firmware::IsFailure(step)) HaltFailingRollouts(device, report);
+  return Status::Ok();
+}
+
+void DeviceRegistry::HaltFailingRollouts(const DeviceIdentity& device,
+                                         const FirmwareReport& report) {
+  const firmware::StepOf step_of =
+      [&](std::string_view name) -> std::optional<firmware::StepReport> {
+    std::shared_lock lock(mu_);
+    auto it = firmware_.find({device.project_id, std::string(name)});
+    if (it == firmware_.end()) return std::nullopt;
+    return firmware::StepReport{it->second.release, firmware::FirmwareStep(it->second.step),
+                                it->second.at_ns / kNanosPerSecond};
+  };
+  firmware::FirmwareStore store(db_);
+  auto halted = store.HaltIfFailing(device.project, device.device, report.release, step_of);
+  const Principal server{"device-listener", PrincipalKind::kServiceAccount, false, {}, 0};
+  const Actor actor{server, "", report.at_ns};
+  if (!halted) {
+    // The device's report is stored; the halt is retried by the next failure report.
+    const Status s = auth_.Record(
+        actor, AuditAction::kFirmwareRolloutHalted, device.project_id, AuditOutcome::kFailure,
+        "could not halt rollouts of release " + firmware::ReleaseIdText(report.release) + ": " +
+            halted.error().ToString());
+    if (!s.ok()) std::fprintf(stderr, "sensordbd: audit: %s\n", s.ToString().c_str());
+    return;
+  }
+  for (const firmware::Rollout& r : *halted) {
+    const auto tally = firmware::Tally(r, step_of);
+    std::string wave_text;
+    for (uint32_t w = 0; w <= r.wave && w < tally.size(); ++w) {
+      if (!firmware::PastThreshold(r.plan, tally[w])) continue;
+      wave_text = "wave " + std::to_string(w + 1) + " has " + std::to_string(tally[w].failures()) +
+                  " of " + std::to_string(tally[w].devices) + " devices failed or rolled back";
+    }
+    const Status s = auth_.Record(
+        actor, AuditAction::kFirmwareRolloutHalted, device.project_id, AuditOutcome::kSuccess,
+        "rollout " + std::to_string(r.id) + " halted: " + wave_text + " (threshold " +
+            std::to_string(r.plan.failure_percent) + " %); last report: device " + device.device +
+            " " + std::string(firmware::FirmwareStepName(firmware::FirmwareStep(report.step))) +
+            (report.reason.empty() ? "" : " (" + report.reason + ")"));
+    if (!s.ok()) std::fprintf(stderr, "sensordbd: audit: %s\n", s.ToString().c_str());
+  }
+}
+
+Result<std::vector<std::pair<std::string, FirmwareReport>>> DeviceRegistry::ListFirmware(
+    const Actor& actor, std::string_view project, std::string_view device) {
+  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo p, Authorize(actor, project, Operation::kQuery));
+  std::vector<std::pair<std::string, FirmwareReport>> out;
+  std::shared_lock lock(mu_);
+  for (auto it = firmware_.lower_bound({p.id, std::string(device)});
+       it != firmware_.end() && it->first.first == p.id; ++it) {
+    if (!device.empty() && it->first.second != device) break;
+    out.emplace_back(it->first.second, it->second);
+  }
+  return out;
 }
 
 uint64_t DeviceRegistry::WatchRevocations(RevocationFn fn) {

@@ -84,6 +84,10 @@ class DeviceRegistry final : public DeviceAuthority {
   Status RevokeCertificate(const Actor& actor, std::string_view project, std::string_view device,
                            std::string_view serial);
   Status RevokeDevice(const Actor& actor, std::string_view project, std::string_view device);
+  // The last firmware report of each device of the project that reported (or of one device), by
+  // device name. Needs kQuery.
+  Result<std::vector<std::pair<std::string, FirmwareReport>>> ListFirmware(
+      const Actor& actor, std::string_view project, std::string_view device = {});
   // After DB::DropProject: forgets the project's CA and deletes its records (the CA key went
   // with the project's data key); watchers are told.
   Status ProjectDropped(uint32_t project_id);
@@ -93,6 +97,7 @@ class DeviceRegistry final : public DeviceAuthority {
   uint64_t CaGeneration() const override { return ca_generation_.load(); }
   Result<DeviceIdentity> Admit(std::span<const uint8_t> leaf_der, int64_t now_ns) override;
   void Seen(const DeviceIdentity& device, int64_t now_ns) override;
+  Status ReportFirmware(const DeviceIdentity& device, const FirmwareReport& report) override;
   uint64_t WatchRevocations(RevocationFn fn) override;
   void Unwatch(uint64_t handle) override;
 
@@ -136,6 +141,8 @@ class DeviceRegistry final : public DeviceAuthority {
   Status Persist(const Actor& actor, AuditAction action, uint32_t project_id, std::string detail,
                  const std::vector<CertRecord>& certs, const std::vector<DeviceRecord>& devices);
   void Notify(uint32_t project_id, std::string_view device, std::string_view serial);
+  // After a failure report: halts the rollouts it pushed past their threshold, audited.
+  void HaltFailingRollouts(const DeviceIdentity& device, const FirmwareReport& report);
 
   DB& db_;
   AuthService& auth_;
@@ -148,6 +155,7 @@ class DeviceRegistry final : public DeviceAuthority {
   std::unordered_map<std::string, CertRecord> certs_;         // GUARDED_BY(mu_), by serial
   std::map<DeviceKey, DeviceRecord> devices_;                 // GUARDED_BY(mu_)
   std::map<DeviceKey, int64_t> last_seen_;                    // GUARDED_BY(mu_), not yet stored
+  std::map<DeviceKey, FirmwareReport> firmware_;              // GUARDED_BY(mu_), last reports
 
   std::mutex watch_mu_;
   uint64_t next_watch_ = 1;                     // GUARDED_BY(watch_mu_)

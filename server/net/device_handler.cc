@@ -15,6 +15,9 @@ constexpr uint32_t kOfferValidForS = 300;
 // once, so a device cannot ask for offers faster than for a few reads (16 per second at the
 // default 1 MiB/s).
 constexpr double kOfferCostBytes = 64 * 1024;
+// A report is one small synced write to the registry (and for a failure a read of the
+// rollouts): charged as a 4 KiB read, so a device sends at most 256 per second at the default.
+constexpr double kReportCostBytes = 4 * 1024;
 
 // Charges `cost` to the device's bucket of `limit` (null: no limit); RateLimited naming the
 // limit (`what`) and the wait when the bucket is empty.
@@ -65,14 +68,18 @@ FrameHandler::Next DeviceHandler::Handle(const protocol::Frame& frame, ReplySink
     case wire::Message::ReadFirmware:
       s = HandleReadFirmware(frame, out);
       break;
+    case wire::Message::ReportFirmware:
+      s = HandleReportFirmware(frame, out);
+      break;
     case wire::Message::Auth:
       s = Status::InvalidArgument(
           "a device is identified by its certificate; Auth is not used on the device port");
       break;
     default:
-      s = Status::PermissionDenied(protocol::MessageName(type) +
-                                   " is not available to devices (Write, Ping, ListDevices, "
-                                   "ListChannels, GetFirmwareOffer, ReadFirmware only)");
+      s = Status::PermissionDenied(
+          protocol::MessageName(type) +
+          " is not available to devices (Write, Ping, ListDevices, "
+          "ListChannels, GetFirmwareOffer, ReadFirmware, ReportFirmware only)");
   }
   if (!s.ok()) {
     outcome_.code = s.code();
@@ -201,6 +208,31 @@ Status DeviceHandler::HandleReadFirmware(const protocol::Frame& frame, ReplySink
   out.push_back(protocol::EncodeFirmwareData(
       frame.request_id(),
       {request->offset, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}}));
+  return Status::Ok();
+}
+
+Status DeviceHandler::HandleReportFirmware(const protocol::Frame& frame, ReplySink& out) {
+  if (firmware_.store == nullptr || firmware_.reports == nullptr) {
+    return Status::NotSupported("firmware is not served here");
+  }
+  auto request = protocol::DecodeReportFirmware(*frame.As<wire::ReportFirmware>());
+  SENSORDB_RETURN_IF_ERROR(request);
+  SENSORDB_RETURN_IF_ERROR(OwnProject(request->project));
+  SENSORDB_RETURN_IF_ERROR(
+      Charge(firmware_.bytes_limit, identity_, kReportCostBytes, "firmware bytes-per-second"));
+  // A device reports only on what a rollout named it for (paused, halted or cancelled since).
+  SENSORDB_RETURN_IF_ERROR(
+      firmware_.store->CheckNamed(identity_.project, identity_.device, request->image_id));
+  FirmwareReport report;
+  report.release = request->image_id;
+  report.step = request->step;
+  report.reason = request->reason;
+  report.version = request->version;
+  report.security_version = request->security_version;
+  report.root_version = request->root_version;
+  report.at_ns = WallClockNs();
+  SENSORDB_RETURN_IF_ERROR(firmware_.reports->ReportFirmware(identity_, report));
+  out.push_back(protocol::EncodeDone(frame.request_id()));
   return Status::Ok();
 }
 

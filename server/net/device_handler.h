@@ -3,9 +3,9 @@
 // the device's own series only, `Ping`, and reading its own configuration (`ListDevices` and
 // `ListChannels` of its project answer with itself only), and firmware (docs/OTA.md "Transfer":
 // `GetFirmwareOffer`, `ReadFirmware` of what a running rollout offers it, per-device bytes per
-// second). `Auth` and everything else are refused. Writes pass a per-device points-per-second
-// limit. Borrows the DB, the firmware store and the limiters.
-// Not thread-safe (one per connection).
+// second, `ReportFirmware` of each step into the registry). `Auth` and everything else are refused.
+// Writes pass a per-device points-per-second limit. Borrows the DB, the firmware store and the
+// limiters. Not thread-safe (one per connection).
 #pragma once
 
 #include <atomic>
@@ -25,6 +25,7 @@ class DeviceHandler : public FrameHandler {
   struct Firmware {
     firmware::FirmwareStore* store = nullptr;  // null: firmware requests are refused
     RateLimiter* bytes_limit = nullptr;
+    DeviceAuthority* reports = nullptr;  // where ReportFirmware goes; null: refused
   };
   DeviceHandler(DB& db, DeviceIdentity identity, SessionLimits limits, RateLimiter& points_limit,
                 Firmware firmware)
@@ -45,6 +46,7 @@ class DeviceHandler : public FrameHandler {
   Status HandleListChannels(const protocol::Frame& frame, ReplySink& out);
   Status HandleGetFirmwareOffer(const protocol::Frame& frame, ReplySink& out);
   Status HandleReadFirmware(const protocol::Frame& frame, ReplySink& out);
+  Status HandleReportFirmware(const protocol::Frame& frame, ReplySink& out);
   // Ok when `project` is the device's own; else the NotFound every other name gets.
   Status OwnProject(std::string_view project) const;
 

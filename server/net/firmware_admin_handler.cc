@@ -4,6 +4,7 @@
 // AuthorizeProject (manage-firmware; listing: query). Every change (the freshness key's
 // creation included), and every refused upload of a root or release (a forged manifest is worth
 // knowing about), is an audit entry, recorded after the change like key rotations.
+#include "devices/device_registry.h"
 #include "firmware/firmware_store.h"
 #include "net/request_handler.h"
 #include "sensordb/protocol/admin_codec.h"
@@ -25,16 +26,29 @@ protocol::FirmwareReleaseView ReleaseView(const firmware::Release& r) {
           r.complete ? std::span<const uint8_t>(r.manifest_sha256) : std::span<const uint8_t>()};
 }
 
+// The rollout as a listing shows it now: the wave open at this time.
 protocol::RolloutView RolloutView(const firmware::Rollout& r) {
-  protocol::RolloutView v{r.id, r.release, uint8_t(r.state), r.created_unix_s, {}};
+  protocol::RolloutView v;
+  v.id = r.id;
+  v.release = r.release;
+  v.state = uint8_t(r.state);
+  v.created_unix_s = r.created_unix_s;
   v.devices.assign(r.devices.begin(), r.devices.end());
+  v.waves = r.plan.waves;
+  v.failure_percent = r.plan.failure_percent;
+  v.soak_s = r.plan.soak_s;
+  v.wave = firmware::OpenWave(r, WallClockNs() / kNanosPerSecond);
+  v.wave_opened_unix_s = firmware::WaveOpensAt(r, v.wave);
+  v.device_waves = r.device_waves;
   return v;
 }
 
 std::string RolloutText(const firmware::Rollout& r) {
   return "rollout " + std::to_string(r.id) + " of release " + firmware::ReleaseIdText(r.release) +
-         " (" + std::to_string(r.devices.size()) +
-         " device(s)): " + std::string(firmware::RolloutStateName(r.state));
+         " (" + std::to_string(r.devices.size()) + " device(s), waves " +
+         firmware::WavesText(r.plan.waves) + ", halt above " +
+         std::to_string(r.plan.failure_percent) + " % failed, soak " +
+         std::to_string(r.plan.soak_s) + " s): " + std::string(firmware::RolloutStateName(r.state));
 }
 
 }  // namespace
@@ -157,9 +171,13 @@ Status RequestHandler::HandleCreateRollout(const protocol::Frame& frame, ReplySi
   auto project = AuthorizeProject(request->project, Operation::kManageFirmware);
   SENSORDB_RETURN_IF_ERROR(project);
   std::vector<uint64_t> dropped;
+  firmware::RolloutPlan plan;
+  if (!request->waves.empty()) plan.waves = request->waves;
+  plan.failure_percent = request->failure_percent;
+  plan.soak_s = request->soak_s;
   auto rollout = store->CreateRollout(
       project->name, request->release,
-      std::vector<std::string>(request->devices.begin(), request->devices.end()), &dropped);
+      std::vector<std::string>(request->devices.begin(), request->devices.end()), plan, &dropped);
   SENSORDB_RETURN_IF_ERROR(rollout);
   std::string detail = "created " + RolloutText(*rollout);
   if (!dropped.empty()) {
@@ -189,6 +207,23 @@ Status RequestHandler::HandleSetRolloutState(const protocol::Frame& frame, Reply
                                           AuditOutcome::kSuccess, RolloutText(*rollout)));
   }
   out.push_back(protocol::EncodeRolloutInfo(frame.request_id(), RolloutView(*rollout)));
+  return Status::Ok();
+}
+
+Status RequestHandler::HandleListDeviceFirmware(const protocol::Frame& frame, ReplySink& out) {
+  SENSORDB_ASSIGN_OR_RETURN(DeviceRegistry * devices, Devices());
+  auto request = protocol::DecodeListDeviceFirmware(*frame.As<wire::ListDeviceFirmware>());
+  SENSORDB_RETURN_IF_ERROR(request);
+  const Actor actor{*principal_, peer_, WallClockNs()};
+  auto reports = devices->ListFirmware(actor, request->project, request->device);
+  SENSORDB_RETURN_IF_ERROR(reports);
+  std::vector<protocol::DeviceFirmwareView> views;
+  views.reserve(reports->size());
+  for (const auto& [device, r] : *reports) {
+    views.push_back({device, r.release, r.step, r.reason, r.version, r.security_version,
+                     r.root_version, r.at_ns / kNanosPerSecond});
+  }
+  out.push_back(protocol::EncodeDeviceFirmwareList(frame.request_id(), views));
   return Status::Ok();
 }
 

@@ -80,6 +80,7 @@ RequestHandler::Next RequestHandler::Handle(const protocol::Frame& frame,
       {wire::Message::RemoveFirmware, &RequestHandler::HandleRemoveFirmware},
       {wire::Message::CreateRollout, &RequestHandler::HandleCreateRollout},
       {wire::Message::SetRolloutState, &RequestHandler::HandleSetRolloutState},
+      {wire::Message::ListDeviceFirmware, &RequestHandler::HandleListDeviceFirmware},
   };
   // Every request is admitted here, once, before its handler runs: the account still exists
   // and is enabled, its token is valid, and it is within its request rate.

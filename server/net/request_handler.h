@@ -139,6 +139,7 @@ class RequestHandler : public FrameHandler {
   Status HandleRemoveFirmware(const protocol::Frame& frame, ReplySink& out);
   Status HandleCreateRollout(const protocol::Frame& frame, ReplySink& out);
   Status HandleSetRolloutState(const protocol::Frame& frame, ReplySink& out);
+  Status HandleListDeviceFirmware(const protocol::Frame& frame, ReplySink& out);
   Result<firmware::FirmwareStore*> Firmware();
   Result<DeviceRegistry*> Devices();
   // Resolves `name` and checks the principal may do `op` in it; the project's id on success.

@@ -145,7 +145,8 @@ bool Session::AdmitDevice() {
   } else {
     handler_ = std::make_unique<DeviceHandler>(
         listener_.db_, *who, listener_.SessionLimitsOf(), listener_.device_points_,
-        DeviceHandler::Firmware{listener_.firmware_.get(), &listener_.firmware_bytes_});
+        DeviceHandler::Firmware{listener_.firmware_.get(), &listener_.firmware_bytes_,
+                                listener_.authority_});
   }
   return true;
 }

@@ -173,8 +173,14 @@ Status Client::RemoveFirmware(std::string_view project, uint64_t release) {
 }
 
 Result<FirmwareRollout> Client::CreateRollout(std::string_view project, uint64_t release,
-                                              const std::vector<std::string>& devices) {
-  return async_->CreateRollout(project, release, devices).get();
+                                              const std::vector<std::string>& devices,
+                                              const RolloutPlan& plan) {
+  return async_->CreateRollout(project, release, devices, plan).get();
+}
+
+Result<std::vector<DeviceFirmware>> Client::ListDeviceFirmware(std::string_view project,
+                                                               std::string_view device) {
+  return async_->ListDeviceFirmware(project, device).get();
 }
 
 Result<FirmwareRollout> Client::SetRolloutState(std::string_view project, uint64_t rollout,

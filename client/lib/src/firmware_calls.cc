@@ -28,8 +28,17 @@ FirmwareRelease CopyRelease(const protocol::FirmwareReleaseView& v) {
 }
 
 FirmwareRollout CopyRollout(const protocol::RolloutView& v) {
-  return {v.id, v.release, RolloutState(v.state), v.created_unix_s,
-          std::vector<std::string>(v.devices.begin(), v.devices.end())};
+  FirmwareRollout r;
+  r.id = v.id;
+  r.release = v.release;
+  r.state = RolloutState(v.state);
+  r.created_unix_s = v.created_unix_s;
+  r.devices.assign(v.devices.begin(), v.devices.end());
+  r.plan = {v.waves, v.failure_percent, v.soak_s};
+  r.wave = v.wave;
+  r.wave_opened_unix_s = v.wave_opened_unix_s;
+  r.device_waves = v.device_waves;
+  return r;
 }
 
 Result<FirmwareRollout> RolloutReply(const Frame& f, std::string_view what) {
@@ -120,12 +129,14 @@ std::future<Status> AsyncClient::RemoveFirmware(std::string_view project, uint64
 }
 
 std::future<Result<FirmwareRollout>> AsyncClient::CreateRollout(
-    std::string_view project, uint64_t release, const std::vector<std::string>& devices) {
+    std::string_view project, uint64_t release, const std::vector<std::string>& devices,
+    const RolloutPlan& plan) {
   return impl_->CallOne<Result<FirmwareRollout>>(
       impl_->Options("CreateRollout"),
       [&](uint64_t id) -> Result<OutFrame> {
         return protocol::EncodeCreateRollout(
-            id, {project, release, std::vector<std::string_view>(devices.begin(), devices.end())});
+            id, {project, release, std::vector<std::string_view>(devices.begin(), devices.end()),
+                 plan.waves, plan.failure_percent, plan.soak_s});
       },
       [](const Frame& f) { return RolloutReply(f, "CreateRollout"); });
 }
@@ -139,6 +150,28 @@ std::future<Result<FirmwareRollout>> AsyncClient::SetRolloutState(std::string_vi
         return protocol::EncodeSetRolloutState(id, {project, rollout, uint8_t(state)});
       },
       [](const Frame& f) { return RolloutReply(f, "SetRolloutState"); });
+}
+
+std::future<Result<std::vector<DeviceFirmware>>> AsyncClient::ListDeviceFirmware(
+    std::string_view project, std::string_view device) {
+  return impl_->CallOne<Result<std::vector<DeviceFirmware>>>(
+      impl_->Options("ListDeviceFirmware"),
+      [&](uint64_t id) -> Result<OutFrame> {
+        return protocol::EncodeListDeviceFirmware(id, {project, device});
+      },
+      [](const Frame& f) -> Result<std::vector<DeviceFirmware>> {
+        SENSORDB_ASSIGN_OR_RETURN(const auto* m,
+                                  Expect<wire::DeviceFirmwareList>(f, "ListDeviceFirmware"));
+        SENSORDB_ASSIGN_OR_RETURN(const auto views, protocol::DecodeDeviceFirmwareList(*m));
+        std::vector<DeviceFirmware> out;
+        out.reserve(views.size());
+        for (const auto& v : views) {
+          out.push_back({std::string(v.device), v.image_id, v.step, std::string(v.reason),
+                         std::string(v.version), v.security_version, v.root_version,
+                         v.reported_unix_s});
+        }
+        return out;
+      });
 }
 
 }  // namespace sensordb::client

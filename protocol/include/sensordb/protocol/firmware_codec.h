@@ -64,6 +64,22 @@ struct FirmwareDataView {
 OutFrame EncodeFirmwareData(uint64_t request_id, const FirmwareDataView& reply);
 Result<FirmwareDataView> DecodeFirmwareData(const wire::FirmwareData& reply);
 
+// A device's report of a step (firmware::FirmwareStep, 1 .. kMaxFirmwareStepOnWire); reason at
+// most kMaxFirmwareReasonBytes.
+inline constexpr uint8_t kMaxFirmwareStepOnWire = 7;
+inline constexpr size_t kMaxFirmwareReasonBytes = 64;
+struct ReportFirmwareRequest {
+  std::string_view project;
+  uint64_t image_id = 0;
+  uint8_t step = 0;
+  std::string_view reason;
+  std::string_view version;
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
+};
+OutFrame EncodeReportFirmware(uint64_t request_id, const ReportFirmwareRequest& request);
+Result<ReportFirmwareRequest> DecodeReportFirmware(const wire::ReportFirmware& request);
+
 // ---- Administration (client listener) -------------------------------------------------------
 
 inline constexpr size_t kFirmwareKeyBytes = 32;
@@ -113,9 +129,15 @@ Result<FirmwareReleaseView> DecodeFirmwareRelease(const wire::FirmwareRelease& r
 struct RolloutView {
   uint64_t id = 0;
   uint64_t release = 0;
-  uint8_t state = 0;  // 1 running, 2 paused, 3 cancelled
+  uint8_t state = 0;  // 1 running, 2 paused, 3 cancelled, 4 halted
   int64_t created_unix_s = 0;
   std::vector<std::string_view> devices;
+  std::vector<uint8_t> waves;  // cumulative percentages
+  uint8_t failure_percent = 0;
+  uint32_t soak_s = 0;
+  uint32_t wave = 0;
+  int64_t wave_opened_unix_s = 0;
+  std::vector<uint8_t> device_waves;  // as `devices`
 };
 OutFrame EncodeRolloutInfo(uint64_t request_id, const RolloutView& reply);
 Result<RolloutView> DecodeRolloutInfo(const wire::RolloutInfo& reply);
@@ -140,6 +162,9 @@ struct CreateRolloutRequest {
   std::string_view project;
   uint64_t release = 0;
   std::vector<std::string_view> devices;
+  std::vector<uint8_t> waves;  // empty: one wave
+  uint8_t failure_percent = 5;
+  uint32_t soak_s = 600;
 };
 OutFrame EncodeCreateRollout(uint64_t request_id, const CreateRolloutRequest& request);
 Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& request);
@@ -147,9 +172,30 @@ Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& requ
 struct SetRolloutStateRequest {
   std::string_view project;
   uint64_t rollout = 0;
-  uint8_t state = 0;  // 1 running, 2 paused, 3 cancelled
+  uint8_t state = 0;  // 1 running, 2 paused, 3 cancelled (4, halted, is the server's)
 };
 OutFrame EncodeSetRolloutState(uint64_t request_id, const SetRolloutStateRequest& request);
 Result<SetRolloutStateRequest> DecodeSetRolloutState(const wire::SetRolloutState& request);
+
+struct ListDeviceFirmwareRequest {
+  std::string_view project;
+  std::string_view device;  // empty: every device that reported
+};
+OutFrame EncodeListDeviceFirmware(uint64_t request_id, const ListDeviceFirmwareRequest& request);
+Result<ListDeviceFirmwareRequest> DecodeListDeviceFirmware(const wire::ListDeviceFirmware& request);
+struct DeviceFirmwareView {
+  std::string_view device;
+  uint64_t image_id = 0;
+  uint8_t step = 0;
+  std::string_view reason;
+  std::string_view version;
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
+  int64_t reported_unix_s = 0;
+};
+OutFrame EncodeDeviceFirmwareList(uint64_t request_id,
+                                  const std::vector<DeviceFirmwareView>& reply);
+Result<std::vector<DeviceFirmwareView>> DecodeDeviceFirmwareList(
+    const wire::DeviceFirmwareList& reply);
 
 }  // namespace sensordb::protocol

@@ -184,7 +184,8 @@ class AsyncClient {
   // Firmware (docs/OTA.md; manage-firmware, listing: query; every change audited): the
   // project's freshness public key (made on first use), its next trust root, a signed release
   // (manifest and image in one frame: the image is bounded by the server's frame limit), the
-  // releases and rollouts, and rollouts offering a release to devices.
+  // releases and rollouts, rollouts offering a release to devices in waves, and what the
+  // devices reported.
   std::future<Result<std::array<uint8_t, 32>>> GetFreshnessKey(std::string_view project);
   std::future<Result<uint64_t>> UploadFirmwareRoot(std::string_view project,
                                                    std::span<const uint8_t> root);
@@ -194,9 +195,13 @@ class AsyncClient {
   std::future<Result<FirmwareListing>> ListFirmware(std::string_view project);
   std::future<Status> RemoveFirmware(std::string_view project, uint64_t release);
   std::future<Result<FirmwareRollout>> CreateRollout(std::string_view project, uint64_t release,
-                                                     const std::vector<std::string>& devices);
+                                                     const std::vector<std::string>& devices,
+                                                     const RolloutPlan& plan = {});
   std::future<Result<FirmwareRollout>> SetRolloutState(std::string_view project, uint64_t rollout,
                                                        RolloutState state);
+  // What the project's devices last reported (query): every device that reported, or one.
+  std::future<Result<std::vector<DeviceFirmware>>> ListDeviceFirmware(std::string_view project,
+                                                                      std::string_view device = {});
 
  private:
   class Impl;

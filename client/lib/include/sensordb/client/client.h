@@ -87,9 +87,12 @@ class Client {
   Result<FirmwareListing> ListFirmware(std::string_view project);
   Status RemoveFirmware(std::string_view project, uint64_t release);
   Result<FirmwareRollout> CreateRollout(std::string_view project, uint64_t release,
-                                        const std::vector<std::string>& devices);
+                                        const std::vector<std::string>& devices,
+                                        const RolloutPlan& plan = {});
   Result<FirmwareRollout> SetRolloutState(std::string_view project, uint64_t rollout,
                                           RolloutState state);
+  Result<std::vector<DeviceFirmware>> ListDeviceFirmware(std::string_view project,
+                                                         std::string_view device = {});
 
  private:
   explicit Client(std::unique_ptr<AsyncClient> async) : async_(std::move(async)) {}

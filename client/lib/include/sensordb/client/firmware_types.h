@@ -23,7 +23,16 @@ struct FirmwareRelease {
   std::array<uint8_t, 32> manifest_sha256{};
 };
 
-enum class RolloutState : uint8_t { kRunning = 1, kPaused = 2, kCancelled = 3 };
+// Halted: by the server, when a wave's failures passed the threshold (resume or cancel it).
+enum class RolloutState : uint8_t { kRunning = 1, kPaused = 2, kCancelled = 3, kHalted = 4 };
+
+// Waves (cumulative percentages; empty: one wave of every device), the failure threshold of a
+// wave in percent of its devices, and each wave's soak time (docs/OTA.md).
+struct RolloutPlan {
+  std::vector<uint8_t> waves;
+  uint8_t failure_percent = 5;
+  uint32_t soak_s = 600;
+};
 
 struct FirmwareRollout {
   uint64_t id = 0;
@@ -31,6 +40,22 @@ struct FirmwareRollout {
   RolloutState state = RolloutState::kRunning;
   int64_t created_unix_s = 0;
   std::vector<std::string> devices;
+  RolloutPlan plan;
+  uint32_t wave = 0;  // the last open wave, 0-based
+  int64_t wave_opened_unix_s = 0;
+  std::vector<uint8_t> device_waves;  // as `devices`
+};
+
+// A device's last firmware report: step 1 offered .. 7 failed (docs/OTA.md "Device reports").
+struct DeviceFirmware {
+  std::string device;
+  uint64_t release = 0;
+  uint8_t step = 0;
+  std::string reason;
+  std::string version;
+  uint64_t security_version = 0;
+  uint64_t root_version = 0;
+  int64_t reported_unix_s = 0;
 };
 
 struct FirmwareListing {
