@@ -442,6 +442,28 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
   // A device still reports on a halted rollout's release (it may be mid-install).
   EXPECT_TRUE(Report(*dl9, kProject, release_.id, FirmwareStep::kOffered, "").ok());
 
+  // The metrics show it by project id: halted, its three devices by their last step.
+  const uint32_t pid = db_->GetProject(kProject)->id;
+  bool shown = false;
+  for (const RolloutStatus& st : registry_->RolloutStatuses()) {
+    if (st.project_id != pid || st.rollout != rollout->id) continue;
+    shown = true;
+    EXPECT_EQ(st.state, firmware::RolloutState::kHalted);
+    EXPECT_EQ(st.steps[uint8_t(FirmwareStep::kFailed)], 1u);
+    EXPECT_EQ(st.steps[uint8_t(FirmwareStep::kRolledBack)], 1u);
+    EXPECT_EQ(st.steps[uint8_t(FirmwareStep::kOffered)], 1u);
+  }
+  EXPECT_TRUE(shown);
+  // Counted after each reply is sent, so read once every reply is in: dl-7's image, dl-9's
+  // first KiB, and the failure reports.
+  const std::string text = listener_->metrics().Render({});
+  const auto value = [&](const std::string& name) {
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  EXPECT_GE(value("sensordb_firmware_bytes_served_total"), double(fx_.image.size()));
+  EXPECT_GE(value("sensordb_firmware_reports_total{step=\"failed\"}"), 1.0);
+
   // The halt is in the audit log, with the wave, the threshold and the last report.
   std::vector<std::string> halts;
   ASSERT_TRUE(auth_->audit()
@@ -490,7 +512,6 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
     }
   }
   // Dropping the project deletes its devices' reports.
-  const uint32_t pid = db_->GetProject(kProject)->id;
   const std::string prefix = "firmware/" + std::to_string(pid) + "/";
   const auto stored = [&] {
     int n = 0;

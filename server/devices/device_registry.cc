@@ -574,16 +574,19 @@ Status DeviceRegistry::ReportFirmware(const DeviceIdentity& device, const Firmwa
   return Status::Ok();
 }
 
-void DeviceRegistry::HaltFailingRollouts(const DeviceIdentity& device,
-                                         const FirmwareReport& report) {
-  const firmware::StepOf step_of =
-      [&](std::string_view name) -> std::optional<firmware::StepReport> {
+firmware::StepOf DeviceRegistry::StepsOf(uint32_t project_id) {
+  return [this, project_id](std::string_view name) -> std::optional<firmware::StepReport> {
     std::shared_lock lock(mu_);
-    auto it = firmware_.find({device.project_id, std::string(name)});
+    auto it = firmware_.find({project_id, std::string(name)});
     if (it == firmware_.end()) return std::nullopt;
     return firmware::StepReport{it->second.release, firmware::FirmwareStep(it->second.step),
                                 it->second.at_ns / kNanosPerSecond};
   };
+}
+
+void DeviceRegistry::HaltFailingRollouts(const DeviceIdentity& device,
+                                         const FirmwareReport& report) {
+  const firmware::StepOf step_of = StepsOf(device.project_id);
   firmware::FirmwareStore store(db_);
   auto halted = store.HaltIfFailing(device.project, device.device, report.release, step_of);
   const Principal server{"device-listener", PrincipalKind::kServiceAccount, false, {}, 0};
@@ -624,6 +627,33 @@ Result<std::vector<std::pair<std::string, FirmwareReport>>> DeviceRegistry::List
        it != firmware_.end() && it->first.first == p.id; ++it) {
     if (!device.empty() && it->first.second != device) break;
     out.emplace_back(it->first.second, it->second);
+  }
+  return out;
+}
+
+std::vector<RolloutStatus> DeviceRegistry::RolloutStatuses() {
+  std::vector<RolloutStatus> out;
+  auto projects = db_.ListProjects();
+  if (!projects) return out;
+  firmware::FirmwareStore store(db_);
+  const int64_t now = Clock::System().NowUnixNs() / kNanosPerSecond;
+  for (const ProjectInfo& p : *projects) {
+    auto rollouts = store.Rollouts(p.name);
+    if (!rollouts) continue;
+    const firmware::StepOf step_of = StepsOf(p.id);
+    for (const firmware::Rollout& r : *rollouts) {
+      if (r.state == firmware::RolloutState::kCancelled) continue;
+      RolloutStatus st;
+      st.project_id = p.id;
+      st.rollout = r.id;
+      st.state = r.state;
+      st.open_wave = firmware::OpenWave(r, now);
+      st.waves = uint32_t(r.plan.waves.size());
+      for (const firmware::WaveTally& t : firmware::Tally(r, step_of)) {
+        for (size_t i = 0; i < st.steps.size(); ++i) st.steps[i] += t.steps[i];
+      }
+      out.push_back(st);
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@
 // change it. Thread-safe. Borrows the DB and the AuthService, which must outlive it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -21,6 +22,7 @@
 
 #include "auth/auth_service.h"
 #include "devices/device_authority.h"
+#include "firmware/firmware_store.h"
 #include "identity/device_ca.h"
 #include "sensordb/db.h"
 
@@ -56,6 +58,17 @@ struct DeviceCertificateInfo {
   std::string firmware_version;  // likewise
 };
 
+// A rollout as the metrics show it (docs/SERVER.md "Metrics"): by project id, never by name.
+struct RolloutStatus {
+  uint32_t project_id = 0;
+  uint64_t rollout = 0;
+  firmware::RolloutState state = firmware::RolloutState::kRunning;
+  uint32_t open_wave = 0;  // 0-based
+  uint32_t waves = 0;
+  // Devices by the step they last reported for the rollout's release ([0]: no report).
+  std::array<uint32_t, firmware::kMaxFirmwareStep + 1> steps{};
+};
+
 class DeviceRegistry final : public DeviceAuthority {
  public:
   // Loads every device CA, certificate record and device record.
@@ -88,6 +101,11 @@ class DeviceRegistry final : public DeviceAuthority {
   // device name. Needs kQuery.
   Result<std::vector<std::pair<std::string, FirmwareReport>>> ListFirmware(
       const Actor& actor, std::string_view project, std::string_view device = {});
+  // Every rollout not cancelled of every project, with its devices' last reports; for the
+  // metrics (no actor: they name projects by id only). A project whose rollouts cannot be read
+  // is left out (the metrics are not where a damaged secret is reported: every request that
+  // reads it refuses, naming it).
+  std::vector<RolloutStatus> RolloutStatuses();
   // After DB::DropProject: forgets the project's CA and deletes its records (the CA key went
   // with the project's data key); watchers are told.
   Status ProjectDropped(uint32_t project_id);
@@ -141,6 +159,8 @@ class DeviceRegistry final : public DeviceAuthority {
   Status Persist(const Actor& actor, AuditAction action, uint32_t project_id, std::string detail,
                  const std::vector<CertRecord>& certs, const std::vector<DeviceRecord>& devices);
   void Notify(uint32_t project_id, std::string_view device, std::string_view serial);
+  // Each device's last report of the project, as a rollout counts it.
+  firmware::StepOf StepsOf(uint32_t project_id);
   // After a failure report: halts the rollouts it pushed past their threshold, audited.
   void HaltFailingRollouts(const DeviceIdentity& device, const FirmwareReport& report);
 

@@ -205,6 +205,7 @@ Status DeviceHandler::HandleReadFirmware(const protocol::Frame& frame, ReplySink
                                    firmware::ReleaseIdText(request->image_id));
   }
   SENSORDB_RETURN_IF_ERROR(read);
+  outcome_.firmware_bytes = bytes.size();
   out.push_back(protocol::EncodeFirmwareData(
       frame.request_id(),
       {request->offset, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}}));
@@ -232,6 +233,7 @@ Status DeviceHandler::HandleReportFirmware(const protocol::Frame& frame, ReplySi
   report.root_version = request->root_version;
   report.at_ns = WallClockNs();
   SENSORDB_RETURN_IF_ERROR(firmware_.reports->ReportFirmware(identity_, report));
+  outcome_.firmware_step = report.step;
   out.push_back(protocol::EncodeDone(frame.request_id()));
   return Status::Ok();
 }

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "devices/device_registry.h"
+#include "firmware/firmware_store.h"
 #include "mqtt/packet.h"
 #include "net/client_listener.h"
 #include "sensordb/protocol/frame.h"
@@ -86,6 +88,10 @@ void ServerMetrics::RecordRequest(uint8_t type, const RequestOutcome& outcome, s
     write_bytes_.fetch_add(frame_bytes, kRelaxed);
   }
   rows_returned_.fetch_add(outcome.rows_returned, kRelaxed);
+  if (outcome.firmware_bytes != 0) firmware_bytes_.fetch_add(outcome.firmware_bytes, kRelaxed);
+  if (outcome.firmware_step != 0 && outcome.firmware_step < firmware_reports_.size()) {
+    firmware_reports_[outcome.firmware_step].fetch_add(1, kRelaxed);
+  }
 }
 
 void ServerMetrics::RecordMqtt(uint8_t type, const RequestOutcome& outcome, size_t packet_bytes,
@@ -273,6 +279,42 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Sample(out, "sensordb_backups_kept", "", double(b.backups_kept));
     Header(out, "sensordb_backup_bytes", "gauge", "Bytes of all distinct backup files.");
     Sample(out, "sensordb_backup_bytes", "", double(b.backup_bytes));
+  }
+
+  Header(out, "sensordb_firmware_bytes_served_total", "counter",
+         "Firmware image bytes read by devices (docs/OTA.md).");
+  Sample(out, "sensordb_firmware_bytes_served_total", "", double(firmware_bytes_.load(kRelaxed)));
+  Header(out, "sensordb_firmware_reports_total", "counter",
+         "Firmware reports from devices, by step.");
+  for (uint8_t st = 1; st <= firmware::kMaxFirmwareStep; ++st) {
+    Sample(out, "sensordb_firmware_reports_total",
+           Label("step", firmware::FirmwareStepName(firmware::FirmwareStep(st))),
+           double(firmware_reports_[st].load(kRelaxed)));
+  }
+  if (src.rollouts != nullptr) {
+    Header(out, "sensordb_firmware_rollout_state", "gauge",
+           "Each rollout not cancelled, by state (value 1).");
+    Header(out, "sensordb_firmware_rollout_open_wave", "gauge",
+           "The last open wave of each rollout (1-based).");
+    Header(out, "sensordb_firmware_rollout_waves", "gauge", "Waves of each rollout.");
+    Header(out, "sensordb_firmware_rollout_devices", "gauge",
+           "Devices of each rollout by the step they last reported for its release (none: no "
+           "report).");
+    for (const RolloutStatus& r : *src.rollouts) {
+      // By id, as the key metrics: the metrics account holds no role in the project.
+      const std::string id = Label("project_id", std::to_string(r.project_id)) + "," +
+                             Label("rollout", std::to_string(r.rollout));
+      Sample(out, "sensordb_firmware_rollout_state",
+             id + "," + Label("state", firmware::RolloutStateName(r.state)), 1);
+      Sample(out, "sensordb_firmware_rollout_open_wave", id, double(r.open_wave + 1));
+      Sample(out, "sensordb_firmware_rollout_waves", id, double(r.waves));
+      for (uint8_t st = 0; st <= firmware::kMaxFirmwareStep; ++st) {
+        const std::string_view step =
+            st == 0 ? "none" : firmware::FirmwareStepName(firmware::FirmwareStep(st));
+        Sample(out, "sensordb_firmware_rollout_devices", id + "," + Label("step", step),
+               double(r.steps[st]));
+      }
+    }
   }
 
   if (src.keys != nullptr) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/authenticator.h"
 #include "net/request_handler.h"
@@ -21,6 +22,7 @@
 namespace sensordb::server {
 
 struct ListenerCounters;
+struct RolloutStatus;  // devices/device_registry.h
 
 // Why a connection ended before or outside a normal close by the client.
 enum class ConnectionEnd : uint8_t {
@@ -80,12 +82,13 @@ class ServerMetrics {
     std::optional<BackupScheduleStatus> backup;
     const KeyStatusReport* keys = nullptr;
     const DBStats* db = nullptr;
+    const std::vector<RolloutStatus>* rollouts = nullptr;  // rollouts not cancelled
     double uptime_s = 0;
   };
   std::string Render(const Sources& sources) const;
 
  private:
-  static constexpr size_t kTypes = 64;  // wire::Message values; larger ones are folded into 0
+  static constexpr size_t kTypes = 128;  // wire::Message values; larger ones are folded into 0
   struct Histogram {
     std::array<std::atomic<uint64_t>, kLatencyBuckets.size()> buckets{};  // non-cumulative
     std::atomic<uint64_t> count{0};
@@ -99,6 +102,8 @@ class ServerMetrics {
   std::atomic<uint64_t> points_written_{0};
   std::atomic<uint64_t> write_bytes_{0};
   std::atomic<uint64_t> rows_returned_{0};
+  std::atomic<uint64_t> firmware_bytes_{0};
+  std::array<std::atomic<uint64_t>, 8> firmware_reports_{};  // by step, [0] unused
   std::atomic<uint64_t> metrics_refused_{0};
   std::atomic<uint64_t> no_space_writes_{0};
   std::atomic<int64_t> no_space_logged_ns_{0};  // when the last no-space line was logged

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "devices/device_registry.h"
+
 namespace sensordb::server {
 namespace {
 
@@ -47,6 +49,42 @@ TEST(MetricsExposition, ShowsTheHeadsCheckpointsAndMemory) {
         "sensordb_blocks_merged_total 5", "# TYPE sensordb_head_chunk_bytes gauge",
         "# TYPE sensordb_head_memory_seals_total counter"}) {
     EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << text;
+  }
+}
+
+// Rollouts appear by project id and rollout number, with their state, open wave and devices by
+// the step they last reported (docs/SERVER.md "Metrics").
+TEST(MetricsExposition, ShowsRolloutsByIdWithTheirDevicesPerStep) {
+  RolloutStatus r;
+  r.project_id = 7;
+  r.rollout = 3;
+  r.state = firmware::RolloutState::kHalted;
+  r.open_wave = 1;
+  r.waves = 4;
+  r.steps = {10, 0, 1, 0, 0, 5, 1, 2};
+  const std::vector<RolloutStatus> rollouts{r};
+  ServerMetrics metrics;
+  RequestOutcome read;
+  read.firmware_bytes = 65536;
+  metrics.RecordRequest(uint8_t(wire::Message::ReadFirmware), read, 100, 0.001);
+  RequestOutcome report;
+  report.firmware_step = 7;
+  metrics.RecordRequest(uint8_t(wire::Message::ReportFirmware), report, 100, 0.001);
+  ServerMetrics::Sources sources;
+  sources.rollouts = &rollouts;
+  const std::string text = metrics.Render(sources);
+  const std::string id = "project_id=\"7\",rollout=\"3\"";
+  for (const std::string& line :
+       {"sensordb_firmware_rollout_state{" + id + ",state=\"halted\"} 1",
+        "sensordb_firmware_rollout_open_wave{" + id + "} 2",
+        "sensordb_firmware_rollout_waves{" + id + "} 4",
+        "sensordb_firmware_rollout_devices{" + id + ",step=\"none\"} 10",
+        "sensordb_firmware_rollout_devices{" + id + ",step=\"confirmed\"} 5",
+        "sensordb_firmware_rollout_devices{" + id + ",step=\"failed\"} 2",
+        std::string("sensordb_firmware_bytes_served_total 65536"),
+        std::string("sensordb_firmware_reports_total{step=\"failed\"} 1"),
+        std::string("sensordb_requests_total{type=\"ReportFirmware\"} 1")}) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
   }
 }
 

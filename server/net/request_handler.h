@@ -66,6 +66,8 @@ struct RequestOutcome {
   StatusCode code = StatusCode::kOk;  // of the Error sent, if any
   uint64_t points_written = 0;
   uint64_t rows_returned = 0;  // query points, latest values or aggregate rows
+  uint64_t firmware_bytes = 0;  // image bytes served to a device
+  uint8_t firmware_step = 0;    // a device's firmware report: its step (1..7)
 };
 
 // One connection's requests, whoever the peer is: RequestHandler for people and programs,

@@ -82,12 +82,13 @@ Level ParseLevel(std::string_view s) {
   return Level::kInfo;
 }
 
-// The whole-database scans behind some metrics (DB::Stats, DB::KeyStatus) run at most once a
-// minute, however often Prometheus scrapes.
+// The whole-database scans behind some metrics (DB::Stats, DB::KeyStatus, every project's
+// rollouts) run at most once a minute, however often Prometheus scrapes.
 class ScanCache {
  public:
-  explicit ScanCache(DB& db) : db_(db) {}
-  void Get(std::optional<DBStats>& stats, std::optional<KeyStatusReport>& keys) {
+  ScanCache(DB& db, DeviceRegistry& registry) : db_(db), registry_(registry) {}
+  void Get(std::optional<DBStats>& stats, std::optional<KeyStatusReport>& keys,
+           std::vector<RolloutStatus>& rollouts) {
     std::lock_guard lock(mu_);
     const auto now = std::chrono::steady_clock::now();
     if (!taken_ || now - taken_at_ > std::chrono::seconds(60)) {
@@ -95,15 +96,19 @@ class ScanCache {
       auto k = db_.KeyStatus();
       stats_ = s ? std::optional<DBStats>(*s) : std::nullopt;
       keys_ = k ? std::optional<KeyStatusReport>(std::move(*k)) : std::nullopt;
+      rollouts_ = registry_.RolloutStatuses();
       taken_ = true;
       taken_at_ = now;
     }
     stats = stats_;
     keys = keys_;
+    rollouts = rollouts_;
   }
 
  private:
   DB& db_;
+  DeviceRegistry& registry_;
+  std::vector<RolloutStatus> rollouts_;
   std::mutex mu_;
   bool taken_ = false;
   std::chrono::steady_clock::time_point taken_at_;
@@ -304,7 +309,7 @@ int Run(std::string_view config_file) {
     Log(Level::kWarn, "no [backup] dir configured: no scheduled backups");
   }
 
-  ScanCache scans(**db);
+  ScanCache scans(**db, **registry);
   std::unique_ptr<MetricsListener> metrics_listener;
   if (config->metrics.enabled) {
     ClientListener& client = **listener;
@@ -332,13 +337,15 @@ int Run(std::string_view config_file) {
           const AuthCounters ac = a.Counters();
           std::optional<DBStats> stats;
           std::optional<KeyStatusReport> keys;
-          scans.Get(stats, keys);
+          std::vector<RolloutStatus> rollouts;
+          scans.Get(stats, keys, rollouts);
           ServerMetrics::Sources src;
           src.listener = &lc;
           src.auth = &ac;
           if (sched != nullptr) src.backup = sched->status();
           src.keys = keys ? &*keys : nullptr;
           src.db = stats ? &*stats : nullptr;
+          src.rollouts = &rollouts;
           src.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                              .count();
           return client.metrics().Render(src);  // the server's one ServerMetrics
