@@ -87,17 +87,17 @@ void NativeFrames(const fs::path& dir) {
              EncodeFirmwareOffer(15, {file, file, 3, 4096, {file, file}}),
              EncodeReadFirmware(16, {"greenhouse", 3, 0, 4096}), EncodeFirmwareData(16, {0, file}),
              EncodeReportFirmware(17, {"greenhouse", 3, 7, "hash-mismatch", "1.0.0", 1, 1})));
-  Write(
-      dir, "firmware-admin", 0,
-      Stream(EncodeGetFreshnessKey(17, "greenhouse"),
-             EncodeUploadFirmwareRoot(18, {"greenhouse", file}),
-             EncodeUploadFirmware(19, {"greenhouse", file, file}),
-             EncodeListFirmwareReply(20, {{{3, true, "DL-200", "2.0.0", 2, 1, 40, 9, 8, nonce}},
-                                          {{1, 3, 4, 8, {"dev-1"}, {50, 100}, 5, 600, 1, 9, {1}}}}),
-             EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}, {1, 100}, 5, 600}),
-             EncodeSetRolloutState(22, {"greenhouse", 1, 2}),
-             EncodeListDeviceFirmware(23, {"greenhouse", "dev-1"}),
-             EncodeDeviceFirmwareList(23, {{"dev-1", 3, 5, "", "2.0.0", 2, 1, 9}})));
+  Write(dir, "firmware-admin", 0,
+        Stream(EncodeGetFreshnessKey(17, "greenhouse"),
+               EncodeUploadFirmwareRoot(18, {"greenhouse", file}),
+               EncodeUploadFirmware(19, {"greenhouse", file, file}),
+               EncodeListFirmwareReply(
+                   20, {{{3, true, "DL-200", "2.0.0", 2, 1, 40, 9, 8, nonce}},
+                        {{1, 3, 4, 8, {"dev-1"}, {50, 100}, 5, 600, 1, 9, {1}, 9}}}),
+               EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}, {1, 100}, 5, 600}),
+               EncodeSetRolloutState(22, {"greenhouse", 1, 2}),
+               EncodeListDeviceFirmware(23, {"greenhouse", "dev-1"}),
+               EncodeDeviceFirmwareList(23, {{"dev-1", 3, 5, "", "2.0.0", 2, 1, 9}})));
 }
 
 void MqttPackets(const fs::path& dir) {

@@ -231,6 +231,9 @@ expect_exit "rollout in waves" 0 sdb firmware rollout create -p greenhouse "$id"
 expect_exit "rollout list, waves" 0 sdb firmware rollout list -p greenhouse --json
 expect_eq "no soak: every wave open" "[1, 100] 2" \
   "$(json_get 'str(d[1]["waves"]) + " " + str(d[1]["wave"])' <out)"
+expect_exit "a soak without a unit (nanoseconds)" 1 sdb firmware rollout create -p greenhouse \
+  "$id" -d dl-1 --soak 3600
+[[ $ERR == *"with a unit"* ]] || fail "bare soak: $ERR"
 expect_exit "a threshold above 100" 1 sdb firmware rollout create -p greenhouse "$id" -d dl-1 \
   --failure-threshold 101
 expect_exit "device reports need the server" 1 sdb firmware devices -p greenhouse

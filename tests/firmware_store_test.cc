@@ -388,12 +388,13 @@ TEST_F(FirmwareStoreTest, RolloutsOpenWavesByTimeAndHaltWhenAWaveFails) {
   auto halted = store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of);
   ASSERT_TRUE(halted.has_value()) << halted.error().ToString();
   ASSERT_EQ(halted->size(), 1u);
-  EXPECT_EQ(halted->front().state, RolloutState::kHalted);
-  const auto tally = firmware::Tally(halted->front(), step_of);
-  EXPECT_EQ(tally[1].devices, 8u);
-  EXPECT_EQ(tally[1].failures(), 1u);
-  EXPECT_EQ(tally[1].steps[uint8_t(FirmwareStep::kConfirmed)], 1u);
-  EXPECT_EQ(tally[1].steps[0], 6u);  // no report for this release
+  EXPECT_EQ(halted->front().rollout.state, RolloutState::kHalted);
+  EXPECT_EQ(halted->front().wave, 1u);  // the wave that decided, with its tally
+  const firmware::WaveTally& tally = halted->front().tally;
+  EXPECT_EQ(tally.devices, 8u);
+  EXPECT_EQ(tally.failures(), 1u);
+  EXPECT_EQ(tally.steps[uint8_t(FirmwareStep::kConfirmed)], 1u);
+  EXPECT_EQ(tally.steps[0], 6u);  // no report for this release
   EXPECT_FALSE(offered(waves[0][0]));
   EXPECT_EQ(store_->Rollouts(kProject)->front().state, RolloutState::kHalted);
   // Only the server halts; an operator resumes, and the count starts again.
@@ -405,6 +406,60 @@ TEST_F(FirmwareStoreTest, RolloutsOpenWavesByTimeAndHaltWhenAWaveFails) {
   EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of)->empty());
   reports[waves[1][3]] = {rel->id, FirmwareStep::kFailed, kNow + 2100};
   EXPECT_EQ(store_->HaltIfFailing(kProject, waves[1][3], rel->id, step_of)->size(), 1u);
+}
+
+// A halt is left by a resume, directly or through a pause: either way the failures that caused
+// it no longer count. A clock stepped back does not switch the halt off. The threshold is
+// "more than": 1 failure of 20 is 5 %, not past 5 %.
+TEST_F(FirmwareStoreTest, LeavingAHaltCountsAfreshAndAClockSteppedBackStillHalts) {
+  using firmware::FirmwareStep;
+  using firmware::RolloutState;
+  ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
+  auto rel = Upload(ManifestFile(fx_.Manifest(), {&fx_.release[0], &fx_.release[2]}), fx_.image);
+  ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
+  std::map<std::string, firmware::StepReport, std::less<>> reports;
+  const firmware::StepOf step_of = [&](std::string_view d) -> std::optional<firmware::StepReport> {
+    auto it = reports.find(d);
+    if (it == reports.end()) return std::nullopt;
+    return it->second;
+  };
+  const auto at = [&](int64_t s) { clock_.Set((kNow + s) * kNanosPerSecond); };
+  const auto fail = [&](const std::string& d, int64_t s) {
+    reports[d] = {rel->id, FirmwareStep::kFailed, kNow + s};
+    auto h = store_->HaltIfFailing(kProject, d, rel->id, step_of);
+    EXPECT_TRUE(h.has_value()) << h.error().ToString();
+    return h.has_value() ? h->size() : size_t{99};
+  };
+
+  auto any = store_->CreateRollout(kProject, rel->id, {"a", "b", "c", "d"}, {{100}, 0, 0});
+  ASSERT_TRUE(any.has_value()) << any.error().ToString();
+  at(5);
+  EXPECT_EQ(fail("a", 5), 1u);  // any failure halts
+  at(10);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, any->id, RolloutState::kPaused).has_value());
+  at(20);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, any->id, RolloutState::kRunning).has_value());
+  EXPECT_EQ(fail("a", 5), 0u);  // the old failure, reported again: counted before the halt ended
+  EXPECT_EQ(fail("b", 30), 1u);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, any->id, RolloutState::kCancelled).has_value());
+
+  // Created at +100, then the clock steps back an hour: a failure still halts.
+  at(100);
+  reports.clear();
+  auto back = store_->CreateRollout(kProject, rel->id, {"a", "b"}, {{100}, 0, 0});
+  ASSERT_TRUE(back.has_value());
+  at(100 - 3600);
+  EXPECT_EQ(fail("a", 100 - 3600), 1u);
+  ASSERT_TRUE(store_->SetRolloutState(kProject, back->id, RolloutState::kCancelled).has_value());
+
+  // 1 of 20 is not more than 5 %; 2 of 20 is.
+  at(200);
+  reports.clear();
+  std::vector<std::string> twenty;
+  for (int i = 0; i < 20; ++i) twenty.push_back("e" + std::to_string(100 + i));
+  ASSERT_TRUE(store_->CreateRollout(kProject, rel->id, twenty, {{100}, 5, 0}).has_value());
+  EXPECT_EQ(fail(twenty[0], 200), 0u);
+  EXPECT_EQ(fail(twenty[1], 200), 1u);
 }
 
 // Rollouts stored by the first format (no plan) read as one wave that never halts; damage to

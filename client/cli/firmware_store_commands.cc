@@ -158,10 +158,14 @@ firmware::Rollout FromServer(const client::FirmwareRollout& r) {
   out.state = firmware::RolloutState(uint8_t(r.state));
   out.created_unix_s = r.created_unix_s;
   out.devices = r.devices;
+  // The library's decoder checked the waves against the plan (ViewRollout). A server before
+  // waves sends none: one wave that never halts, as it stored them.
   out.device_waves = r.device_waves;
   if (out.device_waves.size() != out.devices.size()) out.device_waves.assign(r.devices.size(), 0);
-  out.plan = {r.plan.waves.empty() ? std::vector<uint8_t>{100} : r.plan.waves,
-              r.plan.failure_percent, r.plan.soak_s};
+  out.plan = r.plan.waves.empty()
+                 ? firmware::RolloutPlan{{100}, 100, 0}
+                 : firmware::RolloutPlan{r.plan.waves, r.plan.failure_percent, r.plan.soak_s};
+  out.counted_since_unix_s = r.counted_since_unix_s;
   // The wave open when the server answered and when it opened: OpenWave agrees later on.
   out.wave = r.wave;
   out.wave_opened_unix_s = r.wave_opened_unix_s;
@@ -410,8 +414,11 @@ Result<firmware::RolloutPlan> PlanOf(const StoreArgs& a) {
   if (a.soak != "0") {
     SENSORDB_ASSIGN_OR_RETURN(soak_ns, ParseDuration(a.soak));
   }
-  if (soak_ns < 0 || soak_ns / 1'000'000'000 > firmware::kMaxSoakSeconds) {
-    return Err(Status::InvalidArgument("--soak is 0 to 7d, not " + PrintableText(a.soak)));
+  // A bare number is nanoseconds to ParseDuration: "3600" would silently open every wave.
+  if (soak_ns < 0 || (soak_ns > 0 && soak_ns < 1'000'000'000) ||
+      soak_ns / 1'000'000'000 > firmware::kMaxSoakSeconds) {
+    return Err(Status::InvalidArgument("--soak is 0 or 1s to 7d with a unit (e.g. 10m, 1h), not " +
+                                       PrintableText(a.soak)));
   }
   plan.soak_s = uint32_t(soak_ns / 1'000'000'000);
   SENSORDB_RETURN_IF_ERROR(firmware::CheckPlan(plan));
@@ -472,7 +479,8 @@ Status RunRolloutStatus(const GlobalArgs& global, const StoreArgs& a) {
       waves += fmt::format(
           "{}{{\"wave\": {}, \"percent\": {}, \"open\": {}, \"opens_unix_s\": {}, \"devices\": {}, "
           "\"no_report\": {}, {}, \"past_threshold\": {}}}",
-          w ? ", " : "", w + 1, r.plan.waves[w], w <= open, firmware::WaveOpensAt(r, uint32_t(w)),
+          w ? ", " : "", w + 1, r.plan.waves[w], w <= open,
+          w < open ? std::string("null") : std::to_string(firmware::WaveOpensAt(r, uint32_t(w))),
           tally[w].devices, tally[w].steps[0], steps, firmware::PastThreshold(r.plan, tally[w]));
     }
     fmt::print(
@@ -493,11 +501,13 @@ Status RunRolloutStatus(const GlobalArgs& global, const StoreArgs& a) {
              "confirmed", "failed");
   for (size_t w = 0; w < tally.size(); ++w) {
     const auto& t = tally[w];
+    // Only the open wave's opening is stored: earlier waves show "open".
+    const std::string opens =
+        w < open ? std::string("open")
+                 : FormatRfc3339(firmware::WaveOpensAt(r, uint32_t(w)) * 1'000'000'000) +
+                       (w == open ? "" : " *");
     fmt::print("{:>4} {:>4}  {:<24} {:>7} {:>9} {:>7} {:>11} {:>8} {:>9} {:>9} {:>6}{}\n", w + 1,
-               r.plan.waves[w],
-               FormatRfc3339(firmware::WaveOpensAt(r, uint32_t(w)) * 1'000'000'000) +
-                   (w <= open ? "" : " *"),
-               t.devices, t.steps[0], t.steps[uint8_t(S::kOffered)],
+               r.plan.waves[w], opens, t.devices, t.steps[0], t.steps[uint8_t(S::kOffered)],
                t.steps[uint8_t(S::kDownloading)], t.steps[uint8_t(S::kVerified)],
                t.steps[uint8_t(S::kInstalled)], t.steps[uint8_t(S::kConfirmed)], t.failures(),
                firmware::PastThreshold(r.plan, t) ? "  past threshold" : "");

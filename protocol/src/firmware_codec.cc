@@ -1,6 +1,7 @@
 // Firmware transfer messages (firmware_codec.h). Every byte string a peer sends is bounded here.
 #include "sensordb/protocol/firmware_codec.h"
 
+#include <algorithm>
 #include <string>
 
 namespace sensordb::protocol {
@@ -96,7 +97,7 @@ Offset<wire::RolloutInfo> BuildRollout(FlatBufferBuilder& fbb, const RolloutView
   auto device_waves = Bytes(fbb, r.device_waves);
   return wire::CreateRolloutInfo(fbb, r.id, r.release, r.state, r.created_unix_s, devices, waves,
                                  r.failure_percent, r.soak_s, r.wave, r.wave_opened_unix_s,
-                                 device_waves);
+                                 device_waves, r.counted_since_unix_s);
 }
 
 // A rollout's states on the wire; `max` 3 where a client sets one (halted is the server's).
@@ -127,11 +128,23 @@ Result<RolloutView> ViewRollout(const wire::RolloutInfo& r) {
   out.soak_s = r.soak_s();
   out.wave = r.wave();
   out.wave_opened_unix_s = r.wave_opened_unix_s();
+  out.counted_since_unix_s = r.counted_since_unix_s();
   SENSORDB_ASSIGN_OR_RETURN(
       const auto dw, CheckBytes(r.device_waves(), "device waves", kMaxRolloutDevicesOnWire, false));
   out.device_waves.assign(dw.begin(), dw.end());
   if (!out.device_waves.empty() && out.device_waves.size() != out.devices.size()) {
     return Err(Status::InvalidArgument("a rollout's device waves do not match its devices"));
+  }
+  // Waves index the percentages: a wave beyond them is refused here, not trusted by a reader.
+  const size_t waves = std::max<size_t>(out.waves.size(), 1);
+  if (out.wave >= waves || std::any_of(out.device_waves.begin(), out.device_waves.end(),
+                                       [&](uint8_t w) { return w >= waves; })) {
+    return Err(Status::InvalidArgument("a rollout names a wave it does not have"));
+  }
+  for (const int64_t t : {out.created_unix_s, out.wave_opened_unix_s, out.counted_since_unix_s}) {
+    if (t < 0 || t > kMaxFirmwareTime) {
+      return Err(Status::InvalidArgument("a rollout's time is out of range"));
+    }
   }
   return out;
 }
@@ -140,8 +153,9 @@ Result<RolloutView> ViewRollout(const wire::RolloutInfo& r) {
 Result<std::string_view> ReportText(const flatbuffers::String* s, std::string_view what) {
   SENSORDB_ASSIGN_OR_RETURN(const auto t, CheckString(s, what, kMaxFirmwareReasonBytes, false));
   for (char c : t) {
-    if (uint8_t(c) < 0x20 || c == 0x7f) {
-      return Err(Status::InvalidArgument(std::string(what) + " has a control character"));
+    if (uint8_t(c) < 0x20 || uint8_t(c) > 0x7e) {
+      return Err(
+          Status::InvalidArgument(std::string(what) + " is printable ASCII only (0x20-0x7e)"));
     }
   }
   return t;

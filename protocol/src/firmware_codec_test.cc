@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "test_util.h"
@@ -128,7 +129,8 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
   EXPECT_EQ(r->image_length, 4096u);
   EXPECT_EQ(r->manifest_sha256.size(), 32u);
 
-  const RolloutView rollout{2, 5, 4, 950, {"dl-1", "dl-2"}, {50, 100}, 10, 600, 1, 1550, {1, 0}};
+  const RolloutView rollout{2,  5,   4, 950,  {"dl-1", "dl-2"}, {50, 100},
+                            10, 600, 1, 1550, {1, 0},           1500};
   frame = RoundTrip(EncodeRolloutInfo(5, rollout));
   auto ro = DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame));
   ASSERT_TRUE(ro.has_value()) << ro.error().ToString();
@@ -140,10 +142,22 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
   EXPECT_EQ(ro->soak_s, 600u);
   EXPECT_EQ(ro->wave, 1u);
   EXPECT_EQ(ro->wave_opened_unix_s, 1550);
-  RolloutView mismatched = rollout;
-  mismatched.device_waves = {1};
-  frame = RoundTrip(EncodeRolloutInfo(5, mismatched));
-  EXPECT_FALSE(DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame)).has_value());
+  EXPECT_EQ(ro->counted_since_unix_s, 1500);
+  // Waves that do not match, or name a wave the rollout does not have, or a time out of range.
+  for (const auto& change : std::vector<std::function<void(RolloutView&)>>{
+           [](RolloutView& v) { v.device_waves = {1}; },
+           [](RolloutView& v) {
+             v.device_waves = {2, 0};
+           },
+           [](RolloutView& v) { v.wave = 2; },
+           [](RolloutView& v) { v.waves.clear(); },  // one wave: wave 1 and device wave 1 too far
+           [](RolloutView& v) { v.wave_opened_unix_s = -1; },
+           [](RolloutView& v) { v.counted_since_unix_s = kMaxFirmwareTime + 1; }}) {
+    RolloutView bad = rollout;
+    change(bad);
+    frame = RoundTrip(EncodeRolloutInfo(5, bad));
+    EXPECT_FALSE(DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame)).has_value());
+  }
 
   frame = RoundTrip(EncodeListFirmwareReply(6, {{rel, rel}, {rollout}}));
   auto list = DecodeListFirmwareReply(MessageOf<wire::ListFirmwareReply>(frame));

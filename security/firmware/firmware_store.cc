@@ -106,8 +106,8 @@ bool TextOk(std::string_view t, size_t max) {
          std::none_of(t.begin(), t.end(), [](char c) { return uint8_t(c) < 0x20 || c == 0x7f; });
 }
 
-// Rollouts as stored (docs/OTA.md "Storage on the server"). Format 2: the byte 2, then per
-// rollout its id, release (fixed64 BE), state (one byte), created (fixed64 BE), the plan (wave
+// Rollouts as stored (docs/OTA.md "Rollouts, waves and automatic halt"). Format 2: the byte 2, then
+// per rollout its id, release (fixed64 BE), state (one byte), created (fixed64 BE), the plan (wave
 // count and percentages, one byte each; failure percent, one byte; soak seconds, varint), the
 // open wave (one byte), when it opened and since when failures count (fixed64 BE), the device
 // count (varint) and each name length-prefixed followed by its wave (one byte). The first
@@ -146,20 +146,32 @@ bool GetByte(std::string_view* in, uint8_t* b) {
   return true;
 }
 
+// Times a rollout stores: at most year 2255 (so that nanoseconds fit an int64 wherever they are
+// printed), not negative.
+constexpr uint64_t kMaxRolloutTime = 9'000'000'000;
+
 Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_view project) {
   const auto bad = [&] {
     return Err(Status::Corruption("project '" + std::string(project) +
                                   "': the stored firmware rollouts are malformed"));
   };
-  const bool v2 = !in.empty() && in[0] == kRolloutsFormat2;
-  if (v2) in.remove_prefix(1);
+  if (in.empty()) return std::vector<Rollout>{};
+  const bool v2 = in[0] == kRolloutsFormat2;
+  if (v2) {
+    in.remove_prefix(1);
+  } else if (in[0] != 0) {
+    return bad();  // neither format: a later one, or damage
+  }
   std::vector<Rollout> all;
   while (!in.empty()) {
     Rollout r;
     uint64_t created = 0, count = 0;
     uint8_t state = 0;
-    if (!GetFixed64BE(&in, &r.id) || !GetFixed64BE(&in, &r.release) || !GetByte(&in, &state) ||
-        state < 1 || state > (v2 ? 4 : 3) || !GetFixed64BE(&in, &created)) {
+    // The first format is told apart by each id's high byte being 0.
+    if ((!v2 && in[0] != 0) || !GetFixed64BE(&in, &r.id) || r.id == 0 ||
+        (!all.empty() && r.id <= all.back().id) || !GetFixed64BE(&in, &r.release) ||
+        !GetByte(&in, &state) || state < 1 || state > (v2 ? 4 : 3) ||
+        !GetFixed64BE(&in, &created) || created > kMaxRolloutTime) {
       return bad();
     }
     r.state = RolloutState(state);
@@ -174,7 +186,8 @@ Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_vie
       }
       if (!GetByte(&in, &r.plan.failure_percent) || !GetVarint64(&in, &soak) ||
           soak > kMaxSoakSeconds || !GetByte(&in, &wave) || wave >= n ||
-          !GetFixed64BE(&in, &opened) || !GetFixed64BE(&in, &since)) {
+          !GetFixed64BE(&in, &opened) || !GetFixed64BE(&in, &since) || opened > kMaxRolloutTime ||
+          since > kMaxRolloutTime) {
         return bad();
       }
       r.plan.soak_s = uint32_t(soak);
@@ -190,9 +203,9 @@ Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_vie
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view d;
       uint8_t wave = 0;
-      if (!GetLengthPrefixed(&in, &d) ||
+      if (!GetLengthPrefixed(&in, &d) || (!r.devices.empty() && d <= r.devices.back()) ||
           (v2 && (!GetByte(&in, &wave) || wave >= r.plan.waves.size()))) {
-        return bad();
+        return bad();  // devices are stored sorted and distinct: lookups depend on it
       }
       r.devices.emplace_back(d);
       r.device_waves.push_back(wave);
@@ -740,12 +753,14 @@ Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_
     if (state == RolloutState::kRunning) {
       SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, it->release));
       SENSORDB_RETURN_IF_ERROR(Offerable(project, rel));
-      // The open wave runs its whole soak again; after a halt, failures count from now.
+      // The open wave runs its whole soak again.
       it->wave_opened_unix_s = now;
-      if (it->state == RolloutState::kHalted) it->counted_since_unix_s = now;
     } else if (it->state == RolloutState::kRunning) {
       FreezeWave(*it, now);
     }
+    // Leaving a halt (to running, or to paused and later running): the failures that caused it
+    // were dealt with; the count starts again, or the next failure would halt it at once.
+    if (it->state == RolloutState::kHalted) it->counted_since_unix_s = now;
     it->state = state;
     SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));
     if (changed != nullptr) *changed = true;
@@ -753,20 +768,46 @@ Result<Rollout> FirmwareStore::SetRolloutState(std::string_view project, uint64_
   return *it;
 }
 
-Result<std::vector<Rollout>> FirmwareStore::HaltIfFailing(std::string_view project,
-                                                          std::string_view device, uint64_t release,
-                                                          const StepOf& step_of) {
+namespace {
+
+// The wave of `device` in `r` when it is past the threshold at `now`: its number and tally.
+std::optional<std::pair<uint32_t, WaveTally>> FailingWave(const Rollout& r, std::string_view device,
+                                                          uint64_t release, const StepOf& step_of,
+                                                          int64_t now) {
+  if (r.release != release || !Offers(r, device, now)) return std::nullopt;
+  Rollout counted = r;
+  // A clock stepped back must not switch the halt off until it catches up.
+  counted.counted_since_unix_s = std::min(r.counted_since_unix_s, now);
+  const uint32_t w = *WaveOf(r, device);
+  const WaveTally t = Tally(counted, step_of)[w];
+  if (!PastThreshold(r.plan, t)) return std::nullopt;
+  return std::pair{w, t};
+}
+
+}  // namespace
+
+Result<std::vector<Halt>> FirmwareStore::HaltIfFailing(std::string_view project,
+                                                       std::string_view device, uint64_t release,
+                                                       const StepOf& step_of) {
+  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
+  {
+    // Most failure reports halt nothing: decided without the lock, which only a halt needs.
+    SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
+    if (std::none_of(all.begin(), all.end(), [&](const Rollout& r) {
+          return FailingWave(r, device, release, step_of, now).has_value();
+        })) {
+      return std::vector<Halt>{};
+    }
+  }
   std::lock_guard lock(rollouts_mu_);
   SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
-  const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
-  std::vector<Rollout> halted;
+  std::vector<Halt> halted;
   for (Rollout& r : all) {
-    if (r.release != release || !Offers(r, device, now)) continue;
-    const uint32_t w = *WaveOf(r, device);
-    if (!PastThreshold(r.plan, Tally(r, step_of)[w])) continue;
+    const auto failing = FailingWave(r, device, release, step_of, now);
+    if (!failing) continue;
     FreezeWave(r, now);
     r.state = RolloutState::kHalted;
-    halted.push_back(r);
+    halted.push_back({r, failing->first, failing->second});
   }
   if (!halted.empty()) {
     SENSORDB_RETURN_IF_ERROR(db_.PutProjectSecret(project, kRolloutsSecret, EncodeRollouts(all)));

@@ -46,7 +46,8 @@ struct Release {
 enum class RolloutState : uint8_t { kRunning = 1, kPaused = 2, kCancelled = 3, kHalted = 4 };
 std::string_view RolloutStateName(RolloutState s);
 
-// How a rollout widens and when it stops by itself (docs/OTA.md "Waves and automatic halt").
+// How a rollout widens and when it stops by itself (docs/OTA.md "Rollouts, waves and automatic
+// halt").
 struct RolloutPlan {
   // Cumulative percentages of the devices, strictly increasing, the last 100 (1 .. kMaxWaves).
   std::vector<uint8_t> waves{100};
@@ -120,6 +121,12 @@ struct WaveTally {
 std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of);
 // Whether a wave with this tally passes the rollout's failure threshold.
 bool PastThreshold(const RolloutPlan& plan, const WaveTally& t);
+// A rollout the server halted (HaltIfFailing): as stored, the wave (0-based) and its tally.
+struct Halt {
+  Rollout rollout;
+  uint32_t wave = 0;
+  WaveTally tally;
+};
 
 // A release's id as people and scripts see it: 16 lower-case hex digits, and back.
 std::string ReleaseIdText(uint64_t id);
@@ -166,7 +173,7 @@ class FirmwareStore {
   // Bytes [offset, offset + length) of a release's image, cut at its end.
   Status ReadImage(std::string_view project, uint64_t id, uint64_t offset, uint64_t length,
                    std::string* out);
-  // Refused (FailedPrecondition) while a running or paused rollout offers the release.
+  // Refused (FailedPrecondition) while a rollout not cancelled offers the release.
   Status DeleteRelease(std::string_view project, uint64_t id);
 
   // Starts offering the complete release `release` to `devices` (1 .. kMaxRolloutDevices
@@ -183,16 +190,16 @@ class FirmwareStore {
   Result<std::vector<Rollout>> Rollouts(std::string_view project);
   // Running <-> paused, halted -> running or paused; anything -> cancelled; a cancelled rollout
   // stays cancelled; only HaltIfFailing halts. Resuming checks the release again as
-  // CreateRollout does, restarts the open wave's soak, and after a halt starts the failure
+  // CreateRollout does and restarts the open wave's soak; leaving a halt starts the failure
   // count again.
   // `changed` (optional): set when the state was another one before.
   Result<Rollout> SetRolloutState(std::string_view project, uint64_t id, RolloutState state,
                                   bool* changed = nullptr);
   // After `device` reported a failure of `release`: halts each running rollout of that release
   // whose wave holding the device is past its failure threshold (steps read with `step_of`).
-  // Returns the rollouts it halted.
-  Result<std::vector<Rollout>> HaltIfFailing(std::string_view project, std::string_view device,
-                                             uint64_t release, const StepOf& step_of);
+  // Returns what it halted, with the wave and tally that decided.
+  Result<std::vector<Halt>> HaltIfFailing(std::string_view project, std::string_view device,
+                                          uint64_t release, const StepOf& step_of);
   // The release a device running (model, version, security_version) is offered: of the running
   // rollouts naming it in an open wave, the newest whose release is for `model`, not below
   // `security_version`, not the version it runs, and one Answer signs for (complete, of the current

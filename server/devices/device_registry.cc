@@ -544,8 +544,10 @@ Status DeviceRegistry::ReportFirmware(const DeviceIdentity& device, const Firmwa
                                    " is not one of 1 (offered) .. 7 (failed)");
   }
   const DeviceKey key{device.project_id, device.device};
+  const auto step = firmware::FirmwareStep(report.step);
   {
     std::lock_guard change(change_mu_);
+    bool repeated = false;
     {
       std::shared_lock lock(mu_);
       auto d = devices_.find(key);
@@ -553,24 +555,34 @@ Status DeviceRegistry::ReportFirmware(const DeviceIdentity& device, const Firmwa
         return Status::PermissionDenied("device is revoked " +
                                         Where(device.device, device.project));
       }
+      // The same report again within a minute (a device retrying) is not written again.
+      auto f = firmware_.find(key);
+      repeated = f != firmware_.end() && f->second.release == report.release &&
+                 f->second.step == report.step && f->second.reason == report.reason &&
+                 f->second.version == report.version &&
+                 f->second.security_version == report.security_version &&
+                 f->second.root_version == report.root_version &&
+                 report.at_ns - f->second.at_ns < 60'000'000'000LL;
     }
-    SENSORDB_RETURN_IF_ERROR(
-        db_.System().PutNamed(SystemSpace::kDevices, FirmwareName(device.project_id, device.device),
-                              Encode(device.project_id, device.device, report)));
-    std::unique_lock lock(mu_);
-    firmware_[key] = report;
-  }
-  const auto step = firmware::FirmwareStep(report.step);
-  if (step == firmware::FirmwareStep::kConfirmed && !report.version.empty()) {
-    // What `device list` shows: the catalog's record, model kept.
-    SENSORDB_ASSIGN_OR_RETURN(const auto devices, db_.ListDevices(device.project));
-    for (DeviceInfo info : devices) {
-      if (info.name != device.device || info.firmware_version == report.version) continue;
-      info.firmware_version = report.version;
-      SENSORDB_RETURN_IF_ERROR(db_.RegisterDevice(device.project, info));
+    if (!repeated) {
+      SENSORDB_RETURN_IF_ERROR(db_.System().PutNamed(
+          SystemSpace::kDevices, FirmwareName(device.project_id, device.device),
+          Encode(device.project_id, device.device, report)));
+      std::unique_lock lock(mu_);
+      firmware_[key] = report;
+    }
+    if (step == firmware::FirmwareStep::kConfirmed && !report.version.empty()) {
+      // What `device list` shows: the catalog's record, its model kept; under change_mu_, after
+      // the revocation check, like every other change of the device.
+      SENSORDB_ASSIGN_OR_RETURN(const auto devices, db_.ListDevices(device.project));
+      for (DeviceInfo info : devices) {
+        if (info.name != device.device || info.firmware_version == report.version) continue;
+        info.firmware_version = report.version;
+        SENSORDB_RETURN_IF_ERROR(db_.RegisterDevice(device.project, info));
+      }
     }
   }
-  if (firmware::IsFailure(step)) HaltFailingRollouts(device, report);
+  if (firmware::IsFailure(step)) return HaltFailingRollouts(device, report);
   return Status::Ok();
 }
 
@@ -584,38 +596,33 @@ firmware::StepOf DeviceRegistry::StepsOf(uint32_t project_id) {
   };
 }
 
-void DeviceRegistry::HaltFailingRollouts(const DeviceIdentity& device,
-                                         const FirmwareReport& report) {
-  const firmware::StepOf step_of = StepsOf(device.project_id);
+Status DeviceRegistry::HaltFailingRollouts(const DeviceIdentity& device,
+                                           const FirmwareReport& report) {
   firmware::FirmwareStore store(db_);
-  auto halted = store.HaltIfFailing(device.project, device.device, report.release, step_of);
+  auto halted = store.HaltIfFailing(device.project, device.device, report.release,
+                                    StepsOf(device.project_id));
+  if (!halted) {
+    // Fail closed: the device is told, and sends its report again (stored already).
+    return Status(halted.error().code(),
+                  "report stored, but the rollouts of release " +
+                      firmware::ReleaseIdText(report.release) +
+                      " could not be checked for a halt: " + halted.error().message());
+  }
   const Principal server{"device-listener", PrincipalKind::kServiceAccount, false, {}, 0};
   const Actor actor{server, "", report.at_ns};
-  if (!halted) {
-    // The device's report is stored; the halt is retried by the next failure report.
-    const Status s = auth_.Record(
-        actor, AuditAction::kFirmwareRolloutHalted, device.project_id, AuditOutcome::kFailure,
-        "could not halt rollouts of release " + firmware::ReleaseIdText(report.release) + ": " +
-            halted.error().ToString());
-    if (!s.ok()) std::fprintf(stderr, "sensordbd: audit: %s\n", s.ToString().c_str());
-    return;
-  }
-  for (const firmware::Rollout& r : *halted) {
-    const auto tally = firmware::Tally(r, step_of);
-    std::string wave_text;
-    for (uint32_t w = 0; w <= r.wave && w < tally.size(); ++w) {
-      if (!firmware::PastThreshold(r.plan, tally[w])) continue;
-      wave_text = "wave " + std::to_string(w + 1) + " has " + std::to_string(tally[w].failures()) +
-                  " of " + std::to_string(tally[w].devices) + " devices failed or rolled back";
-    }
+  for (const firmware::Halt& h : *halted) {
     const Status s = auth_.Record(
         actor, AuditAction::kFirmwareRolloutHalted, device.project_id, AuditOutcome::kSuccess,
-        "rollout " + std::to_string(r.id) + " halted: " + wave_text + " (threshold " +
-            std::to_string(r.plan.failure_percent) + " %); last report: device " + device.device +
-            " " + std::string(firmware::FirmwareStepName(firmware::FirmwareStep(report.step))) +
+        "rollout " + std::to_string(h.rollout.id) + " halted: wave " + std::to_string(h.wave + 1) +
+            " has " + std::to_string(h.tally.failures()) + " of " +
+            std::to_string(h.tally.devices) + " devices failed or rolled back (threshold " +
+            std::to_string(h.rollout.plan.failure_percent) + " %); last report: device " +
+            device.device + " " +
+            std::string(firmware::FirmwareStepName(firmware::FirmwareStep(report.step))) +
             (report.reason.empty() ? "" : " (" + report.reason + ")"));
     if (!s.ok()) std::fprintf(stderr, "sensordbd: audit: %s\n", s.ToString().c_str());
   }
+  return Status::Ok();
 }
 
 Result<std::vector<std::pair<std::string, FirmwareReport>>> DeviceRegistry::ListFirmware(

@@ -161,8 +161,9 @@ class DeviceRegistry final : public DeviceAuthority {
   void Notify(uint32_t project_id, std::string_view device, std::string_view serial);
   // Each device's last report of the project, as a rollout counts it.
   firmware::StepOf StepsOf(uint32_t project_id);
-  // After a failure report: halts the rollouts it pushed past their threshold, audited.
-  void HaltFailingRollouts(const DeviceIdentity& device, const FirmwareReport& report);
+  // After a failure report: halts the rollouts it pushed past their threshold, audited. An
+  // error when the rollouts could not be read or stored (the device sends its report again).
+  Status HaltFailingRollouts(const DeviceIdentity& device, const FirmwareReport& report);
 
   DB& db_;
   AuthService& auth_;

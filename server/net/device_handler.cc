@@ -15,9 +15,9 @@ constexpr uint32_t kOfferValidForS = 300;
 // once, so a device cannot ask for offers faster than for a few reads (16 per second at the
 // default 1 MiB/s).
 constexpr double kOfferCostBytes = 64 * 1024;
-// A report is one small synced write to the registry (and for a failure a read of the
-// rollouts): charged as a 4 KiB read, so a device sends at most 256 per second at the default.
-constexpr double kReportCostBytes = 4 * 1024;
+// A report opens the project's secrets to find its rollouts, as an offer does, and may write the
+// registry: charged as much (16 per second at the default; a device sends a few per update).
+constexpr double kReportCostBytes = kOfferCostBytes;
 
 // Charges `cost` to the device's bucket of `limit` (null: no limit); RateLimited naming the
 // limit (`what`) and the wait when the bucket is empty.

@@ -40,6 +40,7 @@ protocol::RolloutView RolloutView(const firmware::Rollout& r) {
   v.wave = firmware::OpenWave(r, WallClockNs() / kNanosPerSecond);
   v.wave_opened_unix_s = firmware::WaveOpensAt(r, v.wave);
   v.device_waves = r.device_waves;
+  v.counted_since_unix_s = r.counted_since_unix_s;
   return v;
 }
 

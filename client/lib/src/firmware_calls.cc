@@ -38,6 +38,7 @@ FirmwareRollout CopyRollout(const protocol::RolloutView& v) {
   r.wave = v.wave;
   r.wave_opened_unix_s = v.wave_opened_unix_s;
   r.device_waves = v.device_waves;
+  r.counted_since_unix_s = v.counted_since_unix_s;
   return r;
 }
 

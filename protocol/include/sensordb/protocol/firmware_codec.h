@@ -65,7 +65,7 @@ OutFrame EncodeFirmwareData(uint64_t request_id, const FirmwareDataView& reply);
 Result<FirmwareDataView> DecodeFirmwareData(const wire::FirmwareData& reply);
 
 // A device's report of a step (firmware::FirmwareStep, 1 .. kMaxFirmwareStepOnWire); reason at
-// most kMaxFirmwareReasonBytes.
+// most kMaxFirmwareReasonBytes of printable ASCII (as the version).
 inline constexpr uint8_t kMaxFirmwareStepOnWire = 7;
 inline constexpr size_t kMaxFirmwareReasonBytes = 64;
 struct ReportFirmwareRequest {
@@ -138,7 +138,10 @@ struct RolloutView {
   uint32_t wave = 0;
   int64_t wave_opened_unix_s = 0;
   std::vector<uint8_t> device_waves;  // as `devices`
+  int64_t counted_since_unix_s = 0;   // failures reported since count towards a halt
 };
+// Times of a rollout: 0 .. year 2255 (nanoseconds fit an int64).
+inline constexpr int64_t kMaxFirmwareTime = 9'000'000'000;
 OutFrame EncodeRolloutInfo(uint64_t request_id, const RolloutView& reply);
 Result<RolloutView> DecodeRolloutInfo(const wire::RolloutInfo& reply);
 

@@ -44,6 +44,7 @@ struct FirmwareRollout {
   uint32_t wave = 0;  // the last open wave, 0-based
   int64_t wave_opened_unix_s = 0;
   std::vector<uint8_t> device_waves;  // as `devices`
+  int64_t counted_since_unix_s = 0;   // failures reported since count towards a halt
 };
 
 // A device's last firmware report: step 1 offered .. 7 failed (docs/OTA.md "Device reports").
