@@ -222,7 +222,7 @@ RunReport DeviceFleet::Run() {
             return false;
           }
         }
-        return Clock::now() >= end;
+        return plan.ota || Clock::now() >= end;  // an update run ends with its last report
       },
       drain_deadline);
   RunReport report;
@@ -242,6 +242,11 @@ RunReport DeviceFleet::Run() {
     report.sessions_lost += part.sessions_lost;
     report.ack_ms.insert(report.ack_ms.end(), part.ack_ms.begin(), part.ack_ms.end());
     report.errors.Merge(part.errors);
+    report.ota_verified += part.ota_verified;
+    report.ota_not_offered += part.ota_not_offered;
+    report.ota_failed += part.ota_failed;
+    report.ota_bytes += part.ota_bytes;
+    report.ota_rate_limited += part.ota_rate_limited;
   }
   report.seconds = plan.idle || last_ack == start
                        ? plan.duration_s

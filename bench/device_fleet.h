@@ -48,6 +48,13 @@ struct FleetPlan {
   uint32_t connect_timeout_ms = 20'000;  // TCP + TLS + Hello/CONNACK of one session
   uint32_t request_timeout_ms = 30'000;  // one acknowledgement
   double drain_timeout_s = 30;
+  // --ota: instead of data, each device asks for its firmware offer once, reads the offered
+  // image in 64 KiB ranges (waiting out RateLimited), verifies statement, manifest and image with
+  // the real agent (device/; no slot is written: docs/BENCHMARKS.md) and reports the outcome; a
+  // device's run ends with its report, the fleet's when every device's has (or at duration_s).
+  bool ota = false;
+  std::vector<uint8_t> ota_root;  // the signed root the devices are provisioned with
+  std::string ota_model = "DL-200";
 };
 
 struct SetupReport {
@@ -64,8 +71,13 @@ struct RunReport {
   uint64_t requests_unacked = 0;  // refused, or lost with their session, or still due at the end
   uint64_t sessions_lost = 0;     // established sessions that ended during the run
   double seconds = 0;             // from the start to the last acknowledgement (idle: duration)
-  std::vector<float> ack_ms;      // per acknowledged request (idle: ping round trips)
+  std::vector<float> ack_ms;      // per acknowledged request (idle: ping round trips; ota: per
+                                  // device, from its offer request to its report's answer)
   ErrorTally errors;
+  // --ota: devices whose image verified, that were offered nothing, that failed (refused by the
+  // agent or by the server); image bytes received; requests answered RateLimited and retried.
+  uint64_t ota_verified = 0, ota_not_offered = 0, ota_failed = 0, ota_bytes = 0;
+  uint64_t ota_rate_limited = 0;
 };
 
 class DeviceFleet {

@@ -4,10 +4,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cstring>
 #include <iterator>
 
 #include "mqtt/codec.h"
 #include "mqtt/topic.h"
+#include "sensordb/ota.h"
+#include "sensordb/protocol/admin_codec.h"
+#include "sensordb/protocol/firmware_codec.h"
 #include "sensordb/protocol/messages.h"
 #include "sensordb/protocol/write_codec.h"
 
@@ -18,6 +23,22 @@ namespace {
 std::string CodeName(const Status& s) { return std::string(StatusCodeName(s.code())); }
 
 }  // namespace
+
+// A device's firmware update as the bench runs it: the agent's store and image check, and the
+// request to send next (sent again after a RateLimited answer).
+struct DeviceSession::Ota {
+  enum class Next : uint8_t { kOffer, kRead, kReport };
+  sdb_ota_store store{};
+  sdb_ota_image image{};
+  Next next = Next::kOffer;
+  uint8_t nonce[SDB_OTA_NONCE_BYTES]{};
+  uint64_t image_id = 0;
+  uint8_t step = 0;  // the report's
+  std::string reason;
+  Clock::time_point started{};
+};
+
+DeviceSession::~DeviceSession() = default;
 
 DeviceSession::DeviceSession(DeviceFleet::Shard& shard, const DeviceIdentity& identity, int index)
     : shard_(shard), identity_(identity), index_(index), timer_(shard.io) {
@@ -114,6 +135,7 @@ void DeviceSession::OnRead(const boost::system::error_code& ec, size_t n) {
 
 void DeviceSession::OnFrame(const protocol::Frame& frame) {
   const auto now = Clock::now();
+  if (ota_ && stage_ == Stage::kReady) return OnOtaFrame(frame, now);
   if (frame.type() == wire::Message::Error) {
     const Status s = protocol::DecodeError(*frame.As<wire::Error>());
     if (stage_ != Stage::kReady) return Fail("Hello refused: " + CodeName(s), s.message());
@@ -184,6 +206,7 @@ void DeviceSession::Begin(Clock::time_point end) {
   begun_ = true;
   running_ = true;
   const FleetPlan& plan = shard_.plan;
+  if (plan.ota) return StartOta();
   const auto now = Clock::now();
   if (plan.idle) {
     // Spread the pings over the interval, the same way in every run.
@@ -211,7 +234,7 @@ bool DeviceSession::CanSend() const {
 void DeviceSession::Pump() {
   if (stage_ != Stage::kReady) return;
   if (!running_) return MaybeDrained();
-  if (shard_.plan.idle) return;
+  if (shard_.plan.idle || shard_.plan.ota) return;  // pings, or firmware requests: their own pace
   while (CanSend() && stage_ == Stage::kReady) {
     if (shard_.plan.rate > 0) {
       const auto now = Clock::now();
@@ -325,6 +348,7 @@ void DeviceSession::ArmTimer(Clock::time_point at) {
 
 void DeviceSession::OnTimer() {
   if (!running_) return;
+  if (ota_) return SendOta();  // after a RateLimited answer
   if (shard_.plan.idle) {
     if (!ping_outstanding_) SendPing();
     ArmTimer(Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -456,6 +480,141 @@ void DeviceSession::Close() {
     boost::system::error_code ignored;
     stream_->lowest_layer().close(ignored);
   }
+}
+
+// ---- Firmware (--ota) ----------------------------------------------------------------------
+
+namespace {
+
+// The factory image the devices run (what provisioning hashes): 16 bytes of 'F'.
+constexpr uint64_t kFactoryBytes = 16;
+int ReadFactory(void*, uint32_t, uint64_t, uint8_t* buf, size_t len) {
+  std::memset(buf, 'F', len);
+  return 0;
+}
+
+}  // namespace
+
+void DeviceSession::StartOta() {
+  ota_ = std::make_unique<Ota>();
+  const FleetPlan& plan = shard_.plan;
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  const sdb_ota_result r =
+      sdb_ota_provision(&ota_->store, plan.project.c_str(), identity_.device.c_str(),
+                        plan.ota_model.c_str(), plan.ota_root.data(), plan.ota_root.size(),
+                        now_s - 3600, 0, kFactoryBytes, 0, ReadFactory, nullptr);
+  if (r != SDB_OTA_OK) return Fail("ota: provision", sdb_ota_result_name(r));
+  sdb_ota_begin_request(&ota_->store, ota_->nonce);
+  ota_->started = Clock::now();
+  SendOta();
+}
+
+void DeviceSession::SendOta() {
+  if (stage_ != Stage::kReady || !ota_) return;
+  const FleetPlan& plan = shard_.plan;
+  Ota& o = *ota_;
+  const uint64_t id = next_id_++;
+  switch (o.next) {
+    case Ota::Next::kOffer:
+      Queue(protocol::EncodeGetFirmwareOffer(id, {plan.project, o.nonce, plan.ota_model, "1.0.0",
+                                                  o.store.security_version, o.store.root.version}));
+      break;
+    case Ota::Next::kRead:
+      Queue(protocol::EncodeReadFirmware(
+          id, {plan.project, o.image_id, o.image.written,
+               uint32_t(std::min<uint64_t>(protocol::kMaxFirmwareReadBytes,
+                                           o.image.expected_length - o.image.written))}));
+      break;
+    case Ota::Next::kReport:
+      Queue(protocol::EncodeReportFirmware(id, {plan.project, o.image_id, o.step, o.reason, "1.0.0",
+                                                o.store.security_version, o.store.root.version}));
+      break;
+  }
+  in_flight_.push_back({id, Clock::now(), 0});
+}
+
+void DeviceSession::OtaReport(uint8_t step, std::string reason) {
+  ota_->step = step;
+  ota_->reason = std::move(reason);
+  ota_->next = Ota::Next::kReport;
+  SendOta();
+}
+
+void DeviceSession::OnOtaFrame(const protocol::Frame& frame, Clock::time_point now) {
+  Ota& o = *ota_;
+  RunReport& run = shard_.run;
+  if (!Take(frame.request_id())) {
+    return Fail("ota: unexpected reply", protocol::MessageName(frame.type()));
+  }
+  constexpr uint8_t kVerified = 3, kFailed = 7;  // firmware steps (protocol/README.md)
+  switch (frame.type()) {
+    case wire::Message::Error: {
+      const Status s = protocol::DecodeError(*frame.As<wire::Error>());
+      if (s.code() == StatusCode::kRateLimited) {  // the device's byte rate: wait, then again
+        ++run.ota_rate_limited;
+        return ArmTimer(now + std::chrono::milliseconds(50));
+      }
+      run.errors.Add("ota refused: " + CodeName(s), s.message());
+      ++run.ota_failed;
+      return OtaFinish();
+    }
+    case wire::Message::FirmwareOffer: {
+      auto offer = protocol::DecodeFirmwareOffer(*frame.As<wire::FirmwareOffer>());
+      if (!offer) return Fail("ota: bad FirmwareOffer", offer.error().ToString());
+      for (const auto& root : offer->roots) {
+        const sdb_ota_result r = sdb_ota_accept_root(&o.store, root.data(), root.size());
+        if (r != SDB_OTA_OK) return OtaReport(kFailed, sdb_ota_result_name(r));
+      }
+      sdb_ota_result r = sdb_ota_accept_freshness(&o.store, offer->statement.data(),
+                                                  offer->statement.size(), nullptr);
+      if (r != SDB_OTA_OK) return OtaReport(kFailed, sdb_ota_result_name(r));
+      if (!o.store.has_offer) {
+        ++run.ota_not_offered;
+        return OtaFinish();
+      }
+      sdb_ota_manifest m;
+      r = sdb_ota_check_manifest(&o.store, offer->manifest.data(), offer->manifest.size(),
+                                 o.store.offered_sha256, &m);
+      if (r != SDB_OTA_OK) return OtaReport(kFailed, sdb_ota_result_name(r));
+      o.image_id = offer->image_id;
+      sdb_ota_image_begin(&o.image, &m);
+      o.next = Ota::Next::kRead;
+      return SendOta();
+    }
+    case wire::Message::FirmwareData: {
+      auto data = protocol::DecodeFirmwareData(*frame.As<wire::FirmwareData>());
+      if (!data || data->offset != o.image.written || data->bytes.empty()) {
+        return Fail("ota: bad FirmwareData",
+                    data ? "wrong offset or empty" : data.error().ToString());
+      }
+      run.ota_bytes += data->bytes.size();
+      sdb_ota_result r = sdb_ota_image_update(&o.image, data->bytes.data(), data->bytes.size());
+      if (r == SDB_OTA_OK && o.image.written < o.image.expected_length) return SendOta();
+      if (r == SDB_OTA_OK) r = sdb_ota_image_finish(&o.image);
+      if (r == SDB_OTA_OK) return OtaReport(kVerified, "");
+      return OtaReport(kFailed, sdb_ota_result_name(r));
+    }
+    case wire::Message::Done:
+      if (o.step == kVerified) {
+        ++run.ota_verified;
+        shard_.Acked(0, o.started, now);
+      } else {
+        ++run.ota_failed;
+        run.errors.Add("ota: agent refused", o.reason);
+      }
+      return OtaFinish();
+    default:
+      return Fail("ota: unexpected message", protocol::MessageName(frame.type()));
+  }
+}
+
+void DeviceSession::OtaFinish() {
+  running_ = false;
+  stopping_ = true;
+  timer_.cancel();
+  MaybeDrained();
 }
 
 }  // namespace sensordb::bench

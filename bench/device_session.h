@@ -88,6 +88,7 @@ class DeviceSession {
  public:
   // `identity` must outlive the session; `index` is the device's number in the fleet (its data).
   DeviceSession(DeviceFleet::Shard& shard, const DeviceIdentity& identity, int index);
+  ~DeviceSession();
 
   void Start();  // TCP, TLS, Hello or CONNECT; then shard.SetupDone
   bool ready() const { return stage_ == Stage::kReady; }
@@ -130,6 +131,13 @@ class DeviceSession {
   void OnWritten(const boost::system::error_code& ec);
   void MaybeDrained();
   void Fail(const std::string& reason, const std::string& detail);
+  // --ota (device_session.cc, "Firmware").
+  struct Ota;
+  void StartOta();
+  void SendOta();
+  void OnOtaFrame(const protocol::Frame& frame, Clock::time_point now);
+  void OtaReport(uint8_t step, std::string reason);
+  void OtaFinish();
 
   DeviceFleet::Shard& shard_;
   const DeviceIdentity& identity_;
@@ -162,6 +170,7 @@ class DeviceSession {
   Clock::time_point ping_sent_{};
   uint64_t unconfirmed_points_ = 0;  // QoS 0: published, not yet confirmed by a PINGRESP
   uint64_t ping_confirms_ = 0;       // QoS 0: the points the outstanding PINGREQ confirms
+  std::unique_ptr<Ota> ota_;
 };
 
 }  // namespace sensordb::bench

@@ -4,13 +4,18 @@
 // with a few io threads holds them all. Reports enrolment and connection rates, acknowledged
 // points per second, acknowledgement latency, errors by reason and, with --server-pid, the
 // server's CPU per million points and memory per session. bench/device_ingest.sh runs it against
-// fresh servers; docs/BENCHMARKS.md "Devices" has the figures.
+// fresh servers; docs/BENCHMARKS.md "Devices" has the figures. With --ota the devices update
+// their firmware instead (bench/fleet_ota.sh; docs/BENCHMARKS.md "Firmware rollout").
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "bench_client.h"
 #include "bench_commands.h"
@@ -40,6 +45,8 @@ struct Config {
   int enroll_connections = 4;
   int server_pid = 0;
   bool json = false;
+  // --ota: the release to roll out (files made by `sensordb firmware ...`; bench/fleet_ota.sh).
+  std::string ota_root_file, ota_manifest_file, ota_image_file;
   FleetPlan plan;
 };
 
@@ -104,6 +111,44 @@ void PrintTally(const char* title, const ErrorTally& t) {
   }
 }
 
+sensordb::Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return sensordb::Err(sensordb::Status::NotFound("cannot open " + path));
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+}
+
+// --ota: the project's root and the release stored (an earlier run's are kept), and one rollout
+// offering it to every device at once, in rollouts of at most 1024 names.
+sensordb::Status SetUpRelease(sensordb::client::Client& admin, const Config& cfg,
+                              const std::vector<std::string>& devices) {
+  SENSORDB_ASSIGN_OR_RETURN(const auto root, ReadFile(cfg.ota_root_file));
+  SENSORDB_ASSIGN_OR_RETURN(const auto manifest, ReadFile(cfg.ota_manifest_file));
+  SENSORDB_ASSIGN_OR_RETURN(const auto image, ReadFile(cfg.ota_image_file));
+  auto stored_root = admin.UploadFirmwareRoot(cfg.project, root);
+  if (!stored_root && stored_root.error().message().find("version") == std::string::npos) {
+    return stored_root.error();
+  }
+  auto release = admin.UploadFirmware(cfg.project, manifest, image);
+  uint64_t id = 0;
+  if (release) {
+    id = release->id;
+  } else if (release.error().code() == sensordb::StatusCode::kAlreadyExists) {
+    SENSORDB_ASSIGN_OR_RETURN(const auto list, admin.ListFirmware(cfg.project));
+    for (const auto& r : list.releases) {
+      if (r.complete && r.image_length == image.size()) id = r.id;
+    }
+  } else {
+    return release.error();
+  }
+  for (size_t at = 0; at < devices.size(); at += 1024) {
+    const std::vector<std::string> part(
+        devices.begin() + long(at), devices.begin() + long(std::min(devices.size(), at + 1024)));
+    SENSORDB_RETURN_IF_ERROR(admin.CreateRollout(cfg.project, id, part, {{100}, 100, 0}));
+  }
+  return sensordb::Status::Ok();
+}
+
 struct Figures {
   uint64_t nofile = 0;
   sensordb::bench::EnrolmentReport enrol;
@@ -113,6 +158,8 @@ struct Figures {
   double server_cpu_s = -1, client_cpu_s = 0;
   int64_t server_rss_before = -1, server_rss_after = -1;
   int64_t client_rss_before = -1, client_rss_after = -1;
+  int64_t server_rss_sessions = -1;  // once the sessions are established, before the run
+  int64_t server_rss_peak = -1;      // sampled every 20 ms during the run
 };
 
 double PerSession(int64_t before, int64_t after, uint64_t sessions) {
@@ -137,7 +184,10 @@ void PrintJson(const Config& cfg, const Figures& f) {
       "\"setup_errors\": {}, \"run_errors\": {}, \"server_cpu_s\": {:.3f}, "
       "\"server_cpu_s_per_mpoints\": {:.4f}, \"client_cpu_s_per_mpoints\": {:.4f}, "
       "\"server_rss_before_bytes\": {}, \"server_rss_after_bytes\": {}, "
-      "\"server_rss_per_session_bytes\": {:.0f}, \"client_rss_per_session_bytes\": {:.0f}}}\n",
+      "\"server_rss_per_session_bytes\": {:.0f}, \"client_rss_per_session_bytes\": {:.0f}, "
+      "\"server_rss_sessions_bytes\": {}, \"server_rss_peak_bytes\": {}, \"ota\": {}, "
+      "\"ota_verified\": {}, \"ota_not_offered\": {}, "
+      "\"ota_failed\": {}, \"ota_bytes\": {}, \"ota_rate_limited\": {}}}\n",
       cfg.protocol, cfg.protocol == "mqtt" ? p.qos : -1, cfg.devices, p.channels, p.rate,
       p.duration_s, p.batch_points * p.channels, p.window, p.idle, p.io_threads, f.nofile,
       f.enrol.enrolled, f.enrol.seconds, double(f.enrol.enrolled) / f.enrol.seconds,
@@ -150,7 +200,9 @@ void PrintJson(const Config& cfg, const Figures& f) {
       f.server_cpu_s >= 0 && mpts > 0 ? f.server_cpu_s / mpts : -1.0,
       mpts > 0 ? f.client_cpu_s / mpts : -1.0, f.server_rss_before, f.server_rss_after,
       PerSession(f.server_rss_before, f.server_rss_after, f.setup.established),
-      PerSession(f.client_rss_before, f.client_rss_after, f.setup.established));
+      PerSession(f.client_rss_before, f.client_rss_after, f.setup.established),
+      f.server_rss_sessions, f.server_rss_peak, p.ota, f.run.ota_verified, f.run.ota_not_offered,
+      f.run.ota_failed, f.run.ota_bytes, f.run.ota_rate_limited);
 }
 
 void PrintText(const Config& cfg, const Figures& f) {
@@ -175,6 +227,20 @@ void PrintText(const Config& cfg, const Figures& f) {
         "{:.2f} ms, p99 {:.2f} ms, max {:.2f} ms; {} sessions lost\n",
         p.duration_s, p.ping_interval_s, f.run.requests_acked, f.ack.p50, f.ack.p99, f.ack.max,
         f.run.sessions_lost);
+  } else if (p.ota) {
+    fmt::print(
+        "firmware         {} devices verified the image, {} offered nothing, {} failed in "
+        "{:.2f} s; {:.1f} MiB received ({:.1f} MiB/s); {} reads or reports retried after "
+        "RateLimited\n",
+        f.run.ota_verified, f.run.ota_not_offered, f.run.ota_failed, f.run.seconds,
+        double(f.run.ota_bytes) / 1048576, double(f.run.ota_bytes) / 1048576 / f.run.seconds,
+        f.run.ota_rate_limited);
+    if (f.ack.p50 >= 0) {
+      fmt::print(
+          "update time      p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms per device (offer, "
+          "reads, agent's check, report)\n",
+          f.ack.p50, f.ack.p99, f.ack.max);
+    }
   } else {
     fmt::print(
         "data             {} points acknowledged in {:.2f} s: {:.3f} M points/s ({} "
@@ -197,9 +263,10 @@ void PrintText(const Config& cfg, const Figures& f) {
                         : std::string());
     fmt::print(
         "server RSS       {:.1f} MiB before the sessions, {:.1f} MiB with them: {:.1f} KiB "
-        "per session\n",
+        "per session; {:.1f} MiB once connected, peak during the run {:.1f} MiB\n",
         double(f.server_rss_before) / 1048576, double(f.server_rss_after) / 1048576,
-        PerSession(f.server_rss_before, f.server_rss_after, f.setup.established) / 1024);
+        PerSession(f.server_rss_before, f.server_rss_after, f.setup.established) / 1024,
+        double(f.server_rss_sessions) / 1048576, double(f.server_rss_peak) / 1048576);
   }
   fmt::print("client           {:.2f} CPU-s, {:.1f} KiB RSS per session\n", f.client_cpu_s,
              PerSession(f.client_rss_before, f.client_rss_after, f.setup.established) / 1024);
@@ -257,6 +324,13 @@ int RunFleetCommand(int argc, char** argv) {
   app.add_option("--request-timeout-ms", plan.request_timeout_ms, "bound on one acknowledgement");
   app.add_option("--server-pid", cfg.server_pid, "pid of sensordbd: its CPU time and RSS");
   app.add_flag("--json", cfg.json, "machine-readable output (docs/BENCHMARKS.md)");
+  app.add_flag("--ota", plan.ota,
+               "firmware instead of data: every device downloads and verifies the release "
+               "(--ota-root, --ota-manifest, --ota-image) and reports; bench/fleet_ota.sh");
+  app.add_option("--ota-root", cfg.ota_root_file, "the project's signed trust root");
+  app.add_option("--ota-manifest", cfg.ota_manifest_file, "the release's signed manifest");
+  app.add_option("--ota-image", cfg.ota_image_file, "the release's image");
+  app.add_option("--ota-model", plan.ota_model, "hardware model the devices report");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -313,6 +387,17 @@ int RunFleetCommand(int argc, char** argv) {
     PrintTally("enrolment", f.enrol.failures);
     return fmt::print(stderr, "sensordb-bench fleet: no device could be enrolled\n"), 1;
   }
+  if (plan.ota) {
+    auto root = ReadFile(cfg.ota_root_file);
+    if (!root) return fmt::print(stderr, "sensordb-bench fleet: {}\n", root.error().ToString()), 2;
+    plan.ota_root = std::move(*root);
+    auto admin = sensordb::client::Client::Connect(*options);
+    const sensordb::Status set =
+        admin ? SetUpRelease(**admin, cfg, names) : sensordb::Status(admin.error());
+    if (!set.ok()) {
+      return fmt::print(stderr, "sensordb-bench fleet: firmware: {}\n", set.ToString()), 1;
+    }
+  }
 
   f.server_rss_before = cfg.server_pid ? sensordb::bench::ProcessRssBytes(cfg.server_pid) : -1;
   f.client_rss_before = sensordb::bench::SelfRssBytes();
@@ -320,11 +405,22 @@ int RunFleetCommand(int argc, char** argv) {
   if (!fleet) return fmt::print(stderr, "sensordb-bench fleet: {}\n", fleet.error().ToString()), 1;
   f.setup = (*fleet)->Connect();
   f.connect = Summarize(f.setup.connect_ms);
+  f.server_rss_sessions = cfg.server_pid ? sensordb::bench::ProcessRssBytes(cfg.server_pid) : -1;
 
   const double server_cpu0 =
       cfg.server_pid ? sensordb::bench::ProcessCpuSeconds(cfg.server_pid) : -1;
   const double client_cpu0 = sensordb::bench::SelfCpuSeconds();
+  std::atomic<bool> running{true};
+  std::thread sampler([&] {  // the server's peak memory while the run goes on
+    while (cfg.server_pid != 0 && running.load()) {
+      f.server_rss_peak =
+          std::max(f.server_rss_peak, sensordb::bench::ProcessRssBytes(cfg.server_pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
   f.run = (*fleet)->Run();
+  running = false;
+  sampler.join();
   f.server_cpu_s =
       cfg.server_pid ? sensordb::bench::ProcessCpuSeconds(cfg.server_pid) - server_cpu0 : -1;
   f.client_cpu_s = sensordb::bench::SelfCpuSeconds() - client_cpu0;
@@ -340,6 +436,7 @@ int RunFleetCommand(int argc, char** argv) {
     PrintText(cfg, f);
   }
   if (f.setup.established == 0) return 1;
+  if (plan.ota) return f.run.ota_verified == f.setup.established ? 0 : 1;
   if (!plan.idle && f.run.points_acked == 0) return 1;
   return 0;
 }

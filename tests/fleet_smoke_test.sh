@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # `sensordb-bench fleet` against a real sensordbd: 20 simulated devices, each enrolled with its
 # own key and certificate, write for 2 seconds over the native device stream and then over MQTT
-# (QoS 1). Asserts only that every session was established, points were acknowledged and
-# nothing failed — never a timing (those belong in docs/BENCHMARKS.md).
-# Usage: fleet_smoke_test.sh SENSORDBD SENSORDB_BENCH
+# (QoS 1); then, with --ota, 20 devices download and verify a release made by the CLI (two
+# keys, root and manifest signed by both) with the real agent and report it. Asserts only that
+# every session was established, points were acknowledged, images verified and nothing failed —
+# never a timing (those belong in docs/BENCHMARKS.md).
+# Usage: fleet_smoke_test.sh SENSORDBD SENSORDB_BENCH SENSORDB_CLI
 set -uo pipefail
 SENSORDBD=$1
 BENCH=$2
+CLI=$3
 WORK=$(mktemp -d)
 PID=
 cleanup() {
@@ -51,6 +54,48 @@ if problems:
     sys.exit(1)
 PY
 done
+
+# --- firmware: the release as release managers make it, then 20 devices update ----------------
+F="$WORK/fw"
+mkdir -p "$F"
+admin=("$CLI" --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt"
+       --token-file "$WORK/srv/bootstrap-admin.token")
+{ "${admin[@]}" project create smoke_ota &&
+  "${admin[@]}" firmware freshness-key -p smoke_ota -o "$F/fresh.pub" &&
+  "$CLI" firmware keygen "$F/a.key" && "$CLI" firmware keygen "$F/b.key" &&
+  "$CLI" firmware trust init -p smoke_ota --key "$F/a.key.pub" --key "$F/b.key.pub" -t 2 \
+    --freshness-key "$F/fresh.pub" -o "$F/root-1" &&
+  head -c 300000 /dev/urandom >"$F/image.bin" &&
+  "$CLI" firmware manifest --root "$F/root-1" --image "$F/image.bin" --model DL-200 \
+    --version 2.0.0 --security-version 2 --expires 30d -o "$F/image.sdbm" &&
+  for file in root-1 image.sdbm; do
+    for key in a b; do "$CLI" firmware sign --key "$F/$key.key" "$F/$file" || exit 1; done
+  done; } >"$WORK/fw.out" 2>&1 || fail "firmware setup: $(cat "$WORK/fw.out")"
+out=$(timeout 120 "$BENCH" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt" \
+      --token-file "$WORK/srv/bootstrap-admin.token" --device-port "$DEVICE_PORT" \
+      --project smoke_ota --devices 20 --duration 60 --ota --ota-root "$F/root-1" \
+      --ota-manifest "$F/image.sdbm" --ota-image "$F/image.bin" --server-pid "$PID" --json \
+      2>"$WORK/fleet.err")
+rc=$?
+[[ $rc == 0 ]] || fail "ota: sensordb-bench fleet exited $rc: $(cat "$WORK/fleet.err")"
+python3 - "$out" <<'PY' || fail "ota: $out"
+import json, sys
+r = json.loads(sys.argv[1])
+problems = []
+if r["sessions"] != 20: problems.append("%d of 20 sessions established" % r["sessions"])
+if r["ota_verified"] != 20: problems.append("%d of 20 images verified" % r["ota_verified"])
+if r["ota_bytes"] != 20 * 300000: problems.append("%d image bytes received" % r["ota_bytes"])
+if r["errors"] != 0 or r["ota_failed"] != 0: problems.append("errors: %s" % r["run_errors"])
+if problems:
+    print("ota: " + "; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+PY
+# The devices' reports reached the registry.
+"${admin[@]}" firmware devices -p smoke_ota --json >"$WORK/reports.json" 2>&1 ||
+  fail "firmware devices: $(cat "$WORK/reports.json")"
+verified=$(python3 -c 'import json,sys; print(sum(1 for d in json.load(sys.stdin) if d["step"] == "verified"))' \
+  <"$WORK/reports.json" 2>/dev/null)
+[[ $verified == 20 ]] || fail "20 verified reports expected, the registry has: $(cat "$WORK/reports.json")"
 
 kill -TERM "$PID"
 wait "$PID" || fail "sensordbd did not stop cleanly: $(tail -5 "$WORK/err.log")"
