@@ -247,10 +247,12 @@ RunReport DeviceFleet::Run() {
     report.ota_failed += part.ota_failed;
     report.ota_bytes += part.ota_bytes;
     report.ota_rate_limited += part.ota_rate_limited;
+    report.ota_unfinished += part.ota_unfinished;
   }
-  report.seconds = plan.idle || last_ack == start
-                       ? plan.duration_s
-                       : std::chrono::duration<double>(last_ack - start).count();
+  // An update run without a verified device ends early too: its own length, not the duration.
+  const auto last = last_ack == start && plan.ota ? Clock::now() : last_ack;
+  report.seconds = plan.idle || last == start ? plan.duration_s
+                                              : std::chrono::duration<double>(last - start).count();
   return report;
 }
 

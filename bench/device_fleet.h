@@ -78,6 +78,7 @@ struct RunReport {
   // agent or by the server); image bytes received; requests answered RateLimited and retried.
   uint64_t ota_verified = 0, ota_not_offered = 0, ota_failed = 0, ota_bytes = 0;
   uint64_t ota_rate_limited = 0;
+  uint64_t ota_unfinished = 0;  // still updating when the run's duration ended
 };
 
 class DeviceFleet {

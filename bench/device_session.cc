@@ -364,6 +364,7 @@ void DeviceSession::Stop() {
   running_ = false;
   timer_.cancel();
   if (stage_ != Stage::kReady) return;  // already lost (and counted as drained)
+  if (ota_ && in_flight_.empty()) ++shard_.run.ota_unfinished;    // was waiting out RateLimited
   if (unconfirmed_points_ > 0 && !ping_outstanding_) SendPing();  // QoS 0: confirm what was sent
   MaybeDrained();
 }
@@ -513,6 +514,10 @@ void DeviceSession::StartOta() {
 
 void DeviceSession::SendOta() {
   if (stage_ != Stage::kReady || !ota_) return;
+  if (stopping_) {  // the run's duration ended first: counted, not continued
+    ++shard_.run.ota_unfinished;
+    return OtaFinish();
+  }
   const FleetPlan& plan = shard_.plan;
   Ota& o = *ota_;
   const uint64_t id = next_id_++;
@@ -545,7 +550,16 @@ void DeviceSession::OtaReport(uint8_t step, std::string reason) {
 void DeviceSession::OnOtaFrame(const protocol::Frame& frame, Clock::time_point now) {
   Ota& o = *ota_;
   RunReport& run = shard_.run;
-  if (!Take(frame.request_id())) {
+  if (frame.type() == wire::Message::Error && frame.request_id() == 0) {
+    const Status s = protocol::DecodeError(*frame.As<wire::Error>());
+    return Fail("connection error: " + CodeName(s), s.message());
+  }
+  // One request at a time: the reply must be to it, and of its kind.
+  const wire::Message expected = o.next == Ota::Next::kOffer  ? wire::Message::FirmwareOffer
+                                 : o.next == Ota::Next::kRead ? wire::Message::FirmwareData
+                                                              : wire::Message::Done;
+  if (!Take(frame.request_id()) ||
+      (frame.type() != expected && frame.type() != wire::Message::Error)) {
     return Fail("ota: unexpected reply", protocol::MessageName(frame.type()));
   }
   constexpr uint8_t kVerified = 3, kFailed = 7;  // firmware steps (protocol/README.md)
@@ -554,6 +568,7 @@ void DeviceSession::OnOtaFrame(const protocol::Frame& frame, Clock::time_point n
       const Status s = protocol::DecodeError(*frame.As<wire::Error>());
       if (s.code() == StatusCode::kRateLimited) {  // the device's byte rate: wait, then again
         ++run.ota_rate_limited;
+        if (stopping_) return SendOta();  // counts it unfinished
         return ArmTimer(now + std::chrono::milliseconds(50));
       }
       run.errors.Add("ota refused: " + CodeName(s), s.message());
@@ -563,13 +578,20 @@ void DeviceSession::OnOtaFrame(const protocol::Frame& frame, Clock::time_point n
     case wire::Message::FirmwareOffer: {
       auto offer = protocol::DecodeFirmwareOffer(*frame.As<wire::FirmwareOffer>());
       if (!offer) return Fail("ota: bad FirmwareOffer", offer.error().ToString());
+      o.image_id = offer->image_id;  // what a failure report names
+      const auto refused = [&](sdb_ota_result r) {
+        if (o.image_id != 0) return OtaReport(kFailed, sdb_ota_result_name(r));
+        ++run.ota_failed;  // nothing offered to report on
+        run.errors.Add("ota: agent refused", sdb_ota_result_name(r));
+        OtaFinish();
+      };
       for (const auto& root : offer->roots) {
         const sdb_ota_result r = sdb_ota_accept_root(&o.store, root.data(), root.size());
-        if (r != SDB_OTA_OK) return OtaReport(kFailed, sdb_ota_result_name(r));
+        if (r != SDB_OTA_OK) return refused(r);
       }
       sdb_ota_result r = sdb_ota_accept_freshness(&o.store, offer->statement.data(),
                                                   offer->statement.size(), nullptr);
-      if (r != SDB_OTA_OK) return OtaReport(kFailed, sdb_ota_result_name(r));
+      if (r != SDB_OTA_OK) return refused(r);
       if (!o.store.has_offer) {
         ++run.ota_not_offered;
         return OtaFinish();
@@ -577,8 +599,7 @@ void DeviceSession::OnOtaFrame(const protocol::Frame& frame, Clock::time_point n
       sdb_ota_manifest m;
       r = sdb_ota_check_manifest(&o.store, offer->manifest.data(), offer->manifest.size(),
                                  o.store.offered_sha256, &m);
-      if (r != SDB_OTA_OK) return OtaReport(kFailed, sdb_ota_result_name(r));
-      o.image_id = offer->image_id;
+      if (r != SDB_OTA_OK) return refused(r);
       sdb_ota_image_begin(&o.image, &m);
       o.next = Ota::Next::kRead;
       return SendOta();

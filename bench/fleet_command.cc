@@ -187,7 +187,8 @@ void PrintJson(const Config& cfg, const Figures& f) {
       "\"server_rss_per_session_bytes\": {:.0f}, \"client_rss_per_session_bytes\": {:.0f}, "
       "\"server_rss_sessions_bytes\": {}, \"server_rss_peak_bytes\": {}, \"ota\": {}, "
       "\"ota_verified\": {}, \"ota_not_offered\": {}, "
-      "\"ota_failed\": {}, \"ota_bytes\": {}, \"ota_rate_limited\": {}}}\n",
+      "\"ota_failed\": {}, \"ota_unfinished\": {}, \"ota_bytes\": {}, \"ota_rate_limited\": {}, "
+      "\"client_cpu_s\": {:.3f}}}\n",
       cfg.protocol, cfg.protocol == "mqtt" ? p.qos : -1, cfg.devices, p.channels, p.rate,
       p.duration_s, p.batch_points * p.channels, p.window, p.idle, p.io_threads, f.nofile,
       f.enrol.enrolled, f.enrol.seconds, double(f.enrol.enrolled) / f.enrol.seconds,
@@ -202,7 +203,8 @@ void PrintJson(const Config& cfg, const Figures& f) {
       PerSession(f.server_rss_before, f.server_rss_after, f.setup.established),
       PerSession(f.client_rss_before, f.client_rss_after, f.setup.established),
       f.server_rss_sessions, f.server_rss_peak, p.ota, f.run.ota_verified, f.run.ota_not_offered,
-      f.run.ota_failed, f.run.ota_bytes, f.run.ota_rate_limited);
+      f.run.ota_failed, f.run.ota_unfinished, f.run.ota_bytes, f.run.ota_rate_limited,
+      f.client_cpu_s);
 }
 
 void PrintText(const Config& cfg, const Figures& f) {
@@ -230,11 +232,11 @@ void PrintText(const Config& cfg, const Figures& f) {
   } else if (p.ota) {
     fmt::print(
         "firmware         {} devices verified the image, {} offered nothing, {} failed in "
-        "{:.2f} s; {:.1f} MiB received ({:.1f} MiB/s); {} reads or reports retried after "
-        "RateLimited\n",
+        "{:.2f} s; {} unfinished at the end of the run, {} sessions lost; {:.1f} MiB received "
+        "({:.1f} MiB/s); {} requests retried after RateLimited\n",
         f.run.ota_verified, f.run.ota_not_offered, f.run.ota_failed, f.run.seconds,
-        double(f.run.ota_bytes) / 1048576, double(f.run.ota_bytes) / 1048576 / f.run.seconds,
-        f.run.ota_rate_limited);
+        f.run.ota_unfinished, f.run.sessions_lost, double(f.run.ota_bytes) / 1048576,
+        double(f.run.ota_bytes) / 1048576 / f.run.seconds, f.run.ota_rate_limited);
     if (f.ack.p50 >= 0) {
       fmt::print(
           "update time      p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms per device (offer, "
@@ -337,6 +339,23 @@ int RunFleetCommand(int argc, char** argv) {
     return app.exit(e);
   }
   const bool mqtt = cfg.protocol == "mqtt";
+  if (plan.ota && (mqtt || plan.idle)) {
+    return fmt::print(stderr,
+                      "sensordb-bench fleet: --ota runs on the native device stream, "
+                      "without --idle\n"),
+           2;
+  }
+  if (plan.ota) {
+    for (const auto* file : {&cfg.ota_root_file, &cfg.ota_manifest_file, &cfg.ota_image_file}) {
+      if (file->empty() || !std::ifstream(*file)) {
+        return fmt::print(stderr,
+                          "sensordb-bench fleet: --ota needs readable --ota-root, "
+                          "--ota-manifest and --ota-image ('{}')\n",
+                          *file),
+               2;
+      }
+    }
+  }
   plan.protocol = mqtt ? DeviceProtocol::kMqtt : DeviceProtocol::kNative;
   plan.port = mqtt ? cfg.mqtt_port : cfg.device_port;
   if (plan.port == 0) {
@@ -411,7 +430,7 @@ int RunFleetCommand(int argc, char** argv) {
       cfg.server_pid ? sensordb::bench::ProcessCpuSeconds(cfg.server_pid) : -1;
   const double client_cpu0 = sensordb::bench::SelfCpuSeconds();
   std::atomic<bool> running{true};
-  std::thread sampler([&] {  // the server's peak memory while the run goes on
+  std::jthread sampler([&] {  // the server's peak memory while the run goes on (a lower bound)
     while (cfg.server_pid != 0 && running.load()) {
       f.server_rss_peak =
           std::max(f.server_rss_peak, sensordb::bench::ProcessRssBytes(cfg.server_pid));

@@ -24,8 +24,10 @@ fail() {
 }
 source "$(dirname "$0")/lib/sensordbd.sh"
 # 20 devices handshake at once from one address: more than the default pre-auth share of an
-# address (16) when the machine is slow; real fleets come from many addresses, or retry.
-sensordbd_init "$WORK/srv" --set backup.dir= --set limits.max_preauth_per_address=64 ||
+# address (16) when the machine is slow; real fleets come from many addresses, or retry. Firmware
+# reads at 64 KiB/s per device, so that the OTA devices wait out their byte rate.
+sensordbd_init "$WORK/srv" --set backup.dir= --set limits.max_preauth_per_address=64 \
+  --set devices.firmware_bytes_per_second=65536 ||
   { echo "FAIL: init" >&2; exit 1; }
 sensordbd_start "$WORK/srv" "$WORK/out.log" "$WORK/err.log" ||
   { echo "FAIL: no ready line: $(cat "$WORK/err.log")" >&2; exit 1; }
@@ -60,23 +62,30 @@ F="$WORK/fw"
 mkdir -p "$F"
 admin=("$CLI" --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt"
        --token-file "$WORK/srv/bootstrap-admin.token")
-{ "${admin[@]}" project create smoke_ota &&
-  "${admin[@]}" firmware freshness-key -p smoke_ota -o "$F/fresh.pub" &&
-  "$CLI" firmware keygen "$F/a.key" && "$CLI" firmware keygen "$F/b.key" &&
+(
+  set -e
+  "${admin[@]}" project create smoke_ota
+  "${admin[@]}" firmware freshness-key -p smoke_ota -o "$F/fresh.pub"
+  "$CLI" firmware keygen "$F/a.key"
+  "$CLI" firmware keygen "$F/b.key"
   "$CLI" firmware trust init -p smoke_ota --key "$F/a.key.pub" --key "$F/b.key.pub" -t 2 \
-    --freshness-key "$F/fresh.pub" -o "$F/root-1" &&
-  head -c 300000 /dev/urandom >"$F/image.bin" &&
+    --freshness-key "$F/fresh.pub" -o "$F/root-1"
+  head -c 300000 /dev/urandom >"$F/image.bin"
   "$CLI" firmware manifest --root "$F/root-1" --image "$F/image.bin" --model DL-200 \
-    --version 2.0.0 --security-version 2 --expires 30d -o "$F/image.sdbm" &&
+    --version 2.0.0 --security-version 2 --expires 30d -o "$F/image.sdbm"
   for file in root-1 image.sdbm; do
-    for key in a b; do "$CLI" firmware sign --key "$F/$key.key" "$F/$file" || exit 1; done
-  done; } >"$WORK/fw.out" 2>&1 || fail "firmware setup: $(cat "$WORK/fw.out")"
-out=$(timeout 120 "$BENCH" fleet --server "127.0.0.1:$CLIENT_PORT" --ca-file "$WORK/srv/tls/ca.crt" \
-      --token-file "$WORK/srv/bootstrap-admin.token" --device-port "$DEVICE_PORT" \
-      --project smoke_ota --devices 20 --duration 60 --ota --ota-root "$F/root-1" \
-      --ota-manifest "$F/image.sdbm" --ota-image "$F/image.bin" --server-pid "$PID" --json \
-      2>"$WORK/fleet.err")
-rc=$?
+    for key in a b; do "$CLI" firmware sign --key "$F/$key.key" "$F/$file"; done
+  done
+) >"$WORK/fw.out" 2>&1 || fail "firmware setup: $(cat "$WORK/fw.out")"
+ota_fleet() {  # extra options; the JSON on stdout, the exit code in $rc
+  rc=0
+  out=$(timeout 120 "$BENCH" fleet --server "127.0.0.1:$CLIENT_PORT" \
+        --ca-file "$WORK/srv/tls/ca.crt" --token-file "$WORK/srv/bootstrap-admin.token" \
+        --device-port "$DEVICE_PORT" --project smoke_ota --devices 20 --duration 60 --ota \
+        --ota-root "$F/root-1" --ota-manifest "$F/image.sdbm" --ota-image "$F/image.bin" \
+        --server-pid "$PID" --json "$@" 2>"$WORK/fleet.err") || rc=$?
+}
+ota_fleet
 [[ $rc == 0 ]] || fail "ota: sensordb-bench fleet exited $rc: $(cat "$WORK/fleet.err")"
 python3 - "$out" <<'PY' || fail "ota: $out"
 import json, sys
@@ -86,10 +95,17 @@ if r["sessions"] != 20: problems.append("%d of 20 sessions established" % r["ses
 if r["ota_verified"] != 20: problems.append("%d of 20 images verified" % r["ota_verified"])
 if r["ota_bytes"] != 20 * 300000: problems.append("%d image bytes received" % r["ota_bytes"])
 if r["errors"] != 0 or r["ota_failed"] != 0: problems.append("errors: %s" % r["run_errors"])
+# 300 kB per device at 64 KiB/s: reads wait out the device's byte rate and go on.
+if r["ota_rate_limited"] == 0: problems.append("no request was rate limited")
 if problems:
     print("ota: " + "; ".join(problems), file=sys.stderr)
     sys.exit(1)
 PY
+# Devices of another model are offered nothing: the run says so and exits 1.
+ota_fleet --ota-model DL-999
+[[ $rc == 1 ]] || fail "ota, another model: exit $rc, expected 1: $(cat "$WORK/fleet.err")"
+python3 -c 'import json,sys; r = json.loads(sys.argv[1]); sys.exit(0 if r["ota_not_offered"] == 20 and r["ota_verified"] == 0 else 1)' \
+  "$out" || fail "ota, another model: $out"
 # The devices' reports reached the registry.
 "${admin[@]}" firmware devices -p smoke_ota --json >"$WORK/reports.json" 2>&1 ||
   fail "firmware devices: $(cat "$WORK/reports.json")"
