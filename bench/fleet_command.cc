@@ -119,7 +119,7 @@ sensordb::Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
 }
 
 // --ota: the project's root and the release stored (an earlier run's are kept), and one rollout
-// offering it to every device at once, in rollouts of at most 1024 names.
+// offering it to every device at once.
 sensordb::Status SetUpRelease(sensordb::client::Client& admin, const Config& cfg,
                               const std::vector<std::string>& devices) {
   SENSORDB_ASSIGN_OR_RETURN(const auto root, ReadFile(cfg.ota_root_file));
@@ -141,11 +141,11 @@ sensordb::Status SetUpRelease(sensordb::client::Client& admin, const Config& cfg
   } else {
     return release.error();
   }
-  for (size_t at = 0; at < devices.size(); at += 1024) {
-    const std::vector<std::string> part(
-        devices.begin() + long(at), devices.begin() + long(std::min(devices.size(), at + 1024)));
-    SENSORDB_RETURN_IF_ERROR(admin.CreateRollout(cfg.project, id, part, {{100}, 100, 0}));
-  }
+  // Up to 1024 devices by name, more as every device of the model (one rollout either way).
+  const bool by_model = devices.size() > 1024;
+  SENSORDB_RETURN_IF_ERROR(
+      admin.CreateRollout(cfg.project, id, by_model ? std::vector<std::string>{} : devices,
+                          {{100}, 100, 0, by_model ? cfg.plan.ota_model : std::string()}));
   return sensordb::Status::Ok();
 }
 

@@ -9,8 +9,9 @@
 # (waiting out its per-device byte rate), checking statement, manifest and image with the real
 # agent and reporting `verified`. The server's CPU, its RSS before the sessions, once they are up,
 # and its peak during the run (sampled every 20 ms) come from /proc.
-# Server config: the default of `sensordbd init` except connection caps of DEVICES + 100 (every device
-# connects from 127.0.0.1), REST off, backup off, and devices.firmware_bytes_per_second =
+# Server config: the default of `sensordbd init` except connection caps of DEVICES + 100 or what
+# the open-files hard limit allows (every device
+# connects from 127.0.0.1), REST and MQTT off, backup off, and devices.firmware_bytes_per_second =
 # RATE (default 1048576, the shipped default).
 # Usage: bench/fleet_ota.sh [BUILD_DIR] [RUNS] [IMAGE_BYTES]; DEVICES, RATE in the environment.
 set -euo pipefail
@@ -27,12 +28,16 @@ pid=
 trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
 source "$(dirname "$0")/../tests/lib/sensordbd.sh"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536
+# sensordbd needs 2 listeners x the cap + 1088 file descriptors: the cap is what the hard limit
+# allows, at most DEVICES + 100.
 cap=$((devices + 100))
+fit=$((($(ulimit -Hn) - 1088) / 2))
+((cap > fit)) && cap=$fit
 for ((i = 0; i < runs; i++)); do
   # The loop runs in a subshell (it feeds a pipe): its own trap stops a server left running.
   trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null' EXIT
   srv="$work/srv-$i"
-  sensordbd_init "$srv" --set backup.dir= --set rest.enabled=false \
+  sensordbd_init "$srv" --set backup.dir= --set rest.enabled=false --set devices.mqtt=false \
     --set limits.max_connections=$cap --set limits.max_connections_per_address=$cap \
     --set limits.max_preauth_connections=$cap --set limits.max_preauth_per_address=$cap \
     --set devices.firmware_bytes_per_second="$rate" || exit 1

@@ -93,8 +93,9 @@ void NativeFrames(const fs::path& dir) {
                EncodeUploadFirmware(19, {"greenhouse", file, file}),
                EncodeListFirmwareReply(
                    20, {{{3, true, "DL-200", "2.0.0", 2, 1, 40, 9, 8, nonce}},
-                        {{1, 3, 4, 8, {"dev-1"}, {50, 100}, 5, 600, 1, 9, {1}, 9}}}),
-               EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}, {1, 100}, 5, 600}),
+                        {{1, 3, 4, 8, {"dev-1"}, {50, 100}, 5, 600, 1, 9, {1}, 9, {}, {}}}}),
+               EncodeCreateRollout(21, {"greenhouse", 3, {"dev-1", "dev-2"}, {1, 100}, 5, 600, {}}),
+               EncodeCreateRollout(21, {"greenhouse", 3, {}, {10, 100}, 5, 600, "DL-200"}),
                EncodeSetRolloutState(22, {"greenhouse", 1, 2}),
                EncodeListDeviceFirmware(23, {"greenhouse", "dev-1"}),
                EncodeDeviceFirmwareList(23, {{"dev-1", 3, 5, "", "2.0.0", 2, 1, 9}})));

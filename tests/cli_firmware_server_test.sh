@@ -110,6 +110,20 @@ expect_eq "nobody reported yet" "2 True" \
 expect_exit "rollout status, as a table" 0 admin firmware rollout status -p greenhouse 2
 [[ $(cat "$WORK/out") == *"wave 1 of 2 (50 %)"* ]] || fail "status says: $(cat "$WORK/out")"
 expect_exit "no rollout 9" 1 admin firmware rollout status -p greenhouse 9
+# To every device of the release's model: no list.
+expect_exit "devices and a model" 1 admin firmware rollout create -p greenhouse "$ID" -d dl-1 \
+  --model DL-200
+expect_exit "another model than the release's" 1 admin firmware rollout create -p greenhouse \
+  "$ID" --model DL-300
+[[ $ERR == *"is for model 'DL-200'"* ]] || fail "model mismatch: $ERR"
+expect_exit "rollout to a model" 0 admin firmware rollout create -p greenhouse "$ID" \
+  --model DL-200 --waves 10,100 --soak 1h
+[[ $(cat "$WORK/out") == *"to every device of model DL-200"* ]] ||
+  fail "create to a model says: $(cat "$WORK/out")"
+expect_exit "rollout list, a model" 0 admin firmware rollout list -p greenhouse --json
+expect_eq "the model target" "DL-200 0" \
+  "$(json_get 'd[2]["model"] + " " + str(len(d[2]["devices"]))' <"$WORK/out")"
+expect_exit "rollout cancel, a model" 0 admin firmware rollout cancel -p greenhouse 3
 expect_exit "device reports" 0 admin firmware devices -p greenhouse --json
 expect_eq "no device reported" "[]" "$(cat "$WORK/out")"
 
@@ -144,7 +158,7 @@ for a in firmware-key-created firmware-root-added firmware-release-added \
   [[ " $actions " == *" $a "* ]] || fail "audit lacks $a (has: $actions)"
 done
 expect_eq "the key is created once" 1 "$(grep -c '"action": *"firmware-key-created"' "$WORK/audit.json")"
-expect_eq "create, pause, resume, cancel, and create, cancel in waves: six rollout changes" 6 \
+expect_eq "create, pause, resume, cancel; create, cancel in waves and to a model: eight" 8 \
   "$(grep -c '"action": *"firmware-rollout-changed"' "$WORK/audit.json")"
 expect_eq "refused uploads are audited as failures" 2 \
   "$(grep -c '"outcome": *"failure"' "$WORK/audit.json")"

@@ -320,17 +320,18 @@ TEST_F(FirmwareStoreTest, RolloutsOpenWavesByTimeAndHaltWhenAWaveFails) {
 
   // Plans that make no sense are refused, naming what is wrong.
   for (const firmware::RolloutPlan& bad :
-       {firmware::RolloutPlan{{50}, 5, 600}, firmware::RolloutPlan{{10, 5, 100}, 5, 600},
-        firmware::RolloutPlan{{0, 100}, 5, 600}, firmware::RolloutPlan{{}, 5, 600},
-        firmware::RolloutPlan{{1, 2, 3, 4, 5, 6, 7, 8, 100}, 5, 600},
-        firmware::RolloutPlan{{100}, 101, 600}, firmware::RolloutPlan{{100}, 5, 8 * 86400}}) {
+       {firmware::RolloutPlan{{50}, 5, 600, {}}, firmware::RolloutPlan{{10, 5, 100}, 5, 600, {}},
+        firmware::RolloutPlan{{0, 100}, 5, 600, {}}, firmware::RolloutPlan{{}, 5, 600, {}},
+        firmware::RolloutPlan{{1, 2, 3, 4, 5, 6, 7, 8, 100}, 5, 600, {}},
+        firmware::RolloutPlan{{100}, 101, 600, {}},
+        firmware::RolloutPlan{{100}, 5, 8 * 86400, {}}}) {
     auto r = store_->CreateRollout(kProject, rel->id, fleet, bad);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << r.error().ToString();
   }
   EXPECT_TRUE(store_->Rollouts(kProject)->empty());
 
-  auto created = store_->CreateRollout(kProject, rel->id, fleet, {{10, 50, 100}, 10, 600});
+  auto created = store_->CreateRollout(kProject, rel->id, fleet, {{10, 50, 100}, 10, 600, {}});
   ASSERT_TRUE(created.has_value()) << created.error().ToString();
   // Stored and read back whole; 2, 8 and 10 devices in the three waves.
   auto all = store_->Rollouts(kProject);
@@ -383,9 +384,9 @@ TEST_F(FirmwareStoreTest, RolloutsOpenWavesByTimeAndHaltWhenAWaveFails) {
   };
   reports[waves[1][0]] = {rel->id, FirmwareStep::kConfirmed, kNow + 2000};
   reports[waves[1][1]] = {rel->id + 1, FirmwareStep::kFailed, kNow + 2000};  // another release
-  EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][1], rel->id, step_of)->empty());
+  EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][1], rel->id, step_of, {})->empty());
   reports[waves[1][2]] = {rel->id, FirmwareStep::kRolledBack, kNow + 2000};
-  auto halted = store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of);
+  auto halted = store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of, {});
   ASSERT_TRUE(halted.has_value()) << halted.error().ToString();
   ASSERT_EQ(halted->size(), 1u);
   EXPECT_EQ(halted->front().rollout.state, RolloutState::kHalted);
@@ -403,9 +404,9 @@ TEST_F(FirmwareStoreTest, RolloutsOpenWavesByTimeAndHaltWhenAWaveFails) {
   at(2100);
   ASSERT_TRUE(store_->SetRolloutState(kProject, r.id, RolloutState::kRunning).has_value());
   EXPECT_TRUE(offered(waves[1][0]));
-  EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of)->empty());
+  EXPECT_TRUE(store_->HaltIfFailing(kProject, waves[1][2], rel->id, step_of, {})->empty());
   reports[waves[1][3]] = {rel->id, FirmwareStep::kFailed, kNow + 2100};
-  EXPECT_EQ(store_->HaltIfFailing(kProject, waves[1][3], rel->id, step_of)->size(), 1u);
+  EXPECT_EQ(store_->HaltIfFailing(kProject, waves[1][3], rel->id, step_of, {})->size(), 1u);
 }
 
 // A halt is left by a resume, directly or through a pause: either way the failures that caused
@@ -426,12 +427,12 @@ TEST_F(FirmwareStoreTest, LeavingAHaltCountsAfreshAndAClockSteppedBackStillHalts
   const auto at = [&](int64_t s) { clock_.Set((kNow + s) * kNanosPerSecond); };
   const auto fail = [&](const std::string& d, int64_t s) {
     reports[d] = {rel->id, FirmwareStep::kFailed, kNow + s};
-    auto h = store_->HaltIfFailing(kProject, d, rel->id, step_of);
+    auto h = store_->HaltIfFailing(kProject, d, rel->id, step_of, {});
     EXPECT_TRUE(h.has_value()) << h.error().ToString();
     return h.has_value() ? h->size() : size_t{99};
   };
 
-  auto any = store_->CreateRollout(kProject, rel->id, {"a", "b", "c", "d"}, {{100}, 0, 0});
+  auto any = store_->CreateRollout(kProject, rel->id, {"a", "b", "c", "d"}, {{100}, 0, 0, {}});
   ASSERT_TRUE(any.has_value()) << any.error().ToString();
   at(5);
   EXPECT_EQ(fail("a", 5), 1u);  // any failure halts
@@ -446,7 +447,7 @@ TEST_F(FirmwareStoreTest, LeavingAHaltCountsAfreshAndAClockSteppedBackStillHalts
   // Created at +100, then the clock steps back an hour: a failure still halts.
   at(100);
   reports.clear();
-  auto back = store_->CreateRollout(kProject, rel->id, {"a", "b"}, {{100}, 0, 0});
+  auto back = store_->CreateRollout(kProject, rel->id, {"a", "b"}, {{100}, 0, 0, {}});
   ASSERT_TRUE(back.has_value());
   at(100 - 3600);
   EXPECT_EQ(fail("a", 100 - 3600), 1u);
@@ -457,9 +458,83 @@ TEST_F(FirmwareStoreTest, LeavingAHaltCountsAfreshAndAClockSteppedBackStillHalts
   reports.clear();
   std::vector<std::string> twenty;
   for (int i = 0; i < 20; ++i) twenty.push_back("e" + std::to_string(100 + i));
-  ASSERT_TRUE(store_->CreateRollout(kProject, rel->id, twenty, {{100}, 5, 0}).has_value());
+  ASSERT_TRUE(store_->CreateRollout(kProject, rel->id, twenty, {{100}, 5, 0, {}}).has_value());
   EXPECT_EQ(fail(twenty[0], 200), 0u);
   EXPECT_EQ(fail(twenty[1], 200), 1u);
+}
+
+// A rollout to every device of a model: no list, waves by a keyed hash of the name, a wave's
+// threshold over the devices that reported on the release.
+TEST_F(FirmwareStoreTest, AModelTargetReachesEveryDeviceOfTheModelInWaves) {
+  using firmware::FirmwareStep;
+  using firmware::RolloutState;
+  ASSERT_TRUE(store_->AddRoot(kProject, Root1()).has_value());
+  auto rel = Upload(ManifestFile(fx_.Manifest(), {&fx_.release[0], &fx_.release[2]}), fx_.image);
+  ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
+  EXPECT_EQ(store_->CreateRollout(kProject, rel->id, {"a"}, {{100}, 5, 0, "DL-200"}).error().code(),
+            StatusCode::kInvalidArgument);  // a list and a model
+  EXPECT_EQ(store_->CreateRollout(kProject, rel->id, {}, {{100}, 5, 0, "DL-300"}).error().code(),
+            StatusCode::kInvalidArgument);  // not the release's model
+  EXPECT_EQ(store_->CreateRollout(kProject, rel->id, {}, {{100}, 5, 0, {}}).error().code(),
+            StatusCode::kInvalidArgument);  // neither
+  auto r = store_->CreateRollout(kProject, rel->id, {}, {{10, 100}, 20, 600, "DL-200"});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(r->devices.empty());
+  auto stored = store_->Rollouts(kProject);
+  ASSERT_TRUE(stored.has_value()) << stored.error().ToString();
+  EXPECT_EQ(stored->front().plan.model, "DL-200");
+  EXPECT_EQ(stored->front().wave_key, r->wave_key);
+
+  // 2000 names: about a tenth in the first wave, offered now; the rest after the soak; any name
+  // reporting the model is targeted, another model is offered nothing.
+  std::vector<std::string> first, later;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string d = "logger-" + std::to_string(i);
+    (*firmware::WaveOf(stored->front(), d) == 0 ? first : later).push_back(d);
+  }
+  EXPECT_GT(first.size(), 120u);
+  EXPECT_LT(first.size(), 280u);
+  const auto offered = [&](const std::string& d, const char* model) {
+    auto o = store_->OfferFor(kProject, d, model, "0.9.0", 0);
+    return o.has_value() && o->has_value();
+  };
+  EXPECT_TRUE(offered(first[0], "DL-200"));
+  EXPECT_FALSE(offered(first[0], "DL-300"));
+  EXPECT_FALSE(offered(later[0], "DL-200"));
+  EXPECT_TRUE(store_->CheckOffered(kProject, first[0], rel->id).ok());
+  EXPECT_FALSE(store_->CheckOffered(kProject, later[0], rel->id).ok());
+  clock_.Set((kNow + 600) * kNanosPerSecond);
+  EXPECT_TRUE(offered(later[0], "DL-200"));
+
+  // The first wave: 4 devices reported, one failed (25 % > 20 %) halts it.
+  std::map<std::string, firmware::StepReport, std::less<>> reports;
+  std::vector<std::string> reporters;
+  for (int i = 0; i < 4; ++i) {
+    reports[first[size_t(i)]] = {rel->id, FirmwareStep::kConfirmed, kNow + 600};
+    reporters.push_back(first[size_t(i)]);
+  }
+  const firmware::StepOf step_of = [&](std::string_view d) -> std::optional<firmware::StepReport> {
+    auto it = reports.find(d);
+    if (it == reports.end()) return std::nullopt;
+    return it->second;
+  };
+  auto tally = firmware::Tally(stored->front(), step_of, reporters);
+  EXPECT_EQ(tally[0].devices, 4u);
+  EXPECT_EQ(tally[0].steps[uint8_t(FirmwareStep::kConfirmed)], 4u);
+  reports[first[0]] = {rel->id, FirmwareStep::kFailed, kNow + 600};
+  auto halted = store_->HaltIfFailing(kProject, first[0], rel->id, step_of, reporters);
+  ASSERT_TRUE(halted.has_value()) << halted.error().ToString();
+  ASSERT_EQ(halted->size(), 1u);
+  EXPECT_EQ(halted->front().tally.devices, 4u);
+  EXPECT_EQ(store_->Rollouts(kProject)->front().state, RolloutState::kHalted);
+  // Resumed: the four still count as the wave's devices, their steps as not reported since.
+  clock_.Set((kNow + 700) * kNanosPerSecond);
+  auto resumed = store_->SetRolloutState(kProject, r->id, RolloutState::kRunning);
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().ToString();
+  tally = firmware::Tally(*resumed, step_of, reporters);
+  EXPECT_EQ(tally[0].devices, 4u);
+  EXPECT_EQ(tally[0].steps[0], 4u);
+  EXPECT_EQ(tally[0].failures(), 0u);
 }
 
 // Rollouts stored by the first format (no plan) read as one wave that never halts; damage to

@@ -375,7 +375,7 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
   ASSERT_TRUE(dl7 && dl8 && dl9 && stranger);
   // One wave of three; more than 40 % failed (two devices) halts it.
   auto rollout =
-      store_->CreateRollout(kProject, release_.id, {"dl-7", "dl-8", "dl-9"}, {{100}, 40, 0});
+      store_->CreateRollout(kProject, release_.id, {"dl-7", "dl-8", "dl-9"}, {{100}, 40, 0, {}});
   ASSERT_TRUE(rollout.has_value()) << rollout.error().ToString();
   const uint64_t audit_from = auth_->audit().Head().entries + 1;
 
@@ -528,6 +528,32 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
   ASSERT_TRUE(db_->DropProject(kProject).ok());
   ASSERT_TRUE(registry_->ProjectDropped(pid).ok());
   EXPECT_EQ(stored(), 0);
+}
+
+// A rollout to every device of the model: a device's report reaches the registry, and a failure
+// past the threshold halts it through the registry as for a list.
+TEST_F(FirmwareTransferTest, AModelTargetIsOfferedToItsDevicesAndHaltsOnTheirFailures) {
+  using firmware::FirmwareStep;
+  auto dl7 = Device(kProject, "dl-7");
+  ASSERT_TRUE(dl7);
+  auto rollout = store_->CreateRollout(kProject, release_.id, {}, {{100}, 0, 0, "DL-200"});
+  ASSERT_TRUE(rollout.has_value()) << rollout.error().ToString();
+  auto logger = bench::OtaLogger::Provision(dir_.Sub("logger-7"), kProject, "dl-7", "DL-200",
+                                            root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
+  auto nonce = logger->NewNonce();
+  ASSERT_TRUE(nonce.has_value());
+  std::optional<protocol::Frame> frame;
+  auto offer = Offer(*dl7, *nonce, kProject, "1.0.0", &frame);
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  EXPECT_EQ(offer->image_id, release_.id);  // named by no list: its model
+  ASSERT_TRUE(logger->AcceptFreshness(offer->statement).has_value());
+  EXPECT_TRUE(Read(*dl7, kProject, release_.id, 0, 1024).has_value());
+  // Any failure halts (threshold 0): through the registry, with the reporters as the wave.
+  const Status reported = Report(*dl7, kProject, release_.id, FirmwareStep::kFailed, "io");
+  ASSERT_TRUE(reported.ok()) << reported.ToString();
+  EXPECT_EQ(store_->Rollouts(kProject)->front().state, firmware::RolloutState::kHalted);
+  EXPECT_EQ(CodeOf(Read(*dl7, kProject, release_.id, 0, 1024)), StatusCode::kNotFound);
 }
 
 }  // namespace

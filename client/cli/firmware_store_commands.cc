@@ -39,6 +39,7 @@ struct StoreArgs {
   std::string waves = "100";
   int failure_percent = 5;
   std::string soak = "10m";
+  std::string model;
   bool json = false;
 };
 
@@ -162,10 +163,12 @@ firmware::Rollout FromServer(const client::FirmwareRollout& r) {
   // waves sends none: one wave that never halts, as it stored them.
   out.device_waves = r.device_waves;
   if (out.device_waves.size() != out.devices.size()) out.device_waves.assign(r.devices.size(), 0);
-  out.plan = r.plan.waves.empty()
-                 ? firmware::RolloutPlan{{100}, 100, 0}
-                 : firmware::RolloutPlan{r.plan.waves, r.plan.failure_percent, r.plan.soak_s};
+  out.plan = r.plan.waves.empty() ? firmware::RolloutPlan{{100}, 100, 0, {}}
+                                  : firmware::RolloutPlan{r.plan.waves, r.plan.failure_percent,
+                                                          r.plan.soak_s, r.plan.model};
   out.counted_since_unix_s = r.counted_since_unix_s;
+  std::copy_n(r.wave_key.begin(), std::min(r.wave_key.size(), out.wave_key.size()),
+              out.wave_key.begin());
   // The wave open when the server answered and when it opened: OpenWave agrees later on.
   out.wave = r.wave;
   out.wave_opened_unix_s = r.wave_opened_unix_s;
@@ -217,9 +220,9 @@ class RemoteBackend : public Backend {
   Result<firmware::Rollout> CreateRollout(const std::string& project, uint64_t release,
                                           const std::vector<std::string>& devices,
                                           const firmware::RolloutPlan& plan) override {
-    SENSORDB_ASSIGN_OR_RETURN(const auto r,
-                              c_->CreateRollout(project, release, devices,
-                                                {plan.waves, plan.failure_percent, plan.soak_s}));
+    SENSORDB_ASSIGN_OR_RETURN(const auto r, c_->CreateRollout(project, release, devices,
+                                                              {plan.waves, plan.failure_percent,
+                                                               plan.soak_s, plan.model}));
     return FromServer(r);
   }
   Result<std::vector<Report>> Reports(const std::string& project,
@@ -361,6 +364,12 @@ Result<uint64_t> RolloutId(const std::string& text) {
   return id;
 }
 
+// "3 device(s)" or "every device of model DL-200".
+std::string TargetText(const firmware::Rollout& r) {
+  if (!r.plan.model.empty()) return "every device of model " + PrintableText(r.plan.model);
+  return std::to_string(r.devices.size()) + " device(s)";
+}
+
 // "2 of 4 (10 %)": the wave open at `now`, of how many, and its cumulative percentage.
 std::string WaveText(const firmware::Rollout& r, int64_t now) {
   const uint32_t w = firmware::OpenWave(r, now);
@@ -381,10 +390,11 @@ void PrintRollouts(const std::vector<firmware::Rollout>& all, bool json) {
       out += fmt::format(
           "{}{{\"id\": {}, \"release\": \"{}\", \"state\": \"{}\", \"created_unix_s\": {}, "
           "\"waves\": [{}], \"failure_percent\": {}, \"soak_s\": {}, \"wave\": {}, "
-          "\"wave_opened_unix_s\": {}, \"devices\": [{}]}}",
+          "\"wave_opened_unix_s\": {}, \"model\": {}, \"devices\": [{}]}}",
           i ? ", " : "", r.id, firmware::ReleaseIdText(r.release),
           firmware::RolloutStateName(r.state), r.created_unix_s, firmware::WavesText(r.plan.waves),
-          r.plan.failure_percent, r.plan.soak_s, w + 1, firmware::WaveOpensAt(r, w), devices);
+          r.plan.failure_percent, r.plan.soak_s, w + 1, firmware::WaveOpensAt(r, w),
+          JsonString(PrintableText(r.plan.model)), devices);
     }
     fmt::print("{}]\n", out);
     return;
@@ -392,7 +402,8 @@ void PrintRollouts(const std::vector<firmware::Rollout>& all, bool json) {
   fmt::print("{:>8}  {:<16}  {:<9} {:>8}  {:<14}  {}\n", "rollout", "release", "state", "devices",
              "wave", "first devices");
   for (const auto& r : all) {
-    std::string first;
+    std::string first =
+        r.plan.model.empty() ? "" : "every device of model " + PrintableText(r.plan.model);
     for (size_t j = 0; j < r.devices.size() && j < 3; ++j) {
       first += (j ? ", " : "") + PrintableText(r.devices[j]);
     }
@@ -421,6 +432,12 @@ Result<firmware::RolloutPlan> PlanOf(const StoreArgs& a) {
                                        PrintableText(a.soak)));
   }
   plan.soak_s = uint32_t(soak_ns / 1'000'000'000);
+  plan.model = a.model;
+  if (a.model.empty() == a.devices.empty()) {
+    return Err(Status::InvalidArgument(
+        "name the devices (-d, repeated) or target every device of a model (--model), one of "
+        "the two"));
+  }
   SENSORDB_RETURN_IF_ERROR(firmware::CheckPlan(plan));
   return plan;
 }
@@ -436,9 +453,9 @@ Status RunRolloutCreate(const GlobalArgs& global, const StoreArgs& a) {
   SENSORDB_ASSIGN_OR_RETURN(const auto r,
                             store->CreateRollout(a.project, *release, a.devices, plan));
   fmt::print(
-      "rollout {} of release {} to {} device(s) of '{}': running, waves {} ({} s each), halts "
+      "rollout {} of release {} to {} of '{}': running, waves {} ({} s each), halts "
       "when more than {} % of a wave fail\n",
-      r.id, firmware::ReleaseIdText(r.release), r.devices.size(), a.project,
+      r.id, firmware::ReleaseIdText(r.release), TargetText(r), a.project,
       firmware::WavesText(r.plan.waves), r.plan.soak_s, r.plan.failure_percent);
   return Status::Ok();
 }
@@ -456,15 +473,19 @@ Status RunRolloutStatus(const GlobalArgs& global, const StoreArgs& a) {
   const firmware::Rollout& r = *it;
   auto reports = store->Reports(a.project, {});
   std::map<std::string, firmware::StepReport, std::less<>> by_device;
+  std::vector<std::string> reporters;  // a model target's devices: those that reported
   if (reports) {
-    for (const Report& rep : *reports) by_device[rep.device] = rep.step;
+    for (const Report& rep : *reports) {
+      by_device[rep.device] = rep.step;
+      reporters.push_back(rep.device);
+    }
   }
   const firmware::StepOf step_of = [&](std::string_view d) -> std::optional<firmware::StepReport> {
     auto f = by_device.find(d);
     if (f == by_device.end()) return std::nullopt;
     return f->second;
   };
-  const auto tally = firmware::Tally(r, step_of);
+  const auto tally = firmware::Tally(r, step_of, reporters);
   const int64_t now = NowNanos() / 1'000'000'000;
   const uint32_t open = firmware::OpenWave(r, now);
   using S = firmware::FirmwareStep;
@@ -491,10 +512,11 @@ Status RunRolloutStatus(const GlobalArgs& global, const StoreArgs& a) {
     return Status::Ok();
   }
   fmt::print(
-      "rollout {} of release {} in '{}': {}, wave {}; halts when more than {} % of a wave fail; "
-      "each wave soaks {} s\n",
-      r.id, firmware::ReleaseIdText(r.release), a.project, firmware::RolloutStateName(r.state),
-      WaveText(r, now), r.plan.failure_percent, r.plan.soak_s);
+      "rollout {} of release {} to {} in '{}': {}, wave {}; halts when more than {} % of a wave "
+      "fail; each wave soaks {} s{}\n",
+      r.id, firmware::ReleaseIdText(r.release), TargetText(r), a.project,
+      firmware::RolloutStateName(r.state), WaveText(r, now), r.plan.failure_percent, r.plan.soak_s,
+      r.plan.model.empty() ? "" : " (a wave's devices: those that reported on the release)");
   if (!reports) fmt::print("(no device reports: {})\n", reports.error().message());
   fmt::print("{:>4} {:>4}  {:<24} {:>7} {:>9} {:>7} {:>11} {:>8} {:>9} {:>9} {:>6}\n", "wave", "%",
              "opens", "devices", "no-report", "offered", "downloading", "verified", "installed",
@@ -616,10 +638,14 @@ void AddFirmwareStoreCommands(CLI::App* fw, CLI::App* trust, const GlobalArgs& g
   CLI::App* rollout =
       fw->add_subcommand("rollout", "Offer a stored release to devices over their sessions");
   rollout->require_subcommand(1);
-  CLI::App* create = Command(rollout, "create", "Offer a release to a list of devices", global,
-                             action, args, RunRolloutCreate);
+  CLI::App* create = Command(rollout, "create",
+                             "Offer a release to a list of devices or to every device of a model",
+                             global, action, args, RunRolloutCreate);
   create->add_option("id", args->id, "Release id (16 hex digits)")->required();
-  create->add_option("--device,-d", args->devices, "Device to offer it to (repeat)")->required();
+  create->add_option("--device,-d", args->devices, "Device to offer it to (repeat)");
+  create->add_option("--model", args->model,
+                     "Offer it to every device of the project of this model (the release's) "
+                     "instead of a list");
   create->add_option("--waves", args->waves,
                      "Cumulative percentages of the devices, e.g. 1,10,50,100 (default 100: one "
                      "wave)");

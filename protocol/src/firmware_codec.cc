@@ -95,9 +95,11 @@ Offset<wire::RolloutInfo> BuildRollout(FlatBufferBuilder& fbb, const RolloutView
   auto devices = BuildNames(fbb, r.devices);
   auto waves = Bytes(fbb, r.waves);
   auto device_waves = Bytes(fbb, r.device_waves);
+  auto model = Str(fbb, r.model);
+  auto key = Bytes(fbb, r.wave_key);
   return wire::CreateRolloutInfo(fbb, r.id, r.release, r.state, r.created_unix_s, devices, waves,
                                  r.failure_percent, r.soak_s, r.wave, r.wave_opened_unix_s,
-                                 device_waves, r.counted_since_unix_s);
+                                 device_waves, r.counted_since_unix_s, model, key);
 }
 
 // A rollout's states on the wire; `max` 3 where a client sets one (halted is the server's).
@@ -129,6 +131,12 @@ Result<RolloutView> ViewRollout(const wire::RolloutInfo& r) {
   out.wave = r.wave();
   out.wave_opened_unix_s = r.wave_opened_unix_s();
   out.counted_since_unix_s = r.counted_since_unix_s();
+  SENSORDB_ASSIGN_OR_RETURN(out.model, CheckString(r.model(), "model", kMaxNameBytes, false));
+  SENSORDB_ASSIGN_OR_RETURN(out.wave_key, CheckBytes(r.wave_key(), "wave key", 16, false));
+  if (out.model.empty() != out.wave_key.empty() ||
+      (!out.wave_key.empty() && out.wave_key.size() != 16)) {
+    return Err(Status::InvalidArgument("a model target carries its 16-byte wave key, a list none"));
+  }
   SENSORDB_ASSIGN_OR_RETURN(
       const auto dw, CheckBytes(r.device_waves(), "device waves", kMaxRolloutDevicesOnWire, false));
   out.device_waves.assign(dw.begin(), dw.end());
@@ -440,8 +448,9 @@ OutFrame EncodeCreateRollout(uint64_t request_id, const CreateRolloutRequest& re
   auto project = Str(fbb, request.project);
   auto devices = BuildNames(fbb, request.devices);
   auto waves = Bytes(fbb, request.waves);
+  auto model = Str(fbb, request.model);
   auto msg = wire::CreateCreateRollout(fbb, project, request.release, devices, waves,
-                                       request.failure_percent, request.soak_s);
+                                       request.failure_percent, request.soak_s, model);
   return FinishEnvelope(fbb, request_id, wire::Message::CreateRollout, msg.Union());
 }
 
@@ -449,7 +458,9 @@ Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& requ
   CreateRolloutRequest out;
   SENSORDB_ASSIGN_OR_RETURN(out.project, Project(request.project()));
   out.release = request.release();
-  SENSORDB_ASSIGN_OR_RETURN(out.devices, ViewDevices(request.devices(), true));
+  SENSORDB_ASSIGN_OR_RETURN(out.model, CheckString(request.model(), "model", kMaxNameBytes, false));
+  // A list of devices, or a model and no list.
+  SENSORDB_ASSIGN_OR_RETURN(out.devices, ViewDevices(request.devices(), out.model.empty()));
   SENSORDB_ASSIGN_OR_RETURN(out.waves, ViewWaves(request.waves()));
   out.failure_percent = request.failure_percent();
   out.soak_s = request.soak_s();

@@ -129,8 +129,8 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
   EXPECT_EQ(r->image_length, 4096u);
   EXPECT_EQ(r->manifest_sha256.size(), 32u);
 
-  const RolloutView rollout{2,  5,   4, 950,  {"dl-1", "dl-2"}, {50, 100},
-                            10, 600, 1, 1550, {1, 0},           1500};
+  const RolloutView rollout{2,      5,    4,  950, {"dl-1", "dl-2"}, {50, 100}, 10, 600, 1, 1550,
+                            {1, 0}, 1500, {}, {}};
   frame = RoundTrip(EncodeRolloutInfo(5, rollout));
   auto ro = DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame));
   ASSERT_TRUE(ro.has_value()) << ro.error().ToString();
@@ -143,6 +143,19 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
   EXPECT_EQ(ro->wave, 1u);
   EXPECT_EQ(ro->wave_opened_unix_s, 1550);
   EXPECT_EQ(ro->counted_since_unix_s, 1500);
+  // A model target: no devices, its wave key; a key without a model or a short one is refused.
+  const std::vector<uint8_t> wave_key(16, 7);
+  RolloutView by_model{2, 5, 1, 950, {}, {50, 100}, 10, 600, 0, 950, {}, 950, "DL-200", wave_key};
+  frame = RoundTrip(EncodeRolloutInfo(5, by_model));
+  auto m = DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame));
+  ASSERT_TRUE(m.has_value()) << m.error().ToString();
+  EXPECT_EQ(m->model, "DL-200");
+  EXPECT_EQ(m->wave_key.size(), 16u);
+  for (const std::vector<uint8_t>& k : {std::vector<uint8_t>{}, std::vector<uint8_t>(15, 7)}) {
+    by_model.wave_key = k;
+    frame = RoundTrip(EncodeRolloutInfo(5, by_model));
+    EXPECT_FALSE(DecodeRolloutInfo(MessageOf<wire::RolloutInfo>(frame)).has_value());
+  }
   // Waves that do not match, or name a wave the rollout does not have, or a time out of range.
   for (const auto& change : std::vector<std::function<void(RolloutView&)>>{
            [](RolloutView& v) { v.device_waves = {1}; },
@@ -168,24 +181,30 @@ TEST(FirmwareCodec, AdministrationRoundTrips) {
 
   frame = RoundTrip(EncodeRemoveFirmware(7, {"farm", 5}));
   EXPECT_EQ(DecodeRemoveFirmware(MessageOf<wire::RemoveFirmware>(frame))->release, 5u);
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, {1, 10, 100}, 0, 60}));
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, {1, 10, 100}, 0, 60, {}}));
   auto create = DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame));
   ASSERT_TRUE(create.has_value());
   EXPECT_EQ(create->devices.size(), 1u);
   EXPECT_EQ(create->waves, (std::vector<uint8_t>{1, 10, 100}));
   EXPECT_EQ(create->failure_percent, 0);  // a default (5) would hide "any failure halts"
   EXPECT_EQ(create->soak_s, 60u);
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, {}, 5, 600}));
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, {}, 5, 600, {}}));
   create = DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame));
   ASSERT_TRUE(create.has_value());
   EXPECT_TRUE(create->waves.empty());
   EXPECT_EQ(create->failure_percent, 5);
-  frame =
-      RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, std::vector<uint8_t>(9, 1), 5, 600}));
+  frame = RoundTrip(
+      EncodeCreateRollout(8, {"farm", 5, {"dl-1"}, std::vector<uint8_t>(9, 1), 5, 600, {}}));
   EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {}, {}, 5, 600}));
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {}, {}, 5, 600, {}}));
   EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
-  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1", ""}, {}, 5, 600}));
+  // A model and no list is a rollout to every device of the model.
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {}, {}, 5, 600, "DL-200"}));
+  create = DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame));
+  ASSERT_TRUE(create.has_value()) << create.error().ToString();
+  EXPECT_EQ(create->model, "DL-200");
+  EXPECT_TRUE(create->devices.empty());
+  frame = RoundTrip(EncodeCreateRollout(8, {"farm", 5, {"dl-1", ""}, {}, 5, 600, {}}));
   EXPECT_FALSE(DecodeCreateRollout(MessageOf<wire::CreateRollout>(frame)).has_value());
   frame = RoundTrip(EncodeSetRolloutState(9, {"farm", 2, 3}));
   EXPECT_EQ(DecodeSetRolloutState(MessageOf<wire::SetRolloutState>(frame))->state, 3);

@@ -110,14 +110,19 @@ bool TextOk(std::string_view t, size_t max) {
 // per rollout its id, release (fixed64 BE), state (one byte), created (fixed64 BE), the plan (wave
 // count and percentages, one byte each; failure percent, one byte; soak seconds, varint), the
 // open wave (one byte), when it opened and since when failures count (fixed64 BE), the device
-// count (varint) and each name length-prefixed followed by its wave (one byte). The first
+// count (varint) and each name length-prefixed followed by its wave (one byte). Format 3 (the
+// byte 3), written when a rollout targets a model, adds before the device count the model
+// (length-prefixed; empty for a list) and for a model its 16-byte wave key. The first
 // format had no leading byte and no plan: its records start with an id's high byte, 0 for any
 // id below 2^56, so the two cannot be taken for each other; its rollouts read as one wave that
 // never halts, which is what they were.
-constexpr char kRolloutsFormat2 = 2;
+constexpr char kRolloutsFormat2 = 2, kRolloutsFormat3 = 3;
 
 std::string EncodeRollouts(const std::vector<Rollout>& all) {
-  std::string out(1, kRolloutsFormat2);
+  // Format 2 while no rollout targets a model: a server before model targets still reads it.
+  const bool v3 =
+      std::any_of(all.begin(), all.end(), [](const Rollout& r) { return !r.plan.model.empty(); });
+  std::string out(1, v3 ? kRolloutsFormat3 : kRolloutsFormat2);
   for (const Rollout& r : all) {
     PutFixed64BE(&out, r.id);
     PutFixed64BE(&out, r.release);
@@ -130,6 +135,10 @@ std::string EncodeRollouts(const std::vector<Rollout>& all) {
     out.push_back(char(r.wave));
     PutFixed64BE(&out, uint64_t(r.wave_opened_unix_s));
     PutFixed64BE(&out, uint64_t(r.counted_since_unix_s));
+    if (v3) {  // a model target (empty: a list) and its wave key
+      PutLengthPrefixed(&out, r.plan.model);
+      if (!r.plan.model.empty()) out.append(reinterpret_cast<const char*>(r.wave_key.data()), 16);
+    }
     PutVarint64(&out, r.devices.size());
     for (size_t i = 0; i < r.devices.size(); ++i) {
       PutLengthPrefixed(&out, r.devices[i]);
@@ -156,11 +165,12 @@ Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_vie
                                   "': the stored firmware rollouts are malformed"));
   };
   if (in.empty()) return std::vector<Rollout>{};
-  const bool v2 = in[0] == kRolloutsFormat2;
+  const bool v3 = in[0] == kRolloutsFormat3;
+  const bool v2 = v3 || in[0] == kRolloutsFormat2;  // format 3 is 2 with a target
   if (v2) {
     in.remove_prefix(1);
   } else if (in[0] != 0) {
-    return bad();  // neither format: a later one, or damage
+    return bad();  // no format this reader knows: a later one, or damage
   }
   std::vector<Rollout> all;
   while (!in.empty()) {
@@ -195,11 +205,23 @@ Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_vie
       r.wave = wave;
       r.wave_opened_unix_s = int64_t(opened);
       r.counted_since_unix_s = int64_t(since);
+      std::string_view model;
+      if (v3 && !GetLengthPrefixed(&in, &model)) return bad();
+      if (!model.empty()) {
+        if (!TextOk(model, SDB_OTA_MAX_NAME) || in.size() < r.wave_key.size()) return bad();
+        r.plan.model = std::string(model);
+        std::memcpy(r.wave_key.data(), in.data(), r.wave_key.size());
+        in.remove_prefix(r.wave_key.size());
+      }
     } else {
-      r.plan = RolloutPlan{{100}, 100, 0};
+      r.plan = RolloutPlan{{100}, 100, 0, {}};
       r.wave_opened_unix_s = r.counted_since_unix_s = r.created_unix_s;
     }
-    if (!GetVarint64(&in, &count) || count > kMaxRolloutDevices) return bad();
+    // A model target names no device; a list names at least one.
+    if (!GetVarint64(&in, &count) || count > kMaxRolloutDevices ||
+        (count == 0) != !r.plan.model.empty()) {
+      return bad();
+    }
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view d;
       uint8_t wave = 0;
@@ -213,13 +235,6 @@ Result<std::vector<Rollout>> DecodeRollouts(std::string_view in, std::string_vie
     all.push_back(std::move(r));
   }
   return all;
-}
-
-// The device's wave in `r`, or nullopt when `r` does not name it.
-std::optional<uint32_t> WaveOf(const Rollout& r, std::string_view device) {
-  auto it = std::lower_bound(r.devices.begin(), r.devices.end(), device);
-  if (it == r.devices.end() || *it != device) return std::nullopt;
-  return r.device_waves[size_t(it - r.devices.begin())];
 }
 
 // Whether `r` offers its release to `device` at `now`: running, naming it in an open wave.
@@ -366,6 +381,24 @@ std::string WavesText(const std::vector<uint8_t>& waves) {
   return out;
 }
 
+std::optional<uint32_t> WaveOf(const Rollout& r, std::string_view device) {
+  if (!r.plan.model.empty()) {
+    // A model target: the device's percentile by the rollout's keyed hash of its name.
+    uint64_t h = 0;
+    crypto_shorthash(reinterpret_cast<uint8_t*>(&h),
+                     reinterpret_cast<const uint8_t*>(device.data()), device.size(),
+                     r.wave_key.data());
+    const uint64_t percentile = h % 100;
+    for (size_t w = 0; w < r.plan.waves.size(); ++w) {
+      if (percentile < r.plan.waves[w]) return uint32_t(w);
+    }
+    return uint32_t(r.plan.waves.size() - 1);
+  }
+  auto it = std::lower_bound(r.devices.begin(), r.devices.end(), device);
+  if (it == r.devices.end() || *it != device) return std::nullopt;
+  return r.device_waves[size_t(it - r.devices.begin())];
+}
+
 uint32_t OpenWave(const Rollout& r, int64_t now_unix_s) {
   const uint32_t last = uint32_t(r.plan.waves.size()) - 1;
   if (r.state != RolloutState::kRunning) return r.wave;
@@ -406,17 +439,29 @@ std::optional<FirmwareStep> ParseFirmwareStep(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of) {
+std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of,
+                             std::span<const std::string> reporters) {
   std::vector<WaveTally> out(r.plan.waves.size());
+  const auto counts = [&](const std::optional<StepReport>& rep) {
+    return rep && rep->release == r.release && rep->at_unix_s >= r.counted_since_unix_s;
+  };
+  if (!r.plan.model.empty()) {
+    // Its devices: those that reported on its release since it was made; their steps count
+    // since it counts (after a resume, the earlier ones are "no report since", as in a list).
+    for (const std::string& d : reporters) {
+      const auto rep = step_of(d);
+      if (!rep || rep->release != r.release || rep->at_unix_s < r.created_unix_s) continue;
+      WaveTally& t = out[*WaveOf(r, d)];
+      ++t.devices;
+      ++t.steps[counts(rep) ? uint8_t(rep->step) : 0];
+    }
+    return out;
+  }
   for (size_t i = 0; i < r.devices.size(); ++i) {
     WaveTally& t = out[r.device_waves[i]];
     ++t.devices;
     const auto rep = step_of(r.devices[i]);
-    if (rep && rep->release == r.release && rep->at_unix_s >= r.counted_since_unix_s) {
-      ++t.steps[uint8_t(rep->step)];
-    } else {
-      ++t.steps[0];
-    }
+    ++t.steps[counts(rep) ? uint8_t(rep->step) : 0];
   }
   return out;
 }
@@ -683,7 +728,10 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
   SENSORDB_RETURN_IF_ERROR(CheckPlan(plan));
   std::sort(devices.begin(), devices.end());
   devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
-  if (devices.empty() || devices.size() > kMaxRolloutDevices) {
+  if (!plan.model.empty() && !devices.empty()) {
+    return Err(Status::InvalidArgument("a rollout names devices or a model, not both"));
+  }
+  if (plan.model.empty() && (devices.empty() || devices.size() > kMaxRolloutDevices)) {
     return Err(Status::InvalidArgument("a rollout names 1 to " +
                                        std::to_string(kMaxRolloutDevices) + " devices, not " +
                                        std::to_string(devices.size())));
@@ -698,6 +746,10 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
   // What Answer will check, checked now: a rollout nobody could be answered for is a mistake.
   SENSORDB_ASSIGN_OR_RETURN(const Release rel, GetRelease(project, release));
   SENSORDB_RETURN_IF_ERROR(Offerable(project, rel));
+  if (!plan.model.empty() && plan.model != rel.hardware_model) {
+    return Err(Status::InvalidArgument("release " + ReleaseIdText(release) + " is for model '" +
+                                       rel.hardware_model + "', not '" + plan.model + "'"));
+  }
   SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
   Rollout r;
   r.id = all.empty() ? 1 : all.back().id + 1;
@@ -705,6 +757,7 @@ Result<Rollout> FirmwareStore::CreateRollout(std::string_view project, uint64_t 
   r.created_unix_s = r.wave_opened_unix_s = r.counted_since_unix_s =
       clock_.NowUnixNs() / kNanosPerSecond;
   r.plan = plan;
+  if (!plan.model.empty()) randombytes_buf(r.wave_key.data(), r.wave_key.size());
   r.device_waves = AssignWaves(devices, plan);
   r.devices = std::move(devices);
   all.push_back(r);
@@ -773,13 +826,14 @@ namespace {
 // The wave of `device` in `r` when it is past the threshold at `now`: its number and tally.
 std::optional<std::pair<uint32_t, WaveTally>> FailingWave(const Rollout& r, std::string_view device,
                                                           uint64_t release, const StepOf& step_of,
+                                                          std::span<const std::string> reporters,
                                                           int64_t now) {
   if (r.release != release || !Offers(r, device, now)) return std::nullopt;
   Rollout counted = r;
   // A clock stepped back must not switch the halt off until it catches up.
   counted.counted_since_unix_s = std::min(r.counted_since_unix_s, now);
   const uint32_t w = *WaveOf(r, device);
-  const WaveTally t = Tally(counted, step_of)[w];
+  const WaveTally t = Tally(counted, step_of, reporters)[w];
   if (!PastThreshold(r.plan, t)) return std::nullopt;
   return std::pair{w, t};
 }
@@ -788,13 +842,14 @@ std::optional<std::pair<uint32_t, WaveTally>> FailingWave(const Rollout& r, std:
 
 Result<std::vector<Halt>> FirmwareStore::HaltIfFailing(std::string_view project,
                                                        std::string_view device, uint64_t release,
-                                                       const StepOf& step_of) {
+                                                       const StepOf& step_of,
+                                                       std::span<const std::string> reporters) {
   const int64_t now = clock_.NowUnixNs() / kNanosPerSecond;
   {
     // Most failure reports halt nothing: decided without the lock, which only a halt needs.
     SENSORDB_ASSIGN_OR_RETURN(const auto all, LoadRollouts(project));
     if (std::none_of(all.begin(), all.end(), [&](const Rollout& r) {
-          return FailingWave(r, device, release, step_of, now).has_value();
+          return FailingWave(r, device, release, step_of, reporters, now).has_value();
         })) {
       return std::vector<Halt>{};
     }
@@ -803,7 +858,7 @@ Result<std::vector<Halt>> FirmwareStore::HaltIfFailing(std::string_view project,
   SENSORDB_ASSIGN_OR_RETURN(auto all, LoadRollouts(project));
   std::vector<Halt> halted;
   for (Rollout& r : all) {
-    const auto failing = FailingWave(r, device, release, step_of, now);
+    const auto failing = FailingWave(r, device, release, step_of, reporters, now);
     if (!failing) continue;
     FreezeWave(r, now);
     r.state = RolloutState::kHalted;

@@ -56,6 +56,10 @@ struct RolloutPlan {
   uint8_t failure_percent = 5;
   // Seconds each wave runs before the next opens (0: all open at once); at most 7 days.
   uint32_t soak_s = 600;
+  // Not empty: the rollout targets every device of the project that reports this hardware
+  // model (the release's), named by no list; each device's wave comes from a keyed hash of its
+  // name, and a wave's threshold counts the devices that reported on the release.
+  std::string model;
 };
 inline constexpr size_t kMaxWaves = 8;
 inline constexpr uint32_t kMaxSoakSeconds = 7 * 24 * 3600;
@@ -70,8 +74,9 @@ struct Rollout {
   uint64_t release = 0;
   RolloutState state = RolloutState::kRunning;
   int64_t created_unix_s = 0;
-  std::vector<std::string> devices;   // sorted, distinct
+  std::vector<std::string> devices;   // sorted, distinct; empty when the plan targets a model
   std::vector<uint8_t> device_waves;  // the wave of each device (0-based), by a keyed hash
+  std::array<uint8_t, 16> wave_key{};  // a model target's: the key of its devices' wave hash
   RolloutPlan plan;
   // The wave open when the state last changed and when it opened (a resume restarts its soak);
   // while running, later waves open by time (OpenWave).
@@ -81,6 +86,9 @@ struct Rollout {
   // halted starts the count again).
   int64_t counted_since_unix_s = 0;
 };
+// The wave of `device` in `r`, or nullopt when `r` does not target it (a model target names
+// every device).
+std::optional<uint32_t> WaveOf(const Rollout& r, std::string_view device);
 // The last wave open at `now` (every wave up to it is open).
 uint32_t OpenWave(const Rollout& r, int64_t now_unix_s);
 // When wave `w` (<= OpenWave) opened, or will open while the rollout runs.
@@ -110,7 +118,9 @@ struct StepReport {
 };
 using StepOf = std::function<std::optional<StepReport>(std::string_view device)>;
 // Per wave of a rollout: its devices, and how many last reported each step for the rollout's
-// release since the rollout counts (index: the step's number; 0: no report).
+// release since the rollout counts (index: the step's number; 0: no report since). A model
+// target's devices are those of `reporters` (the devices of the project that reported anything)
+// that reported on its release since it was made.
 struct WaveTally {
   uint32_t devices = 0;
   std::array<uint32_t, kMaxFirmwareStep + 1> steps{};
@@ -118,7 +128,8 @@ struct WaveTally {
     return steps[uint8_t(FirmwareStep::kFailed)] + steps[uint8_t(FirmwareStep::kRolledBack)];
   }
 };
-std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of);
+std::vector<WaveTally> Tally(const Rollout& r, const StepOf& step_of,
+                             std::span<const std::string> reporters);
 // Whether a wave with this tally passes the rollout's failure threshold.
 bool PastThreshold(const RolloutPlan& plan, const WaveTally& t);
 // A rollout the server halted (HaltIfFailing): as stored, the wave (0-based) and its tally.
@@ -177,13 +188,15 @@ class FirmwareStore {
   Status DeleteRelease(std::string_view project, uint64_t id);
 
   // Starts offering the complete release `release` to `devices` (1 .. kMaxRolloutDevices
-  // names); refused when the release would not be answered for (incomplete, of an older root,
+  // names), or with plan.model (the release's model) and no names to every device of that
+  // model; refused when the release would not be answered for (incomplete, of an older root,
   // expired). Rollouts are the project secret "firmware-rollouts"; when a new one would not
   // fit in kMaxRolloutBytes, cancelled rollouts are dropped, oldest first (their ids in
   // `dropped`, for the audit entry), and if that is not enough the new one is refused
   // (ResourceExhausted).
-  // Devices are spread over the plan's waves by a keyed hash (a random key per rollout, not
-  // stored): stable, and not predictable from the names.
+  // Devices are spread over the plan's waves by a keyed hash (a random key per rollout; kept
+  // only for a model target, whose waves are computed when asked): stable, and not predictable
+  // from the names.
   Result<Rollout> CreateRollout(std::string_view project, uint64_t release,
                                 std::vector<std::string> devices, const RolloutPlan& plan = {},
                                 std::vector<uint64_t>* dropped = nullptr);
@@ -199,7 +212,8 @@ class FirmwareStore {
   // whose wave holding the device is past its failure threshold (steps read with `step_of`).
   // Returns what it halted, with the wave and tally that decided.
   Result<std::vector<Halt>> HaltIfFailing(std::string_view project, std::string_view device,
-                                          uint64_t release, const StepOf& step_of);
+                                          uint64_t release, const StepOf& step_of,
+                                          std::span<const std::string> reporters);
   // The release a device running (model, version, security_version) is offered: of the running
   // rollouts naming it in an open wave, the newest whose release is for `model`, not below
   // `security_version`, not the version it runs, and one Answer signs for (complete, of the current

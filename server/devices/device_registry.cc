@@ -586,6 +586,16 @@ Status DeviceRegistry::ReportFirmware(const DeviceIdentity& device, const Firmwa
   return Status::Ok();
 }
 
+std::vector<std::string> DeviceRegistry::Reporters(uint32_t project_id) {
+  std::vector<std::string> out;
+  std::shared_lock lock(mu_);
+  for (auto it = firmware_.lower_bound({project_id, std::string()});
+       it != firmware_.end() && it->first.first == project_id; ++it) {
+    out.push_back(it->first.second);
+  }
+  return out;
+}
+
 firmware::StepOf DeviceRegistry::StepsOf(uint32_t project_id) {
   return [this, project_id](std::string_view name) -> std::optional<firmware::StepReport> {
     std::shared_lock lock(mu_);
@@ -600,7 +610,7 @@ Status DeviceRegistry::HaltFailingRollouts(const DeviceIdentity& device,
                                            const FirmwareReport& report) {
   firmware::FirmwareStore store(db_);
   auto halted = store.HaltIfFailing(device.project, device.device, report.release,
-                                    StepsOf(device.project_id));
+                                    StepsOf(device.project_id), Reporters(device.project_id));
   if (!halted) {
     // Fail closed: the device is told, and sends its report again (stored already).
     return Status(halted.error().code(),
@@ -648,6 +658,7 @@ std::vector<RolloutStatus> DeviceRegistry::RolloutStatuses() {
     auto rollouts = store.Rollouts(p.name);
     if (!rollouts) continue;
     const firmware::StepOf step_of = StepsOf(p.id);
+    const std::vector<std::string> reporters = Reporters(p.id);
     for (const firmware::Rollout& r : *rollouts) {
       if (r.state == firmware::RolloutState::kCancelled) continue;
       RolloutStatus st;
@@ -656,7 +667,7 @@ std::vector<RolloutStatus> DeviceRegistry::RolloutStatuses() {
       st.state = r.state;
       st.open_wave = firmware::OpenWave(r, now);
       st.waves = uint32_t(r.plan.waves.size());
-      for (const firmware::WaveTally& t : firmware::Tally(r, step_of)) {
+      for (const firmware::WaveTally& t : firmware::Tally(r, step_of, reporters)) {
         for (size_t i = 0; i < st.steps.size(); ++i) st.steps[i] += t.steps[i];
       }
       out.push_back(st);

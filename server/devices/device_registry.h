@@ -159,8 +159,10 @@ class DeviceRegistry final : public DeviceAuthority {
   Status Persist(const Actor& actor, AuditAction action, uint32_t project_id, std::string detail,
                  const std::vector<CertRecord>& certs, const std::vector<DeviceRecord>& devices);
   void Notify(uint32_t project_id, std::string_view device, std::string_view serial);
-  // Each device's last report of the project, as a rollout counts it.
+  // Each device's last report of the project, as a rollout counts it, and the devices that
+  // reported (a model target's population).
   firmware::StepOf StepsOf(uint32_t project_id);
+  std::vector<std::string> Reporters(uint32_t project_id);
   // After a failure report: halts the rollouts it pushed past their threshold, audited. An
   // error when the rollouts could not be read or stored (the device sends its report again).
   Status HaltFailingRollouts(const DeviceIdentity& device, const FirmwareReport& report);

@@ -41,13 +41,17 @@ protocol::RolloutView RolloutView(const firmware::Rollout& r) {
   v.wave_opened_unix_s = firmware::WaveOpensAt(r, v.wave);
   v.device_waves = r.device_waves;
   v.counted_since_unix_s = r.counted_since_unix_s;
+  v.model = r.plan.model;
+  if (!r.plan.model.empty()) v.wave_key = r.wave_key;  // not secret: predicts waves, for status
   return v;
 }
 
 std::string RolloutText(const firmware::Rollout& r) {
   return "rollout " + std::to_string(r.id) + " of release " + firmware::ReleaseIdText(r.release) +
-         " (" + std::to_string(r.devices.size()) + " device(s), waves " +
-         firmware::WavesText(r.plan.waves) + ", halt above " +
+         " (" +
+         (r.plan.model.empty() ? std::to_string(r.devices.size()) + " device(s)"
+                               : "every device of model " + r.plan.model) +
+         ", waves " + firmware::WavesText(r.plan.waves) + ", halt above " +
          std::to_string(r.plan.failure_percent) + " % failed, soak " +
          std::to_string(r.plan.soak_s) + " s): " + std::string(firmware::RolloutStateName(r.state));
 }
@@ -176,6 +180,7 @@ Status RequestHandler::HandleCreateRollout(const protocol::Frame& frame, ReplySi
   if (!request->waves.empty()) plan.waves = request->waves;
   plan.failure_percent = request->failure_percent;
   plan.soak_s = request->soak_s;
+  plan.model = request->model;
   auto rollout = store->CreateRollout(
       project->name, request->release,
       std::vector<std::string>(request->devices.begin(), request->devices.end()), plan, &dropped);

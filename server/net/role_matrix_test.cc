@@ -113,7 +113,7 @@ std::vector<WireOp> WireOps() {
        StatusCode::kNotFound},
       {"create rollout", O::kManageFirmware, M::RolloutInfo,
        [](uint64_t id, P p) {
-         return protocol::EncodeCreateRollout(id, {p, 12345, {"d1"}, {}, 5, 600});
+         return protocol::EncodeCreateRollout(id, {p, 12345, {"d1"}, {}, 5, 600, {}});
        },
        StatusCode::kNotFound},
       {"set rollout state", O::kManageFirmware, M::RolloutInfo,

@@ -34,11 +34,12 @@ FirmwareRollout CopyRollout(const protocol::RolloutView& v) {
   r.state = RolloutState(v.state);
   r.created_unix_s = v.created_unix_s;
   r.devices.assign(v.devices.begin(), v.devices.end());
-  r.plan = {v.waves, v.failure_percent, v.soak_s};
+  r.plan = {v.waves, v.failure_percent, v.soak_s, std::string(v.model)};
   r.wave = v.wave;
   r.wave_opened_unix_s = v.wave_opened_unix_s;
   r.device_waves = v.device_waves;
   r.counted_since_unix_s = v.counted_since_unix_s;
+  r.wave_key.assign(v.wave_key.begin(), v.wave_key.end());
   return r;
 }
 
@@ -137,7 +138,7 @@ std::future<Result<FirmwareRollout>> AsyncClient::CreateRollout(
       [&](uint64_t id) -> Result<OutFrame> {
         return protocol::EncodeCreateRollout(
             id, {project, release, std::vector<std::string_view>(devices.begin(), devices.end()),
-                 plan.waves, plan.failure_percent, plan.soak_s});
+                 plan.waves, plan.failure_percent, plan.soak_s, plan.model});
       },
       [](const Frame& f) { return RolloutReply(f, "CreateRollout"); });
 }

@@ -139,6 +139,8 @@ struct RolloutView {
   int64_t wave_opened_unix_s = 0;
   std::vector<uint8_t> device_waves;  // as `devices`
   int64_t counted_since_unix_s = 0;   // failures reported since count towards a halt
+  std::string_view model;             // not empty: every device of this model, no `devices`
+  std::span<const uint8_t> wave_key;  // a model target's (16 bytes): devices' waves by hash
 };
 // Times of a rollout: 0 .. year 2255 (nanoseconds fit an int64).
 inline constexpr int64_t kMaxFirmwareTime = 9'000'000'000;
@@ -168,6 +170,7 @@ struct CreateRolloutRequest {
   std::vector<uint8_t> waves;  // empty: one wave
   uint8_t failure_percent = 5;
   uint32_t soak_s = 600;
+  std::string_view model;  // not empty: every device of this model, `devices` empty
 };
 OutFrame EncodeCreateRollout(uint64_t request_id, const CreateRolloutRequest& request);
 Result<CreateRolloutRequest> DecodeCreateRollout(const wire::CreateRollout& request);

@@ -32,6 +32,7 @@ struct RolloutPlan {
   std::vector<uint8_t> waves;
   uint8_t failure_percent = 5;
   uint32_t soak_s = 600;
+  std::string model;  // not empty: every device of this model (the release's), no device list
 };
 
 struct FirmwareRollout {
@@ -45,6 +46,7 @@ struct FirmwareRollout {
   int64_t wave_opened_unix_s = 0;
   std::vector<uint8_t> device_waves;  // as `devices`
   int64_t counted_since_unix_s = 0;   // failures reported since count towards a halt
+  std::vector<uint8_t> wave_key;      // a model target's: its devices' waves by a keyed hash
 };
 
 // A device's last firmware report: step 1 offered .. 7 failed (docs/OTA.md "Device reports").
