@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "firmware/firmware_store.h"
@@ -123,6 +124,37 @@ class FirmwareTransferTest : public DeviceServerFixture {
     }
   }
 
+  // A logger of this project holding root 1 and a factory image, as provisioned.
+  Result<bench::OtaLogger> Logger(const std::string& device) {
+    return bench::OtaLogger::Provision(dir_.Sub("logger-" + device), kProject, device, "DL-200",
+                                       root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  }
+
+  // Reads the offered image into the logger's slot one 64 KiB range at a time, waiting out the
+  // device's byte rate (bounded: 200 tries); `damage` may change a range before it is written
+  // (flash gone bad). Returns how many reads were refused as RateLimited.
+  int Download(TestClient& c, bench::OtaLogger& logger,
+               const std::function<void(uint64_t at, std::string& bytes)>& damage = {}) {
+    int refused = 0;
+    for (int tries = 0; tries < 200 && logger.DownloadOffset() < logger.DownloadLength(); ++tries) {
+      const uint64_t at = logger.DownloadOffset();
+      auto bytes = Read(c, kProject, release_.id, at, protocol::kMaxFirmwareReadBytes);
+      if (!bytes && bytes.error().code() == StatusCode::kRateLimited) {
+        ++refused;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      EXPECT_TRUE(bytes.has_value()) << bytes.error().ToString();
+      if (!bytes) break;
+      if (damage) damage(at, *bytes);
+      const Status written =
+          logger.WriteChunk(at, {reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
+      EXPECT_TRUE(written.ok()) << written.ToString();
+      if (!written.ok()) break;
+    }
+    return refused;
+  }
+
   // One ReadFirmware: the bytes, or the error.
   Result<std::string> Read(TestClient& c, const std::string& project, uint64_t id, uint64_t offset,
                            uint32_t length) {
@@ -146,8 +178,7 @@ class FirmwareTransferTest : public DeviceServerFixture {
 TEST_F(FirmwareTransferTest, ALoggerInstallsWhatARolloutOffersItOverItsOwnSession) {
   auto dl7 = Device(kProject, "dl-7");
   ASSERT_TRUE(dl7);
-  auto logger = bench::OtaLogger::Provision(dir_.Sub("logger-7"), kProject, "dl-7", "DL-200",
-                                            root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  auto logger = Logger("dl-7");
   ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
 
   // No rollout yet: a fresh statement offering nothing, which the agent accepts; the image is
@@ -183,21 +214,7 @@ TEST_F(FirmwareTransferTest, ALoggerInstallsWhatARolloutOffersItOverItsOwnSessio
   // The download, one chunk per request; the per-device byte rate refuses a reader faster than
   // 192 KiB/s (the image is 200 kB and offers count: the burst does not cover it), who waits and
   // goes on.
-  int refused = 0;
-  for (int tries = 0; tries < 200 && logger->DownloadOffset() < logger->DownloadLength(); ++tries) {
-    const uint64_t at = logger->DownloadOffset();
-    auto bytes = Read(*dl7, kProject, release_.id, at, protocol::kMaxFirmwareReadBytes);
-    if (!bytes && bytes.error().code() == StatusCode::kRateLimited) {
-      ++refused;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    ASSERT_TRUE(bytes.has_value()) << bytes.error().ToString();
-    ASSERT_TRUE(
-        logger->WriteChunk(at, {reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()})
-            .ok());
-  }
-  EXPECT_GT(refused, 0);
+  EXPECT_GT(Download(*dl7, *logger), 0);
   ASSERT_TRUE(logger->FinishDownload().ok()) << sdb_ota_result_name(logger->last_result());
   auto slot = logger->PowerOn();
   ASSERT_TRUE(slot.has_value()) << slot.error().ToString();
@@ -380,8 +397,7 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
   const uint64_t audit_from = auth_->audit().Head().entries + 1;
 
   // dl-7 downloads with one byte flipped on its way to flash: the agent refuses the image.
-  auto logger = bench::OtaLogger::Provision(dir_.Sub("logger-7"), kProject, "dl-7", "DL-200",
-                                            root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  auto logger = Logger("dl-7");
   ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
   auto nonce = logger->NewNonce();
   ASSERT_TRUE(nonce.has_value());
@@ -392,19 +408,9 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
   ASSERT_TRUE(logger->AcceptFreshness(offer->statement).has_value());
   ASSERT_TRUE(logger->BeginDownload(offer->manifest).ok());
   EXPECT_TRUE(Report(*dl7, kProject, release_.id, FirmwareStep::kDownloading, "").ok());
-  for (int tries = 0; tries < 200 && logger->DownloadOffset() < logger->DownloadLength(); ++tries) {
-    const uint64_t at = logger->DownloadOffset();
-    auto bytes = Read(*dl7, kProject, release_.id, at, protocol::kMaxFirmwareReadBytes);
-    if (!bytes && bytes.error().code() == StatusCode::kRateLimited) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    ASSERT_TRUE(bytes.has_value()) << bytes.error().ToString();
-    if (at == 0) (*bytes)[100] ^= 0x20;  // the flipped bit
-    ASSERT_TRUE(
-        logger->WriteChunk(at, {reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()})
-            .ok());
-  }
+  Download(*dl7, *logger, [](uint64_t at, std::string& bytes) {
+    if (at == 0) bytes[100] ^= 0x20;  // the flipped bit
+  });
   ASSERT_FALSE(logger->FinishDownload().ok());
   const std::string reason = sdb_ota_result_name(logger->last_result());
   EXPECT_EQ(reason, "hash-mismatch");
@@ -431,8 +437,7 @@ TEST_F(FirmwareTransferTest, AWaveThatFailsHaltsTheRolloutAndReportsReachTheRegi
   ASSERT_TRUE(reported.ok()) << reported.ToString();
   EXPECT_EQ(store_->Rollouts(kProject)->front().state, firmware::RolloutState::kHalted);
   EXPECT_EQ(CodeOf(Read(*dl9, kProject, release_.id, 0, 1024)), StatusCode::kNotFound);
-  auto logger9 = bench::OtaLogger::Provision(dir_.Sub("logger-9"), kProject, "dl-9", "DL-200",
-                                             root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  auto logger9 = Logger("dl-9");
   ASSERT_TRUE(logger9.has_value());
   nonce = logger9->NewNonce();
   ASSERT_TRUE(nonce.has_value());
@@ -538,8 +543,7 @@ TEST_F(FirmwareTransferTest, AModelTargetIsOfferedToItsDevicesAndHaltsOnTheirFai
   ASSERT_TRUE(dl7);
   auto rollout = store_->CreateRollout(kProject, release_.id, {}, {{100}, 0, 0, "DL-200"});
   ASSERT_TRUE(rollout.has_value()) << rollout.error().ToString();
-  auto logger = bench::OtaLogger::Provision(dir_.Sub("logger-7"), kProject, "dl-7", "DL-200",
-                                            root1_, Bytes(3000, 'F'), 1, now_ - 3600);
+  auto logger = Logger("dl-7");
   ASSERT_TRUE(logger.has_value()) << logger.error().ToString();
   auto nonce = logger->NewNonce();
   ASSERT_TRUE(nonce.has_value());
