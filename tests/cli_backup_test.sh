@@ -25,7 +25,13 @@ sdb backup create --backup-dir "$BK" >/dev/null
 list=$(sdb backup list --backup-dir "$BK" --json)
 expect_eq "list count" 2 "$(echo "$list" | json_get 'len(d)')"
 expect_eq "list ok" "True True" "$(echo "$list" | json_get '" ".join(str(b["ok"]) for b in d)')"
-[[ $(echo "$list" | json_get 'd[1]["shared_bytes"] > 0') == True ]] || fail "second backup shares no files"
+# New and shared bytes add up to the backup's size. That the second backup shares files with
+# the first is not asserted here: the import between them leaves four level-0 files per column
+# family, RocksDB may compact them between the backup's flush and its listing of live files,
+# and then every file is new (a CI run saw it under load). backup_test.cc asserts the sharing
+# where no compaction can run in between.
+expect_eq "sizes add up" "True True" \
+  "$(echo "$list" | json_get '" ".join(str(b["new_bytes"] + b["shared_bytes"] == b["size_bytes"]) for b in d)')"
 sdb backup list --backup-dir "$BK" | grep -q "before change" || fail "table list lacks the label"
 
 v=$(sdb backup verify --backup-dir "$BK" --all --json)
