@@ -41,7 +41,7 @@ printf 'env,device=d2 hum=3i 5\n' | gzip -c >"$WORK/lp.gz"
       "$U/api/v2/write?bucket=plant&org=x&precision=s") == 204 ]] || fail "gzip v2 write"
 [[ $(code "${A[@]}" "$U/api/v1/projects/plant/query/raw?device=d1") == 200 ]] || fail "raw"
 grep -q '"count":2' "$WORK/body" || fail "raw count: $(cat "$WORK/body")"
-[[ $(code "${A[@]}" --data-binary 'env,device=x t=1 1' "$U/write?db=plant&precision=h") == 400 ]] ||
+[[ $(code "${A[@]}" --data-binary 'env,device=x t=1 1' "$U/write?db=plant&precision=d") == 400 ]] ||
   fail "unknown precision"
 [[ $(code "${A[@]}" --data-binary $'env,device=x t=1 1\nbad line' "$U/write?db=plant") == 400 ]] ||
   fail "malformed line"

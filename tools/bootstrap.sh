@@ -11,6 +11,7 @@ packages=(
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
   mosquitto-clients openssl curl
+  python3-influxdb influxdb-client prometheus
   libclang-rt-14-dev binutils
 )
 

@@ -59,7 +59,7 @@ void AddImportCommand(CLI::App& app, const GlobalArgs& global, Action* action) {
   cmd->add_option("--format", args->format, "Input format (auto: by extension or first line)")
       ->check(CLI::IsMember({"auto", "lp", "csv"}));
   cmd->add_option("--precision", args->precision, "Unit of integer timestamps")
-      ->check(CLI::IsMember({"ns", "us", "ms", "s"}));
+      ->check(CLI::IsMember({"ns", "n", "us", "u", "ms", "s", "m", "h"}));
   cmd->add_option("--type", args->type, "CSV: value type of every column")
       ->check(CLI::IsMember({"float64", "int64", "bool"}));
   cmd->add_option("--batch-points", args->batch_points, "Points per atomic write batch")

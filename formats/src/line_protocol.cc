@@ -170,6 +170,7 @@ Status LineProtocolParser::ParseTimestamp(std::string_view text, int64_t* out) {
 
 Status LineProtocolParser::Parse(std::string_view line, LpLine* out) {
   std::string_view rest = line;
+  SkipSpaces(&rest);  // InfluxDB's parser skips it, and the `influx` CLI's INSERT sends one
   SENSORDB_RETURN_IF_ERROR(ParseKey(&rest, false, &measurement_));
   if (measurement_.empty()) {
     return Status::InvalidArgument(fmt::format("missing measurement ({})", kShape));

@@ -31,6 +31,17 @@ TEST(LineProtocol, MapsDeviceTagAndMeasurementDotField) {
   EXPECT_EQ(l->timestamp_ns, 1700000000000000001);
 }
 
+TEST(LineProtocol, SkipsWhitespaceBeforeTheMeasurement) {
+  for (const char* line : {" env,device=d t=1 5", "\t  env,device=d t=1 5"}) {
+    auto l = Parse(line);
+    ASSERT_TRUE(l) << line << ": " << l.error().message();
+    EXPECT_EQ(l->device, "d");
+    ASSERT_EQ(l->field_count, 1u);
+    EXPECT_EQ(l->fields[0].channel, "env.t");
+    EXPECT_EQ(l->timestamp_ns, 5);
+  }
+}
+
 TEST(LineProtocol, ParsesValueTypes) {
   auto l = Parse("m,device=d a=-3i,b=7u,c=t,d=FALSE,e=True,f=1e3,g=-0.25,h=5 1");
   ASSERT_TRUE(l) << l.error().message();

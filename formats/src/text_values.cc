@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <utility>
 
 namespace sensordb::formats {
 namespace {
@@ -124,6 +125,12 @@ Result<int64_t> ScaleTimestamp(int64_t value, Precision precision) {
     case Precision::kSeconds:
       factor = kNanosPerSecond;
       break;
+    case Precision::kMinutes:
+      factor = 60 * kNanosPerSecond;
+      break;
+    case Precision::kHours:
+      factor = 3600 * kNanosPerSecond;
+      break;
   }
   int64_t ns = 0;
   if (__builtin_mul_overflow(value, factor, &ns) || ns < kMinTimestamp || ns > kMaxTimestamp) {
@@ -211,17 +218,16 @@ bool ParseBool(std::string_view text, Value* out) {
 }
 
 bool ParsePrecision(std::string_view text, Precision* out) {
-  if (text == "ns")
-    *out = Precision::kNanoseconds;
-  else if (text == "us")
-    *out = Precision::kMicroseconds;
-  else if (text == "ms")
-    *out = Precision::kMilliseconds;
-  else if (text == "s")
-    *out = Precision::kSeconds;
-  else
-    return false;
-  return true;
+  static constexpr std::pair<std::string_view, Precision> kNames[] = {
+      {"ns", Precision::kNanoseconds},  {"n", Precision::kNanoseconds},
+      {"us", Precision::kMicroseconds}, {"u", Precision::kMicroseconds},
+      {"ms", Precision::kMilliseconds}, {"s", Precision::kSeconds},
+      {"m", Precision::kMinutes},       {"h", Precision::kHours},
+  };
+  for (const auto& [name, p] : kNames) {
+    if (text == name) return *out = p, true;
+  }
+  return false;
 }
 
 Result<int64_t> ParseDuration(std::string_view text) {

@@ -21,6 +21,28 @@ TEST(TextValues, ScalesTimestampsAndRefusesOverflow) {
   EXPECT_EQ(*ScaleTimestamp(3, Precision::kMilliseconds), 3'000'000);
   EXPECT_FALSE(ScaleTimestamp(int64_t{1} << 62, Precision::kSeconds).has_value());
   EXPECT_FALSE(ScaleTimestamp(kMaxTimestamp + 1, Precision::kNanoseconds).has_value());
+  EXPECT_EQ(*ScaleTimestamp(2, Precision::kMinutes), 120 * kNanosPerSecond);
+  EXPECT_EQ(*ScaleTimestamp(472222, Precision::kHours), 472222 * 3600 * kNanosPerSecond);
+  EXPECT_FALSE(ScaleTimestamp(int64_t{1} << 50, Precision::kHours).has_value());
+}
+
+TEST(TextValues, KnowsThePrecisionsInfluxDbClientsSend) {
+  const std::pair<const char*, Precision> known[] = {
+      {"n", Precision::kNanoseconds},   {"ns", Precision::kNanoseconds},
+      {"u", Precision::kMicroseconds},  {"us", Precision::kMicroseconds},
+      {"ms", Precision::kMilliseconds}, {"s", Precision::kSeconds},
+      {"m", Precision::kMinutes},       {"h", Precision::kHours},
+  };
+  for (const auto& [name, want] : known) {
+    Precision p = Precision::kSeconds;
+    if (want == Precision::kSeconds) p = Precision::kNanoseconds;
+    EXPECT_TRUE(ParsePrecision(name, &p)) << name;
+    EXPECT_EQ(p, want) << name;
+  }
+  Precision p{};
+  for (const char* bad : {"", "N", "sec", "mn", "d", "µs", "ns "}) {
+    EXPECT_FALSE(ParsePrecision(bad, &p)) << bad;
+  }
 }
 
 TEST(TextValues, ParsesNumbersStrictly) {

@@ -136,6 +136,24 @@ void ServerMetrics::RecordConnectionEnd(ConnectionEnd end) {
   ends_[static_cast<size_t>(end)].fetch_add(1, kRelaxed);
 }
 
+// `name`_bucket (cumulative, le), _sum and _count of one histogram; `labels` may be empty.
+void ServerMetrics::RenderHistogram(std::string& out, std::string_view name,
+                                    const std::string& labels, const Histogram& h) {
+  const std::string sep = labels.empty() ? "" : ",";
+  const std::string bucket = std::string(name) + "_bucket";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < kLatencyBuckets.size(); ++b) {
+    cumulative += h.buckets[b].load(kRelaxed);
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kLatencyBuckets[b]);
+    Sample(out, bucket, labels + sep + Label("le", le), double(cumulative));
+  }
+  const uint64_t count = h.count.load(kRelaxed);
+  Sample(out, bucket, labels + sep + Label("le", "+Inf"), double(count));
+  Sample(out, std::string(name) + "_sum", labels, double(h.sum_ns.load(kRelaxed)) / 1e9);
+  Sample(out, std::string(name) + "_count", labels, double(count));
+}
+
 std::string ServerMetrics::Render(const Sources& src) const {
   std::string out;
   out.reserve(16 * 1024);
@@ -144,10 +162,10 @@ std::string ServerMetrics::Render(const Sources& src) const {
   Sample(out, "sensordb_uptime_seconds", "", src.uptime_s);
 
   Header(out, "sensordb_ingest_points_total", "counter",
-         "Points acknowledged to writes (native protocol, device streams, MQTT).");
+         "Points acknowledged to writes (native protocol, device streams, MQTT, REST).");
   Sample(out, "sensordb_ingest_points_total", "", double(points_written_.load(kRelaxed)));
   Header(out, "sensordb_ingest_bytes_total", "counter",
-         "Frame bytes of the acknowledged writes.");
+         "Bytes of the acknowledged writes as received (frames, MQTT packets, REST bodies).");
   Sample(out, "sensordb_ingest_bytes_total", "", double(write_bytes_.load(kRelaxed)));
   Header(out, "sensordb_query_rows_total", "counter",
          "Points, latest values and aggregate rows returned by queries.");
@@ -175,22 +193,10 @@ std::string ServerMetrics::Render(const Sources& src) const {
          "Time from a request's start on a worker to its last reply frame handed to the "
          "connection, by message type.");
   for (size_t t = 0; t < kTypes; ++t) {
-    const Histogram& h = latency_[t];
-    const uint64_t count = h.count.load(kRelaxed);
-    if (count == 0) continue;
-    const std::string type = Label("type", protocol::MessageName(static_cast<wire::Message>(t)));
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b < kLatencyBuckets.size(); ++b) {
-      cumulative += h.buckets[b].load(kRelaxed);
-      char le[32];
-      std::snprintf(le, sizeof le, "%g", kLatencyBuckets[b]);
-      Sample(out, "sensordb_request_duration_seconds_bucket", type + "," + Label("le", le),
-             double(cumulative));
-    }
-    Sample(out, "sensordb_request_duration_seconds_bucket", type + "," + Label("le", "+Inf"),
-           double(count));
-    Sample(out, "sensordb_request_duration_seconds_sum", type, double(h.sum_ns.load(kRelaxed)) / 1e9);
-    Sample(out, "sensordb_request_duration_seconds_count", type, double(count));
+    if (latency_[t].count.load(kRelaxed) == 0) continue;
+    RenderHistogram(out, "sensordb_request_duration_seconds",
+                    Label("type", protocol::MessageName(static_cast<wire::Message>(t))),
+                    latency_[t]);
   }
   Header(out, "sensordb_request_errors_total", "counter",
          "Requests answered with an Error, by status code.");
@@ -349,10 +355,9 @@ std::string ServerMetrics::Render(const Sources& src) const {
     Sample(out, "sensordb_rest_responses_total", Label("class", kClasses[c]),
            double(rest_responses_[c].load(kRelaxed)));
   }
-  Header(out, "sensordb_rest_request_seconds_sum", "counter",
-         "Total time spent answering REST requests (handler plus streaming).");
-  Sample(out, "sensordb_rest_request_seconds_sum", "",
-         double(rest_latency_.sum_ns.load(kRelaxed)) / 1e9);
+  Header(out, "sensordb_rest_request_duration_seconds", "histogram",
+         "Time spent answering REST requests (handler plus streaming).");
+  RenderHistogram(out, "sensordb_rest_request_duration_seconds", "", rest_latency_);
 
   if (src.db != nullptr) {
     Header(out, "sensordb_projects", "gauge", "Projects.");

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/authenticator.h"
@@ -71,6 +72,11 @@ class ServerMetrics {
   // The REST listener (server/rest/): one answered request by HTTP status, and refusals before
   // any work (no or bad token, rate limit, too large, malformed or too slow).
   void RecordRestResponse(unsigned http_status, double seconds);
+  // A REST write the engine acknowledged: its points and the bytes of its body as received.
+  void RecordRestWrite(uint64_t points, size_t body_bytes) {
+    points_written_.fetch_add(points, std::memory_order_relaxed);
+    write_bytes_.fetch_add(body_bytes, std::memory_order_relaxed);
+  }
   void RecordRestRefusal(RestRefusal why) {
     rest_refused_[size_t(why)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -94,6 +100,9 @@ class ServerMetrics {
     std::atomic<uint64_t> count{0};
     std::atomic<uint64_t> sum_ns{0};
   };
+  static void RenderHistogram(std::string& out, std::string_view name, const std::string& labels,
+                              const Histogram& h);
+
   std::array<std::atomic<uint64_t>, kTypes> requests_{};
   std::array<Histogram, kTypes> latency_{};
   std::array<std::atomic<uint64_t>, 16> errors_{};  // by StatusCode

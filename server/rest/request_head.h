@@ -21,10 +21,12 @@ inline RequestHead HeadOf(const boost::beast::http::request_header<>& req,
   head.authorization = req[http::field::authorization];
   head.content_encoding = req[http::field::content_encoding];
   head.content_type = req[http::field::content_type];
+  head.accept = req[http::field::accept];
   head.content_length = content_length;
   head.peer = peer;
   head.version = req.version();
   head.hosts = req.count(http::field::host);
+  head.chunked = !req[http::field::transfer_encoding].empty();  // a body of unknown length
   return head;
 }
 

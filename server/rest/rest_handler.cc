@@ -2,16 +2,22 @@
 // between serialized values, so that a result of any size is never held whole.
 #include "rest/rest_handler.h"
 
-#include <boost/json.hpp>
+#include <sodium.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
+#include <utility>
+#include <vector>
 
+#include "auth/secret_string.h"
 #include "net/request_handler.h"
 #include "rest/gzip.h"
+#include "rest/influxql.h"
 #include "rest/json_text.h"
 #include "sensordb/formats/line_protocol.h"
 #include "sensordb/formats/text_values.h"
@@ -39,6 +45,32 @@ std::string_view CodeName(unsigned status) {
   }
 }
 
+// The "code" of InfluxDB 2's error body.
+std::string_view InfluxV2Code(unsigned status) {
+  switch (status) {
+    case 400:
+      return "invalid";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not found";
+    case 405:
+      return "method not allowed";
+    case 413:
+      return "request too large";
+    case 415:
+      return "unsupported media type";
+    case 429:
+      return "too many requests";
+    case 507:
+      return "unavailable";
+    default:
+      return "internal error";
+  }
+}
+
 // 204: done, nothing to say.
 RestResponse NoContent() {
   RestResponse r;
@@ -52,6 +84,51 @@ RestResponse Json(const json::value& v) {
   r.body = JsonText(v);
   r.body += '\n';
   return r;
+}
+
+// GET /health, answered without a token: InfluxDB's readiness body, without a version.
+RestResponse OpenHealth() {
+  return Json(json::object{{"name", "sensordb"},
+                           {"message", "ready for queries and writes"},
+                           {"status", "pass"},
+                           {"checks", json::array{}}});
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// The token of an Authorization header: "Bearer T" or "Token T" (any case), or "Basic
+// base64(name:T)" with any name, as InfluxDB 2's 1.x compatibility takes it. Empty when the
+// header carries none of these. A Basic credential is decoded into `basic`, which the caller
+// owns and which wipes it.
+std::string_view TokenFromHeader(std::string_view auth, SecretString* basic) {
+  constexpr size_t kMaxBasicBytes = 1024;  // base64 of a name and a token, with room to spare
+  if (StartsWithIgnoreCase(auth, "Bearer ")) return TrimSpaces(auth.substr(7));
+  if (StartsWithIgnoreCase(auth, "Token ")) return TrimSpaces(auth.substr(6));
+  if (!StartsWithIgnoreCase(auth, "Basic ")) return {};
+  const std::string_view b64 = TrimSpaces(auth.substr(6));
+  if (b64.empty() || b64.size() > kMaxBasicBytes) return {};
+  unsigned char buf[kMaxBasicBytes];
+  size_t n = 0;
+  if (sodium_base642bin(buf, sizeof buf, b64.data(), b64.size(), nullptr, &n, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) == 0) {
+    const std::string_view decoded(reinterpret_cast<const char*>(buf), n);
+    const size_t colon = decoded.find(':');
+    if (colon != std::string_view::npos) *basic = SecretString(decoded.substr(colon + 1));
+  }
+  sodium_memzero(buf, sizeof buf);
+  return TrimSpaces(basic->view());
 }
 
 json::value ValueJson(const Value& v) {
@@ -178,11 +255,112 @@ class JsonStream {
   bool ok_ = true;
 };
 
+// A channel as InfluxQL sees it: line protocol's `measurement.field`, split at the first dot;
+// a channel without a dot is a measurement of its own with the one field "value".
+std::pair<std::string_view, std::string_view> MeasurementAndField(std::string_view channel) {
+  const size_t dot = channel.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == channel.size()) {
+    return {channel, "value"};
+  }
+  return {channel.substr(0, dot), channel.substr(dot + 1)};
+}
+
+std::string_view InfluxFieldType(ValueType t) {
+  switch (t) {
+    case ValueType::kFloat64:
+      return "float";
+    case ValueType::kInt64:
+      return "integer";
+    case ValueType::kBool:
+      return "boolean";
+  }
+  return "float";
+}
+
+// One series of an InfluxDB 1.x result: {"name":..,"columns":[..],"values":[[..],..]}.
+struct InfluxSeries {
+  std::string name;  // empty: none (SHOW SERIES, SHOW RETENTION POLICIES)
+  std::vector<std::string> columns;
+  json::array values;
+};
+
+// LIMIT and OFFSET of a SHOW statement over `rows`.
+void Page(json::array* rows, uint64_t limit, uint64_t offset) {
+  if (offset >= rows->size()) {
+    rows->clear();
+    return;
+  }
+  rows->erase(rows->begin(), rows->begin() + static_cast<std::ptrdiff_t>(offset));
+  if (limit != 0 && limit < rows->size()) {
+    rows->erase(rows->begin() + static_cast<std::ptrdiff_t>(limit), rows->end());
+  }
+}
+
+// A CSV cell (RFC 4180 quoting when needed).
+void CsvCell(const json::value& v, std::string* out) {
+  std::string text = v.is_string() ? std::string(v.as_string()) : JsonText(v);
+  if (text.find_first_of(",\"\r\n") == std::string::npos) {
+    *out += text;
+    return;
+  }
+  *out += '"';
+  for (char c : text) {
+    if (c == '"') *out += '"';
+    *out += c;
+  }
+  *out += '"';
+}
+
+// InfluxDB 1.x's CSV: "name,tags,<columns>" headers, one row per value; a new header (after an
+// empty line) whenever the columns change.
+std::string InfluxCsv(const std::vector<std::vector<InfluxSeries>>& results) {
+  std::string out;
+  std::vector<std::string> header;
+  for (const auto& series_list : results) {
+    for (const InfluxSeries& s : series_list) {
+      if (s.columns != header) {
+        if (!out.empty()) out += '\n';
+        out += "name,tags";
+        for (const std::string& c : s.columns) CsvCell(json::value(c), &(out += ','));
+        out += '\n';
+        header = s.columns;
+      }
+      for (const json::value& row : s.values) {
+        CsvCell(json::value(s.name), &out);
+        out += ',';
+        for (const json::value& cell : row.as_array()) CsvCell(cell, &(out += ','));
+        out += '\n';
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-RestResponse ErrorResponse(unsigned status, std::string_view message) {
-  json::object e{{"code", CodeName(status)}, {"message", message}};
-  RestResponse r = Json(json::object{{"error", std::move(e)}});
+Dialect DialectOf(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path.starts_with("/api/v2/")) return Dialect::kInfluxV2;
+  if (path == "/write" || path == "/query" || path == "/write/" || path == "/query/") {
+    return Dialect::kInfluxV1;
+  }
+  return Dialect::kSensordb;
+}
+
+RestResponse ErrorResponse(unsigned status, std::string_view message, Dialect dialect) {
+  RestResponse r;
+  switch (dialect) {
+    case Dialect::kSensordb:
+      r = Json(
+          json::object{{"error", json::object{{"code", CodeName(status)}, {"message", message}}}});
+      break;
+    case Dialect::kInfluxV1:
+      r = Json(json::object{{"error", message}});
+      break;
+    case Dialect::kInfluxV2:
+      r = Json(json::object{{"code", InfluxV2Code(status)}, {"message", message}});
+      break;
+  }
   r.status = status;
   return r;
 }
@@ -246,14 +424,15 @@ std::optional<size_t> InvalidUtf8At(std::string_view s) {
 }
 
 std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head) {
+  const Dialect dialect = DialectOf(head.target);
   const auto refuse = [&](unsigned status, std::string_view message, RestRefusal why) {
     metrics_.RecordRestRefusal(why);
-    RestResponse r = ErrorResponse(status, message);
+    RestResponse r = ErrorResponse(status, message, dialect);
     r.close = true;
     return std::unexpected(std::move(r));
   };
   const auto fail = [&](unsigned status, std::string_view message) {
-    RestResponse r = ErrorResponse(status, message);
+    RestResponse r = ErrorResponse(status, message, dialect);
     r.close = true;
     return std::unexpected(std::move(r));
   };
@@ -267,20 +446,28 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
                   RestRefusal::kMalformed);
   }
 
-  // 1. Who: a token, before anything about the request is looked at.
-  std::string_view auth = head.authorization;
-  std::string_view token;
-  for (std::string_view scheme : {"Bearer ", "Token "}) {
-    if (auth.size() > scheme.size() &&
-        std::equal(scheme.begin(), scheme.end(), auth.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      token = auth.substr(scheme.size());
-    }
+  // The open routes: a constant answer from the header alone (the connection stays in the
+  // pre-authentication pool, a body is never read).
+  if (const RestRoute* open = MatchOpenRoute(head.method, head.target)) {
+    RestResponse r = open->id == RouteId::kPing ? NoContent() : OpenHealth();
+    r.influxdb_version = open->id == RouteId::kPing;
+    r.close = head.chunked || head.content_length.value_or(0) > 0;
+    return std::unexpected(std::move(r));
   }
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+
+  // 1. Who: a token, before anything about the request is looked at, in any of the forms
+  // InfluxDB clients send it (docs/REST.md "Authentication").
+  SecretString basic;  // a decoded Basic credential, wiped when Admit returns
+  std::optional<Target> early_target;
+  std::string_view token = TokenFromHeader(head.authorization, &basic);
+  if (token.empty() && head.authorization.empty()) {
+    early_target = ParseTarget(head.target);
+    if (early_target) token = Param(*early_target, "p");  // InfluxDB 1.x: ?u=name&p=token
+  }
   if (token.empty()) {
-    return refuse(401, "an API token is required: Authorization: Bearer <token> (or Token <token>)",
+    return refuse(401,
+                  "an API token is required: Authorization: Bearer <token> (or Token <token>, "
+                  "or HTTP Basic with the token as password)",
                   RestRefusal::kUnauthenticated);
   }
   const int64_t now = WallClockNs();
@@ -310,9 +497,13 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   // 2. What: the route.
   Admitted a;
   a.principal = std::move(*who);
-  auto target = ParseTarget(head.target);
+  auto target = early_target ? std::move(early_target) : ParseTarget(head.target);
   if (!target) return refuse(400, "malformed request target", RestRefusal::kMalformed);
   a.target = std::move(*target);
+  // The credential parameters are spent: no route sees them, no error message quotes them.
+  a.target.params.erase("u");
+  a.target.params.erase("p");
+  a.dialect = dialect;
   RouteMatch m = MatchRoute(head.method, a.target.path);
   if (m.kind == RouteMatch::Kind::kNoSuchPath) {
     return fail(404, "no such route: " + a.target.path + " (docs/REST.md lists the routes)");
@@ -356,7 +547,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
     const std::string_view precision = Param(a.target, "precision");
     if (!precision.empty() && !formats::ParsePrecision(precision, &a.precision)) {
       return fail(400, "parameter 'precision': '" + std::string(precision) +
-                           "' is not one of ns, us, ms, s");
+                           "' is not one of n, ns, u, us, ms, s, m, h");
     }
   }
 
@@ -369,6 +560,10 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
     if (a.project.empty()) {
       return fail(400, "parameter '" + std::string(key) + "' is required (the project)");
     }
+  } else if (a.route->id == RouteId::kInfluxQuery) {
+    a.project = std::string(Param(a.target, "db"));  // optional: SHOW DATABASES needs none
+    a.csv = head.accept.find("application/csv") != std::string_view::npos ||
+            head.accept.find("text/csv") != std::string_view::npos;
   } else {
     a.project = std::move(m.project);
   }
@@ -401,8 +596,14 @@ void RestHandler::Handle(const Admitted& r, std::string body, ResponseWriter& ou
     case RouteId::kWriteV2: out.Send(Write(r, std::move(body))); return;
     case RouteId::kFlush:
     case RouteId::kCompact: out.Send(Maintain(r, body)); return;
+    case RouteId::kInfluxQuery:
+      out.Send(InfluxQuery(r, body));
+      return;
+    case RouteId::kPing:
+    case RouteId::kOpenHealth:
+      break;  // answered by Admit
   }
-  out.Send(ErrorResponse(500, "unhandled route"));
+  out.Send(ErrorResponse(500, "unhandled route", r.dialect));
 }
 
 RestResponse RestHandler::Maintain(const Admitted& r, const std::string& body) {
@@ -645,12 +846,13 @@ void RestHandler::QueryAggregate(const Admitted& r, ResponseWriter& out) {
 }
 
 RestResponse RestHandler::Write(const Admitted& r, std::string body) {
+  const size_t received = body.size();
   if (r.gzip) {
     auto inflated = Gunzip(body, limits_.max_body_bytes);
     if (!inflated) {
       const bool big = inflated.error().code() == StatusCode::kResourceExhausted;
       metrics_.RecordRestRefusal(big ? RestRefusal::kTooLarge : RestRefusal::kMalformed);
-      return ErrorResponse(big ? 413 : 400, inflated.error().message());
+      return ErrorResponse(big ? 413 : 400, inflated.error().message(), r.dialect);
     }
     body = std::move(*inflated);
   }
@@ -658,8 +860,10 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
     size_t line = 1;
     for (size_t i = 0; i < *bad; ++i) line += body[i] == '\n';
     metrics_.RecordRestRefusal(RestRefusal::kMalformed);
-    return ErrorResponse(400, "line " + std::to_string(line) + ": not valid UTF-8 (byte " +
-                                  std::to_string(*bad) + " of the body)");
+    return ErrorResponse(400,
+                         "line " + std::to_string(line) + ": not valid UTF-8 (byte " +
+                             std::to_string(*bad) + " of the body)",
+                         r.dialect);
   }
   formats::PayloadOptions options;
   options.default_timestamp_ns = WallClockNs();
@@ -672,16 +876,197 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
     if (s.code() == StatusCode::kResourceExhausted) {
       metrics_.RecordRestRefusal(RestRefusal::kTooLarge);
     }
-    return ErrorResponse(HttpStatusOf(s), s.message());
+    return ErrorResponse(HttpStatusOf(s), s.message(), r.dialect);
   }
   if (Status s = db_.Write(r.project, r.project_id, batch); !s.ok()) {
     metrics_.RecordWriteError(s);
-    RestResponse refused = ErrorResponse(HttpStatusOf(s), s.message());
+    RestResponse refused = ErrorResponse(HttpStatusOf(s), s.message(), r.dialect);
     if (s.code() == StatusCode::kNoSpace) refused.retry_after_s = kNoSpaceRetryAfterS;
     if (s.code() == StatusCode::kRateLimited) refused.retry_after_s = kRateQuotaRetryAfterS;
     return refused;
   }
+  metrics_.RecordRestWrite(batch.points(), received);
   return NoContent();
+}
+
+namespace {
+
+// One SHOW statement's series.
+Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admitted& r,
+                                          const influxql::ShowStatement& st) {
+  using Kind = influxql::ShowStatement::Kind;
+  std::vector<InfluxSeries> out;
+  if (st.kind == Kind::kDatabases) {
+    SENSORDB_ASSIGN_OR_RETURN(auto projects, db.ListProjects());
+    InfluxSeries s{"databases", {"name"}, {}};
+    for (const ProjectInfo& p : projects) {
+      SENSORDB_ASSIGN_OR_RETURN(auto role, auth.grants().RoleOf(r.principal.name, p.id));
+      if (role.has_value()) s.values.push_back(json::array{json::value(p.name)});
+    }
+    Page(&s.values, st.limit, st.offset);
+    out.push_back(std::move(s));
+    return out;
+  }
+  // Every other statement reads one project: ON <db>, else the request's db, each authorised
+  // (a project without a grant reads as one that does not exist).
+  const std::string name = st.on.empty() ? r.project : st.on;
+  if (name.empty()) return Err(Status::InvalidArgument("database name required"));
+  auto project = db.GetProject(name);
+  if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
+  const ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt, name};
+  if (!project || !auth.Authorize(r.principal, Operation::kQuery, ref).ok()) {
+    return Err(Status::NotFound("database not found: " + name));
+  }
+  if (st.kind == Kind::kRetentionPolicies) {
+    const uint64_t hours = uint64_t{project->retention_days} * 24;
+    InfluxSeries s{"", {"name", "duration", "shardGroupDuration", "replicaN", "default"}, {}};
+    s.values.push_back(json::array{json::value("autogen"),
+                                   json::value(hours ? std::to_string(hours) + "h0m0s" : "0s"),
+                                   json::value("168h0m0s"), json::value(1), json::value(true)});
+    out.push_back(std::move(s));
+    return out;
+  }
+  SENSORDB_ASSIGN_OR_RETURN(auto channels, db.ListChannels(name));
+  // measurement -> field -> type, and measurement -> devices.
+  std::map<std::string, std::map<std::string, ValueType>, std::less<>> fields;
+  std::map<std::string, std::set<std::string>, std::less<>> devices;
+  for (const ChannelInfo& c : channels) {
+    const auto [m, f] = MeasurementAndField(c.name);
+    if (st.from && m != *st.from) continue;
+    if (st.measurement && m != *st.measurement) continue;
+    fields[std::string(m)].try_emplace(std::string(f), c.type);
+    devices[std::string(m)].insert(c.device);
+  }
+  switch (st.kind) {
+    case Kind::kMeasurements: {
+      InfluxSeries s{"measurements", {"name"}, {}};
+      for (const auto& [m, unused] : fields) s.values.push_back(json::array{json::value(m)});
+      Page(&s.values, st.limit, st.offset);
+      if (!s.values.empty()) out.push_back(std::move(s));
+      break;
+    }
+    case Kind::kFieldKeys:
+      for (const auto& [m, fs] : fields) {
+        InfluxSeries s{m, {"fieldKey", "fieldType"}, {}};
+        for (const auto& [f, type] : fs) {
+          s.values.push_back(json::array{json::value(f), json::value(InfluxFieldType(type))});
+        }
+        Page(&s.values, st.limit, st.offset);
+        if (!s.values.empty()) out.push_back(std::move(s));
+      }
+      break;
+    case Kind::kTagKeys:
+      for (const auto& [m, unused] : fields) {
+        InfluxSeries s{m, {"tagKey"}, {}};
+        s.values.push_back(json::array{json::value("device")});
+        Page(&s.values, st.limit, st.offset);
+        if (!s.values.empty()) out.push_back(std::move(s));
+      }
+      break;
+    case Kind::kTagValues:
+      for (const auto& [m, ds] : devices) {
+        InfluxSeries s{m, {"key", "value"}, {}};
+        for (const std::string& key : st.tag_keys) {
+          if (key != "device") continue;  // the only tag until labels (docs/LABELS.md)
+          for (const std::string& d : ds) {
+            s.values.push_back(json::array{json::value(key), json::value(d)});
+          }
+        }
+        Page(&s.values, st.limit, st.offset);
+        if (!s.values.empty()) out.push_back(std::move(s));
+      }
+      break;
+    case Kind::kSeries: {
+      InfluxSeries s{"", {"key"}, {}};
+      for (const auto& [m, ds] : devices) {
+        for (const std::string& d : ds) {
+          s.values.push_back(json::array{json::value(m + ",device=" + d)});
+        }
+      }
+      Page(&s.values, st.limit, st.offset);
+      if (!s.values.empty()) out.push_back(std::move(s));
+      break;
+    }
+    case Kind::kDatabases:
+    case Kind::kRetentionPolicies:
+      break;  // answered above
+  }
+  return out;
+}
+
+}  // namespace
+
+// GET or POST /query (docs/INFLUXQL.md): InfluxQL statements, each answered as a result of
+// InfluxDB 1.x's JSON (or CSV). A statement that fails gives its result an "error" and the
+// others still run; a query that does not parse is a 400 with {"error": ...}.
+RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body) {
+  const auto bad = [](unsigned status, const std::string& message) {
+    return ErrorResponse(status, message, Dialect::kInfluxV1);
+  };
+  const std::initializer_list<std::string_view> kParams = {
+      "q", "db", "rp", "epoch", "chunked", "chunk_size", "pretty", "params"};
+  if (Status s = CheckParams(r.target, kParams); !s.ok()) return bad(400, s.message());
+  std::string q(Param(r.target, "q"));
+  if (r.route->method == "POST" && !body.empty()) {
+    // A form body (Grafana, the influx CLI): q there; db belongs in the URL, where it is
+    // authorised before the body is read.
+    auto form = ParseTarget("/?" + body);
+    if (!form) return bad(400, "the form body is not valid application/x-www-form-urlencoded");
+    for (const auto& [key, value] : form->params) {
+      if (key == "q") {
+        q = value;
+      } else if (key == "db" && value != r.project) {
+        return bad(400, "parameter 'db' must be given in the URL");
+      } else if (key != "db" && std::find(kParams.begin(), kParams.end(), key) == kParams.end() &&
+                 key != "u" && key != "p") {
+        return bad(400, "unknown parameter '" + key + "' in the form body");
+      }
+    }
+  }
+  if (q.empty()) return bad(400, "missing required parameter \"q\"");
+  if (const std::string_view epoch = Param(r.target, "epoch"); !epoch.empty()) {
+    formats::Precision unused{};
+    if (!formats::ParsePrecision(epoch, &unused)) {
+      return bad(400, "parameter 'epoch': '" + std::string(epoch) +
+                          "' is not one of n, ns, u, us, ms, s, m, h");
+    }
+  }
+  auto statements = influxql::Parse(q);
+  if (!statements) return bad(400, statements.error().message());
+
+  json::array results;
+  std::vector<std::vector<InfluxSeries>> all;
+  for (size_t id = 0; id < statements->size(); ++id) {
+    json::object result{{"statement_id", id}};
+    auto series = RunShow(db_, auth_, r, (*statements)[id]);
+    if (!series) {
+      result["error"] = series.error().message();
+      all.emplace_back();
+    } else {
+      if (!series->empty()) {
+        json::array list;
+        for (InfluxSeries& s : *series) {
+          json::object o;
+          if (!s.name.empty()) o["name"] = s.name;
+          json::array cols;
+          for (const std::string& c : s.columns) cols.push_back(json::value(c));
+          o["columns"] = std::move(cols);
+          o["values"] = s.values;
+          list.push_back(std::move(o));
+        }
+        result["series"] = std::move(list);
+      }
+      all.push_back(std::move(*series));
+    }
+    results.push_back(std::move(result));
+  }
+  if (r.csv) {
+    RestResponse out;
+    out.content_type = "application/csv";
+    out.body = InfluxCsv(all);
+    return out;
+  }
+  return Json(json::object{{"results", std::move(results)}});
 }
 
 }  // namespace sensordb::server::rest

@@ -29,10 +29,23 @@ struct RestResponse {
   bool close = false;             // Connection: close (the request body was left unread)
   int64_t retry_after_s = 0;      // 429: the Retry-After header
   std::string allow;              // 405: the Allow header
+  bool influxdb_version = false;  // the X-Influxdb-Version header (/ping)
 };
 
-// `{"error":{"code":...,"message":...}}` with `status`.
-RestResponse ErrorResponse(unsigned status, std::string_view message);
+// The version InfluxDB 1.x clients are told they talk to (X-Influxdb-Version): the 1.x API
+// whose write and query endpoints sensordb answers (docs/REST.md).
+inline constexpr std::string_view kInfluxDbVersion = "1.8.10";
+
+// The error body's shape, by the family of the path (docs/REST.md "Errors"):
+//   kSensordb  /api/v1/...     {"error":{"code":"bad_request","message":"..."}}
+//   kInfluxV1  /write, /query  {"error":"..."}
+//   kInfluxV2  /api/v2/...     {"code":"invalid","message":"..."}
+enum class Dialect : uint8_t { kSensordb, kInfluxV1, kInfluxV2 };
+Dialect DialectOf(std::string_view path_or_target);
+
+// An error body in `dialect` with `status`.
+RestResponse ErrorResponse(unsigned status, std::string_view message,
+                           Dialect dialect = Dialect::kSensordb);
 
 // Where a handler writes its response. Each call blocks until the bytes are handed to the
 // connection (bounded by the listener's send timeout); false when the connection is gone, and
@@ -53,10 +66,12 @@ struct RequestHead {
   std::string_view authorization;
   std::string_view content_encoding;
   std::string_view content_type;
+  std::string_view accept;
   std::optional<uint64_t> content_length;  // absent for chunked bodies
   std::string_view peer;                   // the client's address
   unsigned version = 11;                   // HTTP/1.1 is 11
   size_t hosts = 1;                        // how many Host fields the header has
+  bool chunked = false;                    // a Transfer-Encoding (chunked): a body follows
 };
 
 struct Admitted {
@@ -66,6 +81,8 @@ struct Admitted {
   std::string peer;         // admin routes: the client's address, for the audit log
   std::string project;      // project routes: the project's name (authorised)
   uint32_t project_id = 0;  // and its id: a write lands in no other of the same name
+  Dialect dialect = Dialect::kSensordb;  // of the error bodies
+  bool csv = false;                      // /query: Accept asks for CSV
   bool gzip = false;
   formats::Precision precision = formats::Precision::kNanoseconds;  // writes
 };
@@ -95,6 +112,7 @@ class RestHandler {
   void QueryRaw(const Admitted& r, ResponseWriter& out);
   RestResponse QueryLatest(const Admitted& r);
   void QueryAggregate(const Admitted& r, ResponseWriter& out);
+  RestResponse InfluxQuery(const Admitted& r, const std::string& body);
   RestResponse Write(const Admitted& r, std::string body);
   RestResponse Maintain(const Admitted& r, const std::string& body);
 

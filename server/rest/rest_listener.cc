@@ -127,6 +127,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     if (r.status == 401) res->set(http::field::www_authenticate, "Bearer");
     if (r.retry_after_s > 0) res->set(http::field::retry_after, std::to_string(r.retry_after_s));
     if (!r.allow.empty()) res->set(http::field::allow, r.allow);
+    if (r.influxdb_version) res->set("X-Influxdb-Version", kInfluxDbVersion);
     if (r.close) close_after_ = true;
     res->keep_alive(keep_alive_ && !close_after_);
     res->body() = std::move(r.body);
@@ -252,10 +253,12 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
       }
       if (ec == http::error::body_limit) {
         rep_.metrics.RecordRestRefusal(RestRefusal::kTooLarge);
-        return Work([](Connection& c) {
-          RestResponse r = ErrorResponse(413, "the body exceeds rest.max_body_bytes (" +
-                                                  std::to_string(c.rep_.config.rest.max_body_bytes) +
-                                                  ")");
+        return Work([request](Connection& c) {
+          RestResponse r =
+              ErrorResponse(413,
+                            "the body exceeds rest.max_body_bytes (" +
+                                std::to_string(c.rep_.config.rest.max_body_bytes) + ")",
+                            request->dialect);
           r.close = true;
           c.Send(std::move(r));
           return false;

@@ -7,7 +7,7 @@ namespace sensordb::server::rest {
 
 namespace {
 
-constexpr std::array<RestRoute, 11> kRoutes = {{
+constexpr std::array<RestRoute, 13> kRoutes = {{
     {RouteId::kHealth, "GET", "/api/v1/health"},
     {RouteId::kProjects, "GET", "/api/v1/projects"},
     {RouteId::kDevices, "GET", "/api/v1/projects/{project}/devices"},
@@ -19,6 +19,14 @@ constexpr std::array<RestRoute, 11> kRoutes = {{
     {RouteId::kWriteV2, "POST", "/api/v2/write"},
     {RouteId::kFlush, "POST", "/api/v1/admin/flush"},
     {RouteId::kCompact, "POST", "/api/v1/admin/compact"},
+    {RouteId::kInfluxQuery, "GET", "/query"},
+    {RouteId::kInfluxQuery, "POST", "/query"},
+}};
+
+constexpr std::array<RestRoute, 3> kOpenRoutes = {{
+    {RouteId::kPing, "GET", "/ping"},
+    {RouteId::kPing, "HEAD", "/ping"},
+    {RouteId::kOpenHealth, "GET", "/health"},
 }};
 
 int HexValue(char c) {
@@ -80,6 +88,15 @@ bool Matches(std::string_view tmpl, std::string_view path, std::string* project)
 }  // namespace
 
 std::span<const RestRoute> RestRoutes() { return kRoutes; }
+std::span<const RestRoute> OpenRoutes() { return kOpenRoutes; }
+
+const RestRoute* MatchOpenRoute(std::string_view method, std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (const RestRoute& r : kOpenRoutes) {
+    if (r.method == method && r.path == path) return &r;
+  }
+  return nullptr;
+}
 
 std::optional<Target> ParseTarget(std::string_view target) {
   if (target.empty() || target.front() != '/') return std::nullopt;
@@ -118,7 +135,7 @@ RouteMatch MatchRoute(std::string_view method, std::string_view path) {
       return m;
     }
     m.kind = RouteMatch::Kind::kWrongMethod;
-    m.allowed = std::string(r.method);
+    m.allowed += (m.allowed.empty() ? "" : ", ") + std::string(r.method);
   }
   return m;
 }

@@ -20,10 +20,13 @@ enum class RouteId : uint8_t {
   kQueryRaw,
   kQueryLatest,
   kQueryAggregate,
-  kWriteV1,  // InfluxDB 1.x: POST /write?db=
-  kWriteV2,  // InfluxDB 2.x: POST /api/v2/write?bucket=
-  kFlush,    // POST /api/v1/admin/flush (superuser)
-  kCompact,  // POST /api/v1/admin/compact (superuser)
+  kWriteV1,      // InfluxDB 1.x: POST /write?db=
+  kWriteV2,      // InfluxDB 2.x: POST /api/v2/write?bucket=
+  kFlush,        // POST /api/v1/admin/flush (superuser)
+  kCompact,      // POST /api/v1/admin/compact (superuser)
+  kInfluxQuery,  // InfluxDB 1.x: GET or POST /query?db=&q= (InfluxQL)
+  kPing,         // open: GET or HEAD /ping (InfluxDB clients' liveness check)
+  kOpenHealth,   // open: GET /health (InfluxDB's readiness check)
 };
 
 struct RestRoute {
@@ -32,8 +35,14 @@ struct RestRoute {
   std::string_view path;    // a template: "/api/v1/projects/{project}/devices"
 };
 
-// Every route the listener serves; docs/openapi.yaml lists exactly these (rest_test.cc).
+// Every route the listener serves after authentication; docs/openapi.yaml lists exactly these
+// and the open routes (rest_test.cc).
 std::span<const RestRoute> RestRoutes();
+// The routes answered without a token, before anything else is looked at: constant answers
+// that reveal nothing but that the server is up (docs/REST.md "Open routes").
+std::span<const RestRoute> OpenRoutes();
+// The open route of `method` and the raw request target's path, or nullptr.
+const RestRoute* MatchOpenRoute(std::string_view method, std::string_view target);
 
 // A request target split into its percent-decoded path and query parameters (the first value
 // of a repeated parameter wins). nullopt when the target is not an origin-form path or its

@@ -2,6 +2,7 @@
 // with a small Beast client (every read bounded by a socket receive timeout).
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sodium.h>
 #include <sys/socket.h>
 #include <zlib.h>
 
@@ -270,7 +271,7 @@ TEST_F(RestTest, BadLineIsNamedAndNothingApplied) {
                     "env,device=b temp=1 1\nenv,device=\xff temp=1 2\n")
                 .status,
             400u);
-  EXPECT_EQ(Request(http::verb::post, "/write?db=plant&precision=h", tokens_[Role::kWriter],
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant&precision=d", tokens_[Role::kWriter],
                     "env,device=b temp=1 1\n")
                 .status,
             400u);
@@ -332,7 +333,7 @@ std::map<std::string, std::set<unsigned>> DocumentedOperations() {
     if (in_paths && !line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
     if (!in_paths) continue;
     if (line.starts_with("  /") && line.back() == ':') path = line.substr(2, line.size() - 3);
-    for (std::string m : {"get", "post", "put", "delete", "patch"}) {
+    for (std::string m : {"get", "head", "post", "put", "delete", "patch"}) {
       if (line == "    " + m + ":") {
         for (char& c : m) c = char(std::toupper(c));
         op = m + " " + path;
@@ -374,6 +375,9 @@ class RestAccessMatrixTest : public RestTest {
       case RouteId::kQueryLatest:
       case RouteId::kQueryAggregate:
       case RouteId::kChannels: c.target += "?device=m1"; break;
+      case RouteId::kInfluxQuery:
+        c.target += "?db=" + std::string(project) + "&q=SHOW+SERIES";
+        break;
       default: break;
     }
     if (IsWrite(route)) c.body = "env,device=m1 temp=1 " + std::to_string(++stamp_) + "\n";
@@ -383,7 +387,8 @@ class RestAccessMatrixTest : public RestTest {
     return r.id == RouteId::kWriteV1 || r.id == RouteId::kWriteV2;
   }
   static bool HasProject(const RestRoute& r) {
-    return r.path.find("{project}") != std::string_view::npos || IsWrite(r);
+    return r.path.find("{project}") != std::string_view::npos || IsWrite(r) ||
+           r.id == RouteId::kInfluxQuery;
   }
   static bool IsSuperuserOnly(const RestRoute& r) {
     return r.id == RouteId::kFlush || r.id == RouteId::kCompact;
@@ -440,7 +445,8 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
       {"an expired token", std::string(expiring->text.view())},
       {"a revoked token", std::string(revoked->text.view())},
   };
-  std::map<std::string, std::string> unauthorized_body;  // by credential: the same on every route
+  // By credential and error dialect: the same on every route of the dialect.
+  std::map<std::pair<std::string, Dialect>, std::string> unauthorized_body;
   size_t cells = 0;
   for (const RestRoute& route : RestRoutes()) {
     const std::string name = std::string(route.method) + " " + std::string(route.path);
@@ -449,7 +455,7 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
       EXPECT_EQ(r.status, 401u) << name << " with " << what << ": " << r.body;
       EXPECT_EQ(r.header(http::field::www_authenticate), "Bearer") << name << " with " << what;
       EXPECT_EQ(r.header(http::field::connection), "close") << name << " with " << what;
-      auto [it, first] = unauthorized_body.try_emplace(what, r.body);
+      auto [it, first] = unauthorized_body.try_emplace({what, DialectOf(route.path)}, r.body);
       EXPECT_EQ(r.body, it->second) << name << " with " << what << " answers unlike other routes";
       EXPECT_EQ(r.body.find("plant"), std::string::npos) << name << " with " << what;
       ++cells;
@@ -486,7 +492,7 @@ TEST_F(RestAccessMatrixTest, EveryRouteByEveryCredential) {
   // The other answers every route can give: a wrong method, an unknown parameter.
   for (const RestRoute& route : RestRoutes()) {
     Call wrong = For(route, "plant");
-    wrong.method = wrong.method == http::verb::get ? http::verb::delete_ : http::verb::get;
+    wrong.method = http::verb::delete_;
     EXPECT_EQ(Send(wrong, tokens_[Role::kOwner], route).status, 405u) << route.path;
     Call bad = For(route, "plant");
     bad.target += bad.target.find('?') == std::string::npos ? "?bogus=1" : "&precision=years";
@@ -690,7 +696,12 @@ TEST_F(RestQuotaTest, NewSeriesRateIs429WithRetryAfterAndACapIs413) {
   EXPECT_EQ(rate.status, 429u) << rate.body;
   EXPECT_EQ(rate.header(http::field::retry_after), std::to_string(kRateQuotaRetryAfterS));
   EXPECT_NE(rate.body.find("max_new_series_per_device_per_minute"), std::string::npos) << rate.body;
-  EXPECT_NE(rate.body.find("too_many_requests"), std::string::npos) << rate.body;
+  // The InfluxDB 1.x shape on /write, the 2.x code on /api/v2/write.
+  EXPECT_TRUE(json::parse(rate.body).at("error").is_string()) << rate.body;
+  const Reply rate2 =
+      Request(http::verb::post, "/api/v2/write?bucket=plant", writer, "env,device=q c=3 2\n");
+  EXPECT_EQ(rate2.status, 429u) << rate2.body;
+  EXPECT_EQ(json::parse(rate2.body).at("code").as_string(), "too many requests") << rate2.body;
   // Existing series keep taking points; the cap of 4 per device is a 413 (the rate bound of 2
   // a minute is checked after it).
   EXPECT_EQ(Request(http::verb::post, "/write?db=plant", writer, "env,device=q a=4 3\n").status,
@@ -753,12 +764,187 @@ TEST_F(RestTest, FloatsReadBackAsTheyWereWritten) {
   EXPECT_NE(r.body.find("\"value\":21.43}"), std::string::npos) << r.body;
 }
 
+std::string Base64(std::string_view s) {
+  std::string out(sodium_base64_encoded_len(s.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
+                    s.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+// The logins of InfluxDB clients: HTTP Basic with the token as password and any user name
+// (python-influxdb, the influx CLI, Grafana), u/p parameters, and the Token scheme.
+TEST_F(RestTest, InfluxDbClientsLogInAsTheySendIt) {
+  const std::string& token = tokens_[Role::kWriter];
+  const auto basic = [](std::string_view user_colon_password) {
+    return std::vector<std::pair<http::field, std::string>>{
+        {http::field::authorization, "Basic " + Base64(user_colon_password)}};
+  };
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", "", "env,device=b t=1 1\n",
+                    basic("anyone:" + token))
+                .status,
+            204u);
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant&u=x&p=" + token, "", "env,device=b t=1 2\n")
+                .status,
+            204u);
+  EXPECT_EQ(Request(http::verb::post, "/write?db=plant", "", "env,device=b t=1 3\n",
+                    {{http::field::authorization, "Token " + token}})
+                .status,
+            204u);
+  // The credential parameters are taken off before the route looks at its parameters.
+  EXPECT_EQ(Get("/api/v1/projects?u=x&p=" + tokens_[Role::kReader], "").status, 200u);
+  // Wrong or malformed credentials in each form are a 401 that quotes none of them.
+  for (const auto& extra : {basic("anyone:sdb_wrong"), basic(token), basic(""),
+                            decltype(basic("")){{http::field::authorization, "Basic %%%"}}}) {
+    const Reply r = Request(http::verb::post, "/write?db=plant", "", "env,device=b t=1 4\n", extra);
+    EXPECT_EQ(r.status, 401u) << extra.front().second;
+    EXPECT_EQ(r.body.find(token), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("sdb_wrong"), std::string::npos) << r.body;
+  }
+  const Reply wrong_p = Get("/api/v1/projects?u=x&p=sdb_wrong", "");
+  EXPECT_EQ(wrong_p.status, 401u);
+  EXPECT_EQ(wrong_p.body.find("sdb_wrong"), std::string::npos) << wrong_p.body;
+  const Reply raw = Get("/api/v1/projects/plant/query/raw?device=b", tokens_[Role::kReader]);
+  EXPECT_EQ(json::parse(raw.body).at("count").as_int64(), 3);
+}
+
+// /ping and /health answer without a token, reveal no version of sensordb, and never read a
+// body (a connection that sent one is closed).
+TEST_F(RestTest, PingAndHealthAnswerWithoutAToken) {
+  const Reply ping = Get("/ping", "");
+  EXPECT_EQ(ping.status, 204u);
+  EXPECT_EQ(std::string(ping.headers["X-Influxdb-Version"]), std::string(kInfluxDbVersion));
+  EXPECT_EQ(Request(http::verb::head, "/ping", "").status, 204u);
+  const Reply health = Get("/health", "");
+  ASSERT_EQ(health.status, 200u);
+  EXPECT_EQ(json::parse(health.body).at("status").as_string(), "pass");
+  EXPECT_EQ(health.body.find(SENSORDB_VERSION_STRING), std::string::npos) << health.body;
+  const Reply with_body = Request(http::verb::get, "/ping", "", "ignored");
+  EXPECT_EQ(with_body.status, 204u);
+  EXPECT_EQ(with_body.header(http::field::connection), "close");
+  EXPECT_EQ(Request(http::verb::post, "/ping", "").status, 401u);  // not an open route
+}
+
+// Errors come in the shape of the endpoint's family, with the same detail.
+TEST_F(RestTest, ErrorsSpeakTheDialectOfTheEndpoint) {
+  const std::string& token = tokens_[Role::kWriter];
+  const Reply v1 = Request(http::verb::post, "/write?db=plant", token, "env,device=b t=1 1\nbad");
+  ASSERT_EQ(v1.status, 400u);
+  EXPECT_NE(std::string(json::parse(v1.body).at("error").as_string()).find("line 2"),
+            std::string::npos)
+      << v1.body;
+  const Reply v2 = Request(http::verb::post, "/api/v2/write?bucket=plant&org=o", token, "bad");
+  ASSERT_EQ(v2.status, 400u);
+  const auto o = json::parse(v2.body).as_object();
+  EXPECT_EQ(o.at("code").as_string(), "invalid") << v2.body;
+  EXPECT_NE(std::string(o.at("message").as_string()).find("line 1"), std::string::npos);
+  const Reply unauth = Request(http::verb::post, "/api/v2/write?bucket=plant", "", "x");
+  EXPECT_EQ(json::parse(unauth.body).at("code").as_string(), "unauthorized") << unauth.body;
+  const Reply own = Get("/api/v1/projects/plant/query/raw?start=x", tokens_[Role::kReader]);
+  EXPECT_EQ(ErrorCode(own), "bad_request");
+}
+
+// Every precision InfluxDB clients send, a line with leading whitespace (the influx CLI's
+// INSERT), and the points counted in sensordb_ingest_points_total.
+TEST_F(RestTest, WritesTakeEveryInfluxPrecisionAndCountTheirPoints) {
+  const std::string& token = tokens_[Role::kWriter];
+  const std::vector<std::pair<std::string, int64_t>> cases = {{"n", 1'700'000'000'000'000'001},
+                                                              {"u", 1'700'000'000'000'001'000},
+                                                              {"m", 28'333'334LL * 60'000'000'000},
+                                                              {"h", 472'223LL * 3'600'000'000'000}};
+  for (const auto& [precision, want] : cases) {
+    const int64_t value = precision == "n"   ? want
+                          : precision == "u" ? want / 1000
+                          : precision == "m" ? want / 60'000'000'000
+                                             : want / 3'600'000'000'000;
+    const std::string lp = "  env,device=p" + precision + " t=1 " + std::to_string(value) + "\n";
+    ASSERT_EQ(Request(http::verb::post, "/write?db=plant&precision=" + precision, token, lp).status,
+              204u)
+        << precision;
+    const Reply raw =
+        Get("/api/v1/projects/plant/query/raw?device=p" + precision, tokens_[Role::kReader]);
+    const auto points = json::parse(raw.body).at("series").at(0).at("points");
+    EXPECT_EQ(points.at(0).at(0).as_int64(), want) << precision;
+  }
+  EXPECT_EQ(server::testing::MetricValue(metrics_.Render({}), "sensordb_ingest_points_total"), 4.0);
+}
+
+// InfluxQL's SHOW statements over the catalog, as clients and Grafana send them.
+TEST_F(RestTest, InfluxQueryAnswersTheShowStatements) {
+  const std::string& token = tokens_[Role::kWriter];
+  ASSERT_EQ(
+      Request(http::verb::post, "/write?db=plant", token,
+              "env,device=d1 temp=1,ok=t 1\nenv,device=d2 temp=2,n=3i 1\npower,device=d1 w=5 1\n")
+          .status,
+      204u);
+  const std::string& reader = tokens_[Role::kReader];
+  const auto query = [&](const std::string& q, std::string db = "plant") {
+    std::string target = "/query?q=";
+    for (char c : q) {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        target += c;
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+        target += hex;
+      }
+    }
+    if (!db.empty()) target += "&db=" + db;
+    return Get(target, reader);
+  };
+  const auto values = [](const Reply& r, size_t statement = 0, size_t series = 0) {
+    return JsonText(
+        json::parse(r.body).at("results").at(statement).at("series").at(series).at("values"));
+  };
+  // Only the projects the caller has a grant in.
+  Reply r = query("SHOW DATABASES", "");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(values(r), R"([["plant"]])");
+  r = query("SHOW MEASUREMENTS");
+  EXPECT_EQ(values(r), R"([["env"],["power"]])") << r.body;
+  r = query("SHOW FIELD KEYS FROM env");
+  EXPECT_EQ(values(r), R"([["n","integer"],["ok","boolean"],["temp","float"]])") << r.body;
+  r = query("SHOW TAG KEYS; SHOW TAG VALUES FROM env WITH KEY = \"device\"");
+  EXPECT_EQ(values(r, 0, 0), R"([["device"]])") << r.body;
+  EXPECT_EQ(values(r, 1), R"([["device","d1"],["device","d2"]])") << r.body;
+  r = query("SHOW SERIES LIMIT 2 OFFSET 1");
+  EXPECT_EQ(values(r), R"([["env,device=d2"],["power,device=d1"]])") << r.body;
+  r = query("SHOW RETENTION POLICIES ON plant", "");
+  EXPECT_NE(values(r).find("autogen"), std::string::npos) << r.body;
+  // A statement's failure is its result's error; a project without a grant reads as missing.
+  r = query("SHOW MEASUREMENTS ON other; SHOW MEASUREMENTS ON nope; SHOW MEASUREMENTS", "");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto results = json::parse(r.body).at("results");
+  EXPECT_EQ(results.at(0).at("error").as_string(), "database not found: other");
+  EXPECT_EQ(results.at(1).at("error").as_string(), "database not found: nope");
+  EXPECT_EQ(results.at(2).at("error").as_string(), "database name required");
+  // A query that does not parse, or that sensordb does not answer: 400 {"error": ...}.
+  r = query("SHOW DATABASE");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(std::string(json::parse(r.body).at("error").as_string()).find("expected DATABASES"),
+            std::string::npos);
+  r = query("DROP DATABASE plant");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body.find("not supported"), std::string::npos) << r.body;
+  EXPECT_EQ(Get("/query?db=plant", reader).status, 400u);  // no q
+  // POST with a form body, as Grafana sends it; CSV when asked.
+  r = Request(http::verb::post, "/query?db=plant", reader, "q=SHOW+MEASUREMENTS",
+              {{http::field::content_type, "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(values(r), R"([["env"],["power"]])") << r.body;
+  r = Request(http::verb::get, "/query?db=plant&q=SHOW+MEASUREMENTS", reader, "",
+              {{http::field::accept, "application/csv"}});
+  EXPECT_EQ(r.header(http::field::content_type), "application/csv");
+  EXPECT_EQ(r.body, "name,tags,name\nmeasurements,,env\nmeasurements,,power\n");
+}
+
 // docs/openapi.yaml lists exactly the routes the router serves, each with an operationId.
 TEST(RestRoutes, MatchTheOpenApiDocument) {
   std::set<std::string> documented;
   for (const auto& [op, codes] : DocumentedOperations()) documented.insert(op);
   std::set<std::string> served;
   for (const RestRoute& r : RestRoutes()) served.insert(std::string(r.method) + " " + std::string(r.path));
+  for (const RestRoute& r : OpenRoutes())
+    served.insert(std::string(r.method) + " " + std::string(r.path));
   EXPECT_EQ(documented, served);
 }
 

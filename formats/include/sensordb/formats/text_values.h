@@ -11,7 +11,14 @@
 namespace sensordb::formats {
 
 // Unit of integer timestamps in a payload or import file.
-enum class Precision : uint8_t { kNanoseconds, kMicroseconds, kMilliseconds, kSeconds };
+enum class Precision : uint8_t {
+  kNanoseconds,
+  kMicroseconds,
+  kMilliseconds,
+  kSeconds,
+  kMinutes,
+  kHours,
+};
 
 // Multiplies an integer timestamp in `precision` to nanoseconds; fails on overflow or when the
 // result is outside [kMinTimestamp, kMaxTimestamp].
@@ -21,7 +28,8 @@ Result<int64_t> ScaleTimestamp(int64_t value, Precision precision);
 // `2024-01-01` (midnight UTC). Fractions up to nanoseconds.
 Result<int64_t> ParseRfc3339(std::string_view text);
 
-// "ns", "us", "ms" or "s".
+// The precisions InfluxDB clients send: "ns" (or "n"), "us" (or "u"), "ms", "s", "m" (minutes),
+// "h".
 bool ParsePrecision(std::string_view text, Precision* out);
 
 // A positive duration: a bare integer (nanoseconds) or one or more <integer><unit> terms with
