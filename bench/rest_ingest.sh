@@ -14,7 +14,8 @@
 # adds config settings (docs/SERVER.md), e.g. SET=storage.head_checkpoint_mib=0. QUERY_RUNS=N
 # times three REST queries on the running server after that (one keep-alive connection, curl's
 # time_total, median of N after one warm-up): the hourly mean of one channel merged over all
-# devices and per device, and the count of all points.
+# devices and per device (through /api/v1 and as InfluxQL on /query), and the count of all
+# points.
 # DURABILITY=async in the environment runs the server with async acknowledgements; PERF=FILE
 # records the server of the first run with `perf record -g` (or $PERF_ARGS, e.g.
 # `--call-graph dwarf`: sensordbd has no frame pointers) into FILE (the recording costs CPU: keep
@@ -87,7 +88,11 @@ for ((i = 0; i < runs; i++)); do
     merged=$(median_ms "$base?channel=env.temperature&every=1h&fn=mean")
     per_device=$(median_ms "$base?channel=env.temperature&every=1h&fn=mean&per_series=true")
     count=$(median_ms "$base?fn=count")
-    queries="{\"hourly_mean_one_channel_all_devices\": $merged, \"hourly_mean_one_channel_per_device\": $per_device, \"count_all_points\": $count}"
+    # The per-device hourly mean again, as InfluxQL on /query (the fleet starts 2026-01-01;
+    # fill(none) returns the same non-empty buckets as /api/v1).
+    influxql="SELECT mean(temperature) FROM env WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-02T00:00:00Z' GROUP BY time(1h), device fill(none)"
+    influxql_ms=$(median_ms "https://127.0.0.1:$rest_port/query?db=bench&epoch=ns&q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$influxql")")
+    queries="{\"hourly_mean_one_channel_all_devices\": $merged, \"hourly_mean_one_channel_per_device\": $per_device, \"influxql_hourly_mean_per_device\": $influxql_ms, \"count_all_points\": $count}"
   fi
   # The server's peak resident memory, from the kernel, before it stops.
   peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")

@@ -56,6 +56,11 @@ for i, precision in enumerate(["n", "u", "ms", "s", "m", "h"]):
     written["p-" + precision] = (seconds * 10**9, 20.5 + i)
 rs = c.query("SHOW TAG VALUES FROM env WITH KEY = device")
 assert sorted(p["value"] for p in rs.get_points()) == sorted(written), list(rs.get_points())
+# The hourly mean per device, as a dashboard asks it, against the values written above.
+rs = c.query("SELECT mean(temp) FROM env WHERE time >= '2023-11-14T22:00:00Z' "
+             "AND time < '2023-11-15T04:00:00Z' GROUP BY time(1h), device fill(none)", epoch="s")
+got = {(k[1]["device"], p["time"]): p["mean"] for k, points in rs.items() for p in points}
+assert got == {(d, ns // 10**9): v for d, (ns, v) in written.items()}, (got, written)
 rs = c.query("SHOW FIELD KEYS")
 assert list(rs.get_points("env")) == [{"fieldKey": "temp", "fieldType": "float"}], rs.raw
 try:
@@ -113,7 +118,21 @@ wrong=${TOKEN%?}$([[ ${TOKEN: -1} == A ]] && echo B || echo A)
 out=$(influx "$wrong" -execute 'SHOW DATABASES' 2>&1)
 grep -q '^ERR: ' <<<"$out" || fail "a wrong token was not refused: $out"
 grep -q 'plant' <<<"$out" && fail "a wrong token listed the projects: $out"
+out=$(influx "$TOKEN" -database plant -precision rfc3339 -execute \
+  "SELECT mean(temp) FROM env WHERE time >= '2023-11-14T22:00:00Z' AND time < '2023-11-15T00:00:00Z' GROUP BY time(1h), device" 2>&1) ||
+  fail "influx SELECT: $out"
+grep -q 'tags: device=p-n' <<<"$out" || fail "influx SELECT lacks the device p-n: $out"
+grep -q '^2023-11-14T22:00:00Z 20.5$' <<<"$out" || fail "influx SELECT lacks p-n's mean: $out"
 echo "influx CLI: ok"
+
+# --- Grafana's InfluxQL data source: its exact request (POST, form body, epoch=ms, quoted
+# names, $timeFilter in milliseconds, GROUP BY time($__interval) fill(null)) -----------------
+q='SELECT mean("temp") FROM "env" WHERE ("device" = '"'"'p-s'"'"') AND time >= 1700010000000ms and time <= 1700013599000ms GROUP BY time(30m) fill(null)'
+body=$(curl -s -m 10 --cacert "$CA" -u "grafana:$TOKEN" --data-urlencode "q=$q" \
+  "https://127.0.0.1:$REST_PORT/query?db=plant&epoch=ms")
+want='{"results":[{"statement_id":0,"series":[{"name":"env","columns":["time","mean"],"values":[[1700010000000,23.5],[1700011800000,null]]}]}]}'
+[[ $body == "$want" ]] || fail "Grafana's query: $body"
+echo "Grafana's request: ok"
 
 # --- promtool: the exposition lints clean and counts the REST points -------------------------
 curl -s -m 10 -H "Authorization: Bearer $(cat "$WORK/srv/metrics.token")" \

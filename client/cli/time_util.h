@@ -13,6 +13,7 @@
 namespace sensordb::cli {
 
 // Unit of integer timestamps in import files; scaling and RFC 3339 are the ingest formats'.
+using formats::FormatRfc3339;
 using formats::ParseDuration;
 using formats::ParsePrecision;
 using formats::ParseRfc3339;
@@ -24,9 +25,6 @@ using formats::ScaleTimestamp;
 // A point in time for --start/--end: integer nanoseconds (also negative), RFC 3339, `now`, or
 // a duration relative to now: `-1h`, `+30m`, `now-1h`, `now+1d`.
 Result<int64_t> ParseTimePoint(std::string_view text, int64_t now_ns);
-
-// UTC RFC 3339 with the fraction only as long as needed: `2023-11-14T22:13:20.5Z`.
-std::string FormatRfc3339(int64_t ns);
 
 // Current wall-clock time in nanoseconds since the epoch.
 int64_t NowNanos();

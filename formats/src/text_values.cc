@@ -100,6 +100,25 @@ Result<int64_t> UnitNanos(std::string_view unit) {
       fmt::format("unknown duration unit '{}' (use ns, us, ms, s, m, h, d or w)", unit)));
 }
 
+constexpr int64_t kNanosPerDay = 86'400 * kNanosPerSecond;
+
+struct Civil {
+  int64_t year;
+  unsigned month, day;
+};
+
+Civil CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
 bool IsAllDigits(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -139,6 +158,30 @@ Result<int64_t> ScaleTimestamp(int64_t value, Precision precision) {
         value)));
   }
   return ns;
+}
+
+std::string FormatRfc3339(int64_t ns) {
+  int64_t days = ns / kNanosPerDay;
+  int64_t rem = ns % kNanosPerDay;
+  if (rem < 0) {
+    rem += kNanosPerDay;
+    --days;
+  }
+  const Civil c = CivilFromDays(days);
+  const int64_t secs = rem / kNanosPerSecond;
+  int64_t frac = rem % kNanosPerSecond;
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.year, c.month, c.day,
+                                secs / 3600, secs / 60 % 60, secs % 60);
+  if (frac != 0) {
+    int width = 9;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      --width;
+    }
+    out += fmt::format(".{:0{}}", frac, width);
+  }
+  out += 'Z';
+  return out;
 }
 
 Result<int64_t> ParseRfc3339(std::string_view text) {

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "sensordb/formats/text_values.h"
+
 namespace sensordb::server::rest::influxql {
 namespace {
 
@@ -117,7 +119,7 @@ std::string Upper(std::string s) {
 
 class Parser {
  public:
-  explicit Parser(std::string_view q) : q_(q), lex_(q) { Advance(); }
+  Parser(std::string_view q, int64_t now_ns) : q_(q), lex_(q), now_ns_(now_ns) { Advance(); }
 
   Result<std::vector<Statement>> All() {
     std::vector<Statement> out;
@@ -236,9 +238,8 @@ class Parser {
 
   Result<Statement> ParseStatement() {
     if (Accept("SHOW")) return ParseShow();
-    for (std::string_view kw : {"SELECT", "EXPLAIN"}) {
-      if (IsKeyword(tok_, kw)) return Err(Unsupported(std::string(kw) + " (not yet)"));
-    }
+    if (Accept("SELECT")) return ParseSelect();
+    if (IsKeyword(tok_, "EXPLAIN")) return Err(Unsupported("EXPLAIN"));
     for (std::string_view kw :
          {"CREATE", "DROP", "DELETE", "ALTER", "GRANT", "REVOKE", "KILL", "SET"}) {
       if (IsKeyword(tok_, kw)) {
@@ -331,8 +332,268 @@ class Parser {
     return s;
   }
 
+  // --- SELECT -----------------------------------------------------------------------------
+
+  static constexpr int kMaxDepth = 8;  // parentheses in WHERE
+
+  bool IsOp(std::string_view op) const { return tok_.kind == Tok::kOp && tok_.text == op; }
+
+  Result<Statement> ParseSelect() {
+    SelectStatement s;
+    do {
+      SENSORDB_ASSIGN_OR_RETURN(auto field, Field());
+      if (field) s.fields.push_back(std::move(*field));
+    } while (AcceptOp(","));
+    if (s.fields.empty()) return Err(Unexpected("a field or a function"));
+    const bool aggregates = s.Aggregates();
+    for (const SelectField& f : s.fields) {
+      if (f.function.empty() == aggregates) {
+        return Err(
+            Status::InvalidArgument("mixing aggregate and non-aggregate queries is not supported"));
+      }
+    }
+    SENSORDB_RETURN_IF_ERROR(Expect("FROM"));
+    SENSORDB_ASSIGN_OR_RETURN(s.measurement, Measurement());
+    if (IsOp(",")) return Err(Unsupported("more than one measurement in FROM"));
+    if (Accept("WHERE")) SENSORDB_RETURN_IF_ERROR(Conjunction(&s, 0));
+    if (Accept("GROUP")) {
+      SENSORDB_RETURN_IF_ERROR(Expect("BY"));
+      SENSORDB_RETURN_IF_ERROR(GroupBy(&s));
+    }
+    if (s.interval_ns != 0 && !aggregates) {
+      return Err(Status::InvalidArgument("GROUP BY requires at least one aggregate function"));
+    }
+    if (Accept("FILL")) SENSORDB_RETURN_IF_ERROR(Fill(&s));
+    if (Accept("ORDER")) {
+      SENSORDB_RETURN_IF_ERROR(Expect("BY"));
+      if (!IsKeyword(tok_, "TIME")) return Err(Unsupported("ORDER BY other than time"));
+      Advance();
+      if (Accept("DESC")) {
+        s.descending = true;
+      } else {
+        Accept("ASC");
+      }
+    }
+    if (Accept("LIMIT")) {
+      SENSORDB_ASSIGN_OR_RETURN(s.limit, Unsigned());
+    }
+    if (IsKeyword(tok_, "OFFSET")) return Err(Unsupported("OFFSET in SELECT"));
+    if (Accept("SLIMIT")) {
+      SENSORDB_ASSIGN_OR_RETURN(s.slimit, Unsigned());
+    }
+    for (std::string_view kw : {"SOFFSET", "TZ", "INTO"}) {
+      if (IsKeyword(tok_, kw)) return Err(Unsupported(Upper(tok_.text)));
+    }
+    if (aggregates && s.interval_ns != 0 && s.start_ns == std::numeric_limits<int64_t>::min()) {
+      return Err(Status::InvalidArgument(
+          "aggregate functions with GROUP BY time require a WHERE time clause with a lower "
+          "limit"));
+    }
+    return s;
+  }
+
+  // One item of the SELECT list; nullopt for `time`, which every answer has anyway.
+  Result<std::optional<SelectField>> Field() {
+    SelectField f;
+    if (AcceptOp("*")) {
+      f.field = "*";
+    } else {
+      if (tok_.kind != Tok::kIdent) return Err(Unexpected("a field or a function"));
+      Token name = tok_;
+      Advance();
+      if (!name.quoted && AcceptOp("(")) {
+        std::string fn = name.text;
+        for (char& c : fn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        static constexpr std::string_view kFunctions[] = {"count", "sum",   "mean", "min",
+                                                          "max",   "first", "last", "spread"};
+        if (std::find(std::begin(kFunctions), std::end(kFunctions), fn) == std::end(kFunctions)) {
+          return Err(Unsupported("the function " + fn + "()"));
+        }
+        if (IsOp("*") || IsOp("/")) return Err(Unsupported(fn + "() of a wildcard or a regex"));
+        SENSORDB_ASSIGN_OR_RETURN(f.field, Identifier());
+        if (IsOp(",")) return Err(Unsupported(fn + "() with more than one argument"));
+        SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
+        f.function = std::move(fn);
+      } else {
+        f.field = std::move(name.text);
+      }
+    }
+    if (IsOp("::")) return Err(Unsupported("a type cast (::)"));
+    for (std::string_view op : {"+", "-", "*", "/", "%"}) {
+      if (IsOp(op)) return Err(Unsupported("arithmetic in SELECT"));
+    }
+    if (Accept("AS")) {
+      SENSORDB_ASSIGN_OR_RETURN(f.alias, Identifier());
+    }
+    if (f.function.empty() && f.alias.empty() && Upper(f.field) == "TIME") {
+      return std::optional<SelectField>();
+    }
+    return std::optional<SelectField>(std::move(f));
+  }
+
+  Status Conjunction(SelectStatement* s, int depth) {
+    do {
+      SENSORDB_RETURN_IF_ERROR(Condition(s, depth));
+    } while (Accept("AND"));
+    if (IsKeyword(tok_, "OR")) return Unsupported("OR in WHERE");
+    return Status::Ok();
+  }
+
+  Status Condition(SelectStatement* s, int depth) {
+    if (AcceptOp("(")) {
+      if (depth == kMaxDepth) return Unsupported("parentheses nested deeper than 8");
+      SENSORDB_RETURN_IF_ERROR(Conjunction(s, depth + 1));
+      return ExpectOp(")");
+    }
+    if (tok_.kind != Tok::kIdent) return Unexpected("identifier");
+    const Token lhs = tok_;
+    Advance();
+    if (tok_.kind != Tok::kOp) return Unexpected("=, !=, <>, <, <=, >, >=, =~, !~");
+    const std::string op = tok_.text;
+    const bool is_time = Upper(lhs.text) == "TIME";
+    if (is_time) {
+      if (op != "=" && op != "<" && op != "<=" && op != ">" && op != ">=") {
+        return Unsupported("time " + op);
+      }
+      Advance();
+      SENSORDB_ASSIGN_OR_RETURN(const int64_t t, TimeValue());
+      const int64_t after = t == std::numeric_limits<int64_t>::max() ? t : t + 1;
+      if (op == ">=" || op == "=") s->start_ns = std::max(s->start_ns, t);
+      if (op == ">") s->start_ns = std::max(s->start_ns, after);
+      if (op == "<") s->end_ns = std::min(s->end_ns, t);
+      if (op == "<=" || op == "=") s->end_ns = std::min(s->end_ns, after);
+      return Status::Ok();
+    }
+    if (lhs.text != "device") {
+      return Unsupported("WHERE on '" + lhs.text +
+                         "' (time and the device tag only: other tags come with device labels, "
+                         "docs/LABELS.md; fields are not filtered yet)");
+    }
+    if (op != "=") return Unsupported("device " + op);
+    Advance();
+    if (tok_.kind != Tok::kString) return Unexpected("string");
+    if (s->device && *s->device != tok_.text) {
+      // Two devices ANDed: nothing matches.
+      s->start_ns = 0;
+      s->end_ns = 0;
+    }
+    s->device = tok_.text;
+    Advance();
+    return Status::Ok();
+  }
+
+  // now() [± duration], 'RFC 3339', integer nanoseconds or an epoch duration (1700000000000ms),
+  // each optionally followed by ± duration.
+  Result<int64_t> TimeValue() {
+    int64_t t = 0;
+    if (IsKeyword(tok_, "NOW")) {
+      Advance();
+      SENSORDB_RETURN_IF_ERROR(ExpectOp("("));
+      SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
+      t = now_ns_;
+    } else if (tok_.kind == Tok::kString) {
+      auto parsed = formats::ParseRfc3339(tok_.text);
+      if (!parsed) {
+        return Err(Status::InvalidArgument(
+            fmt::format("error parsing query: invalid time '{}' at {} (use RFC 3339)", tok_.text,
+                        Where(tok_.pos))));
+      }
+      t = *parsed;
+      Advance();
+    } else if (tok_.kind == Tok::kNumber) {
+      SENSORDB_ASSIGN_OR_RETURN(t, Duration());
+    } else {
+      return Err(Unexpected("now(), a time string or a number"));
+    }
+    while (IsOp("+") || IsOp("-")) {
+      const bool minus = tok_.text == "-";
+      Advance();
+      SENSORDB_ASSIGN_OR_RETURN(const int64_t d, Duration());
+      if (__builtin_add_overflow(t, minus ? -d : d, &t)) {
+        return Err(Status::InvalidArgument("the time in WHERE is out of range"));
+      }
+    }
+    return t;
+  }
+
+  // A number token as nanoseconds: bare digits, or digits with units (10m, 1h30m, 1500ms).
+  Result<int64_t> Duration() {
+    if (tok_.kind != Tok::kNumber) return Err(Unexpected("duration"));
+    std::string text = tok_.text;
+    int64_t bare = 0;
+    if (std::from_chars(text.data(), text.data() + text.size(), bare).ptr ==
+        text.data() + text.size()) {
+      Advance();  // integer nanoseconds, 0 included
+      return bare;
+    }
+    if (text.ends_with("u")) text += "s";  // InfluxQL's microseconds
+    auto ns = formats::ParseDuration(text);
+    if (!ns) {
+      return Err(Status::InvalidArgument(fmt::format(
+          "error parsing query: invalid duration {} at {}", tok_.text, Where(tok_.pos))));
+    }
+    Advance();
+    return *ns;
+  }
+
+  Status GroupBy(SelectStatement* s) {
+    do {
+      if (IsKeyword(tok_, "TIME")) {
+        Advance();
+        SENSORDB_RETURN_IF_ERROR(ExpectOp("("));
+        SENSORDB_ASSIGN_OR_RETURN(s->interval_ns, Duration());
+        if (s->interval_ns <= 0) return Unexpected("a positive duration");
+        if (AcceptOp(",")) {
+          const bool minus = AcceptOp("-");
+          SENSORDB_ASSIGN_OR_RETURN(const int64_t offset, Duration());
+          s->offset_ns = minus ? -offset : offset;
+          if (s->offset_ns != 0) return Unsupported("an offset in GROUP BY time()");
+        }
+        SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
+      } else if (AcceptOp("*")) {
+        s->group_by_device = true;
+      } else if (tok_.kind == Tok::kIdent && tok_.text == "device") {
+        Advance();
+        s->group_by_device = true;
+      } else if (tok_.kind == Tok::kIdent) {
+        return Unsupported("GROUP BY '" + tok_.text +
+                           "' (the device tag only until device labels, docs/LABELS.md)");
+      } else {
+        return Unexpected("time(), a tag or *");
+      }
+    } while (AcceptOp(","));
+    return Status::Ok();
+  }
+
+  Status Fill(SelectStatement* s) {
+    using F = SelectStatement::Fill;
+    SENSORDB_RETURN_IF_ERROR(ExpectOp("("));
+    if (Accept("NULL")) {
+      s->fill = F::kNull;
+    } else if (Accept("NONE")) {
+      s->fill = F::kNone;
+    } else if (Accept("PREVIOUS")) {
+      s->fill = F::kPrevious;
+    } else if (Accept("LINEAR")) {
+      s->fill = F::kLinear;
+    } else {
+      const bool minus = AcceptOp("-");
+      double v = 0;
+      const std::string& t = tok_.text;
+      if (tok_.kind != Tok::kNumber ||
+          std::from_chars(t.data(), t.data() + t.size(), v).ptr != t.data() + t.size()) {
+        return Unexpected("null, none, previous, linear or a number");
+      }
+      Advance();
+      s->fill = F::kValue;
+      s->fill_value = minus ? -v : v;
+    }
+    return ExpectOp(")");
+  }
+
   std::string_view q_;
   Lexer lex_;
+  int64_t now_ns_;
   Token tok_;
 };
 
@@ -359,12 +620,12 @@ std::string_view KindName(ShowStatement::Kind kind) {
   return "?";
 }
 
-Result<std::vector<Statement>> Parse(std::string_view q) {
+Result<std::vector<Statement>> Parse(std::string_view q, int64_t now_ns) {
   if (q.size() > kMaxQueryBytes) {
     return Err(Status::InvalidArgument(
         fmt::format("the query of {} bytes exceeds {} bytes", q.size(), kMaxQueryBytes)));
   }
-  return Parser(q).All();
+  return Parser(q, now_ns).All();
 }
 
 }  // namespace sensordb::server::rest::influxql

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "sensordb/status.h"
@@ -38,10 +40,38 @@ struct ShowStatement {
   uint64_t offset = 0;
 };
 
-using Statement = ShowStatement;
+// SELECT <fields> FROM <measurement> [WHERE ...] [GROUP BY ...] [fill(...)] [ORDER BY time
+// [ASC|DESC]] [LIMIT n] [SLIMIT n]: the subset of docs/INFLUXQL.md.
+struct SelectField {
+  std::string function;  // count, sum, mean, min, max, first, last, spread; empty: the raw field
+  std::string field;     // a field key, or "*" (raw only)
+  std::string alias;     // AS <alias>, or empty
+};
+
+struct SelectStatement {
+  enum class Fill : uint8_t { kNull, kNone, kValue, kPrevious, kLinear };
+  std::vector<SelectField> fields;
+  std::string measurement;
+  // WHERE on time, as a half-open range [start_ns, end_ns).
+  int64_t start_ns = std::numeric_limits<int64_t>::min();
+  int64_t end_ns = std::numeric_limits<int64_t>::max();
+  std::optional<std::string> device;  // WHERE device = '...'
+  int64_t interval_ns = 0;            // GROUP BY time(interval[, offset])
+  int64_t offset_ns = 0;
+  bool group_by_device = false;  // GROUP BY device or *
+  Fill fill = Fill::kNull;
+  double fill_value = 0;
+  bool descending = false;
+  uint64_t limit = 0;   // points per series; 0: none
+  uint64_t slimit = 0;  // series; 0: none
+  bool Aggregates() const { return !fields.empty() && !fields.front().function.empty(); }
+};
+
+using Statement = std::variant<ShowStatement, SelectStatement>;
 
 // The statements of `q`, separated by semicolons (an empty statement between two is skipped).
-Result<std::vector<Statement>> Parse(std::string_view q);
+// `now_ns` is the time of now() in WHERE.
+Result<std::vector<Statement>> Parse(std::string_view q, int64_t now_ns = 0);
 
 // The statement's text as InfluxDB names it in an error ("SHOW TAG VALUES").
 std::string_view KindName(ShowStatement::Kind kind);

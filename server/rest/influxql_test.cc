@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <variant>
+
 namespace sensordb::server::rest::influxql {
 namespace {
 
@@ -10,8 +12,8 @@ using Kind = ShowStatement::Kind;
 ShowStatement One(std::string_view q) {
   auto all = Parse(q);
   EXPECT_TRUE(all.has_value()) << q << ": " << all.error().message();
-  if (!all || all->size() != 1) return {};
-  return all->front();
+  if (!all || all->size() != 1 || !std::holds_alternative<ShowStatement>(all->front())) return {};
+  return std::get<ShowStatement>(all->front());
 }
 
 Status ErrorOf(std::string_view q) {
@@ -45,10 +47,10 @@ TEST(InfluxQl, SplitsStatementsAndSkipsComments) {
   auto all = Parse("SHOW DATABASES; -- a comment\n;/* block; */ SHOW MEASUREMENTS ON \"a;b\";");
   ASSERT_TRUE(all.has_value()) << all.error().message();
   ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ((*all)[1].on, "a;b");
+  EXPECT_EQ(std::get<ShowStatement>((*all)[1]).on, "a;b");
   auto quoted = Parse(R"(SHOW FIELD KEYS FROM "a \"quoted\" name")");
   ASSERT_TRUE(quoted.has_value()) << quoted.error().message();
-  EXPECT_EQ(quoted->front().from, "a \"quoted\" name");
+  EXPECT_EQ(std::get<ShowStatement>(quoted->front()).from, "a \"quoted\" name");
 }
 
 TEST(InfluxQl, ErrorsSayWhatWasFoundAndWhere) {
@@ -70,14 +72,81 @@ TEST(InfluxQl, ErrorsSayWhatWasFoundAndWhere) {
 }
 
 TEST(InfluxQl, NamesWhatItDoesNotAnswer) {
-  for (const char* q : {"SELECT * FROM env", "DROP DATABASE plant", "CREATE DATABASE x",
-                        "SHOW USERS", "SHOW SERIES CARDINALITY", "SHOW TAG KEYS WHERE a = 'b'",
-                        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /en/", "SHOW SERIES FROM /e/",
-                        "SHOW TAG VALUES WITH KEY =~ /d/"}) {
+  for (const char* q :
+       {"SELECT median(t) FROM env", "SELECT a FROM env WHERE site = 'x'",
+        "SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h), site",
+        "SELECT a FROM env OFFSET 2", "SELECT a FROM env WHERE a > 1 OR a < 0",
+        "SELECT a * 2 FROM env", "SELECT a FROM env tz('Europe/Paris')",
+        "SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h, 15m)", "SELECT a FROM env, other",
+        "EXPLAIN SELECT a FROM env", "DROP DATABASE plant", "CREATE DATABASE x", "SHOW USERS",
+        "SHOW SERIES CARDINALITY", "SHOW TAG KEYS WHERE a = 'b'",
+        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /en/", "SHOW SERIES FROM /e/",
+        "SHOW TAG VALUES WITH KEY =~ /d/"}) {
     const Status s = ErrorOf(q);
     EXPECT_EQ(s.code(), StatusCode::kNotSupported) << q << ": " << s.message();
     EXPECT_NE(s.message().find("not supported"), std::string::npos) << q << ": " << s.message();
   }
+}
+
+SelectStatement Select(std::string_view q, int64_t now = 0) {
+  auto all = Parse(q, now);
+  EXPECT_TRUE(all.has_value()) << q << ": " << all.error().message();
+  if (!all || all->size() != 1 || !std::holds_alternative<SelectStatement>(all->front())) return {};
+  return std::get<SelectStatement>(all->front());
+}
+
+TEST(InfluxQl, ParsesTheSelectsOfDashboards) {
+  // Grafana's default query, its $timeFilter expanded in milliseconds.
+  SelectStatement s = Select(
+      "SELECT mean(\"temp\") AS \"t\", max(temp) FROM \"env\" WHERE time >= 1700000000000ms "
+      "and time <= 1700003600000ms GROUP BY time(10s), \"device\" fill(null)");
+  ASSERT_EQ(s.fields.size(), 2u);
+  EXPECT_EQ(s.fields[0].function, "mean");
+  EXPECT_EQ(s.fields[0].field, "temp");
+  EXPECT_EQ(s.fields[0].alias, "t");
+  EXPECT_EQ(s.measurement, "env");
+  EXPECT_EQ(s.start_ns, 1'700'000'000'000'000'000);
+  EXPECT_EQ(s.end_ns, 1'700'003'600'000'000'001);  // <= is inclusive: the range is half-open
+  EXPECT_EQ(s.interval_ns, 10'000'000'000);
+  EXPECT_TRUE(s.group_by_device);
+  EXPECT_EQ(s.fill, SelectStatement::Fill::kNull);
+  // now() arithmetic, RFC 3339, device, ORDER BY, LIMIT, SLIMIT, fill(<n>), parentheses.
+  s = Select(
+      "select spread(a) from env where (time > now() - 1h and device = 'd1') and "
+      "time < '2024-01-01T00:00:00Z' group by time(1m) fill(-1.5) order by time desc "
+      "limit 10 slimit 2",
+      10'000'000'000'000);
+  EXPECT_EQ(s.start_ns, 10'000'000'000'000 - 3'600'000'000'000 + 1);
+  EXPECT_EQ(s.end_ns, 1'704'067'200'000'000'000);
+  EXPECT_EQ(s.device, "d1");
+  EXPECT_EQ(s.fill, SelectStatement::Fill::kValue);
+  EXPECT_EQ(s.fill_value, -1.5);
+  EXPECT_TRUE(s.descending);
+  EXPECT_EQ(s.limit, 10u);
+  EXPECT_EQ(s.slimit, 2u);
+  // Raw fields; time in the list is implied.
+  s = Select("SELECT time, a, \"b c\" FROM env WHERE time = 5");
+  ASSERT_EQ(s.fields.size(), 2u);
+  EXPECT_FALSE(s.Aggregates());
+  EXPECT_EQ(s.fields[1].field, "b c");
+  EXPECT_EQ(s.start_ns, 5);
+  EXPECT_EQ(s.end_ns, 6);
+  EXPECT_EQ(Select("SELECT * FROM env").fields.front().field, "*");
+}
+
+TEST(InfluxQl, RefusesSelectsThatMakeNoSense) {
+  EXPECT_NE(ErrorOf("SELECT mean(a), b FROM env").message().find("mixing aggregate"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("SELECT a FROM env GROUP BY time(1m)").message().find("aggregate function"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("SELECT mean(a) FROM env GROUP BY time(1m)").message().find("lower limit"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("SELECT mean(a) FROM env WHERE time > 'yesterday'").message().find("invalid time"),
+      std::string::npos);
+  std::string deep =
+      "SELECT a FROM env WHERE " + std::string(9, '(') + "time > 0" + std::string(9, ')');
+  EXPECT_EQ(ErrorOf(deep).code(), StatusCode::kNotSupported);
 }
 
 TEST(InfluxQl, BoundsTheQuery) {

@@ -2,6 +2,7 @@
 // between serialized values, so that a result of any size is never held whole.
 #include "rest/rest_handler.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "auth/secret_string.h"
@@ -282,6 +284,7 @@ struct InfluxSeries {
   std::string name;  // empty: none (SHOW SERIES, SHOW RETENTION POLICIES)
   std::vector<std::string> columns;
   json::array values;
+  json::object tags;  // GROUP BY device: {"device": name}
 };
 
 // LIMIT and OFFSET of a SHOW statement over `rows`.
@@ -325,9 +328,13 @@ std::string InfluxCsv(const std::vector<std::vector<InfluxSeries>>& results) {
         out += '\n';
         header = s.columns;
       }
+      std::string tags;
+      for (const auto& [key, value] : s.tags) {
+        tags += (tags.empty() ? "" : ",") + std::string(key) + "=" + std::string(value.as_string());
+      }
       for (const json::value& row : s.values) {
         CsvCell(json::value(s.name), &out);
-        out += ',';
+        CsvCell(json::value(tags), &(out += ','));
         for (const json::value& cell : row.as_array()) CsvCell(cell, &(out += ','));
         out += '\n';
       }
@@ -891,6 +898,21 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
 
 namespace {
 
+// The project a statement reads: ON <db>, else the request's db, authorised for the caller (a
+// project without a grant reads as one that does not exist).
+Result<ProjectInfo> ReadableProject(DB& db, AuthService& auth, const Admitted& r,
+                                    const std::string& on) {
+  const std::string name = on.empty() ? r.project : on;
+  if (name.empty()) return Err(Status::InvalidArgument("database name required"));
+  auto project = db.GetProject(name);
+  if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
+  const ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt, name};
+  if (!project || !auth.Authorize(r.principal, Operation::kQuery, ref).ok()) {
+    return Err(Status::NotFound("database not found: " + name));
+  }
+  return std::move(*project);
+}
+
 // One SHOW statement's series.
 Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admitted& r,
                                           const influxql::ShowStatement& st) {
@@ -898,7 +920,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
   std::vector<InfluxSeries> out;
   if (st.kind == Kind::kDatabases) {
     SENSORDB_ASSIGN_OR_RETURN(auto projects, db.ListProjects());
-    InfluxSeries s{"databases", {"name"}, {}};
+    InfluxSeries s{"databases", {"name"}, {}, {}};
     for (const ProjectInfo& p : projects) {
       SENSORDB_ASSIGN_OR_RETURN(auto role, auth.grants().RoleOf(r.principal.name, p.id));
       if (role.has_value()) s.values.push_back(json::array{json::value(p.name)});
@@ -907,19 +929,11 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
     out.push_back(std::move(s));
     return out;
   }
-  // Every other statement reads one project: ON <db>, else the request's db, each authorised
-  // (a project without a grant reads as one that does not exist).
-  const std::string name = st.on.empty() ? r.project : st.on;
-  if (name.empty()) return Err(Status::InvalidArgument("database name required"));
-  auto project = db.GetProject(name);
-  if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
-  const ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt, name};
-  if (!project || !auth.Authorize(r.principal, Operation::kQuery, ref).ok()) {
-    return Err(Status::NotFound("database not found: " + name));
-  }
+  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo project, ReadableProject(db, auth, r, st.on));
+  const std::string& name = project.name;
   if (st.kind == Kind::kRetentionPolicies) {
-    const uint64_t hours = uint64_t{project->retention_days} * 24;
-    InfluxSeries s{"", {"name", "duration", "shardGroupDuration", "replicaN", "default"}, {}};
+    const uint64_t hours = uint64_t{project.retention_days} * 24;
+    InfluxSeries s{"", {"name", "duration", "shardGroupDuration", "replicaN", "default"}, {}, {}};
     s.values.push_back(json::array{json::value("autogen"),
                                    json::value(hours ? std::to_string(hours) + "h0m0s" : "0s"),
                                    json::value("168h0m0s"), json::value(1), json::value(true)});
@@ -939,7 +953,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
   }
   switch (st.kind) {
     case Kind::kMeasurements: {
-      InfluxSeries s{"measurements", {"name"}, {}};
+      InfluxSeries s{"measurements", {"name"}, {}, {}};
       for (const auto& [m, unused] : fields) s.values.push_back(json::array{json::value(m)});
       Page(&s.values, st.limit, st.offset);
       if (!s.values.empty()) out.push_back(std::move(s));
@@ -947,7 +961,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
     }
     case Kind::kFieldKeys:
       for (const auto& [m, fs] : fields) {
-        InfluxSeries s{m, {"fieldKey", "fieldType"}, {}};
+        InfluxSeries s{m, {"fieldKey", "fieldType"}, {}, {}};
         for (const auto& [f, type] : fs) {
           s.values.push_back(json::array{json::value(f), json::value(InfluxFieldType(type))});
         }
@@ -957,7 +971,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
       break;
     case Kind::kTagKeys:
       for (const auto& [m, unused] : fields) {
-        InfluxSeries s{m, {"tagKey"}, {}};
+        InfluxSeries s{m, {"tagKey"}, {}, {}};
         s.values.push_back(json::array{json::value("device")});
         Page(&s.values, st.limit, st.offset);
         if (!s.values.empty()) out.push_back(std::move(s));
@@ -965,7 +979,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
       break;
     case Kind::kTagValues:
       for (const auto& [m, ds] : devices) {
-        InfluxSeries s{m, {"key", "value"}, {}};
+        InfluxSeries s{m, {"key", "value"}, {}, {}};
         for (const std::string& key : st.tag_keys) {
           if (key != "device") continue;  // the only tag until labels (docs/LABELS.md)
           for (const std::string& d : ds) {
@@ -977,7 +991,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
       }
       break;
     case Kind::kSeries: {
-      InfluxSeries s{"", {"key"}, {}};
+      InfluxSeries s{"", {"key"}, {}, {}};
       for (const auto& [m, ds] : devices) {
         for (const std::string& d : ds) {
           s.values.push_back(json::array{json::value(m + ",device=" + d)});
@@ -990,6 +1004,234 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
     case Kind::kDatabases:
     case Kind::kRetentionPolicies:
       break;  // answered above
+  }
+  return out;
+}
+
+// What one SELECT may cost: rows it returns (raw points, or buckets with fill) before it is
+// refused, and buckets per series that a fill may make.
+constexpr size_t kMaxSelectRows = 100'000;
+
+// A time in the answer: RFC 3339, or an integer in the `epoch` unit.
+json::value TimeJson(int64_t ns, std::string_view epoch) {
+  formats::Precision p{};
+  if (epoch.empty() || !formats::ParsePrecision(epoch, &p)) {
+    return json::value(formats::FormatRfc3339(ns));
+  }
+  const int64_t unit = *formats::ScaleTimestamp(1, p);
+  int64_t q = ns / unit;
+  if (ns % unit != 0 && ns < 0) --q;  // floor, as InfluxDB truncates toward the past
+  return json::value(q);
+}
+
+Status TooManyRows() {
+  return Status::ResourceExhausted(fmt::format(
+      "the SELECT returns more than {} rows: narrow the time range, name a device or aggregate "
+      "with GROUP BY time()",
+      kMaxSelectRows));
+}
+
+// Column names: the alias, else the function or the field; repeated names get _1, _2, ...
+std::vector<std::string> ColumnNames(const std::vector<influxql::SelectField>& fields) {
+  std::vector<std::string> names{"time"};
+  std::map<std::string, int> seen{{"time", 0}};
+  for (const auto& f : fields) {
+    std::string n = !f.alias.empty() ? f.alias : !f.function.empty() ? f.function : f.field;
+    auto [it, fresh] = seen.try_emplace(n, 0);
+    if (!fresh) n += "_" + std::to_string(++it->second);
+    names.push_back(std::move(n));
+  }
+  return names;
+}
+
+// GROUP BY time with fill: every bucket of [start, end) per series, the missing cells filled.
+// `rows` maps bucket start -> cells (nullopt: no value).
+using Cells = std::vector<std::optional<double>>;
+Status FillBuckets(const influxql::SelectStatement& st, int64_t end, size_t columns,
+                   std::map<int64_t, Cells>* rows) {
+  using F = influxql::SelectStatement::Fill;
+  if (st.fill == F::kNone) return Status::Ok();
+  const int64_t w = st.interval_ns;
+  // No point lies outside the engine's timestamps: the buckets stay inside them, which keeps
+  // the arithmetic below far from int64's ends.
+  const int64_t start = std::max(st.start_ns, kMinTimestamp);
+  end = std::min(end, kMaxTimestamp + 1);
+  int64_t first = start / w * w;
+  if (start % w != 0 && start < 0) first -= w;
+  if (end > first && (uint64_t(end) - uint64_t(first)) / uint64_t(w) > kMaxSelectRows) {
+    return Status::ResourceExhausted(fmt::format(
+        "GROUP BY time() makes more than {} buckets per series over this range: use a larger "
+        "interval, a shorter range or fill(none)",
+        kMaxSelectRows));
+  }
+  for (int64_t t = first; t < end;) {
+    rows->try_emplace(t, Cells(columns));
+    if (__builtin_add_overflow(t, w, &t)) break;
+  }
+  if (st.fill == F::kValue) {
+    for (auto& [t, cells] : *rows) {
+      for (auto& c : cells) c = c.value_or(st.fill_value);
+    }
+  } else if (st.fill == F::kPrevious) {
+    Cells last(columns);
+    for (auto& [t, cells] : *rows) {
+      for (size_t c = 0; c < columns; ++c) {
+        if (cells[c])
+          last[c] = cells[c];
+        else
+          cells[c] = last[c];
+      }
+    }
+  } else if (st.fill == F::kLinear) {
+    for (size_t c = 0; c < columns; ++c) {
+      std::optional<std::pair<int64_t, double>> before;
+      std::vector<std::map<int64_t, Cells>::iterator> gap;
+      for (auto it = rows->begin(); it != rows->end(); ++it) {
+        if (!it->second[c]) {
+          gap.push_back(it);
+          continue;
+        }
+        const double v = *it->second[c];
+        if (before) {
+          for (auto g : gap) {
+            const double f = double(g->first - before->first) / double(it->first - before->first);
+            g->second[c] = before->second + f * (v - before->second);
+          }
+        }
+        gap.clear();
+        before = {it->first, v};
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Admitted& r,
+                                            const influxql::SelectStatement& st,
+                                            std::string_view epoch, int64_t now_ns) {
+  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo project, ReadableProject(db, auth, r, ""));
+  // The measurement's fields: field key -> channel. Named fields map by name (a missing one
+  // reads nothing); the catalog is listed only for `*` and for `value`, which may be a
+  // channel without a dot (10 000 channels cost a listing of about 10 ms).
+  std::map<std::string, std::string, std::less<>> channel_of;
+  const bool list = std::any_of(st.fields.begin(), st.fields.end(),
+                                [](const auto& f) { return f.field == "*" || f.field == "value"; });
+  if (list) {
+    SENSORDB_ASSIGN_OR_RETURN(auto channels, db.ListChannels(project.name, st.device.value_or("")));
+    for (const ChannelInfo& c : channels) {
+      const auto [m, f] = MeasurementAndField(c.name);
+      if (m == st.measurement) channel_of.try_emplace(std::string(f), c.name);
+    }
+  }
+  for (const auto& f : st.fields) {
+    if (f.field != "*") channel_of.try_emplace(f.field, st.measurement + "." + f.field);
+  }
+  std::vector<influxql::SelectField> fields;
+  for (const auto& f : st.fields) {
+    if (f.field != "*") {
+      fields.push_back(f);
+      continue;
+    }
+    for (const auto& [key, unused] : channel_of) fields.push_back({"", key, ""});
+  }
+  const bool tag_column =
+      !st.Aggregates() && !st.group_by_device &&
+      std::any_of(st.fields.begin(), st.fields.end(), [](const auto& f) { return f.field == "*"; });
+  const TimeRange range{st.start_ns, st.end_ns};
+  size_t produced = 0;
+  // series key (the device when grouped, else "") -> rows.
+  std::map<std::string, std::map<int64_t, Cells>> agg;
+  std::map<std::string, std::map<std::pair<int64_t, std::string>, json::array>> raw;
+  const size_t ncols = fields.size();
+  for (size_t c = 0; c < ncols; ++c) {
+    const auto channel = channel_of.find(fields[c].field);
+    if (channel == channel_of.end()) continue;  // a field the measurement lacks stays empty
+    const Selector selector{st.device.value_or(""), channel->second};
+    Status s;
+    if (st.Aggregates()) {
+      AggregateQuery q;
+      q.selector = selector;
+      q.range = range;
+      q.bucket_ns = st.interval_ns;
+      q.per_series = st.group_by_device;
+      const std::string& fn = fields[c].function;
+      Aggregation a{};
+      const bool spread = fn == "spread";
+      if (!spread) ParseAggregation(fn, &a);
+      s = db.Aggregate(project.name, q, [&](const AggregateRow& row) {
+        const std::string key = row.series ? std::string(row.series->device) : std::string();
+        int64_t t = st.interval_ns ? row.bucket_start_ns : st.start_ns;
+        if (t == std::numeric_limits<int64_t>::min()) t = 0;
+        auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
+        if (fresh && ++produced > kMaxSelectRows) return false;
+        it->second[c] = spread                     ? row.max - row.min
+                        : a == Aggregation::kCount ? double(row.count)
+                                                   : row.Get(a);
+        return true;
+      });
+    } else {
+      s = db.QueryRaw(
+          project.name, selector, range, [&](const SeriesRef& series, const PointRun& run) {
+            const std::string device(series.device);
+            auto& rows = raw[st.group_by_device ? device : std::string()];
+            for (size_t i = 0; i < run.size(); ++i) {
+              auto [it, fresh] = rows.try_emplace({run.timestamps[i], device}, json::array());
+              if (fresh) {
+                if (++produced > kMaxSelectRows) return false;
+                it->second.resize(ncols + (tag_column ? 1 : 0));
+                if (tag_column) it->second[0] = json::value(device);
+              }
+              it->second[c + (tag_column ? 1 : 0)] = ValueJson(run.value(i));
+            }
+            return true;
+          });
+    }
+    SENSORDB_RETURN_IF_ERROR(s);
+    if (produced > kMaxSelectRows) return Err(TooManyRows());
+  }
+
+  std::vector<std::string> columns = ColumnNames(fields);
+  if (tag_column) columns.insert(columns.begin() + 1, "device");
+  std::vector<InfluxSeries> out;
+  const auto finish = [&](const std::string& key, json::array values) {
+    if (st.descending) std::reverse(values.begin(), values.end());
+    if (st.limit != 0 && values.size() > st.limit) values.resize(st.limit);
+    if (values.empty() || (st.slimit != 0 && out.size() == st.slimit)) return;
+    InfluxSeries s{st.measurement, columns, std::move(values), {}};
+    if (st.group_by_device) s.tags["device"] = key;
+    out.push_back(std::move(s));
+  };
+  if (st.Aggregates()) {
+    const int64_t end = st.end_ns == std::numeric_limits<int64_t>::max() ? now_ns + 1 : st.end_ns;
+    for (auto& [key, rows] : agg) {
+      if (st.interval_ns != 0) SENSORDB_RETURN_IF_ERROR(FillBuckets(st, end, ncols, &rows));
+      if (rows.size() > kMaxSelectRows) return Err(TooManyRows());
+      json::array values;
+      for (const auto& [t, cells] : rows) {
+        json::array row{TimeJson(t, epoch)};
+        for (size_t c = 0; c < ncols; ++c) {
+          if (!cells[c]) {
+            row.push_back(nullptr);
+          } else if (fields[c].function == "count") {
+            row.push_back(json::value(static_cast<int64_t>(*cells[c])));
+          } else {
+            row.push_back(NumberJson(*cells[c]));
+          }
+        }
+        values.push_back(std::move(row));
+      }
+      finish(key, std::move(values));
+    }
+  } else {
+    for (auto& [key, rows] : raw) {
+      json::array values;
+      for (auto& [at, cells] : rows) {
+        json::array row{TimeJson(at.first, epoch)};
+        for (auto& cell : cells) row.push_back(std::move(cell));
+        values.push_back(std::move(row));
+      }
+      finish(key, std::move(values));
+    }
   }
   return out;
 }
@@ -1031,14 +1273,19 @@ RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body
                           "' is not one of n, ns, u, us, ms, s, m, h");
     }
   }
-  auto statements = influxql::Parse(q);
+  const int64_t now = WallClockNs();
+  auto statements = influxql::Parse(q, now);
   if (!statements) return bad(400, statements.error().message());
 
   json::array results;
   std::vector<std::vector<InfluxSeries>> all;
   for (size_t id = 0; id < statements->size(); ++id) {
     json::object result{{"statement_id", id}};
-    auto series = RunShow(db_, auth_, r, (*statements)[id]);
+    const auto& st = (*statements)[id];
+    auto series = std::holds_alternative<influxql::ShowStatement>(st)
+                      ? RunShow(db_, auth_, r, std::get<influxql::ShowStatement>(st))
+                      : RunSelect(db_, auth_, r, std::get<influxql::SelectStatement>(st),
+                                  Param(r.target, "epoch"), now);
     if (!series) {
       result["error"] = series.error().message();
       all.emplace_back();
@@ -1048,6 +1295,7 @@ RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body
         for (InfluxSeries& s : *series) {
           json::object o;
           if (!s.name.empty()) o["name"] = s.name;
+          if (!s.tags.empty()) o["tags"] = s.tags;
           json::array cols;
           for (const std::string& c : s.columns) cols.push_back(json::value(c));
           o["columns"] = std::move(cols);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "sensordb/status.h"
@@ -27,6 +28,9 @@ Result<int64_t> ScaleTimestamp(int64_t value, Precision precision);
 // `2024-01-01T00:00:00Z`, `2024-01-01T02:00:00.25+02:00`, `2024-01-01 00:00:00Z` or a date
 // `2024-01-01` (midnight UTC). Fractions up to nanoseconds.
 Result<int64_t> ParseRfc3339(std::string_view text);
+
+// UTC RFC 3339 with the fraction only as long as needed: `2023-11-14T22:13:20.5Z`.
+std::string FormatRfc3339(int64_t ns);
 
 // The precisions InfluxDB clients send: "ns" (or "n"), "us" (or "u"), "ms", "s", "m" (minutes),
 // "h".
