@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include "sensordb/formats/text_values.h"
 
@@ -216,24 +217,27 @@ class Parser {
   Result<uint64_t> Unsigned() {
     uint64_t v = 0;
     const std::string& t = tok_.text;
-    if (tok_.kind != Tok::kNumber ||
-        std::from_chars(t.data(), t.data() + t.size(), v).ptr != t.data() + t.size()) {
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (tok_.kind != Tok::kNumber || ec != std::errc() || end != t.data() + t.size()) {
       return Err(Unexpected("integer"));
     }
     Advance();
     return v;
   }
 
-  // [db.][rp.]measurement: the last part names the measurement.
-  Result<std::string> Measurement() {
+  // [db.][rp.]measurement: the last part names the measurement; `db`, when given, receives
+  // the database of a three-part name.
+  Result<std::string> Measurement(std::string* db = nullptr) {
     if (tok_.kind == Tok::kOp && tok_.text == "/") {
       return Err(Unsupported("a regular expression in FROM"));
     }
-    SENSORDB_ASSIGN_OR_RETURN(std::string name, Identifier());
-    for (int parts = 1; parts < 3 && AcceptOp("."); ++parts) {
-      SENSORDB_ASSIGN_OR_RETURN(name, Identifier());
-    }
-    return name;
+    std::vector<std::string> parts;
+    do {
+      SENSORDB_ASSIGN_OR_RETURN(std::string part, Identifier());
+      parts.push_back(std::move(part));
+    } while (parts.size() < 3 && AcceptOp("."));
+    if (parts.size() == 3 && db != nullptr) *db = parts.front();
+    return std::move(parts.back());
   }
 
   Result<Statement> ParseStatement() {
@@ -345,6 +349,10 @@ class Parser {
       if (field) s.fields.push_back(std::move(*field));
     } while (AcceptOp(","));
     if (s.fields.empty()) return Err(Unexpected("a field or a function"));
+    if (s.fields.size() > kMaxSelectFields) {
+      return Err(Status::InvalidArgument(
+          fmt::format("a SELECT may name at most {} fields", kMaxSelectFields)));
+    }
     const bool aggregates = s.Aggregates();
     for (const SelectField& f : s.fields) {
       if (f.function.empty() == aggregates) {
@@ -353,7 +361,7 @@ class Parser {
       }
     }
     SENSORDB_RETURN_IF_ERROR(Expect("FROM"));
-    SENSORDB_ASSIGN_OR_RETURN(s.measurement, Measurement());
+    SENSORDB_ASSIGN_OR_RETURN(s.measurement, Measurement(&s.on));
     if (IsOp(",")) return Err(Unsupported("more than one measurement in FROM"));
     if (Accept("WHERE")) SENSORDB_RETURN_IF_ERROR(Conjunction(&s, 0));
     if (Accept("GROUP")) {
@@ -580,9 +588,10 @@ class Parser {
       const bool minus = AcceptOp("-");
       double v = 0;
       const std::string& t = tok_.text;
-      if (tok_.kind != Tok::kNumber ||
-          std::from_chars(t.data(), t.data() + t.size(), v).ptr != t.data() + t.size()) {
-        return Unexpected("null, none, previous, linear or a number");
+      const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (tok_.kind != Tok::kNumber || ec != std::errc() || end != t.data() + t.size() ||
+          std::abs(v) > 9e15) {  // integers stay exact, and count's fill fits an int64
+        return Unexpected("null, none, previous, linear or a number up to 9e15");
       }
       Advance();
       s->fill = F::kValue;

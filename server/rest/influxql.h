@@ -1,9 +1,9 @@
 // InfluxQL, the query language of InfluxDB 1.x, as far as sensordb answers it on `/query`
 // (docs/INFLUXQL.md): a lexer and a parser of the statements into a small syntax tree. Pure
 // functions over text, thread-safe, bounded: the text is at most kMaxQueryBytes and the parser
-// never recurses on it. Errors read as InfluxDB's do ("error parsing query: found X, expected Y
-// at line 1, char 6"); a statement that parses in InfluxDB but that sensordb does not answer is
-// refused with NotSupported naming it.
+// recurses only on WHERE's parentheses, at most 8 deep. Errors read as InfluxDB's do ("error
+// parsing query: found X, expected Y at line 1, char 6"); a statement that parses in InfluxDB but
+// that sensordb does not answer is refused with NotSupported naming it.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,7 @@ namespace sensordb::server::rest::influxql {
 
 inline constexpr size_t kMaxQueryBytes = 64 * 1024;
 inline constexpr size_t kMaxStatements = 32;
+inline constexpr size_t kMaxSelectFields = 64;  // before `*` is expanded
 
 struct ShowStatement {
   enum class Kind : uint8_t {
@@ -51,6 +52,7 @@ struct SelectField {
 struct SelectStatement {
   enum class Fill : uint8_t { kNull, kNone, kValue, kPrevious, kLinear };
   std::vector<SelectField> fields;
+  std::string on;  // FROM "db"."rp"."m": the database, or empty (the request's db)
   std::string measurement;
   // WHERE on time, as a half-open range [start_ns, end_ns).
   int64_t start_ns = std::numeric_limits<int64_t>::min();

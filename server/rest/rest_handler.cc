@@ -466,6 +466,17 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   // InfluxDB clients send it (docs/REST.md "Authentication").
   SecretString basic;  // a decoded Basic credential, wiped when Admit returns
   std::optional<Target> early_target;
+  // A token of the p= parameter is wiped when Admit returns (moved into the admitted request,
+  // which wipes it there, or refused).
+  struct WipeTokenParam {
+    std::optional<Target>& target;
+    ~WipeTokenParam() {
+      if (!target) return;
+      if (auto p = target->params.find("p"); p != target->params.end()) {
+        sodium_memzero(p->second.data(), p->second.size());
+      }
+    }
+  } wipe_token_param{early_target};
   std::string_view token = TokenFromHeader(head.authorization, &basic);
   if (token.empty() && head.authorization.empty()) {
     early_target = ParseTarget(head.target);
@@ -509,7 +520,10 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   a.target = std::move(*target);
   // The credential parameters are spent: no route sees them, no error message quotes them.
   a.target.params.erase("u");
-  a.target.params.erase("p");
+  if (auto p = a.target.params.find("p"); p != a.target.params.end()) {
+    sodium_memzero(p->second.data(), p->second.size());
+    a.target.params.erase(p);
+  }
   a.dialect = dialect;
   RouteMatch m = MatchRoute(head.method, a.target.path);
   if (m.kind == RouteMatch::Kind::kNoSuchPath) {
@@ -1008,9 +1022,12 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
   return out;
 }
 
-// What one SELECT may cost: rows it returns (raw points, or buckets with fill) before it is
-// refused, and buckets per series that a fill may make.
+// What a /query request may cost: the rows of one SELECT (raw points, or buckets with a fill,
+// over all its series, before LIMIT) and the cells (rows x columns, time included) of all its
+// statements together. Past either the statement is refused, before any answer is sent.
 constexpr size_t kMaxSelectRows = 100'000;
+constexpr size_t kMaxQueryCells = 2'000'000;
+constexpr size_t kMaxSelectColumns = 256;  // `*` expanded
 
 // A time in the answer: RFC 3339, or an integer in the `epoch` unit.
 json::value TimeJson(int64_t ns, std::string_view epoch) {
@@ -1024,11 +1041,12 @@ json::value TimeJson(int64_t ns, std::string_view epoch) {
   return json::value(q);
 }
 
-Status TooManyRows() {
+Status TooManyRows(size_t rows) {
   return Status::ResourceExhausted(fmt::format(
-      "the SELECT returns more than {} rows: narrow the time range, name a device or aggregate "
-      "with GROUP BY time()",
-      kMaxSelectRows));
+      "the SELECT returns more than {} rows (before LIMIT; {} cells at most per request): "
+      "narrow the time range, name a device, select fewer fields or aggregate with a larger "
+      "GROUP BY time()",
+      rows, kMaxQueryCells));
 }
 
 // Column names: the alias, else the function or the field; repeated names get _1, _2, ...
@@ -1047,8 +1065,10 @@ std::vector<std::string> ColumnNames(const std::vector<influxql::SelectField>& f
 // GROUP BY time with fill: every bucket of [start, end) per series, the missing cells filled.
 // `rows` maps bucket start -> cells (nullopt: no value).
 using Cells = std::vector<std::optional<double>>;
-Status FillBuckets(const influxql::SelectStatement& st, int64_t end, size_t columns,
+Status FillBuckets(const influxql::SelectStatement& st, int64_t end,
+                   const std::vector<influxql::SelectField>& fields, size_t max_rows,
                    std::map<int64_t, Cells>* rows) {
+  const size_t columns = fields.size();
   using F = influxql::SelectStatement::Fill;
   if (st.fill == F::kNone) return Status::Ok();
   const int64_t w = st.interval_ns;
@@ -1058,14 +1078,20 @@ Status FillBuckets(const influxql::SelectStatement& st, int64_t end, size_t colu
   end = std::min(end, kMaxTimestamp + 1);
   int64_t first = start / w * w;
   if (start % w != 0 && start < 0) first -= w;
-  if (end > first && (uint64_t(end) - uint64_t(first)) / uint64_t(w) > kMaxSelectRows) {
+  if (end > first && (uint64_t(end) - uint64_t(first)) / uint64_t(w) >= max_rows) {
     return Status::ResourceExhausted(fmt::format(
-        "GROUP BY time() makes more than {} buckets per series over this range: use a larger "
-        "interval, a shorter range or fill(none)",
-        kMaxSelectRows));
+        "GROUP BY time() makes more than {} buckets over this range: use a larger interval, a "
+        "shorter range, fewer devices (SLIMIT) or fill(none)",
+        max_rows));
   }
   for (int64_t t = first; t < end;) {
-    rows->try_emplace(t, Cells(columns));
+    auto [it, fresh] = rows->try_emplace(t, Cells(columns));
+    // An empty bucket counts 0 (InfluxDB's count under fill(null)).
+    if (fresh && st.fill == F::kNull) {
+      for (size_t c = 0; c < columns; ++c) {
+        if (fields[c].function == "count") it->second[c] = 0;
+      }
+    }
     if (__builtin_add_overflow(t, w, &t)) break;
   }
   if (st.fill == F::kValue) {
@@ -1106,10 +1132,12 @@ Status FillBuckets(const influxql::SelectStatement& st, int64_t end, size_t colu
   return Status::Ok();
 }
 
+// One SELECT's series; `cells_left` is the request's budget of cells, spent by this statement.
 Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Admitted& r,
                                             const influxql::SelectStatement& st,
-                                            std::string_view epoch, int64_t now_ns) {
-  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo project, ReadableProject(db, auth, r, ""));
+                                            std::string_view epoch, int64_t now_ns,
+                                            size_t* cells_left) {
+  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo project, ReadableProject(db, auth, r, st.on));
   // The measurement's fields: field key -> channel. Named fields map by name (a missing one
   // reads nothing); the catalog is listed only for `*` and for `value`, which may be a
   // channel without a dot (10 000 channels cost a listing of about 10 ms).
@@ -1134,11 +1162,25 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
     }
     for (const auto& [key, unused] : channel_of) fields.push_back({"", key, ""});
   }
+  if (fields.size() > kMaxSelectColumns) {
+    return Err(Status::InvalidArgument(
+        fmt::format("the SELECT has {} fields, more than {}: name the fields", fields.size(),
+                    kMaxSelectColumns)));
+  }
+  // SELECT * shows the device as a column, in its place among the field keys (InfluxDB sorts
+  // the columns of `*`); `tag_at` is its index among the cells.
   const bool tag_column =
       !st.Aggregates() && !st.group_by_device &&
       std::any_of(st.fields.begin(), st.fields.end(), [](const auto& f) { return f.field == "*"; });
+  size_t tag_at = 0;
+  if (tag_column) {
+    while (tag_at < fields.size() && fields[tag_at].field < "device") ++tag_at;
+  }
+  const size_t width = fields.size() + (tag_column ? 1 : 0);
+  const size_t max_rows = std::min(kMaxSelectRows, *cells_left / (width + 1));
   const TimeRange range{st.start_ns, st.end_ns};
-  size_t produced = 0;
+  size_t produced = 0;  // rows read
+  size_t filled = 0;    // rows of the aggregate series so far, fill included
   // series key (the device when grouped, else "") -> rows.
   std::map<std::string, std::map<int64_t, Cells>> agg;
   std::map<std::string, std::map<std::pair<int64_t, std::string>, json::array>> raw;
@@ -1163,7 +1205,7 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
         int64_t t = st.interval_ns ? row.bucket_start_ns : st.start_ns;
         if (t == std::numeric_limits<int64_t>::min()) t = 0;
         auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
-        if (fresh && ++produced > kMaxSelectRows) return false;
+        if (fresh && ++produced > max_rows) return false;
         it->second[c] = spread                     ? row.max - row.min
                         : a == Aggregation::kCount ? double(row.count)
                                                    : row.Get(a);
@@ -1177,21 +1219,23 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
             for (size_t i = 0; i < run.size(); ++i) {
               auto [it, fresh] = rows.try_emplace({run.timestamps[i], device}, json::array());
               if (fresh) {
-                if (++produced > kMaxSelectRows) return false;
-                it->second.resize(ncols + (tag_column ? 1 : 0));
-                if (tag_column) it->second[0] = json::value(device);
+                if (++produced > max_rows) return false;
+                it->second.resize(width);
+                if (tag_column) it->second[tag_at] = json::value(device);
               }
-              it->second[c + (tag_column ? 1 : 0)] = ValueJson(run.value(i));
+              it->second[c + (tag_column && c >= tag_at ? 1 : 0)] = ValueJson(run.value(i));
             }
             return true;
           });
     }
     SENSORDB_RETURN_IF_ERROR(s);
-    if (produced > kMaxSelectRows) return Err(TooManyRows());
+    if (produced > max_rows) return Err(TooManyRows(max_rows));
   }
 
   std::vector<std::string> columns = ColumnNames(fields);
-  if (tag_column) columns.insert(columns.begin() + 1, "device");
+  if (tag_column) {
+    columns.insert(columns.begin() + 1 + static_cast<std::ptrdiff_t>(tag_at), "device");
+  }
   std::vector<InfluxSeries> out;
   const auto finish = [&](const std::string& key, json::array values) {
     if (st.descending) std::reverse(values.begin(), values.end());
@@ -1204,8 +1248,12 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
   if (st.Aggregates()) {
     const int64_t end = st.end_ns == std::numeric_limits<int64_t>::max() ? now_ns + 1 : st.end_ns;
     for (auto& [key, rows] : agg) {
-      if (st.interval_ns != 0) SENSORDB_RETURN_IF_ERROR(FillBuckets(st, end, ncols, &rows));
-      if (rows.size() > kMaxSelectRows) return Err(TooManyRows());
+      if (st.slimit != 0 && out.size() == st.slimit) break;  // before filling the others
+      if (st.interval_ns != 0) {
+        SENSORDB_RETURN_IF_ERROR(FillBuckets(st, end, fields, max_rows - filled, &rows));
+      }
+      filled += rows.size();
+      if (filled > max_rows) return Err(TooManyRows(max_rows));
       json::array values;
       for (const auto& [t, cells] : rows) {
         json::array row{TimeJson(t, epoch)};
@@ -1233,6 +1281,7 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
       finish(key, std::move(values));
     }
   }
+  *cells_left -= std::min(*cells_left, std::max(produced, filled) * (width + 1));
   return out;
 }
 
@@ -1259,8 +1308,9 @@ RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body
         q = value;
       } else if (key == "db" && value != r.project) {
         return bad(400, "parameter 'db' must be given in the URL");
-      } else if (key != "db" && std::find(kParams.begin(), kParams.end(), key) == kParams.end() &&
-                 key != "u" && key != "p") {
+      } else if (key == "u" || key == "p") {
+        return bad(400, "credentials go in the Authorization header or the URL, not the body");
+      } else if (key != "db" && std::find(kParams.begin(), kParams.end(), key) == kParams.end()) {
         return bad(400, "unknown parameter '" + key + "' in the form body");
       }
     }
@@ -1278,17 +1328,19 @@ RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body
   if (!statements) return bad(400, statements.error().message());
 
   json::array results;
-  std::vector<std::vector<InfluxSeries>> all;
+  std::vector<std::vector<InfluxSeries>> all;  // CSV: every statement's series
+  size_t cells_left = kMaxQueryCells;          // shared by the statements
   for (size_t id = 0; id < statements->size(); ++id) {
     json::object result{{"statement_id", id}};
     const auto& st = (*statements)[id];
     auto series = std::holds_alternative<influxql::ShowStatement>(st)
                       ? RunShow(db_, auth_, r, std::get<influxql::ShowStatement>(st))
                       : RunSelect(db_, auth_, r, std::get<influxql::SelectStatement>(st),
-                                  Param(r.target, "epoch"), now);
+                                  Param(r.target, "epoch"), now, &cells_left);
     if (!series) {
       result["error"] = series.error().message();
-      all.emplace_back();
+    } else if (r.csv) {
+      all.push_back(std::move(*series));
     } else {
       if (!series->empty()) {
         json::array list;
@@ -1299,12 +1351,11 @@ RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body
           json::array cols;
           for (const std::string& c : s.columns) cols.push_back(json::value(c));
           o["columns"] = std::move(cols);
-          o["values"] = s.values;
+          if (!s.values.empty()) o["values"] = std::move(s.values);  // none: InfluxDB omits it
           list.push_back(std::move(o));
         }
         result["series"] = std::move(list);
       }
-      all.push_back(std::move(*series));
     }
     results.push_back(std::move(result));
   }

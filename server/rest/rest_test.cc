@@ -1006,6 +1006,29 @@ TEST_F(RestTest, InfluxQuerySelectsAggregatesAndRawPoints) {
   EXPECT_EQ(column("fill(-1)"), (Column{"0.0", "-1.0", "20.0", "-1.0"}));
   EXPECT_EQ(column("fill(previous)"), (Column{"0.0", "0.0", "20.0", "20.0"}));
   EXPECT_EQ(column("fill(linear)"), (Column{"0.0", "10.0", "20.0", "null"}));
+  // count() of an empty bucket is 0 under fill(null), as in InfluxDB.
+  res = select("SELECT count(temp) FROM env" + d3);
+  EXPECT_EQ(JsonText(res.at("series").at(0).at("values")),
+            "[[" + std::to_string(kBase) + ",1],[" + std::to_string(kBase + 3600) + ",0],[" +
+                std::to_string(kBase + 7200) + ",1],[" + std::to_string(kBase + 10800) + ",0]]");
+  // The database of FROM "db"."rp"."m" is authorised like db=.
+  res = select("SELECT temp FROM \"other\".\"autogen\".\"env\"");
+  EXPECT_EQ(res.at("error").as_string(), "database not found: other");
+  {
+    const Reply r = Get("/query?q=" + PercentEncoded("SELECT count(temp) FROM plant.autogen.env"),
+                        tokens_[Role::kReader]);
+    EXPECT_NE(r.body.find("\"count\"],\"values\":[["), std::string::npos) << r.body;
+  }
+  // Too many fields; credentials in a form body.
+  std::string wide = "SELECT temp";
+  for (int i = 0; i < 64; ++i) wide += ",temp";
+  EXPECT_EQ(
+      Get("/query?db=plant&q=" + PercentEncoded(wide + " FROM env"), tokens_[Role::kReader]).status,
+      400u);
+  EXPECT_EQ(Request(http::verb::post, "/query?db=plant", tokens_[Role::kReader],
+                    "q=SHOW+DATABASES&p=" + tokens_[Role::kReader])
+                .status,
+            400u);
   // Without GROUP BY time: one row at the range's start.
   res = select("SELECT count(temp), sum(n) FROM env" + range);
   const auto row = res.at("series").at(0).at("values").at(0);
