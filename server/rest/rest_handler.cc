@@ -2,7 +2,6 @@
 // between serialized values, so that a result of any size is never held whole.
 #include "rest/rest_handler.h"
 
-#include <fmt/format.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -11,16 +10,14 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <set>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "auth/secret_string.h"
 #include "net/request_handler.h"
 #include "rest/gzip.h"
-#include "rest/influxql.h"
 #include "rest/json_text.h"
+#include "rest/rest_util.h"
 #include "sensordb/formats/line_protocol.h"
 #include "sensordb/formats/text_values.h"
 
@@ -81,13 +78,6 @@ RestResponse NoContent() {
   return r;
 }
 
-RestResponse Json(const json::value& v) {
-  RestResponse r;
-  r.body = JsonText(v);
-  r.body += '\n';
-  return r;
-}
-
 // GET /health, answered without a token: InfluxDB's readiness body, without a version.
 RestResponse OpenHealth() {
   return Json(json::object{{"name", "sensordb"},
@@ -133,44 +123,8 @@ std::string_view TokenFromHeader(std::string_view auth, SecretString* basic) {
   return TrimSpaces(basic->view());
 }
 
-json::value ValueJson(const Value& v) {
-  switch (v.type) {
-    case ValueType::kInt64: return v.i64;
-    case ValueType::kBool: return v.b;
-    case ValueType::kFloat64:
-      if (!std::isfinite(v.f64)) return nullptr;  // JSON has no NaN or infinities
-      return v.f64;
-  }
-  return nullptr;
-}
-
-json::value NumberJson(double d) {
-  if (!std::isfinite(d)) return nullptr;
-  return d;
-}
-
 Status BadParam(std::string_view name, std::string_view why) {
   return Status::InvalidArgument("parameter '" + std::string(name) + "': " + std::string(why));
-}
-
-// The query parameters a route takes; any other one is a mistake worth a 400.
-Status CheckParams(const Target& t, std::initializer_list<std::string_view> allowed) {
-  for (const auto& [key, value] : t.params) {
-    bool ok = false;
-    for (std::string_view a : allowed) ok = ok || key == a;
-    if (!ok) {
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return Status::InvalidArgument("unknown parameter '" + key + "' (this route takes: " +
-                                     (list.empty() ? "none" : list) + ")");
-    }
-  }
-  return Status::Ok();
-}
-
-std::string_view Param(const Target& t, std::string_view name) {
-  auto it = t.params.find(name);
-  return it == t.params.end() ? std::string_view() : std::string_view(it->second);
 }
 
 // Integer nanoseconds or RFC 3339.
@@ -257,93 +211,52 @@ class JsonStream {
   bool ok_ = true;
 };
 
-// A channel as InfluxQL sees it: line protocol's `measurement.field`, split at the first dot;
-// a channel without a dot is a measurement of its own with the one field "value".
-std::pair<std::string_view, std::string_view> MeasurementAndField(std::string_view channel) {
-  const size_t dot = channel.find('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 == channel.size()) {
-    return {channel, "value"};
-  }
-  return {channel.substr(0, dot), channel.substr(dot + 1)};
+}  // namespace
+
+RestResponse Json(const json::value& v) {
+  RestResponse r;
+  r.body = JsonText(v);
+  r.body += '\n';
+  return r;
 }
 
-std::string_view InfluxFieldType(ValueType t) {
-  switch (t) {
-    case ValueType::kFloat64:
-      return "float";
+json::value ValueJson(const Value& v) {
+  switch (v.type) {
     case ValueType::kInt64:
-      return "integer";
+      return v.i64;
     case ValueType::kBool:
-      return "boolean";
+      return v.b;
+    case ValueType::kFloat64:
+      if (!std::isfinite(v.f64)) return nullptr;  // JSON has no NaN or infinities
+      return v.f64;
   }
-  return "float";
+  return nullptr;
 }
 
-// One series of an InfluxDB 1.x result: {"name":..,"columns":[..],"values":[[..],..]}.
-struct InfluxSeries {
-  std::string name;  // empty: none (SHOW SERIES, SHOW RETENTION POLICIES)
-  std::vector<std::string> columns;
-  json::array values;
-  json::object tags;  // GROUP BY device: {"device": name}
-};
-
-// LIMIT and OFFSET of a SHOW statement over `rows`.
-void Page(json::array* rows, uint64_t limit, uint64_t offset) {
-  if (offset >= rows->size()) {
-    rows->clear();
-    return;
-  }
-  rows->erase(rows->begin(), rows->begin() + static_cast<std::ptrdiff_t>(offset));
-  if (limit != 0 && limit < rows->size()) {
-    rows->erase(rows->begin() + static_cast<std::ptrdiff_t>(limit), rows->end());
-  }
+json::value NumberJson(double d) {
+  if (!std::isfinite(d)) return nullptr;
+  return d;
 }
 
-// A CSV cell (RFC 4180 quoting when needed).
-void CsvCell(const json::value& v, std::string* out) {
-  std::string text = v.is_string() ? std::string(v.as_string()) : JsonText(v);
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    *out += text;
-    return;
-  }
-  *out += '"';
-  for (char c : text) {
-    if (c == '"') *out += '"';
-    *out += c;
-  }
-  *out += '"';
-}
-
-// InfluxDB 1.x's CSV: "name,tags,<columns>" headers, one row per value; a new header (after an
-// empty line) whenever the columns change.
-std::string InfluxCsv(const std::vector<std::vector<InfluxSeries>>& results) {
-  std::string out;
-  std::vector<std::string> header;
-  for (const auto& series_list : results) {
-    for (const InfluxSeries& s : series_list) {
-      if (s.columns != header) {
-        if (!out.empty()) out += '\n';
-        out += "name,tags";
-        for (const std::string& c : s.columns) CsvCell(json::value(c), &(out += ','));
-        out += '\n';
-        header = s.columns;
-      }
-      std::string tags;
-      for (const auto& [key, value] : s.tags) {
-        tags += (tags.empty() ? "" : ",") + std::string(key) + "=" + std::string(value.as_string());
-      }
-      for (const json::value& row : s.values) {
-        CsvCell(json::value(s.name), &out);
-        CsvCell(json::value(tags), &(out += ','));
-        for (const json::value& cell : row.as_array()) CsvCell(cell, &(out += ','));
-        out += '\n';
-      }
+// The query parameters a route takes; any other one is a mistake worth a 400.
+Status CheckParams(const Target& t, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : t.params) {
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || key == a;
+    if (!ok) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return Status::InvalidArgument("unknown parameter '" + key + "' (this route takes: " +
+                                     (list.empty() ? "none" : list) + ")");
     }
   }
-  return out;
+  return Status::Ok();
 }
 
-}  // namespace
+std::string_view Param(const Target& t, std::string_view name) {
+  auto it = t.params.find(name);
+  return it == t.params.end() ? std::string_view() : std::string_view(it->second);
+}
 
 Dialect DialectOf(std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
@@ -908,464 +821,6 @@ RestResponse RestHandler::Write(const Admitted& r, std::string body) {
   }
   metrics_.RecordRestWrite(batch.points(), received);
   return NoContent();
-}
-
-namespace {
-
-// The project a statement reads: ON <db>, else the request's db, authorised for the caller (a
-// project without a grant reads as one that does not exist).
-Result<ProjectInfo> ReadableProject(DB& db, AuthService& auth, const Admitted& r,
-                                    const std::string& on) {
-  const std::string name = on.empty() ? r.project : on;
-  if (name.empty()) return Err(Status::InvalidArgument("database name required"));
-  auto project = db.GetProject(name);
-  if (!project && project.error().code() != StatusCode::kNotFound) return Err(project.error());
-  const ProjectRef ref{project ? std::optional<uint32_t>(project->id) : std::nullopt, name};
-  if (!project || !auth.Authorize(r.principal, Operation::kQuery, ref).ok()) {
-    return Err(Status::NotFound("database not found: " + name));
-  }
-  return std::move(*project);
-}
-
-// One SHOW statement's series.
-Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admitted& r,
-                                          const influxql::ShowStatement& st) {
-  using Kind = influxql::ShowStatement::Kind;
-  std::vector<InfluxSeries> out;
-  if (st.kind == Kind::kDatabases) {
-    SENSORDB_ASSIGN_OR_RETURN(auto projects, db.ListProjects());
-    InfluxSeries s{"databases", {"name"}, {}, {}};
-    for (const ProjectInfo& p : projects) {
-      SENSORDB_ASSIGN_OR_RETURN(auto role, auth.grants().RoleOf(r.principal.name, p.id));
-      if (role.has_value()) s.values.push_back(json::array{json::value(p.name)});
-    }
-    Page(&s.values, st.limit, st.offset);
-    out.push_back(std::move(s));
-    return out;
-  }
-  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo project, ReadableProject(db, auth, r, st.on));
-  const std::string& name = project.name;
-  if (st.kind == Kind::kRetentionPolicies) {
-    const uint64_t hours = uint64_t{project.retention_days} * 24;
-    InfluxSeries s{"", {"name", "duration", "shardGroupDuration", "replicaN", "default"}, {}, {}};
-    s.values.push_back(json::array{json::value("autogen"),
-                                   json::value(hours ? std::to_string(hours) + "h0m0s" : "0s"),
-                                   json::value("168h0m0s"), json::value(1), json::value(true)});
-    out.push_back(std::move(s));
-    return out;
-  }
-  SENSORDB_ASSIGN_OR_RETURN(auto channels, db.ListChannels(name));
-  // measurement -> field -> type, and measurement -> devices.
-  std::map<std::string, std::map<std::string, ValueType>, std::less<>> fields;
-  std::map<std::string, std::set<std::string>, std::less<>> devices;
-  for (const ChannelInfo& c : channels) {
-    const auto [m, f] = MeasurementAndField(c.name);
-    if (st.from && m != *st.from) continue;
-    if (st.measurement && m != *st.measurement) continue;
-    fields[std::string(m)].try_emplace(std::string(f), c.type);
-    devices[std::string(m)].insert(c.device);
-  }
-  switch (st.kind) {
-    case Kind::kMeasurements: {
-      InfluxSeries s{"measurements", {"name"}, {}, {}};
-      for (const auto& [m, unused] : fields) s.values.push_back(json::array{json::value(m)});
-      Page(&s.values, st.limit, st.offset);
-      if (!s.values.empty()) out.push_back(std::move(s));
-      break;
-    }
-    case Kind::kFieldKeys:
-      for (const auto& [m, fs] : fields) {
-        InfluxSeries s{m, {"fieldKey", "fieldType"}, {}, {}};
-        for (const auto& [f, type] : fs) {
-          s.values.push_back(json::array{json::value(f), json::value(InfluxFieldType(type))});
-        }
-        Page(&s.values, st.limit, st.offset);
-        if (!s.values.empty()) out.push_back(std::move(s));
-      }
-      break;
-    case Kind::kTagKeys:
-      for (const auto& [m, unused] : fields) {
-        InfluxSeries s{m, {"tagKey"}, {}, {}};
-        s.values.push_back(json::array{json::value("device")});
-        Page(&s.values, st.limit, st.offset);
-        if (!s.values.empty()) out.push_back(std::move(s));
-      }
-      break;
-    case Kind::kTagValues:
-      for (const auto& [m, ds] : devices) {
-        InfluxSeries s{m, {"key", "value"}, {}, {}};
-        for (const std::string& key : st.tag_keys) {
-          if (key != "device") continue;  // the only tag until labels (docs/LABELS.md)
-          for (const std::string& d : ds) {
-            s.values.push_back(json::array{json::value(key), json::value(d)});
-          }
-        }
-        Page(&s.values, st.limit, st.offset);
-        if (!s.values.empty()) out.push_back(std::move(s));
-      }
-      break;
-    case Kind::kSeries: {
-      InfluxSeries s{"", {"key"}, {}, {}};
-      for (const auto& [m, ds] : devices) {
-        for (const std::string& d : ds) {
-          s.values.push_back(json::array{json::value(m + ",device=" + d)});
-        }
-      }
-      Page(&s.values, st.limit, st.offset);
-      if (!s.values.empty()) out.push_back(std::move(s));
-      break;
-    }
-    case Kind::kDatabases:
-    case Kind::kRetentionPolicies:
-      break;  // answered above
-  }
-  return out;
-}
-
-// What a /query request may cost: the rows of one SELECT (raw points, or buckets with a fill,
-// over all its series, before LIMIT) and the cells (rows x columns, time included) of all its
-// statements together. Past either the statement is refused, before any answer is sent.
-constexpr size_t kMaxSelectRows = 100'000;
-constexpr size_t kMaxQueryCells = 2'000'000;
-constexpr size_t kMaxSelectColumns = 256;  // `*` expanded
-
-// A time in the answer: RFC 3339, or an integer in the `epoch` unit.
-json::value TimeJson(int64_t ns, std::string_view epoch) {
-  formats::Precision p{};
-  if (epoch.empty() || !formats::ParsePrecision(epoch, &p)) {
-    return json::value(formats::FormatRfc3339(ns));
-  }
-  const int64_t unit = *formats::ScaleTimestamp(1, p);
-  int64_t q = ns / unit;
-  if (ns % unit != 0 && ns < 0) --q;  // floor, as InfluxDB truncates toward the past
-  return json::value(q);
-}
-
-Status TooManyRows(size_t rows) {
-  return Status::ResourceExhausted(fmt::format(
-      "the SELECT returns more than {} rows (before LIMIT; {} cells at most per request): "
-      "narrow the time range, name a device, select fewer fields or aggregate with a larger "
-      "GROUP BY time()",
-      rows, kMaxQueryCells));
-}
-
-// Column names: the alias, else the function or the field; repeated names get _1, _2, ...
-std::vector<std::string> ColumnNames(const std::vector<influxql::SelectField>& fields) {
-  std::vector<std::string> names{"time"};
-  std::map<std::string, int> seen{{"time", 0}};
-  for (const auto& f : fields) {
-    std::string n = !f.alias.empty() ? f.alias : !f.function.empty() ? f.function : f.field;
-    auto [it, fresh] = seen.try_emplace(n, 0);
-    if (!fresh) n += "_" + std::to_string(++it->second);
-    names.push_back(std::move(n));
-  }
-  return names;
-}
-
-// GROUP BY time with fill: every bucket of [start, end) per series, the missing cells filled.
-// `rows` maps bucket start -> cells (nullopt: no value).
-using Cells = std::vector<std::optional<double>>;
-Status FillBuckets(const influxql::SelectStatement& st, int64_t end,
-                   const std::vector<influxql::SelectField>& fields, size_t max_rows,
-                   std::map<int64_t, Cells>* rows) {
-  const size_t columns = fields.size();
-  using F = influxql::SelectStatement::Fill;
-  if (st.fill == F::kNone) return Status::Ok();
-  const int64_t w = st.interval_ns;
-  // No point lies outside the engine's timestamps: the buckets stay inside them, which keeps
-  // the arithmetic below far from int64's ends.
-  const int64_t start = std::max(st.start_ns, kMinTimestamp);
-  end = std::min(end, kMaxTimestamp + 1);
-  int64_t first = start / w * w;
-  if (start % w != 0 && start < 0) first -= w;
-  if (end > first && (uint64_t(end) - uint64_t(first)) / uint64_t(w) >= max_rows) {
-    return Status::ResourceExhausted(fmt::format(
-        "GROUP BY time() makes more than {} buckets over this range: use a larger interval, a "
-        "shorter range, fewer devices (SLIMIT) or fill(none)",
-        max_rows));
-  }
-  for (int64_t t = first; t < end;) {
-    auto [it, fresh] = rows->try_emplace(t, Cells(columns));
-    // An empty bucket counts 0 (InfluxDB's count under fill(null)).
-    if (fresh && st.fill == F::kNull) {
-      for (size_t c = 0; c < columns; ++c) {
-        if (fields[c].function == "count") it->second[c] = 0;
-      }
-    }
-    if (__builtin_add_overflow(t, w, &t)) break;
-  }
-  if (st.fill == F::kValue) {
-    for (auto& [t, cells] : *rows) {
-      for (auto& c : cells) c = c.value_or(st.fill_value);
-    }
-  } else if (st.fill == F::kPrevious) {
-    Cells last(columns);
-    for (auto& [t, cells] : *rows) {
-      for (size_t c = 0; c < columns; ++c) {
-        if (cells[c])
-          last[c] = cells[c];
-        else
-          cells[c] = last[c];
-      }
-    }
-  } else if (st.fill == F::kLinear) {
-    for (size_t c = 0; c < columns; ++c) {
-      std::optional<std::pair<int64_t, double>> before;
-      std::vector<std::map<int64_t, Cells>::iterator> gap;
-      for (auto it = rows->begin(); it != rows->end(); ++it) {
-        if (!it->second[c]) {
-          gap.push_back(it);
-          continue;
-        }
-        const double v = *it->second[c];
-        if (before) {
-          for (auto g : gap) {
-            const double f = double(g->first - before->first) / double(it->first - before->first);
-            g->second[c] = before->second + f * (v - before->second);
-          }
-        }
-        gap.clear();
-        before = {it->first, v};
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-// One SELECT's series; `cells_left` is the request's budget of cells, spent by this statement.
-Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Admitted& r,
-                                            const influxql::SelectStatement& st,
-                                            std::string_view epoch, int64_t now_ns,
-                                            size_t* cells_left) {
-  SENSORDB_ASSIGN_OR_RETURN(const ProjectInfo project, ReadableProject(db, auth, r, st.on));
-  // The measurement's fields: field key -> channel. Named fields map by name (a missing one
-  // reads nothing); the catalog is listed only for `*` and for `value`, which may be a
-  // channel without a dot (10 000 channels cost a listing of about 10 ms).
-  std::map<std::string, std::string, std::less<>> channel_of;
-  const bool list = std::any_of(st.fields.begin(), st.fields.end(),
-                                [](const auto& f) { return f.field == "*" || f.field == "value"; });
-  if (list) {
-    SENSORDB_ASSIGN_OR_RETURN(auto channels, db.ListChannels(project.name, st.device.value_or("")));
-    for (const ChannelInfo& c : channels) {
-      const auto [m, f] = MeasurementAndField(c.name);
-      if (m == st.measurement) channel_of.try_emplace(std::string(f), c.name);
-    }
-  }
-  for (const auto& f : st.fields) {
-    if (f.field != "*") channel_of.try_emplace(f.field, st.measurement + "." + f.field);
-  }
-  std::vector<influxql::SelectField> fields;
-  for (const auto& f : st.fields) {
-    if (f.field != "*") {
-      fields.push_back(f);
-      continue;
-    }
-    for (const auto& [key, unused] : channel_of) fields.push_back({"", key, ""});
-  }
-  if (fields.size() > kMaxSelectColumns) {
-    return Err(Status::InvalidArgument(
-        fmt::format("the SELECT has {} fields, more than {}: name the fields", fields.size(),
-                    kMaxSelectColumns)));
-  }
-  // SELECT * shows the device as a column, in its place among the field keys (InfluxDB sorts
-  // the columns of `*`); `tag_at` is its index among the cells.
-  const bool tag_column =
-      !st.Aggregates() && !st.group_by_device &&
-      std::any_of(st.fields.begin(), st.fields.end(), [](const auto& f) { return f.field == "*"; });
-  size_t tag_at = 0;
-  if (tag_column) {
-    while (tag_at < fields.size() && fields[tag_at].field < "device") ++tag_at;
-  }
-  const size_t width = fields.size() + (tag_column ? 1 : 0);
-  const size_t max_rows = std::min(kMaxSelectRows, *cells_left / (width + 1));
-  const TimeRange range{st.start_ns, st.end_ns};
-  size_t produced = 0;  // rows read
-  size_t filled = 0;    // rows of the aggregate series so far, fill included
-  // series key (the device when grouped, else "") -> rows.
-  std::map<std::string, std::map<int64_t, Cells>> agg;
-  std::map<std::string, std::map<std::pair<int64_t, std::string>, json::array>> raw;
-  const size_t ncols = fields.size();
-  for (size_t c = 0; c < ncols; ++c) {
-    const auto channel = channel_of.find(fields[c].field);
-    if (channel == channel_of.end()) continue;  // a field the measurement lacks stays empty
-    const Selector selector{st.device.value_or(""), channel->second};
-    Status s;
-    if (st.Aggregates()) {
-      AggregateQuery q;
-      q.selector = selector;
-      q.range = range;
-      q.bucket_ns = st.interval_ns;
-      q.per_series = st.group_by_device;
-      const std::string& fn = fields[c].function;
-      Aggregation a{};
-      const bool spread = fn == "spread";
-      if (!spread) ParseAggregation(fn, &a);
-      s = db.Aggregate(project.name, q, [&](const AggregateRow& row) {
-        const std::string key = row.series ? std::string(row.series->device) : std::string();
-        int64_t t = st.interval_ns ? row.bucket_start_ns : st.start_ns;
-        if (t == std::numeric_limits<int64_t>::min()) t = 0;
-        auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
-        if (fresh && ++produced > max_rows) return false;
-        it->second[c] = spread                     ? row.max - row.min
-                        : a == Aggregation::kCount ? double(row.count)
-                                                   : row.Get(a);
-        return true;
-      });
-    } else {
-      s = db.QueryRaw(
-          project.name, selector, range, [&](const SeriesRef& series, const PointRun& run) {
-            const std::string device(series.device);
-            auto& rows = raw[st.group_by_device ? device : std::string()];
-            for (size_t i = 0; i < run.size(); ++i) {
-              auto [it, fresh] = rows.try_emplace({run.timestamps[i], device}, json::array());
-              if (fresh) {
-                if (++produced > max_rows) return false;
-                it->second.resize(width);
-                if (tag_column) it->second[tag_at] = json::value(device);
-              }
-              it->second[c + (tag_column && c >= tag_at ? 1 : 0)] = ValueJson(run.value(i));
-            }
-            return true;
-          });
-    }
-    SENSORDB_RETURN_IF_ERROR(s);
-    if (produced > max_rows) return Err(TooManyRows(max_rows));
-  }
-
-  std::vector<std::string> columns = ColumnNames(fields);
-  if (tag_column) {
-    columns.insert(columns.begin() + 1 + static_cast<std::ptrdiff_t>(tag_at), "device");
-  }
-  std::vector<InfluxSeries> out;
-  const auto finish = [&](const std::string& key, json::array values) {
-    if (st.descending) std::reverse(values.begin(), values.end());
-    if (st.limit != 0 && values.size() > st.limit) values.resize(st.limit);
-    if (values.empty() || (st.slimit != 0 && out.size() == st.slimit)) return;
-    InfluxSeries s{st.measurement, columns, std::move(values), {}};
-    if (st.group_by_device) s.tags["device"] = key;
-    out.push_back(std::move(s));
-  };
-  if (st.Aggregates()) {
-    const int64_t end = st.end_ns == std::numeric_limits<int64_t>::max() ? now_ns + 1 : st.end_ns;
-    for (auto& [key, rows] : agg) {
-      if (st.slimit != 0 && out.size() == st.slimit) break;  // before filling the others
-      if (st.interval_ns != 0) {
-        SENSORDB_RETURN_IF_ERROR(FillBuckets(st, end, fields, max_rows - filled, &rows));
-      }
-      filled += rows.size();
-      if (filled > max_rows) return Err(TooManyRows(max_rows));
-      json::array values;
-      for (const auto& [t, cells] : rows) {
-        json::array row{TimeJson(t, epoch)};
-        for (size_t c = 0; c < ncols; ++c) {
-          if (!cells[c]) {
-            row.push_back(nullptr);
-          } else if (fields[c].function == "count") {
-            row.push_back(json::value(static_cast<int64_t>(*cells[c])));
-          } else {
-            row.push_back(NumberJson(*cells[c]));
-          }
-        }
-        values.push_back(std::move(row));
-      }
-      finish(key, std::move(values));
-    }
-  } else {
-    for (auto& [key, rows] : raw) {
-      json::array values;
-      for (auto& [at, cells] : rows) {
-        json::array row{TimeJson(at.first, epoch)};
-        for (auto& cell : cells) row.push_back(std::move(cell));
-        values.push_back(std::move(row));
-      }
-      finish(key, std::move(values));
-    }
-  }
-  *cells_left -= std::min(*cells_left, std::max(produced, filled) * (width + 1));
-  return out;
-}
-
-}  // namespace
-
-// GET or POST /query (docs/INFLUXQL.md): InfluxQL statements, each answered as a result of
-// InfluxDB 1.x's JSON (or CSV). A statement that fails gives its result an "error" and the
-// others still run; a query that does not parse is a 400 with {"error": ...}.
-RestResponse RestHandler::InfluxQuery(const Admitted& r, const std::string& body) {
-  const auto bad = [](unsigned status, const std::string& message) {
-    return ErrorResponse(status, message, Dialect::kInfluxV1);
-  };
-  const std::initializer_list<std::string_view> kParams = {
-      "q", "db", "rp", "epoch", "chunked", "chunk_size", "pretty", "params"};
-  if (Status s = CheckParams(r.target, kParams); !s.ok()) return bad(400, s.message());
-  std::string q(Param(r.target, "q"));
-  if (r.route->method == "POST" && !body.empty()) {
-    // A form body (Grafana, the influx CLI): q there; db belongs in the URL, where it is
-    // authorised before the body is read.
-    auto form = ParseTarget("/?" + body);
-    if (!form) return bad(400, "the form body is not valid application/x-www-form-urlencoded");
-    for (const auto& [key, value] : form->params) {
-      if (key == "q") {
-        q = value;
-      } else if (key == "db" && value != r.project) {
-        return bad(400, "parameter 'db' must be given in the URL");
-      } else if (key == "u" || key == "p") {
-        return bad(400, "credentials go in the Authorization header or the URL, not the body");
-      } else if (key != "db" && std::find(kParams.begin(), kParams.end(), key) == kParams.end()) {
-        return bad(400, "unknown parameter '" + key + "' in the form body");
-      }
-    }
-  }
-  if (q.empty()) return bad(400, "missing required parameter \"q\"");
-  if (const std::string_view epoch = Param(r.target, "epoch"); !epoch.empty()) {
-    formats::Precision unused{};
-    if (!formats::ParsePrecision(epoch, &unused)) {
-      return bad(400, "parameter 'epoch': '" + std::string(epoch) +
-                          "' is not one of n, ns, u, us, ms, s, m, h");
-    }
-  }
-  const int64_t now = WallClockNs();
-  auto statements = influxql::Parse(q, now);
-  if (!statements) return bad(400, statements.error().message());
-
-  json::array results;
-  std::vector<std::vector<InfluxSeries>> all;  // CSV: every statement's series
-  size_t cells_left = kMaxQueryCells;          // shared by the statements
-  for (size_t id = 0; id < statements->size(); ++id) {
-    json::object result{{"statement_id", id}};
-    const auto& st = (*statements)[id];
-    auto series = std::holds_alternative<influxql::ShowStatement>(st)
-                      ? RunShow(db_, auth_, r, std::get<influxql::ShowStatement>(st))
-                      : RunSelect(db_, auth_, r, std::get<influxql::SelectStatement>(st),
-                                  Param(r.target, "epoch"), now, &cells_left);
-    if (!series) {
-      result["error"] = series.error().message();
-    } else if (r.csv) {
-      all.push_back(std::move(*series));
-    } else {
-      if (!series->empty()) {
-        json::array list;
-        for (InfluxSeries& s : *series) {
-          json::object o;
-          if (!s.name.empty()) o["name"] = s.name;
-          if (!s.tags.empty()) o["tags"] = s.tags;
-          json::array cols;
-          for (const std::string& c : s.columns) cols.push_back(json::value(c));
-          o["columns"] = std::move(cols);
-          if (!s.values.empty()) o["values"] = std::move(s.values);  // none: InfluxDB omits it
-          list.push_back(std::move(o));
-        }
-        result["series"] = std::move(list);
-      }
-    }
-    results.push_back(std::move(result));
-  }
-  if (r.csv) {
-    RestResponse out;
-    out.content_type = "application/csv";
-    out.body = InfluxCsv(all);
-    return out;
-  }
-  return Json(json::object{{"results", std::move(results)}});
 }
 
 }  // namespace sensordb::server::rest
