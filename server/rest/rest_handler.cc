@@ -376,7 +376,7 @@ std::expected<Admitted, RestResponse> RestHandler::Admit(const RequestHead& head
   }
 
   // 1. Who: a token, before anything about the request is looked at, in any of the forms
-  // InfluxDB clients send it (docs/REST.md "Authentication").
+  // InfluxDB clients send it (docs/REST.md "Listener").
   SecretString basic;  // a decoded Basic credential, wiped when Admit returns
   std::optional<Target> early_target;
   // A token of the p= parameter is wiped when Admit returns (moved into the admitted request,
