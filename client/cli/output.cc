@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "sensordb/formats/text_values.h"
+
 namespace sensordb::cli {
 
 void AppendJsonString(std::string_view s, std::string* out) {
@@ -77,14 +79,7 @@ class CsvWriter : public RowWriter {
     line_.clear();
     for (size_t i = 0; i < cells.size(); ++i) {
       if (i > 0) line_ += ',';
-      const std::string text = CellText(cells[i]);
-      if (text.find_first_of(",\"\r\n") == std::string::npos) {
-        line_ += text;
-        continue;
-      }
-      line_ += '"';
-      for (char ch : text) line_.append(ch == '"' ? 2 : 1, ch);
-      line_ += '"';
+      formats::AppendCsvField(CellText(cells[i]), &line_);
     }
     line_ += '\n';
     std::fwrite(line_.data(), 1, line_.size(), out_);

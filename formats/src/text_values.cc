@@ -160,6 +160,16 @@ Result<int64_t> ScaleTimestamp(int64_t value, Precision precision) {
   return ns;
 }
 
+void AppendCsvField(std::string_view text, std::string* out) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+    *out += text;
+    return;
+  }
+  *out += '"';
+  for (char c : text) out->append(c == '"' ? 2 : 1, c);
+  *out += '"';
+}
+
 std::string FormatRfc3339(int64_t ns) {
   int64_t days = ns / kNanosPerDay;
   int64_t rem = ns % kNanosPerDay;

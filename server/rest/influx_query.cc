@@ -68,19 +68,9 @@ void Page(json::array* rows, uint64_t limit, uint64_t offset) {
   }
 }
 
-// A CSV cell (RFC 4180 quoting when needed).
+// A CSV cell: strings as they are, other values as JSON text (RFC 4180 quoting when needed).
 void CsvCell(const json::value& v, std::string* out) {
-  std::string text = v.is_string() ? std::string(v.as_string()) : JsonText(v);
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    *out += text;
-    return;
-  }
-  *out += '"';
-  for (char c : text) {
-    if (c == '"') *out += '"';
-    *out += c;
-  }
-  *out += '"';
+  formats::AppendCsvField(v.is_string() ? std::string_view(v.as_string()) : JsonText(v), out);
 }
 
 // InfluxDB 1.x's CSV: "name,tags,<columns>" headers, one row per value; a new header (after an
@@ -332,6 +322,15 @@ Status FillBuckets(const influxql::SelectStatement& st, int64_t end,
   return Status::Ok();
 }
 
+// The value of an InfluxQL function (count, sum, mean, min, max, first, last, spread) in an
+// aggregate row.
+double FunctionValue(std::string_view function, const AggregateRow& row) {
+  if (function == "spread") return row.max - row.min;
+  Aggregation a{};
+  ParseAggregation(function, &a);  // the parser admits only the engine's names and spread
+  return row.Get(a);
+}
+
 // One SELECT's series; `cells_left` is the request's budget of cells, spent by this statement.
 Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Admitted& r,
                                             const influxql::SelectStatement& st,
@@ -385,8 +384,12 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
   std::map<std::string, std::map<int64_t, Cells>> agg;
   std::map<std::string, std::map<std::pair<int64_t, std::string>, json::array>> raw;
   const size_t ncols = fields.size();
-  for (size_t c = 0; c < ncols; ++c) {
-    const auto channel = channel_of.find(fields[c].field);
+  // One engine scan per field, whatever the number of its columns: a row of the aggregate
+  // holds every function at once (`mean(t), max(t)` reads t once).
+  std::map<std::string_view, std::vector<size_t>> columns_of;
+  for (size_t c = 0; c < ncols; ++c) columns_of[fields[c].field].push_back(c);
+  for (const auto& [field, cols] : columns_of) {
+    const auto channel = channel_of.find(field);
     if (channel == channel_of.end()) continue;  // a field the measurement lacks stays empty
     const Selector selector{st.device.value_or(""), channel->second};
     Status s;
@@ -396,19 +399,13 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
       q.range = range;
       q.bucket_ns = st.interval_ns;
       q.per_series = st.group_by_device;
-      const std::string& fn = fields[c].function;
-      Aggregation a{};
-      const bool spread = fn == "spread";
-      if (!spread) ParseAggregation(fn, &a);
       s = db.Aggregate(project.name, q, [&](const AggregateRow& row) {
         const std::string key = row.series ? std::string(row.series->device) : std::string();
         int64_t t = st.interval_ns ? row.bucket_start_ns : st.start_ns;
         if (t == std::numeric_limits<int64_t>::min()) t = 0;
         auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
         if (fresh && ++produced > max_rows) return false;
-        it->second[c] = spread                     ? row.max - row.min
-                        : a == Aggregation::kCount ? double(row.count)
-                                                   : row.Get(a);
+        for (size_t c : cols) it->second[c] = FunctionValue(fields[c].function, row);
         return true;
       });
     } else {
@@ -423,7 +420,9 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
                 it->second.resize(width);
                 if (tag_column) it->second[tag_at] = json::value(device);
               }
-              it->second[c + (tag_column && c >= tag_at ? 1 : 0)] = ValueJson(run.value(i));
+              for (size_t c : cols) {
+                it->second[c + (tag_column && c >= tag_at ? 1 : 0)] = ValueJson(run.value(i));
+              }
             }
             return true;
           });

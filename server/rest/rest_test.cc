@@ -989,6 +989,18 @@ TEST_F(RestTest, InfluxQuerySelectsAggregatesAndRawPoints) {
     EXPECT_DOUBLE_EQ(row.at(1).to_number<double>(), 100 + 6 * h + 5);
     EXPECT_DOUBLE_EQ(row.at(2).to_number<double>(), 100 + 6 * h + 5 - 6 * h);
   }
+  // Several functions of one field (one scan) answer as each asked alone.
+  res = select("SELECT min(temp), mean(temp), last(temp), count(temp) FROM env" + range);
+  const auto together = res.at("series").at(0).at("values").at(0);
+  int k = 1;
+  for (const char* fn : {"min", "mean", "last", "count"}) {
+    const auto alone = select("SELECT " + std::string(fn) + "(temp) FROM env" + range)
+                           .at("series")
+                           .at(0)
+                           .at("values")
+                           .at(0);
+    EXPECT_EQ(JsonText(together.at(k++)), JsonText(alone.at(1))) << fn;
+  }
   // fill over d3, which has points in hours 0 and 2 only, on a range of 4 hours.
   const std::string d3 = " WHERE device = 'd3' AND time >= " + std::to_string(kBase) +
                          "s AND time < " + std::to_string(kBase + 4 * 3600) + "s GROUP BY time(1h)";
@@ -1059,9 +1071,14 @@ TEST_F(RestTest, InfluxQuerySelectsAggregatesAndRawPoints) {
         "SELECT mean(temp) FROM env WHERE time >= 1ns AND time < 9223372036854775807 "
         "GROUP BY time(5000w)"}) {
     const Reply r = Get("/query?db=plant&q=" + PercentEncoded(q), tokens_[Role::kReader]);
-    if (r.status == 400) continue;  // refused before it ran
-    ASSERT_EQ(r.status, 200u) << r.body;
+    if (r.status == 400 && q.find("15000000w") != std::string::npos) {
+      continue;  // the duration itself overflows: refused before it runs
+    }
+    ASSERT_EQ(r.status, 200u) << q << ": " << r.body;
     const auto result = json::parse(r.body).at("results").at(0);
+    if (q.find("time(1s)") != std::string::npos) {  // 3e9 buckets: the statement is refused
+      ASSERT_TRUE(result.as_object().contains("error")) << r.body;
+    }
     if (result.as_object().contains("error")) {
       EXPECT_NE(std::string(result.at("error").as_string()).find("buckets"), std::string::npos)
           << r.body;

@@ -32,6 +32,10 @@ Result<int64_t> ParseRfc3339(std::string_view text);
 // UTC RFC 3339 with the fraction only as long as needed: `2023-11-14T22:13:20.5Z`.
 std::string FormatRfc3339(int64_t ns);
 
+// Appends `text` to `out` as one CSV field: as is, or in double quotes with its quotes doubled
+// when it holds a comma, a quote or a line break (RFC 4180).
+void AppendCsvField(std::string_view text, std::string* out);
+
 // The precisions InfluxDB clients send: "ns" (or "n"), "us" (or "u"), "ms", "s", "m" (minutes),
 // "h".
 bool ParsePrecision(std::string_view text, Precision* out);
