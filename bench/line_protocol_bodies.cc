@@ -25,7 +25,10 @@ std::vector<LineProtocolBody> FormatLineProtocolBodies(const LineProtocolPlan& p
   std::vector<std::string> prefixes;  // "env,device=logger-00007 "
   for (int d = plan.slice; d < plan.devices; d += plan.slices) {
     devices.push_back(d);
-    prefixes.push_back(plan.measurement + ",device=" + fleet.DeviceName(d) + " ");
+    std::string tags;
+    if (plan.labels)
+      tags = ",room=" + std::to_string(d % 50) + ",site=site-" + std::to_string(d % 10);
+    prefixes.push_back(plan.measurement + ",device=" + fleet.DeviceName(d) + tags + " ");
   }
   std::vector<std::string> keys;  // "temperature=", ",humidity=", ...
   size_t max_line = 1 + 20 + 1;   // ' ', timestamp, '\n'

@@ -25,6 +25,9 @@ struct LineProtocolPlan {
   std::string measurement = "env";
   int slice = 0;  // this slice writes the devices d with d % slices == slice
   int slices = 1;
+  // Tags on every line beside the device, as gateways send them (device labels,
+  // docs/LABELS.md): `,room=<d % 50>,site=site-<d % 10>`, constant per device.
+  bool labels = false;
 };
 
 struct LineProtocolBody {

@@ -53,6 +53,7 @@ struct Config {
   int timeout_ms = 60'000;
   int server_pid = 0;
   bool json = false;
+  bool labels = false;
 };
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
@@ -162,8 +163,9 @@ sensordb::Result<Bodies> PrepareBodies(const Config& cfg, int64_t per_series, in
   const double cpu0 = sensordb::bench::SelfCpuSeconds();
   const auto t0 = Clock::now();
   auto format = [&](int slice, int of) {
-    return sensordb::bench::FormatLineProtocolBodies(
-        {cfg.devices, cfg.channels, per_series, cfg.lines_per_request, cfg.measurement, slice, of});
+    return sensordb::bench::FormatLineProtocolBodies({cfg.devices, cfg.channels, per_series,
+                                                      cfg.lines_per_request, cfg.measurement, slice,
+                                                      of, cfg.labels});
   };
   if (cfg.split == "time") {
     auto all = format(0, 1);
@@ -318,6 +320,8 @@ int RunRestCommand(int argc, char** argv) {
                  "of the whole fleet, its bodies taken by the connections in turn")
       ->check(CLI::IsMember({"devices", "time"}));
   app.add_flag("--gzip", cfg.gzip, "Content-Encoding: gzip (zlib)");
+  app.add_flag("--labels", cfg.labels,
+               "two more tags per line, constant per device (room, site): device labels");
   app.add_option("--gzip-level", cfg.gzip_level, "zlib level with --gzip")->check(CLI::Range(1, 9));
   app.add_option("--timeout-ms", cfg.timeout_ms, "bound of each connect, send and response")
       ->check(CLI::PositiveNumber);

@@ -92,7 +92,15 @@ for ((i = 0; i < runs; i++)); do
     # fill(none) returns the same non-empty buckets as /api/v1).
     influxql="SELECT mean(temperature) FROM env WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-02T00:00:00Z' GROUP BY time(1h), device fill(none)"
     influxql_ms=$(median_ms "https://127.0.0.1:$rest_port/query?db=bench&epoch=ns&q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$influxql")")
-    queries="{\"hourly_mean_one_channel_all_devices\": $merged, \"hourly_mean_one_channel_per_device\": $per_device, \"influxql_hourly_mean_per_device\": $influxql_ms, \"count_all_points\": $count}"
+    # With --labels: the same hourly mean grouped by a label (10 sites), and per device for
+    # one site only (a tenth of the fleet), through the label path (docs/LABELS.md).
+    encode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+    per_site=null one_site=null
+    if [[ " $* " == *" --labels "* ]]; then
+      per_site=$(median_ms "$base?channel=env.temperature&every=1h&fn=mean&group_by=site")
+      one_site=$(median_ms "https://127.0.0.1:$rest_port/query?db=bench&epoch=ns&q=$(encode "${influxql/ GROUP BY/ AND site = 'site-3' GROUP BY}")")
+    fi
+    queries="{\"hourly_mean_one_channel_all_devices\": $merged, \"hourly_mean_one_channel_per_device\": $per_device, \"influxql_hourly_mean_per_device\": $influxql_ms, \"count_all_points\": $count, \"hourly_mean_per_site\": $per_site, \"influxql_hourly_mean_per_device_one_site\": $one_site}"
   fi
   # The server's peak resident memory, from the kernel, before it stops.
   peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")

@@ -70,6 +70,26 @@ agg=$(sdb query -p greenhouse -d dev1 --agg count,mean --per-series --start 0 -f
 expect_eq "agg per series json" "env.door 2 0.5|env.hum 2 40.5|env.temp 2 21.875" \
   "$(json_get '"|".join(" ".join(str(r[k]) for k in ("channel", "count", "mean")) for r in d)' <<<"$agg")"
 
+# --- labels: the imported line's site tag, one set by hand, then filtered and grouped --------
+sdb device label -p greenhouse -d dev1 --from 1700000030000000000 site=south room=3 >/dev/null
+sdb device label -p greenhouse -d dev1 --from 1700000070000000000 --unset room >/dev/null
+expect_eq "label histories" "device,key,value,from_ns,from
+dev1,room,3,1700000030000000000,2023-11-14T22:13:50Z
+dev1,room,,1700000070000000000,2023-11-14T22:14:30Z
+dev1,site,north,1700000000000000000,2023-11-14T22:13:20Z
+dev1,site,south,1700000030000000000,2023-11-14T22:13:50Z" "$(sdb device labels -p greenhouse -f csv)"
+expect_eq "where label" "dev1,env.temp,1700000060000000000,2023-11-14T22:14:20Z,22.25" \
+  "$(sdb query -p greenhouse -c env.temp --where site=south --where 'room=~^3$' -f csv | tail -n +2)"
+expect_eq "where label absent" '"dev 2,b",env.temp,1700000010000000000,2023-11-14T22:13:30Z,-0.35' \
+  "$(sdb query -p greenhouse -c env.temp --where 'site=' -f csv | tail -n +2)"
+expect_eq "group by label" "site,bucket_start_ns,time,count,sum
+,1699999980000000000,2023-11-14T22:13:00Z,1,-0.35
+north,1699999980000000000,2023-11-14T22:13:00Z,1,21.5
+south,1700000040000000000,2023-11-14T22:14:00Z,1,22.25" \
+  "$(sdb query -p greenhouse -c env.temp --agg count,sum --every 1m --group-by site -f csv)"
+expect_exit "bad condition" 1 sdb query -p greenhouse --where '!x'
+expect_exit "reserved label" 1 sdb device label -p greenhouse -d dev1 time=1
+
 # --- CSV: long and wide layouts, RFC 3339 and integer timestamps, special floats --------------
 cat >"$WORK/long.csv" <<'CSV'
 timestamp,device,channel,value

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  librocksdb-dev libsodium-dev libzstd-dev
+  librocksdb-dev libsodium-dev libzstd-dev libre2-dev
   libboost1.81-dev libboost-json1.81-dev
   libflatbuffers-dev flatbuffers-compiler
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -35,6 +35,10 @@ struct DeviceArgs {
   std::string out_file;
   std::string serial;
   uint32_t days = 0;
+  // Labels.
+  std::vector<std::string> set_labels;  // KEY=VALUE
+  std::vector<std::string> unset_labels;
+  std::string from;
 };
 
 Status RunDeviceList(const GlobalArgs& global, const DeviceArgs& args) {
@@ -47,6 +51,51 @@ Status RunDeviceList(const GlobalArgs& global, const DeviceArgs& args) {
     out->Row(cells);
   }
   return out->Finish();
+}
+
+// Every change of every label of the project's devices (or of one), oldest first per key.
+Status RunDeviceLabels(const GlobalArgs& global, const DeviceArgs& args) {
+  SENSORDB_ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(args.format));
+  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
+  SENSORDB_ASSIGN_OR_RETURN(const auto devices, db->ListDeviceLabels(args.project, args.device));
+  auto out = RowWriter::Make(format, stdout, {"device", "key", "value", "from_ns", "from"});
+  for (const DeviceLabels& d : devices) {
+    for (const LabelHistory& h : d.labels) {
+      for (const LabelEntry& e : h.entries) {
+        const std::string from = FormatRfc3339(e.from_ns);
+        const Cell cells[] = {Cell::Text(d.device), Cell::Text(h.key),
+                              e.value.empty() ? Cell::Null() : Cell::Text(e.value),
+                              Cell::Int(e.from_ns), Cell::Text(from)};
+        out->Row(cells);
+      }
+    }
+  }
+  return out->Finish();
+}
+
+Status RunDeviceLabel(const GlobalArgs& global, const DeviceArgs& args) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  for (const std::string& kv : args.set_labels) {
+    const size_t eq = kv.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == kv.size()) {
+      return Status::InvalidArgument("label '" + kv +
+                                     "': expected KEY=VALUE (use --unset KEY "
+                                     "to remove one)");
+    }
+    labels.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  for (const std::string& key : args.unset_labels) labels.emplace_back(key, "");
+  if (labels.empty()) return Status::InvalidArgument("give KEY=VALUE labels or --unset KEY");
+  const int64_t now = NowNanos();
+  int64_t from = now;
+  if (!args.from.empty()) {
+    SENSORDB_ASSIGN_OR_RETURN(from, ParseTimePoint(args.from, now));
+  }
+  SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
+  SENSORDB_RETURN_IF_ERROR(db->SetDeviceLabels(args.project, args.device, from, labels));
+  fmt::print("set {} label(s) of device '{}' of project '{}' from {}\n", labels.size(), args.device,
+             args.project, FormatRfc3339(from));
+  return Status::Ok();
 }
 
 Status RunDeviceRegister(const GlobalArgs& global, const DeviceArgs& args) {
@@ -246,6 +295,18 @@ void AddDeviceCommands(CLI::App& app, const GlobalArgs& global, Action* action) 
   reg->add_option("name", args->name, "Device name")->required();
   reg->add_option("--model", args->model, "Model");
   reg->add_option("--firmware", args->firmware, "Firmware version");
+
+  CLI::App* labels =
+      Command(device, "labels", "List the label histories of the devices (docs/LABELS.md)", global,
+              action, args, RunDeviceLabels);
+  labels->add_option("--device,-d", args->device, "Only this device");
+  AddFormat(labels, *args);
+  CLI::App* label = Command(device, "label", "Set labels of a device from a time on (default: now)",
+                            global, action, args, RunDeviceLabel);
+  label->add_option("--device,-d", args->device, "Device")->required();
+  label->add_option("labels", args->set_labels, "KEY=VALUE ...");
+  label->add_option("--unset", args->unset_labels, "Remove the label KEY (repeatable)");
+  label->add_option("--from", args->from, "From this time on: RFC 3339, integer ns, now, -1h");
 
   CLI::App* keygen = Command(device, "keygen",
                              "Make a device key (0600) and a CSR for it, locally", global, action,

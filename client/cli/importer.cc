@@ -116,12 +116,23 @@ Status Importer::HandleLine(std::string_view line, bool first_data_line) {
     const formats::LpField& f = lp_line_.fields[i];
     SENSORDB_RETURN_IF_ERROR(AddPoint(lp_line_.device, f.channel, lp_line_.timestamp_ns, f.value));
   }
+  if (lp_line_.tag_count > 0 && apply_) {
+    if (!options_.labels) {
+      ++lines_with_skipped_tags_;
+    } else {
+      labels_[{lp_line_.device,
+               {lp_line_.tags.begin(), lp_line_.tags.begin() + std::ptrdiff_t(lp_line_.tag_count)}}]
+          .push_back(lp_line_.timestamp_ns);
+    }
+  }
   return Status::Ok();
 }
 
 Status Importer::FlushBatch() {
   if (builder_.points() == 0) return Status::Ok();
   builder_.Fill(&batch_);
+  for (const auto& [key, times] : labels_) batch_.SetLabels(key.first, times, key.second);
+  labels_.clear();
   Status s = db_.Write(options_.project, batch_);
   builder_.Clear();
   if (!s.ok()) {
@@ -192,6 +203,7 @@ Result<ImportSummary> Importer::Run() {
   SENSORDB_RETURN_IF_ERROR(RunPass(in.get(), /*apply=*/true, total_bytes));
   summary.points = points_;
   summary.series = builder_.series_count();
+  summary.lines_with_skipped_tags = lines_with_skipped_tags_;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

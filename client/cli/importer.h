@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <unordered_map>
 
@@ -29,11 +30,15 @@ struct ImportOptions {
   ValueType type = ValueType::kFloat64;
   size_t batch_points = 100'000;
   bool progress = false;
+  // Line protocol: tags other than `device` become device labels (docs/LABELS.md); false skips
+  // them (the native protocol does not carry labels yet) and counts the lines that had some.
+  bool labels = true;
 };
 
 struct ImportSummary {
   uint64_t points = 0;
   uint64_t series = 0;
+  uint64_t lines_with_skipped_tags = 0;  // ImportOptions::labels false
   double seconds = 0;
   bool created_project = false;
 };
@@ -68,6 +73,11 @@ class Importer {
   CsvParser csv_;
   BatchBuilder builder_;
   WriteBatch batch_;
+  // Labels of the lines of the current batch: per (device, tags) the lines' times.
+  std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>,
+           std::vector<int64_t>>
+      labels_;
+  uint64_t lines_with_skipped_tags_ = 0;
   bool apply_ = false;
   uint64_t points_ = 0;
   uint64_t batch_first_line_ = 0;

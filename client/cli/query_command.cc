@@ -21,6 +21,8 @@ struct QueryArgs {
   std::vector<Aggregation> aggs;  // parsed from agg_names by the parse callback
   std::string every;
   bool per_series = false;
+  std::vector<std::string> where;     // label conditions (KEY=V, KEY!=V, KEY=~RE, KEY!~RE)
+  std::vector<std::string> group_by;  // label keys
   std::string format;
   uint64_t limit = 0;  // 0 = no limit
 };
@@ -74,6 +76,7 @@ Status RunLatest(DB& db, const QueryArgs& args, RowWriter& out) {
 std::vector<std::string> AggregateColumns(const QueryArgs& args) {
   std::vector<std::string> columns;
   if (args.per_series) columns = {"device", "channel"};
+  columns.insert(columns.end(), args.group_by.begin(), args.group_by.end());
   columns.insert(columns.end(), {"bucket_start_ns", "time"});
   for (Aggregation a : args.aggs) columns.emplace_back(AggregationName(a));
   return columns;
@@ -84,6 +87,7 @@ Status RunAggregate(DB& db, const QueryArgs& args, const TimeRange& range, RowWr
   q.selector = args.selector;
   q.range = range;
   q.per_series = args.per_series;
+  q.group_by = args.group_by;
   if (!args.every.empty()) {
     SENSORDB_ASSIGN_OR_RETURN(q.bucket_ns, ParseDuration(args.every));
   }
@@ -99,6 +103,7 @@ Status RunAggregate(DB& db, const QueryArgs& args, const TimeRange& range, RowWr
       cells.push_back(Cell::Text(row.series ? row.series->device : ""));
       cells.push_back(Cell::Text(row.series ? row.series->channel : ""));
     }
+    for (const std::string& value : row.group) cells.push_back(Cell::Text(value));
     if (unbounded) {
       cells.insert(cells.end(), {Cell::Null(), Cell::Null()});
     } else {
@@ -113,19 +118,44 @@ Status RunAggregate(DB& db, const QueryArgs& args, const TimeRange& range, RowWr
   });
 }
 
+// One --where condition: KEY=VALUE, KEY!=VALUE, KEY=~RE or KEY!~RE (at the first = or !). An
+// empty VALUE stands for "no such label", as in queries.
+Result<LabelFilter> ParseCondition(std::string_view text) {
+  const size_t at = text.find_first_of("=!");
+  using Op = LabelFilter::Op;
+  if (at == 0 || at == std::string_view::npos) {
+    return Err(Status::InvalidArgument(fmt::format(
+        "--where '{}': expected KEY=VALUE, KEY!=VALUE, KEY=~REGEX or KEY!~REGEX", text)));
+  }
+  const std::string key(text.substr(0, at));
+  const std::string_view rest = text.substr(at);
+  if (rest.starts_with("=~")) return LabelFilter{Op::kMatch, key, std::string(rest.substr(2)), {}};
+  if (rest.starts_with("!~"))
+    return LabelFilter{Op::kNoMatch, key, std::string(rest.substr(2)), {}};
+  if (rest.starts_with("!=")) return LabelFilter{Op::kNe, key, std::string(rest.substr(2)), {}};
+  if (rest.starts_with("=")) return LabelFilter{Op::kEq, key, std::string(rest.substr(1)), {}};
+  return Err(
+      Status::InvalidArgument(fmt::format("--where '{}': a lone '!' (expected != or !~)", text)));
+}
+
 Status RunQuery(const GlobalArgs& global, const QueryArgs& args) {
   SENSORDB_ASSIGN_OR_RETURN(const OutputFormat format, ParseOutputFormat(args.format));
   TimeRange range;
   if (!args.latest) {
     SENSORDB_ASSIGN_OR_RETURN(range, ParseRange(args));
   }
+  QueryArgs with_labels = args;
+  for (const std::string& w : args.where) {
+    SENSORDB_ASSIGN_OR_RETURN(LabelFilter f, ParseCondition(w));
+    with_labels.selector.labels.push_back(std::move(f));
+  }
   SENSORDB_ASSIGN_OR_RETURN(auto db, OpenDb(global, /*create_if_missing=*/false));
   std::vector<std::string> columns = {"device", "channel", "timestamp_ns", "time", "value"};
   if (!args.aggs.empty()) columns = AggregateColumns(args);
   auto out = RowWriter::Make(format, stdout, std::move(columns));
   Status s = args.latest         ? RunLatest(*db, args, *out)
-             : args.aggs.empty() ? RunRaw(*db, args, range, *out)
-                                 : RunAggregate(*db, args, range, *out);
+             : args.aggs.empty() ? RunRaw(*db, with_labels, range, *out)
+                                 : RunAggregate(*db, with_labels, range, *out);
   Status finished = out->Finish();
   SENSORDB_RETURN_IF_ERROR(s);
   return finished;
@@ -164,9 +194,16 @@ void AddQueryCommand(CLI::App& app, const GlobalArgs& global, Action* action) {
                   ->delimiter(',');
   auto* every = cmd->add_option("--every", args->every, "Bucket width: 30s, 5m, 1h, 1d or ns");
   auto* per_series = cmd->add_flag("--per-series", args->per_series, "One row per series");
+  auto* where = cmd->add_option("--where", args->where,
+                                "Label condition KEY=VALUE, KEY!=VALUE, KEY=~REGEX or KEY!~REGEX "
+                                "(repeatable; all must hold; docs/LABELS.md)");
+  auto* group_by = cmd->add_option("--group-by", args->group_by,
+                                   "Label keys to group aggregates by (repeatable or a,b)")
+                       ->delimiter(',');
   AddFormatOption(cmd, &args->format);
   cmd->add_option("--limit,-n", args->limit, "At most N rows");
-  latest->needs(device)->excludes(agg)->excludes(start)->excludes(end);
+  latest->needs(device)->excludes(agg)->excludes(start)->excludes(end)->excludes(where);
+  group_by->needs(agg);
   every->needs(agg);
   per_series->needs(agg);
   cmd->callback([&global, action, args] {

@@ -71,6 +71,12 @@ void AddSlice(const WriteBatch::Column& c, size_t from, size_t n, WriteBatch* pa
 
 }  // namespace
 
+Status LabelsNotSupported() {
+  return Status::NotSupported(
+      "device labels are not in the native protocol yet: set and query them on a data "
+      "directory, or over REST (docs/LABELS.md)");
+}
+
 Status LocalOnlyError(std::string_view command, std::string_view hint) {
   std::string message = fmt::format(
       "`sensordb {}` works on a data directory only; it is not available with --server", command);
@@ -115,6 +121,20 @@ Result<std::vector<DeviceInfo>> RemoteDB::ListDevices(std::string_view project) 
   return client_->ListDevices(project);
 }
 
+Status RemoteDB::SetDeviceLabels(std::string_view, std::string_view, int64_t,
+                                 std::span<const std::pair<std::string, std::string>>) {
+  return LabelsNotSupported();
+}
+
+Result<std::vector<DeviceLabels>> RemoteDB::ListDeviceLabels(std::string_view, std::string_view) {
+  return Err(LabelsNotSupported());
+}
+
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> RemoteDB::ListLabelValues(
+    std::string_view) {
+  return Err(LabelsNotSupported());
+}
+
 Result<ChannelInfo> RemoteDB::RegisterChannel(std::string_view project, std::string_view device,
                                               std::string_view channel, ValueType type,
                                               std::string_view unit) {
@@ -127,6 +147,7 @@ Result<std::vector<ChannelInfo>> RemoteDB::ListChannels(std::string_view project
 }
 
 Status RemoteDB::Write(std::string_view project, const WriteBatch& batch) {
+  if (!batch.label_sets().empty()) return LabelsNotSupported();
   const client::SessionInfo& s = client_->session();
   size_t bytes = 0;
   for (const WriteBatch::Column& c : batch.columns()) bytes += WireBytes(c, c.size());
@@ -189,6 +210,7 @@ Status RemoteDB::WriteParts(std::string_view project, const WriteBatch& batch) {
 
 Status RemoteDB::QueryRaw(std::string_view project, const Selector& selector,
                           const TimeRange& range, const RawCallback& callback) {
+  if (!selector.labels.empty()) return LabelsNotSupported();
   return OkIf(client_->QueryRaw(project, selector, range, /*limit=*/0, callback));
 }
 
@@ -204,6 +226,7 @@ Result<std::vector<LatestPoint>> RemoteDB::Latest(std::string_view project,
 
 Status RemoteDB::Aggregate(std::string_view project, const AggregateQuery& query,
                            const AggregateCallback& callback) {
+  if (!query.selector.labels.empty() || !query.group_by.empty()) return LabelsNotSupported();
   return OkIf(client_->Aggregate(project, query, callback, /*limit=*/0));
 }
 

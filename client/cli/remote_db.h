@@ -40,6 +40,13 @@ class RemoteDB final : public DB {
 
   Status RegisterDevice(std::string_view project, const DeviceInfo& device) override;
   Result<std::vector<DeviceInfo>> ListDevices(std::string_view project) override;
+  // Labels are not in the native protocol yet: kNotSupported (and so is a batch with labels).
+  Status SetDeviceLabels(std::string_view project, std::string_view device, int64_t from_ns,
+                         std::span<const std::pair<std::string, std::string>> labels) override;
+  Result<std::vector<DeviceLabels>> ListDeviceLabels(std::string_view project,
+                                                     std::string_view device) override;
+  Result<std::vector<std::pair<std::string, std::vector<std::string>>>> ListLabelValues(
+      std::string_view project) override;
   Result<ChannelInfo> RegisterChannel(std::string_view project, std::string_view device,
                                       std::string_view channel, ValueType type,
                                       std::string_view unit) override;
@@ -99,5 +106,7 @@ class RemoteDB final : public DB {
 // kNotSupported: "`sensordb <command>` works on a data directory only; it is not available with
 // --server", with `hint` appended when not empty.
 Status LocalOnlyError(std::string_view command, std::string_view hint = {});
+// kNotSupported: device labels are not in the native protocol yet (docs/LABELS.md).
+Status LabelsNotSupported();
 
 }  // namespace sensordb::cli

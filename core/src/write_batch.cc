@@ -59,8 +59,18 @@ void WriteBatch::Add(std::string_view device, std::string_view channel, int64_t 
   ++points_;
 }
 
+void WriteBatch::SetLabels(std::string_view device, std::span<const int64_t> timestamps,
+                           std::span<const std::pair<std::string, std::string>> labels) {
+  if (labels_used_ == label_sets_.size()) label_sets_.emplace_back();
+  LabelSet& set = label_sets_[labels_used_++];
+  set.device.assign(device);
+  set.timestamps.assign(timestamps.begin(), timestamps.end());
+  set.labels.assign(labels.begin(), labels.end());
+}
+
 void WriteBatch::Clear() {
   used_ = 0;
+  labels_used_ = 0;
   points_ = 0;
   error_.clear();
 }

@@ -57,6 +57,7 @@ Status LineProtocolParser::ParseKey(std::string_view* rest, bool stop_at_equals,
 
 Status LineProtocolParser::ParseTags(std::string_view* rest, LpLine* out) {
   bool have_device = false;
+  out->tag_count = 0;
   while (!rest->empty() && rest->front() == ',') {
     rest->remove_prefix(1);
     SENSORDB_RETURN_IF_ERROR(ParseKey(rest, true, &key_));
@@ -84,6 +85,22 @@ Status LineProtocolParser::ParseTags(std::string_view* rest, LpLine* out) {
                                                    tag_value_.size(), options_.max_name_bytes));
       }
       out->device = tag_value_;
+    } else {
+      if (key_ == "time" || key_.starts_with('_')) {
+        return Status::InvalidArgument(fmt::format(
+            "tag '{}' is reserved (time and keys starting with _ cannot be labels)", key_));
+      }
+      // Kept sorted by key (lines name few tags): insertion into place.
+      if (out->tag_count == out->tags.size()) out->tags.emplace_back();
+      size_t i = out->tag_count++;
+      for (; i > 0 && out->tags[i - 1].first >= key_; --i) {
+        if (out->tags[i - 1].first == key_) {
+          return Status::InvalidArgument(fmt::format("tag '{}' is given twice", key_));
+        }
+        std::swap(out->tags[i], out->tags[i - 1]);
+      }
+      out->tags[i].first.assign(key_);
+      out->tags[i].second.assign(tag_value_);
     }
   }
   if (!have_device) {
@@ -228,6 +245,9 @@ Status ParseLineProtocolPayload(std::string_view payload, const PayloadOptions& 
           !s.ok()) {
         return located(s);
       }
+    }
+    if (line.tag_count > 0) {
+      stager.AddLabels(line.device, line.timestamp_ns, std::span(line.tags.data(), line.tag_count));
     }
   }
   if (data_lines == 0) {

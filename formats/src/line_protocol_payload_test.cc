@@ -20,6 +20,39 @@ PayloadOptions ForDevice(std::string_view device) {
   return o;
 }
 
+// Tags other than device are the device's labels as of the line's time (docs/LABELS.md): one
+// label set per device and tag set, tags sorted by key, every line's time kept.
+TEST(LineProtocolPayload, OtherTagsBecomeLabelSetsOfTheirDevice) {
+  WriteBatch batch;
+  PayloadOptions o;
+  o.default_timestamp_ns = kNow;
+  const Status s = ParseLineProtocolPayload(
+      "env,site=north,device=d1,room=3 t=1 10\n"
+      "env,device=d2 t=2 10\n"
+      "env,device=d1,room=3,site=north t=3 20\n"
+      "env,device=d1,site=south t=4 30\n"
+      "env,room=3,device=d1,site=north t=5 5\n",
+      o, batch);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const auto sets = batch.label_sets();
+  ASSERT_EQ(sets.size(), 2u);
+  using Tags = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(sets[0].device, "d1");
+  EXPECT_EQ(sets[0].labels, (Tags{{"room", "3"}, {"site", "north"}}));
+  EXPECT_EQ(sets[0].timestamps, (std::vector<int64_t>{10, 20, 5}));
+  EXPECT_EQ(sets[1].labels, (Tags{{"site", "south"}}));
+  EXPECT_EQ(sets[1].timestamps, (std::vector<int64_t>{30}));
+  // Reserved and repeated tags are refused with the line; nothing is appended.
+  WriteBatch other;
+  for (const char* bad : {"env,device=d1,time=3 t=1 1", "env,device=d1,_x=3 t=1 1",
+                          "env,device=d1,a=1,b=2,a=3 t=1 1"}) {
+    const Status e = ParseLineProtocolPayload(bad, o, other);
+    EXPECT_EQ(e.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(e.message().starts_with("line 1: tag ")) << e.message();
+    EXPECT_TRUE(other.empty());
+  }
+}
+
 TEST(LineProtocolPayload, AppendsEveryPointOneColumnPerSeries) {
   WriteBatch batch;
   const Status s = ParseLineProtocolPayload("env temp=21.5,hum=40i 1\nenv temp=21.7,hum=41i 2\n",

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <memory>
 
@@ -34,17 +35,35 @@ Status PointStager::FindSeries(std::string_view channel, ValueType type, std::st
   return Status::Ok();
 }
 
+size_t PointStager::DeviceIndex(std::string_view device) {
+  if (!devices_.empty() && devices_[device_].name == device) return device_;
+  auto [it, inserted] = device_index_.try_emplace(std::string(device), devices_.size());
+  if (inserted) devices_.push_back({std::string(device), {}, {}, 0, {}});
+  return it->second;
+}
+
+void PointStager::AddLabels(std::string_view device, int64_t timestamp_ns,
+                            std::span<const std::pair<std::string, std::string>> tags) {
+  const size_t d = DeviceIndex(device);
+  std::vector<uint32_t>& sets = devices_[d].label_sets;
+  const auto same = [&](uint32_t i) { return std::ranges::equal(label_sets_[i].tags, tags); };
+  auto it = std::find_if(sets.begin(), sets.end(), same);
+  if (it == sets.end()) {
+    sets.insert(sets.begin(), uint32_t(label_sets_.size()));
+    label_sets_.push_back({uint32_t(d), {tags.begin(), tags.end()}, {}});
+  } else if (it != sets.begin()) {
+    std::rotate(sets.begin(), it, it + 1);  // the last used first: lines repeat their tags
+  }
+  label_sets_[sets.front()].timestamps.push_back(timestamp_ns);
+}
+
 Status PointStager::Add(std::string_view device, std::string_view channel, int64_t timestamp_ns,
                         const Value& value, std::string_view where) {
   if (points_.size() == max_points_) {
     return Status::ResourceExhausted(
         fmt::format("the payload has more than {} points (send it in smaller parts)", max_points_));
   }
-  if (devices_.empty() || devices_[device_].name != device) {
-    auto [it, inserted] = device_index_.try_emplace(std::string(device), devices_.size());
-    if (inserted) devices_.push_back({std::string(device), {}, {}, 0});
-    device_ = it->second;
-  }
+  device_ = DeviceIndex(device);
   uint32_t series = 0;
   SENSORDB_RETURN_IF_ERROR(FindSeries(channel, value.type, where, &series));
   uint64_t bits = 0;
@@ -95,6 +114,9 @@ void PointStager::AppendTo(WriteBatch& batch) const {
         batch.AddBool(device, s.channel, ts, std::span<const bool>(b.get(), n));
         break;
     }
+  }
+  for (const LabelSet& set : label_sets_) {
+    batch.SetLabels(devices_[set.device].name, set.timestamps, set.tags);
   }
 }
 

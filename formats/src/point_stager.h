@@ -13,9 +13,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sensordb/status.h"
@@ -32,6 +34,10 @@ class PointStager {
 
   Status Add(std::string_view device, std::string_view channel, int64_t timestamp_ns,
              const Value& value, std::string_view where);
+  // The device's labels as of `timestamp_ns` (a line's other tags, sorted by key): lines of a
+  // device with the same tags share one WriteBatch label set.
+  void AddLabels(std::string_view device, int64_t timestamp_ns,
+                 std::span<const std::pair<std::string, std::string>> tags);
   size_t points() const { return points_.size(); }
   // Appends every series as one column, series in order of first appearance, points in the
   // order they were added.
@@ -55,7 +61,15 @@ class PointStager {
     NameMap channels;             // channel -> its position in `order`
     std::vector<uint32_t> order;  // series_ indices in the order the channels first came
     size_t next = 0;              // position in `order` the next point is expected at
+    std::vector<uint32_t> label_sets;  // label_sets_ indices of this device, last used first
   };
+  struct LabelSet {
+    uint32_t device;
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::vector<int64_t> timestamps;
+  };
+  // devices_ index of `device`, added if new.
+  size_t DeviceIndex(std::string_view device);
   struct Point {
     uint32_t series;
     int64_t timestamp;
@@ -73,6 +87,7 @@ class PointStager {
   NameMap device_index_;  // device name -> devices_ index
   size_t device_ = 0;     // devices_ index of the last point's device (when devices_ has one)
   std::vector<Point> points_;
+  std::vector<LabelSet> label_sets_;
 };
 
 }  // namespace sensordb::formats

@@ -244,13 +244,27 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
   if (const toml::table* t = root["limits"].as_table()) {
     LimitsConfig& l = c.limits;
     constexpr int64_t kU32 = std::numeric_limits<uint32_t>::max();
-    r.Known(*t, "limits.", {"max_connections", "max_connections_per_address",
-                            "max_preauth_connections", "max_preauth_per_address", "max_frame_bytes",
-                            "max_write_points", "handshake_timeout_ms", "idle_timeout_ms",
-                            "requests_per_second", "request_burst", "send_timeout_ms",
-                            "max_series_per_project", "max_series_per_device",
-                            "max_new_series_per_device_per_minute",
-                            "max_concurrent_password_checks", "max_aggregate_buckets"});
+    r.Known(*t, "limits.",
+            {"max_connections",
+             "max_connections_per_address",
+             "max_preauth_connections",
+             "max_preauth_per_address",
+             "max_frame_bytes",
+             "max_write_points",
+             "handshake_timeout_ms",
+             "idle_timeout_ms",
+             "requests_per_second",
+             "request_burst",
+             "send_timeout_ms",
+             "max_series_per_project",
+             "max_series_per_device",
+             "max_new_series_per_device_per_minute",
+             "max_concurrent_password_checks",
+             "max_aggregate_buckets",
+             "max_label_keys_per_project",
+             "max_label_values_per_key",
+             "max_label_keys_per_device",
+             "max_label_changes_per_device"});
     r.Integer(*t, "limits.", "max_connections", l.max_connections, 1, 1'000'000);
     r.Integer(*t, "limits.", "max_connections_per_address", l.max_connections_per_address, 1,
               1'000'000);
@@ -270,6 +284,11 @@ void ReadConfig(const toml::table& root, const std::string& file, ServerConfig& 
     r.Integer(*t, "limits.", "max_concurrent_password_checks", l.max_concurrent_password_checks, 1,
               1024);
     r.Integer(*t, "limits.", "max_aggregate_buckets", l.max_aggregate_buckets, 0, kU32);
+    r.Integer(*t, "limits.", "max_label_keys_per_project", l.max_label_keys_per_project, 1, 4096);
+    r.Integer(*t, "limits.", "max_label_values_per_key", l.max_label_values_per_key, 1, 10'000'000);
+    r.Integer(*t, "limits.", "max_label_keys_per_device", l.max_label_keys_per_device, 1, 4096);
+    r.Integer(*t, "limits.", "max_label_changes_per_device", l.max_label_changes_per_device, 1,
+              10'000'000);
   }
   if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
       c.log_level != "debug") {
@@ -435,7 +454,8 @@ std::string RenderConfig(const ServerConfig& c) {
   o << "log_level = " << q(c.log_level) << "   # error, warn, info, debug\n"
     << "durability = " << q(c.durability) << "   # sync: acknowledged writes are on disk\n"
     << "io_threads = " << c.io_threads << "   # 0: one per core\n"
-    << "worker_threads = " << c.worker_threads << "   # requests; 0: twice the cores, at least 4\n\n"
+    << "worker_threads = " << c.worker_threads
+    << "   # requests; 0: twice the cores, at least 4\n\n"
     << "[client]   # the native protocol listener (TLS 1.3 only)\n"
     << "address = " << q(c.client.address) << "\n"
     << "port = " << c.client.port << "\n\n"
@@ -453,18 +473,24 @@ std::string RenderConfig(const ServerConfig& c) {
     << "max_write_points = " << c.limits.max_write_points << "\n"
     << "handshake_timeout_ms = " << c.limits.handshake_timeout_ms << "\n"
     << "idle_timeout_ms = " << c.limits.idle_timeout_ms << "\n"
-    << "send_timeout_ms = " << c.limits.send_timeout_ms << "   # a client that stops reading a reply\n"
+    << "send_timeout_ms = " << c.limits.send_timeout_ms
+    << "   # a client that stops reading a reply\n"
     << "requests_per_second = " << c.limits.requests_per_second << "   # per account\n"
     << "request_burst = " << c.limits.request_burst << "\n"
     << "max_series_per_project = " << c.limits.max_series_per_project
     << "   # series quotas; 0: no bound\n"
     << "max_series_per_device = " << c.limits.max_series_per_device << "\n"
-    << "max_new_series_per_device_per_minute = "
-    << c.limits.max_new_series_per_device_per_minute << "\n"
+    << "max_new_series_per_device_per_minute = " << c.limits.max_new_series_per_device_per_minute
+    << "\n"
     << "max_concurrent_password_checks = " << c.limits.max_concurrent_password_checks
     << "   # Argon2id, 64 MiB each\n"
     << "max_aggregate_buckets = " << c.limits.max_aggregate_buckets
-    << "   # per aggregate query, 128 bytes each; 0: no bound\n\n"
+    << "   # per aggregate query, 128 bytes each; 0: no bound\n"
+    << "max_label_keys_per_project = " << c.limits.max_label_keys_per_project
+    << "   # device labels (docs/LABELS.md)\n"
+    << "max_label_values_per_key = " << c.limits.max_label_values_per_key << "\n"
+    << "max_label_keys_per_device = " << c.limits.max_label_keys_per_device << "\n"
+    << "max_label_changes_per_device = " << c.limits.max_label_changes_per_device << "\n\n"
     << "[metrics]   # Prometheus text on plain HTTP: loopback only; scrape with a Bearer token\n"
     << "enabled = " << (c.metrics.enabled ? "true" : "false") << "\n"
     << "address = " << q(c.metrics.address) << "\n"

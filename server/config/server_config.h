@@ -44,6 +44,11 @@ struct LimitsConfig {
   uint32_t max_series_per_project = 1'000'000;
   uint32_t max_series_per_device = 10'000;
   uint32_t max_new_series_per_device_per_minute = 1'000;
+  // Bounds on device labels (sensordb::LabelLimits, docs/LABELS.md).
+  uint32_t max_label_keys_per_project = 64;
+  uint32_t max_label_values_per_key = 100'000;
+  uint32_t max_label_keys_per_device = 32;
+  uint32_t max_label_changes_per_device = 10'000;
   // Buckets one aggregate query may hold (Options::max_aggregate_buckets; 0: no bound).
   uint32_t max_aggregate_buckets = 1'000'000;
   // Password logins checked at once (AuthOptions::max_concurrent_password_checks).

@@ -38,6 +38,10 @@ ServerConfig Unusual(const std::string& dir) {
   c.limits.max_new_series_per_device_per_minute = 18;
   c.limits.max_concurrent_password_checks = 4;
   c.limits.max_aggregate_buckets = 19;
+  c.limits.max_label_keys_per_project = 23;
+  c.limits.max_label_values_per_key = 24;
+  c.limits.max_label_keys_per_device = 25;
+  c.limits.max_label_changes_per_device = 26;
   c.metrics = {false, "127.0.0.3", 9001, {"a", "b"}};
   c.devices.enabled = false;
   c.devices.address = "127.0.0.4";

@@ -397,6 +397,10 @@ std::string ServerMetrics::Render(const Sources& src) const {
            double(src.db->quota_refusals_device));
     Sample(out, "sensordb_series_quota_refusals_total", Label("quota", "new_per_minute"),
            double(src.db->quota_refusals_rate));
+    Single(out, "sensordb_label_refusals_total", "counter",
+           "Writes and label changes refused because they would pass a label bound "
+           "(limits.max_label_*, docs/LABELS.md).",
+           double(src.db->label_refusals));
   }
   return out;
 }

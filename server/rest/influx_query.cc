@@ -2,11 +2,13 @@
 // — SHOW on the catalog, SELECT on the engine's aggregates and raw reads — and answers them as
 // InfluxDB 1.x does, in JSON or CSV. Part of RestHandler (rest_handler.h).
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -55,6 +57,50 @@ struct InfluxSeries {
   json::array values;
   json::object tags;  // GROUP BY device: {"device": name}
 };
+
+// A measurement, tag key or tag value in a series key as line protocol escapes it: commas and
+// spaces (and in tags, equals signs) behind a backslash.
+std::string SeriesKeyPart(std::string_view text, bool tag) {
+  std::string out;
+  for (char c : text) {
+    if (c == ',' || c == ' ' || (tag && c == '=')) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// SHOW's `=~ /re/` and `!~ /re/` (RE2, linear time; as long and as costly as a WHERE pattern
+// may be, query/label_plan.h): a name is kept when matching agrees with `keep`.
+class NameFilter {
+ public:
+  static Result<NameFilter> Make(const std::optional<std::pair<std::string, bool>>& pattern) {
+    NameFilter f;
+    if (!pattern) return f;
+    if (pattern->first.size() > 1024) {
+      return Err(Status::InvalidArgument("the regular expression is longer than 1024 bytes"));
+    }
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(1 << 20);
+    f.re_ = std::make_shared<RE2>(pattern->first, options);
+    if (!f.re_->ok()) {
+      return Err(Status::InvalidArgument("not a valid regular expression: " + f.re_->error()));
+    }
+    f.keep_ = pattern->second;
+    return f;
+  }
+  bool Keeps(std::string_view name) const { return !re_ || RE2::PartialMatch(name, *re_) == keep_; }
+
+ private:
+  std::shared_ptr<RE2> re_;
+  bool keep_ = true;
+};
+
+// The keys a label condition reads, `device` left out.
+void FilterKeys(const LabelFilter& f, std::set<std::string>* out) {
+  for (const LabelFilter& o : f.operands) FilterKeys(o, out);
+  if (f.operands.empty() && f.key != "device") out->insert(f.key);
+}
 
 // LIMIT and OFFSET of a SHOW statement over `rows`.
 void Page(json::array* rows, uint64_t limit, uint64_t offset) {
@@ -145,6 +191,12 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
     return out;
   }
   SENSORDB_ASSIGN_OR_RETURN(auto channels, db.ListChannels(name));
+  SENSORDB_ASSIGN_OR_RETURN(auto device_labels, db.ListDeviceLabels(name));
+  std::map<std::string_view, const std::vector<LabelHistory>*> labels_of;  // by device
+  for (const DeviceLabels& d : device_labels) labels_of[d.device] = &d.labels;
+  SENSORDB_ASSIGN_OR_RETURN(const NameFilter measurement_filter,
+                            NameFilter::Make(st.measurement_pattern));
+  SENSORDB_ASSIGN_OR_RETURN(const NameFilter key_filter, NameFilter::Make(st.key_pattern));
   // measurement -> field -> type, and measurement -> devices.
   std::map<std::string, std::map<std::string, ValueType>, std::less<>> fields;
   std::map<std::string, std::set<std::string>, std::less<>> devices;
@@ -152,6 +204,7 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
     const auto [m, f] = MeasurementAndField(c.name);
     if (st.from && m != *st.from) continue;
     if (st.measurement && m != *st.measurement) continue;
+    if (!measurement_filter.Keeps(m)) continue;
     fields[std::string(m)].try_emplace(std::string(f), c.type);
     devices[std::string(m)].insert(c.device);
   }
@@ -174,20 +227,55 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
       }
       break;
     case Kind::kTagKeys:
-      for (const auto& [m, unused] : fields) {
+      // `device` and the label keys of the measurement's devices.
+      for (const auto& [m, ds] : devices) {
         InfluxSeries s{m, {"tagKey"}, {}, {}};
-        s.values.push_back(json::array{json::value("device")});
+        std::set<std::string_view> keys{"device"};
+        for (const std::string& d : ds) {
+          if (auto it = labels_of.find(d); it != labels_of.end()) {
+            for (const LabelHistory& h : *it->second) keys.insert(h.key);
+          }
+        }
+        for (std::string_view k : keys) s.values.push_back(json::array{json::value(k)});
         Page(&s.values, st.limit, st.offset);
         if (!s.values.empty()) out.push_back(std::move(s));
       }
       break;
     case Kind::kTagValues:
+      // Every value a key had on the measurement's devices, at any time.
       for (const auto& [m, ds] : devices) {
         InfluxSeries s{m, {"key", "value"}, {}, {}};
-        for (const std::string& key : st.tag_keys) {
-          if (key != "device") continue;  // the only tag until labels (docs/LABELS.md)
+        std::vector<std::string> keys = st.tag_keys;
+        if (st.key_pattern) {  // WITH KEY =~ /re/: the matching keys of these devices
+          std::set<std::string> all{"device"};
           for (const std::string& d : ds) {
-            s.values.push_back(json::array{json::value(key), json::value(d)});
+            if (auto it = labels_of.find(d); it != labels_of.end()) {
+              for (const LabelHistory& h : *it->second) all.insert(h.key);
+            }
+          }
+          for (const std::string& k : all) {
+            if (key_filter.Keeps(k)) keys.push_back(k);
+          }
+        }
+        std::sort(keys.begin(), keys.end());
+        for (const std::string& key : keys) {
+          std::set<std::string_view> values;
+          for (const std::string& d : ds) {
+            if (key == "device") {
+              values.insert(d);
+              continue;
+            }
+            auto it = labels_of.find(d);
+            if (it == labels_of.end()) continue;
+            for (const LabelHistory& h : *it->second) {
+              if (h.key != key) continue;
+              for (const LabelEntry& e : h.entries) {
+                if (!e.value.empty()) values.insert(e.value);
+              }
+            }
+          }
+          for (std::string_view v : values) {
+            s.values.push_back(json::array{json::value(key), json::value(v)});
           }
         }
         Page(&s.values, st.limit, st.offset);
@@ -195,10 +283,24 @@ Result<std::vector<InfluxSeries>> RunShow(DB& db, AuthService& auth, const Admit
       }
       break;
     case Kind::kSeries: {
+      // One series per measurement and device, with the device's current labels.
       InfluxSeries s{"", {"key"}, {}, {}};
       for (const auto& [m, ds] : devices) {
         for (const std::string& d : ds) {
-          s.values.push_back(json::array{json::value(m + ",device=" + d)});
+          std::vector<std::pair<std::string_view, std::string_view>> tags{{"device", d}};
+          if (auto it = labels_of.find(d); it != labels_of.end()) {
+            for (const LabelHistory& h : *it->second) {
+              if (!h.entries.empty() && !h.entries.back().value.empty()) {
+                tags.emplace_back(h.key, h.entries.back().value);
+              }
+            }
+          }
+          std::sort(tags.begin(), tags.end());
+          std::string key = SeriesKeyPart(m, false);
+          for (const auto& [k, v] : tags) {
+            key += ',' + SeriesKeyPart(k, true) + '=' + SeriesKeyPart(v, true);
+          }
+          s.values.push_back(json::array{json::value(key)});
         }
       }
       Page(&s.values, st.limit, st.offset);
@@ -366,6 +468,50 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
         fmt::format("the SELECT has {} fields, more than {}: name the fields", fields.size(),
                     kMaxSelectColumns)));
   }
+  // Labels (docs/LABELS.md): the keys to group by (sorted: the engine's group values then come
+  // in the order of the answer's tags), and the keys of tag conditions, which must not be fields.
+  std::vector<std::string> group_keys = st.Aggregates() ? st.group_by : std::vector<std::string>();
+  if (!st.Aggregates() && !st.group_by.empty()) {
+    return Err(Status::NotSupported(
+        "GROUP BY '" + st.group_by.front() +
+        "' on raw points is not supported by sensordb's InfluxQL (group raw points by device, or "
+        "use an aggregate function; docs/INFLUXQL.md)"));
+  }
+  std::set<std::string> filter_keys;
+  for (const LabelFilter& f : st.tags) FilterKeys(f, &filter_keys);
+  if (!filter_keys.empty() || (st.group_by_all && st.Aggregates())) {
+    SENSORDB_ASSIGN_OR_RETURN(auto label_values, db.ListLabelValues(project.name));
+    std::set<std::string> known;
+    for (const auto& [key, unused] : label_values) known.insert(key);
+    if (st.group_by_all && st.Aggregates()) {
+      group_keys.insert(group_keys.end(), known.begin(), known.end());
+    }
+    std::vector<ChannelInfo> all_channels;
+    for (const std::string& key : filter_keys) {
+      if (known.contains(key)) continue;
+      if (all_channels.empty()) {
+        SENSORDB_ASSIGN_OR_RETURN(all_channels, db.ListChannels(project.name));
+      }
+      const bool is_field =
+          std::any_of(all_channels.begin(), all_channels.end(), [&](const auto& c) {
+            const auto [m, f] = MeasurementAndField(c.name);
+            return m == st.measurement && f == key;
+          });
+      if (is_field) {
+        return Err(Status::NotSupported(
+            "WHERE on the field '" + key +
+            "' is not supported by sensordb's InfluxQL (tags and time only; docs/INFLUXQL.md)"));
+      }
+      // Neither a label nor a field: a tag no device has, empty everywhere (as in InfluxDB).
+    }
+  }
+  std::sort(group_keys.begin(), group_keys.end());
+  group_keys.erase(std::unique(group_keys.begin(), group_keys.end()), group_keys.end());
+  // The answer's tag keys, sorted, and where each series key's values come from.
+  std::vector<std::string> tag_names = group_keys;
+  if (st.group_by_device) {
+    tag_names.insert(std::lower_bound(tag_names.begin(), tag_names.end(), "device"), "device");
+  }
   // SELECT * shows the device as a column, in its place among the field keys (InfluxDB sorts
   // the columns of `*`); `tag_at` is its index among the cells.
   const bool tag_column =
@@ -380,9 +526,12 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
   const TimeRange range{st.start_ns, st.end_ns};
   size_t produced = 0;  // rows read
   size_t filled = 0;    // rows of the aggregate series so far, fill included
-  // series key (the device when grouped, else "") -> rows.
-  std::map<std::string, std::map<int64_t, Cells>> agg;
-  std::map<std::string, std::map<std::pair<int64_t, std::string>, json::array>> raw;
+  // series key (the values of tag_names) -> rows.
+  using SeriesKey = std::vector<std::string>;
+  std::map<SeriesKey, std::map<int64_t, Cells>> agg;
+  std::map<SeriesKey, std::map<std::pair<int64_t, std::string>, json::array>> raw;
+  const auto device_at = static_cast<size_t>(
+      std::lower_bound(tag_names.begin(), tag_names.end(), "device") - tag_names.begin());
   const size_t ncols = fields.size();
   // One engine scan per field, whatever the number of its columns: a row of the aggregate
   // holds every function at once (`mean(t), max(t)` reads t once).
@@ -391,7 +540,7 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
   for (const auto& [field, cols] : columns_of) {
     const auto channel = channel_of.find(field);
     if (channel == channel_of.end()) continue;  // a field the measurement lacks stays empty
-    const Selector selector{st.device.value_or(""), channel->second};
+    const Selector selector{st.device.value_or(""), channel->second, st.tags};
     Status s;
     if (st.Aggregates()) {
       AggregateQuery q;
@@ -399,8 +548,12 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
       q.range = range;
       q.bucket_ns = st.interval_ns;
       q.per_series = st.group_by_device;
+      q.group_by = group_keys;
+      SeriesKey key;
       s = db.Aggregate(project.name, q, [&](const AggregateRow& row) {
-        const std::string key = row.series ? std::string(row.series->device) : std::string();
+        key.assign(row.group.begin(), row.group.end());
+        if (row.series)
+          key.insert(key.begin() + std::ptrdiff_t(device_at), std::string(row.series->device));
         int64_t t = st.interval_ns ? row.bucket_start_ns : st.start_ns;
         if (t == std::numeric_limits<int64_t>::min()) t = 0;
         auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
@@ -412,7 +565,7 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
       s = db.QueryRaw(
           project.name, selector, range, [&](const SeriesRef& series, const PointRun& run) {
             const std::string device(series.device);
-            auto& rows = raw[st.group_by_device ? device : std::string()];
+            auto& rows = raw[st.group_by_device ? SeriesKey{device} : SeriesKey()];
             for (size_t i = 0; i < run.size(); ++i) {
               auto [it, fresh] = rows.try_emplace({run.timestamps[i], device}, json::array());
               if (fresh) {
@@ -436,12 +589,12 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
     columns.insert(columns.begin() + 1 + static_cast<std::ptrdiff_t>(tag_at), "device");
   }
   std::vector<InfluxSeries> out;
-  const auto finish = [&](const std::string& key, json::array values) {
+  const auto finish = [&](const SeriesKey& key, json::array values) {
     if (st.descending) std::reverse(values.begin(), values.end());
     if (st.limit != 0 && values.size() > st.limit) values.resize(st.limit);
     if (values.empty() || (st.slimit != 0 && out.size() == st.slimit)) return;
     InfluxSeries s{st.measurement, columns, std::move(values), {}};
-    if (st.group_by_device) s.tags["device"] = key;
+    for (size_t i = 0; i < key.size(); ++i) s.tags[tag_names[i]] = key[i];
     out.push_back(std::move(s));
   };
   if (st.Aggregates()) {

@@ -12,7 +12,7 @@
 namespace sensordb::server::rest::influxql {
 namespace {
 
-enum class Tok : uint8_t { kEof, kIdent, kString, kNumber, kOp, kIllegal };
+enum class Tok : uint8_t { kEof, kIdent, kString, kNumber, kOp, kRegex, kIllegal };
 
 struct Token {
   Tok kind = Tok::kEof;
@@ -35,6 +35,9 @@ class Lexer {
     t.pos = i_;
     if (i_ >= s_.size()) return t;
     const char c = s_[i_];
+    const bool after_match = after_match_;
+    after_match_ = false;
+    if (c == '/' && after_match) return Regex();
     if (IsIdentStart(c)) {
       while (i_ < s_.size() && IsIdentChar(s_[i_])) ++i_;
       t.kind = Tok::kIdent;
@@ -54,6 +57,7 @@ class Lexer {
         i_ += op.size();
         t.kind = Tok::kOp;
         t.text = std::string(op);
+        after_match_ = op == "=~" || op == "!~";  // a /regex/ may follow
         return t;
       }
     }
@@ -102,8 +106,30 @@ class Lexer {
     return t;
   }
 
+  // /regex/ after =~ or !~: `\/` is a slash, every other escape is the regex's own.
+  Token Regex() {
+    Token t;
+    t.pos = i_++;
+    t.kind = Tok::kRegex;
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '/') return t;
+      if (c == '\n') break;
+      if (c == '\\' && i_ < s_.size() && s_[i_] == '/') {
+        t.text.push_back('/');
+        ++i_;
+        continue;
+      }
+      t.text.push_back(c);
+    }
+    t.kind = Tok::kIllegal;
+    t.text = "unterminated regex";
+    return t;
+  }
+
   std::string_view s_;
   size_t i_ = 0;
+  bool after_match_ = false;
 };
 
 bool IsKeyword(const Token& t, std::string_view kw) {
@@ -141,6 +167,26 @@ class Parser {
     return out;
   }
 
+  // `=~ /re/` or `!~ /re/`, the current token being the operator: (pattern, keep on match).
+  Result<std::pair<std::string, bool>> Pattern() {
+    const bool keep = tok_.text == "=~";
+    Advance();
+    if (tok_.kind != Tok::kRegex) return Err(Unexpected("regex"));
+    std::pair<std::string, bool> out{tok_.text, keep};
+    Advance();
+    return out;
+  }
+
+  Result<std::vector<LabelFilter>> TagConditions() {
+    SENSORDB_ASSIGN_OR_RETURN(Conditions c, OrExpr(0));
+    if (!c.times.empty()) {
+      return Err(Status::InvalidArgument(
+          "time conditions do not belong in 'where' (use the start and end parameters)"));
+    }
+    if (tok_.kind != Tok::kEof) return Err(Unexpected("AND, OR or the end"));
+    return std::move(c.tags);
+  }
+
  private:
   void Advance() { tok_ = lex_.Next(); }
 
@@ -163,6 +209,8 @@ class Parser {
         return "EOF";
       case Tok::kString:
         return "'" + tok_.text + "'";
+      case Tok::kRegex:
+        return "/" + tok_.text + "/";
       case Tok::kIllegal:
         return tok_.text;
       default:
@@ -300,10 +348,11 @@ class Parser {
     if (s.kind == Kind::kMeasurements && Accept("WITH")) {
       SENSORDB_RETURN_IF_ERROR(Expect("MEASUREMENT"));
       if (tok_.kind == Tok::kOp && (tok_.text == "=~" || tok_.text == "!~")) {
-        return Err(Unsupported("a regular expression in WITH MEASUREMENT"));
+        SENSORDB_ASSIGN_OR_RETURN(s.measurement_pattern, Pattern());
+      } else {
+        SENSORDB_RETURN_IF_ERROR(ExpectOp("="));
+        SENSORDB_ASSIGN_OR_RETURN(s.measurement, Measurement());
       }
-      SENSORDB_RETURN_IF_ERROR(ExpectOp("="));
-      SENSORDB_ASSIGN_OR_RETURN(s.measurement, Measurement());
     }
     if (s.kind == Kind::kTagValues) {
       SENSORDB_RETURN_IF_ERROR(Expect("WITH"));
@@ -318,8 +367,9 @@ class Parser {
           s.tag_keys.push_back(std::move(key));
         } while (AcceptOp(","));
         SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
-      } else if (tok_.kind == Tok::kOp && (tok_.text == "=~" || tok_.text == "!~" ||
-                                           tok_.text == "!=" || tok_.text == "<>")) {
+      } else if (tok_.kind == Tok::kOp && (tok_.text == "=~" || tok_.text == "!~")) {
+        SENSORDB_ASSIGN_OR_RETURN(s.key_pattern, Pattern());
+      } else if (tok_.kind == Tok::kOp && (tok_.text == "!=" || tok_.text == "<>")) {
         return Err(Unsupported("WITH KEY " + tok_.text));
       } else {
         return Err(Unexpected("=, IN"));
@@ -363,7 +413,7 @@ class Parser {
     SENSORDB_RETURN_IF_ERROR(Expect("FROM"));
     SENSORDB_ASSIGN_OR_RETURN(s.measurement, Measurement(&s.on));
     if (IsOp(",")) return Err(Unsupported("more than one measurement in FROM"));
-    if (Accept("WHERE")) SENSORDB_RETURN_IF_ERROR(Conjunction(&s, 0));
+    if (Accept("WHERE")) SENSORDB_RETURN_IF_ERROR(WhereClause(&s));
     if (Accept("GROUP")) {
       SENSORDB_RETURN_IF_ERROR(Expect("BY"));
       SENSORDB_RETURN_IF_ERROR(GroupBy(&s));
@@ -439,53 +489,110 @@ class Parser {
     return std::optional<SelectField>(std::move(f));
   }
 
-  Status Conjunction(SelectStatement* s, int depth) {
-    do {
-      SENSORDB_RETURN_IF_ERROR(Condition(s, depth));
-    } while (Accept("AND"));
-    if (IsKeyword(tok_, "OR")) return Unsupported("OR in WHERE");
+  // WHERE: conditions on time and on tags, combined with AND, OR and parentheses. Time bounds
+  // are taken from the top-level AND only (under an OR they would not be a range).
+  struct TimeBound {
+    std::string op;
+    int64_t t = 0;
+  };
+  struct Conditions {
+    std::vector<TimeBound> times;
+    std::vector<LabelFilter> tags;  // all must hold
+  };
+
+  Status WhereClause(SelectStatement* s) {
+    SENSORDB_ASSIGN_OR_RETURN(Conditions c, OrExpr(0));
+    for (const TimeBound& b : c.times) {
+      const int64_t after = b.t == std::numeric_limits<int64_t>::max() ? b.t : b.t + 1;
+      if (b.op == ">=" || b.op == "=") s->start_ns = std::max(s->start_ns, b.t);
+      if (b.op == ">") s->start_ns = std::max(s->start_ns, after);
+      if (b.op == "<") s->end_ns = std::min(s->end_ns, b.t);
+      if (b.op == "<=" || b.op == "=") s->end_ns = std::min(s->end_ns, after);
+    }
+    for (LabelFilter& f : c.tags) {
+      // device = '...' selects the device directly (the engine reads no other).
+      if (f.op == LabelFilter::Op::kEq && f.key == "device") {
+        if (s->device && *s->device != f.value) {
+          s->start_ns = s->end_ns = 0;  // two devices ANDed: nothing matches
+        }
+        s->device = f.value;
+        continue;
+      }
+      s->tags.push_back(std::move(f));
+    }
     return Status::Ok();
   }
 
-  Status Condition(SelectStatement* s, int depth) {
-    if (AcceptOp("(")) {
-      if (depth == kMaxDepth) return Unsupported("parentheses nested deeper than 8");
-      SENSORDB_RETURN_IF_ERROR(Conjunction(s, depth + 1));
-      return ExpectOp(")");
+  Result<Conditions> OrExpr(int depth) {
+    std::vector<Conditions> terms;
+    do {
+      SENSORDB_ASSIGN_OR_RETURN(Conditions c, AndExpr(depth));
+      terms.push_back(std::move(c));
+    } while (Accept("OR"));
+    if (terms.size() == 1) return std::move(terms.front());
+    LabelFilter any{LabelFilter::Op::kOr, "", "", {}};
+    for (Conditions& c : terms) {
+      if (!c.times.empty()) return Err(Unsupported("a time condition inside OR"));
+      if (c.tags.size() == 1) {
+        any.operands.push_back(std::move(c.tags.front()));
+      } else {
+        any.operands.push_back({LabelFilter::Op::kAnd, "", "", std::move(c.tags)});
+      }
     }
+    Conditions out;
+    out.tags.push_back(std::move(any));
+    return out;
+  }
+
+  Result<Conditions> AndExpr(int depth) {
+    Conditions out;
+    do {
+      if (AcceptOp("(")) {
+        if (depth == kMaxDepth) return Err(Unsupported("parentheses nested deeper than 8"));
+        SENSORDB_ASSIGN_OR_RETURN(Conditions inner, OrExpr(depth + 1));
+        SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
+        for (auto& t : inner.times) out.times.push_back(std::move(t));
+        for (auto& f : inner.tags) out.tags.push_back(std::move(f));
+        continue;
+      }
+      SENSORDB_RETURN_IF_ERROR(Condition(&out));
+    } while (Accept("AND"));
+    return out;
+  }
+
+  Status Condition(Conditions* out) {
     if (tok_.kind != Tok::kIdent) return Unexpected("identifier");
     const Token lhs = tok_;
     Advance();
     if (tok_.kind != Tok::kOp) return Unexpected("=, !=, <>, <, <=, >, >=, =~, !~");
     const std::string op = tok_.text;
-    const bool is_time = Upper(lhs.text) == "TIME";
-    if (is_time) {
+    if (Upper(lhs.text) == "TIME" && !lhs.quoted) {
       if (op != "=" && op != "<" && op != "<=" && op != ">" && op != ">=") {
         return Unsupported("time " + op);
       }
       Advance();
       SENSORDB_ASSIGN_OR_RETURN(const int64_t t, TimeValue());
-      const int64_t after = t == std::numeric_limits<int64_t>::max() ? t : t + 1;
-      if (op == ">=" || op == "=") s->start_ns = std::max(s->start_ns, t);
-      if (op == ">") s->start_ns = std::max(s->start_ns, after);
-      if (op == "<") s->end_ns = std::min(s->end_ns, t);
-      if (op == "<=" || op == "=") s->end_ns = std::min(s->end_ns, after);
+      out->times.push_back({op, t});
       return Status::Ok();
     }
-    if (lhs.text != "device") {
-      return Unsupported("WHERE on '" + lhs.text +
-                         "' (time and the device tag only: other tags come with device labels, "
-                         "docs/LABELS.md; fields are not filtered yet)");
+    using Op = LabelFilter::Op;
+    Op kind;
+    if (op == "=") {
+      kind = Op::kEq;
+    } else if (op == "!=" || op == "<>") {
+      kind = Op::kNe;
+    } else if (op == "=~") {
+      kind = Op::kMatch;
+    } else if (op == "!~") {
+      kind = Op::kNoMatch;
+    } else {
+      return Unsupported("'" + op + "' on the tag '" + lhs.text + "' (tags compare as strings)");
     }
-    if (op != "=") return Unsupported("device " + op);
     Advance();
-    if (tok_.kind != Tok::kString) return Unexpected("string");
-    if (s->device && *s->device != tok_.text) {
-      // Two devices ANDed: nothing matches.
-      s->start_ns = 0;
-      s->end_ns = 0;
-    }
-    s->device = tok_.text;
+    const bool regex = kind == Op::kMatch || kind == Op::kNoMatch;
+    if (regex && tok_.kind != Tok::kRegex) return Unexpected("regex");
+    if (!regex && tok_.kind != Tok::kString) return Unexpected("string");
+    out->tags.push_back({kind, lhs.text, tok_.text, {}});
     Advance();
     return Status::Ok();
   }
@@ -560,12 +667,17 @@ class Parser {
         SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
       } else if (AcceptOp("*")) {
         s->group_by_device = true;
+        s->group_by_all = true;
       } else if (tok_.kind == Tok::kIdent && tok_.text == "device") {
         Advance();
         s->group_by_device = true;
       } else if (tok_.kind == Tok::kIdent) {
-        return Unsupported("GROUP BY '" + tok_.text +
-                           "' (the device tag only until device labels, docs/LABELS.md)");
+        if (std::find(s->group_by.begin(), s->group_by.end(), tok_.text) == s->group_by.end()) {
+          s->group_by.push_back(tok_.text);
+        }
+        Advance();
+      } else if (tok_.kind == Tok::kRegex || IsOp("/")) {
+        return Unsupported("GROUP BY a regex");
       } else {
         return Unexpected("time(), a tag or *");
       }
@@ -635,6 +747,14 @@ Result<std::vector<Statement>> Parse(std::string_view q, int64_t now_ns) {
         fmt::format("the query of {} bytes exceeds {} bytes", q.size(), kMaxQueryBytes)));
   }
   return Parser(q, now_ns).All();
+}
+
+Result<std::vector<LabelFilter>> ParseTagConditions(std::string_view text) {
+  if (text.size() > kMaxQueryBytes) {
+    return Err(Status::InvalidArgument(
+        fmt::format("the conditions of {} bytes exceed {} bytes", text.size(), kMaxQueryBytes)));
+  }
+  return Parser(text, 0).TagConditions();
 }
 
 }  // namespace sensordb::server::rest::influxql

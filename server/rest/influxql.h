@@ -11,9 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
+#include "sensordb/query.h"
 #include "sensordb/status.h"
 
 namespace sensordb::server::rest::influxql {
@@ -37,6 +39,9 @@ struct ShowStatement {
   std::optional<std::string> from;         // FROM <measurement>
   std::optional<std::string> measurement;  // SHOW MEASUREMENTS WITH MEASUREMENT = <name>
   std::vector<std::string> tag_keys;       // SHOW TAG VALUES WITH KEY = k | KEY IN (k, ...)
+  // WITH MEASUREMENT =~ /re/ (or !~), WITH KEY =~ /re/ (or !~): the pattern and whether a match
+  // keeps (true) or drops (false) a name.
+  std::optional<std::pair<std::string, bool>> measurement_pattern, key_pattern;
   uint64_t limit = 0;                      // 0: none
   uint64_t offset = 0;
 };
@@ -57,10 +62,15 @@ struct SelectStatement {
   // WHERE on time, as a half-open range [start_ns, end_ns).
   int64_t start_ns = std::numeric_limits<int64_t>::min();
   int64_t end_ns = std::numeric_limits<int64_t>::max();
-  std::optional<std::string> device;  // WHERE device = '...'
-  int64_t interval_ns = 0;            // GROUP BY time(interval[, offset])
+  std::optional<std::string> device;  // WHERE device = '...' (in the top-level AND)
+  // The other tag conditions of WHERE (all must hold): =, !=, <>, =~, !~ on device and on
+  // labels (docs/LABELS.md), combined with AND and OR.
+  std::vector<LabelFilter> tags;
+  int64_t interval_ns = 0;  // GROUP BY time(interval[, offset])
   int64_t offset_ns = 0;
-  bool group_by_device = false;  // GROUP BY device or *
+  bool group_by_device = false;       // GROUP BY device (or *)
+  std::vector<std::string> group_by;  // GROUP BY <label>, in the order given
+  bool group_by_all = false;          // GROUP BY *: device and every label key
   Fill fill = Fill::kNull;
   double fill_value = 0;
   bool descending = false;
@@ -74,6 +84,10 @@ using Statement = std::variant<ShowStatement, SelectStatement>;
 // The statements of `q`, separated by semicolons (an empty statement between two is skipped).
 // `now_ns` is the time of now() in WHERE.
 Result<std::vector<Statement>> Parse(std::string_view q, int64_t now_ns = 0);
+
+// Tag conditions alone, in WHERE's grammar (`site = 'north' AND (room =~ /^3/ OR line != 'a')`),
+// all of which must hold: REST /api/v1's `where`. Time conditions are refused.
+Result<std::vector<LabelFilter>> ParseTagConditions(std::string_view text);
 
 // The statement's text as InfluxDB names it in an error ("SHOW TAG VALUES").
 std::string_view KindName(ShowStatement::Kind kind);

@@ -73,15 +73,14 @@ TEST(InfluxQl, ErrorsSayWhatWasFoundAndWhere) {
 
 TEST(InfluxQl, NamesWhatItDoesNotAnswer) {
   for (const char* q :
-       {"SELECT median(t) FROM env", "SELECT a FROM env WHERE site = 'x'",
-        "SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h), site",
+       {"SELECT median(t) FROM env", "SELECT a FROM env WHERE site > 'x'",
+        "SELECT a FROM env WHERE time > 0 OR site = 'x'", "SELECT a FROM env GROUP BY /s/",
         "SELECT a FROM env OFFSET 2", "SELECT a FROM env WHERE a > 1 OR a < 0",
         "SELECT a * 2 FROM env", "SELECT a FROM env tz('Europe/Paris')",
         "SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h, 15m)", "SELECT a FROM env, other",
         "EXPLAIN SELECT a FROM env", "DROP DATABASE plant", "CREATE DATABASE x", "SHOW USERS",
-        "SHOW SERIES CARDINALITY", "SHOW TAG KEYS WHERE a = 'b'",
-        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /en/", "SHOW SERIES FROM /e/",
-        "SHOW TAG VALUES WITH KEY =~ /d/"}) {
+        "SHOW SERIES CARDINALITY", "SHOW TAG KEYS WHERE a = 'b'", "SHOW SERIES FROM /e/",
+        "SHOW TAG VALUES WITH KEY != 'd'"}) {
     const Status s = ErrorOf(q);
     EXPECT_EQ(s.code(), StatusCode::kNotSupported) << q << ": " << s.message();
     EXPECT_NE(s.message().find("not supported"), std::string::npos) << q << ": " << s.message();
@@ -132,6 +131,39 @@ TEST(InfluxQl, ParsesTheSelectsOfDashboards) {
   EXPECT_EQ(s.start_ns, 5);
   EXPECT_EQ(s.end_ns, 6);
   EXPECT_EQ(Select("SELECT * FROM env").fields.front().field, "*");
+}
+
+TEST(InfluxQl, ParsesTagConditionsAndGroups) {
+  using Op = LabelFilter::Op;
+  // Grafana's shape with a multi-value template variable, a regex with an escaped slash, OR
+  // in parentheses, and tags to group by.
+  SelectStatement s = Select(
+      "SELECT mean(\"t\") FROM \"env\" WHERE (\"site\" =~ /^(north|south)$/) AND time >= "
+      "1700000000000ms and time <= 1700003600000ms AND (room = '3' OR room <> '4' and "
+      "path !~ /a\\/b/) AND device != 'd2' AND device = 'd1' GROUP BY time(1m), \"site\", room, "
+      "site fill(null)");
+  EXPECT_EQ(s.start_ns, 1'700'000'000'000'000'000);
+  EXPECT_EQ(s.device, "d1");
+  ASSERT_EQ(s.tags.size(), 3u);
+  EXPECT_EQ(s.tags[0].op, Op::kMatch);
+  EXPECT_EQ(s.tags[0].key, "site");
+  EXPECT_EQ(s.tags[0].value, "^(north|south)$");
+  ASSERT_EQ(s.tags[1].op, Op::kOr);
+  ASSERT_EQ(s.tags[1].operands.size(), 2u);
+  EXPECT_EQ(s.tags[1].operands[0].op, Op::kEq);
+  ASSERT_EQ(s.tags[1].operands[1].op, Op::kAnd);
+  EXPECT_EQ(s.tags[1].operands[1].operands[0].op, Op::kNe);
+  EXPECT_EQ(s.tags[1].operands[1].operands[1].value, "a/b");
+  EXPECT_EQ(s.tags[2].op, Op::kNe);
+  EXPECT_EQ(s.tags[2].key, "device");
+  EXPECT_EQ(s.group_by, (std::vector<std::string>{"site", "room"}));
+  EXPECT_FALSE(s.group_by_device);
+  s = Select("SELECT mean(t) FROM env WHERE time > 0 GROUP BY *");
+  EXPECT_TRUE(s.group_by_device);
+  EXPECT_TRUE(s.group_by_all);
+  EXPECT_EQ(ErrorOf("SELECT a FROM env WHERE site =~ /x").message(),
+            "error parsing query: found unterminated regex, expected regex at line 1, char 33");
+  EXPECT_EQ(ErrorOf("SELECT a FROM env WHERE site = /x/").code(), StatusCode::kInvalidArgument);
 }
 
 TEST(InfluxQl, RefusesSelectsThatMakeNoSense) {

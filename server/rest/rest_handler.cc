@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "auth/secret_string.h"
 #include "net/request_handler.h"
 #include "rest/gzip.h"
+#include "rest/influxql.h"
 #include "rest/json_text.h"
 #include "rest/rest_util.h"
 #include "sensordb/formats/line_protocol.h"
@@ -251,6 +253,27 @@ Status CheckParams(const Target& t, std::initializer_list<std::string_view> allo
     }
   }
   return Status::Ok();
+}
+
+Result<std::vector<LabelFilter>> WhereParam(const Target& t) {
+  const std::string_view where = Param(t, "where");
+  if (where.empty()) return std::vector<LabelFilter>();
+  auto filters = influxql::ParseTagConditions(where);
+  if (!filters) {
+    return Err(Status::InvalidArgument("parameter 'where': " + filters.error().message()));
+  }
+  return filters;
+}
+
+Result<bool> StringTimesParam(const Target& t) {
+  const std::string_view times = Param(t, "times");
+  if (times.empty() || times == "number") return false;
+  if (times == "string") return true;
+  return Err(Status::InvalidArgument("parameter 'times': expected number or string"));
+}
+
+json::value NanosJson(int64_t ns, bool as_string) {
+  return as_string ? json::value(std::to_string(ns)) : json::value(ns);
 }
 
 std::string_view Param(const Target& t, std::string_view name) {
@@ -599,10 +622,17 @@ RestResponse RestHandler::Channels(const Admitted& r) {
 }
 
 void RestHandler::QueryRaw(const Admitted& r, ResponseWriter& out) {
-  Status s = CheckParams(r.target, {"device", "channel", "start", "end", "limit"});
+  Status s =
+      CheckParams(r.target, {"device", "channel", "start", "end", "limit", "where", "times"});
   auto range = s.ok() ? RangeParams(r.target) : Result<TimeRange>(Err(s));
   if (!range) {
     out.Send(ErrorResponse(HttpStatusOf(range.error()), range.error().message()));
+    return;
+  }
+  auto where = WhereParam(r.target);
+  auto string_times = StringTimesParam(r.target);
+  if (!where || !string_times) {
+    out.Send(ErrorResponse(400, (!where ? where.error() : string_times.error()).message()));
     return;
   }
   uint64_t limit = 0;
@@ -615,7 +645,7 @@ void RestHandler::QueryRaw(const Admitted& r, ResponseWriter& out) {
     limit = static_cast<uint64_t>(v);
   }
   const Selector selector{std::string(Param(r.target, "device")),
-                          std::string(Param(r.target, "channel"))};
+                          std::string(Param(r.target, "channel")), std::move(*where)};
   // {"project":P,"series":[{"device":D,"channel":C,"type":T,"points":[[t,v],...]},...],
   //  "count":N,"truncated":B}
   JsonStream js(out);
@@ -647,7 +677,7 @@ void RestHandler::QueryRaw(const Admitted& r, ResponseWriter& out) {
       }
       js.Raw(first_point ? "[" : ",[");
       first_point = false;
-      js.Add(json::value(run.timestamps[i]));
+      js.Add(NanosJson(run.timestamps[i], *string_times));
       js.Raw(",");
       js.Add(ValueJson(run.value(i)));
       js.Raw("]");
@@ -692,16 +722,34 @@ RestResponse RestHandler::QueryLatest(const Admitted& r) {
 }
 
 void RestHandler::QueryAggregate(const Admitted& r, ResponseWriter& out) {
-  Status s = CheckParams(r.target,
-                         {"device", "channel", "start", "end", "every", "fn", "per_series"});
+  Status s = CheckParams(r.target, {"device", "channel", "start", "end", "every", "fn",
+                                    "per_series", "where", "group_by", "times"});
   auto range = s.ok() ? RangeParams(r.target) : Result<TimeRange>(Err(s));
   if (!range) {
     out.Send(ErrorResponse(HttpStatusOf(range.error()), range.error().message()));
     return;
   }
+  auto where = WhereParam(r.target);
+  auto string_times = StringTimesParam(r.target);
+  if (!where || !string_times) {
+    out.Send(ErrorResponse(400, (!where ? where.error() : string_times.error()).message()));
+    return;
+  }
   AggregateQuery q;
-  q.selector = {std::string(Param(r.target, "device")), std::string(Param(r.target, "channel"))};
+  q.selector = {std::string(Param(r.target, "device")), std::string(Param(r.target, "channel")),
+                std::move(*where)};
   q.range = *range;
+  // group_by=site,room: label keys (docs/LABELS.md).
+  for (std::string_view keys = Param(r.target, "group_by"); !keys.empty();) {
+    const size_t comma = keys.find(',');
+    const std::string_view key = keys.substr(0, comma);
+    if (key.empty()) {
+      out.Send(ErrorResponse(400, "parameter 'group_by': an empty label key"));
+      return;
+    }
+    q.group_by.emplace_back(key);
+    keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
+  }
   if (const std::string_view every = Param(r.target, "every"); !every.empty()) {
     auto ns = formats::ParseDuration(every);
     if (!ns) {
@@ -754,9 +802,20 @@ void RestHandler::QueryAggregate(const Admitted& r, ResponseWriter& out) {
   uint64_t rows = 0;
   std::optional<uint64_t> series_id;
   std::string series_text;
+  // One bucket over a range without a start begins nowhere: "start" is null.
+  const bool unbounded =
+      q.bucket_ns == 0 && q.range.start_ns == std::numeric_limits<int64_t>::min();
   s = db_.Aggregate(r.project, q, [&](const AggregateRow& row) {
     js.Raw(rows++ == 0 ? "{\"start\":" : ",{\"start\":");
-    js.Add(json::value(row.bucket_start_ns));
+    js.Add(unbounded ? json::value(nullptr) : NanosJson(row.bucket_start_ns, *string_times));
+    if (!q.group_by.empty()) {
+      json::object labels;
+      for (size_t i = 0; i < q.group_by.size() && i < row.group.size(); ++i) {
+        labels[q.group_by[i]] = row.group[i];
+      }
+      js.Raw(",\"labels\":");
+      js.Add(labels);
+    }
     if (row.series != nullptr) {
       if (series_id != row.series->series_id) {
         series_id = row.series->series_id;

@@ -1091,6 +1091,152 @@ TEST_F(RestTest, InfluxQuerySelectsAggregatesAndRawPoints) {
   EXPECT_FALSE(select("SELECT temp FROM env WHERE device = 'zz'").as_object().contains("series"));
 }
 
+// Tags become device labels (docs/LABELS.md): InfluxQL filters and groups by the values each
+// device had at each point's time, against answers computed here from the written lines.
+TEST_F(RestTest, InfluxQueryFiltersAndGroupsByTagsAsLabels) {
+  constexpr int64_t kBase = 1'699'999'200;  // a whole hour (seconds)
+  // d1 hangs in room 3 at north for its first 9 points, then moves to south; d2 is in room 4
+  // at south; d3 has no tags. One point every 10 minutes for 3 hours.
+  struct Point {
+    std::string device, site, room;
+    int64_t t;
+    double v;
+  };
+  std::vector<Point> points;
+  std::string lp;
+  for (int i = 0; i < 18; ++i) {
+    const int64_t t = kBase + i * 600;
+    points.push_back({"d1", i < 9 ? "north" : "south", "3", t, double(i)});
+    points.push_back({"d2", "south", "4", t, double(100 + i)});
+    points.push_back({"d3", "", "", t, double(200 + i)});
+  }
+  for (const Point& p : points) {
+    lp += "env,device=" + p.device + (p.site.empty() ? "" : ",site=" + p.site) +
+          (p.room.empty() ? "" : ",room=" + p.room) + " temp=" + std::to_string(p.v) + " " +
+          std::to_string(p.t) + "\n";
+  }
+  ASSERT_EQ(
+      Request(http::verb::post, "/write?db=plant&precision=s", tokens_[Role::kWriter], lp).status,
+      204u);
+  const auto query = [&](const std::string& q) {
+    const Reply r = Get("/query?db=plant&epoch=s&q=" + PercentEncoded(q), tokens_[Role::kReader]);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return json::parse(r.body).at("results").at(0);
+  };
+  const std::string range = " time >= " + std::to_string(kBase) + "s AND time < " +
+                            std::to_string(kBase + 3 * 3600) + "s";
+  // count and sum per site, merged over devices.
+  std::map<std::string, std::pair<int64_t, double>> want;
+  for (const Point& p : points) {
+    auto& [n, sum] = want["{\"site\":\"" + p.site + "\"}"];
+    ++n;
+    sum += p.v;
+  }
+  auto res = query("SELECT count(temp), sum(temp) FROM env WHERE" + range + " GROUP BY site");
+  std::map<std::string, std::pair<int64_t, double>> got;
+  for (const auto& series : res.at("series").as_array()) {
+    const auto row = series.at("values").at(0);
+    got[JsonText(series.at("tags"))] = {row.at(1).as_int64(), row.at(2).to_number<double>()};
+  }
+  EXPECT_EQ(got, want);
+  // Hourly mean per device and site where the site starts with "so" (d1 only after its move).
+  std::map<std::string, std::map<int64_t, std::pair<double, int>>> means;
+  for (const Point& p : points) {
+    if (!p.site.starts_with("so")) continue;
+    auto& [sum, n] = means["{\"device\":\"" + p.device + "\",\"site\":\"" + p.site + "\"}"]
+                          [p.t - (p.t - kBase) % 3600];
+    sum += p.v;
+    ++n;
+  }
+  res = query("SELECT mean(temp) FROM env WHERE site =~ /^so/ AND" + range +
+              " GROUP BY time(1h), device, \"site\" fill(none)");
+  std::map<std::string, std::map<int64_t, std::pair<double, int>>> got_means;
+  for (const auto& series : res.at("series").as_array()) {
+    for (const auto& row : series.at("values").as_array()) {
+      got_means[JsonText(series.at("tags"))][row.at(0).as_int64()] = {row.at(1).to_number<double>(),
+                                                                      0};
+    }
+  }
+  ASSERT_EQ(got_means.size(), means.size());
+  for (const auto& [tags, buckets] : means) {
+    ASSERT_EQ(got_means[tags].size(), buckets.size()) << tags;
+    for (const auto& [t, sn] : buckets) {
+      EXPECT_DOUBLE_EQ(got_means[tags][t].first, sn.first / sn.second) << tags << " " << t;
+    }
+  }
+  // Raw points with OR and !=: d1 before its move, and every point of a device not in room 4.
+  res = query("SELECT temp FROM env WHERE (site = 'north' OR room != '4') AND device <> 'd3'");
+  size_t want_raw = 0;
+  for (const Point& p : points)
+    want_raw += (p.site == "north" || p.room != "4") && p.device != "d3";
+  EXPECT_EQ(res.at("series").at(0).at("values").as_array().size(), want_raw);
+  // The listings know the labels.
+  EXPECT_EQ(JsonText(query("SHOW TAG KEYS FROM env").at("series").at(0).at("values")),
+            R"([["device"],["room"],["site"]])");
+  EXPECT_EQ(
+      JsonText(
+          query("SHOW TAG VALUES FROM env WITH KEY = \"site\"").at("series").at(0).at("values")),
+      R"([["site","north"],["site","south"]])");
+  // Grafana's filters of its lists: a regex on measurement names and on tag keys.
+  EXPECT_EQ(
+      JsonText(query("SHOW MEASUREMENTS WITH MEASUREMENT =~ /nv/").at("series").at(0).at("values")),
+      R"([["env"]])");
+  EXPECT_FALSE(query("SHOW MEASUREMENTS WITH MEASUREMENT !~ /^e/").as_object().contains("series"));
+  EXPECT_EQ(
+      JsonText(query("SHOW TAG VALUES FROM env WITH KEY =~ /^r/").at("series").at(0).at("values")),
+      R"([["room","3"],["room","4"]])");
+  EXPECT_EQ(JsonText(query("SHOW SERIES").at("series").at(0).at("values")),
+            R"([["env,device=d1,room=3,site=south"],["env,device=d2,room=4,site=south"],)"
+            R"(["env,device=d3"]])");
+  // A field in WHERE is refused by name; GROUP BY a tag on raw points too.
+  EXPECT_NE(std::string(query("SELECT temp FROM env WHERE temp = '1'").at("error").as_string())
+                .find("WHERE on the field 'temp'"),
+            std::string::npos);
+  EXPECT_NE(std::string(query("SELECT temp FROM env GROUP BY site").at("error").as_string())
+                .find("on raw points"),
+            std::string::npos);
+  // A bad regex is the statement's error.
+  EXPECT_NE(
+      std::string(query("SELECT count(temp) FROM env WHERE site =~ /(/").at("error").as_string())
+          .find("regular expression"),
+      std::string::npos);
+
+  // /api/v1 takes the same conditions in `where` and label keys in `group_by`; times may come
+  // as strings, and a bucket without a start is null.
+  Reply r =
+      Get("/api/v1/projects/plant/query/aggregate?channel=env.temp&fn=count&group_by=site&"
+          "times=string&where=" +
+              PercentEncoded("room != '4'"),
+          tokens_[Role::kReader]);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  std::map<std::string, int64_t> counts;
+  for (const Point& p : points) counts[p.site] += p.room != "4";
+  std::string rows;
+  for (const auto& [site, n] : counts) {
+    if (n == 0) continue;
+    rows += std::string(rows.empty() ? "" : ",") + R"({"start":null,"labels":{"site":")" + site +
+            R"("},"count":)" + std::to_string(n) + "}";
+  }
+  EXPECT_NE(r.body.find("\"rows\":[" + rows + "]"), std::string::npos) << r.body;
+  r = Get("/api/v1/projects/plant/query/raw?channel=env.temp&times=string&where=" +
+              PercentEncoded("site = 'north'"),
+          tokens_[Role::kReader]);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto raw = json::parse(r.body);
+  ASSERT_EQ(raw.at("series").as_array().size(), 1u);
+  EXPECT_EQ(raw.at("series").at(0).at("device").as_string(), "d1");
+  EXPECT_EQ(raw.at("series").at(0).at("points").as_array().size(), 9u);
+  EXPECT_EQ(raw.at("series").at(0).at("points").at(0).at(0).as_string(),
+            std::to_string(kBase * 1'000'000'000));
+  for (const char* bad : {"where=time+%3E+0", "where=site+%3D", "group_by=a,,b", "times=iso"}) {
+    EXPECT_EQ(
+        Get(std::string("/api/v1/projects/plant/query/aggregate?") + bad, tokens_[Role::kReader])
+            .status,
+        400u)
+        << bad;
+  }
+}
+
 // docs/openapi.yaml lists exactly the routes the router serves, each with an operationId.
 TEST(RestRoutes, MatchTheOpenApiDocument) {
   std::set<std::string> documented;

@@ -5,9 +5,11 @@
 #include <boost/json/value.hpp>
 #include <initializer_list>
 #include <string_view>
+#include <vector>
 
 #include "rest/rest_handler.h"
 #include "rest/rest_router.h"
+#include "sensordb/query.h"
 #include "sensordb/status.h"
 #include "sensordb/types.h"
 
@@ -23,5 +25,11 @@ boost::json::value NumberJson(double d);
 Status CheckParams(const Target& t, std::initializer_list<std::string_view> allowed);
 // A parameter's value, empty when absent.
 std::string_view Param(const Target& t, std::string_view name);
+// `where`: tag conditions in InfluxQL's WHERE grammar (docs/LABELS.md); empty when absent.
+Result<std::vector<LabelFilter>> WhereParam(const Target& t);
+// `times`: "number" (the default) or "string" (nanoseconds as decimal strings, for JavaScript,
+// whose numbers are exact only to 2^53).
+Result<bool> StringTimesParam(const Target& t);
+boost::json::value NanosJson(int64_t ns, bool as_string);
 
 }  // namespace sensordb::server::rest

@@ -234,6 +234,9 @@ int Run(std::string_view config_file) {
   options.series_quota = {config->limits.max_series_per_project,
                           config->limits.max_series_per_device,
                           config->limits.max_new_series_per_device_per_minute};
+  options.label_limits = {
+      config->limits.max_label_keys_per_project, config->limits.max_label_values_per_key,
+      config->limits.max_label_keys_per_device, config->limits.max_label_changes_per_device};
   {
     auto phrase = ReadPassphrase(*config);
     if (!phrase) return Fail(phrase.error());

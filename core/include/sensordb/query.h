@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sensordb/types.h"
 
@@ -22,9 +24,30 @@ struct TimeRange {
 // Which series of a project: an empty field matches every name.
 //   {device, channel}: one series; {device, ""}: all channels of a device;
 //   {"", channel}: one channel across all devices; {"", ""}: the whole project.
+// A condition on devices' labels (docs/LABELS.md), evaluated at each point's time with the
+// values the device had then; a label the device does not have then is the empty string. The key
+// `device` stands for the device's name. Regular expressions are RE2's (linear time), matched
+// anywhere in the value, as InfluxDB's =~ does (`/th/` matches "north"; anchor with ^ and $).
+struct LabelFilter {
+  enum class Op : uint8_t { kEq, kNe, kMatch, kNoMatch, kAnd, kOr };
+  Op op = Op::kEq;
+  std::string key;                    // kEq .. kNoMatch
+  std::string value;                  // kEq, kNe: the value; kMatch, kNoMatch: the pattern
+  std::vector<LabelFilter> operands;  // kAnd, kOr: two or more
+};
+
 struct Selector {
+  Selector() = default;
+  Selector(std::string device_name, std::string channel_name,
+           std::vector<LabelFilter> label_filters = {})
+      : device(std::move(device_name)),
+        channel(std::move(channel_name)),
+        labels(std::move(label_filters)) {}
+
   std::string device;
   std::string channel;
+  // Only the points whose device's labels match at their time. Empty: no condition.
+  std::vector<LabelFilter> labels;  // all must hold
 };
 
 struct SeriesRef {
@@ -61,6 +84,15 @@ std::string_view AggregationName(Aggregation a);  // "count", "sum", ...
 bool ParseAggregation(std::string_view name, Aggregation* out);
 
 struct AggregateQuery {
+  AggregateQuery() = default;
+  AggregateQuery(Selector query_selector, TimeRange query_range, int64_t bucket = 0,
+                 bool by_series = false, std::vector<std::string> group_keys = {})
+      : selector(std::move(query_selector)),
+        range(query_range),
+        bucket_ns(bucket),
+        per_series(by_series),
+        group_by(std::move(group_keys)) {}
+
   Selector selector;
   TimeRange range;
   // Bucket width; buckets start at multiples of bucket_ns since the epoch. 0 = one bucket for
@@ -68,12 +100,17 @@ struct AggregateQuery {
   int64_t bucket_ns = 0;
   // true: one result row per series and bucket; false: all selected series merged per bucket.
   bool per_series = false;
+  // Label keys to group by (docs/LABELS.md): each point counts in the group of the values its
+  // device's labels had at its time (empty when absent). Rows then come per group (and per
+  // series when per_series), groups in ascending order of their values.
+  std::vector<std::string> group_by;
 };
 
 // Everything one bucket knows; values are computed in double (int64 sums past 2^53 round).
 // Bool series count true as 1 and false as 0.
 struct AggregateRow {
   const SeriesRef* series = nullptr;  // null when per_series is false
+  std::span<const std::string> group;  // values of AggregateQuery::group_by, in its order
   int64_t bucket_start_ns = 0;
   uint64_t count = 0;
   double sum = 0;

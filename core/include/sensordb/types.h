@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sensordb {
 
@@ -36,6 +37,23 @@ struct ProjectInfo {
   uint32_t id = 0;
   std::string name;
   uint32_t retention_days = 0;
+};
+
+// Labels of a device (docs/LABELS.md): key -> value pairs that describe it (site, room, model),
+// kept with their history: each key's values with the time from which each held. Keys and
+// values are names (sensordb/names.h); the keys `device`, `time` and those starting with `_`
+// are reserved.
+struct LabelEntry {
+  int64_t from_ns = 0;
+  std::string value;  // empty: the label was removed from from_ns on
+};
+struct LabelHistory {
+  std::string key;
+  std::vector<LabelEntry> entries;  // ascending from_ns; consecutive values differ
+};
+struct DeviceLabels {
+  std::string device;
+  std::vector<LabelHistory> labels;  // by key
 };
 
 struct DeviceInfo {

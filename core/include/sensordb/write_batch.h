@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sensordb/types.h"
@@ -38,10 +39,23 @@ class WriteBatch {
   // Adds one point, appending to the previous column when it names the same series and type.
   void Add(std::string_view device, std::string_view channel, int64_t timestamp, Value value);
 
+  // The device's labels as of each of `timestamps` (docs/LABELS.md): a key whose value at such
+  // a time differs gets a change from that time on; keys not named keep theirs; an empty value
+  // removes the key. Applied with the batch's points, all or nothing; within a batch, per
+  // device in time order (at equal times the later set wins).
+  struct LabelSet {
+    std::string device;
+    std::vector<int64_t> timestamps;
+    std::vector<std::pair<std::string, std::string>> labels;
+  };
+  void SetLabels(std::string_view device, std::span<const int64_t> timestamps,
+                 std::span<const std::pair<std::string, std::string>> labels);
+
   void Clear();
-  bool empty() const { return used_ == 0; }
+  bool empty() const { return used_ == 0 && labels_used_ == 0; }
   size_t points() const { return points_; }
   std::span<const Column> columns() const { return {columns_.data(), used_}; }
+  std::span<const LabelSet> label_sets() const { return {label_sets_.data(), labels_used_}; }
   // First length mismatch seen by an Add, or empty.
   const std::string& error() const { return error_; }
 
@@ -52,6 +66,8 @@ class WriteBatch {
   std::vector<Column> columns_;
   size_t used_ = 0;  // columns_[0, used_) are live; the rest keep their capacity for reuse
   size_t points_ = 0;
+  std::vector<LabelSet> label_sets_;
+  size_t labels_used_ = 0;  // as used_, for label_sets_
   std::string error_;
 };
 

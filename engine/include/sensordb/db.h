@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sensordb/backup.h"
@@ -46,6 +48,8 @@ struct DBStats {
   // Background merge-and-group passes (Options::short_block_interval_s) that failed since the
   // open (a block that does not open: DB::Compact and queries name it).
   uint64_t short_block_pass_errors = 0;
+  // Writes and label changes refused by Options::label_limits since the open.
+  uint64_t label_refusals = 0;
   double bytes_per_point() const { return points ? double(disk_bytes) / double(points) : 0; }
 };
 
@@ -122,6 +126,19 @@ class DB {
   // All channels of the project, or of one device when `device` is not empty.
   virtual Result<std::vector<ChannelInfo>> ListChannels(std::string_view project,
                                                         std::string_view device = {}) = 0;
+
+  // Device labels (docs/LABELS.md): what describes a device (site, room, line), kept with
+  // their history and used by queries (Selector::labels, AggregateQuery::group_by). Writes set
+  // them from a batch's label sets (line protocol tags); SetDeviceLabels sets them directly on an
+  // existing device, from `from_ns` on (an empty value removes the key), durably, all or nothing.
+  virtual Status SetDeviceLabels(std::string_view project, std::string_view device, int64_t from_ns,
+                                 std::span<const std::pair<std::string, std::string>> labels) = 0;
+  // The label histories of the project's devices (or of one), by device name.
+  virtual Result<std::vector<DeviceLabels>> ListDeviceLabels(std::string_view project,
+                                                             std::string_view device = {}) = 0;
+  // Every label key of the project with every value it was ever given, both sorted.
+  virtual Result<std::vector<std::pair<std::string, std::vector<std::string>>>> ListLabelValues(
+      std::string_view project) = 0;
 
   // Project secrets: small named values (at most 64 KiB; names as device names) stored with the
   // project's catalog, sealed under its data key, re-sealed by ReencryptProject and destroyed

@@ -24,6 +24,17 @@ struct SeriesQuota {
   uint32_t max_new_series_per_device_per_minute = 1'000;
 };
 
+// Bounds on device labels (docs/LABELS.md); a write or label change that would pass one is
+// refused whole (kResourceExhausted) naming the bound.
+struct LabelLimits {
+  uint32_t max_keys_per_project = 64;
+  uint32_t max_values_per_key = 100'000;  // distinct values of one key in a project
+  uint32_t max_keys_per_device = 32;
+  // History entries of one device over all its keys: a tag that changes with every reading
+  // (a counter, a GPS fix) is a field, not a label.
+  uint32_t max_changes_per_device = 10'000;
+};
+
 struct Options {
   bool create_if_missing = true;
 
@@ -91,6 +102,7 @@ struct Options {
   size_t max_batch_points = 16 * 1024 * 1024;
   size_t max_batch_series = 1024 * 1024;
   SeriesQuota series_quota;
+  LabelLimits label_limits;
 
   // RocksDB memtable budget shared by all column families.
   size_t write_buffer_bytes = 32 * 1024 * 1024;

@@ -34,7 +34,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(
   std::unique_ptr<Catalog> c(new Catalog(store, cipher));
   auto it = store.NewIterator(Cf::kMeta);
   // Projects first: device and series records need their project.
-  for (MetaTag tag : {MetaTag::kCounters, MetaTag::kProject, MetaTag::kDevice, MetaTag::kSeries}) {
+  for (MetaTag tag : {MetaTag::kCounters, MetaTag::kProject, MetaTag::kDevice, MetaTag::kSeries,
+                      MetaTag::kLabels}) {
     const std::string prefix = MetaKey(tag);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       RecordKey rk;
@@ -60,6 +61,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(
       on_damage(e);
     }
   }
+  c->loading_devices_.clear();
   return c;
 }
 
@@ -105,17 +107,29 @@ Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
     d->id = k.id;
     d->info = {std::string(r.name), std::string(r.model), std::string(r.firmware_version)};
     d->durable = true;
+    loading_devices_[d->id] = d.get();
     p.devices[d->info.name] = std::move(d);
     return Status::Ok();
   }
-  // kSeries: devices are all loaded (tag order); `k.id` is the device. Later records (higher
-  // record ids, same key prefix) update earlier ones.
-  DeviceMeta* dev = nullptr;
-  for (auto& [name, d] : p.devices) {
-    if (d->id == k.id) dev = d.get();
-  }
+  // kSeries and kLabels: devices are all loaded (tag order); `k.id` is the device. Later
+  // records (higher record ids, same key prefix) update earlier ones.
+  auto dit = loading_devices_.find(k.id);
+  DeviceMeta* dev = dit == loading_devices_.end() ? nullptr : dit->second;
+  const char* what = k.tag == MetaTag::kLabels ? "labels" : "channels";
   if (!dev) {
-    return Status::Corruption("channels of device " + std::to_string(k.id) + " have no device");
+    return Status::Corruption(std::string(what) + " of device " + std::to_string(k.id) +
+                              " have no device");
+  }
+  if (k.tag == MetaTag::kLabels) {
+    std::vector<LabelChangeEntry> changes;
+    SENSORDB_RETURN_IF_ERROR(DecodeLabelChanges(plain, &changes));
+    for (const LabelChangeEntry& c : changes) {
+      LabelHistory& h = LabelSlot(&dev->labels, c.key);
+      ApplyLabel(&h.entries, c.from_ns, c.value);
+      if (!c.value.empty()) p.label_values[std::string(c.key)].emplace(c.value);
+    }
+    std::erase_if(dev->labels, [](const LabelHistory& h) { return h.entries.empty(); });
+    return Status::Ok();
   }
   std::vector<ChannelEntry> channels;
   SENSORDB_RETURN_IF_ERROR(DecodeChannels(plain, &channels));
@@ -199,7 +213,7 @@ Status Catalog::Reseal(const ProjectMeta& project) {
   auto batch = store_.NewBatch();
   auto it = store_.NewIterator(Cf::kMeta);
   std::string plain;
-  for (auto tag : {MetaTag::kProject, MetaTag::kDevice, MetaTag::kSeries}) {
+  for (auto tag : {MetaTag::kProject, MetaTag::kDevice, MetaTag::kSeries, MetaTag::kLabels}) {
     const std::string prefix = MetaKey(tag, project.id);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       plain.clear();
@@ -567,6 +581,164 @@ size_t Catalog::SeriesCount() const {
   size_t n = 0;
   for (const auto& [id, p] : by_id_) n += p->series.size();
   return n;
+}
+
+}  // namespace sensordb::catalog
+
+namespace sensordb::catalog {
+
+namespace {
+
+Status ValidateLabel(std::string_view key, std::string_view value) {
+  SENSORDB_RETURN_IF_ERROR(ValidateObjectName("label key", key));
+  if (key == "device" || key == "time" || key.starts_with('_')) {
+    return Status::InvalidArgument("label key '" + std::string(key) +
+                                   "' is reserved (device, time and keys starting with _)");
+  }
+  if (value.empty()) return Status::Ok();  // a removal
+  return ValidateObjectName("value of label '" + std::string(key) + "'", value);
+}
+
+}  // namespace
+
+Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatch::LabelSet> sets,
+                           std::vector<LabelChange>* out) const {
+  out->clear();
+  if (sets.empty()) return Status::Ok();
+  // Per device, its (time, set) pairs in the order they apply.
+  std::map<std::string_view, std::vector<std::pair<int64_t, uint32_t>>, std::less<>> by_device;
+  for (uint32_t i = 0; i < sets.size(); ++i) {
+    auto& pairs = by_device[sets[i].device];
+    for (int64_t t : sets[i].timestamps) pairs.emplace_back(t, i);
+  }
+  const LabelLimits& lim = label_limits_;
+  auto refuse = [this](std::string message) {
+    refused_labels_.fetch_add(1, std::memory_order_relaxed);
+    return Status::ResourceExhausted(std::move(message));
+  };
+  std::shared_lock lock(mu_);
+  std::map<std::string_view, std::set<std::string_view>, std::less<>> new_values;  // by key
+  for (auto& [name, pairs] : by_device) {
+    auto dit = project.devices.find(name);
+    if (dit == project.devices.end()) {
+      return Status::NotFound("labels of device '" + std::string(name) +
+                              "', which does not exist (and has no points in the batch)");
+    }
+    DeviceMeta* dev = dit->second.get();
+    std::stable_sort(pairs.begin(), pairs.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<LabelHistory> scratch;  // the device's labels once a change is planned
+    bool changed = false;
+    for (const auto& [ts, index] : pairs) {
+      for (const auto& [key, value] : sets[index].labels) {
+        const LabelHistory* h = FindLabel(changed ? scratch : dev->labels, key);
+        if ((h ? LabelAt(h->entries, ts) : std::string_view()) == value) continue;
+        SENSORDB_RETURN_IF_ERROR(ValidateLabel(key, value));
+        if (!changed) scratch = dev->labels, changed = true;
+        ApplyLabel(&LabelSlot(&scratch, key).entries, ts, value);
+        out->push_back({dev, key, ts, value});
+        if (!value.empty()) {
+          auto kit = project.label_values.find(key);
+          if (kit == project.label_values.end() || !kit->second.contains(value)) {
+            new_values[key].insert(value);
+          }
+        }
+      }
+    }
+    if (!changed) continue;
+    std::erase_if(scratch, [](const LabelHistory& h) { return h.entries.empty(); });
+    if (scratch.size() > lim.max_keys_per_device) {
+      return refuse("device '" + std::string(name) + "' would have " +
+                    std::to_string(scratch.size()) + " label keys; the limit is " +
+                    std::to_string(lim.max_keys_per_device) +
+                    " (label_limits.max_keys_per_device)");
+    }
+    if (const size_t n = LabelEntries(scratch); n > lim.max_changes_per_device) {
+      return refuse("device '" + std::string(name) + "' would have " + std::to_string(n) +
+                    " label changes; the limit is " + std::to_string(lim.max_changes_per_device) +
+                    " (label_limits.max_changes_per_device): a tag that changes with every "
+                    "reading belongs in a field");
+    }
+  }
+  size_t keys = project.label_values.size();
+  for (const auto& [key, values] : new_values) {
+    auto kit = project.label_values.find(key);
+    if (kit == project.label_values.end()) ++keys;
+    const size_t n = values.size() + (kit == project.label_values.end() ? 0 : kit->second.size());
+    if (n > lim.max_values_per_key) {
+      return refuse("label '" + std::string(key) + "' would have " + std::to_string(n) +
+                    " distinct values in project '" + project.name + "'; the limit is " +
+                    std::to_string(lim.max_values_per_key) + " (label_limits.max_values_per_key)");
+    }
+  }
+  if (keys > lim.max_keys_per_project) {
+    return refuse("project '" + project.name + "' would have " + std::to_string(keys) +
+                  " label keys; the limit is " + std::to_string(lim.max_keys_per_project) +
+                  " (label_limits.max_keys_per_project)");
+  }
+  return Status::Ok();
+}
+
+Status Catalog::AddLabelRecords(const ProjectMeta& project, std::span<const LabelChange> changes,
+                                store::Store::Batch* batch) {
+  if (changes.empty()) return Status::Ok();
+  std::map<const DeviceMeta*, std::vector<LabelChangeEntry>> by_device;
+  for (const LabelChange& c : changes) by_device[c.device].push_back({c.key, c.from_ns, c.value});
+  for (const auto& [dev, entries] : by_device) {
+    const std::string key =
+        EncodeRecordKey({MetaTag::kLabels, project.id, dev->id, next_object_id_++});
+    SENSORDB_ASSIGN_OR_RETURN(std::string sealed,
+                              Seal(project.id, key, EncodeLabelChanges(entries)));
+    batch->Put(Cf::kMeta, key, sealed);
+  }
+  PutCounters(batch);
+  return Status::Ok();
+}
+
+void Catalog::ApplyLabels(ProjectMeta& project, std::span<const LabelChange> changes) {
+  std::unique_lock lock(mu_);
+  for (const LabelChange& c : changes) {
+    ApplyLabel(&LabelSlot(&c.device->labels, c.key).entries, c.from_ns, c.value);
+    if (!c.value.empty()) project.label_values[c.key].insert(c.value);
+  }
+  for (const LabelChange& c : changes) {
+    std::erase_if(c.device->labels, [](const LabelHistory& h) { return h.entries.empty(); });
+  }
+}
+
+std::vector<DeviceLabels> Catalog::Labels(const ProjectMeta& project,
+                                          std::string_view device) const {
+  std::shared_lock lock(mu_);
+  std::vector<DeviceLabels> out;
+  for (const auto& [name, d] : project.devices) {
+    if (!d->durable || (!device.empty() && name != device)) continue;
+    out.push_back({name, d->labels});
+  }
+  return out;
+}
+
+std::unordered_map<uint64_t, std::vector<LabelHistory>> Catalog::LabelsOf(
+    const ProjectMeta& project, std::span<const SeriesMeta* const> series) const {
+  std::shared_lock lock(mu_);
+  std::unordered_map<uint64_t, std::vector<LabelHistory>> out;
+  for (const SeriesMeta* s : series) {
+    if (out.contains(s->device_id)) continue;
+    auto& slot = out[s->device_id];  // a device without labels gets an empty entry
+    if (auto it = project.devices.find(s->device); it != project.devices.end()) {
+      slot = it->second->labels;
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> Catalog::LabelValues(
+    const ProjectMeta& project) const {
+  std::shared_lock lock(mu_);
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& [key, values] : project.label_values) {
+    out.emplace_back(key, std::vector<std::string>(values.begin(), values.end()));
+  }
+  return out;
 }
 
 }  // namespace sensordb::catalog

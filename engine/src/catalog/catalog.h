@@ -5,17 +5,19 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "catalog/labels.h"
 #include "crypto/cipher.h"
 #include "sensordb/clock.h"
 #include "sensordb/options.h"
@@ -47,6 +49,8 @@ struct DeviceMeta {
   // Catalog::mu_.
   int64_t quota_window_start_ns = 0;
   uint32_t quota_window_created = 0;
+  // Label histories by key (docs/LABELS.md). Guarded by Catalog::mu_.
+  std::vector<LabelHistory> labels;
 };
 
 struct ProjectMeta {
@@ -65,6 +69,8 @@ struct ProjectMeta {
   // Guarded by Catalog::mu_.
   std::map<std::string, std::unique_ptr<DeviceMeta>, std::less<>> devices;  // by name
   std::unordered_map<uint64_t, std::unique_ptr<SeriesMeta>> series;         // by id
+  // Every value each label key was given in the project (SHOW TAG VALUES, the value bound).
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> label_values;
   ProjectInfo Info() const { return {id, name, retention_days.load()}; }
 };
 
@@ -128,6 +134,35 @@ class Catalog {
                          store::Store::Batch* batch);
   void MarkDurable(ProjectMeta& project, std::span<SeriesMeta* const> series);
 
+  // --- Labels (docs/LABELS.md) ---
+  void set_label_limits(const LabelLimits& limits) { label_limits_ = limits; }
+  struct LabelChange {
+    DeviceMeta* device = nullptr;
+    std::string key;
+    int64_t from_ns = 0;
+    std::string value;  // empty: removed
+  };
+  // The changes that `sets` make to their devices' labels, in the order to apply them (per
+  // device, by time; at equal times the later set wins). The devices must exist, at least in
+  // memory (ResolveForWrite of the same batch). Checks names and LabelLimits
+  // (kResourceExhausted); empty when every label already has those values.
+  Status PlanLabels(const ProjectMeta& project, std::span<const WriteBatch::LabelSet> sets,
+                    std::vector<LabelChange>* out) const;
+  // Adds one sealed record per device of `changes` to `batch`. The caller holds
+  // project.records_mu from PlanLabels until ApplyLabels, so that the plan stays true.
+  Status AddLabelRecords(const ProjectMeta& project, std::span<const LabelChange> changes,
+                         store::Store::Batch* batch);
+  void ApplyLabels(ProjectMeta& project, std::span<const LabelChange> changes);
+  // The label histories of every device of the project (or of one), by device name.
+  std::vector<DeviceLabels> Labels(const ProjectMeta& project, std::string_view device) const;
+  // Copies of the label histories of the devices of `series`, by device id.
+  std::unordered_map<uint64_t, std::vector<LabelHistory>> LabelsOf(
+      const ProjectMeta& project, std::span<const SeriesMeta* const> series) const;
+  // Every label key of the project with every value it was given, sorted.
+  std::vector<std::pair<std::string, std::vector<std::string>>> LabelValues(
+      const ProjectMeta& project) const;
+  uint64_t label_refusals() const { return refused_labels_.load(); }
+
   // Series matching the selector, ordered by device then channel name.
   std::vector<const SeriesMeta*> Select(const ProjectMeta& project, const Selector& s) const;
   const SeriesMeta* FindSeries(const ProjectMeta& project, uint64_t id) const;
@@ -169,6 +204,10 @@ class Catalog {
   SeriesQuota quota_;
   const Clock* clock_ = &Clock::System();
   std::atomic<uint64_t> refused_project_{0}, refused_device_{0}, refused_rate_{0};
+  LabelLimits label_limits_;
+  mutable std::atomic<uint64_t> refused_labels_{0};
+  // Devices by id while Load runs (channel and label records name their device by id).
+  std::unordered_map<uint64_t, DeviceMeta*> loading_devices_;
 };
 
 }  // namespace sensordb::catalog

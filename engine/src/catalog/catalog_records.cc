@@ -28,7 +28,7 @@ std::string EncodeRecordKey(const RecordKey& k) {
   PutFixed32BE(&out, k.project);
   if (k.tag == MetaTag::kProject) return out;
   PutFixed64BE(&out, k.id);
-  if (k.tag == MetaTag::kSeries) PutFixed64BE(&out, k.record);
+  if (k.tag == MetaTag::kSeries || k.tag == MetaTag::kLabels) PutFixed64BE(&out, k.record);
   return out;
 }
 
@@ -48,6 +48,7 @@ Status DecodeRecordKey(std::string_view key, RecordKey* out) {
       if (!GetFixed32BE(&key, &out->project) || !GetFixed64BE(&key, &out->id)) return bad;
       break;
     case MetaTag::kSeries:
+    case MetaTag::kLabels:
       if (!GetFixed32BE(&key, &out->project) || !GetFixed64BE(&key, &out->id) ||
           !GetFixed64BE(&key, &out->record)) {
         return bad;
@@ -152,6 +153,34 @@ Status DecodeChannels(std::string_view in, std::vector<ChannelEntry>* out) {
     c.type = ValueType(type);
   }
   return in.empty() ? Status::Ok() : Malformed("channels");
+}
+
+std::string EncodeLabelChanges(std::span<const LabelChangeEntry> changes) {
+  std::string v(1, char(kRecordVersion));
+  PutVarint64(&v, changes.size());
+  for (const LabelChangeEntry& c : changes) {
+    PutLengthPrefixed(&v, c.key);
+    PutFixed64BE(&v, OrderedFromSigned(c.from_ns));
+    PutLengthPrefixed(&v, c.value);
+  }
+  return v;
+}
+
+Status DecodeLabelChanges(std::string_view in, std::vector<LabelChangeEntry>* out) {
+  out->clear();
+  SENSORDB_RETURN_IF_ERROR(Version(&in, "labels"));
+  uint64_t count;
+  if (!GetVarint64(&in, &count) || count == 0 || count > in.size()) return Malformed("labels");
+  out->resize(count);
+  for (LabelChangeEntry& c : *out) {
+    uint64_t from;
+    if (!GetLengthPrefixed(&in, &c.key) || c.key.empty() || !GetFixed64BE(&in, &from) ||
+        !GetLengthPrefixed(&in, &c.value)) {
+      return Malformed("labels");
+    }
+    c.from_ns = SignedFromOrdered(from);
+  }
+  return in.empty() ? Status::Ok() : Malformed("labels");
 }
 
 }  // namespace sensordb::catalog

@@ -23,6 +23,7 @@ inline constexpr uint8_t kRecordVersion = 1;
 //   kProject   project
 //   kDevice    project, id (the device)
 //   kSeries    project, id (the device), record (later records of a device win at load)
+//   kLabels    project, id (the device), record (replayed in record order at load)
 struct RecordKey {
   store::MetaTag tag = store::MetaTag::kCounters;
   uint32_t project = 0;
@@ -67,5 +68,14 @@ struct ChannelEntry {
 };
 std::string EncodeChannels(std::span<const ChannelEntry> channels);
 Status DecodeChannels(std::string_view in, std::vector<ChannelEntry>* out);
+
+// One record holds the label changes of one device made by one write (docs/LABELS.md).
+struct LabelChangeEntry {
+  std::string_view key;
+  int64_t from_ns = 0;
+  std::string_view value;  // empty: removed
+};
+std::string EncodeLabelChanges(std::span<const LabelChangeEntry> changes);
+Status DecodeLabelChanges(std::string_view in, std::vector<LabelChangeEntry>* out);
 
 }  // namespace sensordb::catalog

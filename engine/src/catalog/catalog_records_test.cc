@@ -66,17 +66,18 @@ TEST(CatalogRecords, CountersRoundTrip) {
 }
 
 TEST(CatalogRecords, KeysHaveTheShapeTheirTagRequires) {
-  for (const RecordKey& k : {RecordKey{MetaTag::kCounters, 0, 0, 0},
-                             RecordKey{MetaTag::kProject, 3, 0, 0},
-                             RecordKey{MetaTag::kDevice, 3, 17, 0},
-                             RecordKey{MetaTag::kSeries, 3, 17, 40}}) {
+  for (const RecordKey& k :
+       {RecordKey{MetaTag::kCounters, 0, 0, 0}, RecordKey{MetaTag::kProject, 3, 0, 0},
+        RecordKey{MetaTag::kDevice, 3, 17, 0}, RecordKey{MetaTag::kSeries, 3, 17, 40},
+        RecordKey{MetaTag::kLabels, 3, 17, 41}}) {
     const std::string enc = EncodeRecordKey(k);
     // The same bytes as the key helpers the other parts use (store/keys.h).
     const std::string helper = k.tag == MetaTag::kCounters  ? store::MetaKey(k.tag)
                                : k.tag == MetaTag::kProject ? store::MetaKey(k.tag, k.project)
                                                             : store::MetaKey(k.tag, k.project, k.id);
     EXPECT_EQ(enc.substr(0, helper.size()), helper);
-    EXPECT_EQ(enc.size(), helper.size() + (k.tag == MetaTag::kSeries ? 8 : 0));
+    const bool record = k.tag == MetaTag::kSeries || k.tag == MetaTag::kLabels;
+    EXPECT_EQ(enc.size(), helper.size() + (record ? 8 : 0));
     RecordKey out;
     ExpectOnlyWholeDecodes(enc, [&](std::string_view in) { return DecodeRecordKey(in, &out); });
     ASSERT_TRUE(DecodeRecordKey(enc, &out).ok());
@@ -89,6 +90,23 @@ TEST(CatalogRecords, KeysHaveTheShapeTheirTagRequires) {
   EXPECT_NE(DecodeRecordKey("Z", &out).message().find("unknown tag"), std::string::npos);
   EXPECT_EQ(DescribeKey(EncodeRecordKey({MetaTag::kSeries, 3, 17, 40})),
             "tag S project 3 id 17 record 40");
+}
+
+TEST(CatalogRecords, LabelChangesRoundTrip) {
+  const std::vector<LabelChangeEntry> in = {
+      {"site", -5, "north"}, {"room", 1700000000000000000, "3"}, {"site", 7, ""}};
+  const std::string enc = EncodeLabelChanges(in);
+  std::vector<LabelChangeEntry> out;
+  ASSERT_TRUE(DecodeLabelChanges(enc, &out).ok());
+  ASSERT_EQ(out.size(), 3u);
+  for (size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(out[i].key, in[i].key);
+    EXPECT_EQ(out[i].from_ns, in[i].from_ns);
+    EXPECT_EQ(out[i].value, in[i].value);
+  }
+  ExpectOnlyWholeDecodes(enc, [&](std::string_view b) { return DecodeLabelChanges(b, &out); });
+  EXPECT_FALSE(
+      DecodeLabelChanges(EncodeLabelChanges({}), &out).ok());  // a record changes something
 }
 
 }  // namespace

@@ -91,6 +91,7 @@ Status DBImpl::Init() {
   SENSORDB_ASSIGN_OR_RETURN(
       catalog_, catalog::Catalog::Load(*store_, *cipher_, has_key, &unreadable, damage_));
   catalog_->set_quota(options_.series_quota);
+  catalog_->set_label_limits(options_.label_limits);
   catalog_->set_clock(clock_);
   if (damage_) {
     for (uint32_t pid : unreadable) {
@@ -203,7 +204,7 @@ Status DBImpl::DeleteProjectData(uint32_t pid) {
   auto wb = store_->NewBatch();
   const std::string prefix = store::ProjectPrefix(pid);
   for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
-                   store::MetaTag::kSecret}) {
+                   store::MetaTag::kLabels, store::MetaTag::kSecret}) {
     const std::string k = store::MetaKey(tag, pid);
     wb.DeleteRange(Cf::kMeta, k, store::PrefixEnd(k));
   }
@@ -299,6 +300,25 @@ Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
       }
     }
   }
+  size_t label_times = 0;
+  for (const auto& set : batch.label_sets()) {
+    if (set.timestamps.empty() || set.labels.empty()) {
+      return Status::InvalidArgument("labels of device '" + set.device +
+                                     "' name no time or no label");
+    }
+    label_times += set.timestamps.size();
+    for (int64_t t : set.timestamps) {
+      if (t < kMinTimestamp || t > kMaxTimestamp) {
+        return Status::InvalidArgument("label time " + std::to_string(t) + " of device '" +
+                                       set.device + "' is outside the supported range");
+      }
+    }
+  }
+  if (label_times > options_.max_batch_points) {
+    return Status::ResourceExhausted("batch sets labels at " + std::to_string(label_times) +
+                                     " times; the limit is " +
+                                     std::to_string(options_.max_batch_points));
+  }
   return Status::Ok();
 }
 
@@ -321,16 +341,23 @@ Status DBImpl::WriteInto(std::string_view project_name, std::optional<uint32_t> 
                             (project->dropped ? "" : " any more (it was dropped and re-created)"));
   }
   const auto columns = batch.columns();
+  if (columns.empty()) return WriteLabelsOnly(*project, batch);
   auto wb = store_->NewBatch();
   std::vector<catalog::SeriesMeta*> series;
   std::shared_lock sealing(seal_gate_);  // from the first seal to the write that stores it
   SENSORDB_RETURN_IF_ERROR(catalog_->ResolveForWrite(*project, columns, &series));
-  // Only a batch that brings new devices or channels waits for another such batch (rare: the
-  // first writes of a device), so that their records are stored once.
+  // Label changes (rare: most batches repeat the labels a device has) are planned once without
+  // the records lock, to see whether there are any, and again under it.
+  std::vector<catalog::Catalog::LabelChange> label_changes;
+  SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(*project, batch.label_sets(), &label_changes));
+  // Only a batch that brings new devices, channels or label changes waits for another such
+  // batch (rare: the first writes of a device), so that their records are stored once.
   std::unique_lock<std::mutex> records;
-  if (catalog::Catalog::AnyFresh(series)) {
+  if (catalog::Catalog::AnyFresh(series) || !label_changes.empty()) {
     records = std::unique_lock(project->records_mu);
     SENSORDB_RETURN_IF_ERROR(catalog_->AddFreshRecords(*project, series, &wb));
+    SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(*project, batch.label_sets(), &label_changes));
+    SENSORDB_RETURN_IF_ERROR(catalog_->AddLabelRecords(*project, label_changes, &wb));
   }
   std::vector<uint64_t> ids(series.size());
   for (size_t i = 0; i < series.size(); ++i) ids[i] = series[i]->id;
@@ -343,7 +370,10 @@ Status DBImpl::WriteInto(std::string_view project_name, std::optional<uint32_t> 
   Status st = head_log_->AddRecord(project->id, seq, payload, &wb);
   if (st.ok()) st = store_->Write(wb, options_.durability == Durability::kSync);
   if (records.owns_lock()) {
-    if (st.ok()) catalog_->MarkDurable(*project, series);
+    if (st.ok()) {
+      catalog_->MarkDurable(*project, series);
+      catalog_->ApplyLabels(*project, label_changes);
+    }
     records.unlock();
   }
   sealing.unlock();
@@ -666,6 +696,7 @@ Status DBImpl::QueryRaw(std::string_view project, const Selector& selector,
   SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
   const auto series = catalog_->Select(*p, selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(selector, series.size()));
+  if (!selector.labels.empty()) return RawByLabels(*p, series, selector, range, callback);
   query::Querier q = NewQuerier(*p);
   if (damage_) q.SkipDamagedBlocks(damage_);
   return q.Raw(series, range, callback);
@@ -691,6 +722,9 @@ Status DBImpl::Aggregate(std::string_view project, const AggregateQuery& query,
   const auto series = catalog_->Select(*p, query.selector);
   SENSORDB_RETURN_IF_ERROR(CheckSelection(query.selector, series.size()));
   if (query.bucket_ns < 0) return Status::InvalidArgument("bucket width must not be negative");
+  if (!query.selector.labels.empty() || !query.group_by.empty()) {
+    return AggregateByLabels(*p, series, query, callback);
+  }
   const size_t threads = std::min<size_t>(options_.query_threads, series.size() / kSeriesPerThread);
   if (threads < 2) {
     query::Querier q = NewQuerier(*p);
@@ -878,6 +912,7 @@ Result<DBStats> DBImpl::Stats() {
   st.blocks_merged = blocks_merged_.load(std::memory_order_relaxed);
   st.blocks_grouped = blocks_grouped_.load(std::memory_order_relaxed);
   st.short_block_pass_errors = short_block_pass_errors_.load(std::memory_order_relaxed);
+  st.label_refusals = catalog_->label_refusals();
   auto it = store_->NewIterator(Cf::kBlocks);
   block::OpenedBlock opened;
   query::BlockReader reader(*store_, *cipher_);

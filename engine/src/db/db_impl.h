@@ -57,6 +57,12 @@ class DBImpl final : public DB {
   Status SetRetention(std::string_view project, uint32_t retention_days) override;
   Status RegisterDevice(std::string_view project, const DeviceInfo& device) override;
   Result<std::vector<DeviceInfo>> ListDevices(std::string_view project) override;
+  Status SetDeviceLabels(std::string_view project, std::string_view device, int64_t from_ns,
+                         std::span<const std::pair<std::string, std::string>> labels) override;
+  Result<std::vector<DeviceLabels>> ListDeviceLabels(std::string_view project,
+                                                     std::string_view device) override;
+  Result<std::vector<std::pair<std::string, std::vector<std::string>>>> ListLabelValues(
+      std::string_view project) override;
   Result<ChannelInfo> RegisterChannel(std::string_view project, std::string_view device,
                                       std::string_view channel, ValueType type,
                                       std::string_view unit) override;
@@ -157,6 +163,15 @@ class DBImpl final : public DB {
                             std::span<const catalog::SeriesMeta* const> series,
                             const AggregateQuery& query, size_t threads,
                             const AggregateCallback& callback);
+  // Label queries (db_labels.cc): selector.labels or group_by given. One thread.
+  Status RawByLabels(const catalog::ProjectMeta& p,
+                     std::span<const catalog::SeriesMeta* const> series, const Selector& selector,
+                     const TimeRange& range, const RawCallback& callback);
+  Status AggregateByLabels(const catalog::ProjectMeta& p,
+                           std::span<const catalog::SeriesMeta* const> series,
+                           const AggregateQuery& query, const AggregateCallback& callback);
+  // A batch of label sets only (SetDeviceLabels, or a Write without points).
+  Status WriteLabelsOnly(catalog::ProjectMeta& project, const WriteBatch& batch);
   // Deletes head records every open chunk has moved past.
   Status TruncateHead();
   // Seals every chunk, deletes the head records and compacts them out of the head's files

@@ -69,6 +69,16 @@ Result<SalvageReport> DB::Salvage(const Options& options, std::string_view dir,
       SENSORDB_RETURN_IF_ERROR(created);
       SENSORDB_ASSIGN_OR_RETURN(const auto devices, src->ListDevices(p.name));
       for (const DeviceInfo& d : devices) SENSORDB_RETURN_IF_ERROR(dst->RegisterDevice(p.name, d));
+      // Label histories, entry by entry in time order: the same rule rebuilds them.
+      SENSORDB_ASSIGN_OR_RETURN(const auto labels, src->ListDeviceLabels(p.name, ""));
+      for (const DeviceLabels& d : labels) {
+        for (const LabelHistory& h : d.labels) {
+          for (const LabelEntry& e : h.entries) {
+            const std::pair<std::string, std::string> one[] = {{h.key, e.value}};
+            SENSORDB_RETURN_IF_ERROR(dst->SetDeviceLabels(p.name, d.device, e.from_ns, one));
+          }
+        }
+      }
     }
     SENSORDB_ASSIGN_OR_RETURN(const auto channels, src->ListChannels(p.name, ""));
     for (const ChannelInfo& c : channels) {

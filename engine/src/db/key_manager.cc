@@ -61,7 +61,7 @@ Status KeyManager::Census(uint32_t project, std::vector<KeyVersionStatus>* versi
   }));
   // Project secrets count as catalog records: they live beside them and are re-sealed with them.
   for (auto tag : {store::MetaTag::kProject, store::MetaTag::kDevice, store::MetaTag::kSeries,
-                   store::MetaTag::kSecret}) {
+                   store::MetaTag::kLabels, store::MetaTag::kSecret}) {
     SENSORDB_RETURN_IF_ERROR(
         Scan(store_, Cf::kMeta, store::MetaKey(tag, project), [&](auto, std::string_view v) {
           auto& e = VersionEntry(versions, cipher_.KeyVersionOf(v));

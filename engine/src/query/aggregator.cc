@@ -124,7 +124,7 @@ void Aggregator::AddRun(const block::PointColumn& c, size_t begin, size_t end) {
 }
 
 bool Aggregator::TryAddSummary(const block::Summary& s) {
-  if (s.min_ts < range_.start_ns || s.max_ts >= range_.end_ns) return false;
+  if (s.min_ts < summary_range_.start_ns || s.max_ts >= summary_range_.end_ns) return false;
   const int64_t b = BucketOf(s.min_ts);
   if (s.max_ts >= BucketEnd(b)) return false;
   if (BucketState* st = Bucket(b)) st->AddSummary(s);

@@ -2,6 +2,7 @@
 // Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -41,7 +42,14 @@ class Aggregator {
  public:
   // At most `max_buckets` buckets (0: no bound); past it points are dropped and overflowed().
   Aggregator(const TimeRange& range, int64_t bucket_ns, size_t max_buckets = 0)
-      : range_(range), bucket_ns_(bucket_ns), max_buckets_(max_buckets) {}
+      : range_(range), summary_range_(range), bucket_ns_(bucket_ns), max_buckets_(max_buckets) {}
+
+  // Points come only from `part` of the range from now on (a label query's piece): a summary
+  // is taken only when it lies inside it.
+  void Restrict(const TimeRange& part) {
+    summary_range_ = {std::max(part.start_ns, range_.start_ns),
+                      std::min(part.end_ns, range_.end_ns)};
+  }
 
   int64_t BucketOf(int64_t t) const;
   // Exclusive end of the bucket starting at `start`.
@@ -56,6 +64,7 @@ class Aggregator {
   bool Emit(const SeriesRef* series, const AggregateCallback& cb);
   // A bucket was needed beyond max_buckets: what was added is incomplete.
   bool overflowed() const { return overflowed_; }
+  size_t buckets() const { return buckets_.size(); }
   // ResourceExhausted naming the bound.
   Status OverflowError() const;
 
@@ -64,6 +73,7 @@ class Aggregator {
   BucketState* Bucket(int64_t start);
 
   TimeRange range_;
+  TimeRange summary_range_;
   int64_t bucket_ns_;
   size_t max_buckets_;
   bool overflowed_ = false;

@@ -244,6 +244,63 @@ Status Querier::AggregateInto(std::span<const SeriesMeta* const> series, const A
   });
 }
 
+Status Querier::RawPieces(std::span<const SeriesMeta* const> series, const RangesFn& ranges,
+                          const RawCallback& callback) {
+  bool stopped = false;
+  std::vector<Source> sources;
+  std::vector<TimeRange> parts;
+  return ForEachSeries(
+      series,
+      [&](const SeriesMeta& s, const head::HeadCopy& head, store::Store::Iterator& it) -> Status {
+        parts.clear();
+        ranges(s, &parts);
+        const SeriesRef ref = RefOf(s);
+        for (const TimeRange& part : parts) {
+          if (stopped) return Status::Ok();
+          SENSORDB_RETURN_IF_ERROR(Gather(s, head, it, part, &sources));
+          SENSORDB_RETURN_IF_ERROR(Scan(
+              s, sources, part, nullptr,
+              [&](const block::PointColumn& c, size_t b, size_t e) {
+                return callback(ref, c.Run(b, e));
+              },
+              &stopped));
+        }
+        return Status::Ok();
+      });
+}
+
+Status Querier::AggregatePieces(std::span<const SeriesMeta* const> series, const PlanFn& plan,
+                                const std::function<bool(const SeriesMeta&)>& after_series) {
+  std::vector<Source> sources;
+  std::vector<Piece> pieces;
+  bool stopped = false;
+  return ForEachSeries(
+      series,
+      [&](const SeriesMeta& s, const head::HeadCopy& head, store::Store::Iterator& it) -> Status {
+        if (stopped) return Status::Ok();
+        pieces.clear();
+        plan(s, &pieces);
+        for (const Piece& piece : pieces) {
+          Aggregator* agg = piece.agg;
+          agg->Restrict(piece.range);
+          SENSORDB_RETURN_IF_ERROR(Gather(s, head, it, piece.range, &sources));
+          SENSORDB_RETURN_IF_ERROR(Scan(
+              s, sources, piece.range,
+              [&](const Source& src) {
+                return src.summary_valid && agg->TryAddSummary(src.summary);
+              },
+              [&](const block::PointColumn& c, size_t b, size_t e) {
+                agg->AddRun(c, b, e);
+                return !agg->overflowed();
+              },
+              &stopped));
+          if (agg->overflowed()) return agg->OverflowError();
+        }
+        if (after_series && !after_series(s)) stopped = true;
+        return Status::Ok();
+      });
+}
+
 Status Querier::Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out) {
   block::PointColumn points;
   return ForEachSeries(series, [&](const SeriesMeta& s, const head::HeadCopy& head,

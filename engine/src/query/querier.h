@@ -55,6 +55,20 @@ class Querier {
   Status Raw(std::span<const SeriesMeta* const> series, const TimeRange& range,
              const RawCallback& callback);
   Status Latest(std::span<const SeriesMeta* const> series, std::vector<LatestPoint>* out);
+  // Label queries (LabelPlan): `ranges` gives, per series, the parts of its time to read,
+  // ascending and disjoint; points outside them are left out.
+  using RangesFn = std::function<void(const SeriesMeta&, std::vector<TimeRange>*)>;
+  Status RawPieces(std::span<const SeriesMeta* const> series, const RangesFn& ranges,
+                   const RawCallback& callback);
+  // As AggregateInto, but `plan` gives, per series, the parts of its time to read and the
+  // aggregator each part's points go to.
+  struct Piece {
+    TimeRange range;
+    Aggregator* agg = nullptr;
+  };
+  using PlanFn = std::function<void(const SeriesMeta&, std::vector<Piece>*)>;
+  Status AggregatePieces(std::span<const SeriesMeta* const> series, const PlanFn& plan,
+                         const std::function<bool(const SeriesMeta&)>& after_series);
   // Holds at most `max_buckets` buckets at once (0: no bound), else ResourceExhausted.
   Status Aggregate(std::span<const SeriesMeta* const> series, const AggregateQuery& query,
                    size_t max_buckets, const AggregateCallback& callback);

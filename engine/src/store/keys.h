@@ -19,6 +19,7 @@ enum class MetaTag : char {
   kSeries = 'S',        // 'S' project device_id record_id (21 bytes) -> channels record
   kHeadFloor = 'Q',     // 'Q' -> the next head sequence number at the last head truncation
   kSecret = 'K',        // 'K' project record_id -> project secret (name and value, sealed)
+  kLabels = 'L',        // 'L' project device_id record_id (21 bytes) -> label changes record
   kGroupCounter = 'G',  // 'G' -> u64be: the next block group id (never reused)
 };
 

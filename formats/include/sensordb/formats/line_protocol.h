@@ -1,7 +1,8 @@
 // InfluxDB line protocol, mapped to the sensordb data model (shared/DESIGN.md):
 //   measurement[,tag=value...] field=value[,field=value...] [timestamp]
 // The tag `device` names the device (or, when the options name one, must be absent or equal
-// to it); each field becomes the channel `measurement.field`. Other tags are ignored. Field
+// to it); each field becomes the channel `measurement.field`. Other tags are the device's labels
+// as of the line's time (docs/LABELS.md; WriteBatch::SetLabels). Field
 // values: float (`1.5`), integer (`3i`, `3u`), boolean (`t`, `true`, `F`, ...). String values
 // (`"..."`) are rejected. The one parser of line protocol: used by the CLI's importer and by
 // the server's device listeners. LineProtocolParser is not thread-safe (it reuses buffers);
@@ -30,6 +31,9 @@ struct LpField {
 
 struct LpLine {
   std::string device;
+  // Tags other than `device`, sorted by key: [0, tag_count) are valid.
+  std::vector<std::pair<std::string, std::string>> tags;
+  size_t tag_count = 0;
   std::vector<LpField> fields;  // [0, field_count) are valid; the rest keep capacity
   size_t field_count = 0;
   int64_t timestamp_ns = 0;

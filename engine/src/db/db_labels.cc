@@ -1,0 +1,154 @@
+// Device labels in the engine (docs/LABELS.md): direct changes, listings, and the queries that
+// filter or group by labels. The histories live in the catalog (catalog/labels.h); the plan of a
+// query (query/label_plan.h) cuts each device's time into the pieces to read.
+#include <algorithm>
+#include <memory>
+
+#include "db/db_impl.h"
+#include "query/aggregator.h"
+#include "query/label_plan.h"
+#include "query/querier.h"
+
+namespace sensordb {
+
+Status DBImpl::WriteLabelsOnly(catalog::ProjectMeta& project, const WriteBatch& batch) {
+  std::shared_lock sealing(seal_gate_);
+  std::lock_guard records(project.records_mu);
+  std::vector<catalog::Catalog::LabelChange> changes;
+  SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(project, batch.label_sets(), &changes));
+  if (changes.empty()) return Status::Ok();
+  auto wb = store_->NewBatch();
+  SENSORDB_RETURN_IF_ERROR(catalog_->AddLabelRecords(project, changes, &wb));
+  SENSORDB_RETURN_IF_ERROR(store_->Write(wb, /*sync=*/true));
+  catalog_->ApplyLabels(project, changes);
+  return Status::Ok();
+}
+
+Status DBImpl::SetDeviceLabels(std::string_view project, std::string_view device, int64_t from_ns,
+                               std::span<const std::pair<std::string, std::string>> labels) {
+  if (labels.empty()) return Status::InvalidArgument("no labels to set");
+  if (from_ns < kMinTimestamp || from_ns > kMaxTimestamp) {
+    return Status::InvalidArgument("label time " + std::to_string(from_ns) +
+                                   " is outside the accepted timestamp range");
+  }
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  std::shared_lock write_lock(p->write_mu);
+  if (p->dropped) return Status::NotFound("project '" + std::string(project) + "' does not exist");
+  WriteBatch batch;
+  batch.SetLabels(device, std::span(&from_ns, 1), labels);
+  return WriteLabelsOnly(*p, batch);
+}
+
+Result<std::vector<DeviceLabels>> DBImpl::ListDeviceLabels(std::string_view project,
+                                                           std::string_view device) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  auto out = catalog_->Labels(*p, device);
+  if (!device.empty() && out.empty()) {
+    return Err(Status::NotFound("device '" + std::string(device) + "' does not exist"));
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> DBImpl::ListLabelValues(
+    std::string_view project) {
+  SENSORDB_ASSIGN_OR_RETURN(auto p, catalog_->FindProject(project));
+  return catalog_->LabelValues(*p);
+}
+
+Status DBImpl::RawByLabels(const catalog::ProjectMeta& p,
+                           std::span<const catalog::SeriesMeta* const> series,
+                           const Selector& selector, const TimeRange& range,
+                           const RawCallback& callback) {
+  SENSORDB_ASSIGN_OR_RETURN(auto plan, query::LabelPlan::Make(selector.labels, {}));
+  auto labels = catalog_->LabelsOf(p, series);
+  std::vector<query::LabelPlan::Piece> pieces;
+  query::Querier q = NewQuerier(p);
+  if (damage_) q.SkipDamagedBlocks(damage_);
+  return q.RawPieces(
+      series,
+      [&](const catalog::SeriesMeta& s, std::vector<TimeRange>* out) {
+        plan->Pieces(s.device, labels[s.device_id], range, &pieces);
+        for (const auto& piece : pieces) {
+          // Pieces of different groups may touch: one range for the raw reader.
+          if (!out->empty() && out->back().end_ns == piece.range.start_ns) {
+            out->back().end_ns = piece.range.end_ns;
+          } else {
+            out->push_back(piece.range);
+          }
+        }
+      },
+      callback);
+}
+
+Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
+                                 std::span<const catalog::SeriesMeta* const> series,
+                                 const AggregateQuery& query, const AggregateCallback& callback) {
+  SENSORDB_ASSIGN_OR_RETURN(auto plan,
+                            query::LabelPlan::Make(query.selector.labels, query.group_by));
+  auto labels = catalog_->LabelsOf(p, series);
+  const size_t max_buckets = options_.max_aggregate_buckets;
+  // One aggregator per group; with per_series they are emitted and emptied after each series.
+  std::vector<std::unique_ptr<query::Aggregator>> aggs;
+  std::vector<uint32_t> used;  // groups the current series has points in (per_series)
+  std::vector<query::LabelPlan::Piece> pieces;
+  auto agg_of = [&](uint32_t g) {
+    while (aggs.size() <= g) {
+      aggs.push_back(
+          std::make_unique<query::Aggregator>(query.range, query.bucket_ns, max_buckets));
+    }
+    return aggs[g].get();
+  };
+  // Emits the groups in `ids` in ascending order of their values.
+  auto emit = [&](std::vector<uint32_t>& ids, const SeriesRef* ref) {
+    std::sort(ids.begin(), ids.end(),
+              [&](uint32_t a, uint32_t b) { return plan->group(a) < plan->group(b); });
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (uint32_t g : ids) {
+      const std::vector<std::string>& values = plan->group(g);
+      const bool go_on = aggs[g]->Emit(ref, [&](const AggregateRow& r) {
+        AggregateRow row = r;
+        row.group = values;
+        return callback(row);
+      });
+      if (!go_on) return false;
+    }
+    return true;
+  };
+  size_t held = 0;  // buckets held by the aggregators of a merged aggregate
+  bool stopped = false;
+  query::Querier q = NewQuerier(p);
+  Status status = q.AggregatePieces(
+      series,
+      [&](const catalog::SeriesMeta& s, std::vector<query::Querier::Piece>* out) {
+        plan->Pieces(s.device, labels[s.device_id], query.range, &pieces);
+        for (const auto& piece : pieces) {
+          out->push_back({piece.range, agg_of(piece.group)});
+          used.push_back(piece.group);
+        }
+      },
+      [&](const catalog::SeriesMeta& s) {
+        if (!query.per_series) {
+          held = 0;
+          for (const auto& a : aggs) held += a->buckets();
+          return max_buckets == 0 || held <= max_buckets;
+        }
+        const SeriesRef ref{s.id, s.device, s.channel, s.type};
+        if (!emit(used, &ref)) stopped = true;
+        used.clear();
+        return !stopped;
+      });
+  SENSORDB_RETURN_IF_ERROR(status);
+  if (max_buckets != 0 && held > max_buckets) {
+    return Status::ResourceExhausted(
+        "the aggregate's groups need more than " + std::to_string(max_buckets) +
+        " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "
+        "sensordbd): use a wider bucket, a shorter range or fewer groups");
+  }
+  if (query.per_series || stopped) return Status::Ok();
+  std::vector<uint32_t> all(aggs.size());
+  for (uint32_t g = 0; g < all.size(); ++g) all[g] = g;
+  emit(all, nullptr);
+  return Status::Ok();
+}
+
+}  // namespace sensordb
