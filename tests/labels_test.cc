@@ -278,5 +278,96 @@ TEST(Labels, BadLabelsAndBoundsRefuseTheWholeBatch) {
   EXPECT_NE(bad.message().find("regular expression"), std::string::npos);
 }
 
+// Rewrites of one device's labels keep its records bounded (compacted into one record past 64)
+// and the history exact across reopen; values overwritten everywhere leave the listings.
+TEST(Labels, ManyChangesCompactAndReopenToTheSameHistory) {
+  TempDir dir;
+  std::vector<LabelHistory> before;
+  {
+    auto db = OpenDb(dir.path());
+    ASSERT_TRUE(db->CreateProject("p"));
+    ASSERT_TRUE(WriteFleet(*db).ok());
+    for (int i = 0; i < 150; ++i) {  // 150 writes, each one change of d2's line
+      const Labels l{{"line", "l" + std::to_string(i % 3)}};
+      ASSERT_TRUE(db->SetDeviceLabels("p", "d2", T(0) + i * kSec, l).ok()) << i;
+    }
+    // Overwritten in place: "gone" is then held by no entry.
+    ASSERT_TRUE(db->SetDeviceLabels("p", "d3", T(1), Labels{{"zone", "gone"}}).ok());
+    ASSERT_TRUE(db->SetDeviceLabels("p", "d3", T(1), Labels{{"zone", "kept"}}).ok());
+    before = (*db->ListDeviceLabels("p", "d2"))[0].labels;
+    ASSERT_EQ(before.size(), 3u);
+    EXPECT_EQ(before[0].key, "line");
+    EXPECT_EQ(before[0].entries.size(), 150u);
+  }
+  auto db = OpenDb(dir.path());
+  // 150 writes of d2's labels left at most 64 of its records (catalog records counted by the
+  // key census: projects, devices, channels, labels).
+  auto status = db->KeyStatus();
+  ASSERT_TRUE(status);
+  uint64_t records = 0;
+  for (const auto& v : status->projects.at(0).versions) records += v.catalog_records;
+  EXPECT_LT(records, 100u);
+  const auto after = (*db->ListDeviceLabels("p", "d2"))[0].labels;
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t k = 0; k < after.size(); ++k) {
+    ASSERT_EQ(after[k].entries.size(), before[k].entries.size()) << after[k].key;
+    for (size_t i = 0; i < after[k].entries.size(); ++i) {
+      EXPECT_EQ(after[k].entries[i].from_ns, before[k].entries[i].from_ns);
+      EXPECT_EQ(after[k].entries[i].value, before[k].entries[i].value);
+    }
+  }
+  const auto listed = db->ListLabelValues("p");
+  ASSERT_TRUE(listed);
+  std::map<std::string, std::vector<std::string>> values(listed->begin(), listed->end());
+  EXPECT_EQ(values["zone"], (std::vector<std::string>{"kept"}));
+  EXPECT_EQ(values["line"], (std::vector<std::string>{"l0", "l1", "l2"}));
+  CheckQueries(*db);  // d2's line changes touch neither site nor room
+}
+
+TEST(Labels, ADeviceOfARefusedBatchIsNotLabelledLater) {
+  TempDir dir;
+  Options o = TestOptions();
+  o.label_limits.max_keys_per_device = 1;
+  {
+    auto db = OpenDb(dir.path(), o);
+    ASSERT_TRUE(db->CreateProject("p"));
+    WriteBatch b;
+    const int64_t t = T(0);
+    b.Add("fresh", "t", t, Value::Float64(1));
+    b.SetLabels("fresh", std::span(&t, 1), Labels{{"a", "1"}, {"b", "1"}});
+    EXPECT_EQ(db->Write("p", b).code(), StatusCode::kResourceExhausted);
+    // The device exists only in memory after the refusal: it cannot be labelled alone.
+    EXPECT_EQ(db->SetDeviceLabels("p", "fresh", t, Labels{{"a", "1"}}).code(),
+              StatusCode::kNotFound);
+  }
+  auto db = OpenDb(dir.path(), o);  // no label record without its device
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(db->ListDeviceLabels("p", "")->empty());
+}
+
+TEST(Labels, QueriesAreBounded) {
+  TempDir dir;
+  auto db = OpenDb(dir.path());
+  ASSERT_TRUE(db->CreateProject("p"));
+  ASSERT_TRUE(WriteFleet(*db).ok());
+  auto run = [&](AggregateQuery q) {
+    return db->Aggregate("p", q, [](const AggregateRow&) { return true; });
+  };
+  AggregateQuery twice({"", "t"}, {}, 0, false, {"site", "site"});
+  EXPECT_EQ(run(twice).code(), StatusCode::kInvalidArgument);
+  std::vector<LabelFilter> many(300, F(Op::kEq, "site", "x"));
+  EXPECT_EQ(run(AggregateQuery(Selector("", "t", many), {})).code(), StatusCode::kInvalidArgument);
+  std::vector<LabelFilter> long_patterns(20, F(Op::kMatch, "site", std::string(1000, 'a')));
+  EXPECT_EQ(run(AggregateQuery(Selector("", "t", long_patterns), {})).code(),
+            StatusCode::kInvalidArgument);
+  // Groups count against max_aggregate_buckets.
+  Options o = TestOptions();
+  o.max_aggregate_buckets = 1;
+  db.reset();
+  db = OpenDb(dir.path(), o);
+  AggregateQuery by_site({"", "t"}, {}, 0, true, {"site"});
+  EXPECT_EQ(run(by_site).code(), StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace sensordb

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 
 #include "progress.h"
 #include "sensordb/names.h"
@@ -120,9 +122,13 @@ Status Importer::HandleLine(std::string_view line, bool first_data_line) {
     if (!options_.labels) {
       ++lines_with_skipped_tags_;
     } else {
-      labels_[{lp_line_.device,
-               {lp_line_.tags.begin(), lp_line_.tags.begin() + std::ptrdiff_t(lp_line_.tag_count)}}]
-          .push_back(lp_line_.timestamp_ns);
+      const std::span tags(lp_line_.tags.data(), lp_line_.tag_count);
+      auto [it, fresh] = last_run_.try_emplace(lp_line_.device, label_runs_.size());
+      if (fresh || !std::ranges::equal(label_runs_[it->second].tags, tags)) {
+        it->second = label_runs_.size();
+        label_runs_.push_back({lp_line_.device, {tags.begin(), tags.end()}, {}});
+      }
+      label_runs_[it->second].times.push_back(lp_line_.timestamp_ns);
     }
   }
   return Status::Ok();
@@ -131,8 +137,9 @@ Status Importer::HandleLine(std::string_view line, bool first_data_line) {
 Status Importer::FlushBatch() {
   if (builder_.points() == 0) return Status::Ok();
   builder_.Fill(&batch_);
-  for (const auto& [key, times] : labels_) batch_.SetLabels(key.first, times, key.second);
-  labels_.clear();
+  for (const LabelRun& run : label_runs_) batch_.SetLabels(run.device, run.times, run.tags);
+  label_runs_.clear();
+  last_run_.clear();
   Status s = db_.Write(options_.project, batch_);
   builder_.Clear();
   if (!s.ok()) {

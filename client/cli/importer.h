@@ -73,10 +73,15 @@ class Importer {
   CsvParser csv_;
   BatchBuilder builder_;
   WriteBatch batch_;
-  // Labels of the lines of the current batch: per (device, tags) the lines' times.
-  std::map<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>,
-           std::vector<int64_t>>
-      labels_;
+  // Labels of the lines of the current batch: runs of a device's lines with the same tags, in
+  // line order (as formats::PointStager makes them), and each device's last run.
+  struct LabelRun {
+    std::string device;
+    std::vector<std::pair<std::string, std::string>> tags;
+    std::vector<int64_t> times;
+  };
+  std::vector<LabelRun> label_runs_;
+  std::unordered_map<std::string, size_t> last_run_;
   uint64_t lines_with_skipped_tags_ = 0;
   bool apply_ = false;
   uint64_t points_ = 0;

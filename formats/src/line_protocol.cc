@@ -90,7 +90,11 @@ Status LineProtocolParser::ParseTags(std::string_view* rest, LpLine* out) {
         return Status::InvalidArgument(fmt::format(
             "tag '{}' is reserved (time and keys starting with _ cannot be labels)", key_));
       }
-      // Kept sorted by key (lines name few tags): insertion into place.
+      if (out->tag_count == kMaxTagsPerLine) {
+        return Status::InvalidArgument(
+            fmt::format("more than {} tags on one line", kMaxTagsPerLine));
+      }
+      // Kept sorted by key (at most kMaxTagsPerLine): insertion into place.
       if (out->tag_count == out->tags.size()) out->tags.emplace_back();
       size_t i = out->tag_count++;
       for (; i > 0 && out->tags[i - 1].first >= key_; --i) {

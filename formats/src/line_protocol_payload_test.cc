@@ -34,21 +34,29 @@ TEST(LineProtocolPayload, OtherTagsBecomeLabelSetsOfTheirDevice) {
       "env,room=3,device=d1,site=north t=5 5\n",
       o, batch);
   ASSERT_TRUE(s.ok()) << s.message();
+  // A run of a device's lines with the same tags is one set; a change starts another, so the
+  // sets keep the lines' order.
   const auto sets = batch.label_sets();
-  ASSERT_EQ(sets.size(), 2u);
+  ASSERT_EQ(sets.size(), 3u);
   using Tags = std::vector<std::pair<std::string, std::string>>;
   EXPECT_EQ(sets[0].device, "d1");
   EXPECT_EQ(sets[0].labels, (Tags{{"room", "3"}, {"site", "north"}}));
-  EXPECT_EQ(sets[0].timestamps, (std::vector<int64_t>{10, 20, 5}));
+  EXPECT_EQ(sets[0].timestamps, (std::vector<int64_t>{10, 20}));
   EXPECT_EQ(sets[1].labels, (Tags{{"site", "south"}}));
   EXPECT_EQ(sets[1].timestamps, (std::vector<int64_t>{30}));
+  EXPECT_EQ(sets[2].labels, sets[0].labels);
+  EXPECT_EQ(sets[2].timestamps, (std::vector<int64_t>{5}));
   // Reserved and repeated tags are refused with the line; nothing is appended.
   WriteBatch other;
-  for (const char* bad : {"env,device=d1,time=3 t=1 1", "env,device=d1,_x=3 t=1 1",
-                          "env,device=d1,a=1,b=2,a=3 t=1 1"}) {
+  std::string many = "env,device=d1";
+  for (size_t i = 0; i <= kMaxTagsPerLine; ++i) many += ",k" + std::to_string(i) + "=v";
+  many += " t=1 1";
+  for (const std::string& bad :
+       {std::string("env,device=d1,time=3 t=1 1"), std::string("env,device=d1,_x=3 t=1 1"),
+        std::string("env,device=d1,a=1,b=2,a=3 t=1 1"), many}) {
     const Status e = ParseLineProtocolPayload(bad, o, other);
     EXPECT_EQ(e.code(), StatusCode::kInvalidArgument) << bad;
-    EXPECT_TRUE(e.message().starts_with("line 1: tag ")) << e.message();
+    EXPECT_TRUE(e.message().starts_with("line 1: ")) << e.message();
     EXPECT_TRUE(other.empty());
   }
 }

@@ -38,23 +38,19 @@ Status PointStager::FindSeries(std::string_view channel, ValueType type, std::st
 size_t PointStager::DeviceIndex(std::string_view device) {
   if (!devices_.empty() && devices_[device_].name == device) return device_;
   auto [it, inserted] = device_index_.try_emplace(std::string(device), devices_.size());
-  if (inserted) devices_.push_back({std::string(device), {}, {}, 0, {}});
+  if (inserted) devices_.push_back({std::string(device), {}, {}, 0, -1});
   return it->second;
 }
 
 void PointStager::AddLabels(std::string_view device, int64_t timestamp_ns,
                             std::span<const std::pair<std::string, std::string>> tags) {
   const size_t d = DeviceIndex(device);
-  std::vector<uint32_t>& sets = devices_[d].label_sets;
-  const auto same = [&](uint32_t i) { return std::ranges::equal(label_sets_[i].tags, tags); };
-  auto it = std::find_if(sets.begin(), sets.end(), same);
-  if (it == sets.end()) {
-    sets.insert(sets.begin(), uint32_t(label_sets_.size()));
+  int64_t& last = devices_[d].last_label_set;
+  if (last < 0 || !std::ranges::equal(label_sets_[size_t(last)].tags, tags)) {
+    last = int64_t(label_sets_.size());
     label_sets_.push_back({uint32_t(d), {tags.begin(), tags.end()}, {}});
-  } else if (it != sets.begin()) {
-    std::rotate(sets.begin(), it, it + 1);  // the last used first: lines repeat their tags
   }
-  label_sets_[sets.front()].timestamps.push_back(timestamp_ns);
+  label_sets_[size_t(last)].timestamps.push_back(timestamp_ns);
 }
 
 Status PointStager::Add(std::string_view device, std::string_view channel, int64_t timestamp_ns,

@@ -34,8 +34,10 @@ class PointStager {
 
   Status Add(std::string_view device, std::string_view channel, int64_t timestamp_ns,
              const Value& value, std::string_view where);
-  // The device's labels as of `timestamp_ns` (a line's other tags, sorted by key): lines of a
-  // device with the same tags share one WriteBatch label set.
+  // The device's labels as of `timestamp_ns` (a line's other tags, sorted by key): a run of a
+  // device's lines with the same tags shares one WriteBatch label set, and a new set starts
+  // when they change, so that the engine's order (time, then set) is the lines' order at equal
+  // times. One comparison with the device's last tags per line.
   void AddLabels(std::string_view device, int64_t timestamp_ns,
                  std::span<const std::pair<std::string, std::string>> tags);
   size_t points() const { return points_.size(); }
@@ -61,7 +63,7 @@ class PointStager {
     NameMap channels;             // channel -> its position in `order`
     std::vector<uint32_t> order;  // series_ indices in the order the channels first came
     size_t next = 0;              // position in `order` the next point is expected at
-    std::vector<uint32_t> label_sets;  // label_sets_ indices of this device, last used first
+    int64_t last_label_set = -1;  // label_sets_ index of this device's last line with tags
   };
   struct LabelSet {
     uint32_t device;

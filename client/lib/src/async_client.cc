@@ -89,9 +89,20 @@ const SessionInfo& AsyncClient::session() const { return impl_->session; }
 Status AsyncClient::status() const { return impl_->pipeline.status(); }
 void AsyncClient::Close() { impl_->transport.Close(); }
 
+namespace {
+// Labels (label sets of a batch, label conditions and groups) are not in the native protocol yet
+// (docs/LABELS.md): refused rather than sent without them.
+Status NoLabels() {
+  return Status::NotSupported(
+      "label conditions and GROUP BY labels are not in the native protocol yet; query them "
+      "over REST (/query or /api/v1) or the embedded engine");
+}
+}  // namespace
+
 std::future<Result<WriteAck>> AsyncClient::Write(std::string_view project, const WriteBatch& batch,
                                                  Durability durability) {
   const SessionInfo& s = impl_->session;
+  if (!batch.label_sets().empty()) return Ready<Result<WriteAck>>(Err(NoLabels()));
   if (batch.points() > s.max_write_points) {
     return Ready<Result<WriteAck>>(Err(Status::InvalidArgument(
         "batch of " + std::to_string(batch.points()) + " points exceeds the server's limit of " +
@@ -116,16 +127,6 @@ std::future<Result<WriteAck>> AsyncClient::Write(std::string_view project, const
         return WriteAck{ack.points, ack.ack};
       });
 }
-
-namespace {
-// Label conditions and groups are not in the native protocol yet (docs/LABELS.md): refused
-// rather than sent without them.
-Status NoLabels() {
-  return Status::NotSupported(
-      "label conditions and GROUP BY labels are not in the native protocol yet; query them "
-      "over REST (/query or /api/v1) or the embedded engine");
-}
-}  // namespace
 
 std::future<Result<QueryStats>> AsyncClient::QueryRaw(std::string_view project,
                                                       const Selector& selector,

@@ -123,12 +123,9 @@ Status Catalog::LoadRecord(std::string_view key, std::string_view value) {
   if (k.tag == MetaTag::kLabels) {
     std::vector<LabelChangeEntry> changes;
     SENSORDB_RETURN_IF_ERROR(DecodeLabelChanges(plain, &changes));
-    for (const LabelChangeEntry& c : changes) {
-      LabelHistory& h = LabelSlot(&dev->labels, c.key);
-      ApplyLabel(&h.entries, c.from_ns, c.value);
-      if (!c.value.empty()) p.label_values[std::string(c.key)].emplace(c.value);
-    }
+    for (const LabelChangeEntry& c : changes) ApplyCounted(p, *dev, c.key, c.from_ns, c.value);
     std::erase_if(dev->labels, [](const LabelHistory& h) { return h.entries.empty(); });
+    ++dev->label_records;
     return Status::Ok();
   }
   std::vector<ChannelEntry> channels;
@@ -602,6 +599,7 @@ Status ValidateLabel(std::string_view key, std::string_view value) {
 }  // namespace
 
 Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatch::LabelSet> sets,
+                           std::span<const WriteBatch::Column> columns,
                            std::vector<LabelChange>* out) const {
   out->clear();
   if (sets.empty()) return Status::Ok();
@@ -616,11 +614,15 @@ Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatc
     refused_labels_.fetch_add(1, std::memory_order_relaxed);
     return Status::ResourceExhausted(std::move(message));
   };
+  const auto in_batch = [&](std::string_view device) {
+    return std::any_of(columns.begin(), columns.end(),
+                       [&](const WriteBatch::Column& c) { return c.device == device; });
+  };
   std::shared_lock lock(mu_);
   std::map<std::string_view, std::set<std::string_view>, std::less<>> new_values;  // by key
   for (auto& [name, pairs] : by_device) {
     auto dit = project.devices.find(name);
-    if (dit == project.devices.end()) {
+    if (dit == project.devices.end() || (!dit->second->durable && !in_batch(name))) {
       return Status::NotFound("labels of device '" + std::string(name) +
                               "', which does not exist (and has no points in the batch)");
     }
@@ -629,13 +631,26 @@ Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatc
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<LabelHistory> scratch;  // the device's labels once a change is planned
     bool changed = false;
+    size_t entries = 0;  // over scratch's histories, checked as they grow
     for (const auto& [ts, index] : pairs) {
       for (const auto& [key, value] : sets[index].labels) {
         const LabelHistory* h = FindLabel(changed ? scratch : dev->labels, key);
         if ((h ? LabelAt(h->entries, ts) : std::string_view()) == value) continue;
         SENSORDB_RETURN_IF_ERROR(ValidateLabel(key, value));
-        if (!changed) scratch = dev->labels, changed = true;
-        ApplyLabel(&LabelSlot(&scratch, key).entries, ts, value);
+        if (!changed) {
+          scratch = dev->labels, changed = true;
+          entries = LabelEntries(scratch);
+        }
+        std::vector<LabelEntry>& history = LabelSlot(&scratch, key).entries;
+        entries -= history.size();
+        ApplyLabel(&history, ts, value);
+        entries += history.size();
+        if (entries > lim.max_changes_per_device) {
+          return refuse("device '" + std::string(name) + "' would have more than " +
+                        std::to_string(lim.max_changes_per_device) +
+                        " label changes (label_limits.max_changes_per_device): a tag that "
+                        "changes with every reading belongs in a field");
+        }
         out->push_back({dev, key, ts, value});
         if (!value.empty()) {
           auto kit = project.label_values.find(key);
@@ -652,12 +667,6 @@ Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatc
                     std::to_string(scratch.size()) + " label keys; the limit is " +
                     std::to_string(lim.max_keys_per_device) +
                     " (label_limits.max_keys_per_device)");
-    }
-    if (const size_t n = LabelEntries(scratch); n > lim.max_changes_per_device) {
-      return refuse("device '" + std::string(name) + "' would have " + std::to_string(n) +
-                    " label changes; the limit is " + std::to_string(lim.max_changes_per_device) +
-                    " (label_limits.max_changes_per_device): a tag that changes with every "
-                    "reading belongs in a field");
     }
   }
   size_t keys = project.label_values.size();
@@ -682,11 +691,37 @@ Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatc
 Status Catalog::AddLabelRecords(const ProjectMeta& project, std::span<const LabelChange> changes,
                                 store::Store::Batch* batch) {
   if (changes.empty()) return Status::Ok();
-  std::map<const DeviceMeta*, std::vector<LabelChangeEntry>> by_device;
-  for (const LabelChange& c : changes) by_device[c.device].push_back({c.key, c.from_ns, c.value});
-  for (const auto& [dev, entries] : by_device) {
+  std::map<DeviceMeta*, std::vector<const LabelChange*>> by_device;
+  for (const LabelChange& c : changes) by_device[c.device].push_back(&c);
+  for (auto& [dev, list] : by_device) {
     const std::string key =
         EncodeRecordKey({MetaTag::kLabels, project.id, dev->id, next_object_id_++});
+    std::vector<LabelChangeEntry> entries;
+    std::vector<LabelHistory> after;  // a compaction's whole history, which `entries` views
+    if (dev->label_records + 1 < kMaxLabelRecordsPerDevice) {
+      for (const LabelChange* c : list) entries.push_back({c->key, c->from_ns, c->value});
+      ++dev->label_records;
+    } else {
+      // One record holding the history after these changes, in key and time order (replayed
+      // through ApplyLabel it builds the same history), replacing the device's older records.
+      {
+        std::shared_lock lock(mu_);
+        after = dev->labels;
+      }
+      for (const LabelChange* c : list) {
+        ApplyLabel(&LabelSlot(&after, c->key).entries, c->from_ns, c->value);
+      }
+      for (const LabelHistory& h : after) {
+        for (const LabelEntry& e : h.entries) entries.push_back({h.key, e.from_ns, e.value});
+      }
+      const std::string first = store::MetaKey(MetaTag::kLabels, project.id, dev->id);
+      batch->DeleteRange(Cf::kMeta, first, store::PrefixEnd(first));
+      dev->label_records = 1;
+      if (entries.empty()) {  // every label removed: no record at all
+        dev->label_records = 0;
+        continue;
+      }
+    }
     SENSORDB_ASSIGN_OR_RETURN(std::string sealed,
                               Seal(project.id, key, EncodeLabelChanges(entries)));
     batch->Put(Cf::kMeta, key, sealed);
@@ -695,12 +730,23 @@ Status Catalog::AddLabelRecords(const ProjectMeta& project, std::span<const Labe
   return Status::Ok();
 }
 
+void Catalog::ApplyCounted(ProjectMeta& p, DeviceMeta& d, std::string_view key, int64_t from_ns,
+                           std::string_view value) {
+  std::vector<LabelEntry>& h = LabelSlot(&d.labels, key).entries;
+  auto& counts = p.label_values[std::string(key)];
+  for (const LabelEntry& e : h) {
+    if (auto it = counts.find(e.value); it != counts.end() && --it->second == 0) counts.erase(it);
+  }
+  ApplyLabel(&h, from_ns, value);
+  for (const LabelEntry& e : h) {
+    if (!e.value.empty()) ++counts[e.value];
+  }
+  if (counts.empty()) p.label_values.erase(std::string(key));
+}
+
 void Catalog::ApplyLabels(ProjectMeta& project, std::span<const LabelChange> changes) {
   std::unique_lock lock(mu_);
-  for (const LabelChange& c : changes) {
-    ApplyLabel(&LabelSlot(&c.device->labels, c.key).entries, c.from_ns, c.value);
-    if (!c.value.empty()) project.label_values[c.key].insert(c.value);
-  }
+  for (const LabelChange& c : changes) ApplyCounted(project, *c.device, c.key, c.from_ns, c.value);
   for (const LabelChange& c : changes) {
     std::erase_if(c.device->labels, [](const LabelHistory& h) { return h.entries.empty(); });
   }
@@ -736,7 +782,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> Catalog::LabelValu
   std::shared_lock lock(mu_);
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   for (const auto& [key, values] : project.label_values) {
-    out.emplace_back(key, std::vector<std::string>(values.begin(), values.end()));
+    auto& list = out.emplace_back(key, std::vector<std::string>()).second;
+    for (const auto& [value, entries] : values) list.push_back(value);
   }
   return out;
 }

@@ -51,6 +51,9 @@ struct DeviceMeta {
   uint32_t quota_window_created = 0;
   // Label histories by key (docs/LABELS.md). Guarded by Catalog::mu_.
   std::vector<LabelHistory> labels;
+  // 'L' records stored for this device (a guess after a failed write: it only decides when
+  // they are compacted into one). Guarded by the project's records_mu.
+  uint32_t label_records = 0;
 };
 
 struct ProjectMeta {
@@ -69,8 +72,9 @@ struct ProjectMeta {
   // Guarded by Catalog::mu_.
   std::map<std::string, std::unique_ptr<DeviceMeta>, std::less<>> devices;  // by name
   std::unordered_map<uint64_t, std::unique_ptr<SeriesMeta>> series;         // by id
-  // Every value each label key was given in the project (SHOW TAG VALUES, the value bound).
-  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> label_values;
+  // Every value each label key has in some device's history, with the number of history
+  // entries that hold it (the value bound, ListLabelValues). Guarded by Catalog::mu_.
+  std::map<std::string, std::map<std::string, uint32_t, std::less<>>, std::less<>> label_values;
   ProjectInfo Info() const { return {id, name, retention_days.load()}; }
 };
 
@@ -143,13 +147,18 @@ class Catalog {
     std::string value;  // empty: removed
   };
   // The changes that `sets` make to their devices' labels, in the order to apply them (per
-  // device, by time; at equal times the later set wins). The devices must exist, at least in
-  // memory (ResolveForWrite of the same batch). Checks names and LabelLimits
-  // (kResourceExhausted); empty when every label already has those values.
+  // device, by time; at equal times the later set wins). A device must be durable, or have a
+  // column in `columns` (ResolveForWrite of the same batch made it, and AddFreshRecords stores
+  // it with the labels). Checks names and LabelLimits (kResourceExhausted); empty when every
+  // label already has those values.
   Status PlanLabels(const ProjectMeta& project, std::span<const WriteBatch::LabelSet> sets,
+                    std::span<const WriteBatch::Column> columns,
                     std::vector<LabelChange>* out) const;
-  // Adds one sealed record per device of `changes` to `batch`. The caller holds
-  // project.records_mu from PlanLabels until ApplyLabels, so that the plan stays true.
+  // Adds one sealed record per device of `changes` to `batch`; a device that has
+  // kMaxLabelRecordsPerDevice records gets its whole history as one record instead, its older
+  // records deleted in the same batch. The caller holds project.records_mu from PlanLabels
+  // until ApplyLabels, so that the plan stays true.
+  static constexpr uint32_t kMaxLabelRecordsPerDevice = 64;
   Status AddLabelRecords(const ProjectMeta& project, std::span<const LabelChange> changes,
                          store::Store::Batch* batch);
   void ApplyLabels(ProjectMeta& project, std::span<const LabelChange> changes);
@@ -158,7 +167,7 @@ class Catalog {
   // Copies of the label histories of the devices of `series`, by device id.
   std::unordered_map<uint64_t, std::vector<LabelHistory>> LabelsOf(
       const ProjectMeta& project, std::span<const SeriesMeta* const> series) const;
-  // Every label key of the project with every value it was given, sorted.
+  // Every label key of the project with every value some device's history holds, sorted.
   std::vector<std::pair<std::string, std::vector<std::string>>> LabelValues(
       const ProjectMeta& project) const;
   uint64_t label_refusals() const { return refused_labels_.load(); }
@@ -181,6 +190,10 @@ class Catalog {
   void PutCounters(store::Store::Batch* b) const;
   // Seals and writes (synchronously) the project record. Caller holds mu_ exclusively.
   Status WriteProjectRecord(const ProjectMeta& project);
+  // ApplyLabel on the device's history of `key`, keeping p.label_values' counts. Caller holds
+  // mu_ exclusively (or loads).
+  static void ApplyCounted(ProjectMeta& p, DeviceMeta& d, std::string_view key, int64_t from_ns,
+                           std::string_view value);
   // Creates device/channel in memory; caller holds mu_ exclusively.
   DeviceMeta* AddDevice(ProjectMeta& p, std::string_view name);
   Result<SeriesMeta*> AddChannel(ProjectMeta& p, DeviceMeta& d, std::string_view channel,

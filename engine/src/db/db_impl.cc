@@ -349,14 +349,16 @@ Status DBImpl::WriteInto(std::string_view project_name, std::optional<uint32_t> 
   // Label changes (rare: most batches repeat the labels a device has) are planned once without
   // the records lock, to see whether there are any, and again under it.
   std::vector<catalog::Catalog::LabelChange> label_changes;
-  SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(*project, batch.label_sets(), &label_changes));
+  SENSORDB_RETURN_IF_ERROR(
+      catalog_->PlanLabels(*project, batch.label_sets(), columns, &label_changes));
   // Only a batch that brings new devices, channels or label changes waits for another such
   // batch (rare: the first writes of a device), so that their records are stored once.
   std::unique_lock<std::mutex> records;
   if (catalog::Catalog::AnyFresh(series) || !label_changes.empty()) {
     records = std::unique_lock(project->records_mu);
     SENSORDB_RETURN_IF_ERROR(catalog_->AddFreshRecords(*project, series, &wb));
-    SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(*project, batch.label_sets(), &label_changes));
+    SENSORDB_RETURN_IF_ERROR(
+        catalog_->PlanLabels(*project, batch.label_sets(), columns, &label_changes));
     SENSORDB_RETURN_IF_ERROR(catalog_->AddLabelRecords(*project, label_changes, &wb));
   }
   std::vector<uint64_t> ids(series.size());

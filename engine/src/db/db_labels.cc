@@ -15,7 +15,7 @@ Status DBImpl::WriteLabelsOnly(catalog::ProjectMeta& project, const WriteBatch& 
   std::shared_lock sealing(seal_gate_);
   std::lock_guard records(project.records_mu);
   std::vector<catalog::Catalog::LabelChange> changes;
-  SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(project, batch.label_sets(), &changes));
+  SENSORDB_RETURN_IF_ERROR(catalog_->PlanLabels(project, batch.label_sets(), {}, &changes));
   if (changes.empty()) return Status::Ok();
   auto wb = store_->NewBatch();
   SENSORDB_RETURN_IF_ERROR(catalog_->AddLabelRecords(project, changes, &wb));
@@ -116,17 +116,23 @@ Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
   };
   size_t held = 0;  // buckets held by the aggregators of a merged aggregate
   bool stopped = false;
+  bool too_many_groups = false;  // more groups than max_buckets (each holds an aggregator)
   query::Querier q = NewQuerier(p);
   Status status = q.AggregatePieces(
       series,
       [&](const catalog::SeriesMeta& s, std::vector<query::Querier::Piece>* out) {
         plan->Pieces(s.device, labels[s.device_id], query.range, &pieces);
+        if (max_buckets != 0 && plan->groups() > max_buckets) {
+          too_many_groups = true;
+          return;
+        }
         for (const auto& piece : pieces) {
           out->push_back({piece.range, agg_of(piece.group)});
           used.push_back(piece.group);
         }
       },
       [&](const catalog::SeriesMeta& s) {
+        if (too_many_groups) return false;
         if (!query.per_series) {
           held = 0;
           for (const auto& a : aggs) held += a->buckets();
@@ -138,7 +144,7 @@ Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
         return !stopped;
       });
   SENSORDB_RETURN_IF_ERROR(status);
-  if (max_buckets != 0 && held > max_buckets) {
+  if (too_many_groups || (max_buckets != 0 && held > max_buckets)) {
     return Status::ResourceExhausted(
         "the aggregate's groups need more than " + std::to_string(max_buckets) +
         " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "

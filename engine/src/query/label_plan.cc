@@ -17,6 +17,10 @@ Status LabelPlan::Compile(const LabelFilter& f, size_t depth, Node* out) {
     return Status::InvalidArgument("label conditions are nested more than " +
                                    std::to_string(kMaxLabelFilterDepth) + " deep");
   }
+  if (++nodes_ > kMaxLabelFilterNodes) {
+    return Status::InvalidArgument("a query may hold at most " +
+                                   std::to_string(kMaxLabelFilterNodes) + " label conditions");
+  }
   out->op = f.op;
   if (f.op == Op::kAnd || f.op == Op::kOr) {
     if (f.operands.size() < 2) {
@@ -32,9 +36,14 @@ Status LabelPlan::Compile(const LabelFilter& f, size_t depth, Node* out) {
   out->key = f.key;
   out->value = f.value;
   if (f.op == Op::kMatch || f.op == Op::kNoMatch) {
+    pattern_bytes_ += f.value.size();
     if (f.value.size() > kMaxLabelPatternBytes) {
       return Status::InvalidArgument("the pattern for label '" + f.key + "' is longer than " +
                                      std::to_string(kMaxLabelPatternBytes) + " bytes");
+    }
+    if (pattern_bytes_ > kMaxLabelPatternBytesPerQuery) {
+      return Status::InvalidArgument("the patterns of a query may hold at most " +
+                                     std::to_string(kMaxLabelPatternBytesPerQuery) + " bytes");
     }
     RE2::Options options;
     options.set_log_errors(false);
@@ -61,11 +70,18 @@ Result<std::unique_ptr<LabelPlan>> LabelPlan::Make(std::span<const LabelFilter> 
   std::unique_ptr<LabelPlan> plan(new LabelPlan());
   plan->filters_.resize(filters.size());
   for (size_t i = 0; i < filters.size(); ++i) {
-    SENSORDB_RETURN_IF_ERROR(Compile(filters[i], 0, &plan->filters_[i]));
+    SENSORDB_RETURN_IF_ERROR(plan->Compile(filters[i], 0, &plan->filters_[i]));
     Keys(plan->filters_[i], &plan->keys_);
+  }
+  if (group_by.size() > kMaxGroupByKeys) {
+    return Err(Status::InvalidArgument("a query may group by at most " +
+                                       std::to_string(kMaxGroupByKeys) + " label keys"));
   }
   for (const std::string& k : group_by) {
     if (k.empty()) return Err(Status::InvalidArgument("an empty label key to group by"));
+    if (std::count(group_by.begin(), group_by.end(), k) > 1) {
+      return Err(Status::InvalidArgument("the label key '" + k + "' is named twice to group by"));
+    }
     plan->group_by_.push_back(k);
     if (k != "device") plan->keys_.push_back(k);
   }

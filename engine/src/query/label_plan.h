@@ -23,15 +23,22 @@ class RE2;
 
 namespace sensordb::query {
 
-// Longest regular expression a query may give (RE2 compiles in time and memory linear in it).
+// Longest regular expression a query may give (RE2 compiles in time and memory linear in it),
+// and all of a query's together.
 inline constexpr size_t kMaxLabelPatternBytes = 1024;
-// Deepest nesting of And/Or.
-inline constexpr size_t kMaxLabelFilterDepth = 16;
+inline constexpr size_t kMaxLabelPatternBytesPerQuery = 16 * 1024;
+// Conditions (leaves and And/Or nodes) of one query, and the deepest nesting of And/Or
+// (InfluxQL's 8 levels of parentheses make up to 2 x 8 + 2).
+inline constexpr size_t kMaxLabelFilterNodes = 256;
+inline constexpr size_t kMaxLabelFilterDepth = 32;
+// Label keys one query may group by.
+inline constexpr size_t kMaxGroupByKeys = 64;
 
 class LabelPlan {
  public:
-  // InvalidArgument for a pattern RE2 refuses or longer than kMaxLabelPatternBytes, an And/Or
-  // with fewer than two operands, an empty key or nesting deeper than kMaxLabelFilterDepth.
+  // InvalidArgument for a pattern RE2 refuses or past the pattern bounds, an And/Or with fewer
+  // than two operands, an empty key, more than kMaxLabelFilterNodes conditions or nesting deeper
+  // than kMaxLabelFilterDepth, more than kMaxGroupByKeys keys to group by or one named twice.
   static Result<std::unique_ptr<LabelPlan>> Make(std::span<const LabelFilter> filters,
                                                  std::span<const std::string> group_by);
   ~LabelPlan();
@@ -56,10 +63,11 @@ class LabelPlan {
     std::vector<Node> operands;
   };
   LabelPlan() = default;
-  static Status Compile(const LabelFilter& f, size_t depth, Node* out);
+  Status Compile(const LabelFilter& f, size_t depth, Node* out);
   static bool Eval(const Node& n, const std::function<std::string_view(std::string_view)>& at);
   static void Keys(const Node& n, std::vector<std::string>* out);
 
+  size_t nodes_ = 0, pattern_bytes_ = 0;  // Compile's counts against the bounds
   std::vector<Node> filters_;
   std::vector<std::string> group_by_;
   std::vector<std::string> keys_;  // every key the filters and groups read, but `device`

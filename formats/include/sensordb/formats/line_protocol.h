@@ -29,6 +29,10 @@ struct LpField {
   Value value;
 };
 
+// Tags on one line besides `device` (each a label of the device; the engine bounds a device's
+// label keys at LabelLimits::max_keys_per_device, 32 by default).
+inline constexpr size_t kMaxTagsPerLine = 64;
+
 struct LpLine {
   std::string device;
   // Tags other than `device`, sorted by key: [0, tag_count) are valid.
