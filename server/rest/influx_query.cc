@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -354,6 +356,36 @@ std::vector<std::string> ColumnNames(const std::vector<influxql::SelectField>& f
   return names;
 }
 
+// The start of the bucket of width `w` holding `t` when buckets start at `offset` + k * w
+// (0 <= offset < w; t inside the engine's timestamps, so nothing overflows).
+int64_t ShiftedBucket(int64_t t, int64_t w, int64_t offset) {
+  const int64_t u = t - offset;
+  int64_t q = u / w;
+  if (u % w != 0 && u < 0) --q;
+  return q * w + offset;
+}
+
+// Folds one engine bucket into a GROUP BY time bucket with an offset (each engine bucket lies
+// in one of them): the aggregates merge as the engine's own buckets do.
+void MergeRow(const AggregateRow& in, AggregateRow* out) {
+  if (in.count == 0) return;
+  if (out->count == 0) {
+    const SeriesRef* series = out->series;
+    const int64_t start = out->bucket_start_ns;
+    *out = in;
+    out->series = series;
+    out->bucket_start_ns = start;
+    out->group = {};
+    return;
+  }
+  out->count += in.count;
+  out->sum += in.sum;
+  if (!std::isnan(in.min)) out->min = std::isnan(out->min) ? in.min : std::min(out->min, in.min);
+  if (!std::isnan(in.max)) out->max = std::isnan(out->max) ? in.max : std::max(out->max, in.max);
+  if (in.first_ns < out->first_ns) out->first_ns = in.first_ns, out->first = in.first;
+  if (in.last_ns >= out->last_ns) out->last_ns = in.last_ns, out->last = in.last;
+}
+
 // GROUP BY time with fill: every bucket of [start, end) per series, the missing cells filled.
 // `rows` maps bucket start -> cells (nullopt: no value).
 using Cells = std::vector<std::optional<double>>;
@@ -368,8 +400,7 @@ Status FillBuckets(const influxql::SelectStatement& st, int64_t end,
   // the arithmetic below far from int64's ends.
   const int64_t start = std::max(st.start_ns, kMinTimestamp);
   end = std::min(end, kMaxTimestamp + 1);
-  int64_t first = start / w * w;
-  if (start % w != 0 && start < 0) first -= w;
+  const int64_t first = ShiftedBucket(start, w, st.offset_ns);
   if (end > first && (uint64_t(end) - uint64_t(first)) / uint64_t(w) >= max_rows) {
     return Status::ResourceExhausted(fmt::format(
         "GROUP BY time() makes more than {} buckets over this range: use a larger interval, a "
@@ -426,6 +457,35 @@ Status FillBuckets(const influxql::SelectStatement& st, int64_t end,
 
 // The value of an InfluxQL function (count, sum, mean, min, max, first, last, spread) in an
 // aggregate row.
+// Points one SELECT may read for median() and percentile(), which need every value (8 bytes
+// each held until the statement is answered).
+constexpr size_t kMaxOrderPoints = 1'000'000;
+// Engine buckets one GROUP BY time bucket with an offset may be made of.
+constexpr int64_t kMaxOffsetSplit = 1440;
+
+bool IsOrderFunction(std::string_view function) {
+  return function == "median" || function == "percentile";
+}
+
+// The start of the bucket of `t` (GROUP BY time's interval and offset), or the range's start
+// (0 without one) when the statement has no GROUP BY time.
+int64_t BucketStart(const influxql::SelectStatement& st, int64_t t) {
+  if (st.interval_ns == 0)
+    return st.start_ns == std::numeric_limits<int64_t>::min() ? 0 : st.start_ns;
+  return ShiftedBucket(t, st.interval_ns, st.offset_ns);
+}
+
+// median (the middle value, or the mean of the two middle ones) or percentile N (the value of
+// rank floor(n * N / 100 + 0.5), none below rank 1), as InfluxDB computes them, of sorted values.
+std::optional<double> OrderValue(const influxql::SelectField& f, const std::vector<double>& vs) {
+  const size_t n = vs.size();
+  if (n == 0) return std::nullopt;
+  if (f.function == "median") return n % 2 ? vs[n / 2] : (vs[n / 2 - 1] + vs[n / 2]) / 2;
+  const auto rank = static_cast<int64_t>(std::floor(double(n) * f.percentile / 100 + 0.5));
+  if (rank < 1 || rank > int64_t(n)) return std::nullopt;
+  return vs[size_t(rank - 1)];
+}
+
 double FunctionValue(std::string_view function, const AggregateRow& row) {
   if (function == "spread") return row.max - row.min;
   Aggregation a{};
@@ -525,6 +585,7 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
   const size_t max_rows = std::min(kMaxSelectRows, *cells_left / (width + 1));
   const TimeRange range{st.start_ns, st.end_ns};
   size_t produced = 0;  // rows read
+  size_t order_points = 0;  // points read for median() and percentile()
   size_t filled = 0;    // rows of the aggregate series so far, fill included
   // series key (the values of tag_names) -> rows.
   using SeriesKey = std::vector<std::string>;
@@ -542,13 +603,29 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
     if (channel == channel_of.end()) continue;  // a field the measurement lacks stays empty
     const Selector selector{st.device.value_or(""), channel->second, st.tags};
     Status s;
-    if (st.Aggregates()) {
+    // median() and percentile() need the values themselves: a raw read, bounded.
+    std::vector<size_t> engine_cols, order_cols;
+    for (size_t c : cols)
+      (IsOrderFunction(fields[c].function) ? order_cols : engine_cols).push_back(c);
+    if (st.Aggregates() && !engine_cols.empty()) {
       AggregateQuery q;
       q.selector = selector;
       q.range = range;
       q.bucket_ns = st.interval_ns;
       q.per_series = st.group_by_device;
       q.group_by = group_keys;
+      // An offset: the engine's buckets are multiples of the width since the epoch, so it makes
+      // buckets of gcd(interval, offset), which each lie in one shifted bucket, merged here.
+      std::map<SeriesKey, std::map<int64_t, AggregateRow>> shifted;
+      if (st.offset_ns != 0) {
+        q.bucket_ns = std::gcd(st.interval_ns, st.offset_ns);
+        if (st.interval_ns / q.bucket_ns > kMaxOffsetSplit) {
+          return Err(Status::NotSupported(fmt::format(
+              "GROUP BY time() with an offset that divides the interval into more than {} parts "
+              "is not supported by sensordb's InfluxQL (use an offset of whole minutes or hours)",
+              kMaxOffsetSplit)));
+        }
+      }
       SeriesKey key;
       s = db.Aggregate(project.name, q, [&](const AggregateRow& row) {
         key.assign(row.group.begin(), row.group.end());
@@ -556,12 +633,59 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
           key.insert(key.begin() + std::ptrdiff_t(device_at), std::string(row.series->device));
         int64_t t = st.interval_ns ? row.bucket_start_ns : st.start_ns;
         if (t == std::numeric_limits<int64_t>::min()) t = 0;
+        if (st.offset_ns != 0) {
+          t = ShiftedBucket(t, st.interval_ns, st.offset_ns);
+          auto [it, fresh] = shifted[key].try_emplace(t, AggregateRow{});
+          if (fresh && ++produced > max_rows) return false;
+          MergeRow(row, &it->second);
+          return true;
+        }
         auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
         if (fresh && ++produced > max_rows) return false;
-        for (size_t c : cols) it->second[c] = FunctionValue(fields[c].function, row);
+        for (size_t c : engine_cols) it->second[c] = FunctionValue(fields[c].function, row);
         return true;
       });
-    } else {
+      for (const auto& [k, buckets] : shifted) {
+        for (const auto& [t, row] : buckets) {
+          auto [it, fresh] = agg[k].try_emplace(t, Cells(ncols));
+          for (size_t c : engine_cols) it->second[c] = FunctionValue(fields[c].function, row);
+        }
+      }
+    }
+    if (s.ok() && st.Aggregates() && !order_cols.empty()) {
+      if (!group_keys.empty()) {
+        return Err(Status::NotSupported(
+            "median() and percentile() with GROUP BY a label are not supported by sensordb's "
+            "InfluxQL (group them by time and device; docs/INFLUXQL.md)"));
+      }
+      // series key -> bucket -> the values of the points in it.
+      std::map<SeriesKey, std::map<int64_t, std::vector<double>>> values;
+      s = db.QueryRaw(
+          project.name, selector, range, [&](const SeriesRef& series, const PointRun& run) {
+            auto& buckets =
+                values[st.group_by_device ? SeriesKey{std::string(series.device)} : SeriesKey()];
+            for (size_t i = 0; i < run.size(); ++i) {
+              if (++order_points > kMaxOrderPoints) return false;
+              const double v = run.value(i).AsDouble();
+              if (std::isnan(v)) continue;
+              buckets[BucketStart(st, run.timestamps[i])].push_back(v);
+            }
+            return true;
+          });
+      if (order_points > kMaxOrderPoints) {
+        return Err(Status::InvalidArgument(fmt::format(
+            "median() and percentile() read at most {} points per statement: narrow the range",
+            kMaxOrderPoints)));
+      }
+      for (auto& [key, buckets] : values) {
+        for (auto& [t, vs] : buckets) {
+          auto [it, fresh] = agg[key].try_emplace(t, Cells(ncols));
+          if (fresh && ++produced > max_rows) return Err(TooManyRows(max_rows));
+          std::sort(vs.begin(), vs.end());
+          for (size_t c : order_cols) it->second[c] = OrderValue(fields[c], vs);
+        }
+      }
+    } else if (!st.Aggregates()) {
       s = db.QueryRaw(
           project.name, selector, range, [&](const SeriesRef& series, const PointRun& run) {
             const std::string device(series.device);

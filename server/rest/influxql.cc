@@ -462,13 +462,26 @@ class Parser {
       if (!name.quoted && AcceptOp("(")) {
         std::string fn = name.text;
         for (char& c : fn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        static constexpr std::string_view kFunctions[] = {"count", "sum",   "mean", "min",
-                                                          "max",   "first", "last", "spread"};
+        static constexpr std::string_view kFunctions[] = {"count",  "sum",       "mean", "min",
+                                                          "max",    "first",     "last", "spread",
+                                                          "median", "percentile"};
         if (std::find(std::begin(kFunctions), std::end(kFunctions), fn) == std::end(kFunctions)) {
           return Err(Unsupported("the function " + fn + "()"));
         }
         if (IsOp("*") || IsOp("/")) return Err(Unsupported(fn + "() of a wildcard or a regex"));
         SENSORDB_ASSIGN_OR_RETURN(f.field, Identifier());
+        if (fn == "percentile") {
+          SENSORDB_RETURN_IF_ERROR(ExpectOp(","));
+          if (tok_.kind != Tok::kNumber) return Err(Unexpected("a number"));
+          const char* end = tok_.text.data() + tok_.text.size();
+          const auto [ptr, ec] = std::from_chars(tok_.text.data(), end, f.percentile);
+          if (ec != std::errc() || ptr != end || !(f.percentile >= 0 && f.percentile <= 100)) {
+            return Err(Status::InvalidArgument(fmt::format(
+                "error parsing query: percentile must be a number from 0 to 100, not {} at {}",
+                tok_.text, Where(tok_.pos))));
+          }
+          Advance();
+        }
         if (IsOp(",")) return Err(Unsupported(fn + "() with more than one argument"));
         SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
         f.function = std::move(fn);
@@ -661,8 +674,10 @@ class Parser {
         if (AcceptOp(",")) {
           const bool minus = AcceptOp("-");
           SENSORDB_ASSIGN_OR_RETURN(const int64_t offset, Duration());
-          s->offset_ns = minus ? -offset : offset;
-          if (s->offset_ns != 0) return Unsupported("an offset in GROUP BY time()");
+          // As InfluxDB: the offset shifts the bucket boundaries; only its remainder by the
+          // interval matters (time(1h, -15m) is time(1h, 45m)).
+          s->offset_ns = offset % s->interval_ns;
+          if (minus && s->offset_ns != 0) s->offset_ns = s->interval_ns - s->offset_ns;
         }
         SENSORDB_RETURN_IF_ERROR(ExpectOp(")"));
       } else if (AcceptOp("*")) {

@@ -49,9 +49,11 @@ struct ShowStatement {
 // SELECT <fields> FROM <measurement> [WHERE ...] [GROUP BY ...] [fill(...)] [ORDER BY time
 // [ASC|DESC]] [LIMIT n] [SLIMIT n]: the subset of docs/INFLUXQL.md.
 struct SelectField {
-  std::string function;  // count, sum, mean, min, max, first, last, spread; empty: the raw field
-  std::string field;     // a field key, or "*" (raw only)
-  std::string alias;     // AS <alias>, or empty
+  // count, sum, mean, min, max, first, last, spread, median, percentile; empty: the raw field
+  std::string function;
+  std::string field;      // a field key, or "*" (raw only)
+  std::string alias;      // AS <alias>, or empty
+  double percentile = 0;  // percentile(field, N): N in [0, 100]
 };
 
 struct SelectStatement {
@@ -67,7 +69,7 @@ struct SelectStatement {
   // labels (docs/LABELS.md), combined with AND and OR.
   std::vector<LabelFilter> tags;
   int64_t interval_ns = 0;  // GROUP BY time(interval[, offset])
-  int64_t offset_ns = 0;
+  int64_t offset_ns = 0;    // in [0, interval_ns): buckets start at offset + k * interval
   bool group_by_device = false;       // GROUP BY device (or *)
   std::vector<std::string> group_by;  // GROUP BY <label>, in the order given
   bool group_by_all = false;          // GROUP BY *: device and every label key

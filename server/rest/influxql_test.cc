@@ -73,11 +73,10 @@ TEST(InfluxQl, ErrorsSayWhatWasFoundAndWhere) {
 
 TEST(InfluxQl, NamesWhatItDoesNotAnswer) {
   for (const char* q :
-       {"SELECT median(t) FROM env", "SELECT a FROM env WHERE site > 'x'",
+       {"SELECT mode(t) FROM env", "SELECT a FROM env WHERE site > 'x'",
         "SELECT a FROM env WHERE time > 0 OR site = 'x'", "SELECT a FROM env GROUP BY /s/",
         "SELECT a FROM env OFFSET 2", "SELECT a FROM env WHERE a > 1 OR a < 0",
-        "SELECT a * 2 FROM env", "SELECT a FROM env tz('Europe/Paris')",
-        "SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h, 15m)", "SELECT a FROM env, other",
+        "SELECT a * 2 FROM env", "SELECT a FROM env tz('Europe/Paris')", "SELECT a FROM env, other",
         "EXPLAIN SELECT a FROM env", "DROP DATABASE plant", "CREATE DATABASE x", "SHOW USERS",
         "SHOW SERIES CARDINALITY", "SHOW TAG KEYS WHERE a = 'b'", "SHOW SERIES FROM /e/",
         "SHOW TAG VALUES WITH KEY != 'd'"}) {
@@ -131,6 +130,27 @@ TEST(InfluxQl, ParsesTheSelectsOfDashboards) {
   EXPECT_EQ(s.start_ns, 5);
   EXPECT_EQ(s.end_ns, 6);
   EXPECT_EQ(Select("SELECT * FROM env").fields.front().field, "*");
+}
+
+TEST(InfluxQl, ParsesGroupByTimeOffsets) {
+  EXPECT_EQ(Select("SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h, 15m)").offset_ns,
+            15 * 60'000'000'000LL);
+  EXPECT_EQ(Select("SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h, -15m)").offset_ns,
+            45 * 60'000'000'000LL);
+  EXPECT_EQ(Select("SELECT mean(t) FROM env WHERE time > 0 GROUP BY time(1h, 2h)").offset_ns, 0);
+}
+
+TEST(InfluxQl, ParsesMedianAndPercentile) {
+  SelectStatement s = Select("SELECT median(t), percentile(\"t\", 99.5) AS p FROM env");
+  ASSERT_EQ(s.fields.size(), 2u);
+  EXPECT_EQ(s.fields[0].function, "median");
+  EXPECT_EQ(s.fields[1].function, "percentile");
+  EXPECT_EQ(s.fields[1].percentile, 99.5);
+  EXPECT_EQ(s.fields[1].alias, "p");
+  EXPECT_EQ(ErrorOf("SELECT percentile(t) FROM env").code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(ErrorOf("SELECT percentile(t, 101) FROM env").message().find("0 to 100"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("SELECT median(t, 2) FROM env").code(), StatusCode::kNotSupported);
 }
 
 TEST(InfluxQl, ParsesTagConditionsAndGroups) {

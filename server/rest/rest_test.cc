@@ -979,6 +979,50 @@ TEST_F(RestTest, InfluxQuerySelectsAggregatesAndRawPoints) {
     EXPECT_DOUBLE_EQ(row.at(1).to_number<double>(), 6 * h + 2.5);  // mean of 6h .. 6h+5
     EXPECT_EQ(row.at(2).as_int64(), 6);
   }
+  // median and percentile per hour, from the values themselves (6 points an hour: 6h .. 6h+5).
+  res = select(
+      "SELECT median(temp), percentile(temp, 50), percentile(temp, 95), "
+      "percentile(temp, 1) FROM env" +
+      range + " AND device = 'd1' GROUP BY time(1h)");
+  series = res.at("series").at(0);
+  EXPECT_EQ(JsonText(series.at("columns")),
+            R"(["time","median","percentile","percentile_1","percentile_2"])");
+  for (int h = 0; h < 3; ++h) {
+    const auto row = series.at("values").at(h);
+    EXPECT_DOUBLE_EQ(row.at(1).to_number<double>(), 6 * h + 2.5);
+    EXPECT_DOUBLE_EQ(row.at(2).to_number<double>(), 6 * h + 2);  // rank floor(3 + 0.5) = 3
+    EXPECT_DOUBLE_EQ(row.at(3).to_number<double>(), 6 * h + 5);  // rank floor(5.7 + 0.5) = 6
+    EXPECT_TRUE(row.at(4).is_null());                            // rank floor(0.06 + 0.5) = 0
+  }
+  // GROUP BY time with an offset: buckets start at 30m past each hour; the engine's 30-minute
+  // buckets merge into them (mean, count, first, median all from the same buckets).
+  {
+    std::map<int64_t, std::vector<double>> want;  // bucket start (s) -> d1's values
+    for (int i = 0; i < 18; ++i) {
+      const int64_t t = kBase + i * 600, o = 1800;
+      int64_t q = (t - o) / 3600;
+      if ((t - o) % 3600 != 0 && t - o < 0) --q;
+      want[q * 3600 + o].push_back(i);
+    }
+    res = select("SELECT mean(temp), count(temp), first(temp), median(temp) FROM env" + range +
+                 " AND device = 'd1' GROUP BY time(1h, 30m) fill(none)");
+    const auto& values = res.at("series").at(0).at("values").as_array();
+    ASSERT_EQ(values.size(), want.size());
+    size_t k = 0;
+    for (const auto& [t, vs] : want) {
+      const auto& row = values.at(k++);
+      EXPECT_EQ(row.at(0).as_int64(), t);
+      double sum = 0;
+      for (double v : vs) sum += v;
+      EXPECT_DOUBLE_EQ(row.at(1).to_number<double>(), sum / double(vs.size())) << t;
+      EXPECT_EQ(row.at(2).as_int64(), int64_t(vs.size())) << t;
+      EXPECT_DOUBLE_EQ(row.at(3).to_number<double>(), vs.front()) << t;
+      const size_t n = vs.size();
+      EXPECT_DOUBLE_EQ(row.at(4).to_number<double>(),
+                       n % 2 ? vs[n / 2] : (vs[n / 2 - 1] + vs[n / 2]) / 2)
+          << t;
+    }
+  }
   // Merged over the devices: max and spread; d3's points count too.
   res = select("SELECT max(temp) AS hi, spread(temp) FROM env" + range + " GROUP BY time(1h)");
   series = res.at("series").at(0);
