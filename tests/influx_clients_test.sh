@@ -3,7 +3,7 @@
 # docs/INFLUXQL.md): python3-influxdb 5.3 with its natural login (a user name and the token as
 # password, sent as HTTP Basic) pings, lists databases, runs SHOW statements, writes with each
 # time_precision and reads the points back exactly; the influx 1.x CLI logs in with -username
-# and -password over TLS, runs SHOW DATABASES and an INSERT (which it sends with a leading
+# and -password over TLS, runs SHOW DATABASES, a SELECT grouped by a tag, and an INSERT (which it sends with a leading
 # space); promtool checks the server's metrics, which count the REST points. Every client call
 # is bounded by `timeout`.
 # Usage: influx_clients_test.sh SENSORDBD SENSORDB
@@ -50,7 +50,8 @@ for i, precision in enumerate(["n", "u", "ms", "s", "m", "h"]):
     scale = {"n": 10**9, "u": 10**6, "ms": 10**3, "s": 1, "m": 1 / 60, "h": 1 / 3600}[precision]
     seconds = 1699999200 + 3600 * i  # a whole hour
     t = int(seconds * scale)
-    point = {"measurement": "env", "tags": {"device": "p-" + precision},
+    site = "north" if i < 3 else "south"  # a tag besides device: the device's label
+    point = {"measurement": "env", "tags": {"device": "p-" + precision, "site": site},
              "time": t, "fields": {"temp": 20.5 + i}}
     assert c.write_points([point], time_precision=precision)
     written["p-" + precision] = (seconds * 10**9, 20.5 + i)
@@ -61,6 +62,16 @@ rs = c.query("SELECT mean(temp) FROM env WHERE time >= '2023-11-14T22:00:00Z' "
              "AND time < '2023-11-15T04:00:00Z' GROUP BY time(1h), device fill(none)", epoch="s")
 got = {(k[1]["device"], p["time"]): p["mean"] for k, points in rs.items() for p in points}
 assert got == {(d, ns // 10**9): v for d, (ns, v) in written.items()}, (got, written)
+# The same grouped by the site tag, and filtered by it (docs/LABELS.md).
+rs = c.query("SELECT mean(temp) FROM env WHERE time >= '2023-11-14T22:00:00Z' "
+             "AND time < '2023-11-15T04:00:00Z' GROUP BY time(1h), site fill(none)", epoch="s")
+got = {(k[1]["site"], p["time"]): p["mean"] for k, points in rs.items() for p in points}
+sites = {"p-n": "north", "p-u": "north", "p-ms": "north"}
+assert got == {(sites.get(d, "south"), ns // 10**9): v for d, (ns, v) in written.items()}, got
+rs = c.query("SELECT count(temp) FROM env WHERE site =~ /^no/")
+assert list(rs.get_points()) == [{"time": "1970-01-01T00:00:00Z", "count": 3}], rs.raw
+rs = c.query("SHOW TAG KEYS FROM env")
+assert [p["tagKey"] for p in rs.get_points()] == ["device", "site"], rs.raw
 rs = c.query("SHOW FIELD KEYS")
 assert list(rs.get_points("env")) == [{"fieldKey": "temp", "fieldType": "float"}], rs.raw
 try:
@@ -108,7 +119,7 @@ influx() {
 out=$(influx "$TOKEN" -execute 'SHOW DATABASES' 2>&1) || fail "influx SHOW DATABASES: $out"
 grep -qx 'plant' <<<"$out" || fail "influx does not list plant: $out"
 grep -q 'hidden' <<<"$out" && fail "influx lists a project without a grant: $out"
-out=$(influx "$TOKEN" -database plant -execute 'INSERT env,device=cli temp=7.25 1700000000000000000' 2>&1) ||
+out=$(influx "$TOKEN" -database plant -execute 'INSERT env,device=cli,site=lab temp=7.25 1700000000000000000' 2>&1) ||
   fail "influx INSERT: $out"
 body=$(curl -s -m 10 --cacert "$CA" -H "Authorization: Token $TOKEN" \
   "https://127.0.0.1:$REST_PORT/api/v1/projects/plant/query/raw?device=cli")
@@ -123,6 +134,14 @@ out=$(influx "$TOKEN" -database plant -precision rfc3339 -execute \
   fail "influx SELECT: $out"
 grep -q 'tags: device=p-n' <<<"$out" || fail "influx SELECT lacks the device p-n: $out"
 grep -q '^2023-11-14T22:00:00Z 20.5$' <<<"$out" || fail "influx SELECT lacks p-n's mean: $out"
+# GROUP BY a tag (the device's label): north holds p-n and p-u, lab the CLI's own point.
+out=$(influx "$TOKEN" -database plant -precision rfc3339 -execute \
+  "SELECT mean(temp) FROM env WHERE time >= '2023-11-14T22:00:00Z' AND time < '2023-11-15T00:00:00Z' GROUP BY time(1h), site" 2>&1) ||
+  fail "influx SELECT GROUP BY site: $out"
+grep -q 'tags: site=north' <<<"$out" || fail "influx GROUP BY site lacks north: $out"
+grep -q 'tags: site=lab' <<<"$out" || fail "influx GROUP BY site lacks lab: $out"
+grep -q '^2023-11-14T23:00:00Z 21.5$' <<<"$out" || fail "influx GROUP BY site: north's mean: $out"
+grep -q '^2023-11-14T22:00:00Z 7.25$' <<<"$out" || fail "influx GROUP BY site: lab's mean: $out"
 echo "influx CLI: ok"
 
 # --- Grafana's InfluxQL data source: its exact request (POST, form body, epoch=ms, quoted
