@@ -345,6 +345,52 @@ TEST(Labels, ADeviceOfARefusedBatchIsNotLabelledLater) {
   EXPECT_TRUE(db->ListDeviceLabels("p", "")->empty());
 }
 
+// Over many series a merged label aggregate runs on several threads (each folds a share into
+// its own group aggregators); the answer is the same as the model's.
+TEST(Labels, ManySeriesGroupOnThreadsAsOnOne) {
+  TempDir dir;
+  Options o = TestOptions();
+  o.query_threads = 2;
+  auto db = OpenDb(dir.path(), o);
+  ASSERT_TRUE(db->CreateProject("p"));
+  constexpr int kDevices = 600;
+  std::map<std::string, Sums> want, want_filtered;  // by site
+  WriteBatch b;
+  for (int d = 0; d < kDevices; ++d) {
+    const std::string dev = "m" + std::to_string(d);
+    for (int i = 0; i < 4; ++i) {
+      const int64_t t = T(i);
+      const double v = d * 10 + i;
+      // Every fifth device moves from its site to "moved" at its third point.
+      const std::string site = d % 5 == 0 && i >= 2 ? "moved" : "s" + std::to_string(d % 3);
+      b.Add(dev, "t", t, Value::Float64(v));
+      b.SetLabels(dev, std::span(&t, 1), Labels{{"site", site}});
+      want[site].count++;
+      want[site].sum += v;
+      if (site != "s1") {
+        want_filtered[site].count++;
+        want_filtered[site].sum += v;
+      }
+    }
+  }
+  ASSERT_TRUE(db->Write("p", b).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  auto run = [&](AggregateQuery q) {
+    std::map<std::string, Sums> got;
+    EXPECT_TRUE(db->Aggregate("p", q, [&](const AggregateRow& r) {
+                    Sums& x = got[r.group[0]];
+                    x.count += r.count;
+                    x.sum += r.sum;
+                    return true;
+                  }).ok());
+    return got;
+  };
+  EXPECT_EQ(run(AggregateQuery({"", "t"}, {}, 0, false, {"site"})), want);
+  EXPECT_EQ(run(AggregateQuery(Selector("", "t", {F(Op::kNe, "site", "s1")}), {}, 60 * kSec, false,
+                               {"site"})),
+            want_filtered);
+}
+
 TEST(Labels, QueriesAreBounded) {
   TempDir dir;
   auto db = OpenDb(dir.path());

@@ -603,9 +603,32 @@ Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatc
                            std::vector<LabelChange>* out) const {
   out->clear();
   if (sets.empty()) return Status::Ok();
-  // Per device, its (time, set) pairs in the order they apply.
+  std::shared_lock lock(mu_);
+  // The common case first: a batch that repeats the labels its devices have. A device none of
+  // whose sets differs from its history at their times is left alone (applying them would
+  // change nothing); only the others are planned set by set below.
+  std::set<std::string_view> differ;
+  for (const WriteBatch::LabelSet& set : sets) {
+    if (differ.contains(set.device)) continue;
+    auto dit = project.devices.find(set.device);
+    if (dit == project.devices.end()) {
+      differ.insert(set.device);  // refused below, with the message
+      continue;
+    }
+    const std::vector<LabelHistory>& labels = dit->second->labels;
+    const bool same = std::all_of(set.labels.begin(), set.labels.end(), [&](const auto& kv) {
+      const LabelHistory* h = FindLabel(labels, kv.first);
+      return std::all_of(set.timestamps.begin(), set.timestamps.end(), [&](int64_t t) {
+        return (h ? LabelAt(h->entries, t) : std::string_view()) == kv.second;
+      });
+    });
+    if (!same) differ.insert(set.device);
+  }
+  if (differ.empty()) return Status::Ok();
+  // Per device that differs, its (time, set) pairs in the order they apply.
   std::map<std::string_view, std::vector<std::pair<int64_t, uint32_t>>, std::less<>> by_device;
   for (uint32_t i = 0; i < sets.size(); ++i) {
+    if (!differ.contains(sets[i].device)) continue;
     auto& pairs = by_device[sets[i].device];
     for (int64_t t : sets[i].timestamps) pairs.emplace_back(t, i);
   }
@@ -618,7 +641,6 @@ Status Catalog::PlanLabels(const ProjectMeta& project, std::span<const WriteBatc
     return std::any_of(columns.begin(), columns.end(),
                        [&](const WriteBatch::Column& c) { return c.device == device; });
   };
-  std::shared_lock lock(mu_);
   std::map<std::string_view, std::set<std::string_view>, std::less<>> new_values;  // by key
   for (auto& [name, pairs] : by_device) {
     auto dit = project.devices.find(name);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "catalog/catalog.h"
 #include "catalog/project_files.h"
@@ -31,6 +32,7 @@
 
 namespace sensordb {
 namespace query {
+class LabelPlan;
 class Querier;
 }  // namespace query
 
@@ -170,6 +172,11 @@ class DBImpl final : public DB {
   Status AggregateByLabels(const catalog::ProjectMeta& p,
                            std::span<const catalog::SeriesMeta* const> series,
                            const AggregateQuery& query, const AggregateCallback& callback);
+  Status AggregateByLabelsInLanes(const catalog::ProjectMeta& p,
+                                  std::span<const catalog::SeriesMeta* const> series,
+                                  const AggregateQuery& query, query::LabelPlan& plan,
+                                  std::unordered_map<uint64_t, std::vector<LabelHistory>>& labels,
+                                  size_t threads, const AggregateCallback& callback);
   // A batch of label sets only (SetDeviceLabels, or a Write without points).
   Status WriteLabelsOnly(catalog::ProjectMeta& project, const WriteBatch& batch);
   // Deletes head records every open chunk has moved past.

@@ -3,6 +3,8 @@
 // query (query/label_plan.h) cuts each device's time into the pieces to read.
 #include <algorithm>
 #include <memory>
+#include <thread>
+#include <unordered_map>
 
 #include "db/db_impl.h"
 #include "query/aggregator.h"
@@ -10,6 +12,12 @@
 #include "query/querier.h"
 
 namespace sensordb {
+namespace {
+
+// Series per query thread of a merged label aggregate (as the plain aggregate's).
+constexpr size_t kLabelSeriesPerThread = 128;
+
+}  // namespace
 
 Status DBImpl::WriteLabelsOnly(catalog::ProjectMeta& project, const WriteBatch& batch) {
   std::shared_lock sealing(seal_gate_);
@@ -87,6 +95,11 @@ Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
                             query::LabelPlan::Make(query.selector.labels, query.group_by));
   auto labels = catalog_->LabelsOf(p, series);
   const size_t max_buckets = options_.max_aggregate_buckets;
+  const size_t threads =
+      std::min<size_t>(options_.query_threads, series.size() / kLabelSeriesPerThread);
+  if (!query.per_series && threads >= 2) {
+    return AggregateByLabelsInLanes(p, series, query, *plan, labels, threads, callback);
+  }
   // One aggregator per group; with per_series they are emitted and emptied after each series.
   std::vector<std::unique_ptr<query::Aggregator>> aggs;
   std::vector<uint32_t> used;  // groups the current series has points in (per_series)
@@ -154,6 +167,83 @@ Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
   std::vector<uint32_t> all(aggs.size());
   for (uint32_t g = 0; g < all.size(); ++g) all[g] = g;
   emit(all, nullptr);
+  return Status::Ok();
+}
+
+// A merged label aggregate over many series on `threads` threads: every series' pieces are
+// planned first (the plan numbers the groups), then each thread folds a share of the series
+// into aggregators of its own, one per group, merged per group at the end.
+Status DBImpl::AggregateByLabelsInLanes(
+    const catalog::ProjectMeta& p, std::span<const catalog::SeriesMeta* const> series,
+    const AggregateQuery& query, query::LabelPlan& plan,
+    std::unordered_map<uint64_t, std::vector<LabelHistory>>& labels, size_t threads,
+    const AggregateCallback& callback) {
+  const size_t max_buckets = options_.max_aggregate_buckets;
+  std::vector<std::vector<query::LabelPlan::Piece>> pieces(series.size());
+  std::unordered_map<const catalog::SeriesMeta*, size_t> index;
+  for (size_t i = 0; i < series.size(); ++i) {
+    plan.Pieces(series[i]->device, labels[series[i]->device_id], query.range, &pieces[i]);
+    index[series[i]] = i;
+  }
+  const size_t groups = plan.groups();
+  auto too_many = [&] {
+    return Status::ResourceExhausted(
+        "the aggregate's groups need more than " + std::to_string(max_buckets) +
+        " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "
+        "sensordbd): use a wider bucket, a shorter range or fewer groups");
+  };
+  if (max_buckets != 0 && groups > max_buckets) return too_many();
+  // lanes[t][g]: thread t's aggregator of group g.
+  std::vector<std::vector<query::Aggregator>> lanes(
+      threads, std::vector<query::Aggregator>(
+                   groups, query::Aggregator(query.range, query.bucket_ns, max_buckets)));
+  std::vector<Status> results(threads);
+  std::vector<std::thread> workers;
+  const size_t share = (series.size() + threads - 1) / threads;
+  for (size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const size_t begin = std::min(series.size(), t * share);
+      const size_t end = std::min(series.size(), begin + share);
+      std::vector<query::Aggregator>& aggs = lanes[t];
+      try {
+        query::Querier q = NewQuerier(p);
+        bool over = false;
+        results[t] = q.AggregatePieces(
+            series.subspan(begin, end - begin),
+            [&](const catalog::SeriesMeta& s, std::vector<query::Querier::Piece>* out) {
+              for (const auto& piece : pieces[index.at(&s)]) {
+                out->push_back({piece.range, &aggs[piece.group]});
+              }
+            },
+            [&](const catalog::SeriesMeta&) {
+              size_t held = 0;
+              for (const auto& a : aggs) held += a.buckets();
+              over = max_buckets != 0 && held > max_buckets;
+              return !over;
+            });
+        if (results[t].ok() && over) results[t] = too_many();
+      } catch (const std::exception& e) {
+        results[t] = Status::Internal(std::string("label aggregate: ") + e.what());
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (const Status& s : results) SENSORDB_RETURN_IF_ERROR(s);
+  std::vector<uint32_t> order(groups);
+  for (uint32_t g = 0; g < groups; ++g) order[g] = g;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return plan.group(a) < plan.group(b); });
+  for (uint32_t g : order) {
+    for (size_t t = 1; t < threads; ++t) lanes[0][g].MergeFrom(lanes[t][g]);
+    if (lanes[0][g].overflowed()) return lanes[0][g].OverflowError();
+    const std::vector<std::string>& values = plan.group(g);
+    const bool go_on = lanes[0][g].Emit(nullptr, [&](const AggregateRow& r) {
+      AggregateRow row = r;
+      row.group = values;
+      return callback(row);
+    });
+    if (!go_on) break;
+  }
   return Status::Ok();
 }
 
