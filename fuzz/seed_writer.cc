@@ -63,6 +63,13 @@ void NativeFrames(const fs::path& dir) {
   q.project = "greenhouse";
   q.kind = QueryKind::kAggregate;
   Write(dir, "query", 0, Stream(EncodeQuery(4, q)));
+  // With label conditions (an OR of an equality and a regex) and a group key.
+  LabelFilter any{LabelFilter::Op::kOr, "", "", {}};
+  any.operands.push_back({LabelFilter::Op::kEq, "site", "north", {}});
+  any.operands.push_back({LabelFilter::Op::kMatch, "room", "^3", {}});
+  q.selector.labels = {any};
+  q.group_by = {"site"};
+  Write(dir, "query-labels", 0, Stream(EncodeQuery(4, q)));
   Write(dir, "admin", 0,
         Stream(EncodeCreateProject(5, {"greenhouse", {}}),
                 EncodeCreateAccount(6, {.name = "ann", .password = "correct horse"}),

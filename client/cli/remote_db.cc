@@ -73,8 +73,9 @@ void AddSlice(const WriteBatch::Column& c, size_t from, size_t n, WriteBatch* pa
 
 Status LabelsNotSupported() {
   return Status::NotSupported(
-      "device labels are not in the native protocol yet: set and query them on a data "
-      "directory, or over REST (docs/LABELS.md)");
+      "device labels cannot be set or listed over the native protocol yet (queries with label "
+      "conditions and groups work): use a data directory, or write tags over REST "
+      "(docs/LABELS.md)");
 }
 
 Status LocalOnlyError(std::string_view command, std::string_view hint) {
@@ -210,7 +211,6 @@ Status RemoteDB::WriteParts(std::string_view project, const WriteBatch& batch) {
 
 Status RemoteDB::QueryRaw(std::string_view project, const Selector& selector,
                           const TimeRange& range, const RawCallback& callback) {
-  if (!selector.labels.empty()) return LabelsNotSupported();
   return OkIf(client_->QueryRaw(project, selector, range, /*limit=*/0, callback));
 }
 
@@ -226,7 +226,6 @@ Result<std::vector<LatestPoint>> RemoteDB::Latest(std::string_view project,
 
 Status RemoteDB::Aggregate(std::string_view project, const AggregateQuery& query,
                            const AggregateCallback& callback) {
-  if (!query.selector.labels.empty() || !query.group_by.empty()) return LabelsNotSupported();
   return OkIf(client_->Aggregate(project, query, callback, /*limit=*/0));
 }
 

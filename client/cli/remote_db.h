@@ -40,7 +40,8 @@ class RemoteDB final : public DB {
 
   Status RegisterDevice(std::string_view project, const DeviceInfo& device) override;
   Result<std::vector<DeviceInfo>> ListDevices(std::string_view project) override;
-  // Labels are not in the native protocol yet: kNotSupported (and so is a batch with labels).
+  // Setting and listing labels is not in the native protocol yet: kNotSupported (and so is a
+  // batch with labels); queries with label conditions and groups are sent.
   Status SetDeviceLabels(std::string_view project, std::string_view device, int64_t from_ns,
                          std::span<const std::pair<std::string, std::string>> labels) override;
   Result<std::vector<DeviceLabels>> ListDeviceLabels(std::string_view project,
@@ -106,7 +107,7 @@ class RemoteDB final : public DB {
 // kNotSupported: "`sensordb <command>` works on a data directory only; it is not available with
 // --server", with `hint` appended when not empty.
 Status LocalOnlyError(std::string_view command, std::string_view hint = {});
-// kNotSupported: device labels are not in the native protocol yet (docs/LABELS.md).
+// kNotSupported: setting and listing labels is not in the native protocol yet (docs/LABELS.md).
 Status LabelsNotSupported();
 
 }  // namespace sensordb::cli

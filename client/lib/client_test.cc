@@ -16,6 +16,7 @@
 #include <future>
 #include <map>
 #include <numeric>
+#include <set>
 #include <thread>
 
 #include "auth/auth_service.h"
@@ -460,6 +461,70 @@ TEST_F(ClientTest, LatestReturnsTheNewestPointOfEachChannel) {
   EXPECT_TRUE(latest["door"].value.b);
   EXPECT_EQ(c->Latest("p", "", "", [](const LatestPoint&) { return true; }).error().code(),
             StatusCode::kInvalidArgument);
+}
+
+// Label conditions and groups travel in the Query, group values in the aggregate runs
+// (docs/LABELS.md); a batch with labels is refused by the client rather than sent without them.
+TEST_F(ClientTest, QueriesFilterAndGroupByDeviceLabels) {
+  auto c = Connect(Options());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->CreateProject("p").has_value());
+  // dl-1 is at north for its first two points, then at south; dl-2 at south; dl-3 has no site.
+  WriteBatch batch;
+  using Labels = std::vector<std::pair<std::string, std::string>>;
+  for (int i = 0; i < 4; ++i) {
+    const int64_t t = kT0 + i * kSecond;
+    for (int d = 1; d <= 3; ++d) {
+      const std::string dev = "dl-" + std::to_string(d);
+      batch.Add(dev, "temp", t, Value::Float64(d * 10 + i));
+      const std::string site = d == 1 ? (i < 2 ? "north" : "south") : d == 2 ? "south" : "";
+      if (!site.empty()) batch.SetLabels(dev, std::span(&t, 1), Labels{{"site", site}});
+    }
+  }
+  EXPECT_EQ(c->Write("p", batch).error().code(), StatusCode::kNotSupported);
+  ASSERT_TRUE(db_->Write("p", batch).ok());  // labels are written over REST or embedded
+  AggregateQuery q({"", "temp"}, {}, 0, false, {"site"});
+  std::map<std::string, std::pair<uint64_t, double>> merged;
+  auto stats = c->Aggregate("p", q, [&](const AggregateRow& row) {
+    EXPECT_EQ(row.group.size(), 1u);
+    auto& [n, sum] = merged[row.group.empty() ? "?" : row.group[0]];
+    n += row.count;
+    sum += row.sum;
+    return true;
+  });
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  const std::map<std::string, std::pair<uint64_t, double>> want = {
+      {"", {4, 30 + 31 + 32 + 33}},
+      {"north", {2, 10 + 11}},
+      {"south", {6, 12 + 13 + 20 + 21 + 22 + 23}}};
+  EXPECT_EQ(merged, want);
+  // Per series: dl-1's rows come in two groups.
+  q.per_series = true;
+  std::set<std::pair<std::string, std::string>> groups;
+  ASSERT_TRUE(c->Aggregate("p", q, [&](const AggregateRow& row) {
+                 groups.emplace(std::string(row.series->device), row.group[0]);
+                 return true;
+               }).has_value());
+  EXPECT_EQ(groups, (std::set<std::pair<std::string, std::string>>{
+                        {"dl-1", "north"}, {"dl-1", "south"}, {"dl-2", "south"}, {"dl-3", ""}}));
+  // Raw points under a condition tree: site = south OR device =~ ^dl-3$.
+  LabelFilter any{LabelFilter::Op::kOr, "", "", {}};
+  any.operands.push_back({LabelFilter::Op::kEq, "site", "south", {}});
+  any.operands.push_back({LabelFilter::Op::kMatch, "device", "^dl-3$", {}});
+  size_t points = 0;
+  ASSERT_TRUE(c->QueryRaw("p", Selector("", "temp", {any}), {}, 0,
+                          [&](const SeriesRef&, const PointRun& run) {
+                            points += run.size();
+                            return true;
+                          })
+                  .has_value());
+  EXPECT_EQ(points, 2u + 4u + 4u);
+  // A bad pattern is the server's error, and the connection carries on.
+  const auto bad = c->QueryRaw("p", Selector("", "", {{LabelFilter::Op::kMatch, "site", "(", {}}}),
+                               {}, 0, [](const SeriesRef&, const PointRun&) { return true; });
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(c->Ping().ok());
 }
 
 TEST_F(ClientTest, ServerErrorsArriveAsStatusAndTheConnectionCarriesOn) {

@@ -80,8 +80,10 @@ Result<Frame> VerifyFrame(std::vector<uint8_t> payload, uint32_t max_frame_bytes
   }
   flatbuffers::Verifier::Options options;
   options.max_depth = 16;
-  // Each table reached costs at least one 4-byte offset; the schema nests no vector of tables
-  // in another, so this bounds the verifier's work by the frame size.
+  // Each table reached costs at least one 4-byte offset, so this bounds the verifier's work by
+  // the frame size. (Query.labels nests vectors of tables; tables shared by several offsets are
+  // verified once per offset, still counted against max_tables, and DecodeQuery stops at 256
+  // conditions.)
   options.max_tables = std::max<uint32_t>(1024, max_frame_bytes / 4);
   options.check_alignment = true;
   flatbuffers::Verifier verifier(payload.data(), n, options);

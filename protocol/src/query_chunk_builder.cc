@@ -58,12 +58,14 @@ void QueryChunkBuilder::AddLatest(std::string_view device, const LatestPoint& po
 
 void QueryChunkBuilder::AddAggregate(const AggregateRow& row) {
   const uint64_t id = row.series ? row.series->series_id : 0;
-  if (run_open_ &&
-      (run_series_.series_id != id || (row.series == nullptr) != run_device_.empty())) {
+  if (run_open_ && (run_series_.series_id != id || (row.series == nullptr) != run_device_.empty() ||
+                    !std::ranges::equal(run_group_, row.group))) {
     FlushAggregateRun();
   }
   if (!run_open_) {
     run_open_ = true;
+    run_group_.assign(row.group.begin(), row.group.end());
+    for (const std::string& v : run_group_) bytes_ += 8 + v.size();
     run_series_ = row.series ? *row.series : SeriesRef{};
     run_device_.assign(row.series ? row.series->device : std::string_view());
     run_channel_.assign(row.series ? row.series->channel : std::string_view());
@@ -86,8 +88,9 @@ void QueryChunkBuilder::FlushAggregateRun() {
   const wire::ValueType type = run_device_.empty() && run_channel_.empty()
                                    ? wire::ValueType::Unknown
                                    : WireType(run_series_.type);
+  auto group = run_group_.empty() ? 0 : fbb_.CreateVectorOfStrings(run_group_);
   aggregate_.push_back(
-      wire::CreateAggregateRun(fbb_, run_series_.series_id, dev, chan, type, rows));
+      wire::CreateAggregateRun(fbb_, run_series_.series_id, dev, chan, type, rows, group));
   run_rows_.clear();
   run_open_ = false;
 }

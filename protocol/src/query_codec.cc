@@ -1,6 +1,7 @@
 #include "sensordb/protocol/query_codec.h"
 
 #include <string>
+#include <vector>
 
 #include "value_type_wire.h"
 
@@ -19,6 +20,40 @@ wire::QueryKind ToWire(QueryKind kind) {
   return wire::QueryKind::Raw;
 }
 
+flatbuffers::Offset<wire::LabelCondition> BuildCondition(flatbuffers::FlatBufferBuilder& fbb,
+                                                         const LabelFilter& f) {
+  std::vector<flatbuffers::Offset<wire::LabelCondition>> operands;
+  for (const LabelFilter& o : f.operands) operands.push_back(BuildCondition(fbb, o));
+  auto key = fbb.CreateString(f.key);
+  auto value = fbb.CreateString(f.value);
+  auto ops = operands.empty() ? 0 : fbb.CreateVector(operands);
+  return wire::CreateLabelCondition(fbb, static_cast<uint8_t>(f.op), key, value, ops);
+}
+
+Status DecodeCondition(const wire::LabelCondition& c, size_t depth, size_t* nodes,
+                       LabelFilter* out) {
+  if (depth > kMaxWireLabelDepth || ++*nodes > kMaxWireLabelNodes) {
+    return Status::InvalidArgument("label conditions past " + std::to_string(kMaxWireLabelNodes) +
+                                   " nodes or " + std::to_string(kMaxWireLabelDepth) + " levels");
+  }
+  if (c.op() > static_cast<uint8_t>(LabelFilter::Op::kOr)) {
+    return Status::InvalidArgument("unknown label condition " + std::to_string(c.op()));
+  }
+  out->op = static_cast<LabelFilter::Op>(c.op());
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view key, CheckString(c.key(), "label key", 1024, false));
+  SENSORDB_ASSIGN_OR_RETURN(std::string_view value,
+                            CheckString(c.value(), "label value", 1024, false));
+  out->key.assign(key);
+  out->value.assign(value);
+  if (const auto* ops = c.operands()) {
+    out->operands.resize(ops->size());
+    for (size_t i = 0; i < ops->size(); ++i) {
+      SENSORDB_RETURN_IF_ERROR(DecodeCondition(*ops->Get(i), depth + 1, nodes, &out->operands[i]));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 OutFrame EncodeQuery(uint64_t request_id, const QueryRequest& q) {
@@ -26,9 +61,13 @@ OutFrame EncodeQuery(uint64_t request_id, const QueryRequest& q) {
   auto project = fbb.CreateString(q.project);
   auto device = fbb.CreateString(q.selector.device);
   auto channel = fbb.CreateString(q.selector.channel);
+  std::vector<flatbuffers::Offset<wire::LabelCondition>> conditions;
+  for (const LabelFilter& f : q.selector.labels) conditions.push_back(BuildCondition(fbb, f));
+  auto labels = conditions.empty() ? 0 : fbb.CreateVector(conditions);
+  auto group_by = q.group_by.empty() ? 0 : fbb.CreateVectorOfStrings(q.group_by);
   const wire::TimeRange range(q.range.start_ns, q.range.end_ns);
   auto msg = wire::CreateQuery(fbb, ToWire(q.kind), project, device, channel, &range, q.bucket_ns,
-                               q.per_series, q.limit);
+                               q.per_series, q.limit, labels, group_by);
   return FinishEnvelope(fbb, request_id, wire::Message::Query, msg.Union());
 }
 
@@ -74,6 +113,23 @@ Result<QueryRequest> DecodeQuery(const wire::Query& query) {
   }
   out.per_series = query.per_series();
   out.limit = query.limit();
+  if (const auto* labels = query.labels()) {
+    size_t nodes = 0;
+    out.selector.labels.resize(labels->size());
+    for (size_t i = 0; i < labels->size(); ++i) {
+      SENSORDB_RETURN_IF_ERROR(
+          DecodeCondition(*labels->Get(i), 0, &nodes, &out.selector.labels[i]));
+    }
+  }
+  if (const auto* keys = query.group_by()) {
+    if (keys->size() > 64)
+      return Err(Status::InvalidArgument("more than 64 label keys to group by"));
+    for (size_t i = 0; i < keys->size(); ++i) {
+      SENSORDB_ASSIGN_OR_RETURN(std::string_view key,
+                                CheckString(keys->Get(i), "label key", kMaxNameBytes, true));
+      out.group_by.emplace_back(key);
+    }
+  }
   return out;
 }
 
@@ -118,6 +174,13 @@ Result<AggregateRunView> ViewAggregateRun(const wire::AggregateRun& run, size_t 
       return Err(Status::InvalidArgument("malformed frame: " + what + " rows are misaligned"));
     }
     out.rows = {reinterpret_cast<const wire::AggregateRow*>(rows->Data()), rows->size()};
+  }
+  if (const auto* group = run.group()) {
+    for (size_t i = 0; i < group->size(); ++i) {
+      SENSORDB_ASSIGN_OR_RETURN(std::string_view v,
+                                CheckString(group->Get(i), "label value", kMaxNameBytes, false));
+      out.group.emplace_back(v);
+    }
   }
   return out;
 }

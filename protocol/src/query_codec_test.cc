@@ -13,6 +13,36 @@ namespace {
 using testing::MessageOf;
 using testing::RoundTrip;
 
+TEST(QueryMessage, RoundTripsLabelConditionsAndGroups) {
+  using Op = LabelFilter::Op;
+  QueryRequest in;
+  in.kind = QueryKind::kAggregate;
+  in.project = "p";
+  LabelFilter any{Op::kOr, "", "", {}};
+  any.operands.push_back({Op::kEq, "site", "north", {}});
+  any.operands.push_back({Op::kNoMatch, "room", "^3", {}});
+  in.selector = Selector("", "temp", {any, {Op::kNe, "device", "d2", {}}});
+  in.group_by = {"site", "room"};
+  Result<QueryRequest> out = DecodeQuery(MessageOf<wire::Query>(RoundTrip(EncodeQuery(3, in))));
+  ASSERT_TRUE(out.has_value()) << out.error().ToString();
+  ASSERT_EQ(out->selector.labels.size(), 2u);
+  const LabelFilter& a = out->selector.labels[0];
+  EXPECT_EQ(a.op, Op::kOr);
+  ASSERT_EQ(a.operands.size(), 2u);
+  EXPECT_EQ(a.operands[1].op, Op::kNoMatch);
+  EXPECT_EQ(a.operands[1].key, "room");
+  EXPECT_EQ(a.operands[1].value, "^3");
+  EXPECT_EQ(out->selector.labels[1].value, "d2");
+  EXPECT_EQ(out->ToAggregateQuery().group_by, in.group_by);
+  // Nesting past the bound is refused.
+  LabelFilter deep{Op::kEq, "k", "v", {}};
+  for (size_t i = 0; i <= kMaxWireLabelDepth; ++i) {
+    deep = {Op::kAnd, "", "", {deep, LabelFilter{Op::kEq, "k", "v", {}}}};
+  }
+  in.selector = Selector("", "", {deep});
+  EXPECT_FALSE(DecodeQuery(MessageOf<wire::Query>(RoundTrip(EncodeQuery(4, in)))).has_value());
+}
+
 TEST(QueryMessage, RoundTripsAnAggregateQuery) {
   QueryRequest in;
   in.kind = QueryKind::kAggregate;

@@ -90,12 +90,13 @@ Status AsyncClient::status() const { return impl_->pipeline.status(); }
 void AsyncClient::Close() { impl_->transport.Close(); }
 
 namespace {
-// Labels (label sets of a batch, label conditions and groups) are not in the native protocol yet
-// (docs/LABELS.md): refused rather than sent without them.
+// A batch's labels (line protocol tags) are not in the native protocol's Write yet
+// (docs/LABELS.md; queries with label conditions and groups are): refused rather than sent
+// without them.
 Status NoLabels() {
   return Status::NotSupported(
-      "label conditions and GROUP BY labels are not in the native protocol yet; query them "
-      "over REST (/query or /api/v1) or the embedded engine");
+      "a batch with labels cannot be written over the native protocol yet; write it over REST "
+      "(line protocol) or into the embedded engine");
 }
 }  // namespace
 
@@ -134,7 +135,6 @@ std::future<Result<QueryStats>> AsyncClient::QueryRaw(std::string_view project,
                                                       RawCallback on_run) {
   if (!on_run)
     return Ready<Result<QueryStats>>(Err(Status::InvalidArgument("QueryRaw needs a callback")));
-  if (!selector.labels.empty()) return Ready<Result<QueryStats>>(Err(NoLabels()));
   protocol::QueryRequest q;
   q.kind = protocol::QueryKind::kRaw;
   q.project.assign(project);
@@ -165,9 +165,6 @@ std::future<Result<QueryStats>> AsyncClient::Aggregate(std::string_view project,
                                                        AggregateCallback on_row, uint64_t limit) {
   if (!on_row)
     return Ready<Result<QueryStats>>(Err(Status::InvalidArgument("Aggregate needs a callback")));
-  if (!query.selector.labels.empty() || !query.group_by.empty()) {
-    return Ready<Result<QueryStats>>(Err(NoLabels()));
-  }
   protocol::QueryRequest q;
   q.kind = protocol::QueryKind::kAggregate;
   q.project.assign(project);
@@ -175,6 +172,7 @@ std::future<Result<QueryStats>> AsyncClient::Aggregate(std::string_view project,
   q.range = query.range;
   q.bucket_ns = query.bucket_ns;
   q.per_series = query.per_series;
+  q.group_by = query.group_by;
   q.limit = limit;
   return impl_->CallQuery(q, QueryHandler::Aggregate(std::move(on_row)));
 }

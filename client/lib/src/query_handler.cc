@@ -129,6 +129,7 @@ Status QueryHandler::DeliverAggregate(const wire::QueryChunk& chunk) {
     for (const wire::AggregateRow& wire_row : run->rows) {
       AggregateRow row = protocol::ToAggregateRow(wire_row);
       row.series = merged ? nullptr : &series;
+      row.group = run->group;
       ++stats_.count;
       if (!Continue(on_row_(row))) return Status::Ok();
     }

@@ -26,9 +26,18 @@ struct QueryRequest {
   int64_t bucket_ns = 0;    // kAggregate
   bool per_series = false;  // kAggregate
   uint64_t limit = 0;       // most points (kRaw) or rows (kAggregate); 0 = no limit
+  std::vector<std::string> group_by;  // kAggregate: label keys (docs/LABELS.md)
 
-  AggregateQuery ToAggregateQuery() const { return {selector, range, bucket_ns, per_series}; }
+  AggregateQuery ToAggregateQuery() const {
+    return {selector, range, bucket_ns, per_series, group_by};
+  }
 };
+
+// Label conditions on the wire: at most kMaxWireLabelNodes nodes (leaves and AND/OR) nested at
+// most kMaxWireLabelDepth deep, keys and values at most 1 KiB; at most 64 group keys. The
+// engine bounds them further (query/label_plan.h).
+inline constexpr size_t kMaxWireLabelNodes = 256;
+inline constexpr size_t kMaxWireLabelDepth = 10;  // the frame verifier allows 16 table levels
 
 OutFrame EncodeQuery(uint64_t request_id, const QueryRequest& query);
 // Checks names, the kind, range start <= end, bucket_ns >= 0, and a device for kLatest.
@@ -76,6 +85,7 @@ class QueryChunkBuilder {
   bool run_open_ = false;
   SeriesRef run_series_;
   std::string run_device_, run_channel_;
+  std::vector<std::string> run_group_;
   std::vector<wire::AggregateRow> run_rows_;
   size_t bytes_ = 0;
   size_t items_ = 0;
@@ -98,6 +108,7 @@ struct AggregateRunView {
   std::string_view channel;
   ValueType type = ValueType::kFloat64;
   std::span<const wire::AggregateRow> rows;
+  std::vector<std::string> group;  // the values of the query's group_by keys
 };
 Result<AggregateRunView> ViewAggregateRun(const wire::AggregateRun& run, size_t index);
 // The engine's row for a wire row (series left null).
