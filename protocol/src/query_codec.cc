@@ -46,6 +46,11 @@ Status DecodeCondition(const wire::LabelCondition& c, size_t depth, size_t* node
   out->key.assign(key);
   out->value.assign(value);
   if (const auto* ops = c.operands()) {
+    // Checked before anything is allocated: a hostile frame may point many offsets at one table.
+    if (*nodes + ops->size() > kMaxWireLabelNodes) {
+      return Status::InvalidArgument("label conditions past " + std::to_string(kMaxWireLabelNodes) +
+                                     " nodes");
+    }
     out->operands.resize(ops->size());
     for (size_t i = 0; i < ops->size(); ++i) {
       SENSORDB_RETURN_IF_ERROR(DecodeCondition(*ops->Get(i), depth + 1, nodes, &out->operands[i]));
@@ -114,6 +119,13 @@ Result<QueryRequest> DecodeQuery(const wire::Query& query) {
   out.per_series = query.per_series();
   out.limit = query.limit();
   if (const auto* labels = query.labels()) {
+    if (out.kind == QueryKind::kLatest && labels->size() > 0) {
+      return Err(Status::InvalidArgument("a latest query takes no label conditions"));
+    }
+    if (labels->size() > kMaxWireLabelNodes) {
+      return Err(Status::InvalidArgument("label conditions past " +
+                                         std::to_string(kMaxWireLabelNodes) + " nodes"));
+    }
     size_t nodes = 0;
     out.selector.labels.resize(labels->size());
     for (size_t i = 0; i < labels->size(); ++i) {
@@ -122,6 +134,9 @@ Result<QueryRequest> DecodeQuery(const wire::Query& query) {
     }
   }
   if (const auto* keys = query.group_by()) {
+    if (out.kind != QueryKind::kAggregate && keys->size() > 0) {
+      return Err(Status::InvalidArgument("only an aggregate query groups by labels"));
+    }
     if (keys->size() > 64)
       return Err(Status::InvalidArgument("more than 64 label keys to group by"));
     for (size_t i = 0; i < keys->size(); ++i) {

@@ -41,6 +41,13 @@ TEST(QueryMessage, RoundTripsLabelConditionsAndGroups) {
   }
   in.selector = Selector("", "", {deep});
   EXPECT_FALSE(DecodeQuery(MessageOf<wire::Query>(RoundTrip(EncodeQuery(4, in)))).has_value());
+  // Conditions on a latest query, groups on a raw one: refused, not ignored.
+  in.selector = Selector("d", "", {{Op::kEq, "site", "x", {}}});
+  in.kind = QueryKind::kLatest;
+  EXPECT_FALSE(DecodeQuery(MessageOf<wire::Query>(RoundTrip(EncodeQuery(5, in)))).has_value());
+  in.selector = Selector("", "", {});
+  in.kind = QueryKind::kRaw;
+  EXPECT_FALSE(DecodeQuery(MessageOf<wire::Query>(RoundTrip(EncodeQuery(6, in)))).has_value());
 }
 
 TEST(QueryMessage, RoundTripsAnAggregateQuery) {

@@ -636,7 +636,12 @@ Result<std::vector<InfluxSeries>> RunSelect(DB& db, AuthService& auth, const Adm
         if (st.offset_ns != 0) {
           t = ShiftedBucket(t, st.interval_ns, st.offset_ns);
           auto [it, fresh] = shifted[key].try_emplace(t, AggregateRow{});
-          if (fresh && ++produced > max_rows) return false;
+          // A row is counted once, whichever field made it first.
+          if (fresh) {
+            const auto rows = agg.find(key);
+            const bool known = rows != agg.end() && rows->second.contains(t);
+            if (!known && ++produced > max_rows) return false;
+          }
           MergeRow(row, &it->second);
           return true;
         }

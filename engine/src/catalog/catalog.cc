@@ -206,6 +206,9 @@ Result<ProjectInfo> Catalog::CreateProject(std::string_view name, const ProjectO
 
 Status Catalog::Reseal(const ProjectMeta& project) {
   // Every record of the project is opened and sealed again in place, under the newest key.
+  // Writers that store records wait (records_mu, taken before mu_ as they do): a label
+  // compaction's range deletion must not be undone by a re-put of what it deleted.
+  std::lock_guard records(project.records_mu);
   std::unique_lock lock(mu_);
   auto batch = store_.NewBatch();
   auto it = store_.NewIterator(Cf::kMeta);

@@ -65,9 +65,10 @@ struct ProjectMeta {
   // Writers hold it shared for the whole write; DropProject holds it exclusively.
   std::shared_mutex write_mu;
   bool dropped = false;  // guarded by write_mu
-  // Held by a writer that stores records of new devices or channels, from choosing them to
-  // marking them durable: each new channel's record is stored once.
-  std::mutex records_mu;
+  // Held by a writer that stores records of new devices, channels or label changes, from
+  // choosing them to marking them durable (each new channel's record is stored once), and by
+  // Catalog::Reseal (which must not put back label records a compaction just deleted).
+  mutable std::mutex records_mu;
 
   // Guarded by Catalog::mu_.
   std::map<std::string, std::unique_ptr<DeviceMeta>, std::less<>> devices;  // by name

@@ -233,9 +233,15 @@ Status DBImpl::AggregateByLabelsInLanes(
   for (uint32_t g = 0; g < groups; ++g) order[g] = g;
   std::sort(order.begin(), order.end(),
             [&](uint32_t a, uint32_t b) { return plan.group(a) < plan.group(b); });
-  for (uint32_t g : order) {
+  // Merged first, then bounded as the one-thread path bounds all groups together.
+  size_t held = 0;
+  for (uint32_t g = 0; g < groups; ++g) {
     for (size_t t = 1; t < threads; ++t) lanes[0][g].MergeFrom(lanes[t][g]);
     if (lanes[0][g].overflowed()) return lanes[0][g].OverflowError();
+    held += lanes[0][g].buckets();
+  }
+  if (max_buckets != 0 && held > max_buckets) return too_many();
+  for (uint32_t g : order) {
     const std::vector<std::string>& values = plan.group(g);
     const bool go_on = lanes[0][g].Emit(nullptr, [&](const AggregateRow& r) {
       AggregateRow row = r;
