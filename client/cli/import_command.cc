@@ -37,18 +37,10 @@ Status RunImport(const GlobalArgs& global, const ImportArgs& args) {
   if (const auto* remote = dynamic_cast<const RemoteDB*>(db.get())) {
     // Each batch must stay one Write, so that it is applied atomically as locally.
     options.batch_points = std::min(options.batch_points, remote->max_write_points());
-    options.labels = false;  // not in the native protocol yet: said below, not refused
   }
   Importer importer(*db, std::move(options));
   SENSORDB_ASSIGN_OR_RETURN(const ImportSummary s, importer.Run());
   if (s.created_project) fmt::print(stderr, "created project '{}'\n", args.project);
-  if (s.lines_with_skipped_tags > 0) {
-    fmt::print(stderr,
-               "note: the tags other than device of {} lines were not imported as labels: the "
-               "native protocol does not carry labels yet (import into the data directory, or "
-               "write over REST; docs/LABELS.md)\n",
-               s.lines_with_skipped_tags);
-  }
   const double rate = s.seconds > 0 ? double(s.points) / s.seconds : 0;
   fmt::print("imported {} points into {} series in {:.3f} s ({:.0f} points/s)\n", s.points,
              s.series, s.seconds, rate);

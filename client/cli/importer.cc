@@ -118,18 +118,14 @@ Status Importer::HandleLine(std::string_view line, bool first_data_line) {
     const formats::LpField& f = lp_line_.fields[i];
     SENSORDB_RETURN_IF_ERROR(AddPoint(lp_line_.device, f.channel, lp_line_.timestamp_ns, f.value));
   }
-  if (lp_line_.tag_count > 0 && apply_) {
-    if (!options_.labels) {
-      ++lines_with_skipped_tags_;
-    } else {
-      const std::span tags(lp_line_.tags.data(), lp_line_.tag_count);
-      auto [it, fresh] = last_run_.try_emplace(lp_line_.device, label_runs_.size());
-      if (fresh || !std::ranges::equal(label_runs_[it->second].tags, tags)) {
-        it->second = label_runs_.size();
-        label_runs_.push_back({lp_line_.device, {tags.begin(), tags.end()}, {}});
-      }
-      label_runs_[it->second].times.push_back(lp_line_.timestamp_ns);
+  if (lp_line_.tag_count > 0 && apply_) {  // the device's labels (docs/LABELS.md)
+    const std::span tags(lp_line_.tags.data(), lp_line_.tag_count);
+    auto [it, fresh] = last_run_.try_emplace(lp_line_.device, label_runs_.size());
+    if (fresh || !std::ranges::equal(label_runs_[it->second].tags, tags)) {
+      it->second = label_runs_.size();
+      label_runs_.push_back({lp_line_.device, {tags.begin(), tags.end()}, {}});
     }
+    label_runs_[it->second].times.push_back(lp_line_.timestamp_ns);
   }
   return Status::Ok();
 }
@@ -210,7 +206,6 @@ Result<ImportSummary> Importer::Run() {
   SENSORDB_RETURN_IF_ERROR(RunPass(in.get(), /*apply=*/true, total_bytes));
   summary.points = points_;
   summary.series = builder_.series_count();
-  summary.lines_with_skipped_tags = lines_with_skipped_tags_;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

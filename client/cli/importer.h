@@ -30,15 +30,11 @@ struct ImportOptions {
   ValueType type = ValueType::kFloat64;
   size_t batch_points = 100'000;
   bool progress = false;
-  // Line protocol: tags other than `device` become device labels (docs/LABELS.md); false skips
-  // them (the native protocol does not carry labels yet) and counts the lines that had some.
-  bool labels = true;
 };
 
 struct ImportSummary {
   uint64_t points = 0;
   uint64_t series = 0;
-  uint64_t lines_with_skipped_tags = 0;  // ImportOptions::labels false
   double seconds = 0;
   bool created_project = false;
 };
@@ -82,7 +78,6 @@ class Importer {
   };
   std::vector<LabelRun> label_runs_;
   std::unordered_map<std::string, size_t> last_run_;
-  uint64_t lines_with_skipped_tags_ = 0;
   bool apply_ = false;
   uint64_t points_ = 0;
   uint64_t batch_first_line_ = 0;

@@ -51,6 +51,13 @@ size_t WireBytes(const WriteBatch::Column& c, size_t points) {
   return points * 16 + c.device.size() + c.channel.size() + 128;
 }
 
+// Bytes a label set takes in a Write frame, rounded up: 8 per time, the names, the tables.
+size_t LabelBytes(const WriteBatch::LabelSet& l) {
+  size_t bytes = 64 + l.device.size() + 8 * l.timestamps.size();
+  for (const auto& [k, v] : l.labels) bytes += 16 + k.size() + v.size();
+  return bytes;
+}
+
 // Appends points [from, from + n) of `c` to `part`.
 void AddSlice(const WriteBatch::Column& c, size_t from, size_t n, WriteBatch* part) {
   const std::span<const int64_t> ts(c.timestamps.data() + from, n);
@@ -148,10 +155,10 @@ Result<std::vector<ChannelInfo>> RemoteDB::ListChannels(std::string_view project
 }
 
 Status RemoteDB::Write(std::string_view project, const WriteBatch& batch) {
-  if (!batch.label_sets().empty()) return LabelsNotSupported();
   const client::SessionInfo& s = client_->session();
   size_t bytes = 0;
   for (const WriteBatch::Column& c : batch.columns()) bytes += WireBytes(c, c.size());
+  for (const WriteBatch::LabelSet& l : batch.label_sets()) bytes += LabelBytes(l);
   // Room for the envelope and the Write table around the columns.
   const size_t max_bytes = s.max_frame_bytes - std::min<size_t>(s.max_frame_bytes / 8, 64 * 1024);
   if (batch.points() <= s.max_write_points && bytes <= max_bytes) {
@@ -205,6 +212,10 @@ Status RemoteDB::WriteParts(std::string_view project, const WriteBatch& batch) {
       part_bytes += WireBytes(c, n);
       from += n;
     }
+  }
+  // The labels go with the last part: every device they name is then stored or in the part.
+  for (const WriteBatch::LabelSet& l : batch.label_sets()) {
+    part.SetLabels(l.device, l.timestamps, l.labels);
   }
   return send();
 }

@@ -7,8 +7,8 @@
 //
 // Write differs from the embedded engine in one way: a batch with more points than the server
 // takes in one Write (max_write_points, or its frame size) is sent as several Writes, each
-// atomic on its own; the importer keeps its batches within max_write_points() so that each of
-// its batches is one Write. Thread-safe as client::Client is.
+// atomic on its own (its labels with the last); the importer keeps its batches within
+// max_write_points() so that each of its batches is one Write. Thread-safe as client::Client is.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +40,8 @@ class RemoteDB final : public DB {
 
   Status RegisterDevice(std::string_view project, const DeviceInfo& device) override;
   Result<std::vector<DeviceInfo>> ListDevices(std::string_view project) override;
-  // Setting and listing labels is not in the native protocol yet: kNotSupported (and so is a
-  // batch with labels); queries with label conditions and groups are sent.
+  // Setting labels alone and listing them is not in the native protocol yet: kNotSupported
+  // (a batch's labels and queries with label conditions and groups are sent).
   Status SetDeviceLabels(std::string_view project, std::string_view device, int64_t from_ns,
                          std::span<const std::pair<std::string, std::string>> labels) override;
   Result<std::vector<DeviceLabels>> ListDeviceLabels(std::string_view project,

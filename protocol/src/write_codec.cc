@@ -2,6 +2,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sensordb::protocol {
 namespace {
@@ -51,6 +53,17 @@ Status CheckValues(const LazyName& name, size_t timestamps, size_t values, std::
                                    " but carries values of another type");
   }
   return Status::Ok();
+}
+
+// A label set's times as a span, checked for alignment like a column's values.
+Result<std::span<const int64_t>> LabelTimes(const wire::LabelSet& l, size_t index) {
+  const auto* v = l.timestamps();
+  if (v == nullptr) return std::span<const int64_t>();
+  if (reinterpret_cast<uintptr_t>(v->Data()) % alignof(int64_t) != 0) {
+    return Err(Status::InvalidArgument("malformed frame: label set " + std::to_string(index) +
+                                       " times are misaligned"));
+  }
+  return std::span<const int64_t>(reinterpret_cast<const int64_t*>(v->Data()), v->size());
 }
 
 }  // namespace
@@ -125,6 +138,12 @@ flatbuffers::Offset<wire::SeriesColumn> BuildColumn(flatbuffers::FlatBufferBuild
   return wire::CreateSeriesColumn(fbb, dev, chan, type, ts, f64, i64, b, series_id);
 }
 
+size_t LabelSetWireBytes(const WriteBatch::LabelSet& l) {
+  size_t bytes = 64 + l.device.size() + 8 * l.timestamps.size();
+  for (const auto& [k, v] : l.labels) bytes += 16 + k.size() + v.size();
+  return bytes;
+}
+
 size_t ColumnWireBytes(ValueType type, size_t points, size_t name_bytes) {
   const size_t value_bytes = type == ValueType::kBool ? 1 : 8;
   // Table, vtable, two string headers and terminators, three vector headers, alignment.
@@ -139,6 +158,7 @@ Result<OutFrame> EncodeWrite(uint64_t request_id, std::string_view project, cons
   for (const WriteBatch::Column& c : batch.columns()) {
     bytes += ColumnWireBytes(c.type, c.size(), c.device.size() + c.channel.size()) + 4;
   }
+  for (const WriteBatch::LabelSet& l : batch.label_sets()) bytes += LabelSetWireBytes(l);
   if (bytes > max_frame_bytes) {
     return Err(Status::ResourceExhausted("a write of " + std::to_string(batch.points()) +
                                          " points needs about " + std::to_string(bytes) +
@@ -154,8 +174,21 @@ Result<OutFrame> EncodeWrite(uint64_t request_id, std::string_view project, cons
     columns.push_back(BuildColumn(fbb, c.device, c.channel, 0, run));
   }
   auto vec = fbb.CreateVector(columns);
+  std::vector<flatbuffers::Offset<wire::LabelSet>> sets;
+  for (const WriteBatch::LabelSet& l : batch.label_sets()) {
+    std::vector<flatbuffers::Offset<flatbuffers::String>> keys, values;
+    for (const auto& [k, v] : l.labels) {
+      keys.push_back(fbb.CreateString(k));
+      values.push_back(fbb.CreateString(v));
+    }
+    auto device = fbb.CreateString(l.device);
+    auto ts = fbb.CreateVector(l.timestamps);
+    sets.push_back(
+        wire::CreateLabelSet(fbb, device, ts, fbb.CreateVector(keys), fbb.CreateVector(values)));
+  }
+  auto labels = sets.empty() ? 0 : fbb.CreateVector(sets);
   auto proj = fbb.CreateString(project.data(), project.size());
-  auto msg = wire::CreateWrite(fbb, proj, vec, ToWire(durability));
+  auto msg = wire::CreateWrite(fbb, proj, vec, ToWire(durability), labels);
   return FinishEnvelope(fbb, request_id, wire::Message::Write, msg.Union());
 }
 
@@ -187,6 +220,39 @@ Result<WriteRequest> DecodeWrite(const wire::Write& write, const WriteLimits& li
                                     " points exceeds the maximum per write; split the batch"));
     }
   }
+  // Labels: checked whole before anything is added, bounded like the points.
+  const auto* sets = write.labels();
+  uint64_t label_times = 0;
+  if (sets != nullptr) {
+    if (sets->size() > limits.max_columns) {
+      return Err(Status::ResourceExhausted("write of " + std::to_string(sets->size()) +
+                                           " label sets exceeds the maximum of " +
+                                           std::to_string(limits.max_columns)));
+    }
+    for (size_t i = 0; i < sets->size(); ++i) {
+      const wire::LabelSet& l = *sets->Get(i);
+      const std::string what = "label set " + std::to_string(i);
+      SENSORDB_RETURN_IF_ERROR(CheckString(l.device(), "device name", kMaxNameBytes, true));
+      SENSORDB_ASSIGN_OR_RETURN(const auto ts, LabelTimes(l, i));
+      const size_t keys = l.keys() ? l.keys()->size() : 0;
+      const size_t values = l.values() ? l.values()->size() : 0;
+      if (ts.empty() || keys == 0 || keys != values || keys > kMaxLabelsPerSet) {
+        return Err(Status::InvalidArgument(what + " needs times and 1 to " +
+                                           std::to_string(kMaxLabelsPerSet) +
+                                           " keys with as many values"));
+      }
+      for (size_t k = 0; k < keys; ++k) {
+        SENSORDB_RETURN_IF_ERROR(CheckString(l.keys()->Get(k), "label key", kMaxNameBytes, true));
+        SENSORDB_RETURN_IF_ERROR(
+            CheckString(l.values()->Get(k), "label value", kMaxNameBytes, false));
+      }
+      label_times += ts.size();
+      if (label_times > limits.max_points) {
+        return Err(Status::ResourceExhausted("write sets labels at more than " +
+                                             std::to_string(limits.max_points) + " times"));
+      }
+    }
+  }
   std::unique_ptr<bool[]> bools;  // WriteBatch takes bools as bool, the wire has bytes
   for (size_t i = 0; i < columns->size(); ++i) {
     const ColumnView view = *ViewColumn(*columns->Get(i), i);
@@ -203,6 +269,18 @@ Result<WriteRequest> DecodeWrite(const wire::Write& write, const WriteLimits& li
         for (size_t k = 0; k < r.size(); ++k) bools[k] = r.b[k] != 0;
         batch.AddBool(view.device, view.channel, r.timestamps, {bools.get(), r.size()});
         break;
+    }
+  }
+  if (sets != nullptr) {
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (size_t i = 0; i < sets->size(); ++i) {
+      const wire::LabelSet& l = *sets->Get(i);
+      labels.clear();
+      for (size_t k = 0; k < l.keys()->size(); ++k) {
+        labels.emplace_back(l.keys()->Get(k)->string_view(), l.values()->Get(k)->string_view());
+      }
+      const auto ts = *LabelTimes(l, i);
+      batch.SetLabels(l.device()->string_view(), ts, labels);
     }
   }
   return out;

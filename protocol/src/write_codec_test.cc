@@ -68,6 +68,31 @@ TEST(WriteCodec, RoundTripsAllValueTypesWithNaNAndInfinities) {
   EXPECT_TRUE(std::signbit(decoded.columns()[0].f64[3]));
 }
 
+TEST(WriteCodec, RoundTripsLabelSets) {
+  WriteBatch in = MixedBatch();
+  const int64_t ts[] = {5, 7};
+  in.SetLabels("dev-1", ts,
+               std::vector<std::pair<std::string, std::string>>{{"room", "3"}, {"site", ""}});
+  Result<OutFrame> out = EncodeWrite(2, "p", in, Durability::kSync);
+  ASSERT_TRUE(out.has_value()) << out.error().ToString();
+  WriteBatch decoded;
+  ASSERT_TRUE(Decode(RoundTrip(*out), decoded).has_value());
+  ExpectSameBatch(in, decoded);
+  ASSERT_EQ(decoded.label_sets().size(), 1u);
+  const WriteBatch::LabelSet& l = decoded.label_sets()[0];
+  EXPECT_EQ(l.device, "dev-1");
+  EXPECT_EQ(l.timestamps, (std::vector<int64_t>{5, 7}));
+  EXPECT_EQ(l.labels, in.label_sets()[0].labels);
+  // More label times than points a Write may carry: refused.
+  WriteLimits tight;
+  tight.max_points = 16;
+  std::vector<int64_t> many(20, 1);
+  in.SetLabels("dev-2", many, std::vector<std::pair<std::string, std::string>>{{"a", "b"}});
+  WriteBatch refused;
+  EXPECT_FALSE(
+      Decode(RoundTrip(*EncodeWrite(3, "p", in, Durability::kSync)), refused, tight).has_value());
+}
+
 TEST(WriteCodec, RoundTripsTenThousandPointsInOneFrame) {
   std::vector<int64_t> ts(10'000);
   std::vector<double> v(ts.size());

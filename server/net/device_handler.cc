@@ -109,6 +109,16 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
                                       "' may write only its own series; nothing was written");
     }
   }
+  // And only its own labels (docs/LABELS.md).
+  for (const WriteBatch::LabelSet& l : batch_.label_sets()) {
+    if (l.device != identity_.device) {
+      const std::string other = l.device;
+      batch_.Clear();
+      return Status::PermissionDenied("labels of device '" + other + "': device '" +
+                                      identity_.device +
+                                      "' may label only itself; nothing was written");
+    }
+  }
   if (Status admitted =
           Charge(&points_limit_, identity_, double(batch_.points()), "points-per-second");
       !admitted.ok()) {

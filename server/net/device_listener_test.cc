@@ -116,6 +116,29 @@ TEST_F(DeviceListenerTest, ADeviceWritesItsOwnSeriesOverTheNativeStreamAndNothin
   w = protocol::EncodeWrite(3, "farm", sneaky);
   ASSERT_TRUE(w && c->Send(*w));
   EXPECT_EQ(ErrorOf(c->Receive()).code(), StatusCode::kPermissionDenied);
+  // Labels: its own, yes; another device's refuse the batch whole (docs/LABELS.md).
+  using Labels = std::vector<std::pair<std::string, std::string>>;
+  WriteBatch labelled;
+  labelled.AddFloat64("dl-1", "soil/moisture", ts, v);
+  labelled.SetLabels("dl-1", std::span(ts.data(), 1), Labels{{"field", "north"}});
+  w = protocol::EncodeWrite(3, "farm", labelled);
+  ASSERT_TRUE(w && c->Send(*w));
+  ack = c->Receive();
+  ASSERT_TRUE(ack && ack->type() == wire::Message::WriteReply) << ErrorOf(ack).ToString();
+  labelled.SetLabels("dl-2", std::span(ts.data(), 1), Labels{{"field", "south"}});
+  w = protocol::EncodeWrite(3, "farm", labelled);
+  ASSERT_TRUE(w && c->Send(*w));
+  EXPECT_EQ(ErrorOf(c->Receive()).code(), StatusCode::kPermissionDenied);
+  auto labels = db_->ListDeviceLabels("farm", "");
+  ASSERT_TRUE(labels);
+  for (const DeviceLabels& d : *labels) {
+    if (d.device == "dl-1") {
+      ASSERT_EQ(d.labels.size(), 1u);
+      EXPECT_EQ(d.labels[0].entries.at(0).value, "north");
+    } else {
+      EXPECT_TRUE(d.labels.empty()) << d.device;  // nothing of the refused batch
+    }
+  }
   // Another project: the same answer as a project that does not exist.
   w = protocol::EncodeWrite(4, "other", own);
   ASSERT_TRUE(w && c->Send(*w));

@@ -89,21 +89,9 @@ const SessionInfo& AsyncClient::session() const { return impl_->session; }
 Status AsyncClient::status() const { return impl_->pipeline.status(); }
 void AsyncClient::Close() { impl_->transport.Close(); }
 
-namespace {
-// A batch's labels (line protocol tags) are not in the native protocol's Write yet
-// (docs/LABELS.md; queries with label conditions and groups are): refused rather than sent
-// without them.
-Status NoLabels() {
-  return Status::NotSupported(
-      "a batch with labels cannot be written over the native protocol yet; write it over REST "
-      "(line protocol) or into the embedded engine");
-}
-}  // namespace
-
 std::future<Result<WriteAck>> AsyncClient::Write(std::string_view project, const WriteBatch& batch,
                                                  Durability durability) {
   const SessionInfo& s = impl_->session;
-  if (!batch.label_sets().empty()) return Ready<Result<WriteAck>>(Err(NoLabels()));
   if (batch.points() > s.max_write_points) {
     return Ready<Result<WriteAck>>(Err(Status::InvalidArgument(
         "batch of " + std::to_string(batch.points()) + " points exceeds the server's limit of " +

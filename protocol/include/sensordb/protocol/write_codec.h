@@ -38,6 +38,11 @@ flatbuffers::Offset<wire::SeriesColumn> BuildColumn(flatbuffers::FlatBufferBuild
 // Wire bytes a column of `points` points of `type` takes, names included (an upper bound).
 size_t ColumnWireBytes(ValueType type, size_t points, size_t name_bytes);
 
+// Keys one label set of a Write may name (a line holds at most 64 tags).
+inline constexpr size_t kMaxLabelsPerSet = 64;
+// Bytes a label set takes in a Write frame, rounded up.
+size_t LabelSetWireBytes(const WriteBatch::LabelSet& labels);
+
 struct WriteLimits {
   uint32_t max_points = kDefaultMaxWritePoints;  // over all columns
   uint32_t max_columns = 1024 * 1024;
