@@ -54,7 +54,7 @@ size_t WireBytes(const WriteBatch::Column& c, size_t points) {
 // Bytes a label set takes in a Write frame, rounded up: 8 per time, the names, the tables.
 size_t LabelBytes(const WriteBatch::LabelSet& l) {
   size_t bytes = 64 + l.device.size() + 8 * l.timestamps.size();
-  for (const auto& [k, v] : l.labels) bytes += 16 + k.size() + v.size();
+  for (const auto& [k, v] : l.labels) bytes += 24 + k.size() + v.size();
   return bytes;
 }
 
@@ -173,7 +173,22 @@ Status RemoteDB::Write(std::string_view, uint32_t, const WriteBatch&) {
 
 Status RemoteDB::WriteParts(std::string_view project, const WriteBatch& batch) {
   const client::SessionInfo& s = client_->session();
-  const size_t max_bytes = s.max_frame_bytes - std::min<size_t>(s.max_frame_bytes / 8, 64 * 1024);
+  // The labels go with the last part: room is kept for them in every part, and a batch whose
+  // labels alone pass a Write's limits is refused before any part is sent.
+  size_t label_bytes = 0, label_times = 0;
+  for (const WriteBatch::LabelSet& l : batch.label_sets()) {
+    label_bytes += LabelBytes(l);
+    label_times += l.timestamps.size();
+  }
+  const size_t frame_room = s.max_frame_bytes - std::min<size_t>(s.max_frame_bytes / 8, 64 * 1024);
+  if (label_times >= s.max_write_points || label_bytes >= frame_room / 2) {
+    return Status::InvalidArgument(fmt::format(
+        "the batch sets labels at {} times ({} bytes): more than one Write of this server "
+        "takes with points; send smaller batches",
+        label_times, label_bytes));
+  }
+  const size_t max_bytes = frame_room - label_bytes;
+  const size_t max_points = s.max_write_points - label_times;
   WriteBatch part;
   size_t part_bytes = 0;
   auto send = [&]() -> Status {
@@ -195,7 +210,7 @@ Status RemoteDB::WriteParts(std::string_view project, const WriteBatch& batch) {
   for (const WriteBatch::Column& c : batch.columns()) {
     for (size_t from = 0; from < c.size();) {
       const size_t fixed = WireBytes(c, 0);
-      const size_t room_points = s.max_write_points - part.points();
+      const size_t room_points = max_points - part.points();
       const size_t room_bytes =
           part_bytes + fixed < max_bytes ? (max_bytes - part_bytes - fixed) / 16 : 0;
       const size_t n = std::min({c.size() - from, room_points, room_bytes});

@@ -139,8 +139,10 @@ flatbuffers::Offset<wire::SeriesColumn> BuildColumn(flatbuffers::FlatBufferBuild
 }
 
 size_t LabelSetWireBytes(const WriteBatch::LabelSet& l) {
+  // Table, vtable, string and vector headers; per pair two offsets, two string headers,
+  // terminators and padding.
   size_t bytes = 64 + l.device.size() + 8 * l.timestamps.size();
-  for (const auto& [k, v] : l.labels) bytes += 16 + k.size() + v.size();
+  for (const auto& [k, v] : l.labels) bytes += 24 + k.size() + v.size();
   return bytes;
 }
 
@@ -229,27 +231,39 @@ Result<WriteRequest> DecodeWrite(const wire::Write& write, const WriteLimits& li
                                            " label sets exceeds the maximum of " +
                                            std::to_string(limits.max_columns)));
     }
+    // What the decoded labels will hold in memory, charged as they are checked: a hostile
+    // frame can point many offsets at one shared table, so the frame's size bounds nothing.
+    size_t cost = 0;
     for (size_t i = 0; i < sets->size(); ++i) {
       const wire::LabelSet& l = *sets->Get(i);
-      const std::string what = "label set " + std::to_string(i);
-      SENSORDB_RETURN_IF_ERROR(CheckString(l.device(), "device name", kMaxNameBytes, true));
+      SENSORDB_ASSIGN_OR_RETURN(std::string_view device,
+                                CheckString(l.device(), "device name", kMaxNameBytes, true));
       SENSORDB_ASSIGN_OR_RETURN(const auto ts, LabelTimes(l, i));
       const size_t keys = l.keys() ? l.keys()->size() : 0;
       const size_t values = l.values() ? l.values()->size() : 0;
       if (ts.empty() || keys == 0 || keys != values || keys > kMaxLabelsPerSet) {
-        return Err(Status::InvalidArgument(what + " needs times and 1 to " +
-                                           std::to_string(kMaxLabelsPerSet) +
-                                           " keys with as many values"));
+        return Err(Status::InvalidArgument(
+            "label set " + std::to_string(i) + " needs times and 1 to " +
+            std::to_string(kMaxLabelsPerSet) + " keys with as many values"));
       }
+      cost += kLabelSetCost + device.size() + 8 * ts.size();
       for (size_t k = 0; k < keys; ++k) {
-        SENSORDB_RETURN_IF_ERROR(CheckString(l.keys()->Get(k), "label key", kMaxNameBytes, true));
-        SENSORDB_RETURN_IF_ERROR(
+        SENSORDB_ASSIGN_OR_RETURN(std::string_view key,
+                                  CheckString(l.keys()->Get(k), "label key", kMaxNameBytes, true));
+        SENSORDB_ASSIGN_OR_RETURN(
+            std::string_view value,
             CheckString(l.values()->Get(k), "label value", kMaxNameBytes, false));
+        cost += kLabelPairCost + key.size() + value.size();
       }
       label_times += ts.size();
       if (label_times > limits.max_points) {
         return Err(Status::ResourceExhausted("write sets labels at more than " +
                                              std::to_string(limits.max_points) + " times"));
+      }
+      if (cost > limits.max_label_bytes) {
+        return Err(Status::ResourceExhausted("the write's labels would take more than " +
+                                             std::to_string(limits.max_label_bytes) +
+                                             " bytes; send fewer label sets per write"));
       }
     }
   }

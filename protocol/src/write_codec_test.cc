@@ -91,6 +91,18 @@ TEST(WriteCodec, RoundTripsLabelSets) {
   WriteBatch refused;
   EXPECT_FALSE(
       Decode(RoundTrip(*EncodeWrite(3, "p", in, Durability::kSync)), refused, tight).has_value());
+  // Labels whose decoded form passes the memory bound: refused before anything is copied.
+  WriteLimits small;
+  small.max_label_bytes = 1000;
+  WriteBatch wide = MixedBatch();
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int k = 0; k < 20; ++k) pairs.emplace_back("k" + std::to_string(k), std::string(40, 'v'));
+  wide.SetLabels("dev-1", ts, pairs);
+  WriteBatch none;
+  const auto e = Decode(RoundTrip(*EncodeWrite(4, "p", wide, Durability::kSync)), none, small);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(WriteCodec, RoundTripsTenThousandPointsInOneFrame) {

@@ -93,6 +93,15 @@ Status DeviceHandler::OwnProject(std::string_view project) const {
   return Status::NotFound("project '" + std::string(project) + "' does not exist");
 }
 
+namespace {
+// Label times count as points against a device's rate: each costs a lookup in the catalog.
+size_t LabelTimes(const WriteBatch& batch) {
+  size_t n = 0;
+  for (const WriteBatch::LabelSet& l : batch.label_sets()) n += l.timestamps.size();
+  return n;
+}
+}  // namespace
+
 Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) {
   protocol::WriteLimits limits;
   limits.max_points = limits_.max_write_points;
@@ -119,8 +128,8 @@ Status DeviceHandler::HandleWrite(const protocol::Frame& frame, ReplySink& out) 
                                       "' may label only itself; nothing was written");
     }
   }
-  if (Status admitted =
-          Charge(&points_limit_, identity_, double(batch_.points()), "points-per-second");
+  if (Status admitted = Charge(&points_limit_, identity_,
+                               double(batch_.points() + LabelTimes(batch_)), "points-per-second");
       !admitted.ok()) {
     batch_.Clear();
     return admitted;

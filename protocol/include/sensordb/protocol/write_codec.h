@@ -43,9 +43,17 @@ inline constexpr size_t kMaxLabelsPerSet = 64;
 // Bytes a label set takes in a Write frame, rounded up.
 size_t LabelSetWireBytes(const WriteBatch::LabelSet& labels);
 
+// What DecodeWrite charges for the labels it decodes, besides their bytes (a std::string and
+// a vector per set, two strings per pair).
+inline constexpr size_t kLabelSetCost = 96;
+inline constexpr size_t kLabelPairCost = 64;
+
 struct WriteLimits {
   uint32_t max_points = kDefaultMaxWritePoints;  // over all columns
   uint32_t max_columns = 1024 * 1024;
+  // Memory the decoded labels of one Write may take (kLabelSetCost, kLabelPairCost and their
+  // bytes): a few thousand devices' label sets fit many times over.
+  size_t max_label_bytes = 16 * 1024 * 1024;
 };
 
 // The batch as a Write frame. kInvalidArgument when the batch is empty or has a length mismatch
