@@ -2,6 +2,7 @@
 // filter or group by labels. The histories live in the catalog (catalog/labels.h); the plan of a
 // query (query/label_plan.h) cuts each device's time into the pieces to read.
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -16,6 +17,33 @@ namespace {
 
 // Series per query thread of a merged label aggregate (as the plain aggregate's).
 constexpr size_t kLabelSeriesPerThread = 128;
+
+Status TooManyGroupBuckets(size_t max_buckets) {
+  return Status::ResourceExhausted(
+      "the aggregate's groups need more than " + std::to_string(max_buckets) +
+      " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "
+      "sensordbd): use a wider bucket, a shorter range or fewer groups");
+}
+
+// Emits the groups in `ids` (each once) in ascending order of their values, each row with its
+// group's values; `agg(g)` is group g's aggregator. False when the callback stopped.
+bool EmitGroups(std::vector<uint32_t>& ids, const query::LabelPlan& plan,
+                const std::function<query::Aggregator&(uint32_t)>& agg, const SeriesRef* ref,
+                const AggregateCallback& callback) {
+  std::sort(ids.begin(), ids.end(),
+            [&](uint32_t a, uint32_t b) { return plan.group(a) < plan.group(b); });
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (uint32_t g : ids) {
+    const std::vector<std::string>& values = plan.group(g);
+    const bool go_on = agg(g).Emit(ref, [&](const AggregateRow& r) {
+      AggregateRow row = r;
+      row.group = values;
+      return callback(row);
+    });
+    if (!go_on) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -111,21 +139,9 @@ Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
     }
     return aggs[g].get();
   };
-  // Emits the groups in `ids` in ascending order of their values.
   auto emit = [&](std::vector<uint32_t>& ids, const SeriesRef* ref) {
-    std::sort(ids.begin(), ids.end(),
-              [&](uint32_t a, uint32_t b) { return plan->group(a) < plan->group(b); });
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    for (uint32_t g : ids) {
-      const std::vector<std::string>& values = plan->group(g);
-      const bool go_on = aggs[g]->Emit(ref, [&](const AggregateRow& r) {
-        AggregateRow row = r;
-        row.group = values;
-        return callback(row);
-      });
-      if (!go_on) return false;
-    }
-    return true;
+    return EmitGroups(
+        ids, *plan, [&](uint32_t g) -> query::Aggregator& { return *aggs[g]; }, ref, callback);
   };
   size_t held = 0;  // buckets held by the aggregators of a merged aggregate
   bool stopped = false;
@@ -158,10 +174,7 @@ Status DBImpl::AggregateByLabels(const catalog::ProjectMeta& p,
       });
   SENSORDB_RETURN_IF_ERROR(status);
   if (too_many_groups || (max_buckets != 0 && held > max_buckets)) {
-    return Status::ResourceExhausted(
-        "the aggregate's groups need more than " + std::to_string(max_buckets) +
-        " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "
-        "sensordbd): use a wider bucket, a shorter range or fewer groups");
+    return TooManyGroupBuckets(max_buckets);
   }
   if (query.per_series || stopped) return Status::Ok();
   std::vector<uint32_t> all(aggs.size());
@@ -186,12 +199,7 @@ Status DBImpl::AggregateByLabelsInLanes(
     index[series[i]] = i;
   }
   const size_t groups = plan.groups();
-  auto too_many = [&] {
-    return Status::ResourceExhausted(
-        "the aggregate's groups need more than " + std::to_string(max_buckets) +
-        " buckets at once (Options::max_aggregate_buckets, limits.max_aggregate_buckets of "
-        "sensordbd): use a wider bucket, a shorter range or fewer groups");
-  };
+  auto too_many = [&] { return TooManyGroupBuckets(max_buckets); };
   if (max_buckets != 0 && groups > max_buckets) return too_many();
   // lanes[t][g]: thread t's aggregator of group g.
   std::vector<std::vector<query::Aggregator>> lanes(
@@ -229,10 +237,6 @@ Status DBImpl::AggregateByLabelsInLanes(
   }
   for (auto& w : workers) w.join();
   for (const Status& s : results) SENSORDB_RETURN_IF_ERROR(s);
-  std::vector<uint32_t> order(groups);
-  for (uint32_t g = 0; g < groups; ++g) order[g] = g;
-  std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return plan.group(a) < plan.group(b); });
   // Merged first, then bounded as the one-thread path bounds all groups together.
   size_t held = 0;
   for (uint32_t g = 0; g < groups; ++g) {
@@ -241,15 +245,10 @@ Status DBImpl::AggregateByLabelsInLanes(
     held += lanes[0][g].buckets();
   }
   if (max_buckets != 0 && held > max_buckets) return too_many();
-  for (uint32_t g : order) {
-    const std::vector<std::string>& values = plan.group(g);
-    const bool go_on = lanes[0][g].Emit(nullptr, [&](const AggregateRow& r) {
-      AggregateRow row = r;
-      row.group = values;
-      return callback(row);
-    });
-    if (!go_on) break;
-  }
+  std::vector<uint32_t> all(groups);
+  for (uint32_t g = 0; g < groups; ++g) all[g] = g;
+  EmitGroups(
+      all, plan, [&](uint32_t g) -> query::Aggregator& { return lanes[0][g]; }, nullptr, callback);
   return Status::Ok();
 }
 
